@@ -1,0 +1,69 @@
+"""Findings: what a rule reports. Plain data that renders as a table, JSON or xlsx."""
+
+from __future__ import annotations
+
+from enum import Enum
+
+from pydantic import BaseModel, Field
+
+
+class Severity(str, Enum):
+    """Two levels, as in 久其 审核公式: must fix before submission, or explain in writing."""
+
+    ERROR = "error"  # 必须修改
+    WARNING = "warning"  # 需要说明
+
+    @property
+    def label(self) -> str:
+        from xltool.i18n import _
+
+        return _("Must fix") if self is Severity.ERROR else _("Needs explanation")
+
+
+class CellRef(BaseModel):
+    """One figure involved in a finding: where it is and what it holds."""
+
+    field_id: str | None = None
+    sheet: str
+    cell: str
+    label: str
+    value: float | str | None = None
+
+
+class Finding(BaseModel):
+    code: str = Field(description="stable rule code, e.g. XT101")
+    severity: Severity
+    message: str = Field(description="Chinese sentence: what is wrong")
+    fix: str = Field(default="", description="Chinese sentence: what to do")
+    cells: list[CellRef] = Field(default_factory=list)
+    expected: float | str | None = None
+    actual: float | str | None = None
+    difference: float | None = None
+    attribution: list[str] = Field(default_factory=list, description="rows that account for a difference")
+    instance: str = Field(default="", description="stable key of the rule instance within the workbook")
+
+    @property
+    def key(self) -> str:
+        return f"{self.code}:{self.instance}"
+
+
+class WorkbookReport(BaseModel):
+    """The result of checking one workbook: identity facts plus findings."""
+
+    path: str
+    sha256: str = ""
+    unit: str | None = None
+    unit_code: str | None = None
+    year: int | None = None
+    template_version: str | None = None
+    contact_name: str | None = None
+    contact_email: str | None = None
+    findings: list[Finding] = Field(default_factory=list)
+
+    @property
+    def errors(self) -> int:
+        return sum(f.severity is Severity.ERROR for f in self.findings)
+
+    @property
+    def warnings(self) -> int:
+        return sum(f.severity is Severity.WARNING for f in self.findings)
