@@ -1,0 +1,33 @@
+"""Shared fixtures. External tools are required in CI (CI=true) and optional elsewhere."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from xltool.office import find_soffice, find_uno_python
+
+
+def _unavailable(what: str) -> None:
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"{what} is required in CI but was not found")
+    pytest.skip(f"{what} not installed")
+
+
+@pytest.fixture(scope="session")
+def soffice() -> str:
+    """Path of LibreOffice's soffice."""
+    path = find_soffice()
+    if path is None:
+        _unavailable("LibreOffice (soffice)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def uno_python(soffice: str) -> str:
+    """A Python that can `import uno` (Debian: /usr/bin/python3 with python3-uno)."""
+    path = find_uno_python()
+    if path is None:
+        _unavailable("Python with the uno module (python3-uno)")
+    return path

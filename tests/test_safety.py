@@ -1,0 +1,842 @@
+"""The safety gate: every corpus file and a set of hostile synthetic files.
+
+The corpus lives beside the project checkout (../shared/corpus/calamine-tests); it is read
+in place, never copied. Without it the corpus test skips, except on CI (CI=true) where a
+missing corpus is a failure.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import random
+import re
+import string
+import struct
+import sys
+import time
+import tracemalloc
+import zipfile
+import zlib
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from xml.etree.ElementTree import ParseError
+
+import openpyxl
+import pytest
+from babel.messages.pofile import read_po
+from defusedxml import DTDForbidden, EntitiesForbidden
+
+from xltool.read import safety
+from xltool.read.safety import (
+    MESSAGES,
+    FileFacts,
+    Limits,
+    Reason,
+    UnreadableWorkbook,
+    describe_note,
+    inspect,
+    load,
+    load_checked,
+)
+
+REPO = Path(__file__).resolve().parents[1]
+CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "calamine-tests"
+LOCALE = REPO / "xltool" / "locale"
+CJK = re.compile(r"[\u4e00-\u9fff]")
+MAX_SECONDS = 5.0
+MAX_PEAK_BYTES = 256 * 1024 * 1024
+
+
+@pytest.fixture(autouse=True)
+def _zh_locale(monkeypatch):
+    monkeypatch.setenv("XLTOOL_LANG", "zh_CN")
+
+
+def assert_clear(exc: UnreadableWorkbook, reason: Reason | None = None) -> None:
+    """A refusal a finance clerk can act on: a Reason and a non-empty Chinese sentence."""
+    assert isinstance(exc.reason, Reason)
+    if reason is not None:
+        assert exc.reason is reason, (exc.reason, exc.detail)
+    assert exc.message and CJK.search(exc.message), exc.message
+    assert str(exc) == exc.message
+    assert "{" not in exc.message, exc.message  # every placeholder filled
+
+
+def refuse(path, reason: Reason | None = None, limits: Limits | None = None, **kw) -> UnreadableWorkbook:
+    with pytest.raises(UnreadableWorkbook) as info:
+        load(path, limits, **kw)
+    assert_clear(info.value, reason)
+    return info.value
+
+
+# ----------------------------------------------------------------------------- the corpus
+
+
+def _corpus_files() -> list[Path]:
+    if not CORPUS.is_dir():
+        return []
+    return sorted(p for p in CORPUS.iterdir() if p.is_file())
+
+
+CORPUS_FILES = _corpus_files()
+
+
+def _require_corpus() -> None:
+    message = f"workbook corpus not found at {CORPUS}"
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+# Files whose outcome is pinned. Everything else may load or be refused (with a clear message).
+EXPECTED_REFUSALS = {
+    "pass_protected.xlsx": Reason.encrypted,  # OLE2 EncryptedPackage
+    "pass_protected.xlsb": Reason.encrypted,
+    "pass_protected.ods": Reason.encrypted,  # ODF manifest encryption-data
+    "issue_385.xls": Reason.encrypted,  # BIFF FILEPASS
+    "too_small.xls": Reason.not_a_zip,  # 68 bytes of text
+    "LICENSE-MIT.md": Reason.not_a_zip,
+    "issue_174.xlsx": Reason.too_many_cells,  # <dimension ref="A1:XFD1048576"/>
+    "strict_iso_paths.xlsx": Reason.strict_ooxml,
+    "issue252.xlsx": Reason.corrupt_zip,  # bad CRC-32
+}
+MUST_LOAD = {
+    "any_sheets.xlsx", "date.xlsx", "date_1904.xlsx", "merge_cells.xlsx", "picture.xlsx",
+    "issues.xlsx", "table-multiple.xlsx", "nonstandard-xml-ns-prefix.xlsx", "issue_553.xlsx",
+    "richtext-namespaced.xlsx", "shared_formula_bench.xlsx", "vba.xlsm", "issue221.xlsm",
+}
+
+
+def expected_reason(name: str) -> Reason | None:
+    if name in EXPECTED_REFUSALS:
+        return EXPECTED_REFUSALS[name]
+    suffix = Path(name).suffix.lower()
+    return {".xls": Reason.legacy_xls, ".xlsb": Reason.xlsb, ".ods": Reason.ods}.get(suffix)
+
+
+@pytest.mark.parametrize("path", CORPUS_FILES or [None], ids=lambda p: p.name if p else "corpus-missing")
+def test_corpus_file(path):
+    if path is None:
+        _require_corpus()
+    tracemalloc.start()
+    started = time.perf_counter()
+    try:
+        wb, facts = load_checked(path)  # anything but UnreadableWorkbook fails the test
+        outcome: UnreadableWorkbook | None = None
+    except UnreadableWorkbook as exc:
+        outcome = exc
+    elapsed = time.perf_counter() - started
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+
+    assert elapsed < MAX_SECONDS, f"{path.name} took {elapsed:.2f}s"
+    assert peak < MAX_PEAK_BYTES, f"{path.name} peaked at {peak / 2**20:.0f} MB"
+    want = expected_reason(path.name)
+    if outcome is None:
+        assert want is None, f"{path.name} loaded but should be refused as {want}"
+        assert wb.worksheets
+        assert facts.kind in ("xlsx", "xlsm")
+        assert facts.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+        if facts.kind == "xlsm":
+            assert facts.macro_enabled and Reason.macro_enabled in facts.notes
+            assert CJK.search(describe_note(Reason.macro_enabled, facts))
+    else:
+        assert_clear(outcome, want)
+        assert path.name not in MUST_LOAD, f"{path.name}: {outcome.reason} {outcome.detail}"
+
+
+def test_corpus_is_complete():
+    if not CORPUS_FILES:
+        _require_corpus()
+    names = {p.name for p in CORPUS_FILES}
+    assert len(names) >= 100
+    assert {"OOM_alloc.xls", "OOM_alloc2.xls", "OOM_alloc3.xls", "pass_protected.xlsx"} <= names
+
+
+def test_corpus_inspect_in_worker_processes():
+    """The audit runs inspect() in workers: facts and refusals must cross process boundaries."""
+    if not CORPUS_FILES:
+        _require_corpus()
+    picks = [CORPUS / n for n in ("any_sheets.xlsx", "pass_protected.xlsx", "OOM_alloc.xls", "vba.xlsm")]
+    with ProcessPoolExecutor(max_workers=2) as pool:
+        results = list(pool.map(_inspect_or_refusal, picks))
+    assert isinstance(results[0], FileFacts) and results[0].kind == "xlsx"
+    assert isinstance(results[1], UnreadableWorkbook) and results[1].reason is Reason.encrypted
+    assert CJK.search(str(results[1]))
+    assert isinstance(results[2], UnreadableWorkbook) and results[2].reason is Reason.legacy_xls
+    assert isinstance(results[3], FileFacts) and results[3].macro_enabled
+
+
+def _inspect_or_refusal(path):
+    try:
+        return inspect(path)
+    except UnreadableWorkbook as exc:
+        return exc
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def make_workbook(path: Path, rows: int = 3, title: str = "数据") -> Path:
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = title
+    ws.append(["项目", "年初预算数", "全年执行数"])
+    for i in range(rows):
+        ws.append([f"项目{i}", 100.25 + i, 99.5 + i])
+    wb.save(path)
+    return path
+
+
+def rewrite_zip(src: Path, dst: Path, replace: dict[str, bytes | None] | None = None,
+                add: dict[str, bytes] | None = None) -> Path:
+    """Copy a zip, replacing (or with None dropping) entries and adding new ones."""
+    replace = replace or {}
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            if info.filename in replace:
+                if replace[info.filename] is not None:
+                    zout.writestr(info.filename, replace[info.filename])
+            else:
+                zout.writestr(info.filename, zin.read(info.filename))
+        for name, data in (add or {}).items():
+            zout.writestr(name, data)
+    return dst
+
+
+def patch_declared_size(path: Path, entry: str, size: int) -> None:
+    """Patch an entry's uncompressed size in its local and central directory headers."""
+    data = bytearray(path.read_bytes())
+    name = entry.encode()
+    for sig, size_off, name_len_off, header_len in ((b"PK\x01\x02", 24, 28, 46), (b"PK\x03\x04", 22, 26, 30)):
+        pos = 0
+        while (pos := data.find(sig, pos)) != -1:
+            n = struct.unpack_from("<H", data, pos + name_len_off)[0]
+            if bytes(data[pos + header_len:pos + header_len + n]) == name:
+                struct.pack_into("<I", data, pos + size_off, size)
+            pos += 4
+    path.write_bytes(bytes(data))
+
+
+def build_cfb(streams: dict[str, bytes]) -> bytes:
+    """A minimal compound file (MS-CFB v3, 512-byte sectors) holding *streams*.
+
+    Streams under 4096 bytes go to the mini stream, as Office writes them.
+    """
+    ss, endc, free, fatsect = 512, 0xFFFFFFFE, 0xFFFFFFFF, 0xFFFFFFFD
+    sectors: list[bytes] = []
+    fat: dict[int, int] = {}
+
+    def alloc(data: bytes, pad: bytes = b"\0") -> int:
+        chunks = [data[i:i + ss].ljust(ss, pad) for i in range(0, max(len(data), 1), ss)]
+        start = len(sectors)
+        for k, chunk in enumerate(chunks):
+            sectors.append(chunk)
+            fat[start + k] = start + k + 1 if k < len(chunks) - 1 else endc
+        return start
+
+    mini, minifat, starts = bytearray(), [], {}
+    for name, data in streams.items():
+        if len(data) < 4096:
+            n = max(1, -(-len(data) // 64))
+            first = len(mini) // 64
+            minifat += [first + k + 1 if k < n - 1 else endc for k in range(n)]
+            mini += data.ljust(n * 64, b"\0")
+            starts[name] = first
+    root_start = alloc(bytes(mini)) if mini else endc
+    minifat_start = alloc(struct.pack(f"<{len(minifat)}I", *minifat), b"\xff") if minifat else endc
+    n_minifat = -(-len(minifat) * 4 // ss) if minifat else 0
+    for name, data in streams.items():
+        if len(data) >= 4096:
+            starts[name] = alloc(data)
+
+    def entry(name: str, kind: int, start: int, size: int, child: int = free, right: int = free) -> bytes:
+        raw = name.encode("utf-16-le") + b"\0\0"
+        return (raw.ljust(64, b"\0") + struct.pack("<HBBIII", len(raw), kind, 1, free, right, child)
+                + b"\0" * 36 + struct.pack("<IQ", start, size))
+
+    names = list(streams)
+    dir_entries = [entry("Root Entry", 5, root_start, len(mini), child=1 if names else free)]
+    for i, name in enumerate(names):  # a degenerate tree: each entry's right sibling is the next
+        right = i + 2 if i + 1 < len(names) else free
+        dir_entries.append(entry(name, 2, starts[name], len(streams[name]), right=right))
+    dir_blob = b"".join(dir_entries)
+    dir_blob += b"\0" * (-len(dir_blob) % ss)
+    dir_start = alloc(dir_blob)
+
+    n_fat = 1
+    while len(sectors) + n_fat > n_fat * (ss // 4):
+        n_fat += 1
+    fat_start = len(sectors)
+    for i in range(n_fat):
+        fat[fat_start + i] = fatsect
+    table = [fat.get(i, free) for i in range(n_fat * ss // 4)]
+    for i in range(n_fat):
+        sectors.append(struct.pack(f"<{ss // 4}I", *table[i * ss // 4:(i + 1) * ss // 4]))
+    difat = [fat_start + i for i in range(n_fat)] + [free] * (109 - n_fat)
+    header = (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 16
+              + struct.pack("<HHHHH", 0x3E, 3, 0xFFFE, 9, 6) + b"\0" * 6
+              + struct.pack("<IIIIIIIII", 0, n_fat, dir_start, 0, 4096, minifat_start, n_minifat, endc, 0)
+              + struct.pack("<109I", *difat))
+    assert len(header) == 512
+    return header + b"".join(sectors)
+
+
+def biff_stream(filepass: bool, pad_to: int = 0) -> bytes:
+    bof = struct.pack("<HH", 0x0809, 16) + struct.pack("<HHHHII", 0x0600, 0x0005, 0x0DBB, 0x07CC, 0, 0x06)
+    records = bof
+    if filepass:
+        records += struct.pack("<HH", 0x002F, 54) + struct.pack("<HHH", 1, 1, 1) + bytes(range(48))
+    records += struct.pack("<HH", 0x0085, 8) + b"\0" * 8  # BOUNDSHEET
+    records += struct.pack("<HH", 0x000A, 0)  # EOF
+    return records.ljust(pad_to, b"\0")
+
+
+# ----------------------------------------------------------------------------- good files
+
+
+def test_valid_workbook_loads(tmp_path):
+    path = make_workbook(tmp_path / "单位自评.xlsx")
+    wb, facts = load_checked(path)
+    assert wb["数据"]["B2"].value == 100.25
+    assert facts.kind == "xlsx" and not facts.macro_enabled and facts.notes == ()
+    assert facts.size == path.stat().st_size
+    assert facts.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert "xl/workbook.xml" in facts.entries and facts.workbook_part == "xl/workbook.xml"
+    (sheet,) = facts.sheets
+    assert sheet.title == "数据" and sheet.cells == 12 and (sheet.max_row, sheet.max_column) == (4, 3)
+    assert sheet.dimension == "A1:C4"
+    assert inspect(str(path)) == facts  # str and Path alike; inspect alone gives the same facts
+    assert pickle.loads(pickle.dumps(facts)) == facts
+
+
+def test_load_passes_openpyxl_options(tmp_path):
+    path = make_workbook(tmp_path / "a.xlsx")
+    wb = load(path, read_only=True, data_only=True)
+    try:
+        assert [r[0] for r in wb["数据"].iter_rows(values_only=True)][:2] == ["项目", "项目0"]
+    finally:
+        wb.close()
+
+
+def test_macro_workbook_is_read_and_noted(tmp_path):
+    src = make_workbook(tmp_path / "src.xlsx")
+    path = rewrite_zip(src, tmp_path / "宏.xlsm", add={"xl/vbaProject.bin": b"\xd0\xcf\x11\xe0" + b"\0" * 100})
+    wb, facts = load_checked(path)
+    assert wb.worksheets and facts.kind == "xlsm" and facts.macro_enabled
+    assert facts.notes == (Reason.macro_enabled,)
+    note = describe_note(Reason.macro_enabled, facts)
+    assert "宏" in note and "宏.xlsm" in note
+    refuse(path, Reason.macro_enabled, Limits(allow_macros=False))
+
+
+# ----------------------------------------------------------------------------- not a file / not a zip
+
+
+def test_missing_file(tmp_path):
+    exc = refuse(tmp_path / "没有.xlsx", Reason.missing)
+    assert "没有.xlsx" in exc.message
+
+
+def test_directory_and_fifo_are_not_files(tmp_path):
+    refuse(tmp_path, Reason.not_a_file)
+    if hasattr(os, "mkfifo"):
+        fifo = tmp_path / "pipe.xlsx"
+        os.mkfifo(fifo)
+        started = time.perf_counter()
+        refuse(fifo, Reason.not_a_file)  # never blocks on open()
+        assert time.perf_counter() - started < 1
+
+
+def test_empty_file(tmp_path):
+    path = tmp_path / "empty.xlsx"
+    path.write_bytes(b"")
+    refuse(path, Reason.empty)
+
+
+def test_too_large(tmp_path):
+    path = make_workbook(tmp_path / "big.xlsx")
+    exc = refuse(path, Reason.too_large, Limits(max_file_bytes=1000))
+    assert "MB" in exc.message
+
+
+def test_random_bytes(tmp_path):
+    path = tmp_path / "noise.xlsx"
+    path.write_bytes(random.Random(7).randbytes(4096))
+    refuse(path, Reason.not_a_zip)
+
+
+@pytest.mark.parametrize(
+    "content, words",
+    [
+        ("项目,年初预算数\n业务工作经费,12.50\n".encode("gbk"), "纯文本"),
+        (b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n", "PDF"),
+        (b"<html><body><table><tr><td>1</td></tr></table></body></html>", "网页"),
+        (b'<?xml version="1.0"?>\n<Workbook xmlns="urn:schemas-microsoft-com:office:spreadsheet">', "网页"),
+        (b"Rar!\x1a\x07\x00" + b"\0" * 64, "压缩包"),
+    ],
+    ids=["csv-gbk", "pdf", "html", "xml2003", "rar"],
+)
+def test_other_formats_named_xlsx(tmp_path, content, words):
+    path = tmp_path / "表.xlsx"
+    path.write_bytes(content)
+    exc = refuse(path, Reason.not_a_zip)
+    assert words in exc.message
+
+
+# ----------------------------------------------------------------------------- OLE2
+
+
+def test_legacy_xls(tmp_path):
+    blob = build_cfb({"Workbook": biff_stream(False, 4096), "\x05SummaryInformation": b"\0" * 200})
+    path = tmp_path / "renamed.xlsx"  # the extension lies; the magic bytes decide
+    path.write_bytes(blob)
+    exc = refuse(path, Reason.legacy_xls)
+    assert "另存为" in exc.message and ".xlsx" in exc.message
+
+
+@pytest.mark.parametrize("size", [4096, 0], ids=["regular-stream", "mini-stream"])
+def test_encrypted_xls(tmp_path, size):
+    path = tmp_path / "locked.xls"
+    path.write_bytes(build_cfb({"Workbook": biff_stream(True, size)}))
+    exc = refuse(path, Reason.encrypted)
+    assert "密码" in exc.message
+
+
+def test_encrypted_ooxml(tmp_path):
+    path = tmp_path / "locked.xlsx"
+    path.write_bytes(build_cfb({"EncryptionInfo": b"\x04\x00\x04\x00" + b"\0" * 200,
+                                "EncryptedPackage": b"\0" * 5000}))
+    exc = refuse(path, Reason.encrypted)
+    assert "密码" in exc.message
+
+
+def test_word_97_document(tmp_path):
+    path = tmp_path / "报告.xls"
+    path.write_bytes(build_cfb({"WordDocument": b"\xec\xa5" + b"\0" * 5000}))
+    exc = refuse(path, Reason.not_a_workbook)
+    assert "Word" in exc.message
+
+
+@pytest.mark.parametrize("tail", [b"", b"\xff" * 600, random.Random(3).randbytes(20000)], ids=["bare", "ff", "noise"])
+def test_damaged_ole2_is_bounded(tmp_path, tail):
+    path = tmp_path / "broken.xls"
+    path.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + tail)
+    started = time.perf_counter()
+    refuse(path, Reason.legacy_xls)
+    assert time.perf_counter() - started < 1
+
+
+def test_ole2_with_cyclic_chains(tmp_path):
+    """A FAT whose chains loop back on themselves must not loop forever."""
+    blob = bytearray(build_cfb({"Workbook": biff_stream(False, 8192)}))
+    fat_sid = struct.unpack_from("<I", blob, 0x4C)[0]
+    fat_off = (fat_sid + 1) * 512
+    for i in range(128):
+        struct.pack_into("<I", blob, fat_off + 4 * i, 0)  # every sector points at sector 0
+    path = tmp_path / "loop.xls"
+    path.write_bytes(bytes(blob))
+    started = time.perf_counter()
+    refuse(path)
+    assert time.perf_counter() - started < 1
+
+
+# ----------------------------------------------------------------------------- zip containers
+
+
+def test_docx_like_zip(tmp_path):
+    path = tmp_path / "说明.xlsx"
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("[Content_Types].xml", '<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/'
+                    'package/2006/content-types"><Override PartName="/word/document.xml" ContentType="application/'
+                    'vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"/></Types>')
+        zf.writestr("word/document.xml", "<w:document/>")
+    exc = refuse(path, Reason.not_a_workbook)
+    assert "Word" in exc.message
+
+
+def test_plain_zip(tmp_path):
+    path = tmp_path / "打包.xlsx"
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("附件2.txt", "hello")
+    exc = refuse(path, Reason.not_a_workbook)
+    assert "解压" in exc.message
+
+
+def test_xlsb_and_ods_by_content(tmp_path):
+    xlsb = tmp_path / "a.xlsx"
+    with zipfile.ZipFile(xlsb, "w") as zf:
+        zf.writestr("xl/workbook.bin", b"\x83\x01\x00")
+    refuse(xlsb, Reason.xlsb)
+    ods = tmp_path / "b.xlsx"
+    with zipfile.ZipFile(ods, "w") as zf:
+        zf.writestr("mimetype", "application/vnd.oasis.opendocument.spreadsheet")
+        zf.writestr("content.xml", "<office:document-content/>")
+    refuse(ods, Reason.ods)
+
+
+def test_truncated_zip(tmp_path):
+    src = make_workbook(tmp_path / "src.xlsx")
+    path = tmp_path / "half.xlsx"
+    path.write_bytes(src.read_bytes()[: src.stat().st_size // 2])
+    refuse(path, Reason.corrupt_zip)
+
+
+def test_bad_crc(tmp_path):
+    src = make_workbook(tmp_path / "src.xlsx")
+    with zipfile.ZipFile(src) as zf:
+        sheet = zf.read("xl/worksheets/sheet1.xml")
+    path = tmp_path / "crc.xlsx"
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as zout:
+        for info in zin.infolist():
+            zout.writestr(info.filename, zin.read(info.filename))
+    data = path.read_bytes()
+    flipped = sheet.replace(b"100.25", b"900.25")
+    path.write_bytes(data.replace(sheet, flipped, 1))
+    refuse(path, Reason.corrupt_zip)
+
+
+def test_zip_bomb_by_ratio(tmp_path):
+    path = tmp_path / "bomb.xlsx"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf, zf.open("xl/worksheets/sheet1.xml", "w") as fh:
+        zero = bytes(1024 * 1024)
+        for _ in range(5):
+            fh.write(zero)
+    assert path.stat().st_size < 50_000
+    exc = refuse(path, Reason.zip_bomb)
+    assert "1" in exc.message and "MB" in exc.message
+
+
+def test_zip_bomb_by_declared_size(tmp_path):
+    src = make_workbook(tmp_path / "src.xlsx")
+    path = tmp_path / "declared.xlsx"
+    path.write_bytes(src.read_bytes())
+    patch_declared_size(path, "xl/worksheets/sheet1.xml", 300 * 1024 * 1024)
+    tracemalloc.start()
+    exc = refuse(path, Reason.zip_bomb)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 20 * 1024 * 1024
+    assert "300" in exc.message
+
+
+def test_zip_bomb_by_total(tmp_path):
+    path = tmp_path / "many.xlsx"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for i in range(12):
+            zf.writestr(f"xl/media/image{i}.bin", random.Random(i).randbytes(1024 * 1024))
+    refuse(path, Reason.zip_bomb, Limits(max_total_uncompressed=10 * 1024 * 1024))
+
+
+def test_declared_size_smaller_than_data(tmp_path):
+    """A header that under-states the size is caught by the CRC/length check, not trusted."""
+    src = make_workbook(tmp_path / "src.xlsx", rows=200)
+    path = tmp_path / "lie.xlsx"
+    path.write_bytes(src.read_bytes())
+    patch_declared_size(path, "xl/worksheets/sheet1.xml", 100)
+    refuse(path, Reason.corrupt_zip)
+
+
+def test_too_many_entries(tmp_path):
+    src = make_workbook(tmp_path / "src.xlsx")
+    path = rewrite_zip(src, tmp_path / "parts.xlsx", add={f"customXml/item{i}.xml": b"<a/>" for i in range(2001)})
+    exc = refuse(path, Reason.too_many_entries)
+    assert "2,0" in exc.message
+
+
+@pytest.mark.parametrize("name", ["../evil", "xl/../../evil.xml", "/etc/passwd", "C:/Windows/evil.dll", "..\\evil"])
+def test_unsafe_entry_names(tmp_path, name):
+    src = make_workbook(tmp_path / "src.xlsx")
+    path = rewrite_zip(src, tmp_path / "evil.xlsx", add={name: b"x"})
+    exc = refuse(path, Reason.unsafe_entry)
+    assert "evil" in exc.message or "passwd" in exc.message
+
+
+def test_duplicate_entry_names(tmp_path):
+    src = make_workbook(tmp_path / "src.xlsx")
+    path = tmp_path / "dup.xlsx"
+    with pytest.warns(UserWarning):
+        rewrite_zip(src, path, add={"xl/worksheets/sheet1.xml": b"<worksheet/>"})
+    refuse(path, Reason.unsafe_entry)
+
+
+def test_zip_level_encryption_flag(tmp_path):
+    src = make_workbook(tmp_path / "src.xlsx")
+    data = bytearray(src.read_bytes())
+    pos = data.find(b"PK\x01\x02")  # set the "encrypted" bit on the first central directory entry
+    struct.pack_into("<H", data, pos + 8, struct.unpack_from("<H", data, pos + 8)[0] | 1)
+    path = tmp_path / "zipcrypto.xlsx"
+    path.write_bytes(bytes(data))
+    refuse(path, Reason.encrypted)
+
+
+# ----------------------------------------------------------------------------- cells
+
+
+DIM = rb'<dimension ref="[^"]*"\s*/>'
+
+
+def _sheet_xml(src: Path) -> bytes:
+    with zipfile.ZipFile(src) as zf:
+        return zf.read("xl/worksheets/sheet1.xml")
+
+
+def _without_declaration(xml: bytes) -> bytes:
+    return xml.split(b"?>", 1)[1] if xml.startswith(b"<?xml") else xml
+
+
+def test_absurd_dimension(tmp_path):
+    src = make_workbook(tmp_path / "src.xlsx")
+    sheet = re.sub(DIM, b'<dimension ref="A1:XFD1048576"/>', _sheet_xml(src))
+    path = rewrite_zip(src, tmp_path / "dim.xlsx", {"xl/worksheets/sheet1.xml": sheet})
+    started = time.perf_counter()
+    exc = refuse(path, Reason.too_many_cells)
+    assert time.perf_counter() - started < 1
+    assert "数据" in exc.message and "XFD1048576" in exc.message
+
+
+def test_far_away_cell_without_dimension(tmp_path):
+    src = make_workbook(tmp_path / "src.xlsx")
+    sheet = re.sub(DIM, b"", _sheet_xml(src))
+    sheet = sheet.replace(b"</sheetData>", b'<row r="1048576"><c r="XFD1048576"><v>1</v></c></row></sheetData>')
+    path = rewrite_zip(src, tmp_path / "far.xlsx", {"xl/worksheets/sheet1.xml": sheet})
+    exc = refuse(path, Reason.too_many_cells)
+    assert "XFD1048576" in exc.message
+
+
+def test_cell_count_beyond_small_dimension(tmp_path):
+    """The dimension tag may lie; the scan counts the cells actually present."""
+    src = make_workbook(tmp_path / "src.xlsx", rows=400)
+    sheet = re.sub(DIM, b'<dimension ref="A1"/>', _sheet_xml(src))
+    path = rewrite_zip(src, tmp_path / "lie.xlsx", {"xl/worksheets/sheet1.xml": sheet})
+    load(path)  # fine with the default limits
+    refuse(path, Reason.too_many_cells, Limits(max_cells_per_sheet=1000))
+    refuse(path, Reason.too_many_cells, Limits(max_total_cells=1000))
+
+
+def _merged_workbook(tmp_path: Path) -> Path:
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "附件2"
+    ws["A1"] = "经费控制情况（万元）"
+    ws.merge_cells("A1:C1")
+    ws["A2"].hyperlink = "https://example.org/"
+    path = tmp_path / "merged.xlsx"
+    wb.save(path)
+    return path
+
+
+def test_merged_ranges_count_as_cells(tmp_path):
+    """openpyxl creates a MergedCell for every cell a merge covers: a huge merge is a hang."""
+    src = _merged_workbook(tmp_path)
+    wb, facts = load_checked(src)
+    assert facts.sheets[0].expanded_cells == 3 and wb["附件2"]["A1"].value.startswith("经费")
+    for ref in (b"A1:XFD1048576", b"A1:J300000", b"A:C"):  # 3,000,000 cells; three whole columns
+        sheet = _sheet_xml(src).replace(b'<mergeCell ref="A1:C1"', b'<mergeCell ref="' + ref + b'"')
+        path = rewrite_zip(src, tmp_path / "bigmerge.xlsx", {"xl/worksheets/sheet1.xml": sheet})
+        started = time.perf_counter()
+        exc = refuse(path, Reason.too_many_cells)
+        assert time.perf_counter() - started < 1
+        assert "附件2" in exc.message
+
+
+def test_hyperlink_and_comment_ranges_count_as_cells(tmp_path):
+    src = _merged_workbook(tmp_path)
+    sheet = _sheet_xml(src)
+    assert b"<hyperlink " in sheet
+    sheet = re.sub(rb'(<hyperlink [^>]*?ref=")A2"', rb'\1A2:Z100000"', sheet)
+    assert b"A2:Z100000" in sheet
+    path = rewrite_zip(src, tmp_path / "link.xlsx", {"xl/worksheets/sheet1.xml": sheet})
+    refuse(path, Reason.too_many_cells)
+    comments = (b'<comments xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><authors><author>a'
+                b'</author></authors><commentList><comment ref="A1:XFD1048576" authorId="0"><text><t>x</t></text>'
+                b"</comment></commentList></comments>")
+    path = rewrite_zip(src, tmp_path / "comment.xlsx", add={"xl/comments/comment1.xml": comments})
+    refuse(path, Reason.too_many_cells)
+
+
+def test_namespace_prefixed_sheet_is_counted(tmp_path):
+    src = make_workbook(tmp_path / "src.xlsx")
+    rows = "".join(f'<x:row r="{r}"><x:c r="A{r}"><x:v>1</x:v></x:c><x:c r="B{r}"><x:v>2</x:v></x:c></x:row>'
+                   for r in range(1, 1001))
+    sheet = ('<x:worksheet xmlns:x="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+             f"<x:sheetData>{rows}</x:sheetData></x:worksheet>").encode()
+    path = rewrite_zip(src, tmp_path / "prefixed.xlsx", {"xl/worksheets/sheet1.xml": sheet})
+    facts = inspect(path)
+    assert (facts.sheets[0].cells, facts.sheets[0].max_row, facts.sheets[0].max_column) == (2000, 1000, 2)
+    refuse(path, Reason.too_many_cells, Limits(max_cells_per_sheet=1500))
+
+
+def test_cell_scan_is_fast(tmp_path):
+    """A large but legal sheet is scanned quickly (the scan runs before every load)."""
+    cells = "".join(f'<c r="{col}{{r}}"><v>1</v></c>' for col in "ABCDEFGHIJ")
+    rows = "".join(f'<row r="{r}">' + cells.replace("{r}", str(r)) + "</row>" for r in range(1, 100_001))
+    src = make_workbook(tmp_path / "src.xlsx")
+    sheet = re.sub(rb"<sheetData>.*</sheetData>|<sheetData/>", b"<sheetData>" + rows.encode() + b"</sheetData>",
+                   _sheet_xml(src), flags=re.S)
+    sheet = re.sub(DIM, b'<dimension ref="A1:J100000"/>', sheet)
+    path = rewrite_zip(src, tmp_path / "big.xlsx", {"xl/worksheets/sheet1.xml": sheet})
+    started = time.perf_counter()
+    facts = inspect(path)
+    assert time.perf_counter() - started < 3
+    assert facts.sheets[0].cells == 1_000_000 and facts.sheets[0].max_row == 100_000
+    assert facts.sheets[0].max_column == 10
+
+
+# ----------------------------------------------------------------------------- XML
+
+
+BILLION_LAUGHS = (
+    b'<?xml version="1.0"?>\n<!DOCTYPE lolz [\n <!ENTITY lol "lol">\n'
+    + b"".join(
+        b' <!ENTITY lol%d "%s">\n' % (i, (b"&lol%d;" % (i - 1) if i > 1 else b"&lol;") * 10) for i in range(1, 10)
+    )
+    + b"]>\n"
+)
+
+
+def _laughing_workbook(tmp_path: Path, padding: bytes = b"") -> Path:
+    src = make_workbook(tmp_path / "src.xlsx")
+    body = _without_declaration(_sheet_xml(src)).replace(b"<v>100.25</v>", b"<v>&lol9;</v>")
+    return rewrite_zip(src, tmp_path / "lol.xlsx", {"xl/worksheets/sheet1.xml": padding + BILLION_LAUGHS + body})
+
+
+def test_billion_laughs_refused_before_parsing(tmp_path):
+    path = _laughing_workbook(tmp_path)
+    tracemalloc.start()
+    started = time.perf_counter()
+    exc = refuse(path, Reason.unsafe_xml)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert time.perf_counter() - started < 2 and peak < 50 * 1024 * 1024
+    assert "DTD" in exc.message
+
+
+def test_dtd_after_long_comment_prolog(tmp_path):
+    padding = b"<!--" + b"x" * 100_000 + b"-->\n"
+    src = make_workbook(tmp_path / "src.xlsx")
+    sheet = _without_declaration(_sheet_xml(src))
+    path = rewrite_zip(src, tmp_path / "pad.xlsx",
+                       {"xl/worksheets/sheet1.xml": padding + b'<!DOCTYPE x [<!ENTITY a "b">]>' + sheet})
+    refuse(path, Reason.unsafe_xml)
+
+
+def test_billion_laughs_also_refused_by_the_parser(tmp_path, monkeypatch):
+    """Even if the prolog check were bypassed, defusedxml's refusal maps to a clear message."""
+    path = _laughing_workbook(tmp_path)
+    monkeypatch.setattr(safety, "_xml_head_is_unsafe", lambda head: False)
+    tracemalloc.start()
+    exc = refuse(path)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert exc.reason in (Reason.unsafe_xml, Reason.parse_error)
+    assert peak < 100 * 1024 * 1024
+
+
+def test_dtd_in_content_types(tmp_path):
+    src = make_workbook(tmp_path / "src.xlsx")
+    with zipfile.ZipFile(src) as zf:
+        ct = zf.read("[Content_Types].xml")
+    ct = b'<?xml version="1.0"?><!DOCTYPE Types [<!ENTITY x "y">]>' + _without_declaration(ct)
+    path = rewrite_zip(src, tmp_path / "ct.xlsx", {"[Content_Types].xml": ct})
+    refuse(path, Reason.unsafe_xml)
+
+
+def test_malformed_sheet_xml(tmp_path):
+    src = make_workbook(tmp_path / "src.xlsx")
+    sheet = _sheet_xml(src).replace(b"</sheetData>", b"</sheetDat>")
+    path = rewrite_zip(src, tmp_path / "bad.xlsx", {"xl/worksheets/sheet1.xml": sheet})
+    exc = refuse(path, Reason.parse_error)
+    assert "技术信息" in exc.message
+
+
+def test_workbook_without_sheets_entry(tmp_path):
+    src = make_workbook(tmp_path / "src.xlsx")
+    path = rewrite_zip(src, tmp_path / "nosheet.xlsx", {"xl/worksheets/sheet1.xml": None})
+    refuse(path, Reason.parse_error)
+
+
+# ----------------------------------------------------------------------------- exception mapping
+
+
+@pytest.mark.parametrize(
+    "error, reason",
+    [
+        (KeyError("There is no item named 'xl/sharedStrings.xml' in the archive"), Reason.parse_error),
+        (KeyError("rId3"), Reason.parse_error),
+        (ValueError("Max value is 14"), Reason.parse_error),
+        (IndexError("list index out of range"), Reason.parse_error),
+        (TypeError("Nested.from_tree() missing 1 required positional argument"), Reason.parse_error),
+        (AttributeError("'NoneType' object has no attribute 'get'"), Reason.parse_error),
+        (ParseError("not well-formed (invalid token): line 1, column 0"), Reason.parse_error),
+        (EntitiesForbidden("lol", None, None, None, None, None), Reason.unsafe_xml),
+        (DTDForbidden("lolz", None, None), Reason.unsafe_xml),
+        (zipfile.BadZipFile("Bad CRC-32"), Reason.corrupt_zip),
+        (zlib.error("invalid stored block lengths"), Reason.corrupt_zip),
+        (EOFError("Compressed file ended before the end-of-stream marker was reached"), Reason.corrupt_zip),
+        (MemoryError(), Reason.parse_error),
+        (RecursionError("maximum recursion depth exceeded"), Reason.parse_error),
+        (openpyxl.utils.exceptions.InvalidFileException("bad"), Reason.parse_error),
+    ],
+    ids=lambda v: type(v).__name__ if isinstance(v, BaseException) else str(v),
+)
+def test_every_openpyxl_error_is_mapped(tmp_path, monkeypatch, error, reason):
+    path = make_workbook(tmp_path / "ok.xlsx")
+
+    def boom(*args, **kwargs):
+        raise error
+
+    monkeypatch.setattr(openpyxl, "load_workbook", boom)
+    exc = refuse(path, reason)
+    assert exc.detail  # technical context kept for logs
+
+
+def test_refusal_pickles_and_keeps_fields():
+    exc = UnreadableWorkbook(Reason.encrypted, "文件设置了打开密码", "OLE2", "/x/a.xlsx")
+    back = pickle.loads(pickle.dumps(exc))
+    assert (back.reason, back.message, back.detail, back.path) == (exc.reason, exc.message, exc.detail, exc.path)
+    assert str(back) == "文件设置了打开密码"
+    assert Reason("legacy_xls") is Reason.legacy_xls and Reason.legacy_xls == "legacy_xls"
+
+
+# ----------------------------------------------------------------------------- translations
+
+
+def _catalog(locale: str):
+    with (LOCALE / locale / "LC_MESSAGES" / "read.po").open("rb") as fh:
+        return {m.id: m.string for m in read_po(fh, locale=locale) if m.id}
+
+
+def _placeholders(text: str) -> set[str]:
+    return {f[1] for f in string.Formatter().parse(text) if f[1]}
+
+
+def test_every_message_is_translated():
+    zh, en = _catalog("zh_CN"), _catalog("en")
+    for msgid in MESSAGES.values():
+        assert msgid in zh and msgid in en, msgid
+        assert CJK.search(zh[msgid]) and _placeholders(zh[msgid]) == _placeholders(msgid), msgid
+        assert en[msgid] == msgid
+        assert not CJK.search(msgid)  # English msgids
+
+
+def test_english_locale(tmp_path, monkeypatch):
+    monkeypatch.setenv("XLTOOL_LANG", "en")
+    path = tmp_path / "empty.xlsx"
+    path.write_bytes(b"")
+    with pytest.raises(UnreadableWorkbook) as info:
+        load(path)
+    assert not CJK.search(info.value.message) and "empty.xlsx" in info.value.message
+
+
+def test_no_user_facing_string_bypasses_gettext():
+    """Every message the module builds comes from MESSAGES (through _())."""
+    source = (REPO / "xltool" / "read" / "safety.py").read_text(encoding="utf-8")
+    assert not CJK.search(source)
+    assert "from xltool.i18n import _" in source
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(pytest.main([__file__, "-q"]))

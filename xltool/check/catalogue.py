@@ -1,0 +1,397 @@
+"""The rule catalogue: every rule's code, severity, message, fix and documentation.
+
+Codes are stable; never renumber. XT0xx integrity, XT1xx entries, XT2xx totals,
+XT3xx one figure in two places, XT4xx budget flow, XT5xx ratios, XT6xx scoring,
+XT7xx plausibility. ``xltool rules`` lists them; ``xltool rules CODE`` shows the doc.
+"""
+
+from __future__ import annotations
+
+from xltool.check.finding import Severity
+from xltool.check.rule import Rule
+from xltool.i18n import _
+
+E, W = Severity.ERROR, Severity.WARNING
+
+
+def _rule(code, severity, title, message, fix, what, why, example, live=True) -> Rule:
+    # Texts stay English msgids here and are translated when shown (lazy: locale may change).
+    return Rule(
+        code=code,
+        severity=severity,
+        title=lambda: _(title),
+        message=lambda: _(message),
+        fix=lambda: _(fix),
+        what=lambda: _(what),
+        why=lambda: _(why),
+        example=lambda: _(example),
+        live=live,
+    )
+
+
+RULES: dict[str, Rule] = {
+    r.code: r
+    for r in (
+        # -- integrity ---------------------------------------------------------------
+        _rule(
+            "XT001", E, "Formula overwritten",
+            "The formula in {where} ({label}) was replaced by {found}.",
+            "Restore the formula: copy this cell from a fresh template, or re-enter the figures in a new template.",
+            "Compares every computed cell with the formula the template put there.",
+            "A typed-over total no longer follows its parts, so every later check would compare against a frozen number.",
+            "附件2!D6 三公经费 should be =SUM(D7,D10,D11) but holds the constant 88.19.",
+            live=False,
+        ),
+        _rule(
+            "XT002", E, "Sheet protection removed",
+            "Sheet {where} is no longer protected.",
+            "Use the template as sent by the finance bureau; do not unprotect sheets.",
+            "Checks that every sheet of the template is still protected.",
+            "Without protection formulas and layout can be changed unnoticed.",
+            "The sheet 附件3 was unprotected in Excel (审阅 → 撤销工作表保护).",
+            live=False,
+        ),
+        _rule(
+            "XT003", E, "Sheets changed",
+            "The workbook's sheets differ from the template: {detail}.",
+            "Fill in the template as sent; do not add, delete or rename sheets.",
+            "Compares the sheet names with the template's.",
+            "Renamed or missing sheets mean the figures cannot be found where the form says.",
+            "附件3 renamed to 附件3（修改）.",
+            live=False,
+        ),
+        _rule(
+            "XT004", E, "Defined name missing or moved",
+            "The defined name {name} is missing or points elsewhere ({found}).",
+            "Use a fresh template; do not edit the workbook's names.",
+            "Every field of the form is a workbook-level name; this checks each still points at its cell.",
+            "Tools and formulas find figures by these names.",
+            "The name fin_budget points to 收支情况!$C$4 instead of $B$4.",
+            live=False,
+        ),
+        _rule(
+            "XT005", W, "Stale or altered cached value",
+            "{where} ({label}) shows {cached}, but its formula gives {computed}.",
+            "Open the workbook in Excel or WPS, press Ctrl+Alt+F9 to recalculate, save and send again.",
+            "Compares the value a spreadsheet last stored for each formula with the value computed from the inputs.",
+            "A reader of the file (or a printout) sees the stored value; a mismatch means the file was not recalculated or was edited outside a spreadsheet.",
+            "附件3!G5 stores 90.70% while 2450.21 / 2510.99 = 97.58%.",
+            live=False,
+        ),
+        _rule(
+            "XT006", W, "Older template version",
+            "This workbook was made from template version {found}; the current version is {expected}.",
+            "Copy the figures into the current template if the bureau asks for it.",
+            "Compares the template version stored in the workbook with this xltool's.",
+            "Older versions may lack fields or checks.",
+            "A workbook made from v0.9 checked by v1.0.",
+            live=False,
+        ),
+        _rule(
+            "XT007", E, "Locked text or setting changed",
+            "{where} should read {expected} but reads {found}.",
+            "Use the template as sent; labels and bureau settings are locked.",
+            "Compares labels, headers and the bureau's scoring settings with the template.",
+            "Changed labels or weights change the meaning of the figures.",
+            "填报说明!B19 产出指标分值 changed from 40 to 50.",
+            live=False,
+        ),
+        _rule(
+            "XT008", W, "Workbook structure protection removed",
+            "The workbook structure is no longer protected.",
+            "No action needed if the file was saved by LibreOffice, which drops this protection; otherwise use the template as sent.",
+            "Checks workbook-level (structure) protection.",
+            "Structure protection prevents adding, deleting or renaming sheets; LibreOffice does not keep it when saving .xlsx.",
+            "A workbook saved by LibreOffice Calc.",
+            live=False,
+        ),
+        # -- entries ------------------------------------------------------------------
+        _rule(
+            "XT101", W, "Number typed as text",
+            "{where} ({label}) holds the text “{text}”, read as {value}.",
+            "Enter the figure as a number (no unit, no thousands separator typed by hand).",
+            "Finds numbers entered as text, e.g. 2,450.02 typed with a full-width comma or 2450.02万元.",
+            "Text is not added up by Excel formulas, so totals silently leave it out.",
+            "收支情况!B4 holds “2,701.57万元”.",
+            live=False,
+        ),
+        _rule(
+            "XT102", E, "Not a number",
+            "{where} ({label}) holds “{text}”, which is not a number.",
+            "Enter a number in this cell.",
+            "Finds cells that must hold a number but hold text that cannot be read as one.",
+            "A figure that is not a number cannot be checked or added up.",
+            "附件3!E5 holds “见附表”.",
+            live=False,
+        ),
+        _rule(
+            "XT103", E, "Required entry empty",
+            "{label} ({where}) is empty.",
+            "Fill in {label}.",
+            "Checks that every required entry is filled.",
+            "The review and the consolidated figures need it.",
+            "基本情况!B12 电子邮箱 left empty.",
+        ),
+        _rule(
+            "XT104", E, "Invalid entry",
+            "{where} ({label}) holds “{text}”: {detail}.",
+            "Correct the entry: {detail}.",
+            "Checks choices, e-mail addresses and dates that bypassed the cell's validation (e.g. by pasting).",
+            "Pasting skips Excel's validation; invalid entries break scoring and mail delivery.",
+            "项目绩效!C8 是否年初预算 holds “Y”.",
+            live=False,
+        ),
+        _rule(
+            "XT105", E, "List row half filled",
+            "Row {row} of {list}: {lhs_label} and {rhs_label} must both be filled or both be empty.",
+            "Complete the row or clear it.",
+            "In the project and special-fund lists a name needs an amount and an amount needs a name.",
+            "An amount without a name cannot be matched across the report's lists.",
+            "收支情况!B15 holds 8.71 but A15 is empty.",
+        ),
+        # -- totals -------------------------------------------------------------------
+        _rule(
+            "XT201", E, "Total differs from its parts",
+            "{lhs_label} ({lhs}) does not equal {rhs_label} ({rhs}); the difference is {diff}.",
+            "Correct the parts or the total so that they agree.",
+            "Adds up the parts of every total and compares them with the stated total.",
+            "A total that does not add up means a figure is missing or mistyped.",
+            "附件3: 按支出性质分 380.19 + 2130.80 = 2510.99 must equal 全年预算数 2510.99.",
+        ),
+        _rule(
+            "XT202", W, "Rounding difference",
+            "{lhs_label} ({lhs}) and {rhs_label} ({rhs}) differ by {diff}, within the rounding allowance of {tol}.",
+            "Usually no change is needed; say in the report that the difference is due to rounding, or adjust the last digit.",
+            "Separates rounding from error (XBRL Calculations 1.1): a total of n rounded parts may differ from their sum by up to (n+1)×0.005.",
+            "Each figure is rounded to two decimals on its own, so a sum of rounded parts can miss the rounded total by a cent or two.",
+            "附件2: 公车购置 39.21 + 公车运行维护 31.57 = 70.78 against 公务用车 70.77.",
+        ),
+        _rule(
+            "XT203", E, "“Of which” rows exceed their parent",
+            "The “of which” rows of {rhs_label} add up to {lhs}, more than {rhs_label} itself ({rhs}).",
+            "An “of which” row is a part of its parent: correct the parts or the parent.",
+            "Checks that the 其中 rows under a figure add up to no more than the figure.",
+            "其中 rows are subsets; together they cannot exceed their parent.",
+            "附件2: 办公经费 30 + 会议费、培训费 0.5 > 公用经费 21.82.",
+        ),
+        # -- one figure, two places ----------------------------------------------------
+        _rule(
+            "XT301", E, "Same figure stated differently",
+            "{lhs_label} ({lhs}) and {rhs_label} ({rhs}) state the same figure but differ by {diff}.",
+            "Find the correct figure (e.g. in the 决算报表) and use it in both places.",
+            "Every figure the report, 附件2 and 附件3 state more than once is compared across all its places; the list comes from the form, where each such field names the concept it states.",
+            "Two statements of one figure at the same precision must be equal; a difference is a typing or copying error.",
+            "财政拨款支出 2,450.02 in the report's section 二 against 全年执行数 2,450.21 in 附件3.",
+        ),
+        # -- budget flow ---------------------------------------------------------------
+        _rule(
+            "XT401", E, "Project budget does not balance",
+            "{name}: 年初预算 + 年中调整 − 实际支出 = {lhs}, but 结余结转 is {rhs}; the difference is {diff}.",
+            "Check the project's 年中调整, 实际支出 and 结余结转 against the accounts.",
+            "For each project in the 年初预算: 年初预算 + 年中调整 − 实际支出 = 结余结转.",
+            "The budget of a project is either spent, carried over or adjusted; the four figures must balance.",
+            "机关运转: 2,050.00 − 689.02 − 1,360.98 = 0.00, but 结余结转 is stated as 59.99.",
+        ),
+        _rule(
+            "XT402", W, "Unspent budget differs from carry-overs",
+            "全年预算数 − 全年执行数 = {lhs}, but the projects' 结余结转 add up to {rhs}; the difference is {diff}.",
+            "Explain the difference (e.g. basic-expenditure balances) or correct the figures.",
+            "Compares the unspent part of the year's budget with the carry-overs listed per project.",
+            "What was not spent is carried over or returned; a gap means a balance is missing or misstated.",
+            "2,510.99 − 2,450.21 = 60.78 against 59.99 + 0.79 = 60.78 (passes).",
+        ),
+        _rule(
+            "XT403", W, "Project budget differs from spending plus carry-over",
+            "附件3 项目支出 ({lhs}) differs from the projects' 实际支出 + 结余结转 ({rhs}) by {diff}.",
+            "Check the project budget in 附件3 against the project table.",
+            "The year's project budget should equal what the projects spent plus what they carried over.",
+            "A project budget that matches neither side points to a project missing from the table.",
+            "附件3 项目支出 2,130.80 = 2,070.02 + 60.78.",
+        ),
+        _rule(
+            "XT404", W, "Basic-expenditure budget adjustment not stated",
+            "The basic-expenditure budget changed by {rhs} during the year (全年 − 年初), but 部门基本支出预算调整 states {lhs}.",
+            "State the adjustment in 附件2 部门基本支出预算调整, or correct the budgets.",
+            "年初 basic budget = 年初预算数 − the projects' 年初预算; the change to the full-year basic budget must be stated in 附件2.",
+            "An adjustment of the basic budget is a reportable event in 附件2.",
+            "380.19 − (2,701.57 − 2,364.00) = 42.62, but 附件2 leaves 部门基本支出预算调整 empty.",
+        ),
+        # -- ratios ---------------------------------------------------------------------
+        _rule(
+            "XT501", E, "Stated ratio does not follow its definition",
+            "{lhs_label} is stated as {lhs}, but by definition it is {rhs}.",
+            "Recompute the ratio: {definition}.",
+            "Recomputes every ratio the report states from its inputs with the published definition.",
+            "A ratio computed against the wrong base (e.g. 年初预算数 instead of 全年预算数) misreports performance.",
+            "预算执行率 90.70% in the report, but 2,450.21 / 2,510.99 = 97.58%.",
+        ),
+        # -- scoring -------------------------------------------------------------------
+        _rule(
+            "XT601", E, "Score above its weight",
+            "{lhs_label} ({lhs}) is higher than its weight ({rhs}).",
+            "A score cannot exceed the indicator's weight (分值).",
+            "Checks 得分 ≤ 分值 for the execution rate and every indicator.",
+            "Scores above the weight inflate the total.",
+            "满意度 得分 12 with 分值 10.",
+        ),
+        _rule(
+            "XT602", E, "Indicator weights do not add up",
+            "The weights of {name} add up to {lhs}, but the configured weight is {rhs}.",
+            "Distribute exactly {rhs} points over the indicators of {name}.",
+            "Adds up the 三级 weights under each 一级 indicator and compares with the configured weight.",
+            "Weights are set by the bureau; indicators must share them out exactly.",
+            "产出指标: 20 + 0 + 20 = 40 (passes).",
+        ),
+        _rule(
+            "XT603", E, "Weights do not add up to 100",
+            "The total of all weights is {lhs}, not {rhs}.",
+            "Correct the indicator weights so that the total is 100.",
+            "Checks that 总分's 分值 is 100.",
+            "Scores are out of 100.",
+            "10 + 40 + 20 + 10 + 20 = 100 (passes).",
+        ),
+        _rule(
+            "XT604", E, "Execution score does not follow the rule",
+            "预算执行率得分 is {lhs}, but the scoring rule gives {rhs}.",
+            "Set the score to {rhs} ({method}).",
+            "Recomputes the execution-rate score from 执行率 with the configured method (default: 分值 × 执行率, capped at 分值).",
+            "Self-assessed scores must follow the published rule.",
+            "执行率 97.58%, 分值 10 → 9.76, but 9 is stated.",
+        ),
+        _rule(
+            "XT605", E, "Indicator score does not follow the rule",
+            "{name}: the score is {lhs}, but the scoring rule gives {rhs}.",
+            "Set the score to {rhs}, or correct the target, actual value or direction.",
+            "Recomputes each indicator's score: ≥ full weight when actual ≥ target, else round(actual/target × weight, 2); ≤ full weight when actual ≤ target, else round((1 − (actual − target)/target) × weight, 2), 0 from twice the target; = full weight when equal, else reduced by the relative deviation.",
+            "Self-assessed scores must follow the published rule.",
+            "满意度: target 90, actual 85, weight 10 → 9.44, but 7 is stated.",
+        ),
+        _rule(
+            "XT606", E, "Qualitative score outside its band",
+            "{name}: the judgement allows {band}, but the score is {lhs}.",
+            "Choose a score within the band, or change the judgement (达成 / 部分达成 / 未达成).",
+            "For 定性 indicators the score must lie in the band of the judgement: 达成 80–100%, 部分达成 60–80%, 未达成 0–60% of the weight.",
+            "The bands are the published rule for qualitative indicators.",
+            "部分达成 with weight 10 and score 9.",
+        ),
+        _rule(
+            "XT607", E, "Reason for a lost point missing",
+            "{name} scored {lhs} of {rhs}, but no reason for the deviation is given.",
+            "Fill in 偏差原因分析及改进措施 for this indicator.",
+            "An indicator scored below its weight needs a deviation analysis.",
+            "The published form requires 偏差原因分析及改进措施 wherever points were lost.",
+            "满意度 scored 7 of 10 with the reason column empty.",
+        ),
+        _rule(
+            "XT608", E, "Indicator row incomplete",
+            "{name}: direction, target, actual value, weight and score must all be filled ({lhs} of {rhs} are).",
+            "Complete the indicator row, or clear it.",
+            "An indicator with a name needs all of its figures.",
+            "An incomplete indicator cannot be scored.",
+            "绿化养护 with a target but no actual value.",
+        ),
+        _rule(
+            "XT609", E, "Total score above the cap for this execution rate",
+            "总分 {lhs} exceeds the cap of {rhs} that applies at this execution rate.",
+            "Lower the scores so that the total respects the cap.",
+            "Optional (caps.enabled): caps the total score by execution rate, e.g. 70–80% → at most 89.",
+            "Some provinces cap the self-assessed total when the budget was poorly executed.",
+            "执行率 75% with 总分 95 → cap 89.",
+        ),
+        _rule(
+            "XT610", W, "Indicator value differs from the figure it names",
+            "{name}: the actual value {lhs} differs from {rhs_label} ({rhs}) stated elsewhere.",
+            "Use the figure the indicator names ({rhs}), or rename the indicator to what it measures.",
+            "When a cost indicator is named after a figure of the report (基本支出, 人员经费, 公用经费, 项目支出, 三公经费), its actual value must be that figure.",
+            "An indicator that quotes another figure than its name says misreports the cost.",
+            "成本指标「基本支出」 actual 358.37, but 基本支出 is 380.19 (358.37 is 人员经费).",
+            live=False,
+        ),
+        # -- plausibility ------------------------------------------------------------
+        _rule(
+            "XT701", E, "Negative amount",
+            "{where} ({label}) is negative: {value}.",
+            "Amounts are zero or more; only 年中调整 may be negative.",
+            "Checks that amounts are not negative.",
+            "A negative spending figure is a sign error.",
+            "附件2 公务接待 −0.28.",
+            live=False,
+        ),
+        _rule(
+            "XT702", E, "Execution above budget",
+            "全年执行数 ({lhs}) exceeds 全年预算数 ({rhs}).",
+            "Check both figures: spending cannot exceed the adjusted budget.",
+            "Checks 执行率 ≤ 100%.",
+            "Spending beyond the adjusted budget is not allowed; usually one figure is wrong.",
+            "全年执行数 2,600.00 with 全年预算数 2,510.99.",
+        ),
+        _rule(
+            "XT703", W, "Building above its approval",
+            "{lhs_label} ({lhs}) exceeds {rhs_label} ({rhs}).",
+            "Explain the overrun in the report, or correct the figures.",
+            "Checks that completed buildings stay within the approved size and investment (控制率 ≤ 100%).",
+            "Overruns of 楼堂馆所 must be explained.",
+            "实际规模 1,200㎡ with 批复规模 1,000㎡.",
+        ),
+        _rule(
+            "XT704", W, "Staff above the establishment",
+            "{lhs_label} ({lhs}) exceeds {rhs_label} ({rhs}).",
+            "Explain the overstaffing, or correct the figures.",
+            "Checks that 实际在职人数 does not exceed 编制数 (控制率 ≤ 100%).",
+            "Staff above the establishment must be explained.",
+            "在职 21 with 编制数 19.",
+        ),
+        _rule(
+            "XT705", E, "Year differs from the template",
+            "The year entered ({lhs}) differs from the template's year ({rhs}).",
+            "Use the template for the year being evaluated.",
+            "Checks the year entered on 基本情况 against the template's year.",
+            "A workbook for another year would mix up the figures.",
+            "2022 entered in a 2023 template.",
+        ),
+        _rule(
+            "XT706", W, "Large change from last year",
+            "{label} changed from {prev} last year to {value} ({diff}), more than the threshold.",
+            "Explain the change in the report, or correct the figure.",
+            "Flags 附件2 figures whose 决算数 changed from last year by more than the configured share and amount (default 50% and 10万元).",
+            "Large swings are often typing errors (a misplaced decimal) and always need an explanation.",
+            "运行维护经费 1,791.43 last year, 20,700.20 this year.",
+        ),
+        _rule(
+            "XT707", W, "Final far from budget",
+            "{label}: 决算数 {value} differs from 预算数 {budget} by {diff}, more than the threshold.",
+            "Explain the deviation from the budget in the report, or correct the figure.",
+            "Flags 附件2 figures whose 决算数 deviates from the 预算数 by more than the configured share and amount (default 50% and 10万元).",
+            "A large gap between budget and final needs an explanation of how the budget was executed.",
+            "政府采购金额: 预算 324.40, 决算 28.44.",
+        ),
+        _rule(
+            "XT708", W, "三公经费 above budget",
+            "{lhs_label} ({lhs}) exceeds its budget ({rhs}).",
+            "Explain the overspend in the report, or correct the figure.",
+            "Checks that each 三公经费 item's 决算数 stays within its 预算数.",
+            "三公经费 are controlled spending; an overspend must be explained.",
+            "公务接待 决算 0.50 against 预算 0.28.",
+        ),
+        _rule(
+            "XT709", W, "Income and spending far apart",
+            "财政拨款收入 ({lhs}) and 财政拨款支出 ({rhs}) differ by {diff}, more than {share} of spending.",
+            "Explain the gap (e.g. balances from earlier years) or correct the figures.",
+            "Compares the year's appropriation income with its spending.",
+            "Income and spending of one year are usually close; a wide gap often means a figure from another table.",
+            "收入 1,450.02 with 支出 2,450.02.",
+        ),
+        _rule(
+            "XT710", E, "Procurement above total spending",
+            "{lhs_label} ({lhs}) exceeds {rhs_label} ({rhs}).",
+            "Correct the procurement amount: it is part of the spending.",
+            "Checks that 政府采购金额 does not exceed the year's budget or spending.",
+            "Procurement is paid out of the budget; it cannot be larger.",
+            "政府采购金额 3,244.00 with 全年执行数 2,450.21.",
+        ),
+    )
+}
+
+
+def rule(code: str) -> Rule:
+    return RULES[code]

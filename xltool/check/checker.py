@@ -1,0 +1,135 @@
+"""Run the rule catalogue over values read from a workbook and produce findings."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+from xltool.check.attribution import attribute
+from xltool.check.finding import CellRef, Finding, WorkbookReport
+from xltool.check.instances import build_checks
+from xltool.check.rule import Check, Outcome, allowance, evaluate
+from xltool.form.expr import leaf_refs
+from xltool.form.model import Form
+from xltool.form.scoring import ScoringConfig
+from xltool.numbers import fmt_amount, fmt_number, fmt_rate
+from xltool.read.reader import ReadResult, cell_ref
+
+
+def _fmt(kind: str, value: float) -> str:
+    if kind == "rate":
+        return fmt_rate(value)
+    if kind == "amount":
+        return fmt_amount(value)
+    return fmt_number(value)
+
+
+def _cells(form: Form, check: Check, values: Mapping[str, object]) -> list[CellRef]:
+    """The figures the check shows, then the inputs behind any derived one."""
+    out = [cell_ref(form, fid, values.get(fid)) for fid in check.fields]
+    seen = set(check.fields)
+    for fid in check.fields:
+        if form.field(fid).derived:
+            for leaf in leaf_refs(form.formulas[fid], form.formulas):
+                if leaf not in seen and values.get(leaf) not in (None, ""):
+                    seen.add(leaf)
+                    ref = cell_ref(form, leaf, values.get(leaf))
+                    out.append(ref.model_copy(update={"label": f"{ref.label}（{form.field(fid).label}）"}))
+    return out
+
+
+def to_finding(outcome: Outcome, form: Form, values: Mapping[str, object]) -> Finding:
+    check, r = outcome.check, outcome.rule
+    params = {
+        "lhs_label": check.lhs_label, "rhs_label": check.rhs_label,
+        "lhs": _fmt(check.kind, outcome.lhs), "rhs": _fmt(check.kind, outcome.rhs),
+        "diff": _fmt(check.kind, abs(outcome.diff)), "tol": _fmt("amount", allowance(check, values)),
+        "label": check.params.get("label", check.lhs_label), "name": check.params.get("name", ""),
+        **check.params,
+    }
+    for fid in check.fields:
+        params.setdefault("value", values.get(fid))
+    difference = _flavour(check, values, params)
+    if "name" in check.params or check.rule.code == "XT401":
+        params["name"] = _row_name(check, values) or params.get("name", "")
+    return Finding(
+        code=r.code, severity=r.severity, message=r.message().format_map(_Safe(params)),
+        fix=r.fix().format_map(_Safe(params)), cells=_cells(form, check, values),
+        expected=round(outcome.rhs, 6), actual=round(outcome.lhs, 6),
+        difference=round(outcome.diff if difference is None else difference, 6),
+        attribution=attribute(check, outcome, form, values), instance=check.instance,
+    )
+
+
+def _row_name(check: Check, values: Mapping[str, object]) -> str:
+    """The name a list row or indicator row gives itself (项目名称, 三级指标)."""
+    for key in ("indicator",):
+        if key in check.params and values.get(check.params[key]):
+            return f"{check.params.get('name', '')}「{values[check.params[key]]}」"
+    if check.rule.code == "XT401":
+        name = values.get(f"proj_{check.params['row']}_name")
+        return f"「{name}」" if name else f"第{check.params['row']}行"
+    return ""
+
+
+def _flavour(check: Check, values: Mapping[str, object], params: dict[str, object]) -> float | None:
+    """Figures some messages quote besides the two sides; the difference to show, if not lhs − rhs."""
+    if check.rule.code in ("XT706", "XT707", "XT709"):
+        # Threshold rules compare |change| with a limit: show the change itself.
+        first, other = check.fields[0], check.fields[1]
+        change = _f(values.get(first)) - _f(values.get(other))
+        params["value"] = fmt_amount(_f(values.get(first)))
+        params["prev"] = params["budget"] = fmt_amount(_f(values.get(other)))
+        params["lhs"], params["rhs"] = fmt_amount(_f(values.get(first))), fmt_amount(_f(values.get(other)))
+        params["diff"] = fmt_amount(change)
+        return change
+    return None
+
+
+def _f(value: object) -> float:
+    return float(value) if isinstance(value, (int, float)) else 0.0
+
+
+class _Safe(dict):
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+def run_checks(form: Form, cfg: ScoringConfig, values: Mapping[str, object]) -> list[Finding]:
+    findings = []
+    for check in build_checks(form.year, cfg):
+        outcome = evaluate(check, values)
+        if outcome is not None:
+            findings.append(to_finding(outcome, form, values))
+    return findings
+
+
+def check_result(result: ReadResult) -> list[Finding]:
+    """Entry and integrity findings from reading, then every rule's findings."""
+    return result.findings + run_checks(result.form, result.cfg, result.values)
+
+
+def check_path(path: Path, *, backend: str = "xml", cfg: ScoringConfig | None = None) -> tuple[ReadResult, WorkbookReport]:
+    import hashlib
+
+    from xltool.read.reader import read_path
+
+    result = read_path(Path(path), backend=backend, cfg=cfg)
+    v = result.values
+    report = WorkbookReport(
+        path=str(path), sha256=hashlib.sha256(Path(path).read_bytes()).hexdigest(),
+        unit=_text(v.get("info_unit_name")) or result.meta.unit_name or None,
+        unit_code=_text(v.get("info_unit_code")) or result.meta.unit_code or None,
+        year=result.form.year, template_version=result.meta.version,
+        contact_name=_text(v.get("info_preparer")), contact_email=_text(v.get("info_email")),
+        findings=sort_findings(check_result(result)),
+    )
+    return result, report
+
+
+def _text(value: object) -> str | None:
+    return str(value).strip() if value not in (None, "") else None
+
+
+def sort_findings(findings: list[Finding]) -> list[Finding]:
+    return sorted(findings, key=lambda f: (f.severity.value != "error", f.code, f.instance))

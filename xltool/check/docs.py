@@ -1,0 +1,43 @@
+"""Rule documentation: the table of ``xltool rules``, JSON, and Markdown (ruff-style)."""
+
+from __future__ import annotations
+
+import json
+
+from rich.table import Table
+
+from xltool.check.catalogue import RULES
+from xltool.check.rule import Rule
+from xltool.i18n import _
+
+
+def rules_table() -> Table:
+    table = Table(title=_("Rule catalogue ({n} rules)").format(n=len(RULES)), show_lines=False)
+    for head in (_("Code"), _("Severity"), _("Rule"), _("What it checks"), _("Example")):
+        table.add_column(head)
+    for rule in sorted(RULES.values(), key=lambda r: r.code):
+        table.add_row(rule.code, rule.severity.label, rule.title(), rule.what(), rule.example())
+    return table
+
+
+def rules_json() -> str:
+    data = [
+        {"code": r.code, "severity": r.severity.value, "severity_label": r.severity.label, "title": r.title(),
+         "what": r.what(), "why": r.why(), "example": r.example(), "fix": r.fix(), "message": r.message(),
+         "live": r.live}
+        for r in sorted(RULES.values(), key=lambda r: r.code)
+    ]
+    return json.dumps(data, ensure_ascii=False, indent=2)
+
+
+def rule_docs(rules: list[Rule] | None = None) -> str:
+    parts = []
+    for r in rules or sorted(RULES.values(), key=lambda r: r.code):
+        parts.append(
+            f"## {r.code} {r.title()}（{r.severity.label}）\n\n"
+            f"**{_('What it does')}**：{r.what()}\n\n"
+            f"**{_('Why')}**：{r.why()}\n\n"
+            f"**{_('Example')}**：{r.example()}\n\n"
+            f"**{_('How to fix')}**：{r.fix()}\n"
+        )
+    return "\n".join(parts)

@@ -1,0 +1,326 @@
+"""Rule instances generated from the form: which fields each rule compares.
+
+Nothing here names a cell. Identities come from the form's ``concept`` tags, totals
+from its derived fields and lists, scoring from the indicator tree and the scoring
+configuration. The result drives both the Python checker and the 审核 sheet.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from xltool.check.catalogue import rule
+from xltool.check.rule import Check
+from xltool.form.expr import (
+    Abs, And, Or, Cmp, Const, Count, Div, Expr, Filled, If, Max, Min, Ref, Round, Sub, Sum, TextIs, leaf_refs, total,
+)
+from xltool.form.model import Form, Kind
+from xltool.form.scoring import ScoringConfig
+from xltool.form.selfeval import (
+    BASE_COLUMNS, INDICATOR_TREE, PROJECT_ROWS, SPECIAL_ROWS, BUILDING_ROWS, build_form, indicator_ids,
+)
+
+HALF_CENT = 0.005
+
+
+def _label(form: Form, fid: str) -> str:
+    f = form.field(fid)
+    return f"{form.sheet_title(f.sheet)} {f.label}"
+
+
+def _leaves(form: Form, expr: Expr) -> list[str]:
+    return [i for i in leaf_refs(expr, form.formulas) if form.field(i).numeric]
+
+
+def _rounding_allowance(form: Form, lhs: Expr, rhs: Expr) -> Expr | None:
+    """(number of stated figures) × 0.005, or None when both sides are one stated figure."""
+    single = lambda e: isinstance(e, Ref) and not form.field(e.id).derived  # noqa: E731
+    if single(lhs) and single(rhs):
+        return None
+    leaves = tuple(dict.fromkeys(_leaves(form, lhs) + _leaves(form, rhs)))
+    return Count(leaves) * HALF_CENT
+
+
+def _compare(form: Form, code: str, instance: str, lhs: Expr, op: str, rhs: Expr, *, fields=None,
+             lhs_label="", rhs_label="", rounding=True, tolerance=0.0, kind="amount", **kw) -> Check:
+    fields = tuple(fields or dict.fromkeys(lhs.refs() + rhs.refs()))
+    allowance = _rounding_allowance(form, lhs, rhs) if rounding else None
+    return Check(
+        rule=rule(code), instance=instance, lhs=lhs, op=op, rhs=rhs, fields=fields,
+        tolerance=tolerance, tolerance_expr=allowance,
+        lhs_label=lhs_label or (_label(form, lhs.id) if isinstance(lhs, Ref) else ""),
+        rhs_label=rhs_label or (_label(form, rhs.id) if isinstance(rhs, Ref) else ""),
+        rounding=rule("XT202") if allowance is not None else None, kind=kind, **kw,
+    )
+
+
+def _required(form: Form) -> list[Check]:
+    return [
+        Check(rule=rule("XT103"), instance=f.id, lhs=Filled(f.id), op=">=", rhs=Const(1), fields=(f.id,),
+              lhs_label=_label(form, f.id), kind="flag")
+        for f in form.inputs if f.required
+    ]
+
+
+def _half_rows(form: Form) -> list[Check]:
+    out = []
+    lists = (
+        ("fin_proj", "fin_proj_{i}_name", "fin_proj_{i}_amount", PROJECT_ROWS),
+        ("proj", "proj_{i}_name", "proj_{i}_actual", PROJECT_ROWS),
+        ("base_zx", "base_zx_{i}_name", "base_zx_{i}_final", SPECIAL_ROWS),
+        ("base_bld", "base_bld_{i}_name", "base_bld_{i}_area_approved", BUILDING_ROWS),
+    )
+    for group, name, amount, rows in lists:
+        for i in range(1, rows + 1):
+            n, a = name.format(i=i), amount.format(i=i)
+            sheet = form.sheet_title(form.field(n).sheet)
+            out.append(Check(
+                rule=rule("XT105"), instance=f"{group}:{i}", lhs=Filled(n), op="=", rhs=Filled(a), fields=(n, a),
+                lhs_label=form.field(n).label.split(" ")[-1], rhs_label=form.field(a).label.split(" ")[-1],
+                kind="flag", params={"row": str(i), "list": sheet},
+            ))
+    return out
+
+
+def _totals(form: Form) -> list[Check]:
+    out = []
+    # 附件3: both breakdowns of 全年预算数 must add up to it.
+    for total_id in ("eval_inc_total", "eval_exp_total"):
+        out.append(_compare(form, "XT201", total_id, form.formulas[total_id], "=", Ref("eval_budget_full"),
+                            fields=(total_id, "eval_budget_full"), lhs_label=_label(form, total_id)))
+    staff = Ref("info_staff_active") + Ref("info_staff_retired")
+    out.append(_compare(form, "XT201", "info_staff_total", staff, "=", Ref("info_staff_total"), rounding=False,
+                        lhs_label="在职人员 + 退休人员", kind="number"))
+    # 其中 rows never exceed their parent.
+    for parent, parts in (("car", ("car_buy", "car_run")), ("public", ("office", "utilities", "meeting"))):
+        for col, _ in BASE_COLUMNS:
+            lhs = total(f"base_{p}_{col}" for p in parts)
+            pid = f"base_{parent}_{col}"
+            out.append(_compare(form, "XT203", pid, lhs, "<=", Ref(pid), lhs_label="其中合计"))
+    return out
+
+
+def _identities(form: Form) -> list[Check]:
+    out = []
+    for concept, fields in form.concepts().items():
+        kind = "number" if fields[0].kind is Kind.INTEGER else "amount"
+        head = fields[0]
+        for other in fields[1:]:
+            out.append(_compare(
+                form, "XT301", f"{concept}:{other.id}", Ref(head.id), "=", Ref(other.id),
+                rounding=kind == "amount", kind=kind, params={"concept": concept},
+            ))
+    return out
+
+
+def _flows(form: Form) -> list[Check]:
+    out = []
+    for i in range(1, PROJECT_ROWS + 1):
+        p = lambda k: f"proj_{i}_{k}"  # noqa: E731
+        lhs = Ref(p("initial")) + Ref(p("adjust")) - Ref(p("actual"))
+        out.append(_compare(
+            form, "XT401", str(i), lhs, "=", Ref(p("balance")),
+            fields=(p("initial"), p("adjust"), p("actual"), p("balance"), p("name")),
+            applies=And((TextIs(p("initial_flag"), "是"), Filled(p("initial")))), params={"row": str(i)},
+        ))
+    unspent = Ref("eval_budget_full") - Ref("eval_exec")
+    out.append(_compare(form, "XT402", "overall", unspent, "=", Ref("proj_total_balance"),
+                        fields=("eval_budget_full", "eval_exec", "proj_total_balance"),
+                        applies=Filled("eval_budget_full")))
+    spent_plus = Ref("proj_total_actual") + Ref("proj_total_balance")
+    out.append(_compare(form, "XT403", "overall", Ref("eval_exp_project"), "=", spent_plus,
+                        fields=("eval_exp_project", "proj_total_actual", "proj_total_balance"),
+                        applies=Filled("eval_exp_project")))
+    change = Ref("eval_exp_basic") - (Ref("eval_budget_initial") - Ref("proj_total_initial"))
+    out.append(_compare(form, "XT404", "overall", Ref("base_basic_adjust_final"), "=", change,
+                        fields=("base_basic_adjust_final", "eval_exp_basic", "eval_budget_initial", "proj_total_initial"),
+                        applies=And((Filled("eval_exp_basic"), Filled("proj_1_initial")))))
+    return out
+
+
+def _ratios(form: Form) -> list[Check]:
+    rate = Div(Ref("eval_exec"), Ref("eval_budget_full"))
+    return [_compare(
+        form, "XT501", "proj_exec_rate", Ref("proj_exec_rate"), "=", Round(rate, 4),
+        fields=("proj_exec_rate", "eval_exec", "eval_budget_full"), rounding=False, tolerance=0.00005,
+        kind="rate", applies=Filled("proj_exec_rate"), params={"definition": "预算执行率 = 全年执行数 ÷ 全年预算数"},
+    )]
+
+
+def _execution_expected(cfg: ScoringConfig) -> Expr:
+    weight, rate = Ref("eval_exec_weight"), Ref("eval_exec_rate")
+    if cfg.execution.method == "linear":
+        return Min((weight, Round(weight * rate, 2)))
+    expr: Expr = Const(0)
+    for minimum, share in sorted(cfg.execution.thresholds):
+        expr = If(Cmp(">=", rate, Const(minimum - 1e-9)), Round(weight * share, 2), expr)
+    return expr
+
+
+def _indicator_expected(ids: dict[str, str], cfg: ScoringConfig) -> Expr:
+    w, t, a = Ref(ids["weight"]), Ref(ids["target"]), Ref(ids["actual"])
+    ratio = Div(a, t)
+    up = If(Cmp(">=", a, t), w, Round(ratio * w, 2))
+    if cfg.indicator.deviation_deduction:
+        limit = t * (1 + cfg.indicator.deviation_threshold)
+        up = If(Cmp(">=", a, limit), Max((Const(0), w - cfg.indicator.deviation_deduction)), up)
+    over = Div(a - t, t)
+    down = If(Cmp("<=", a, t), w, If(Cmp(">=", a, t * 2), Const(0), Round((Const(1) - over) * w, 2)))
+    gap = Div(Abs(a - t), t)
+    equal = If(Cmp("=", a, t), w, Max((Const(0), Round((Const(1) - gap) * w, 2))))
+    return If(TextIs(ids["dir"], "≥"), up, If(TextIs(ids["dir"], "≤"), down, equal))
+
+
+def _scoring(form: Form, cfg: ScoringConfig) -> list[Check]:
+    out = [
+        _compare(form, "XT601", "eval_exec_score", Ref("eval_exec_score"), "<=", Ref("eval_exec_weight"),
+                 rounding=False, kind="number", applies=Filled("eval_exec_score")),
+        _compare(form, "XT603", "total", Ref("eval_total_weight"), "=", Const(100), rounding=False, kind="number",
+                 fields=("eval_total_weight",), rhs_label="100"),
+        _compare(form, "XT604", "eval_exec_score", Ref("eval_exec_score"), "=", _execution_expected(cfg),
+                 rounding=False, tolerance=cfg.score_tolerance, kind="number",
+                 fields=("eval_exec_score", "eval_exec_rate", "eval_exec_weight"),
+                 applies=And((Filled("eval_exec_score"), Filled("eval_budget_full"))),
+                 params={"method": "分值 × 执行率，最高为分值" if cfg.execution.method == "linear" else "按执行率分档"}),
+    ]
+    if cfg.caps.enabled:
+        cap: Expr = Const(cfg.caps.bands[-1][1])
+        for minimum, limit in sorted(cfg.caps.bands):
+            cap = If(Cmp(">=", Ref("eval_exec_rate"), Const(minimum - 1e-9)), Const(limit), cap)
+        out.append(_compare(form, "XT609", "total", Ref("eval_total_score"), "<=", cap, rounding=False,
+                            kind="number", fields=("eval_total_score", "eval_exec_rate")))
+    for l1, l1_label, children in INDICATOR_TREE:
+        rows = [indicator_ids(l1, l2, j) for l2, _ in children for j in range(1, 6)]
+        out.append(_compare(
+            form, "XT602", l1, total(r["weight"] for r in rows), "=", Ref(f"guide_w_{l1}"), rounding=False,
+            kind="number", fields=tuple(r["weight"] for r in rows) + (f"guide_w_{l1}",), params={"name": l1_label},
+        ))
+        for l2, l2_label in children:
+            for j in range(1, 6):
+                out += _indicator_checks(form, cfg, indicator_ids(l1, l2, j), f"{l2_label}第{j}行")
+    return out
+
+
+def _indicator_checks(form: Form, cfg: ScoringConfig, ids: dict[str, str], where: str) -> list[Check]:
+    named = And((Filled(ids["name"]), Cmp("=", TextIs(ids["name"], "无"), Const(0))))
+    scored = And((Filled(ids["score"]), Filled(ids["weight"])))
+    quantitative = And((named, scored, Cmp("=", TextIs(ids["dir"], "定性"), Const(0)), Filled(ids["dir"]),
+                        Cmp(">", Count((ids["target"], ids["actual"])), Const(1))))
+    params = {"name": where, "indicator": ids["name"]}
+    kw = {"rounding": False, "kind": "number", "params": params}
+    checks = [
+        _compare(form, "XT601", ids["score"], Ref(ids["score"]), "<=", Ref(ids["weight"]),
+                 applies=scored, fields=(ids["score"], ids["weight"], ids["name"]), **kw),
+        _compare(form, "XT605", ids["score"], Ref(ids["score"]), "=", _indicator_expected(ids, cfg),
+                 applies=quantitative, tolerance=cfg.score_tolerance,
+                 fields=(ids["score"], ids["target"], ids["actual"], ids["weight"], ids["dir"], ids["name"]), **kw),
+        _compare(form, "XT607", ids["reason"], Filled(ids["reason"]), ">=", Const(1),
+                 applies=And((named, scored, Cmp("<", Ref(ids["score"]), Ref(ids["weight"])))),
+                 fields=(ids["reason"], ids["score"], ids["weight"], ids["name"]),
+                 lhs_label="", **kw),
+    ]
+    filled = Count((ids["target"], ids["weight"], ids["score"])) + Filled(ids["dir"]) + Filled(ids["actual"])
+    checks.append(_compare(form, "XT608", ids["name"], filled, "=", Const(5), applies=named,
+                           fields=(ids["name"], ids["dir"], ids["target"], ids["actual"], ids["weight"], ids["score"]),
+                           **kw))
+    # 定性: the score must lie in the band of the judgement given as the actual value.
+    w, s = Ref(ids["weight"]), Ref(ids["score"])
+    low: Expr = Const(0)
+    high: Expr = Const(0)
+    known = []
+    for judgement, (lo, hi) in cfg.indicator.qualitative.items():
+        low = If(TextIs(ids["actual"], judgement), Const(lo), low)
+        high = If(TextIs(ids["actual"], judgement), Const(hi), high)
+        known.append(TextIs(ids["actual"], judgement))
+    band = Min((Max((s, Round(w * low, 2))), Round(w * high, 2)))
+    bands = "；".join(f"{j} {lo:.0%}–{hi:.0%}" for j, (lo, hi) in cfg.indicator.qualitative.items())
+    checks.append(_compare(
+        form, "XT606", ids["score"], s, "=", band,
+        applies=And((named, scored, TextIs(ids["dir"], "定性"), Or(tuple(known)))),
+        fields=(ids["score"], ids["actual"], ids["weight"], ids["name"]), tolerance=cfg.score_tolerance,
+        rounding=False, kind="number", params={**params, "band": bands},
+    ))
+    return checks
+
+
+# Figures an indicator may be named after, by the name it would carry.
+NAMED_FIGURES = {
+    "基本支出": "fin_basic",
+    "人员经费": "fin_staff_cost",
+    "公用经费": "fin_public_cost",
+    "项目支出": "fin_proj",
+    "三公经费": "base_sgjf_final",
+}
+
+
+def _named_figures(form: Form) -> list[Check]:
+    out = []
+    for l1, _label, children in INDICATOR_TREE:
+        for l2, l2_label in children:
+            for j in range(1, 6):
+                ids = indicator_ids(l1, l2, j)
+                for name, fid in NAMED_FIGURES.items():
+                    out.append(_compare(
+                        form, "XT610", f"{ids['actual']}:{fid}", Ref(ids["actual"]), "=", Ref(fid),
+                        applies=And((TextIs(ids["name"], name), Filled(ids["actual"]))), rounding=False,
+                        fields=(ids["actual"], fid, ids["name"]),
+                        params={"name": f"{l2_label}第{j}行", "indicator": ids["name"]},
+                    ))
+    return out
+
+
+def _plausibility(form: Form, cfg: ScoringConfig) -> list[Check]:
+    p = cfg.plausibility
+    out = [
+        _compare(form, "XT702", "eval_exec", Ref("eval_exec"), "<=", Ref("eval_budget_full")),
+        _compare(form, "XT704", "staff", Ref("base_staff_active"), "<=", Ref("base_staff_quota"), rounding=False,
+                 kind="number", applies=Filled("base_staff_quota")),
+        _compare(form, "XT705", "year", Ref("info_year"), "=", Const(form.year), rounding=False, kind="number",
+                 fields=("info_year",), rhs_label=str(form.year), applies=Filled("info_year")),
+        _compare(form, "XT709", "income", Abs(Ref("fin_income") - Ref("fin_exp")), "<=",
+                 Ref("fin_exp") * p.income_gap_ratio, fields=("fin_income", "fin_exp"), rounding=False,
+                 applies=Filled("fin_income"), params={"share": f"{p.income_gap_ratio:.0%}"}),
+        _compare(form, "XT710", "final", Ref("base_procurement_final"), "<=", Ref("eval_exec")),
+        _compare(form, "XT710", "budget", Ref("base_procurement_budget"), "<=", Ref("eval_budget_full")),
+    ]
+    for i in range(1, BUILDING_ROWS + 1):
+        b = f"base_bld_{i}"
+        out.append(_compare(form, "XT703", f"{b}:area", Ref(f"{b}_area_actual"), "<=", Ref(f"{b}_area_approved"),
+                            rounding=False, kind="number", applies=Filled(f"{b}_area_approved")))
+        out.append(_compare(form, "XT703", f"{b}:invest", Ref(f"{b}_invest_actual"), "<=", Ref(f"{b}_invest_budget"),
+                            applies=Filled(f"{b}_invest_budget")))
+    rows = [f.id[5:-6] for f in form.fields if f.sheet == "base" and f.id.endswith("_final")
+            and f"{f.id[:-6]}_budget" in form.by_id]
+    for key in rows:
+        prev, budget, final = (f"base_{key}_{c}" for c, _ in BASE_COLUMNS)
+        label = _label(form, final).rsplit(" / ", 1)[0]
+        threshold = lambda base: Max((Abs(Ref(base)) * p.change_ratio, Const(p.change_amount)))  # noqa: E731
+        if prev in form.by_id:
+            out.append(_compare(form, "XT706", key, Abs(Ref(final) - Ref(prev)), "<=", threshold(prev),
+                                fields=(final, prev), rounding=False, params={"label": label}))
+        out.append(_compare(form, "XT707", key, Abs(Ref(final) - Ref(budget)), "<=", threshold(budget),
+                            fields=(final, budget), rounding=False, params={"label": label}))
+    for key in ("car", "car_buy", "car_run", "abroad", "reception"):
+        out.append(_compare(form, "XT708", key, Ref(f"base_{key}_final"), "<=", Ref(f"base_{key}_budget"),
+                            rounding=False, applies=Filled(f"base_{key}_budget")))
+    return out
+
+
+@lru_cache(maxsize=16)
+def _checks(year: int, cfg_json: str) -> tuple[Check, ...]:
+    cfg = ScoringConfig.model_validate_json(cfg_json)
+    form = build_form(year, cfg)
+    checks = (
+        _required(form) + _half_rows(form) + _totals(form) + _identities(form) + _flows(form)
+        + _ratios(form) + _scoring(form, cfg) + _named_figures(form) + _plausibility(form, cfg)
+    )
+    keys = [c.key for c in checks]
+    assert len(keys) == len(set(keys)), "rule instance keys must be unique"
+    return tuple(checks)
+
+
+def build_checks(year: int, cfg: ScoringConfig | None = None) -> tuple[Check, ...]:
+    return _checks(year, (cfg or ScoringConfig()).model_dump_json())
+
+
+__all__ = ["build_checks", "Sub", "Sum"]

@@ -1,0 +1,109 @@
+"""Rules as data: a Rule is a code with a severity and docs; a Check is one instance.
+
+A Check compares two expressions over field ids (``lhs op rhs`` within a tolerance).
+The same Check evaluates in Python (the checker, the add-in) and renders as an Excel
+formula (the live 审核 sheet), so both always apply the same rule.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+
+from xltool.check.finding import Severity
+from xltool.form.expr import Expr
+
+EPS = 1e-6  # the same slack is used in the Excel rendering
+
+
+@dataclass(frozen=True)
+class Rule:
+    code: str
+    severity: Severity
+    title: Callable[[], str]
+    message: Callable[[], str]  # format template: {lhs_label} {lhs} {rhs_label} {rhs} {diff} ...
+    fix: Callable[[], str]
+    what: Callable[[], str]
+    why: Callable[[], str]
+    example: Callable[[], str]
+    live: bool = True  # rendered on the 审核 sheet
+
+
+@dataclass
+class Check:
+    rule: Rule
+    instance: str
+    lhs: Expr
+    op: str  # "=", "<=", ">="
+    rhs: Expr
+    fields: tuple[str, ...]  # figures shown to the user, in order
+    tolerance: float = 0.0
+    # Rounding allowance that depends on how many figures are filled: COUNT(...) × 0.005.
+    tolerance_expr: Expr | None = None
+    applies: Expr | None = None
+    lhs_label: str = ""
+    rhs_label: str = ""
+    kind: str = "amount"  # how to format the two sides: amount / rate / number
+    rounding: Rule | None = None  # the rule reported when the difference is within tolerance
+    params: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def key(self) -> str:
+        return f"{self.rule.code}:{self.instance}"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    check: Check
+    lhs: float
+    rhs: float
+    diff: float
+    rule: Rule  # the rule that fired (the check's, or its rounding rule)
+
+
+def evaluate(check: Check, values: Mapping[str, object]) -> Outcome | None:
+    """The outcome when the check fails or leaves a rounding note; None when it passes."""
+    if check.applies is not None and not check.applies.evaluate(values):
+        return None
+    lhs, rhs = check.lhs.evaluate(values), check.rhs.evaluate(values)
+    if lhs is None or rhs is None:
+        return None
+    diff = lhs - rhs
+    tol = allowance(check, values) + EPS
+    if check.op == "=":
+        excess = abs(diff)
+    elif check.op == "<=":
+        excess = diff
+    else:
+        excess = -diff
+    if excess <= EPS:
+        return None
+    if excess <= tol:
+        return Outcome(check, lhs, rhs, diff, check.rounding) if check.rounding else None
+    return Outcome(check, lhs, rhs, diff, check.rule)
+
+
+def allowance(check: Check, values: Mapping[str, object]) -> float:
+    extra = check.tolerance_expr.evaluate(values) if check.tolerance_expr is not None else 0.0
+    return check.tolerance + (extra or 0.0)
+
+
+def allowance_excel(check: Check, ref: Callable[[str], str]) -> str:
+    tol = f"{check.tolerance:g}"
+    if check.tolerance_expr is None:
+        return tol
+    return f"({tol}+{check.tolerance_expr.to_excel(ref)})"
+
+
+def excess_excel(check: Check, ref: Callable[[str], str]) -> str:
+    """An Excel expression for how far the check is from passing (<= 0 passes)."""
+    lhs, rhs = check.lhs.to_excel(ref), check.rhs.to_excel(ref)
+    if check.op == "=":
+        return f"ABS(({lhs})-({rhs}))"
+    if check.op == "<=":
+        return f"(({lhs})-({rhs}))"
+    return f"(({rhs})-({lhs}))"
+
+
+def iter_rules(module_rules: Mapping[str, Rule]) -> Iterator[Rule]:
+    yield from sorted(module_rules.values(), key=lambda r: r.code)

@@ -1,0 +1,209 @@
+"""The ``xltool`` command line: each command parses its options and calls one function."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from xltool.i18n import _
+
+app = typer.Typer(
+    help=_("xltool: the budget performance self-evaluation workbook — template, check, mail, audit."),
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode="rich",
+)
+# Findings tables are wide; a pipe or CI log gets 160 columns instead of rich's 80.
+console = Console(width=None if sys.stdout.isatty() else 160)
+err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
+
+
+def _mount() -> None:
+    from xltool.mail.cli import mail_app
+
+    app.add_typer(mail_app, name="mail", help=_("Mail: test the settings, send or list the outbox"))
+    try:
+        from xltool.audit.cli import register as register_audit
+
+        register_audit(app)
+    except ImportError:  # the audit package is optional at import time
+        pass
+    try:
+        from xltool.addin.cli import addin_app
+
+        app.add_typer(addin_app, name="addin", help=_("The Excel add-in (xlwings): serve or set up"))
+    except ImportError:
+        pass
+
+
+def _scoring(path: Optional[Path]):
+    from xltool.form.scoring import load_scoring
+
+    try:
+        return load_scoring(path)
+    except (OSError, ValueError) as exc:
+        err_console.print(f"[red]{escape(_('The rules configuration {path} is invalid: {error}').format(path=path, error=exc))}[/]")
+        raise typer.Exit(2) from None
+
+
+@app.command("make-template", help=_("Write the locked self-evaluation template for a year (one per unit with --roster)."))
+def make_template(
+    year: Annotated[int, typer.Option("--year", "-y", help=_("The year evaluated, e.g. 2023"))],
+    out: Annotated[Path, typer.Option("--out", "-o", help=_("Output .xlsx file (a folder with --roster)"))],
+    unit: Annotated[Optional[str], typer.Option("--unit", help=_("Unit name, filled and locked"))] = None,
+    unit_code: Annotated[Optional[str], typer.Option("--unit-code", help=_("Unit code, filled and locked"))] = None,
+    email: Annotated[Optional[str], typer.Option("--email", help=_("The unit's e-mail address, filled and locked"))] = None,
+    prefill: Annotated[Optional[Path], typer.Option("--prefill", help=_("YAML/JSON data file to prefill inputs by field id"))] = None,
+    password: Annotated[Optional[str], typer.Option("--password", help=_("Sheet protection password (default: $XLTOOL_PASSWORD or xltool)"))] = None,
+    rules_config: Annotated[Optional[Path], typer.Option("--rules-config", help=_("Scoring configuration TOML (weights, methods)"))] = None,
+    roster: Annotated[Optional[Path], typer.Option("--roster", help=_("Roster of units (xlsx/csv): one template per unit"))] = None,
+    previous: Annotated[Optional[Path], typer.Option("--previous", help=_("Last year's audit folder: prefill last year's final figures"))] = None,
+) -> None:
+    from xltool.template.fill import FillError, fill_workbook, load_data
+    from xltool.template.writer import write_template
+
+    cfg = _scoring(rules_config)
+    if roster is not None:
+        from xltool.audit.distribute import write_unit_templates
+
+        written = write_unit_templates(year, roster, out, cfg=cfg, password=password, previous=previous)
+        console.print(_("Wrote {n} unit templates to {out}.").format(n=len(written), out=out))
+        return
+    try:
+        data = load_data(prefill) if prefill else None
+        if data is None:
+            write_template(out, year, cfg=cfg, unit_name=unit or "", unit_code=unit_code or "",
+                           unit_email=email or "", password=password)
+        else:
+            import tempfile
+
+            with tempfile.TemporaryDirectory() as tmp:
+                blank = write_template(Path(tmp) / "blank.xlsx", year, cfg=cfg, unit_name=unit or "",
+                                       unit_code=unit_code or "", unit_email=email or "", password=password)
+                fill_workbook(blank, data, out)
+    except FillError as exc:
+        _print_fill_error(exc)
+        raise typer.Exit(2) from None
+    console.print(_("Template written: {out}").format(out=out))
+
+
+def _print_fill_error(exc) -> None:
+    err_console.print(f"[red]{escape(_('Nothing was written. Problems in the data:'))}[/]")
+    for problem in exc.problems:
+        err_console.print(f"  · {escape(problem)}")
+
+
+@app.command("fields", help=_("List the form's fields: id, sheet, cell, label, type, unit."))
+def fields(
+    year: Annotated[int, typer.Option("--year", "-y", help=_("The year evaluated"))] = 2023,
+    fmt: Annotated[str, typer.Option("--format", "-f", help=_("table or json"))] = "table",
+    inputs_only: Annotated[bool, typer.Option("--inputs", help=_("Only the cells a unit fills in"))] = False,
+) -> None:
+    from xltool.form.selfeval import build_form
+
+    form = build_form(year)
+    rows = [f for f in form.fields if f.is_input or not inputs_only]
+    if fmt == "json":
+        data = [{"id": f.id, "sheet": form.sheet_title(f.sheet), "cell": f.cell, "label": f.label,
+                 "type": f.kind.value, "role": f.role.value, "unit": f.unit, "required": f.required,
+                 "choices": list(f.choices), "concept": f.concept,
+                 "formula": f.formula.to_excel(lambda i: i) if f.formula is not None else None} for f in rows]
+        sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+        return
+    table = Table(title=_("Fields of the {year} form ({n})").format(year=year, n=len(rows)))
+    for head in (_("Field id"), _("Sheet"), _("Cell"), _("Label"), _("Type"), _("Unit")):
+        table.add_column(head)
+    for f in rows:
+        table.add_row(f.id, form.sheet_title(f.sheet), f.cell, f.label, f.kind.value + ("" if f.is_input else f"/{f.role.value}"), f.unit)
+    console.print(table)
+
+
+@app.command("fill", help=_("Fill a template's input cells by field id from a YAML/JSON file."))
+def fill(
+    template: Annotated[Path, typer.Argument(help=_("The template .xlsx"))],
+    data: Annotated[Path, typer.Argument(help=_("YAML or JSON file: field id → value"))],
+    out: Annotated[Path, typer.Option("--out", "-o", help=_("Output .xlsx file"))],
+) -> None:
+    from xltool.read.safety import UnreadableWorkbook
+    from xltool.template.fill import FillError, fill_workbook, load_data
+
+    try:
+        fill_workbook(template, load_data(data), out)
+    except FillError as exc:
+        _print_fill_error(exc)
+        raise typer.Exit(2) from None
+    except (UnreadableWorkbook, OSError) as exc:
+        err_console.print(f"[red]{escape(str(exc))}[/]")
+        raise typer.Exit(2) from None
+    console.print(_("Filled workbook written: {out}").format(out=out))
+
+
+@app.command("check-workbook", help=_("Check returned workbooks and list every discrepancy (exit 0 clean, 1 findings, 2 unreadable)."))
+def check_workbook(
+    files: Annotated[list[Path], typer.Argument(help=_("Returned .xlsx workbooks"))],
+    fmt: Annotated[str, typer.Option("--format", "-f", help=_("table or json"))] = "table",
+    xlsx: Annotated[Optional[Path], typer.Option("--xlsx", help=_("Write the 问题清单 workbook here"))] = None,
+    annotate_out: Annotated[Optional[Path], typer.Option("--annotate", help=_("Write an annotated copy here"))] = None,
+    rules_config: Annotated[Optional[Path], typer.Option("--rules-config", help=_("Scoring configuration TOML overriding the workbook's"))] = None,
+    email: Annotated[bool, typer.Option("--email", help=_("E-mail the findings to the unit's 填表人"))] = False,
+    to: Annotated[Optional[str], typer.Option("--to", help=_("Recipient instead of the workbook's e-mail address"))] = None,
+    cc: Annotated[Optional[str], typer.Option("--cc", help=_("Additional copy recipient"))] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help=_("Show what would be sent; send and write nothing"))] = False,
+    resend: Annotated[bool, typer.Option("--resend", help=_("Send even if the same findings were sent before"))] = False,
+    mail_config: Annotated[Optional[Path], typer.Option("--config", help=_("Mail configuration TOML (default ./xltool.toml)"))] = None,
+) -> None:
+    from xltool.check.run import check_files
+
+    cfg = _scoring(rules_config) if rules_config else None
+    output = check_files(
+        files, cfg=cfg, fmt=fmt, xlsx=xlsx, annotate_out=annotate_out, console=console, err_console=err_console,
+        email=email, to=to, cc=cc, dry_run=dry_run, resend=resend, mail_config=mail_config,
+    )
+    raise typer.Exit(output.exit_code)
+
+
+@app.command("rules", help=_("List the rule catalogue, or show one rule's documentation."))
+def rules(
+    code: Annotated[Optional[str], typer.Argument(help=_("A rule code, e.g. XT301"))] = None,
+    fmt: Annotated[str, typer.Option("--format", "-f", help=_("table, json or markdown"))] = "table",
+) -> None:
+    from xltool.check.docs import rule_docs, rules_table
+
+    if code:
+        from xltool.check.catalogue import RULES
+
+        rule = RULES.get(code.upper())
+        if rule is None:
+            err_console.print(f"[red]{escape(_('No rule {code}.').format(code=code))}[/]")
+            raise typer.Exit(2)
+        console.print(rule_docs([rule]))
+        return
+    if fmt == "json":
+        from xltool.check.docs import rules_json
+
+        sys.stdout.write(rules_json() + "\n")
+    elif fmt == "markdown":
+        sys.stdout.write(rule_docs() + "\n")
+    else:
+        console.print(rules_table())
+
+
+@app.command("schema", help=_("Print the JSON schema of check-workbook --format json."))
+def schema() -> None:
+    from xltool.report.model import CheckOutput
+
+    sys.stdout.write(json.dumps(CheckOutput.model_json_schema(), ensure_ascii=False, indent=2) + "\n")
+
+
+_mount()
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    app()

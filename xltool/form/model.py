@@ -1,0 +1,150 @@
+"""The form: sheets, their static layout, and every field with its id, cell and meaning.
+
+This is the single declaration the template writer, the reader, the checker, the live
+审核 sheet and the add-in all consume. Nothing else knows what a cell means.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from functools import cached_property
+
+from openpyxl.utils.cell import coordinate_from_string, column_index_from_string
+from pydantic import BaseModel, ConfigDict, Field as PField
+
+from xltool.form.expr import Expr
+
+
+class Kind(str, Enum):
+    AMOUNT = "amount"  # 万元, 2 decimals
+    INTEGER = "integer"  # headcount, counts
+    RATE = "rate"  # a fraction shown as 0.00%
+    NUMBER = "number"  # a measured value with a free unit (㎡, 个, %, 分)
+    TEXT = "text"
+    DATE = "date"
+    CHOICE = "choice"
+
+
+class Role(str, Enum):
+    INPUT = "input"  # typed by the unit
+    DERIVED = "derived"  # an Excel formula, locked
+    CONFIG = "config"  # set by the bureau in the template (weights, identity), locked
+
+
+class Field(BaseModel):
+    model_config = ConfigDict(arbitrary_types_allowed=True, frozen=True)
+
+    id: str
+    label: str
+    sheet: str
+    cell: str
+    kind: Kind
+    role: Role = Role.INPUT
+    unit: str = ""
+    required: bool = False
+    choices: tuple[str, ...] = ()
+    formula: Expr | None = None
+    # Fields sharing a concept state the same figure in different places: they must agree.
+    concept: str | None = None
+    # A list this field belongs to (e.g. "proj" rows) and its row number in that list.
+    group: str | None = None
+    index: int | None = None
+    hint: str = ""
+    # Statements of the unit's identity that the bureau may fill and lock per unit.
+    bureau_fill: bool = False
+
+    @property
+    def derived(self) -> bool:
+        return self.role is Role.DERIVED
+
+    @property
+    def is_input(self) -> bool:
+        return self.role is Role.INPUT
+
+    @property
+    def numeric(self) -> bool:
+        return self.kind in (Kind.AMOUNT, Kind.INTEGER, Kind.RATE, Kind.NUMBER)
+
+    @property
+    def row(self) -> int:
+        return coordinate_from_string(self.cell)[1]
+
+    @property
+    def column(self) -> int:
+        return column_index_from_string(coordinate_from_string(self.cell)[0])
+
+
+class Style(str, Enum):
+    TITLE = "title"
+    HEADER = "header"
+    LABEL = "label"
+    NOTE = "note"
+    SECTION = "section"
+
+
+class Text(BaseModel):
+    """A static cell: a label, a header, a note. ``merge_to`` spans a merged range."""
+
+    cell: str
+    text: str
+    style: Style = Style.LABEL
+    merge_to: str | None = None
+    indent: int = 0
+
+
+class Sheet(BaseModel):
+    key: str
+    title: str
+    texts: list[Text] = PField(default_factory=list)
+    col_widths: dict[str, float] = PField(default_factory=dict)
+    freeze: str | None = None
+    print_title_rows: str | None = None  # e.g. "1:4"
+    landscape: bool = False
+    merges: list[str] = PField(default_factory=list)
+    # Rows whose height should grow for long text, e.g. for 年度总体目标.
+    tall_rows: dict[int, float] = PField(default_factory=dict)
+
+
+class Form(BaseModel):
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    template_id: str
+    version: str
+    year: int
+    sheets: list[Sheet]
+    fields: list[Field]
+
+    @cached_property
+    def by_id(self) -> dict[str, Field]:
+        return {f.id: f for f in self.fields}
+
+    @cached_property
+    def formulas(self) -> dict[str, Expr]:
+        return {f.id: f.formula for f in self.fields if f.formula is not None}
+
+    @cached_property
+    def inputs(self) -> list[Field]:
+        return [f for f in self.fields if f.is_input]
+
+    def field(self, field_id: str) -> Field:
+        return self.by_id[field_id]
+
+    def sheet(self, key: str) -> Sheet:
+        return next(s for s in self.sheets if s.key == key)
+
+    def sheet_title(self, key: str) -> str:
+        return self.sheet(key).title
+
+    def where(self, field_id: str) -> str:
+        f = self.by_id[field_id]
+        return f"{self.sheet_title(f.sheet)}!{f.cell}"
+
+    def group(self, name: str) -> list[Field]:
+        return [f for f in self.fields if f.group == name]
+
+    def concepts(self) -> dict[str, list[Field]]:
+        out: dict[str, list[Field]] = {}
+        for f in self.fields:
+            if f.concept:
+                out.setdefault(f.concept, []).append(f)
+        return {k: v for k, v in out.items() if len(v) > 1}

@@ -1,0 +1,202 @@
+"""``xltool mail ...``: test the settings, flush and list the outbox.
+
+Mount with ``app.add_typer(mail_app, name="mail")``. For ``check-workbook --email``,
+call :func:`deliver_and_print`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from xltool.check.finding import WorkbookReport
+from xltool.i18n import _
+from xltool.mail.compose import AttachmentLike
+from xltool.mail.config import MailSettings, load_settings
+from xltool.mail.deliver import DeliveryResult, DeliveryStatus, deliver_report, flush, send_test
+from xltool.mail.errors import MailError
+from xltool.mail.outbox import MessageStatus, Outbox
+
+mail_app = typer.Typer(
+    name="mail",
+    help=_("Send review results by e-mail and manage the outbox"),
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option("--config", "-c", help=_("Configuration file (default: xltool.toml in the current folder)")),
+]
+
+_STATUS_STYLE = {
+    DeliveryStatus.SENT: "green",
+    DeliveryStatus.WRITTEN_TO_OUTBOX: "cyan",
+    DeliveryStatus.DRY_RUN: "cyan",
+    DeliveryStatus.DUPLICATE_REFUSED: "yellow",
+    DeliveryStatus.FAILED: "red",
+    DeliveryStatus.SKIPPED: "yellow",
+}
+
+
+def format_size(size: int) -> str:
+    if size < 1024:
+        return _("{n} bytes").format(n=size)
+    if size < 1024 * 1024:
+        return f"{size / 1024:.1f} KB"
+    return f"{size / 1024 / 1024:.1f} MB"
+
+
+def print_delivery(result: DeliveryResult, console: Console | None = None) -> None:
+    """Show one DeliveryResult: recipients, subject, attachments, outcome."""
+    console = console or Console()
+    style = _STATUS_STYLE.get(result.status, "white")
+    table = Table(show_header=False, box=None, padding=(0, 1))
+    table.add_column(style="bold")
+    table.add_column()
+    table.add_row(_("Delivery status"), f"[{style}]{escape(result.status.label)}[/{style}]")
+    if result.sender:
+        table.add_row(_("From (sender)"), escape(result.sender))
+    table.add_row(_("To (recipients)"), escape(", ".join(result.to)))
+    if result.cc:
+        table.add_row(_("Cc (copy)"), escape(", ".join(result.cc)))
+    table.add_row(_("Mail subject"), escape(result.subject))
+    for index, attachment in enumerate(result.attachments):
+        table.add_row(
+            _("Mail attachments") if index == 0 else "",
+            escape(f"{attachment.filename}  ({format_size(attachment.size)})"),
+        )
+    if result.size:
+        table.add_row(_("Message size"), format_size(result.size))
+    if result.outbox_path:
+        table.add_row(_("Outbox file"), escape(str(result.outbox_path)))
+    console.print(table)
+    console.print(f"[{style}]{escape(result.message)}[/{style}]")
+
+
+def _fail(console: Console, error: MailError) -> typer.Exit:
+    console.print(f"[red]{escape(error.message)}[/red]")
+    return typer.Exit(code=2)
+
+
+def deliver_and_print(
+    report: WorkbookReport,
+    attachments: Sequence[AttachmentLike],
+    *,
+    config: Path | None = None,
+    to: str | None = None,
+    cc: str | None = None,
+    dry_run: bool = False,
+    resend: bool = False,
+    console: Console | None = None,
+    settings: MailSettings | None = None,
+) -> DeliveryResult:
+    """For ``check-workbook --email``: load settings, deliver, print the outcome.
+
+    Returns the DeliveryResult (check ``result.ok`` for the exit code); a MailError
+    (bad address, bad settings, missing attachment) is printed and raises
+    ``typer.Exit(2)``.
+    """
+    console = console or Console()
+    try:
+        settings = settings or load_settings(config)
+        result = deliver_report(report, attachments, settings, to=to, cc=cc, dry_run=dry_run, resend=resend)
+    except MailError as error:
+        raise _fail(console, error) from None
+    print_delivery(result, console)
+    return result
+
+
+@mail_app.command("test", help=_("Send a test message to check the mail settings"))
+def test_command(
+    to: Annotated[
+        str | None, typer.Option("--to", help=_("Recipient address (default: the reviewer address)"))
+    ] = None,
+    config: ConfigOption = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help=_("Show what would be sent; write and send nothing"))
+    ] = False,
+) -> None:
+    console = Console()
+    try:
+        settings = load_settings(config)
+        result = send_test(settings, to, dry_run=dry_run)
+    except MailError as error:
+        raise _fail(console, error) from None
+    print_delivery(result, console)
+    if not result.ok:
+        raise typer.Exit(code=1)
+
+
+@mail_app.command("flush", help=_("Send the messages waiting in the outbox"))
+def flush_command(
+    config: ConfigOption = None,
+    include_permanent: Annotated[
+        bool, typer.Option("--all", help=_("Also retry messages the server refused permanently"))
+    ] = False,
+) -> None:
+    console = Console()
+    try:
+        settings = load_settings(config)
+        results = flush(settings, include_permanent=include_permanent)
+    except MailError as error:
+        raise _fail(console, error) from None
+    if not results:
+        console.print(_("Nothing to send in the outbox: {path}").format(path=escape(str(settings.outbox))))
+        return
+    for result in results:
+        style = _STATUS_STYLE.get(result.status, "white")
+        console.print(f"[{style}]{escape(result.message_id or '')}  {escape(result.message)}[/{style}]")
+    sent = sum(r.status is DeliveryStatus.SENT for r in results)
+    failed = sum(r.status is DeliveryStatus.FAILED for r in results)
+    console.print(_("Sent: {sent}, failed: {failed}").format(sent=sent, failed=failed))
+    if failed:
+        raise typer.Exit(code=1)
+
+
+@mail_app.command("list", help=_("List the messages in the outbox"))
+def list_command(
+    config: ConfigOption = None,
+    status: Annotated[
+        MessageStatus | None,
+        typer.Option("--status", help=_("Only show messages with this status (pending, sent, failed)")),
+    ] = None,
+) -> None:
+    console = Console()
+    try:
+        settings = load_settings(config)
+    except MailError as error:
+        raise _fail(console, error) from None
+    outbox = Outbox(settings.outbox)
+    states = outbox.list(status)
+    if not states:
+        console.print(_("The outbox is empty: {path}").format(path=escape(str(outbox.root))))
+        return
+    table = Table(title=escape(str(outbox.root)))
+    table.add_column(_("Message ID"), no_wrap=True)
+    table.add_column(_("Delivery status"), no_wrap=True)
+    table.add_column(_("Send attempts"), justify="right")
+    table.add_column(_("Mail recipients"), overflow="fold")
+    table.add_column(_("Mail subject"), overflow="fold")
+    table.add_column(_("Last updated"))
+    table.add_column(_("Failure reason"), overflow="fold")
+    for state in states:
+        table.add_row(
+            state.id,
+            escape(state.status_label),
+            str(state.attempts),
+            escape(", ".join(state.recipients)),
+            escape(state.subject),
+            state.updated[:16].replace("T", " "),
+            escape(state.reason or ""),
+        )
+    console.print(table)
+
+
+__all__ = ["deliver_and_print", "format_size", "mail_app", "print_delivery"]

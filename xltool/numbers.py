@@ -1,0 +1,61 @@
+"""Amounts and rates formatted and parsed with babel's zh_CN locale.
+
+Staff type figures as text in many shapes: ``2,450.02``, ``2450.02万元``, full-width
+digits ``２４５０．０２``, ``97.58%``. ``parse_number`` reads them all and says whether
+the text was a clean number; the reader reports typed-as-text numbers as findings.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from babel.numbers import NumberFormatError, format_decimal, format_percent, parse_decimal
+
+LOCALE = "zh_CN"
+_UNITS = ("万元", "个月", "元", "人", "个", "次", "平方米", "㎡", "分", "年", "月", "天", "%", "％")
+_SPACES = re.compile(r"[\s\u3000]+")
+
+
+def fmt_amount(value: float | None) -> str:
+    if value is None:
+        return "—"
+    return format_decimal(value, format="#,##0.00", locale=LOCALE)
+
+
+def fmt_rate(value: float | None) -> str:
+    if value is None:
+        return "—"
+    return format_percent(value, format="0.00%", locale=LOCALE)
+
+
+def fmt_number(value: float | None) -> str:
+    if value is None:
+        return "—"
+    return format_decimal(value, format="#,##0.####", locale=LOCALE)
+
+
+def parse_number(text: str) -> tuple[float, bool] | None:
+    """Parse *text* as a number; returns (value, was_percent) or None when it is not one.
+
+    Full-width characters are folded (NFKC), thousands separators and a trailing unit
+    are accepted. ``97.58%`` yields (0.9758, True).
+    """
+    s = unicodedata.normalize("NFKC", str(text))
+    s = _SPACES.sub("", s).replace("，", ",")
+    if not s:
+        return None
+    percent = s.endswith("%")
+    for unit in _UNITS:
+        if s.endswith(unit):
+            s = s[: -len(unit)]
+            break
+    if s.startswith("(") and s.endswith(")"):
+        s = "-" + s[1:-1]
+    if not re.fullmatch(r"[-+]?[\d,]*\.?\d+", s):
+        return None
+    try:
+        value = float(parse_decimal(s.lstrip("+"), locale=LOCALE, strict=False))
+    except (NumberFormatError, ValueError):
+        return None
+    return (value / 100.0, True) if percent else (value, False)

@@ -1,0 +1,347 @@
+"""Book → identity, typed values by field id, and integrity findings.
+
+Cached formula results are never trusted: derived values are computed from the inputs,
+and a cached value is only compared with the computed one (XT005).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+from xltool.check.finding import CellRef, Finding
+from xltool.check.catalogue import rule
+from xltool.form.expr import evaluate_all
+from xltool.form.model import Field, Form, Kind, Role
+from xltool.form.scoring import ScoringConfig
+from xltool.form.selfeval import TEMPLATE_ID, VERSION, build_form, config_values
+from xltool.i18n import _
+from xltool.numbers import fmt_number, parse_number
+from xltool.read.book import Book
+from xltool.read.safety import UnreadableWorkbook
+from xltool.template.meta import META_SHEET, TemplateMeta, fingerprint, read_meta
+
+HELPER_SHEETS = {META_SHEET, "_xltool_lists"}
+
+
+class NotOurWorkbook(UnreadableWorkbook):
+    """A readable workbook that is not an xltool template (or from an unknown version)."""
+
+    def __init__(self, message: str, reason: str = "not_ours", detail: str = "", path: str = "") -> None:
+        Exception.__init__(self, message)
+        self.reason = reason  # type: ignore[assignment]  # "not_ours" / "newer_version"
+        self.message = message
+        self.detail = detail
+        self.path = path
+
+    def __reduce__(self):
+        return (type(self), (self.message, self.reason, self.detail, self.path))
+
+
+@dataclass
+class ReadResult:
+    form: Form
+    meta: TemplateMeta
+    cfg: ScoringConfig
+    values: dict[str, object]  # inputs and config, typed; derived computed from them
+    raw: dict[str, object] = field(default_factory=dict)  # as found in the cell
+    cached: dict[str, object] = field(default_factory=dict)  # derived fields' cached results
+    findings: list[Finding] = field(default_factory=list)
+    source: str = "xml"
+
+
+def cell_ref(form: Form, field_id: str, value: object = None) -> CellRef:
+    f = form.field(field_id)
+    return CellRef(field_id=field_id, sheet=form.sheet_title(f.sheet), cell=f.cell, label=f.label,
+                   value=value if isinstance(value, (int, float, str)) or value is None else str(value))
+
+
+def identify(book: Book) -> TemplateMeta:
+    meta_sheet = book.sheets.get(META_SHEET)
+    if meta_sheet is None:
+        raise NotOurWorkbook(_(
+            "This workbook is not a self-evaluation template made by xltool (its identification sheet is missing). "
+            "Fill in the template sent by the finance bureau."
+        ))
+    rows: dict[str, object] = {}
+    for row in range(1, 40):
+        key = meta_sheet.get(f"A{row}").value
+        if key:
+            rows[str(key)] = meta_sheet.get(f"B{row}").value
+    try:
+        meta = read_meta(rows)
+    except ValueError:
+        raise NotOurWorkbook(_("The template's identification sheet is damaged; use a fresh template.")) from None
+    if meta.template_id != TEMPLATE_ID:
+        raise NotOurWorkbook(_("This workbook is a different template ({found}), not the self-evaluation workbook.").format(
+            found=meta.template_id))
+    if _version_key(meta.version) > _version_key(VERSION):
+        raise NotOurWorkbook(_(
+            "This workbook was made by a newer template version ({found}) than this xltool knows ({known}); "
+            "update xltool."
+        ).format(found=meta.version, known=VERSION), reason="newer_version")
+    return meta
+
+
+def _version_key(text: str) -> tuple[int, ...]:
+    return tuple(int(p) for p in re.findall(r"\d+", text or "0"))
+
+
+def _norm_formula(text: str | None) -> str:
+    text = (text or "").lstrip("=")
+    text = text.replace("$", "").replace("'", "").replace(" ", "").upper()
+    # LibreOffice and Excel may or may not write the "_xlfn." prefix or the ".0" of constants.
+    return text.replace("_XLFN.", "")
+
+
+def _norm_text(text: object) -> str:
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", str(text or "")))
+
+
+def _to_date(value: object) -> object:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if 1 <= value < 2958466:
+            return (datetime(1899, 12, 30) + timedelta(days=float(value))).date()
+    if isinstance(value, (datetime, date)):
+        return value if isinstance(value, date) and not isinstance(value, datetime) else value.date()
+    if isinstance(value, str):
+        text = unicodedata.normalize("NFKC", value).strip()
+        m = re.fullmatch(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?", text)
+        if m:
+            try:
+                return date(int(m[1]), int(m[2]), int(m[3]))
+            except ValueError:
+                return None
+    return None
+
+
+class _Typer:
+    """Turns raw cell contents into typed values, collecting entry findings."""
+
+    def __init__(self, form: Form, findings: list[Finding]) -> None:
+        self.form = form
+        self.findings = findings
+
+    def _finding(self, code: str, f: Field, raw: object, **params: object) -> None:
+        r = rule(code)
+        where = f"{self.form.sheet_title(f.sheet)}!{f.cell}"
+        fmt = {"where": where, "label": f.label, "text": raw, **params}
+        self.findings.append(Finding(
+            code=code, severity=r.severity, message=r.message().format(**fmt), fix=r.fix().format(**fmt),
+            cells=[cell_ref(self.form, f.id, raw)], instance=f.id,
+        ))
+
+    def typed(self, f: Field, raw: object) -> object:
+        if raw is None or (isinstance(raw, str) and not raw.strip()):
+            return None
+        if f.kind is Kind.TEXT:
+            return str(raw).strip() if isinstance(raw, str) else fmt_number(raw) if isinstance(raw, float) else str(raw)
+        if f.kind is Kind.CHOICE:
+            text = str(raw).strip()
+            if text not in f.choices:
+                self._finding("XT104", f, raw, detail=_("choose one of {choices}").format(choices="、".join(f.choices)))
+            return text
+        if f.kind is Kind.DATE:
+            value = _to_date(raw)
+            if value is None:
+                self._finding("XT104", f, raw, detail=_("enter a date such as 2024-03-31"))
+            return value
+        if isinstance(raw, bool):
+            self._finding("XT102", f, raw)
+            return None
+        if isinstance(raw, (int, float)):
+            value = float(raw)
+        else:
+            text = str(raw).strip()
+            if text in f.choices or unicodedata.normalize("NFKC", text) in f.choices:
+                return unicodedata.normalize("NFKC", text)
+            parsed = parse_number(text)
+            if parsed is None:
+                self._finding("XT102", f, raw)
+                return None
+            value, percent = parsed
+            if f.kind is not Kind.RATE and percent:
+                value *= 100  # 90% typed into a number cell means 90 (the unit is %)
+            self._finding("XT101", f, raw, value=fmt_number(value))
+        if f.kind is Kind.AMOUNT and value < 0 and not (f.sheet == "proj" and f.id.endswith("_adjust")):
+            self._finding("XT701", f, raw, value=fmt_number(value))
+        if f.kind is Kind.INTEGER and value != int(value):
+            self._finding("XT104", f, raw, detail=_("enter a whole number"))
+        return value
+
+
+def read_book(book: Book, path: str = "", cfg: ScoringConfig | None = None) -> ReadResult:
+    """Read *book*; scoring follows the configuration stored in it unless *cfg* overrides."""
+    meta = identify(book)
+    if cfg is None:
+        try:
+            cfg = ScoringConfig.model_validate_json(meta.scoring or "{}")
+        except ValueError:
+            cfg = ScoringConfig()
+    form = build_form(int(meta.year), cfg)
+    findings: list[Finding] = []
+    if _version_key(meta.version) < _version_key(VERSION) or (meta.fingerprint and meta.fingerprint != fingerprint(form)):
+        r = rule("XT006")
+        findings.append(Finding(code="XT006", severity=r.severity,
+                                message=r.message().format(found=meta.version, expected=VERSION),
+                                fix=r.fix(), instance="version"))
+    typer = _Typer(form, findings)
+    values: dict[str, object] = {}
+    raw: dict[str, object] = {}
+    cached: dict[str, object] = {}
+    titles = {s.key: s.title for s in form.sheets}
+    for f in form.fields:
+        sheet = book.sheets.get(titles[f.sheet])
+        data = sheet.get(f.cell) if sheet else None
+        if data is None:
+            continue
+        if f.role is Role.DERIVED:
+            cached[f.id] = data.value
+            if book.has_formulas:
+                _check_formula(form, f, data.formula, findings)
+            continue
+        raw[f.id] = data.value
+        values[f.id] = typer.typed(f, data.value)
+    _check_config(form, cfg, values, findings)
+    _check_structure(form, book, findings)
+    computed = evaluate_all(form.formulas, values)
+    if book.has_cached:
+        _check_cached(form, computed, cached, findings)
+    values.update(computed)
+    return ReadResult(form=form, meta=meta, cfg=cfg, values=values, raw=raw, cached=cached,
+                      findings=findings, source=book.source)
+
+
+def _check_formula(form: Form, f: Field, found: str | None, findings: list[Finding]) -> None:
+    from xltool.template.writer import CellMap
+
+    expected = CellMap(form).formula(f)
+    if _norm_formula(found) == _norm_formula(expected):
+        return
+    r = rule("XT001")
+    shown = f"={found}" if found else _("a constant value")
+    findings.append(Finding(
+        code="XT001", severity=r.severity,
+        message=r.message().format(where=form.where(f.id), label=f.label, found=shown),
+        fix=r.fix(), cells=[cell_ref(form, f.id, found)], expected=expected, actual=shown, instance=f.id,
+    ))
+
+
+def _check_config(form: Form, cfg: ScoringConfig, values: dict[str, object], findings: list[Finding]) -> None:
+    r = rule("XT007")
+    for fid, expected in config_values(cfg).items():
+        found = values.get(fid)
+        if found is None or abs(float(found) - expected) > 1e-9:  # type: ignore[arg-type]
+            findings.append(Finding(
+                code="XT007", severity=r.severity,
+                message=r.message().format(where=form.where(fid), expected=fmt_number(expected), found=found),
+                fix=r.fix(), cells=[cell_ref(form, fid, found)], instance=fid,
+            ))
+        values[fid] = expected  # score with the bureau's settings, not the edited ones
+
+
+def _check_structure(form: Form, book: Book, findings: list[Finding]) -> None:
+    expected = [s.title for s in form.sheets] + ["审核"]
+    present = [t for t in book.sheets if t not in HELPER_SHEETS]
+    missing = [t for t in expected if t not in book.sheets]
+    extra = [t for t in present if t not in expected]
+    if missing or extra:
+        parts = []
+        if missing:
+            parts.append(_("missing {names}").format(names="、".join(missing)))
+        if extra:
+            parts.append(_("added {names}").format(names="、".join(extra)))
+        r = rule("XT003")
+        findings.append(Finding(code="XT003", severity=r.severity,
+                                message=r.message().format(detail="；".join(parts)), fix=r.fix(), instance="sheets"))
+    r = rule("XT002")
+    for title in expected:
+        sheet = book.sheets.get(title)
+        if sheet is not None and sheet.protected is False:
+            findings.append(Finding(code="XT002", severity=r.severity, message=r.message().format(where=title),
+                                    fix=r.fix(), instance=title))
+    if book.structure_protected is False:
+        r = rule("XT008")
+        findings.append(Finding(code="XT008", severity=r.severity, message=r.message(), fix=r.fix(),
+                                instance="structure"))
+    if book.names is not None:
+        from xltool.template.writer import absolute, quote_sheet
+
+        r = rule("XT004")
+        for f in form.fields:
+            want = f"{quote_sheet(form.sheet_title(f.sheet))}!{absolute(f.cell)}"
+            got = book.names.get(f.id)
+            if got is None or _norm_formula(got) != _norm_formula(want):
+                findings.append(Finding(code="XT004", severity=r.severity,
+                                        message=r.message().format(name=f.id, found=got or "—"), fix=r.fix(),
+                                        cells=[cell_ref(form, f.id)], instance=f.id))
+    # Locked labels and headers: a changed text changes what a figure means.
+    r = rule("XT007")
+    for sheet in form.sheets:
+        data = book.sheets.get(sheet.title)
+        if data is None:
+            continue
+        for text in sheet.texts:
+            found = data.get(text.cell).value
+            if _norm_text(found) != _norm_text(text.text):
+                findings.append(Finding(
+                    code="XT007", severity=r.severity,
+                    message=r.message().format(where=f"{sheet.title}!{text.cell}", expected=text.text, found=found or "—"),
+                    fix=r.fix(), cells=[CellRef(sheet=sheet.title, cell=text.cell, label=text.text, value=str(found or ""))],
+                    instance=f"{sheet.key}!{text.cell}",
+                ))
+
+
+def _check_cached(form: Form, computed: dict[str, object], cached: dict[str, object], findings: list[Finding]) -> None:
+    r = rule("XT005")
+    for fid, stored in cached.items():
+        if stored is None or stored == "" and computed.get(fid) in (None, ""):
+            continue  # no cached result (e.g. written by openpyxl): nothing to compare
+        value = computed.get(fid)
+        f = form.field(fid)
+        if f.numeric:
+            if value is None and stored in ("", None):
+                continue
+            try:
+                same = value is not None and abs(float(stored) - float(value)) <= 1e-6 * max(1.0, abs(float(value)))
+            except (TypeError, ValueError):
+                same = False
+        else:
+            same = _norm_text(stored) == _norm_text(value if not isinstance(value, date) else value)
+            if f.kind is Kind.DATE and isinstance(stored, (int, float)):
+                same = _to_date(stored) == _to_date(value) if value not in ("", None) else False
+        if not same:
+            findings.append(Finding(
+                code="XT005", severity=r.severity,
+                message=r.message().format(where=form.where(fid), label=f.label, cached=stored,
+                                           computed="—" if value in (None, "") else value),
+                fix=r.fix(), cells=[cell_ref(form, fid, stored)], expected=_plain(value), actual=_plain(stored),
+                instance=fid,
+            ))
+
+
+def _plain(value: object) -> float | str | None:
+    if value is None or isinstance(value, (int, float, str)):
+        return value  # type: ignore[return-value]
+    return str(value)
+
+
+def read_path(path: Path, *, backend: str = "xml", cfg: ScoringConfig | None = None) -> ReadResult:
+    from xltool.read import book as books
+    from xltool.read.safety import inspect
+
+    inspect(Path(path))
+    loader = books.from_xml if backend == "xml" else books.from_openpyxl
+    try:
+        book = loader(Path(path))
+    except UnreadableWorkbook:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any parser failure becomes a clear message
+        from xltool.read.safety import Reason
+
+        message = _("The workbook could not be read ({error}); open it in Excel or WPS, save it as .xlsx and send it again.")
+        raise UnreadableWorkbook(Reason.parse_error, message.format(error=type(exc).__name__), repr(exc), str(path)) from exc
+    return read_book(book, str(path), cfg)

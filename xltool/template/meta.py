@@ -1,0 +1,61 @@
+"""The very hidden metadata sheet: which template this is, for whom, and a fingerprint.
+
+The fingerprint is a SHA-256 of the form declaration (layout, field map, formulas and
+configuration). The reader rebuilds the form from the stored year and configuration and
+compares fingerprints: a mismatch means the workbook came from another template build.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime, timezone
+
+from openpyxl.workbook.workbook import Workbook
+from pydantic import BaseModel
+
+from xltool import __version__
+from xltool.form.model import Form
+
+META_SHEET = "_xltool_meta"
+
+
+class TemplateMeta(BaseModel):
+    template_id: str
+    version: str
+    year: int
+    unit_name: str = ""
+    unit_code: str = ""
+    scoring: str = "{}"  # ScoringConfig as JSON
+    fingerprint: str = ""
+    generated_at: str = ""
+    generator: str = ""
+
+
+def fingerprint(form: Form) -> str:
+    payload = {
+        "template": [form.template_id, form.version, form.year],
+        "sheets": [s.model_dump(mode="json") for s in form.sheets],
+        "fields": [
+            [f.id, f.sheet, f.cell, f.kind.value, f.role.value, list(f.choices),
+             f.formula.to_excel(lambda i: i) if f.formula is not None else None]
+            for f in form.fields
+        ],
+    }
+    blob = json.dumps(payload, ensure_ascii=False, sort_keys=True).encode("utf-8")
+    return hashlib.sha256(blob).hexdigest()
+
+
+def write_meta(wb: Workbook, meta: TemplateMeta) -> None:
+    ws = wb.create_sheet(META_SHEET)
+    ws.sheet_state = "veryHidden"
+    data = meta.model_dump()
+    data["generated_at"] = data["generated_at"] or datetime.now(timezone.utc).isoformat(timespec="seconds")
+    data["generator"] = data["generator"] or f"xltool {__version__}"
+    for row, (key, value) in enumerate(data.items(), start=1):
+        ws.cell(row=row, column=1, value=key)
+        ws.cell(row=row, column=2, value=str(value)).data_type = "s"
+
+
+def read_meta(rows: dict[str, object]) -> TemplateMeta:
+    return TemplateMeta.model_validate({k: ("" if v is None else v) for k, v in rows.items()})

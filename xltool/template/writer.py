@@ -1,0 +1,204 @@
+"""Form → locked openpyxl workbook: layout, styles, formulas, validation, names, protection."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from openpyxl import Workbook
+from openpyxl.workbook.defined_name import DefinedName
+from openpyxl.worksheet.worksheet import Worksheet
+
+from xltool.form.model import Field, Form, Role
+from xltool.form.scoring import ScoringConfig
+from xltool.form.selfeval import build_form, config_values
+from xltool.template import styles
+from xltool.template.meta import TemplateMeta, fingerprint, write_meta
+from xltool.template.protection import protect_sheet, protect_workbook
+from xltool.template.validation import add_validations
+
+DEFAULT_PASSWORD = "xltool"
+LISTS_SHEET = "_xltool_lists"
+
+
+def template_password(password: str | None = None) -> str:
+    """The sheet protection password: given, else $XLTOOL_PASSWORD, else the default."""
+    return password or os.environ.get("XLTOOL_PASSWORD") or DEFAULT_PASSWORD
+
+
+def absolute(cell: str) -> str:
+    from openpyxl.utils.cell import coordinate_from_string
+
+    col, row = coordinate_from_string(cell)
+    return f"${col}${row}"
+
+
+def quote_sheet(title: str) -> str:
+    return "'" + title.replace("'", "''") + "'"
+
+
+class CellMap:
+    """Field id → Excel reference, as a formula on *sheet* would write it."""
+
+    def __init__(self, form: Form) -> None:
+        self.form = form
+
+    def ref(self, field_id: str, from_sheet: str | None) -> str:
+        field = self.form.field(field_id)
+        if field.sheet == from_sheet:
+            return field.cell
+        return f"{quote_sheet(self.form.sheet_title(field.sheet))}!{absolute(field.cell)}"
+
+    def formula(self, field: Field) -> str:
+        assert field.formula is not None
+        return "=" + field.formula.to_excel(lambda i: self.ref(i, field.sheet))
+
+
+def _layout(ws: Worksheet, form: Form, key: str) -> None:
+    sheet = form.sheet(key)
+    for col, width in sheet.col_widths.items():
+        ws.column_dimensions[col].width = width
+    for text in sheet.texts:
+        cell = ws[text.cell]
+        cell.value = text.text
+        cell.font = styles.text_font(text.style)
+        cell.alignment = styles.text_alignment(text.style, text.indent)
+        if text.style is styles.Style.HEADER:
+            cell.fill = styles.HEADER_FILL
+        if text.style is not styles.Style.TITLE and text.style is not styles.Style.NOTE:
+            cell.border = styles.BORDER
+        if text.merge_to:
+            ws.merge_cells(f"{text.cell}:{text.merge_to}")
+    for rng in sheet.merges:
+        ws.merge_cells(rng)
+    for row, height in sheet.tall_rows.items():
+        ws.row_dimensions[row].height = height
+    if sheet.freeze:
+        ws.freeze_panes = sheet.freeze
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.orientation = "landscape" if sheet.landscape else "portrait"
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.print_options.horizontalCentered = True
+    if sheet.print_title_rows:
+        ws.print_title_rows = sheet.print_title_rows
+
+
+def _fields(ws: Worksheet, form: Form, key: str, cells: CellMap, values: dict[str, object]) -> None:
+    for field in form.fields:
+        if field.sheet != key:
+            continue
+        cell = ws[field.cell]
+        if field.role is Role.DERIVED:
+            cell.value = cells.formula(field)
+        elif field.id in values:
+            cell.value = values[field.id]
+        cell.number_format = styles.NUMBER_FORMATS[field.kind]
+        cell.fill = styles.field_fill(field)
+        cell.font = styles.text_font(styles.Style.LABEL)
+        cell.alignment = styles.field_alignment(field)
+        cell.border = styles.BORDER
+        locked = field.role is not Role.INPUT or (field.bureau_fill and field.id in values)
+        cell.protection = styles.LOCKED if locked else styles.UNLOCKED
+
+
+def _legend(ws: Worksheet) -> None:
+    """Colour samples beside the legend labels of 填报说明."""
+    for row, fill in ((12, styles.INPUT_FILL), (13, styles.DERIVED_FILL), (14, styles.FAIL_FILL)):
+        ws[f"B{row}"].fill = fill
+        ws[f"B{row}"].border = styles.BORDER
+
+
+class _Lists:
+    """Long validation lists live as ranges on a hidden sheet (inline lists cap at 255)."""
+
+    def __init__(self, wb: Workbook) -> None:
+        self.wb = wb
+        self.ws: Worksheet | None = None
+        self.column = 0
+
+    def __call__(self, choices: tuple[str, ...]) -> str:
+        if self.ws is None:
+            self.ws = self.wb.create_sheet(LISTS_SHEET)
+            self.ws.sheet_state = "hidden"
+        self.column += 1
+        for row, choice in enumerate(choices, start=1):
+            self.ws.cell(row=row, column=self.column, value=choice)
+        from openpyxl.utils import get_column_letter
+
+        col = get_column_letter(self.column)
+        return f"{quote_sheet(LISTS_SHEET)}!${col}$1:${col}${len(choices)}"
+
+
+def build_workbook(
+    year: int,
+    *,
+    cfg: ScoringConfig | None = None,
+    unit_name: str = "",
+    unit_code: str = "",
+    unit_email: str = "",
+    password: str | None = None,
+) -> Workbook:
+    """The blank (or unit-personalised) locked template as an openpyxl Workbook."""
+    cfg = cfg or ScoringConfig()
+    form = build_form(year, cfg)
+    cells = CellMap(form)
+    values: dict[str, object] = {**config_values(cfg), "info_year": year}
+    for fid, value in (("info_unit_name", unit_name), ("info_unit_code", unit_code), ("info_email", unit_email)):
+        if value:
+            values[fid] = value
+
+    wb = Workbook()
+    wb.remove(wb.active)
+    lists = _Lists(wb)
+    secret = template_password(password)
+    for sheet in form.sheets:
+        ws = wb.create_sheet(sheet.title)
+        _layout(ws, form, sheet.key)
+        _fields(ws, form, sheet.key, cells, values)
+        add_validations(ws, (f for f in form.fields if f.sheet == sheet.key and f.is_input), lists)
+        if sheet.key == "guide":
+            _legend(ws)
+    from xltool.template.audit_sheet import add_audit_sheet
+
+    add_audit_sheet(wb, form, cells, cfg)
+    for field in form.fields:
+        # Workbook-level names equal to the field ids, so formulas and tools can say B_x.
+        ref = f"{quote_sheet(form.sheet_title(field.sheet))}!{absolute(field.cell)}"
+        wb.defined_names[field.id] = DefinedName(field.id, attr_text=ref)
+    write_meta(
+        wb,
+        TemplateMeta(
+            template_id=form.template_id,
+            version=form.version,
+            year=year,
+            unit_name=unit_name,
+            unit_code=unit_code,
+            scoring=cfg.model_dump_json(),
+            fingerprint=fingerprint(form),
+        ),
+    )
+    for ws in wb.worksheets:
+        protect_sheet(ws, secret)
+    protect_workbook(wb, secret)
+    wb.active = 0
+    return wb
+
+
+def save_atomic(wb: Workbook, out: Path) -> Path:
+    """Write to a temporary file beside *out* and rename, so no half file is ever left."""
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+    try:
+        wb.save(tmp)
+        os.replace(tmp, out)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return out
+
+
+def write_template(out: Path, year: int, **kw: object) -> Path:
+    return save_atomic(build_workbook(year, **kw), out)
