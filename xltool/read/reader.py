@@ -334,9 +334,11 @@ def read_path(path: Path, *, backend: str = "xml", cfg: ScoringConfig | None = N
     from xltool.read.safety import inspect
 
     inspect(Path(path))
-    loader = books.from_xml if backend == "xml" else books.from_openpyxl
     try:
-        book = loader(Path(path))
+        if backend == "xml":
+            book = books.from_xml(Path(path), skip=frozenset({"审核"}))
+        else:
+            book = books.from_openpyxl(Path(path))
     except UnreadableWorkbook:
         raise
     except Exception as exc:  # noqa: BLE001 - any parser failure becomes a clear message
