@@ -669,6 +669,33 @@ def test_namespace_prefixed_sheet_is_counted(tmp_path):
     refuse(path, Reason.too_many_cells, Limits(max_cells_per_sheet=1500))
 
 
+def test_style_bloat_is_bounded(tmp_path):
+    """Non-sheet XML (styles, shared strings, ...) has its own element budget."""
+    src = make_workbook(tmp_path / "src.xlsx")
+    with zipfile.ZipFile(src) as zf:
+        styles = zf.read("xl/styles.xml")
+    xfs = b"".join(b'<xf numFmtId="%d" fontId="0" fillId="0" borderId="0" xfId="0"/>' % (i % 160) for i in range(3000))
+    styles = re.sub(rb'<cellXfs count="\d+">', b'<cellXfs count="3001">' + xfs, styles)
+    path = rewrite_zip(src, tmp_path / "styles.xlsx", {"xl/styles.xml": styles})
+    load(path)
+    exc = refuse(path, Reason.too_many_elements, Limits(max_xml_elements=2000))
+    assert "样式" in exc.message
+
+
+@pytest.mark.parametrize("payload", [b"<row" * 2_000_000, (b"<row " + b"a" * 1000) * 8000,
+                                     b"<mergeCell " * 800_000, b'<c r="' * 1_000_000],
+                         ids=["row-row", "row-attrs", "merge", "c-r"])
+def test_scan_is_linear_on_unclosed_tags(tmp_path, payload):
+    src = make_workbook(tmp_path / "src.xlsx")
+    sheet = _sheet_xml(src).replace(b"</sheetData>", payload + b"</sheetData>")
+    path = rewrite_zip(src, tmp_path / "tags.xlsx", {"xl/worksheets/sheet1.xml": sheet})
+    started = time.perf_counter()
+    with pytest.raises(UnreadableWorkbook) as info:
+        load(path, Limits(max_entry_ratio=1e9))
+    assert_clear(info.value)
+    assert time.perf_counter() - started < 3
+
+
 def test_cell_scan_is_fast(tmp_path):
     """A large but legal sheet is scanned quickly (the scan runs before every load)."""
     cells = "".join(f'<c r="{col}{{r}}"><v>1</v></c>' for col in "ABCDEFGHIJ")

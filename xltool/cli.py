@@ -12,8 +12,10 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from xltool.cli_i18n import install as _install_cli_i18n
 from xltool.i18n import _
 
+_install_cli_i18n()
 app = typer.Typer(
     help=_("xltool: the budget performance self-evaluation workbook — template, check, mail, audit."),
     no_args_is_help=True,

@@ -113,6 +113,7 @@ class Form(BaseModel):
     year: int
     sheets: list[Sheet]
     fields: list[Field]
+    scoring_json: str = "{}"  # the ScoringConfig the form was built with
 
     @cached_property
     def by_id(self) -> dict[str, Field]:

@@ -234,6 +234,8 @@ _BASE_TAIL: tuple[tuple[str, str, int, str | None, bool], ...] = (
     ("procurement", "政府采购金额", 0, None, False),
     ("basic_adjust", "部门基本支出预算调整", 0, None, False),
 )
+# Rows that state only the final figure: the adjustment happens during the year.
+FINAL_ONLY = {"basic_adjust"}
 BASE_COLUMNS = (("prev", "B"), ("budget", "C"), ("final", "D"))
 
 
@@ -267,6 +269,8 @@ def _base(year: int) -> _SheetBuilder:
         rows[key] = row
         if not has_prev:
             b.text(f"B{row}", "——")
+        if key in FINAL_ONLY:
+            b.text(f"C{row}", "——")
         row += 1
 
     for key, label, indent, _parent, has_prev in _BASE_ROWS:
@@ -287,7 +291,7 @@ def _base(year: int) -> _SheetBuilder:
 
     def value_fields(key: str, label: str, has_prev: bool, r: int, **kw: object) -> None:
         for col_key, col in BASE_COLUMNS:
-            if col_key == "prev" and not has_prev:
+            if (col_key == "prev" and not has_prev) or (col_key == "budget" and key in FINAL_ONLY):
                 continue
             fid = f"base_{key}_{col_key}"
             b.field(fid, f"{col}{r}", f"{label} / {labels[col_key]}", Kind.AMOUNT, unit="万元", concept=concepts.get(fid), **kw)
@@ -464,13 +468,15 @@ def _build(year: int, cfg_json: str) -> Form:
             if text.text == label:
                 text.text = l1_weight_label(key, cfg)
     fields = [f for b in builders for f in b.fields]
-    return Form(
+    form = Form(
         template_id=TEMPLATE_ID,
         version=VERSION,
         year=year,
         sheets=[b.sheet for b in builders],
         fields=fields,
+        scoring_json=cfg_json,
     )
+    return form
 
 
 def build_form(year: int, cfg: ScoringConfig | None = None) -> Form:

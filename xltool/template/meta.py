@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from functools import lru_cache
 from datetime import datetime, timezone
 
 from openpyxl.workbook.workbook import Workbook
@@ -33,7 +34,24 @@ class TemplateMeta(BaseModel):
 
 
 def fingerprint(form: Form) -> str:
+    """Hash of everything the template locks: layout, fields, formulas and live checks."""
+    return _fingerprint(form.template_id, form.version, form.year, form.scoring_json)
+
+
+@lru_cache(maxsize=16)
+def _fingerprint(template_id: str, version: str, year: int, scoring_json: str) -> str:
+    from xltool.form.scoring import ScoringConfig
+    from xltool.form.selfeval import build_form
+
+    form = build_form(year, ScoringConfig.model_validate_json(scoring_json))
+    from xltool.check.instances import build_checks
+
+    checks = [
+        [c.key, c.op, c.lhs.to_excel(lambda i: i), c.rhs.to_excel(lambda i: i), c.tolerance]
+        for c in build_checks(form.year, _cfg_of(form)) if c.rule.live
+    ]
     payload = {
+        "checks": checks,
         "template": [form.template_id, form.version, form.year],
         "sheets": [s.model_dump(mode="json") for s in form.sheets],
         "fields": [
@@ -44,6 +62,12 @@ def fingerprint(form: Form) -> str:
     }
     blob = json.dumps(payload, ensure_ascii=False, sort_keys=True).encode("utf-8")
     return hashlib.sha256(blob).hexdigest()
+
+
+def _cfg_of(form: Form):
+    from xltool.form.scoring import ScoringConfig
+
+    return ScoringConfig.model_validate_json(form.scoring_json)
 
 
 def write_meta(wb: Workbook, meta: TemplateMeta) -> None:

@@ -1,0 +1,38 @@
+"""The shipped template and example workbook are regenerated when the form changes.
+
+Regenerate both with:
+    xltool make-template --year 2023 -o workbook_templates/selfeval_2023.xlsx
+    xltool fill workbook_templates/selfeval_2023.xlsx examples/luosong_2023.yaml -o examples/luosong_2023_filled.xlsx
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from xltool.form.selfeval import VERSION, build_form
+from xltool.read.book import from_xml
+from xltool.read.reader import identify, read_book
+from xltool.template.fill import load_data, validate
+from xltool.template.meta import fingerprint
+
+ROOT = Path(__file__).resolve().parents[1]
+TEMPLATE = ROOT / "workbook_templates/selfeval_2023.xlsx"
+FILLED = ROOT / "examples/luosong_2023_filled.xlsx"
+REGEN = "xltool make-template --year 2023 -o workbook_templates/selfeval_2023.xlsx"
+
+
+@pytest.mark.parametrize("path", [TEMPLATE, FILLED], ids=["template", "example"])
+def test_shipped_workbook_matches_the_current_form(path):
+    meta = identify(from_xml(path))
+    assert meta.version == VERSION
+    assert meta.fingerprint == fingerprint(build_form(meta.year)), f"stale: regenerate with `{REGEN}` (see this file)"
+
+
+def test_shipped_example_holds_the_yaml_figures():
+    form = build_form(2023)
+    expected = validate(form, load_data(ROOT / "examples/luosong_2023.yaml"))
+    result = read_book(from_xml(FILLED))
+    got = {fid: result.values.get(fid) for fid in expected}
+    assert got == expected
