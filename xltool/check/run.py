@@ -32,9 +32,7 @@ def check_one(path: Path, cfg: ScoringConfig | None = None):
 def check_files(files, *, cfg=None, fmt="table", xlsx=None, annotate_out=None, console: Console | None = None,
                 err_console: Console | None = None, email=False, to=None, cc=None, dry_run=False, resend=False,
                 mail_config=None) -> CheckOutput:
-    from xltool.report.annotate import annotate
     from xltool.report.terminal import print_report
-    from xltool.report.xlsx_list import write_issue_list
 
     console = console or Console()
     err_console = err_console or Console(stderr=True)
@@ -54,8 +52,12 @@ def check_files(files, *, cfg=None, fmt="table", xlsx=None, annotate_out=None, c
         list_path = _target(xlsx, path, many, "_问题清单")
         annotated_path = _target(annotate_out, path, many, "_审核标注")
         if list_path:
+            from xltool.report.xlsx_list import write_issue_list
+
             write_issue_list(report, list_path)
         if annotated_path:
+            from xltool.report.annotate import annotate
+
             annotate(path, report, annotated_path)
         if email:
             _email(report, path, list_path, annotated_path, to=to, cc=cc, dry_run=dry_run, resend=resend,

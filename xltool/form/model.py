@@ -9,7 +9,6 @@ from __future__ import annotations
 from enum import Enum
 from functools import cached_property
 
-from openpyxl.utils.cell import coordinate_from_string, column_index_from_string
 from pydantic import BaseModel, ConfigDict, Field as PField
 
 from xltool.form.expr import Expr
@@ -67,11 +66,15 @@ class Field(BaseModel):
 
     @property
     def row(self) -> int:
-        return coordinate_from_string(self.cell)[1]
+        from xltool.form.cells import split_cell
+
+        return split_cell(self.cell)[1]
 
     @property
     def column(self) -> int:
-        return column_index_from_string(coordinate_from_string(self.cell)[0])
+        from xltool.form.cells import column_index, split_cell
+
+        return column_index(split_cell(self.cell)[0])
 
 
 class Style(str, Enum):

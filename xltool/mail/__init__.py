@@ -5,20 +5,28 @@ Public API (the Typer sub-app lives in xltool.mail.cli, imported separately)::
     from xltool.mail import load_settings, deliver_report, flush, send_test
 """
 
-from xltool.mail.addresses import clean_header_text, parse_address, parse_address_list
-from xltool.mail.compose import (
-    Attachment,
-    compose_report_message,
-    compose_test_message,
-    dedupe_key,
-    report_attachments,
-    report_subject,
-)
-from xltool.mail.config import MailSettings, Security, load_settings
-from xltool.mail.deliver import DeliveryResult, DeliveryStatus, deliver_report, flush, resolve_recipients, send_test
-from xltool.mail.errors import AddressError, AttachmentError, MailConfigError, MailError
-from xltool.mail.outbox import MessageState, MessageStatus, Outbox
-from xltool.mail.smtp import SendFailure
+from importlib import import_module
+
+# Imported lazily (PEP 562): the CLI starts without loading Jinja2, pydantic-settings
+# and the e-mail stack unless a mail command or --email runs.
+_WHERE = {
+    "clean_header_text": "addresses", "parse_address": "addresses", "parse_address_list": "addresses",
+    "Attachment": "compose", "compose_report_message": "compose", "compose_test_message": "compose",
+    "dedupe_key": "compose", "report_attachments": "compose", "report_subject": "compose",
+    "MailSettings": "config", "Security": "config", "load_settings": "config",
+    "DeliveryResult": "deliver", "DeliveryStatus": "deliver", "deliver_report": "deliver", "flush": "deliver",
+    "resolve_recipients": "deliver", "send_test": "deliver",
+    "AddressError": "errors", "AttachmentError": "errors", "MailConfigError": "errors", "MailError": "errors",
+    "MessageState": "outbox", "MessageStatus": "outbox", "Outbox": "outbox",
+    "SendFailure": "smtp",
+}
+
+
+def __getattr__(name: str):
+    if name in _WHERE:
+        return getattr(import_module(f"xltool.mail.{_WHERE[name]}"), name)
+    raise AttributeError(name)
+
 
 __all__ = [
     "AddressError",

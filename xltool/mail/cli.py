@@ -15,13 +15,10 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from xltool.check.finding import WorkbookReport
 from xltool.i18n import _
-from xltool.mail.compose import AttachmentLike
-from xltool.mail.config import MailSettings, load_settings
-from xltool.mail.deliver import DeliveryResult, DeliveryStatus, deliver_report, flush, send_test
-from xltool.mail.errors import MailError
-from xltool.mail.outbox import MessageStatus, Outbox
+
+# The e-mail stack (Jinja2, pydantic-settings, smtplib) is imported inside the commands
+# so that `xltool` starts fast when no mail is sent.
 
 mail_app = typer.Typer(
     name="mail",
@@ -35,13 +32,13 @@ ConfigOption = Annotated[
     typer.Option("--config", "-c", help=_("Configuration file (default: xltool.toml in the current folder)")),
 ]
 
-_STATUS_STYLE = {
-    DeliveryStatus.SENT: "green",
-    DeliveryStatus.WRITTEN_TO_OUTBOX: "cyan",
-    DeliveryStatus.DRY_RUN: "cyan",
-    DeliveryStatus.DUPLICATE_REFUSED: "yellow",
-    DeliveryStatus.FAILED: "red",
-    DeliveryStatus.SKIPPED: "yellow",
+_STATUS_STYLE = {  # by DeliveryStatus value
+    "sent": "green",
+    "written_to_outbox": "cyan",
+    "dry_run": "cyan",
+    "duplicate_refused": "yellow",
+    "failed": "red",
+    "skipped": "yellow",
 }
 
 
@@ -56,7 +53,7 @@ def format_size(size: int) -> str:
 def print_delivery(result: DeliveryResult, console: Console | None = None) -> None:
     """Show one DeliveryResult: recipients, subject, attachments, outcome."""
     console = console or Console()
-    style = _STATUS_STYLE.get(result.status, "white")
+    style = _STATUS_STYLE.get(result.status.value, "white")
     table = Table(show_header=False, box=None, padding=(0, 1))
     table.add_column(style="bold")
     table.add_column()
@@ -103,6 +100,10 @@ def deliver_and_print(
     (bad address, bad settings, missing attachment) is printed and raises
     ``typer.Exit(2)``.
     """
+    from xltool.mail.config import load_settings
+    from xltool.mail.deliver import deliver_report
+    from xltool.mail.errors import MailError
+
     console = console or Console()
     try:
         settings = settings or load_settings(config)
@@ -123,6 +124,10 @@ def test_command(
         bool, typer.Option("--dry-run", help=_("Show what would be sent; write and send nothing"))
     ] = False,
 ) -> None:
+    from xltool.mail.config import load_settings
+    from xltool.mail.deliver import send_test
+    from xltool.mail.errors import MailError
+
     console = Console()
     try:
         settings = load_settings(config)
@@ -141,6 +146,10 @@ def flush_command(
         bool, typer.Option("--all", help=_("Also retry messages the server refused permanently"))
     ] = False,
 ) -> None:
+    from xltool.mail.config import load_settings
+    from xltool.mail.deliver import DeliveryStatus, flush
+    from xltool.mail.errors import MailError
+
     console = Console()
     try:
         settings = load_settings(config)
@@ -151,7 +160,7 @@ def flush_command(
         console.print(_("Nothing to send in the outbox: {path}").format(path=escape(str(settings.outbox))))
         return
     for result in results:
-        style = _STATUS_STYLE.get(result.status, "white")
+        style = _STATUS_STYLE.get(result.status.value, "white")
         console.print(f"[{style}]{escape(result.message_id or '')}  {escape(result.message)}[/{style}]")
     sent = sum(r.status is DeliveryStatus.SENT for r in results)
     failed = sum(r.status is DeliveryStatus.FAILED for r in results)
@@ -164,17 +173,26 @@ def flush_command(
 def list_command(
     config: ConfigOption = None,
     status: Annotated[
-        MessageStatus | None,
+        str | None,
         typer.Option("--status", help=_("Only show messages with this status (pending, sent, failed)")),
     ] = None,
 ) -> None:
+    from xltool.mail.config import load_settings
+    from xltool.mail.errors import MailError
+    from xltool.mail.outbox import MessageStatus, Outbox
+
     console = Console()
     try:
         settings = load_settings(config)
     except MailError as error:
         raise _fail(console, error) from None
     outbox = Outbox(settings.outbox)
-    states = outbox.list(status)
+    try:
+        wanted = MessageStatus(status) if status else None
+    except ValueError:
+        console.print(f"[red]{escape(_('Unknown status {status}: use pending, sent or failed.').format(status=status))}[/red]")
+        raise typer.Exit(code=2) from None
+    states = outbox.list(wanted)
     if not states:
         console.print(_("The outbox is empty: {path}").format(path=escape(str(outbox.root))))
         return

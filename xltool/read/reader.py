@@ -216,7 +216,7 @@ def read_book(book: Book, path: str = "", cfg: ScoringConfig | None = None) -> R
 
 
 def _check_formula(form: Form, f: Field, found: str | None, findings: list[Finding]) -> None:
-    from xltool.template.writer import CellMap
+    from xltool.form.cells import CellMap
 
     expected = CellMap(form).formula(f)
     if _norm_formula(found) == _norm_formula(expected):
@@ -268,11 +268,12 @@ def _check_structure(form: Form, book: Book, findings: list[Finding]) -> None:
         findings.append(Finding(code="XT008", severity=r.severity, message=r.message(), fix=r.fix(),
                                 instance="structure"))
     if book.names is not None:
-        from xltool.template.writer import absolute, quote_sheet
+        from xltool.form.cells import CellMap
 
         r = rule("XT004")
+        cells = CellMap(form)
         for f in form.fields:
-            want = f"{quote_sheet(form.sheet_title(f.sheet))}!{absolute(f.cell)}"
+            want = cells.name_ref(f.id)
             got = book.names.get(f.id)
             if got is None or _norm_formula(got) != _norm_formula(want):
                 findings.append(Finding(code="XT004", severity=r.severity,

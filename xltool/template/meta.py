@@ -12,11 +12,15 @@ import json
 from functools import lru_cache
 from datetime import datetime, timezone
 
-from openpyxl.workbook.workbook import Workbook
+from typing import TYPE_CHECKING
+
 from pydantic import BaseModel
 
 from xltool import __version__
 from xltool.form.model import Form
+
+if TYPE_CHECKING:
+    from openpyxl.workbook.workbook import Workbook
 
 META_SHEET = "_xltool_meta"
 

@@ -9,7 +9,8 @@ from openpyxl import Workbook
 from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.worksheet import Worksheet
 
-from xltool.form.model import Field, Form, Role
+from xltool.form.cells import CellMap, absolute, quote_sheet
+from xltool.form.model import Form, Role
 from xltool.form.scoring import ScoringConfig
 from xltool.form.selfeval import build_form, config_values
 from xltool.template import styles
@@ -24,34 +25,6 @@ LISTS_SHEET = "_xltool_lists"
 def template_password(password: str | None = None) -> str:
     """The sheet protection password: given, else $XLTOOL_PASSWORD, else the default."""
     return password or os.environ.get("XLTOOL_PASSWORD") or DEFAULT_PASSWORD
-
-
-def absolute(cell: str) -> str:
-    from openpyxl.utils.cell import coordinate_from_string
-
-    col, row = coordinate_from_string(cell)
-    return f"${col}${row}"
-
-
-def quote_sheet(title: str) -> str:
-    return "'" + title.replace("'", "''") + "'"
-
-
-class CellMap:
-    """Field id → Excel reference, as a formula on *sheet* would write it."""
-
-    def __init__(self, form: Form) -> None:
-        self.form = form
-
-    def ref(self, field_id: str, from_sheet: str | None) -> str:
-        field = self.form.field(field_id)
-        if field.sheet == from_sheet:
-            return field.cell
-        return f"{quote_sheet(self.form.sheet_title(field.sheet))}!{absolute(field.cell)}"
-
-    def formula(self, field: Field) -> str:
-        assert field.formula is not None
-        return "=" + field.formula.to_excel(lambda i: self.ref(i, field.sheet))
 
 
 def _layout(ws: Worksheet, form: Form, key: str) -> None:
