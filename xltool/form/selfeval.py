@@ -255,6 +255,7 @@ def _base(year: int) -> _SheetBuilder:
     quota = b.field("base_staff_quota", "B4", "编制数", Kind.INTEGER, unit="人", required=True)
     active = b.field("base_staff_active", "C4", f"{year}年实际在职人数", Kind.INTEGER, unit="人", required=True, concept="staff_active")
     b.derived("base_staff_rate", "D4", "人员控制率", Kind.RATE, Div(active, quota))
+    b.sheet.tall_rows[3] = 30
     labels = base_column_labels(year)
     b.text("A5", "经费控制情况（万元）", Style.HEADER)
     for key, col in BASE_COLUMNS:
@@ -369,7 +370,7 @@ def indicator_ids(l1: str, l2: str, j: int) -> dict[str, str]:
 
 
 def _eval(year: int) -> _SheetBuilder:
-    cols = {"A": 6, "B": 16, "C": 18, "D": 20, "E": 9, "F": 14, "G": 14, "H": 9, "I": 9, "J": 9, "K": 30}
+    cols = {"A": 6, "B": 26, "C": 18, "D": 20, "E": 12, "F": 14, "G": 14, "H": 9, "I": 9, "J": 9, "K": 30}
     b = _SheetBuilder("eval", "附件3", col_widths=cols, landscape=True)
     b.text("A1", "附件3", Style.NOTE)
     b.text("A2", f"{year}年度部门（单位）整体支出绩效自评表", Style.TITLE, "K2")

@@ -1,0 +1,336 @@
+"""Issue 2 and 3, "How we will know": the filled example in real headless LibreOffice.
+
+LibreOffice recalculates every formula (forced), and each result is compared with what the
+form model computes in Python: every derived cell of every sheet, and every row of the live
+审核 sheet (its two sides, difference, allowance and verdict) against the Python Check.
+The same agreement is shown on perturbed copies, all recalculated in ONE soffice start.
+"""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import openpyxl
+import pytest
+from defusedxml.ElementTree import fromstring
+
+from helpers import (  # noqa: F401  (fixtures)
+    FAIL, NA, NS, PASS, PASSWORD, ROUNDING, audit_rows, close, corrected_path, corrected_values, example_report,
+    example_values, filled_path, form, lo_convert_many, lo_example, live_checks, model_values, python_verdict,
+    scratch, sheet_parts, stated_derived, template_file,
+)
+from xltool.check.rule import allowance
+from xltool.form.model import Kind, Role
+
+AUDIT = "审核"
+
+# Single-input changes of the corrected example, each meant to make a different rule fail.
+PERTURBATIONS: dict[str, tuple[dict[str, object], str, str]] = {
+    # name: (change, rule expected to turn, verdict it turns to)
+    "staff_cost": ({"fin_staff_cost": 368.37}, "XT301", FAIL),
+    "balance": ({"proj_1_balance": 69.99}, "XT401", FAIL),
+    "satisfaction": ({"eval_satisfaction_service_1_score": 10}, "XT605", FAIL),
+    "car_buy": ({"base_car_buy_final": 86.24}, "XT203", FAIL),
+    "exec_over": ({"eval_exec": 2610.99}, "XT702", FAIL),
+    "staff_active": ({"base_staff_active": 25}, "XT704", FAIL),
+    "year": ({"info_year": 2022}, "XT705", FAIL),
+    "income": ({"eval_inc_general": 2500.0}, "XT201", FAIL),
+    "rounding": ({"base_car_final": 87.90}, "XT203", ROUNDING),
+    "half_row": ({"fin_proj_10_amount": 5.0}, "XT105", FAIL),
+    "weight": ({"eval_output_qty_1_weight": 25}, "XT602", FAIL),
+    "no_rate": ({"proj_exec_rate": None}, "XT103", FAIL),
+}
+
+
+def _load(path: Path):
+    return openpyxl.load_workbook(path), openpyxl.load_workbook(path, data_only=True)
+
+
+def _blank(v: object) -> bool:
+    return v is None or v == ""
+
+
+def _same(lo: object, py: object) -> bool:
+    """LibreOffice's cached result against the Python value ("" in a sheet is None in Python)."""
+    if _blank(lo) or _blank(py):
+        return _blank(lo) and _blank(py)
+    if isinstance(lo, bool):
+        lo = float(lo)
+    if isinstance(py, bool):
+        py = float(py)
+    if isinstance(lo, (int, float)) and isinstance(py, (int, float)):
+        return close(lo, py)
+    return str(lo) == str(py)
+
+
+def _formula_cells(wb_f) -> dict[tuple[str, str], str]:
+    out = {}
+    for ws in wb_f.worksheets:
+        for row in ws.iter_rows():
+            for cell in row:
+                if isinstance(cell.value, str) and cell.value.startswith("="):
+                    out[(ws.title, cell.coordinate)] = cell.value
+    return out
+
+
+def compare_workbook(path: Path, form, values: dict[str, object]) -> dict[str, str]:
+    """Assert every formula cell of a LibreOffice-recalculated workbook equals the Python model.
+
+    Returns the 审核 verdicts by check key.
+    """
+    wb_f, wb_v = _load(path)
+    by_cell = {(form.sheet_title(f.sheet), f.cell): f for f in form.fields}
+    formulas = _formula_cells(wb_f)
+    checks = live_checks(form.year)
+    ws_f, ws_v = wb_f[AUDIT], wb_v[AUDIT]
+    rows = audit_rows(ws_v)
+    assert len(rows) == len(checks), "one 审核 row per live check"
+    problems: list[str] = []
+    covered: set[tuple[str, str]] = set()
+
+    # Derived figures on the form's sheets.
+    for (title, ref), _text in formulas.items():
+        if title == AUDIT:
+            continue
+        field = by_cell.get((title, ref))
+        assert field is not None and field.role is Role.DERIVED, f"formula in {title}!{ref} belongs to no derived field"
+        lo = wb_v[title][ref].value
+        if not _same(lo, values.get(field.id)):
+            problems.append(f"{title}!{ref} {field.id}: LibreOffice {lo!r}, Python {values.get(field.id)!r}")
+        covered.add((title, ref))
+    derived = {(form.sheet_title(f.sheet), f.cell) for f in form.fields if f.role is Role.DERIVED}
+    assert derived <= covered, f"derived cells without a formula: {sorted(derived - covered)[:5]}"
+
+    # The 审核 sheet, row by row, in the order of the live checks.
+    verdicts: dict[str, str] = {}
+    for row, check in zip(rows, checks):
+        cell = lambda col: ws_v[f"{col}{row}"].value  # noqa: E731
+        assert cell("B") == check.rule.code, (row, check.key)
+        lhs, rhs = check.lhs.evaluate(values), check.rhs.evaluate(values)
+        verdict = python_verdict(check, values)
+        verdicts[check.key] = verdict
+        for col, py in (("E", lhs), ("F", rhs)):
+            if not _same(cell(col), py):
+                problems.append(f"审核!{col}{row} {check.key}: LibreOffice {cell(col)!r}, Python {py!r}")
+        if isinstance(cell("E"), (int, float)) and isinstance(cell("F"), (int, float)):
+            if not close(cell("G"), float(cell("E")) - float(cell("F")), 1e-9):
+                problems.append(f"审核!G{row}: {cell('G')!r} is not E−F")
+        if not _same(cell("H"), allowance(check, values)):
+            problems.append(f"审核!H{row} {check.key}: allowance {cell('H')!r}, Python {allowance(check, values)!r}")
+        if cell("I") != verdict:
+            problems.append(f"审核!I{row} {check.key}: LibreOffice {cell('I')!r}, Python {verdict!r} "
+                            f"(lhs {lhs!r}, rhs {rhs!r})")
+        for col in "EFGHI":
+            assert (AUDIT, f"{col}{row}") in formulas, f"审核!{col}{row} holds no formula"
+            covered.add((AUDIT, f"{col}{row}"))
+    # The two counters above the table.
+    must = sum(1 for c in checks if c.rule.severity.value == "error" and verdicts[c.key] == FAIL)
+    explain = sum(1 for c in checks if (c.rule.severity.value == "warning" and verdicts[c.key] == FAIL)
+                  or verdicts[c.key] == ROUNDING)
+    counters = [ref for (t, ref) in formulas if t == AUDIT and (AUDIT, ref) not in covered]
+    assert len(counters) == 2, counters
+    got = sorted(ws_v[ref].value for ref in counters)
+    if got != sorted([must, explain]):
+        problems.append(f"审核 counters {got}, Python {sorted([must, explain])}")
+    assert not problems, f"{len(problems)} disagreements:\n" + "\n".join(problems[:40])
+    return verdicts
+
+
+# -- the example ---------------------------------------------------------------------------
+
+def test_every_formula_cell_of_the_example_agrees(lo_example, form) -> None:
+    verdicts = compare_workbook(lo_example, form, model_values(form, example_values()))
+    # The example's known problems show as failures on the sheet as well.
+    failing = {k.split(":")[0] for k, v in verdicts.items() if v == FAIL}
+    assert {"XT301", "XT401", "XT501", "XT604", "XT605"} <= failing
+    assert any(v == ROUNDING for v in verdicts.values())
+    assert any(v == NA for v in verdicts.values()) and any(v == PASS for v in verdicts.values())
+
+
+def test_python_verdicts_agree_with_the_checker(form) -> None:
+    """The live checks' Python verdicts and check_path's findings tell the same story."""
+    values = model_values(form, example_values())
+    _result, report = example_report()
+    found = {f.code + ":" + f.instance for f in report.findings}
+    for check in live_checks():
+        verdict = python_verdict(check, values)
+        if verdict == FAIL:
+            assert check.key in found, check.key
+        elif verdict == ROUNDING:
+            assert f"XT202:{check.instance}" in found, check.key
+        else:
+            assert check.key not in found, check.key
+
+
+# Independent definitions of the figures the report states and the template computes.
+def _definitions(v: dict[str, object]) -> dict[str, float]:
+    n = lambda k: float(v.get(k) or 0)  # noqa: E731
+    proj = sum(n(f"fin_proj_{i}_amount") for i in range(1, 21))
+    weights = [n(k) for k in v if k.startswith("eval_") and k.endswith("_weight") and k != "eval_exec_weight"]
+    scores = [n(k) for k in v if k.startswith("eval_") and k.endswith("_score") and k != "eval_exec_score"]
+
+    def col(c: str) -> dict[str, float]:
+        return {
+            f"base_sgjf_{c}": n(f"base_car_{c}") + n(f"base_abroad_{c}") + n(f"base_reception_{c}"),
+            f"base_proj_{c}": n(f"base_work_{c}") + n(f"base_ops_{c}") + sum(n(f"base_zx_{i}_{c}") for i in range(1, 11)),
+        }
+
+    return {
+        "fin_proj": proj,
+        "fin_basic": n("fin_staff_cost") + n("fin_public_cost"),
+        "fin_exp": n("fin_staff_cost") + n("fin_public_cost") + proj,
+        "base_staff_rate": n("base_staff_active") / n("base_staff_quota"),
+        **col("prev"), **col("budget"), **col("final"),
+        "eval_exec_weight": 10.0,
+        "eval_exec_rate": n("eval_exec") / n("eval_budget_full"),
+        "eval_inc_total": sum(n(k) for k in ("eval_inc_general", "eval_inc_fund", "eval_inc_nontax", "eval_inc_other")),
+        "eval_exp_total": n("eval_exp_basic") + n("eval_exp_project"),
+        "eval_total_weight": 10.0 + sum(weights),
+        "eval_total_score": n("eval_exec_score") + sum(scores),
+    }
+
+
+def _tolerance(form, fid: str) -> float:
+    return 0.00005 if form.field(fid).kind is Kind.RATE else 0.005  # stated as 0.00% or to the cent
+
+
+def test_stated_figures_are_reproduced_except_the_examples_own_inconsistencies(lo_example, form) -> None:
+    stated = stated_derived()
+    assert stated, "the example lists the figures it states"
+    by_hand = _definitions(example_values())
+    assert set(stated) <= set(by_hand), set(stated) - set(by_hand)
+    # Hand arithmetic on the yaml shows which stated figures the example's own parts contradict.
+    inconsistent = {k for k, s in stated.items() if abs(by_hand[k] - s) > _tolerance(form, k) + 1e-9}
+    print(f"\nstated figures contradicted by their own parts in the example: {sorted(inconsistent) or 'none'}")
+    python = model_values(form, example_values())
+    _wb_f, wb_v = _load(lo_example)
+    for fid, value in stated.items():
+        f = form.field(fid)
+        lo = wb_v[form.sheet_title(f.sheet)][f.cell].value
+        assert close(python[fid], by_hand[fid]), f"{fid}: template formula {python[fid]} != definition {by_hand[fid]}"
+        assert close(lo, by_hand[fid]), f"{fid}: LibreOffice {lo} != definition {by_hand[fid]}"
+        if fid not in inconsistent:
+            assert abs(python[fid] - value) <= _tolerance(form, fid) + 1e-9, (fid, python[fid], value)
+    # The report's 97.58% is 2450.21 / 2510.99 at two decimals of a percent.
+    assert round(2450.21 / 2510.99 * 100, 2) == 97.58 and "eval_exec_rate" not in inconsistent
+
+
+# -- what survives the LibreOffice round trip ---------------------------------------------
+
+def _sheet_xml(path: Path, title: str):
+    with zipfile.ZipFile(path) as zf:
+        return fromstring(zf.read(sheet_parts(path)[title]))
+
+
+def _dv_cover(ws) -> dict[str, object]:
+    from openpyxl.utils.cell import range_boundaries
+    from openpyxl.utils import get_column_letter
+
+    out = {}
+    for dv in ws.data_validations.dataValidation:
+        for rng in str(dv.sqref).split():
+            c1, r1, c2, r2 = range_boundaries(rng)
+            for r in range(r1, r2 + 1):
+                for c in range(c1, c2 + 1):
+                    out[f"{get_column_letter(c)}{r}"] = dv
+    return out
+
+
+def test_protection_locking_validation_and_names_survive(lo_example, filled_path, form) -> None:
+    from test_template import reference_hash
+
+    before_f, _ = _load(filled_path)
+    after_f, _ = _load(lo_example)
+    titles = [s.title for s in form.sheets] + [AUDIT]
+    for title in titles:
+        prot = _sheet_xml(lo_example, title).find("m:sheetProtection", NS)
+        assert prot is not None and prot.get("sheet") in ("1", "true"), f"{title} lost its protection"
+        assert prot.get("formatCells") in ("0", "false"), title
+        if prot.get("hashValue"):
+            assert prot.get("hashValue") == reference_hash(PASSWORD, prot.get("saltValue"), int(prot.get("spinCount")))
+    for f in form.fields:
+        title = form.sheet_title(f.sheet)
+        a, b = before_f[title][f.cell], after_f[title][f.cell]
+        assert a.protection.locked == b.protection.locked, f"{f.id}: locking changed"
+        assert b.protection.locked == (f.role is not Role.INPUT), f.id
+    for title in titles[:-1]:
+        old, new = _dv_cover(before_f[title]), _dv_cover(after_f[title])
+        for f in form.fields:
+            if f.sheet == form.sheet(f.sheet).key and form.sheet_title(f.sheet) == title and f.role is Role.INPUT:
+                assert f.cell in new, f"{f.id}: validation lost"
+                assert new[f.cell].type == old[f.cell].type and new[f.cell].showInputMessage, f.id
+                assert new[f.cell].prompt == old[f.cell].prompt, f.id
+    names = {dn: after_f.defined_names[dn].attr_text for dn in after_f.defined_names}
+    for f in form.fields:
+        want = f"{form.sheet_title(f.sheet)}!${f.cell[:1]}$"
+        got = names.get(f.id, "")
+        col = "".join(ch for ch in f.cell if ch.isalpha())
+        row = "".join(ch for ch in f.cell if ch.isdigit())
+        assert got.replace("'", "") == f"{form.sheet_title(f.sheet)}!${col}${row}", (f.id, got, want)
+
+
+def test_reader_after_round_trip(lo_example, form) -> None:
+    """Structure protection is dropped by LibreOffice (XT008); nothing else looks tampered."""
+    from xltool.check.checker import check_path
+
+    result, report = check_path(lo_example)
+    integrity = {f.code for f in report.findings if f.code < "XT100"}
+    assert integrity == {"XT008"}, [(f.code, f.instance, f.message) for f in report.findings if f.code < "XT100"]
+    inputs = model_values(form, example_values())
+    for f in form.inputs:
+        if f.id in example_values():
+            assert _same(result.values.get(f.id), inputs[f.id]), f.id
+    _r, original = example_report()
+    rules = lambda rep: {(f.key, f.message) for f in rep.findings if f.code >= "XT100"}  # noqa: E731
+    assert rules(report) == rules(original)
+
+
+# -- perturbed copies, one soffice start for all ------------------------------------------
+
+@pytest.fixture(scope="module")
+def lo_batch(soffice, corrected_path, filled_path):
+    from xltool.report.annotate import annotate
+    from xltool.template.fill import fill_workbook
+
+    folder = scratch("perturbed")
+    sources = {"corrected": corrected_path}
+    for name, (change, _code, _verdict) in PERTURBATIONS.items():
+        sources[name] = fill_workbook(template_file(), {**corrected_values(), **change}, folder / f"p_{name}.xlsx")
+    _result, report = example_report()
+    sources["annotated"] = annotate(filled_path, report, folder / "annotated.xlsx")
+    out = lo_convert_many(list(sources.values()), scratch("perturbed_lo"), recalc=True)
+    return dict(zip(sources, out)), report
+
+
+def test_perturbed_copies_agree_with_python(lo_batch, form) -> None:
+    paths, _report = lo_batch
+    base = compare_workbook(paths["corrected"], form, model_values(form, corrected_values()))
+    assert not [k for k, v in base.items() if v == FAIL and k.startswith(("XT3", "XT4", "XT5", "XT6"))]
+    turned: set[str] = set()
+    for name, (change, code, verdict) in PERTURBATIONS.items():
+        verdicts = compare_workbook(paths[name], form, model_values(form, {**corrected_values(), **change}))
+        newly = {k for k, v in verdicts.items() if v == verdict and base[k] != verdict}
+        assert any(k.startswith(code + ":") for k in newly), (name, sorted(newly))
+        turned |= {k.split(":")[0] for k in newly}
+    print(f"\nrules turned by {len(PERTURBATIONS)} perturbations: {sorted(turned)}")
+    assert len(turned) >= 5
+
+
+def test_comments_survive_the_round_trip(lo_batch) -> None:
+    paths, report = lo_batch
+    wb = openpyxl.load_workbook(paths["annotated"])
+    flagged = {(c.sheet, c.cell) for f in report.findings for c in f.cells}
+    commented = 0
+    for sheet, ref in flagged:
+        cell = wb[sheet][ref]
+        if type(cell).__name__ == "MergedCell":
+            continue
+        assert cell.comment is not None, f"{sheet}!{ref} lost its comment"
+        commented += 1
+    assert commented >= 10
+    # The annotated copy still reads as the same workbook (only XT008 is added by LibreOffice).
+    from xltool.check.checker import check_path
+
+    _r, after = check_path(paths["annotated"])
+    assert {f.key for f in after.findings} - {f.key for f in report.findings} == {"XT008:structure"}

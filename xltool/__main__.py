@@ -1,0 +1,3 @@
+from xltool.cli import app
+
+app(prog_name="xltool")
