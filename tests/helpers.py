@@ -16,6 +16,8 @@ import shutil
 import subprocess
 import tempfile
 import zipfile
+from contextlib import contextmanager
+from datetime import date
 from functools import cache
 from pathlib import Path, PurePosixPath
 
@@ -149,18 +151,40 @@ def lo_example_file() -> Path:
     return recalculate(filled_file(), scratch("lo") / "luosong_2023_recalculated.xlsx")
 
 
+@contextmanager
+def chinese():
+    """Messages in zh_CN (the default) whatever the environment says, for cached reports."""
+    old = os.environ.get("XLTOOL_LANG")
+    os.environ["XLTOOL_LANG"] = "zh_CN"
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop("XLTOOL_LANG", None)
+        else:
+            os.environ["XLTOOL_LANG"] = old
+
+
 @cache
 def example_report():
     from xltool.check.checker import check_path
 
-    return check_path(filled_file())
+    with chinese():
+        return check_path(filled_file())
 
 
 @cache
 def corrected_report():
     from xltool.check.checker import check_path
 
-    return check_path(corrected_file())
+    with chinese():
+        return check_path(corrected_file())
+
+
+@pytest.fixture(autouse=True)
+def zh_locale(monkeypatch):
+    """Import into a module to run its tests with Chinese messages, whatever the environment."""
+    monkeypatch.setenv("XLTOOL_LANG", "zh_CN")
 
 
 @pytest.fixture(scope="session")
@@ -261,18 +285,55 @@ def rewrite_zip(src: Path, dst: Path, edit: dict[str, callable]) -> Path:
     return dst
 
 
-def set_cached_value(xml: bytes, cell: str, value: str) -> bytes:
-    """Replace the <v> of *cell* (keeping its formula, if any) in a worksheet XML part."""
+def set_cached_value(xml: bytes, cell: str, value: str | None) -> bytes:
+    """Replace the <v> of *cell* (keeping its formula, if any) in a worksheet XML part.
+
+    ``None`` empties the cell's value (an input cell then reads as blank).
+    """
     pattern = re.compile(rb'(<c r="' + cell.encode() + rb'"[^>]*?)(/>|>(.*?)</c>)', re.S)
     m = pattern.search(xml)
     assert m, f"cell {cell} not in the sheet XML"
     head, body = m.group(1), m.group(3) or b""
     head = re.sub(rb'\st="[^"]*"', b"", head)  # a number now
+    new = b"" if value is None else b"<v>" + value.encode() + b"</v>"
+    body = re.sub(rb"<is>.*?</is>", b"", body, flags=re.S)
     if re.search(rb"<v>.*?</v>|<v\s*/>", body, re.S):
-        body = re.sub(rb"<v>.*?</v>|<v\s*/>", b"<v>" + value.encode() + b"</v>", body, count=1, flags=re.S)
+        body = re.sub(rb"<v>.*?</v>|<v\s*/>", new, body, count=1, flags=re.S)
     else:
-        body = body + b"<v>" + value.encode() + b"</v>"
+        body = body + new
     return xml[: m.start()] + head + b">" + body + b"</c>" + xml[m.end():]
+
+
+def set_inline_text(xml: bytes, cell: str, text: str) -> bytes:
+    """Make *cell* hold *text* as an inline string (the way pasted text lands), keeping its style."""
+    from xml.sax.saxutils import escape
+
+    pattern = re.compile(rb'<c r="' + cell.encode() + rb'"([^>]*?)(/>|>.*?</c>)', re.S)
+    m = pattern.search(xml)
+    assert m, f"cell {cell} not in the sheet XML"
+    attrs = re.sub(rb'\st="[^"]*"', b"", m.group(1))
+    new = (b'<c r="' + cell.encode() + b'"' + attrs + b' t="inlineStr"><is><t xml:space="preserve">'
+           + escape(text).encode() + b"</t></is></c>")
+    return xml[: m.start()] + new + xml[m.end():]
+
+
+def edit_inputs(src: Path, dst: Path, form, change: dict[str, object]) -> Path:
+    """Copy *src* with input cells changed in the sheet XML: numbers, texts or None (blank)."""
+    parts = sheet_parts(src)
+    edits: dict[str, callable] = {}
+    for fid, new in change.items():
+        f = form.field(fid)
+        member = parts[form.sheet_title(f.sheet)]
+        previous = edits.get(member, lambda data: data)
+        if isinstance(new, date):  # stored as its serial number, as spreadsheets do
+            new = float((new - date(1899, 12, 30)).days)
+        if isinstance(new, str):
+            step = lambda data, c=f.cell, t=new: set_inline_text(data, c, t)  # noqa: E731
+        else:
+            text = None if new is None else repr(float(new))
+            step = lambda data, c=f.cell, t=text: set_cached_value(data, c, t)  # noqa: E731
+        edits[member] = lambda data, step=step, previous=previous: step(previous(data))
+    return rewrite_zip(src, dst, edits)
 
 
 # -- small independent facts -------------------------------------------------------------

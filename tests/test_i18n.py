@@ -69,6 +69,34 @@ def test_extractor_sees_lazy_rule_texts_and_fstring_calls(extracted):
     assert "Review passed" in extracted
 
 
+def test_extractor_follows_translating_helpers(tmp_path):
+    """A function that passes a parameter to _() makes that argument a msgid, also when
+    imported; a same-named function elsewhere that does not translate is left alone."""
+    pkg = tmp_path / "pkg"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "helpers.py").write_text(
+        "from pkg.i18n import _\n"
+        "def lazy(code, title, *, hint=''):\n"
+        "    return lambda: (_(title), _(hint))\n"
+        "def twice(text):\n"
+        "    return lazy('X', text)\n"
+    )
+    (pkg / "use.py").write_text(
+        "from pkg.helpers import lazy, twice\n"
+        "A = lazy('C1', 'Helper title', hint='Helper hint')\n"
+        "B = twice('Nested helper text')\n"
+        "C = f\"{_('Inside f-string')}\"\n"
+    )
+    (pkg / "other.py").write_text(
+        "def lazy(a, b):\n    return a + b\n"
+        "D = lazy('not', 'a msgid')\n"
+    )
+    found = tool.extract(pkg)
+    assert {"Helper title", "Helper hint", "Nested helper text", "Inside f-string"} <= set(found)
+    assert "a msgid" not in found and "C1" not in found
+
+
 # ----------------------------------------------------------------------------- (a) coverage
 
 

@@ -9,10 +9,14 @@ Extraction (over ``xltool/``):
 * an ``ast`` pass over every ``.py`` file, which adds what babel cannot see:
   - calls nested inside f-strings (Python 3.11's tokenizer hands babel an f-string as
     one opaque token, e.g. ``f"{_('What it does')}"``);
-  - the rule catalogue's ``_rule(code, severity, title, message, fix, what, why,
-    example)`` calls, whose texts are translated lazily inside ``_rule`` and are
-    therefore never literal arguments of ``_()``. Positional arguments 3..8 (and the
-    same names as keywords) are msgids.
+  - the msgid arguments of *translating helpers*: module-level functions that pass one
+    of their parameters to ``_()``/``gettext()`` (directly, in a lambda, or through
+    another such helper), e.g. the rule catalogue's ``_rule(code, severity, title,
+    message, fix, what, why, example)``, whose texts are translated lazily and are
+    never literal ``_()`` arguments, or the add-in's ``_both(msgid)``. Helpers are
+    resolved per module (local definition or ``from ... import``), so a same-named
+    function elsewhere is not mistaken for one. ``_rule``'s positional arguments 3..8
+    (and the same names as keywords) are listed explicitly as well.
 
 A msgid is *missing* when no zh_CN ``.po`` file holds a non-empty, non-fuzzy
 translation of it, or when no en ``.po`` file has an entry for it.
@@ -99,18 +103,135 @@ def _call_name(node: ast.Call) -> str | None:
     return None
 
 
-def ast_messages(path: Path) -> Iterable[tuple[int, MsgId]]:
-    """msgids of one Python file found with ``ast`` (f-string calls, ``_rule`` texts)."""
+GETTEXT_NAMES = ("_", "N_", "gettext")
+
+
+@dataclass(frozen=True)
+class Helper:
+    """A function that translates some of its own parameters, e.g. ``_rule`` or ``_tr``."""
+
+    positions: frozenset[int]  # 0-based positional indexes that are msgids
+    names: frozenset[str]      # the same parameters, passed by keyword
+
+
+def _parse(path: Path) -> ast.Module | None:
     try:
-        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        return ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
     except (SyntaxError, UnicodeDecodeError) as exc:  # a file being edited right now
         print(f"warning: cannot parse {_rel(path)}: {exc}", file=sys.stderr)
-        return
-    for node in ast.walk(tree):
+        return None
+
+
+def _module_file(package: Path, current: Path, node: ast.ImportFrom) -> Path | None:
+    """The package file a ``from ... import`` refers to (None outside the package)."""
+    if node.level:
+        base = current.parent
+        for _ in range(node.level - 1):
+            base = base.parent
+        parts = node.module.split(".") if node.module else []
+    else:
+        if not node.module or node.module.split(".")[0] != package.name:
+            return None
+        base, parts = package.parent, node.module.split(".")
+    target = base.joinpath(*parts)
+    for candidate in (target.with_suffix(".py"), target / "__init__.py"):
+        if candidate.exists():
+            return candidate.resolve()
+    return None
+
+
+class Modules:
+    """Which module-level function a bare name means in each module (for helper lookup)."""
+
+    def __init__(self, package: Path, trees: dict[Path, ast.Module]):
+        self.trees = {p.resolve(): t for p, t in trees.items()}
+        self.defs: dict[Path, dict[str, ast.FunctionDef | ast.AsyncFunctionDef]] = {}
+        self.imports: dict[Path, dict[str, tuple[Path, str]]] = {}
+        for path, tree in self.trees.items():
+            self.defs[path] = {n.name: n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
+            table: dict[str, tuple[Path, str]] = {}
+            for node in ast.walk(tree):
+                if isinstance(node, ast.ImportFrom):
+                    src = _module_file(package, path, node)
+                    if src is not None:
+                        for alias in node.names:
+                            table[alias.asname or alias.name] = (src, alias.name)
+            self.imports[path] = table
+
+    def resolve(self, path: Path, name: str, depth: int = 0) -> tuple[Path, str] | None:
+        if name in self.defs.get(path, {}):
+            return path, name
+        if name in self.imports.get(path, {}) and depth < 5:
+            src, orig = self.imports[path][name]
+            return self.resolve(src, orig, depth + 1)
+        return None
+
+
+def _call_slots(node: ast.Call, helper: Helper) -> list[ast.AST]:
+    slots = [a for i, a in enumerate(node.args) if i in helper.positions]
+    return slots + [k.value for k in node.keywords if k.arg in helper.names]
+
+
+def _translated_params(path: Path, func: ast.FunctionDef | ast.AsyncFunctionDef, modules: Modules,
+                       helpers: dict[tuple[Path, str], Helper]) -> Helper | None:
+    """The parameters *func* passes (as a bare name) to ``_()``/``gettext()`` or to a
+    translating helper's msgid slot, anywhere in its body (lambdas and closures included)."""
+    params = [a.arg for a in (*func.args.posonlyargs, *func.args.args)]
+    kwonly = [a.arg for a in func.args.kwonlyargs]
+    used: set[str] = set()
+    for node in ast.walk(func):
         if not isinstance(node, ast.Call):
             continue
         name = _call_name(node)
-        if name in ("_", "N_", "gettext"):
+        if name in GETTEXT_NAMES:
+            slots = node.args[:1]
+        elif isinstance(node.func, ast.Name) and (key := modules.resolve(path, node.func.id)) in helpers:
+            slots = _call_slots(node, helpers[key]) if key != (path, func.name) else []
+        else:
+            continue
+        used.update(a.id for a in slots if isinstance(a, ast.Name))
+    hit = used & set(params + kwonly)
+    if not hit:
+        return None
+    return Helper(frozenset(i for i, p in enumerate(params) if p in hit), frozenset(hit))
+
+
+def find_helpers(modules: Modules) -> dict[tuple[Path, str], Helper]:
+    """Module-level functions that translate a parameter, and their msgid argument slots.
+
+    Iterated to a fixed point so that a helper calling a helper is found too. The rule
+    catalogue's ``_rule`` is listed explicitly as well, in case its body changes shape.
+    """
+    helpers: dict[tuple[Path, str], Helper] = {}
+    catalogue = (PACKAGE / "check" / "catalogue.py").resolve()
+    if RULE_HELPER in modules.defs.get(catalogue, {}):
+        helpers[(catalogue, RULE_HELPER)] = Helper(frozenset(RULE_TEXT_POSITIONS), frozenset(RULE_TEXT_ARGS))
+    changed = True
+    while changed:
+        changed = False
+        for path, defs in modules.defs.items():
+            for name, func in defs.items():
+                if name in KEYWORDS:
+                    continue
+                found = _translated_params(path, func, modules, helpers)
+                if found is None:
+                    continue
+                old = helpers.get((path, name))
+                merged = found if old is None else Helper(old.positions | found.positions, old.names | found.names)
+                if merged != old:
+                    helpers[(path, name)] = merged
+                    changed = True
+    return helpers
+
+
+def ast_messages(path: Path, modules: Modules, helpers: dict[tuple[Path, str], Helper]) -> Iterable[tuple[int, MsgId]]:
+    """msgids of one module found with ``ast``: gettext calls (also inside f-strings) and
+    the msgid arguments of translating helpers such as ``_rule(...)``."""
+    for node in ast.walk(modules.trees[path]):
+        if not isinstance(node, ast.Call):
+            continue
+        name = _call_name(node)
+        if name in GETTEXT_NAMES:
             text = _const_str(node.args[0]) if node.args else None
             if text:
                 yield node.lineno, text
@@ -119,17 +240,11 @@ def ast_messages(path: Path) -> Iterable[tuple[int, MsgId]]:
                 one, many = _const_str(node.args[0]), _const_str(node.args[1])
                 if one and many:
                     yield node.lineno, (one, many)
-        elif name == RULE_HELPER:
-            for pos in RULE_TEXT_POSITIONS:
-                if pos < len(node.args):
-                    text = _const_str(node.args[pos])
-                    if text:
-                        yield node.args[pos].lineno, text
-            for kw in node.keywords:
-                if kw.arg in RULE_TEXT_ARGS:
-                    text = _const_str(kw.value)
-                    if text:
-                        yield kw.value.lineno, text
+        elif isinstance(node.func, ast.Name) and (key := modules.resolve(path, node.func.id)) in helpers:
+            for arg in _call_slots(node, helpers[key]):
+                text = _const_str(arg)
+                if text:
+                    yield arg.lineno, text
 
 
 def extract(package: Path = PACKAGE) -> dict[MsgId, list[tuple[str, int]]]:
@@ -154,11 +269,21 @@ def extract(package: Path = PACKAGE) -> dict[MsgId, list[tuple[str, int]]]:
             continue
         add(msgid, (_rel(package / filename), lineno))
 
+    trees = {}
     for path in sorted(package.rglob("*.py")):
         if "__pycache__" in path.parts or "locale" in path.relative_to(package).parts:
             continue
-        for lineno, msgid in ast_messages(path):
-            add(msgid, (_rel(path), lineno))
+        tree = _parse(path)
+        if tree is not None:
+            trees[path.resolve()] = tree
+    modules = Modules(package, trees)
+    helpers = find_helpers(modules)
+    for path in modules.trees:
+        rel = _rel(path)
+        for lineno, msgid in ast_messages(path, modules, helpers):
+            # babel and ast number a multi-line call differently: one location per file is enough
+            if not any(f == rel for f, _line in found.get(msgid, ())):
+                add(msgid, (rel, lineno))
 
     return {k: sorted(v) for k, v in found.items()}
 

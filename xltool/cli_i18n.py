@@ -7,7 +7,7 @@ Typer's panel titles (computed at import) are set again.
 
 from __future__ import annotations
 
-from xltool.i18n import _
+from xltool.i18n import _, ngettext
 
 
 def _msgids() -> None:  # pragma: no cover - listed so the extractor sees these msgids
@@ -38,6 +38,10 @@ def _msgids() -> None:  # pragma: no cover - listed so the extractor sees these 
     _("Got unexpected extra arguments ({args})")
     _("{value!r} is not a valid integer.")
     _("Path {name!r} does not exist.")
+    _("No such option: {name}")
+    _("Missing {what}{hint}.")
+    _("argument")
+    _("option")
 
 
 def install() -> None:
@@ -53,6 +57,9 @@ def install() -> None:
     for module in (click.core, click.decorators, click.exceptions, click.formatting, click.parser, click.types, typer.core, ru):
         if hasattr(module, "_"):
             module._ = _  # type: ignore[attr-defined]
+        if hasattr(module, "ngettext"):
+            module.ngettext = ngettext  # type: ignore[attr-defined]
+    _patch_vendored_click()
     ru.ARGUMENTS_PANEL_TITLE = _("Arguments")
     ru.OPTIONS_PANEL_TITLE = _("Options")
     ru.COMMANDS_PANEL_TITLE = _("Commands")
@@ -61,3 +68,53 @@ def install() -> None:
     ru.REQUIRED_LONG_STRING = _("[required]")
     ru.DEFAULT_STRING = _("[default: {}]")
     ru.RICH_HELP = _("Try [blue]'{command_path} {help_option}'[/] for help.")
+
+
+def _patch_vendored_click() -> None:
+    """Typer ≥ 0.20 vendors click with English literals: translate the ones users meet."""
+    try:
+        from typer._click import decorators, exceptions, formatting
+    except ImportError:  # an older Typer uses click itself, handled above
+        return
+    original_help = decorators.help_option
+
+    def help_option(names):
+        add = original_help(names)
+
+        def apply(command):
+            command = add(command)
+            command.params[-1].help = _("Show this message and exit.")
+            return command
+
+        return apply
+
+    decorators.help_option = help_option
+
+    no_such_init = exceptions.NoSuchOption.__init__
+
+    def no_such_option(self, option_name, message=None, possibilities=None, ctx=None):
+        if message is None:
+            message = _("No such option: {name}").format(name=option_name)
+        no_such_init(self, option_name, message, possibilities, ctx)
+
+    exceptions.NoSuchOption.__init__ = no_such_option
+
+    missing_format = exceptions.MissingParameter.format_message
+
+    def missing(self):
+        text = missing_format(self)
+        if text.startswith("Missing ") and (self.param_type or getattr(self.param, "param_type_name", "")):
+            kind = self.param_type or self.param.param_type_name
+            rest = text[len("Missing ") + len(kind):]
+            hint, dot, tail = rest.partition(".")
+            return _("Missing {what}{hint}.").format(what=_(kind), hint=hint) + tail
+        return text
+
+    exceptions.MissingParameter.format_message = missing
+
+    write_usage = formatting.HelpFormatter.write_usage
+
+    def usage(self, prog, args="", prefix=None):
+        return write_usage(self, prog, args, _("Usage:") + " " if prefix is None else prefix)
+
+    formatting.HelpFormatter.write_usage = usage

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 from xltool.check.finding import Severity
-from xltool.form.expr import Expr
+from xltool.form.expr import Expr, PyCompiler
 
 EPS = 1e-6  # the same slack is used in the Excel rendering
 
@@ -63,13 +63,12 @@ class Outcome:
 
 def evaluate(check: Check, values: Mapping[str, object]) -> Outcome | None:
     """The outcome when the check fails or leaves a rounding note; None when it passes."""
-    if check.applies is not None and not check.applies.evaluate(values):
+    sides = _sides(check)(values)
+    if sides is None:
         return None
-    lhs, rhs = check.lhs.evaluate(values), check.rhs.evaluate(values)
-    if lhs is None or rhs is None:
-        return None
+    lhs, rhs, extra = sides
     diff = lhs - rhs
-    tol = allowance(check, values) + EPS
+    tol = check.tolerance + (extra or 0.0) + EPS
     if check.op == "=":
         excess = abs(diff)
     elif check.op == "<=":
@@ -81,6 +80,51 @@ def evaluate(check: Check, values: Mapping[str, object]) -> Outcome | None:
     if excess <= tol:
         return Outcome(check, lhs, rhs, diff, check.rounding) if check.rounding else None
     return Outcome(check, lhs, rhs, diff, check.rule)
+
+
+# Each check compiles once into one Python function (see xltool.form.expr.compiled) that
+# returns None when the check does not apply or a side is undefined, else (lhs, rhs, the
+# rounding allowance's variable part). Remembered per check object, and only while the
+# check still holds the same expressions.
+_SIDES: dict[int, tuple] = {}  # id(check) → (check, applies, lhs, rhs, tolerance_expr, function)
+
+
+def _sides(check: Check) -> Callable[[Mapping[str, object]], tuple | None]:
+    hit = _SIDES.get(id(check))
+    if (hit is not None and hit[0] is check and hit[1] is check.applies and hit[2] is check.lhs
+            and hit[3] is check.rhs and hit[4] is check.tolerance_expr):
+        return hit[5]
+    fn = _compile_sides(check)
+    if len(_SIDES) > 50_000:
+        _SIDES.clear()
+    _SIDES[id(check)] = (check, check.applies, check.lhs, check.rhs, check.tolerance_expr, fn)
+    return fn
+
+
+def _compile_sides(check: Check) -> Callable[[Mapping[str, object]], tuple | None]:
+    c = PyCompiler()
+    try:
+        lines = []
+        if check.applies is not None:
+            lines.append(f"if not {c.expr(check.applies)}: return None")
+        lines.append(f"lhs = {c.expr(check.lhs)}")
+        lines.append(f"rhs = {c.expr(check.rhs)}")
+        lines.append("if lhs is None or rhs is None: return None")
+        extra = c.expr(check.tolerance_expr) if check.tolerance_expr is not None else "0.0"
+        lines.append(f"return lhs, rhs, {extra}")
+        exec("def _sides(v):\n" + "".join(f"    {line}\n" for line in lines), c.namespace)  # noqa: S102
+        return c.namespace["_sides"]  # type: ignore[return-value]
+    except (SyntaxError, RecursionError, MemoryError, ValueError):  # absurdly deep trees
+        return lambda values: _sides_slow(check, values)
+
+
+def _sides_slow(check: Check, values: Mapping[str, object]) -> tuple | None:
+    if check.applies is not None and not check.applies.evaluate(values):
+        return None
+    lhs, rhs = check.lhs.evaluate(values), check.rhs.evaluate(values)
+    if lhs is None or rhs is None:
+        return None
+    return lhs, rhs, check.tolerance_expr.evaluate(values) if check.tolerance_expr is not None else 0.0
 
 
 def allowance(check: Check, values: Mapping[str, object]) -> float:

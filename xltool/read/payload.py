@@ -37,12 +37,11 @@ SOURCE = "addin"  # Book.source of a payload that carried the meta sheet
 SOURCE_BY_LAYOUT = "addin-layout"  # ... that did not: recognised from the sheets
 MAX_CELLS = 2_000_000  # non-empty cells over all sheets; the template holds a few thousand
 
-# The pattern xlwings' remote engine uses (``_xlremote.datetime_regex``); the zone is ignored
-# there too, because Excel has none.
-_ISO = re.compile(
-    r"^(-?(?:[1-9][0-9]*)?[0-9]{4})-(1[0-2]|0[1-9])-(3[01]|0[1-9]|[12][0-9])"
-    r"T(2[0-3]|[01][0-9]):([0-5][0-9]):([0-5][0-9])(\.[0-9]+)?(Z|[+-](?:2[0-3]|[01][0-9]):[0-5][0-9])?$"
-)
+# Dates as the clients write them: JavaScript's toISOString() (Office.js, Office Scripts)
+# and VBA-JSON's ConvertToIso both give "2024-03-31T00:00:00.000Z", in the workbook's own
+# clock (no zone conversion happens on the way: the "Z" is decoration). Other ISO-looking
+# text, e.g. "2024-03-31T08:00:00+08:00" typed by a user, stays text.
+_ISO = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 _EPOCH = datetime(1899, 12, 30)
 _VISIBILITY = {"visible": "visible", "hidden": "hidden", "veryhidden": "veryHidden"}
 _LAYOUT_YEAR = 2023
@@ -86,7 +85,7 @@ def _bad(detail: str) -> UnreadableWorkbook:
     )
 
 
-def _sheet(entry: object, budget: list[int]) -> SheetData:
+def _sheet(entry: object, budget: list[int], raw_text: bool = False) -> SheetData:
     if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
         raise _bad("sheet entry without a name")
     visibility = str(entry.get("visibility") or "visible").lower()
@@ -100,7 +99,7 @@ def _sheet(entry: object, budget: list[int]) -> SheetData:
         if not isinstance(row, list):
             raise _bad(f"row {r} of {entry['name']!r} is not a list")
         for c, raw in enumerate(row, start=1):
-            value = cell_value(raw)
+            value = raw if raw_text and isinstance(raw, str) and raw else cell_value(raw)
             if value is None:
                 continue
             budget[0] -= 1
@@ -120,13 +119,14 @@ def book_from_payload(payload: dict) -> Book:
         raise _bad("payload without a sheets list")
     budget = [MAX_CELLS]
     sheets: dict[str, SheetData] = {}
+    from xltool.template.meta import META_SHEET
+
     for entry in payload["sheets"]:
-        sheet = _sheet(entry, budget)
+        # The meta sheet holds text only (its timestamps must stay text).
+        sheet = _sheet(entry, budget, raw_text=isinstance(entry, dict) and entry.get("name") == META_SHEET)
         sheets[sheet.title] = sheet
     book = Book(sheets=sheets, names=None, structure_protected=None, source=SOURCE,
                 has_formulas=False, has_cached=False)
-    from xltool.template.meta import META_SHEET
-
     if META_SHEET not in sheets or not sheets[META_SHEET].cells:
         sheets[META_SHEET] = _meta_from_layout(sheets)
         book.source = SOURCE_BY_LAYOUT

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from functools import lru_cache
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -90,6 +91,9 @@ def _version_key(text: str) -> tuple[int, ...]:
     return tuple(int(p) for p in re.findall(r"\d+", text or "0"))
 
 
+# Both normalisations are memoised: the same formulas, names and labels recur in every
+# workbook of a batch. typed=True keeps 1, 1.0 and True apart (their str() differ).
+@lru_cache(maxsize=8192, typed=True)
 def _norm_formula(text: str | None) -> str:
     text = (text or "").lstrip("=")
     text = text.replace("$", "").replace("'", "").replace(" ", "").upper()
@@ -98,7 +102,53 @@ def _norm_formula(text: str | None) -> str:
 
 
 def _norm_text(text: object) -> str:
+    try:
+        return _norm_text_cached(text)
+    except TypeError:  # unhashable (never from a Book, but keep the function total)
+        return _norm_text_cached.__wrapped__(text)
+
+
+@lru_cache(maxsize=8192, typed=True)
+def _norm_text_cached(text: object) -> str:
     return re.sub(r"\s+", "", unicodedata.normalize("NFKC", str(text or "")))
+
+
+@dataclass(frozen=True)
+class _FormPlan:
+    """What read_book compares every workbook against, computed once per form."""
+
+    titles: dict[str, str]  # sheet key → title
+    formulas: dict[str, tuple[str, str]]  # derived field id → (expected formula, normalised)
+    names: tuple[tuple[Field, str], ...]  # (field, normalised defined-name target)
+    texts: tuple[tuple[str, str, object, str], ...]  # (sheet key, sheet title, Text, normalised text)
+
+
+_PLANS: dict[int, tuple[Form, _FormPlan]] = {}
+
+
+def _plan(form: Form) -> _FormPlan:
+    """The plan of *form* (forms are cached per year and configuration, so few exist)."""
+    hit = _PLANS.get(id(form))
+    if hit is not None and hit[0] is form:
+        return hit[1]
+    from xltool.form.cells import CellMap
+
+    cells = CellMap(form)
+    formulas = {}
+    for f in form.fields:
+        if f.role is Role.DERIVED:
+            expected = cells.formula(f)
+            formulas[f.id] = (expected, _norm_formula(expected))
+    plan = _FormPlan(
+        titles={s.key: s.title for s in form.sheets},
+        formulas=formulas,
+        names=tuple((f, _norm_formula(cells.name_ref(f.id))) for f in form.fields),
+        texts=tuple((sheet.key, sheet.title, text, _norm_text(text.text)) for sheet in form.sheets for text in sheet.texts),
+    )
+    if len(_PLANS) > 32:
+        _PLANS.clear()
+    _PLANS[id(form)] = (form, plan)  # the reference keeps id(form) from being reused
+    return plan
 
 
 def _to_date(value: object) -> object:
@@ -192,7 +242,8 @@ def read_book(book: Book, path: str = "", cfg: ScoringConfig | None = None) -> R
     values: dict[str, object] = {}
     raw: dict[str, object] = {}
     cached: dict[str, object] = {}
-    titles = {s.key: s.title for s in form.sheets}
+    plan = _plan(form)
+    titles = plan.titles
     for f in form.fields:
         sheet = book.sheets.get(titles[f.sheet])
         data = sheet.get(f.cell) if sheet else None
@@ -201,12 +252,12 @@ def read_book(book: Book, path: str = "", cfg: ScoringConfig | None = None) -> R
         if f.role is Role.DERIVED:
             cached[f.id] = data.value
             if book.has_formulas:
-                _check_formula(form, f, data.formula, findings)
+                _check_formula(form, f, data.formula, findings, plan.formulas[f.id])
             continue
         raw[f.id] = data.value
         values[f.id] = typer.typed(f, data.value)
     _check_config(form, cfg, values, findings)
-    _check_structure(form, book, findings)
+    _check_structure(form, book, findings, plan)
     computed = evaluate_all(form.formulas, values)
     if book.has_cached:
         _check_cached(form, computed, cached, findings)
@@ -215,11 +266,17 @@ def read_book(book: Book, path: str = "", cfg: ScoringConfig | None = None) -> R
                       findings=findings, source=book.source)
 
 
-def _check_formula(form: Form, f: Field, found: str | None, findings: list[Finding]) -> None:
-    from xltool.form.cells import CellMap
+def _check_formula(form: Form, f: Field, found: str | None, findings: list[Finding],
+                   expected_formula: tuple[str, str] | None = None) -> None:
+    """XT001 unless *found* is the formula the template put there (*expected_formula*:
+    the expected text and its normalised form, from the form's plan)."""
+    if expected_formula is None:
+        from xltool.form.cells import CellMap
 
-    expected = CellMap(form).formula(f)
-    if _norm_formula(found) == _norm_formula(expected):
+        expected = CellMap(form).formula(f)
+        expected_formula = (expected, _norm_formula(expected))
+    expected, normalised = expected_formula
+    if _norm_formula(found) == normalised:
         return
     r = rule("XT001")
     shown = f"={found}" if found else _("a constant value")
@@ -243,7 +300,8 @@ def _check_config(form: Form, cfg: ScoringConfig, values: dict[str, object], fin
         values[fid] = expected  # score with the bureau's settings, not the edited ones
 
 
-def _check_structure(form: Form, book: Book, findings: list[Finding]) -> None:
+def _check_structure(form: Form, book: Book, findings: list[Finding], plan: _FormPlan | None = None) -> None:
+    plan = plan or _plan(form)
     expected = [s.title for s in form.sheets] + ["审核"]
     present = [t for t in book.sheets if t not in HELPER_SHEETS]
     missing = [t for t in expected if t not in book.sheets]
@@ -268,32 +326,27 @@ def _check_structure(form: Form, book: Book, findings: list[Finding]) -> None:
         findings.append(Finding(code="XT008", severity=r.severity, message=r.message(), fix=r.fix(),
                                 instance="structure"))
     if book.names is not None:
-        from xltool.form.cells import CellMap
-
         r = rule("XT004")
-        cells = CellMap(form)
-        for f in form.fields:
-            want = cells.name_ref(f.id)
+        for f, want in plan.names:
             got = book.names.get(f.id)
-            if got is None or _norm_formula(got) != _norm_formula(want):
+            if got is None or _norm_formula(got) != want:
                 findings.append(Finding(code="XT004", severity=r.severity,
                                         message=r.message().format(name=f.id, found=got or "—"), fix=r.fix(),
                                         cells=[cell_ref(form, f.id)], instance=f.id))
     # Locked labels and headers: a changed text changes what a figure means.
     r = rule("XT007")
-    for sheet in form.sheets:
-        data = book.sheets.get(sheet.title)
+    for key, title, text, want in plan.texts:
+        data = book.sheets.get(title)
         if data is None:
             continue
-        for text in sheet.texts:
-            found = data.get(text.cell).value
-            if _norm_text(found) != _norm_text(text.text):
-                findings.append(Finding(
-                    code="XT007", severity=r.severity,
-                    message=r.message().format(where=f"{sheet.title}!{text.cell}", expected=text.text, found=found or "—"),
-                    fix=r.fix(), cells=[CellRef(sheet=sheet.title, cell=text.cell, label=text.text, value=str(found or ""))],
-                    instance=f"{sheet.key}!{text.cell}",
-                ))
+        found = data.get(text.cell).value
+        if _norm_text(found) != want:
+            findings.append(Finding(
+                code="XT007", severity=r.severity,
+                message=r.message().format(where=f"{title}!{text.cell}", expected=text.text, found=found or "—"),
+                fix=r.fix(), cells=[CellRef(sheet=title, cell=text.cell, label=text.text, value=str(found or ""))],
+                instance=f"{key}!{text.cell}",
+            ))
 
 
 def _check_cached(form: Form, computed: dict[str, object], cached: dict[str, object], findings: list[Finding]) -> None:

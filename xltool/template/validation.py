@@ -49,9 +49,10 @@ def _messages(field: Field, title_text: str) -> tuple[str, str, str]:
     """(title, prompt, error) for a field's validation."""
     unit = f"（{field.unit}）" if field.unit else ""
     if field.kind is Kind.AMOUNT:
-        prompt = _("Amount in 10,000 yuan with two decimals.")
         if _signed(field):
-            prompt += _(" Enter a reduction as a negative number.")
+            prompt = _("Amount in 10,000 yuan with two decimals; enter a reduction as a negative number.")
+        else:
+            prompt = _("Amount in 10,000 yuan with two decimals.")
         error = _("Enter a number (10,000 yuan, two decimals), not text.")
     elif field.kind is Kind.INTEGER:
         prompt, error = _("Enter a whole number."), _("Only a whole number of zero or more is allowed.")

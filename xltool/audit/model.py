@@ -1,0 +1,163 @@
+"""The outcome of an audit round, as the outputs (summary workbook, CSV, mail) consume it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+
+from xltool.check.finding import WorkbookReport
+from xltool.i18n import _
+
+# Key figures of the 汇总 sheet: (field id, label msgid, kind)
+KEY_FIGURES: tuple[tuple[str, str, str], ...] = (
+    ("eval_budget_full", "Full-year budget (全年预算数)", "amount"),
+    ("eval_exec", "Full-year spending (全年执行数)", "amount"),
+    ("eval_exec_rate", "Execution rate (执行率)", "rate"),
+    ("base_sgjf_final", "Three public expenses (三公经费)", "amount"),
+    ("eval_total_score", "Total score (总分)", "number"),
+)
+
+
+class Status(str, Enum):
+    PASSED = "passed"  # 通过: no findings
+    EXPLAIN = "explain"  # 需说明: only 需要说明 findings
+    FIX = "fix"  # 需修改: at least one 必须修改 finding
+    UNREADABLE = "unreadable"  # 无法读取: the unit's only file(s) could not be read
+
+    @property
+    def label(self) -> str:
+        return {
+            Status.PASSED: _("Passed"),
+            Status.EXPLAIN: _("Explanation needed"),
+            Status.FIX: _("Must be fixed"),
+            Status.UNREADABLE: _("Unreadable"),
+        }[self]
+
+
+class AnomalyKind(str, Enum):
+    UNREADABLE = "unreadable"
+    NOT_OURS = "not_ours"
+    DUPLICATE = "duplicate"
+    NOT_ON_ROSTER = "not_on_roster"
+    REJECTED = "rejected"  # refused before checking (archive member, missing input)
+
+    @property
+    def label(self) -> str:
+        return {
+            AnomalyKind.UNREADABLE: _("Cannot be read"),
+            AnomalyKind.NOT_OURS: _("Not the self-evaluation template"),
+            AnomalyKind.DUPLICATE: _("Duplicate submission (set aside)"),
+            AnomalyKind.NOT_ON_ROSTER: _("Unit not on the roster"),
+            AnomalyKind.REJECTED: _("Not checked"),
+        }[self]
+
+
+@dataclass
+class Submission:
+    """One file of this round with its check result (from the history database)."""
+
+    source: str
+    sha256: str
+    size: int
+    mtime: float
+    status: str  # "ok" or "unreadable"
+    header: dict
+    body: dict | None = None  # {"report": ..., "values": ...} for readable files
+    path: Path | None = None  # where the file is now (for the annotated copy)
+
+    @property
+    def name(self) -> str:
+        return self.source.rsplit("!", 1)[-1].replace("\\", "/").rsplit("/", 1)[-1]
+
+    @property
+    def readable(self) -> bool:
+        return self.status == "ok"
+
+
+@dataclass
+class Changes:
+    fixed: list[dict] = field(default_factory=list)  # {"key", "severity", "message"}
+    new: list[dict] = field(default_factory=list)
+    still: list[dict] = field(default_factory=list)
+    first: bool = False  # the unit has no earlier round to compare with
+
+    def summary(self) -> str:
+        if self.first:
+            return _("first submission")
+        return _("fixed {fixed}, new {new}, still open {still}").format(
+            fixed=len(self.fixed), new=len(self.new), still=len(self.still))
+
+
+@dataclass
+class UnitResult:
+    key: str
+    unit: str
+    code: str
+    email: str = ""
+    department: str = ""
+    on_roster: bool = False
+    status: Status = Status.PASSED
+    submission: Submission | None = None
+    report: WorkbookReport | None = None
+    values: dict = field(default_factory=dict)
+    errors: int = 0
+    warnings: int = 0
+    changes: Changes | None = None
+    outputs: list[Path] = field(default_factory=list)
+    note: str = ""  # e.g. why the unit is 无法读取
+
+    @property
+    def folder_name(self) -> str:
+        """units/<code or name>: a file-system-safe folder for this unit's outputs."""
+        import re
+
+        text = self.code or self.unit or (self.submission.name if self.submission else self.key)
+        text = re.sub(r'[\\/:*?"<>|\x00-\x1f]+', "_", text).strip(" .")[:60]
+        return text or "_"
+
+
+@dataclass
+class Anomaly:
+    source: str
+    kind: AnomalyKind
+    message: str
+    unit: str = ""  # the unit the file belongs to or seems to belong to
+    code: str = ""
+    kept: str = ""  # for duplicates: the file that was kept
+
+
+@dataclass
+class AuditOutcome:
+    run_id: int
+    year: int | None
+    units: list[UnitResult]
+    not_submitted: list  # RosterUnit
+    anomalies: list[Anomaly]
+    previous_run: int | None = None
+    files: int = 0
+    checked: int = 0  # checked in this invocation (not reused)
+    reused: int = 0
+    seconds: float = 0.0
+    roster_problems: list[str] = field(default_factory=list)
+    cross_year: str = ""  # what the comparison with last year did, for the summary line
+    outputs: dict[str, Path] = field(default_factory=dict)
+    mail: dict[str, int] = field(default_factory=dict)
+    interrupted: bool = False
+
+    def count(self, status: Status) -> int:
+        return sum(u.status is status for u in self.units)
+
+    @property
+    def changes_total(self) -> tuple[int, int, int]:
+        fixed = sum(len(u.changes.fixed) for u in self.units if u.changes)
+        new = sum(len(u.changes.new) for u in self.units if u.changes)
+        still = sum(len(u.changes.still) for u in self.units if u.changes)
+        return fixed, new, still
+
+    @property
+    def exit_code(self) -> int:
+        """As check-workbook: 2 when a file could not be read, 1 when something must be fixed, else 0."""
+        if any(a.kind in (AnomalyKind.UNREADABLE, AnomalyKind.NOT_OURS, AnomalyKind.REJECTED) for a in self.anomalies):
+            return 2
+        return 1 if any(u.status is Status.FIX for u in self.units) else 0
