@@ -10,7 +10,7 @@ from xltool.i18n import _
 from xltool.numbers import fmt_number
 
 
-def cells_text(finding: Finding, limit: int = 4) -> str:
+def cells_text(finding: Finding, limit: int = 3) -> str:
     refs = [f"{c.sheet}!{c.cell}" for c in finding.cells[:limit]]
     more = len(finding.cells) - limit
     return "、".join(refs) + (f" …(+{more})" if more > 0 else "")
@@ -31,10 +31,11 @@ def print_report(report: WorkbookReport, console: Console) -> None:
     table = Table(title=title, show_lines=True, expand=True)
     table.add_column(_("Rule"), no_wrap=True)
     table.add_column(_("Severity"), no_wrap=True)
-    table.add_column(_("Cells"))
-    table.add_column(_("Problem"), ratio=3)
-    table.add_column(_("Difference"), justify="right")
-    table.add_column(_("What to do"), ratio=2)
+    # Chinese has no spaces to break at: fold long text instead of cutting it off.
+    table.add_column(_("Cells"), overflow="fold", ratio=1)
+    table.add_column(_("Problem"), overflow="fold", ratio=3)
+    table.add_column(_("Difference"), justify="right", no_wrap=True)
+    table.add_column(_("What to do"), overflow="fold", ratio=2)
     for f in report.findings:
         style = "red" if f.severity is Severity.ERROR else "yellow"
         problem = f.message + ("\n" + "\n".join(f"· {a}" for a in f.attribution) if f.attribution else "")
