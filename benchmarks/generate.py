@@ -561,6 +561,12 @@ class WorkbookFactory:
         return b">" + f + b"<v>" + _number(cached) + b"</v></c>"
 
 
+@cache
+def shared_factory(year: int = 2023) -> WorkbookFactory:
+    """One factory per year and process (tests and the benchmark build the template once)."""
+    return WorkbookFactory(year)
+
+
 # -- broken files -------------------------------------------------------------------------------
 
 def _cfb(streams: dict[str, bytes]) -> bytes:
@@ -657,7 +663,7 @@ def generate(n: int, out: Path, *, seed: int = 1, year: int = 2023, fault_share:
     """Write the batch into *out* and return the manifest (also saved as manifest.json)."""
     rng = random.Random(seed)
     out.mkdir(parents=True, exist_ok=True)
-    factory = factory or WorkbookFactory(year)
+    factory = factory or shared_factory(year)
     units = make_units(n + 3, rng)
     submitting, absent = units[:n], units[n:]
     n_faulty = min(n, max(len(FAULTS) if n >= 2 * len(FAULTS) else 0, round(n * fault_share)))

@@ -115,6 +115,21 @@ def model_values(form, values: dict[str, object]) -> dict[str, object]:
 
 # -- files built once per session -------------------------------------------------------
 
+@contextmanager
+def chinese():
+    """Messages in zh_CN (the default) whatever the environment says, for cached reports."""
+    old = os.environ.get("XLTOOL_LANG")
+    os.environ["XLTOOL_LANG"] = "zh_CN"
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop("XLTOOL_LANG", None)
+        else:
+            os.environ["XLTOOL_LANG"] = old
+
+
+
 @cache
 def form_2023():
     from xltool.form.selfeval import build_form
@@ -126,7 +141,8 @@ def form_2023():
 def template_file() -> Path:
     from xltool.template.writer import write_template
 
-    return write_template(scratch("template") / "template_2023.xlsx", YEAR)
+    with chinese():  # prompts and labels in the default language
+        return write_template(scratch("template") / "template_2023.xlsx", YEAR)
 
 
 @cache
@@ -149,20 +165,6 @@ def lo_example_file() -> Path:
     from xltool.office import recalculate
 
     return recalculate(filled_file(), scratch("lo") / "luosong_2023_recalculated.xlsx")
-
-
-@contextmanager
-def chinese():
-    """Messages in zh_CN (the default) whatever the environment says, for cached reports."""
-    old = os.environ.get("XLTOOL_LANG")
-    os.environ["XLTOOL_LANG"] = "zh_CN"
-    try:
-        yield
-    finally:
-        if old is None:
-            os.environ.pop("XLTOOL_LANG", None)
-        else:
-            os.environ["XLTOOL_LANG"] = old
 
 
 @cache
@@ -375,17 +377,6 @@ def live_checks(year: int = YEAR):
     from xltool.check.instances import build_checks
 
     return [c for c in build_checks(year) if c.rule.live]
-
-
-def audit_rows(ws) -> list[int]:
-    """Rows of the 审核 sheet that hold one rule each (below the 序号 header)."""
-    header = next(r for r in range(1, 20) if ws.cell(row=r, column=1).value == "序号")
-    rows = []
-    r = header + 1
-    while ws.cell(row=r, column=2).value:
-        rows.append(r)
-        r += 1
-    return rows
 
 
 def cell_refs(finding) -> set[str]:

@@ -9,7 +9,7 @@ from collections import Counter
 import pytest
 
 from helpers import (  # noqa: F401  (fixtures)
-    COMMITTED_FILLED, cell_refs, lo_example, corrected_path, corrected_report, corrected_values, corrections, example_report,
+    COMMITTED_FILLED, cell_refs, lo_example, corrected_report, corrections, example_report,
     example_values, filled_path, finding_fields, form, has_cjk, model_values, typed_inputs, zh_locale,
 )
 

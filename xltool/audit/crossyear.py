@@ -23,17 +23,24 @@ from xltool.i18n import _
 
 CODE = "XT720"
 
+
+def N_(message: str) -> str:
+    """Mark a msgid for extraction (gettext_noop); it is translated by _() where it is shown."""
+    return message
+
+
 # English msgids, translated when shown (the locale may change after import).
-_TITLE = "Last year's final figure restated differently"
-_MESSAGE = ("{label}: this workbook states {actual} as the {prev_year} final figure (决算数), but the unit's "
-            "{prev_year} workbook reported {expected}; the difference is {diff}.")
-_FIX = ("Copy the {prev_year} final figure from last year's 附件2 ({expected}), or explain the restatement "
-        "to the finance bureau.")
-_WHAT = ("With last year's audit given (xltool audit --previous DIR), compares every {Y-1}年决算数 of 附件2 with "
-         "the {Y}年决算数 the same unit reported in last year's workbook (units matched by code, then by name; "
-         "专项 rows by their name).")
-_WHY = "A figure of last year's final accounts does not change; a different restatement is a copying error or an unexplained correction."
-_EXAMPLE = "附件2 公务用车购置和维护经费 2022年决算数 70.77, but the 2022 workbook reported 70.78."
+_TITLE = N_("Last year's final figure restated differently")
+_MESSAGE = N_("{label}: this workbook states {actual} as the {prev_year} final figure (决算数), but the unit's "
+              "{prev_year} workbook reported {expected}; the difference is {diff}.")
+_FIX = N_("Copy the {prev_year} final figure from last year's 附件2 ({expected}), or explain the restatement "
+          "to the finance bureau.")
+_WHAT = N_("With last year's audit given (xltool audit --previous DIR), compares every Y-1年决算数 of 附件2 with "
+           "the Y年决算数 the same unit reported in last year's workbook (units matched by code, then by name; "
+           "专项 rows by their name).")
+_WHY = N_("A figure of last year's final accounts does not change; a different restatement is a copying error or an "
+          "unexplained correction.")
+_EXAMPLE = N_("附件2 公务用车购置和维护经费 2022年决算数 70.77, but the 2022 workbook reported 70.78.")
 
 RULE = Rule(
     code=CODE,

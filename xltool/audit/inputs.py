@@ -1,7 +1,7 @@
 """What the audit reads: files, folders (recursively) and zip archives of returned workbooks.
 
 Archives are extracted member by member into a private temporary folder: names are never
-used as paths (members become ``<n>_<basename>``), absolute paths, ``..``, drive letters,
+used as paths (a member becomes ``<n>/<basename>``), absolute paths, ``..``, drive letters,
 links and encrypted members are refused, and every member's declared and actual size is
 bounded, as is the archive's total. A refused member is reported like an unreadable
 workbook; it never stops the batch.
@@ -204,8 +204,10 @@ class Collector:
                 limit=MAX_ARCHIVE_TOTAL // 1024**3))
             return
         self._counter += 1
-        base = re.sub(r'[\\/:*?"<>|\x00-\x1f]', "_", PurePosixPath(name.replace("\\", "/")).name)[-120:]
-        target = self.workdir / f"{self._counter:05d}_{base}"
+        # Its own folder keeps the member's file name, which messages about the file quote.
+        base = re.sub(r'[\\/:*?"<>|\x00-\x1f]', "_", PurePosixPath(name.replace("\\", "/")).name)[-120:] or "member"
+        target = self.workdir / f"{self._counter:05d}" / base
+        target.parent.mkdir()
         try:
             written = self._extract(zf, info, target, limit)
         except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError) as exc:

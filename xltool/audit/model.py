@@ -9,13 +9,19 @@ from pathlib import Path
 from xltool.check.finding import WorkbookReport
 from xltool.i18n import _
 
+
+def N_(message: str) -> str:
+    """Mark a msgid for extraction (gettext_noop); it is translated by _() where it is shown."""
+    return message
+
+
 # Key figures of the 汇总 sheet: (field id, label msgid, kind)
 KEY_FIGURES: tuple[tuple[str, str, str], ...] = (
-    ("eval_budget_full", "Full-year budget (全年预算数)", "amount"),
-    ("eval_exec", "Full-year spending (全年执行数)", "amount"),
-    ("eval_exec_rate", "Execution rate (执行率)", "rate"),
-    ("base_sgjf_final", "Three public expenses (三公经费)", "amount"),
-    ("eval_total_score", "Total score (总分)", "number"),
+    ("eval_budget_full", N_("Full-year budget (全年预算数)"), "amount"),
+    ("eval_exec", N_("Full-year spending (全年执行数)"), "amount"),
+    ("eval_exec_rate", N_("Execution rate (执行率)"), "rate"),
+    ("base_sgjf_final", N_("Three public expenses (三公经费)"), "amount"),
+    ("eval_total_score", N_("Total score (总分)"), "number"),
 )
 
 
@@ -142,7 +148,8 @@ class AuditOutcome:
     roster_problems: list[str] = field(default_factory=list)
     cross_year: str = ""  # what the comparison with last year did, for the summary line
     outputs: dict[str, Path] = field(default_factory=dict)
-    mail: dict[str, int] = field(default_factory=dict)
+    mail: dict[str, int] = field(default_factory=dict)  # delivery status → units
+    mail_error: str = ""  # the mail settings could not be used
     interrupted: bool = False
 
     def count(self, status: Status) -> int:

@@ -35,9 +35,56 @@ def finding_keys(findings: list[dict]) -> list[dict]:
     return [{"key": f"{f['code']}:{f['instance']}", "severity": f["severity"], "message": f["message"]} for f in findings]
 
 
-def check_file(path: str, cfg_json: str | None) -> tuple[str, dict, str]:
-    """(status, header, body) for one file: status "ok" or "unreadable"."""
+def output_names(source: str) -> tuple[str, str]:
+    """File names of a unit's 问题清单 and annotated copy."""
+    from xltool.i18n import _
+
+    stem = Path(source.rsplit("!", 1)[-1].replace("\\", "/")).stem
+    return _("Issue list") + ".xlsx", _("Marked_{name}").format(name=stem) + ".xlsx"
+
+
+def output_stamp(sha256: str, report_json: str) -> str:
+    """What a unit's output files depend on: the workbook, its findings, xltool and the language."""
+    import hashlib
+
+    from xltool import __version__
+    from xltool.i18n import current_locale
+
+    return hashlib.sha256("|".join((sha256, report_json, __version__, current_locale())).encode()).hexdigest()
+
+
+def staging_key(source: str, sha256: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(f"{source}|{sha256}".encode()).hexdigest()[:32]
+
+
+STAMP_FILE = "stamp.txt"
+
+
+def write_outputs(original: str, report_json: str, folder: str, source: str) -> list[str]:
+    """Write the 问题清单 and the annotated copy of *original* into *folder*."""
+    from xltool.audit.issuelist import write_issue_list_fast
+    from xltool.audit.marking import annotate_fast
+    from xltool.check.finding import WorkbookReport
+
+    report = WorkbookReport.model_validate_json(report_json)
+    out = Path(folder)
+    issues_name, annotated_name = output_names(source)
+    issues = write_issue_list_fast(report, out / issues_name)
+    annotated = annotate_fast(Path(original), report, out / annotated_name)
+    return [str(issues), str(annotated)]
+
+
+def check_file(path: str, source: str, cfg_json: str | None, staging: str | None = None) -> tuple[str, dict, str]:
+    """(status, header, body) for one file: status "ok" or "unreadable".
+
+    With *staging*, a workbook with findings also gets its 问题清单 and annotated copy written
+    here, in parallel with the other checks, into staging/<key>/ with a stamp; the round moves
+    them into place when the unit keeps this workbook and its findings did not change.
+    """
     from xltool.check.checker import check_path
+    from xltool.check.finding import WorkbookReport
     from xltool.read.safety import UnreadableWorkbook
 
     started = time.perf_counter()
@@ -55,32 +102,26 @@ def check_file(path: str, cfg_json: str | None) -> tuple[str, dict, str]:
         header = {"reason": "internal_error", "message": message.format(error=type(exc).__name__),
                   "detail": repr(exc)[:500], "seconds": round(time.perf_counter() - started, 4)}
         return "unreadable", header, json.dumps(header, ensure_ascii=False)
-    findings = report.model_dump(mode="json")["findings"]
+    report.path = source  # what the bureau knows the file by (not a temporary extraction path)
+    dumped = report.model_dump(mode="json")
     values = {k: _plain(v) for k, v in result.values.items() if v is not None and v != ""}
     header = {
         "unit": report.unit, "unit_code": report.unit_code, "year": report.year,
         "template_version": report.template_version, "email": report.contact_email,
         "contact": report.contact_name, "date": _plain(result.values.get("info_date")),
-        "errors": report.errors, "warnings": report.warnings, "findings": finding_keys(findings),
-        "scoring": result.cfg.model_dump_json(), "seconds": round(time.perf_counter() - started, 4),
+        "errors": report.errors, "warnings": report.warnings, "findings": finding_keys(dumped["findings"]),
+        "scoring": result.cfg.model_dump_json(),
     }
-    body = {"report": report.model_dump(mode="json"), "values": values}
-    return "ok", header, json.dumps(body, ensure_ascii=False)
-
-
-def write_outputs(original: str, report_json: str, folder: str, annotated_name: str) -> list[str]:
-    """Write 问题清单.xlsx and the annotated copy of *original* into *folder*."""
-    from xltool.audit.marking import annotate_fast
-    from xltool.check.finding import WorkbookReport
-    from xltool.i18n import _
-    from xltool.report.xlsx_list import write_issue_list
-
-    report = WorkbookReport.model_validate_json(report_json)
-    out = Path(folder)
-    out.mkdir(parents=True, exist_ok=True)
-    issues = write_issue_list(report, out / (_("Issue list") + ".xlsx"))
-    annotated = annotate_fast(Path(original), report, out / annotated_name)
-    return [str(issues), str(annotated)]
+    if staging and report.findings:
+        report_json = WorkbookReport.model_validate(dumped).model_dump_json()  # exactly as the round reloads it
+        folder = Path(staging) / staging_key(source, report.sha256)
+        try:
+            write_outputs(path, report_json, str(folder), source)
+            (folder / STAMP_FILE).write_text(output_stamp(report.sha256, report_json), encoding="utf-8")
+        except Exception:  # noqa: BLE001 - the round writes them itself then
+            pass
+    header["seconds"] = round(time.perf_counter() - started, 4)
+    return "ok", header, json.dumps({"report": dumped, "values": values}, ensure_ascii=False)
 
 
 def init_worker(parent_pid: int) -> None:

@@ -2,7 +2,7 @@
 
 Three backends fill it: ``from_xml`` reads the .xlsx parts directly (fast, the
 default), ``from_openpyxl`` goes through openpyxl (the reference the fast path is
-tested against), and ``addin.payload`` builds one from the JSON an xlwings client
+tested against), and ``read.payload`` builds one from the JSON an xlwings client
 sends (values only). Everything downstream reads a Book and nothing else.
 """
 
@@ -374,7 +374,7 @@ def from_openpyxl(path: Path) -> Book:
                     continue
                 if cell.data_type == "f" or (isinstance(value, str) and value.startswith("=")):
                     text = value.text if hasattr(value, "text") else str(value)
-                    sheet.cells[cell.coordinate] = CellData(value=cws[cell.coordinate].value, formula=text.lstrip("="))
+                    sheet.cells[cell.coordinate] = CellData(value=_plain(cws[cell.coordinate].value), formula=text.lstrip("="))
                 else:
                     sheet.cells[cell.coordinate] = CellData(value=_plain(value))
         sheets[ws.title] = sheet

@@ -1,0 +1,115 @@
+"""``xltool audit``: the batch audit command (registered on the main app by xltool.cli)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from xltool.i18n import _
+
+
+def register(app: typer.Typer) -> None:
+    app.command("audit", help=_(
+        "Audit returned workbooks in batch: files, folders and zip archives; a summary workbook, consolidated "
+        "data, per-unit issue lists, history of rounds, optional e-mail."))(audit)
+
+
+def audit(
+    inputs: Annotated[list[Path], typer.Argument(help=_("Returned workbooks, folders (searched recursively) or zip archives"))],
+    roster: Annotated[Optional[Path], typer.Option("--roster", help=_("Roster of units (xlsx/csv): 单位名称, 单位编码, 电子邮箱, 分管科室"))] = None,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help=_("Output folder (default: ./audit)"))] = None,
+    email: Annotated[bool, typer.Option("--email", help=_("E-mail each unit its own result (outbox, never twice)"))] = False,
+    jobs: Annotated[Optional[int], typer.Option("--jobs", "-j", min=1, help=_("Worker processes (default: one per CPU core)"))] = None,
+    previous: Annotated[Optional[Path], typer.Option("--previous", help=_("Last year's audit folder: compare last year's final figures"))] = None,
+    rules_config: Annotated[Optional[Path], typer.Option("--rules-config", help=_("Scoring configuration TOML overriding the workbooks'"))] = None,
+    mail_config: Annotated[Optional[Path], typer.Option("--config", help=_("Mail configuration TOML (default ./xltool.toml)"))] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help=_("With --email: show what would be sent; send nothing"))] = False,
+    resend: Annotated[bool, typer.Option("--resend", help=_("With --email: send even if the same findings were sent before"))] = False,
+) -> None:
+    from rich.markup import escape
+
+    from xltool.audit.previous import PreviousError
+    from xltool.audit.roster import RosterError
+    from xltool.audit.run import AuditOptions, run_audit
+    from xltool.audit.summary import summary_line
+    from xltool.cli import _scoring, console, err_console
+
+    cfg = _scoring(rules_config) if rules_config else None
+    options = AuditOptions(inputs=list(inputs), out=out or Path("audit"), roster=roster, jobs=jobs, email=email,
+                           previous=previous, cfg=cfg, mail_config=mail_config, dry_run=dry_run, resend=resend)
+    progress = RichProgress(err_console)
+    try:
+        outcome = run_audit(options, progress)
+    except (RosterError, PreviousError) as exc:
+        progress.stop()
+        err_console.print(f"[red]{escape(str(exc))}[/]")
+        raise typer.Exit(2) from None
+    except KeyboardInterrupt:
+        progress.stop()
+        err_console.print(f"[yellow]{escape(_('Interrupted. Every result so far is saved; run the same command again to resume.'))}[/]")
+        raise typer.Exit(130) from None
+    for problem in outcome.roster_problems:
+        err_console.print(f"[yellow]· {escape(problem)}[/]")
+    if outcome.mail_error:
+        err_console.print(f"[red]{escape(outcome.mail_error)}[/]")
+    if outcome.mail:
+        console.print(escape(_("E-mail: {tally}").format(tally="，".join(f"{k} {v}" for k, v in sorted(outcome.mail.items())))))
+    if outcome.checked:
+        rate = outcome.checked / outcome.seconds if outcome.seconds else 0.0
+        console.print(escape(_("Checked {checked} files, reused {reused} unchanged results, in {seconds:.1f} s ({rate:.0f} files/s).").format(
+            checked=outcome.checked, reused=outcome.reused, seconds=outcome.seconds, rate=rate)))
+    else:
+        console.print(escape(_("No file changed: reused {reused} results, in {seconds:.1f} s.").format(
+            reused=outcome.reused, seconds=outcome.seconds)))
+    console.print(escape(_("Outputs in {out}: {files}").format(
+        out=options.out, files="、".join(p.name for p in outcome.outputs.values()))))
+    console.print(f"[bold]{escape(summary_line(outcome))}[/]")
+    raise typer.Exit(outcome.exit_code)
+
+
+class RichProgress:
+    """A rich progress bar on stderr: files done, rate, time remaining."""
+
+    def __init__(self, console) -> None:
+        self.console = console
+        self.bar = None
+        self.task = None
+
+    def phase(self, text: str) -> None:
+        if self.bar is None and self.console.is_terminal:
+            self.console.print(f"[dim]{text} …[/]")
+
+    def start(self, total: int, done: int) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        if not self.console.is_terminal and not sys.stderr.isatty():
+            return
+        self.bar = Progress(
+            TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+            TextColumn("{task.fields[rate]}"), TimeRemainingColumn(), console=self.console, transient=False,
+        )
+        self.bar.start()
+        self.task = self.bar.add_task(_("Checking"), total=total, completed=done, rate="")
+        self._started = None
+        self._base = done
+
+    def advance(self, n: int = 1) -> None:
+        import time
+
+        if self.bar is None:
+            return
+        now = time.perf_counter()
+        if self._started is None:
+            self._started, self._count = now, 0
+        self._count += n
+        elapsed = now - self._started
+        rate = _("{rate:.0f} files/s").format(rate=self._count / elapsed) if elapsed > 0.2 else ""
+        self.bar.update(self.task, advance=n, rate=rate)
+
+    def stop(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+            self.bar = None

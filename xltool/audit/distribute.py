@@ -1,0 +1,87 @@
+"""One template per unit of the roster: name, code and e-mail filled and locked, and with
+last year's audit (``previous``) the {Y-1}年决算数 column of 附件2 prefilled from what the
+unit reported as 决算数 a year earlier (专项资金 rows with their names)."""
+
+from __future__ import annotations
+
+import os
+import re
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+from xltool.audit.roster import RosterUnit, load_roster
+from xltool.form.model import Form
+from xltool.form.scoring import ScoringConfig
+
+_ZX_NAME = re.compile(r"^base_zx_(\d+)_name$")
+
+
+def prefill_from_previous(form: Form, last_values: dict) -> dict[str, object]:
+    """Input values for this year's template from last year's figures of the same unit."""
+    values: dict[str, object] = {}
+    for f in form.fields:
+        if not f.is_input:
+            continue
+        if f.id.startswith("base_") and f.id.endswith("_prev"):
+            last = last_values.get(f.id[: -len("_prev")] + "_final")
+            if isinstance(last, (int, float)) and not isinstance(last, bool):
+                values[f.id] = float(last)
+        elif _ZX_NAME.match(f.id) and last_values.get(f.id):
+            values[f.id] = str(last_values[f.id])  # the 专项 keeps its row, so its figure lines up
+    return values
+
+
+def template_filename(unit: RosterUnit, year: int) -> str:
+    stem = "_".join(part for part in (unit.code, unit.name) if part)
+    stem = re.sub(r'[\\/:*?"<>|\x00-\x1f]+', "_", stem).strip(" .")[:80] or "unit"
+    return f"{stem}_{year}.xlsx"
+
+
+def _write_one(year: int, cfg_json: str, name: str, code: str, email: str, password: str | None,
+               prefill: dict[str, object], out: str) -> str:
+    from xltool.form.selfeval import build_form
+    from xltool.template.fill import validate
+    from xltool.template.writer import build_workbook, save_atomic
+
+    cfg = ScoringConfig.model_validate_json(cfg_json)
+    wb = build_workbook(year, cfg=cfg, unit_name=name, unit_code=code, unit_email=email, password=password)
+    if prefill:
+        form = build_form(year, cfg)
+        titles = {s.key: s.title for s in form.sheets}
+        for fid, value in validate(form, prefill).items():
+            f = form.field(fid)
+            wb[titles[f.sheet]][f.cell].value = value
+    return str(save_atomic(wb, Path(out)))
+
+
+def write_unit_templates(year: int, roster: Path, out_folder: Path, cfg: ScoringConfig | None = None,
+                         password: str | None = None, previous: Path | None = None, jobs: int | None = None) -> list[Path]:
+    """Write one locked template per roster unit into *out_folder*; returns the files written."""
+    from xltool.form.selfeval import build_form
+
+    units = load_roster(Path(roster)).units
+    cfg = cfg or ScoringConfig()
+    form = build_form(year, cfg)
+    last_year = None
+    if previous is not None:
+        from xltool.audit.previous import load_previous
+
+        last_year = load_previous(Path(previous))
+    out_folder = Path(out_folder)
+    out_folder.mkdir(parents=True, exist_ok=True)
+    tasks = []
+    names: set[str] = set()
+    for unit in units:
+        filename = template_filename(unit, year)
+        while filename.lower() in names:  # two roster rows that would write the same file
+            filename = filename[:-5] + "_" + str(len(names)) + ".xlsx"
+        names.add(filename.lower())
+        last = last_year.lookup(unit.code, unit.name) if last_year else None
+        prefill = prefill_from_previous(form, last.values) if last and (not last.year or last.year == year - 1) else {}
+        tasks.append((year, cfg.model_dump_json(), unit.name, unit.code, unit.email, password, prefill,
+                      str(out_folder / filename)))
+    jobs = max(1, min(jobs or os.cpu_count() or 1, len(tasks)))
+    if jobs == 1:
+        return [Path(_write_one(*task)) for task in tasks]
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        return [Path(p) for p in pool.map(_write_one, *zip(*tasks))]

@@ -1,0 +1,496 @@
+"""One audit round: collect inputs, check them in parallel, record, and write every output.
+
+The round is driven by the history database: each result is committed as it arrives, and
+the outputs are then built from the database alone (``finalise``). Killing the audit at any
+point and running it again therefore resumes the round and produces the same outputs as one
+uninterrupted run; files whose bytes (and rules) did not change are never checked twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import multiprocessing
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from xltool.audit.history import DB_NAME, History, Stored
+from xltool.audit.inputs import InputFile, collect, remove_workdir
+from xltool.audit.model import (
+    Anomaly, AnomalyKind, AuditOutcome, Changes, Status, Submission, UnitResult,
+)
+from xltool.audit.roster import Roster, load_roster, norm_name, unit_key
+from xltool.audit.worker import (
+    STAMP_FILE, check_file, finding_keys, init_worker, output_names, output_stamp, staging_key, write_outputs,
+)
+from xltool.form.scoring import ScoringConfig
+from xltool.i18n import _
+from xltool.read.safety import Limits
+
+HASH_LIMIT_FACTOR = 4  # files above 4 × the size limit are refused unread, and not hashed
+STAGING = ".staging"  # per-file outputs the workers wrote, until the round knows which file a unit keeps
+
+
+@dataclass
+class AuditOptions:
+    inputs: list[Path]
+    out: Path
+    roster: Path | None = None
+    jobs: int | None = None
+    email: bool = False
+    previous: Path | None = None
+    cfg: ScoringConfig | None = None  # None: each workbook's own scoring settings
+    mail_config: Path | None = None
+    dry_run: bool = False
+    resend: bool = False
+    limits: Limits = field(default_factory=Limits)
+
+
+class Progress:
+    """What the runner reports while it works (the CLI draws a rich progress bar)."""
+
+    def start(self, total: int, done: int) -> None: ...
+
+    def advance(self, n: int = 1) -> None: ...
+
+    def phase(self, text: str) -> None: ...
+
+    def stop(self) -> None: ...
+
+
+def rules_key(cfg: ScoringConfig | None) -> str:
+    """What a stored result depends on besides the file: xltool's rules and the settings."""
+    from xltool import __version__
+    from xltool.check.catalogue import RULES
+
+    payload = {
+        "xltool": __version__,
+        "rules": sorted((r.code, r.severity.value) for r in RULES.values()),
+        "scoring": cfg.model_dump_json() if cfg is not None else "workbook",
+    }
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:32]
+
+
+def file_digest(item: InputFile, limits: Limits) -> str:
+    if item.size > HASH_LIMIT_FACTOR * limits.max_file_bytes:
+        # Refused unread by the safety gate; identified by where and what size it is.
+        return "unhashed-" + hashlib.sha256(f"{item.source}|{item.size}|{item.mtime}".encode()).hexdigest()
+    digest = hashlib.sha256()
+    with open(item.path, "rb") as fh:
+        while block := fh.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _pool(jobs: int) -> ProcessPoolExecutor:
+    methods = multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+    return ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=init_worker, initargs=(os.getpid(),))
+
+
+def _map_unordered(fn: Callable, tasks: list[tuple], pool: ProcessPoolExecutor | None,
+                   on_result: Callable[[tuple, object], None], window: int = 8) -> None:
+    """Run fn(*task) for every task, in *pool* when given (else here); results in completion order.
+
+    At most *window* tasks per worker are in flight, so thousands of files never pile up in
+    memory and an interruption stops promptly.
+    """
+    if not tasks:
+        return
+    if pool is None:
+        for task in tasks:
+            on_result(task, fn(*task))
+        return
+    pending: dict[Future, tuple] = {}
+    queue = iter(tasks)
+    limit = window * max(1, pool._max_workers)  # noqa: SLF001 - the pool's size, as configured
+    for task in queue:
+        pending[pool.submit(fn, *task)] = task
+        if len(pending) >= limit:
+            break
+    while pending:
+        done, _rest = wait(pending, return_when=FIRST_COMPLETED)
+        for future in done:
+            task = pending.pop(future)
+            on_result(task, future.result())
+            nxt = next(queue, None)
+            if nxt is not None:
+                pending[pool.submit(fn, *nxt)] = nxt
+
+
+class _Workers:
+    """The worker pool of a round, started when first needed (never for a single task)."""
+
+    def __init__(self, jobs: int) -> None:
+        self.jobs = jobs
+        self.pool: ProcessPoolExecutor | None = None
+
+    def get(self, tasks: int) -> ProcessPoolExecutor | None:
+        if self.jobs <= 1 or tasks <= 1:
+            return self.pool
+        if self.pool is None:
+            self.pool = _pool(min(self.jobs, tasks))
+            self.pool.submit(os.getpid).result()  # fork every worker now (before any progress thread)
+        return self.pool
+
+    def stop(self, *, interrupted: bool) -> None:
+        pool, self.pool = self.pool, None
+        if pool is None:
+            return
+        if interrupted:
+            pool.shutdown(wait=False, cancel_futures=True)
+            for process in list((getattr(pool, "_processes", None) or {}).values()):  # do not wait for running checks
+                process.terminate()
+        else:
+            pool.shutdown(wait=True)
+
+
+# -- the round ------------------------------------------------------------------------------------------
+
+def run_audit(options: AuditOptions, progress: Progress | None = None) -> AuditOutcome:
+    """Audit the inputs into options.out; see the module docstring. Raises RosterError or
+    PreviousError (translated) before anything is checked when those inputs are unusable."""
+    from xltool.audit.previous import load_previous
+
+    started = time.perf_counter()
+    progress = progress or Progress()
+    out = Path(options.out)
+    out.mkdir(parents=True, exist_ok=True)
+    roster = load_roster(options.roster) if options.roster else None
+    previous = load_previous(options.previous) if options.previous else None
+    jobs = max(1, options.jobs or os.cpu_count() or 1)
+    key = rules_key(options.cfg)
+    cfg_json = options.cfg.model_dump_json() if options.cfg is not None else None
+    workdir = Path(tempfile.mkdtemp(prefix="xltool-audit-"))
+    staging = out / STAGING
+    history = History(out / DB_NAME)
+    workers = _Workers(jobs)
+    interrupted = True
+    try:
+        exclude = [out] + ([Path(options.roster)] if options.roster else [])
+        collected = collect(options.inputs, workdir, exclude=exclude, limits=options.limits)
+        run_options = {"inputs": sorted(str(Path(p).resolve()) for p in options.inputs),
+                       "roster": str(Path(options.roster).resolve()) if options.roster else None,
+                       "previous": str(Path(options.previous).resolve()) if options.previous else None}
+        run_id, _resumed = history.open_run(key, run_options)
+        seen = history.seen(run_id)
+        files: list[tuple[InputFile, str]] = []
+        pending: list[tuple[str, str | None]] = []
+        by_task: dict[str, tuple[InputFile, str]] = {}
+        progress.phase(_("Reading the inputs"))
+        for item in collected.files:
+            sha = file_digest(item, options.limits)
+            files.append((item, sha))
+            if (item.source, sha) in seen:
+                continue
+            stored = history.cached(sha, key)
+            if stored is not None:
+                history.record(run_id, key, source=item.source, sha256=sha, size=item.size, mtime=item.mtime,
+                               stored=stored, reused=True)
+                continue
+            pending.append((str(item.path), item.source, cfg_json, str(staging)))
+            by_task[str(item.path)] = (item, sha)
+        pool = workers.get(len(pending))
+        progress.start(len(files), len(files) - len(pending))
+
+        def on_result(task: tuple, result: tuple[str, dict, str]) -> None:
+            item, sha = by_task[task[0]]
+            status, header, body = result
+            history.record(run_id, key, source=item.source, sha256=sha, size=item.size, mtime=item.mtime,
+                           stored=Stored(sha, status, header, body), reused=False)
+            progress.advance()
+
+        _map_unordered(check_file, pending, pool, on_result)
+        progress.stop()
+        outcome = finalise(history, run_id, key, files, collected.rejected, roster, previous, options, workers, progress)
+        outcome.checked, outcome.reused = len(pending), len(files) - len(pending)
+        outcome.seconds = time.perf_counter() - started
+        history.finish_run(run_id)
+        interrupted = False
+        return outcome
+    finally:
+        workers.stop(interrupted=interrupted)
+        history.close()
+        remove_workdir(workdir)
+
+
+def finalise(history: History, run_id: int, key: str, files: list[tuple[InputFile, str]], rejected: list,
+             roster: Roster | None, previous, options: AuditOptions, workers: _Workers,
+             progress: Progress) -> AuditOutcome:
+    """Build the outcome from the database and write every output."""
+    progress.phase(_("Writing the outputs"))
+    current = {(item.source, sha): item for item, sha in files}
+    submissions: list[Submission] = []
+    for source, sha, size, mtime, status in history.submissions(run_id):
+        item = current.get((source, sha))
+        stored = history.result(sha, key) if item is not None else None
+        if stored is None:
+            continue
+        submissions.append(Submission(source=source, sha256=sha, size=size, mtime=mtime, status=stored.status,
+                                      header=stored.header, body=None, path=item.path))
+    outcome = resolve(submissions, roster, rejected, run_id)
+    for unit in outcome.units:
+        if unit.submission is not None and unit.submission.readable:
+            _load_body(history, key, unit)
+    outcome.files = len(files) + len(rejected)
+    if previous is not None:
+        outcome.cross_year = _cross_year(outcome, previous)
+    outcome.previous_run = history.previous_run(run_id)
+    _compare_rounds(outcome, history.round(outcome.previous_run) if outcome.previous_run else {})
+    history.save_round(run_id, [_round_row(u, key) for u in outcome.units])
+    _unit_outputs(outcome, history, Path(options.out), workers)
+    from xltool.audit.summary import csv_name, summary_name, write_csv, write_summary
+
+    outcome.outputs["summary"] = write_summary(outcome, Path(options.out) / summary_name())
+    outcome.outputs["csv"] = write_csv(outcome, Path(options.out) / csv_name())
+    if options.email:
+        outcome.mail = _email(outcome, options)
+    return outcome
+
+
+def _load_body(history: History, key: str, unit: UnitResult) -> None:
+    from xltool.check.finding import WorkbookReport
+
+    stored = history.result(unit.submission.sha256, key)  # type: ignore[union-attr]
+    body = json.loads(stored.body) if stored else {}
+    report = WorkbookReport.model_validate(body.get("report", {"path": unit.submission.source}))  # type: ignore[union-attr]
+    report.path = unit.submission.source  # type: ignore[union-attr]  # what the bureau knows the file by
+    unit.report = report
+    unit.values = body.get("values", {})
+    unit.errors, unit.warnings = report.errors, report.warnings
+    unit.status = Status.FIX if report.errors else Status.EXPLAIN if report.warnings else Status.PASSED
+
+
+# -- who submitted what -------------------------------------------------------------------------------------
+
+def _newness(s: Submission) -> tuple:
+    """Newest last: 填报日期, then the file's modification time, then the name."""
+    return (str(s.header.get("date") or ""), s.mtime, s.source)
+
+
+def resolve(submissions: list[Submission], roster: Roster | None, rejected: list, run_id: int) -> AuditOutcome:
+    """Units with their kept workbook, duplicates set aside, files that could not be read."""
+    anomalies: list[Anomaly] = []
+    readable: dict[str, list[tuple[Submission, object]]] = {}
+    unreadable: dict[str, list[tuple[Submission, object]]] = {}
+    for s in sorted(submissions, key=lambda s: s.source):
+        if s.readable:
+            h = s.header
+            member = roster.match(h.get("unit_code"), h.get("unit")) if roster else None
+            if member is not None:
+                k = member.key
+            elif h.get("unit_code") or h.get("unit"):
+                k = unit_key(h.get("unit_code"), h.get("unit"))
+            else:
+                k = "file:" + s.source
+            readable.setdefault(k, []).append((s, member))
+        else:
+            member = roster.guess_from_filename(s.name) if roster else None
+            reason = s.header.get("reason", "")
+            kind = AnomalyKind.NOT_OURS if reason in ("not_ours", "newer_version") else AnomalyKind.UNREADABLE
+            anomalies.append(Anomaly(source=s.source, kind=kind, message=s.header.get("message", ""),
+                                     unit=member.name if member else "", code=member.code if member else ""))
+            if member is not None:
+                unreadable.setdefault(member.key, []).append((s, member))
+    for r in rejected:
+        member = roster.guess_from_filename(r.source.rsplit("!", 1)[-1]) if roster else None
+        anomalies.append(Anomaly(source=r.source, kind=AnomalyKind.REJECTED, message=r.message,
+                                 unit=member.name if member else "", code=member.code if member else ""))
+    units: dict[str, UnitResult] = {}
+    for k, group in readable.items():
+        group.sort(key=lambda pair: _newness(pair[0]))
+        kept, member = group[-1]
+        h = kept.header
+        unit = UnitResult(key=k, unit=member.name if member else (h.get("unit") or ""),
+                          code=member.code if member else (h.get("unit_code") or ""),
+                          email=(member.email if member and member.email else h.get("email") or ""),
+                          department=member.department if member else "", on_roster=member is not None,
+                          submission=kept)
+        units[k] = unit
+        for older, _m in group[:-1]:
+            if older.sha256 == kept.sha256:
+                why = _("the same content as the file kept")
+            elif str(older.header.get("date") or "") != str(h.get("date") or ""):
+                why = _("the file kept has a later 填报日期 ({date})").format(date=h.get("date"))
+            else:
+                why = _("the file kept was saved later")
+            anomalies.append(Anomaly(source=older.source, kind=AnomalyKind.DUPLICATE, unit=unit.unit, code=unit.code,
+                                     kept=kept.source, message=_("This unit submitted more than one workbook; this one "
+                                                                 "was set aside: {why}.").format(why=why)))
+        if roster is not None and member is None:
+            anomalies.append(Anomaly(source=kept.source, kind=AnomalyKind.NOT_ON_ROSTER, unit=unit.unit, code=unit.code,
+                                     message=_("The unit {unit} (code {code}) in this workbook is not on the roster; it "
+                                               "was checked, but check the unit name and code.").format(
+                                         unit=unit.unit or "—", code=unit.code or "—")))
+    for k, group in unreadable.items():
+        if k in units:
+            continue
+        member = group[0][1]
+        units[k] = UnitResult(key=k, unit=member.name, code=member.code, email=member.email,
+                              department=member.department, on_roster=True, status=Status.UNREADABLE,
+                              note="；".join(s.header.get("message", "") for s, _m in group))
+    order = {u.key: i for i, u in enumerate(roster.units)} if roster else {}
+    ordered = sorted(units.values(), key=lambda u: (order.get(u.key, len(order)), u.code, norm_name(u.unit), u.key))
+    not_submitted = [u for u in roster.units if u.key not in units] if roster else []
+    anomalies.sort(key=lambda a: (a.kind.value, a.source))
+    year = next((u.submission.header.get("year") for u in ordered if u.submission and u.submission.header.get("year")), None)
+    return AuditOutcome(run_id=run_id, year=year, units=ordered, not_submitted=not_submitted, anomalies=anomalies,
+                        roster_problems=list(roster.problems) if roster else [])
+
+
+# -- last year, last round ---------------------------------------------------------------------------------
+
+def _cross_year(outcome: AuditOutcome, previous) -> str:
+    from xltool.audit.crossyear import cross_year_findings
+    from xltool.check.checker import sort_findings
+    from xltool.form.selfeval import build_form
+
+    compared = missing = 0
+    for unit in outcome.units:
+        if unit.report is None or not unit.report.year:
+            continue
+        last = previous.lookup(unit.code or unit.report.unit_code, unit.unit or unit.report.unit)
+        if last is None or (last.year and last.year != unit.report.year - 1):
+            missing += 1
+            continue
+        scoring = unit.submission.header.get("scoring") if unit.submission else None
+        form = build_form(unit.report.year, ScoringConfig.model_validate_json(scoring) if scoring else None)
+        found = cross_year_findings(form, unit.values, last.values)
+        compared += 1
+        if found:
+            unit.report.findings = sort_findings(unit.report.findings + found)
+            unit.errors, unit.warnings = unit.report.errors, unit.report.warnings
+            unit.status = Status.FIX if unit.errors else Status.EXPLAIN if unit.warnings else Status.PASSED
+    return _("compared with last year: {compared} units, {missing} without last year's figures").format(
+        compared=compared, missing=missing)
+
+
+def _findings_of(unit: UnitResult) -> list[dict]:
+    if unit.report is None:
+        return []
+    return finding_keys([f.model_dump(mode="json") for f in unit.report.findings])
+
+
+def _compare_rounds(outcome: AuditOutcome, last_round: dict[str, dict]) -> None:
+    if outcome.previous_run is None:
+        return
+    for unit in outcome.units:
+        if unit.report is None:
+            continue
+        before = last_round.get(unit.key)
+        if before is None:
+            unit.changes = Changes(first=True)
+            continue
+        old = {f["key"]: f for f in before["findings"]}
+        new = {f["key"]: f for f in _findings_of(unit)}
+        unit.changes = Changes(
+            fixed=[old[k] for k in old if k not in new],
+            new=[new[k] for k in new if k not in old],
+            still=[new[k] for k in new if k in old],
+        )
+
+
+def _round_row(unit: UnitResult, key: str) -> dict:
+    s = unit.submission
+    return {"unit_key": unit.key, "unit": unit.unit, "unit_code": unit.code, "source": s.source if s else None,
+            "sha256": s.sha256 if s else None, "rules_key": key, "status": unit.status.value,
+            "findings": json.dumps(_findings_of(unit), ensure_ascii=False)}
+
+
+# -- per-unit outputs --------------------------------------------------------------------------------------
+
+def _unit_outputs(outcome: AuditOutcome, history: History, out: Path, workers: _Workers) -> None:
+    """units/<code or name>/问题清单.xlsx and the annotated copy, for every unit with findings.
+
+    Files already in place with the current stamp (workbook bytes + findings + xltool version
+    + language) are kept; files a worker wrote while checking (in .staging) are moved into
+    place when their stamp matches; the rest are written now. Files under units/ that no
+    longer belong to any unit are removed, and so is .staging.
+    """
+    root = out / "units"
+    staging = out / STAGING
+    expected: set[Path] = set()
+    tasks = []
+    stamps: dict[str, tuple[str, list[Path]]] = {}
+    for unit in outcome.units:
+        s = unit.submission
+        if unit.report is None or not unit.report.findings or s is None or s.path is None:
+            continue
+        folder = root / unit.folder_name
+        paths = [folder / name for name in output_names(s.source)]
+        report_json = unit.report.model_dump_json()
+        stamp = output_stamp(s.sha256, report_json)
+        expected.update(paths)
+        unit.outputs = paths
+        if all(p.is_file() for p in paths) and history.output_stamp(str(paths[0])) == stamp:
+            continue
+        staged = staging / staging_key(s.source, s.sha256)
+        if _read(staged / STAMP_FILE) == stamp and all((staged / p.name).is_file() for p in paths):
+            folder.mkdir(parents=True, exist_ok=True)
+            for path in paths:
+                os.replace(staged / path.name, path)
+            history.set_output_stamp(str(paths[0]), stamp)
+            continue
+        stamps[str(s.path)] = (stamp, paths)
+        tasks.append((str(s.path), report_json, str(folder), s.source))
+
+    def on_result(task: tuple, _written: object) -> None:
+        stamp, paths = stamps[task[0]]
+        history.set_output_stamp(str(paths[0]), stamp)
+
+    _map_unordered(write_outputs, tasks, workers.get(len(tasks)) if len(tasks) > 4 else None, on_result)
+    if root.is_dir():
+        stale = [p for p in root.rglob("*.xlsx") if p not in expected]
+        for path in stale:
+            path.unlink(missing_ok=True)
+        history.forget_outputs(str(p) for p in stale)
+        for folder in sorted((p for p in root.rglob("*") if p.is_dir()), key=lambda p: len(p.parts), reverse=True):
+            if not any(folder.iterdir()):
+                folder.rmdir()
+    shutil.rmtree(staging, ignore_errors=True)
+    # Temporary files of an atomic write that was killed halfway (".<name>.<pid>.tmp").
+    for leftover in [*out.glob(".*.tmp"), *(root.rglob(".*.tmp") if root.is_dir() else [])]:
+        leftover.unlink(missing_ok=True)
+
+
+def _read(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError:
+        return None
+
+
+# -- mail -----------------------------------------------------------------------------------------------------
+
+def _email(outcome: AuditOutcome, options: AuditOptions) -> dict[str, int]:
+    """Each unit's own result, through the outbox (the mail module refuses duplicates)."""
+    from xltool.mail.compose import report_attachments
+    from xltool.mail.config import load_settings
+    from xltool.mail.deliver import deliver_report
+    from xltool.mail.errors import MailError
+
+    tally: dict[str, int] = {}
+    try:
+        settings = load_settings(options.mail_config)
+    except MailError as exc:
+        outcome.mail_error = exc.message
+        return tally
+    for unit in outcome.units:
+        if unit.report is None:
+            continue
+        attachments = report_attachments(unit.report, unit.outputs[0], unit.outputs[1]) if unit.outputs else []
+        try:
+            result = deliver_report(unit.report, attachments, settings, to=unit.email or None,
+                                    dry_run=options.dry_run, resend=options.resend)
+            status = result.status.label
+        except MailError as exc:
+            status = _("not sent")
+            unit.note = (unit.note + "；" if unit.note else "") + exc.message
+        tally[status] = tally.get(status, 0) + 1
+    return tally

@@ -1,0 +1,387 @@
+"""审核汇总.xlsx and 汇总数据.csv: the round's outcome for the bureau, from an AuditOutcome.
+
+Sheets: 汇总 (one row per unit), 问题明细 (every finding, filterable), 未提交, 异常文件, 变化
+(fixed / new / still open since the last round), 全部数据 (every field of every unit) and
+图表 (native Excel bar charts: 执行率 and 总分 distributions, findings by rule).
+
+Text that comes from a workbook is always written as a string cell and through
+``safe_text`` (a leading = + - @ gets an apostrophe), so it can never turn into a formula;
+the CSV escapes such cells the same way.
+
+全部数据 holds about a thousand columns per unit. openpyxl needs seconds for a sheet that
+size, so the workbook is written by openpyxl with that sheet's two header rows only, and
+its data rows are then spliced into the sheet's XML as inline-string and number cells.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import re
+import zipfile
+from collections import Counter
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+from openpyxl import Workbook
+from openpyxl.chart import BarChart, Reference
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+
+from xltool.audit.model import KEY_FIGURES, AuditOutcome, Status, UnitResult
+from xltool.check.finding import Severity
+from xltool.form.model import Form
+from xltool.i18n import _
+from xltool.report.terminal import cells_text
+from xltool.report.xlsx_list import HEADER_FILL, SEVERITY_FILL, safe_text, write_cell
+
+STATUS_FILL = {
+    Status.PASSED: PatternFill("solid", fgColor="C6EFCE"),
+    Status.EXPLAIN: PatternFill("solid", fgColor="FFEB9C"),
+    Status.FIX: PatternFill("solid", fgColor="FFC7CE"),
+    Status.UNREADABLE: PatternFill("solid", fgColor="D9D9D9"),
+}
+NUMBER_FORMATS = {"amount": "#,##0.00", "rate": "0.00%", "number": "0.##"}
+RATE_BINS = ((None, 0.6, "< 60%"), (0.6, 0.7, "60%–70%"), (0.7, 0.8, "70%–80%"), (0.8, 0.9, "80%–90%"),
+             (0.9, 0.95, "90%–95%"), (0.95, 1.0000001, "95%–100%"), (1.0000001, None, "> 100%"))
+SCORE_BINS = ((None, 60, "< 60"), (60, 70, "60–69"), (70, 80, "70–79"), (80, 90, "80–89"), (90, None, "≥ 90"))
+
+
+def summary_name() -> str:
+    return _("Audit summary") + ".xlsx"
+
+
+def csv_name() -> str:
+    return _("Consolidated data") + ".csv"
+
+
+# -- helpers -------------------------------------------------------------------------------------
+
+def _header(ws, row: int, headers: list[str], widths: list[float] | None = None) -> None:
+    for col, head in enumerate(headers, start=1):
+        cell = ws.cell(row=row, column=col, value=head)
+        cell.font = Font(bold=True)
+        cell.fill = HEADER_FILL
+        cell.alignment = Alignment(wrap_text=True, vertical="center")
+        if widths:
+            ws.column_dimensions[get_column_letter(col)].width = widths[col - 1] if col - 1 < len(widths) else 14
+
+
+def _table(ws, headers: list[str], rows: list[list[object]], widths: list[float]) -> None:
+    """A filterable table: bold header, frozen, every text a string cell."""
+    _header(ws, 1, headers, widths)
+    for r, row in enumerate(rows, start=2):
+        for c, value in enumerate(row, start=1):
+            write_cell(ws, r, c, value)
+    ws.freeze_panes = "A2"
+    ws.auto_filter.ref = f"A1:{get_column_letter(len(headers))}{max(1, len(rows) + 1)}"
+
+
+def _num(value: object) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value)
+
+
+def _bin(value: float | None, bins) -> str | None:
+    if value is None:
+        return None
+    for low, high, label in bins:
+        if (low is None or value >= low) and (high is None or value < high):
+            return label
+    return None
+
+
+def dataset_fields(outcome: AuditOutcome) -> list:
+    """The form whose fields name the dataset's columns (the year most units filled)."""
+    form = dataset_form(outcome)
+    return list(form.fields) if form else []
+
+
+def dataset_form(outcome: AuditOutcome) -> Form | None:
+    from xltool.form.scoring import ScoringConfig
+    from xltool.form.selfeval import build_form
+
+    keys = Counter((u.report.year, u.submission.header.get("scoring", "{}"))
+                   for u in outcome.units if u.report is not None and u.report.year and u.submission)
+    if not keys:
+        return build_form(outcome.year) if outcome.year else None
+    (year, scoring), _n = keys.most_common(1)[0]
+    try:
+        cfg = ScoringConfig.model_validate_json(scoring)
+    except ValueError:
+        cfg = None
+    return build_form(int(year), cfg)
+
+
+def dataset_rows(outcome: AuditOutcome) -> tuple[list[str], list[str], list[list[object]]]:
+    """(field ids, labels, one row per unit with a readable workbook)."""
+    form = dataset_form(outcome)
+    fields = list(form.fields) if form else []
+    ids = ["unit", "unit_code", "file", "status"] + [f.id for f in fields]
+    labels = [_("Unit name"), _("Unit code"), _("File"), _("Review result")]
+    if form:
+        labels += [f"{form.sheet_title(f.sheet)} {f.label}" for f in fields]
+    integer = {f.id for f in fields if f.kind.value == "integer"}
+    rows = []
+    for u in outcome.units:
+        if u.report is None:
+            continue
+        rows.append([u.unit, u.code, u.submission.name if u.submission else "", u.status.label]
+                    + [_tidy(u.values.get(f.id), f.id in integer) for f in fields])
+    return ids, labels, rows
+
+
+def _tidy(value: object, integer: bool = False) -> object:
+    """Figures as a bureau wants them in a table: no float noise from sums (1e-6 is far below a
+    cent or a basis point), whole numbers of integer fields as integers."""
+    if isinstance(value, float):
+        value = round(value, 6)
+        if integer and value.is_integer():
+            return int(value)
+    return value
+
+
+# -- the workbook --------------------------------------------------------------------------------
+
+def write_summary(outcome: AuditOutcome, out: Path) -> Path:
+    wb = Workbook()
+    ws = wb.active
+    ws.title = _("Summary")
+    _summary_sheet(ws, outcome)
+    _findings_sheet(wb.create_sheet(_("Findings")), outcome)
+    _missing_sheet(wb.create_sheet(_("Not submitted")), outcome)
+    _anomalies_sheet(wb.create_sheet(_("Problem files")), outcome)
+    _changes_sheet(wb.create_sheet(_("Changes")), outcome)
+    data_title = _("All data")
+    ids, labels, rows = dataset_rows(outcome)
+    data_ws = wb.create_sheet(data_title)
+    for col, (fid, label) in enumerate(zip(ids, labels), start=1):
+        data_ws.cell(row=1, column=col, value=fid).font = Font(bold=True)
+        data_ws.cell(row=2, column=col, value=label).fill = HEADER_FILL
+        data_ws.column_dimensions[get_column_letter(col)].width = 16
+    data_ws.freeze_panes = "E3"
+    if rows:
+        data_ws.auto_filter.ref = f"A2:{get_column_letter(len(ids))}{len(rows) + 2}"
+    _charts_sheet(wb.create_sheet(_("Charts")), outcome)
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    package = _splice_rows(buffer.getvalue(), wb.sheetnames.index(data_title), rows, first_row=3,
+                           columns=len(ids))
+    return _write_atomic(out, package)
+
+
+def _summary_sheet(ws, outcome: AuditOutcome) -> None:
+    headers = [_("No."), _("Unit name"), _("Unit code"), _("Department"), _("File"), _("Template version"),
+               _("Review result"), Severity.ERROR.label, Severity.WARNING.label]
+    headers += [_(label) for _fid, label, _kind in KEY_FIGURES]
+    headers += [_("Compared with the last round"), _("Note")]
+    rows = []
+    for n, u in enumerate(outcome.units, start=1):
+        row: list[object] = [n, u.unit, u.code, u.department, u.submission.name if u.submission else "",
+                             (u.report.template_version if u.report else "") or "", u.status.label,
+                             u.errors if u.report else None, u.warnings if u.report else None]
+        row += [_tidy(_num(u.values.get(fid))) for fid, _label, _kind in KEY_FIGURES]
+        row += [u.changes.summary() if u.changes else "", u.note]
+        rows.append(row)
+    _table(ws, headers, rows, [6, 32, 12, 12, 36, 10, 10, 9, 9, 14, 14, 10, 12, 9, 24, 40])
+    first_figure = 10
+    for r, u in enumerate(outcome.units, start=2):
+        ws.cell(row=r, column=7).fill = STATUS_FILL[u.status]
+        for offset, (_fid, _label, kind) in enumerate(KEY_FIGURES):
+            ws.cell(row=r, column=first_figure + offset).number_format = NUMBER_FORMATS[kind]
+    n = len(outcome.units) + 3
+    ws.cell(row=n, column=2, value=summary_line(outcome)).font = Font(bold=True)
+
+
+def _findings_sheet(ws, outcome: AuditOutcome) -> None:
+    headers = [_("Unit name"), _("Unit code"), _("File"), _("Rule"), _("Severity"), _("Cells"), _("Problem"),
+               _("Values involved"), _("Difference"), _("Where the difference comes from"), _("What to do")]
+    rows = []
+    severities = []
+    for u in outcome.units:
+        if u.report is None:
+            continue
+        for f in u.report.findings:
+            values = "；".join(f"{c.sheet}!{c.cell} {c.label} = {c.value}" for c in f.cells if c.value not in (None, ""))
+            rows.append([u.unit, u.code, u.submission.name if u.submission else "", f.code, f.severity.label,
+                         cells_text(f, limit=8), f.message, values, f.difference, "\n".join(f.attribution), f.fix])
+            severities.append(f.severity)
+    _table(ws, headers, rows, [28, 12, 30, 8, 10, 24, 60, 50, 10, 40, 40])
+    for r, severity in enumerate(severities, start=2):
+        ws.cell(row=r, column=5).fill = SEVERITY_FILL[severity]
+
+
+def _missing_sheet(ws, outcome: AuditOutcome) -> None:
+    headers = [_("Unit name"), _("Unit code"), _("E-mail address"), _("Department")]
+    rows = [[u.name, u.code, u.email, u.department] for u in outcome.not_submitted]
+    _table(ws, headers, rows, [32, 12, 30, 14])
+
+
+def _anomalies_sheet(ws, outcome: AuditOutcome) -> None:
+    headers = [_("File"), _("Problem type"), _("Reason"), _("Unit name"), _("Unit code"), _("File kept")]
+    rows = [[a.source, a.kind.label, a.message, a.unit, a.code, a.kept] for a in outcome.anomalies]
+    _table(ws, headers, rows, [48, 18, 80, 28, 12, 40])
+    for r in range(2, len(rows) + 2):
+        ws.cell(row=r, column=3).alignment = Alignment(wrap_text=True, vertical="top")
+
+
+def change_rows(outcome: AuditOutcome) -> list[list[object]]:
+    rows = []
+    for u in outcome.units:
+        if u.changes is None or u.changes.first:
+            continue
+        for label, items in ((_("Fixed"), u.changes.fixed), (_("New"), u.changes.new), (_("Still open"), u.changes.still)):
+            for item in items:
+                severity = Severity(item["severity"]).label if item.get("severity") in ("error", "warning") else ""
+                rows.append([u.unit, u.code, label, item["key"].split(":", 1)[0], item["key"], severity, item.get("message", "")])
+    return rows
+
+
+def _changes_sheet(ws, outcome: AuditOutcome) -> None:
+    headers = [_("Unit name"), _("Unit code"), _("Change"), _("Rule"), _("Finding key"), _("Severity"), _("Problem")]
+    rows = change_rows(outcome)
+    _table(ws, headers, rows, [28, 12, 10, 8, 36, 10, 80])
+    if outcome.previous_run is None:
+        ws.cell(row=len(rows) + 3, column=1, value=_("This is the first audit round: there is no earlier round to compare with."))
+
+
+def _charts_sheet(ws, outcome: AuditOutcome) -> None:
+    """Three small tables and a bar chart beside each."""
+    readable = [u for u in outcome.units if u.report is not None]
+    rates = Counter(_bin(_num(u.values.get("eval_exec_rate")), RATE_BINS) for u in readable)
+    scores = Counter(_bin(_num(u.values.get("eval_total_score")), SCORE_BINS) for u in readable)
+    by_rule = Counter(f.code for u in readable for f in u.report.findings)  # type: ignore[union-attr]
+    ws.column_dimensions["A"].width = 14
+    tables = (
+        (_("Execution rate"), _("Units"), [(label, rates.get(label, 0)) for _lo, _hi, label in RATE_BINS],
+         _("Distribution of execution rates (执行率)")),
+        (_("Total score"), _("Units"), [(label, scores.get(label, 0)) for _lo, _hi, label in SCORE_BINS],
+         _("Distribution of total scores (总分)")),
+        (_("Rule"), _("Findings"), sorted(by_rule.items()), _("Findings by rule")),
+    )
+    row = 1
+    for head, count_head, items, title in tables:
+        _header(ws, row, [head, count_head])
+        for k, (label, count) in enumerate(items, start=1):
+            ws.cell(row=row + k, column=1, value=label).data_type = "s"
+            ws.cell(row=row + k, column=2, value=count)
+        chart = BarChart()
+        chart.type = "col"
+        chart.title = title
+        chart.y_axis.title = count_head
+        chart.x_axis.title = head
+        chart.legend = None
+        chart.height, chart.width = 7.5, 16
+        if items:
+            data = Reference(ws, min_col=2, min_row=row, max_row=row + len(items))
+            cats = Reference(ws, min_col=1, min_row=row + 1, max_row=row + len(items))
+            chart.add_data(data, titles_from_data=True)
+            chart.set_categories(cats)
+        ws.add_chart(chart, f"D{row}")
+        row += max(len(items) + 2, 17)
+
+
+# -- the summary line ------------------------------------------------------------------------------
+
+def summary_line(outcome: AuditOutcome) -> str:
+    parts = [_("{files} files, {units} units: passed {passed}, explanation needed {explain}, must be fixed {fix}, "
+               "unreadable {unreadable}").format(
+        files=outcome.files, units=len(outcome.units), passed=outcome.count(Status.PASSED),
+        explain=outcome.count(Status.EXPLAIN), fix=outcome.count(Status.FIX), unreadable=outcome.count(Status.UNREADABLE))]
+    if outcome.not_submitted:
+        parts.append(_("not submitted {n}").format(n=len(outcome.not_submitted)))
+    problem_files = len(outcome.anomalies)
+    if problem_files:
+        parts.append(_("problem files {n}").format(n=problem_files))
+    if outcome.previous_run is not None:
+        fixed, new, still = outcome.changes_total
+        parts.append(_("since the last round: fixed {fixed}, new {new}, still open {still}").format(
+            fixed=fixed, new=new, still=still))
+    if outcome.cross_year:
+        parts.append(outcome.cross_year)
+    return "；".join(parts)
+
+
+# -- CSV -------------------------------------------------------------------------------------------
+
+def csv_safe(value: object) -> object:
+    """A text cell that a spreadsheet would read as a formula gets a leading apostrophe."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+def write_csv(outcome: AuditOutcome, out: Path) -> Path:
+    ids, labels, rows = dataset_rows(outcome)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow([csv_safe(v) for v in ids])
+    writer.writerow([csv_safe(v) for v in labels])
+    for row in rows:
+        writer.writerow(["" if v is None else csv_safe(v) for v in row])
+    return _write_atomic(out, buffer.getvalue().encode("utf-8-sig"))
+
+
+# -- package surgery for the big sheet ---------------------------------------------------------------
+
+_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def _cell_xml(ref: str, value: object) -> str:
+    if value is None or value == "":
+        return ""
+    if isinstance(value, bool):
+        return f'<c r="{ref}" t="b"><v>{int(value)}</v></c>'
+    if isinstance(value, (int, float)):
+        if value != value or value in (float("inf"), float("-inf")):
+            value = str(value)
+        else:
+            return f'<c r="{ref}"><v>{repr(float(value)) if isinstance(value, float) else value}</v></c>'
+    text = _ILLEGAL.sub("", str(safe_text(str(value))))
+    space = ' xml:space="preserve"' if text != text.strip() else ""
+    return f'<c r="{ref}" t="inlineStr"><is><t{space}>{escape(text)}</t></is></c>'
+
+
+def _splice_rows(package: bytes, sheet_index: int, rows: list[list[object]], *, first_row: int, columns: int) -> bytes:
+    """Insert *rows* into the sheet at *sheet_index* (0-based) of an openpyxl-written package."""
+    if not rows:
+        return package
+    letters = [get_column_letter(c) for c in range(1, columns + 1)]
+    parts = []
+    for r, row in enumerate(rows, start=first_row):
+        cells = "".join(_cell_xml(f"{letters[c]}{r}", v) for c, v in enumerate(row))
+        parts.append(f'<row r="{r}">{cells}</row>')
+    data = "".join(parts).encode("utf-8")
+    part = f"xl/worksheets/sheet{sheet_index + 1}.xml"  # openpyxl names sheets in order
+    with zipfile.ZipFile(io.BytesIO(package)) as zin:
+        xml = zin.read(part)
+        end = xml.rfind(b"</sheetData>")
+        if end < 0:
+            raise ValueError("no sheetData in the dataset sheet")
+        xml = xml[:end] + data + xml[end:]
+        last = f"{letters[-1]}{first_row + len(rows) - 1}".encode()
+        xml = re.sub(rb'<dimension ref="[^"]*"', b'<dimension ref="A1:' + last + b'"', xml, count=1)
+        out = io.BytesIO()
+        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zout:
+            for info in zin.infolist():
+                zout.writestr(info, xml if info.filename == part else zin.read(info.filename))
+    return out.getvalue()
+
+
+def _write_atomic(out: Path, data: bytes) -> Path:
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_bytes(data)
+        os.replace(tmp, out)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return out
+
+
+__all__ = ["write_summary", "write_csv", "summary_line", "summary_name", "csv_name", "csv_safe", "dataset_rows",
+           "UnitResult"]
