@@ -134,8 +134,6 @@ def test_annotated_copy_leaves_the_original_untouched(filled_path) -> None:
     assert wb["附件3"]["E5"].fill.fgColor.rgb.endswith("FFC7CE")
 
 
-@pytest.mark.xfail(reason="bug: check-workbook --xlsx/--annotate naming the input overwrites it (--xlsx) or "
-                          "raises an uncaught ValueError (--annotate); see report, patch to xltool/cli.py", strict=True)
 @pytest.mark.parametrize("option", ["--annotate", "--xlsx"])
 def test_outputs_never_overwrite_an_input(filled_path, option: str) -> None:
     """The returned workbook is evidence: an output path naming it is a usage error (exit 2)."""

@@ -96,8 +96,6 @@ def test_perturbation_coverage_report(coverage) -> None:
     assert not _uncovered(coverage[Kind.RATE])
 
 
-@pytest.mark.xfail(reason="bug: 27 amount inputs no rule involves (proj_4..20_adjust, base_bld_*_invest_*); "
-                          "see report, patch to xltool/check/instances.py", strict=True)
 def test_no_amount_input_is_uncovered(coverage) -> None:
     missed = _uncovered(coverage[Kind.AMOUNT])
     assert missed == [], f"amount inputs no rule notices in either direction: {missed}"

@@ -377,9 +377,6 @@ def test_perturbed_copies_agree_with_python(lo_batch, form) -> None:
     assert len(turned) >= 5
 
 
-@pytest.mark.xfail(reason="bug: 审核 rows that do not apply show sides on which LibreOffice and Python disagree "
-                          "(F of XT605 on a 定性 row: '' vs 10); see report, patch to xltool/template/audit_sheet.py",
-                   strict=True)
 def test_rows_that_do_not_apply_show_blank_sides(lo_batch, lo_example, form) -> None:
     """A 不适用 row shows no sides: its expressions are not meaningful there, and LibreOffice
     and Python disagree on them (Python's Cmp reads text as 0, Excel compares the texts)."""

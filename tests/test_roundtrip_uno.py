@@ -23,29 +23,34 @@ def _where(form, fid: str) -> tuple[str, str]:
 
 def _jobs(form, template_path, filled_path, cn_template, attempt: int):
     folder = scratch(f"uno_{attempt}")
-    copies = {name: shutil.copy(template_path, folder / f"{name}.xlsx")
-              for name in ("locked", "input", "label", "rate", "unprotect")}
-    copies["filled"] = shutil.copy(filled_path, folder / "filled_typing.xlsx")
-    copies["cn"] = shutil.copy(cn_template, folder / "cn_password.xlsx")
+    typed = shutil.copy(template_path, folder / "typed.xlsx")
+    unprotect = shutil.copy(template_path, folder / "unprotect.xlsx")
+    filled = shutil.copy(filled_path, folder / "filled_typing.xlsx")
+    cn = shutil.copy(cn_template, folder / "cn_password.xlsx")
     fin_exp, fin_budget = _where(form, "fin_exp"), _where(form, "fin_budget")
     rate, exec_ = _where(form, "eval_exec_rate"), _where(form, "eval_exec")
+    # A user's sequence: a refused attempt on a locked cell, then typing into an input cell.
+    # (LibreOffice 7.4 headless sometimes aborts right after the first accepted entry of a
+    # process; the refused entry before it makes that rarer. See the report.)
     jobs = {
-        "locked_before": ["cell-info", copies["locked"], *fin_exp],
-        "locked_type": ["type-into", copies["locked"], *fin_exp, "999"],
-        "locked_after": ["cell-info", copies["locked"], *fin_exp],
-        "input_before": ["cell-info", copies["input"], *fin_budget],
-        "input_type": ["type-into", copies["input"], *fin_budget, "123.45"],
-        "label_type": ["type-into", copies["label"], "附件2", "A7", "改过的标签"],
-        "rate_type": ["type-into", copies["rate"], *rate, "0.5"],
-        "filled_type": ["type-into", copies["filled"], *exec_, "2510.99"],
-        "filled_rate": ["cell-info", copies["filled"], *rate],
-        "wrong_password": ["unprotect", copies["unprotect"], "附件3", "xltool-wrong"],
-        "right_password": ["unprotect", copies["unprotect"], "附件3", PASSWORD],
-        "cn_wrong": ["unprotect", copies["cn"], "附件3", PASSWORD],
-        "cn_right": ["unprotect", copies["cn"], "附件3", CN_PASSWORD],
+        "locked_before": ["cell-info", typed, *fin_exp],
+        "input_before": ["cell-info", typed, *fin_budget],
+        "locked_type": ["type-into", typed, *fin_exp, "999"],
+        "input_type": ["type-into", typed, *fin_budget, "123.45"],
+        "locked_after": ["cell-info", typed, *fin_exp],
+        "label_type": ["type-into", typed, "附件2", "A7", "改过的标签"],
+        "rate_type": ["type-into", filled, *rate, "0.5"],
+        "filled_type": ["type-into", filled, *exec_, "2400"],
+        "filled_rate": ["cell-info", filled, *rate],
+        "wrong_password": ["unprotect", unprotect, "附件3", "xltool-wrong"],
+        "right_password": ["unprotect", unprotect, "附件3", PASSWORD],
+        "cn_wrong": ["unprotect", cn, "附件3", PASSWORD],
+        "cn_right": ["unprotect", cn, "附件3", CN_PASSWORD],
         "book": ["book-info", template_path],
     }
-    return jobs, copies
+    return jobs, {"typed": typed, "filled": filled}
+
+
 
 
 @pytest.fixture(scope="module")
@@ -53,18 +58,12 @@ def uno(uno_python, template_path, filled_path, form):
     from xltool.template.writer import write_template
 
     cn_template = write_template(scratch("uno") / "cn_password.xlsx", YEAR, password=CN_PASSWORD)
-    for attempt in (1, 2):
-        jobs, copies = _jobs(form, template_path, filled_path, cn_template, attempt)
-        results = uno_driver_batch(list(jobs.values()), timeout=180)
-        out = dict(zip(jobs, results))
-        errors = {k: v["error"] for k, v in out.items() if "error" in v}
-        # A soffice that dies mid-batch (seen once under heavy parallel load) takes every later
-        # job with it; retry once on fresh copies, but never hide any other failure.
-        if attempt == 1 and errors and all("DisposedException" in e or "bridge" in e.lower() for e in errors.values()):
-            continue
-        assert not errors, errors
-        return out, copies
-    raise AssertionError("unreachable")
+    jobs, copies = _jobs(form, template_path, filled_path, cn_template, 1)
+    results = uno_driver_batch(list(jobs.values()), timeout=180)
+    out = dict(zip(jobs, results))
+    errors = {k: v["error"] for k, v in out.items() if "error" in v}
+    assert not errors, errors
+    return out, copies
 
 
 def test_locked_derived_cell_refuses_typing(uno) -> None:
@@ -83,7 +82,7 @@ def test_input_cell_accepts_typing(uno, form) -> None:
     assert typed["accepted"] is True and typed["changed"] is True
     assert typed["value"] == pytest.approx(123.45) and typed["formula"] is None
     # LibreOffice stored the document: the number is in the file and the sheet still protected.
-    wb = openpyxl.load_workbook(copies["input"])
+    wb = openpyxl.load_workbook(copies["typed"])
     title, cell = _where(form, "fin_budget")
     assert wb[title][cell].value == pytest.approx(123.45)
     assert wb[title].protection.sheet
@@ -100,8 +99,8 @@ def test_labels_and_other_derived_cells_refuse_typing(uno) -> None:
 def test_typed_input_recalculates_the_derived_cell(uno) -> None:
     r, _copies = uno
     assert r["filled_type"]["accepted"] is True
-    # 全年执行数 typed as 2510.99 against 全年预算数 2510.99: 执行率 = 2510.99 / 2510.99.
-    assert r["filled_rate"]["value"] == pytest.approx(2510.99 / 2510.99)
+    # 全年执行数 typed as 2,400 against 全年预算数 2,510.99: 执行率 = 2400 / 2510.99.
+    assert r["filled_rate"]["value"] == pytest.approx(2400 / 2510.99)
 
 
 def test_passwords_are_accepted_by_libreoffice(uno) -> None:

@@ -180,7 +180,8 @@ def test_older_version_is_a_note():
 
 
 def test_every_rule_has_docs_and_a_test_case():
-    tested = set(CASES) | set(BOOK_CASES) | {"XT006"}
+    # XT720 compares two years' workbooks: tests/test_audit_history.py makes it fire and stay quiet.
+    tested = set(CASES) | set(BOOK_CASES) | {"XT006", "XT720"}
     for code, rule in RULES.items():
         assert rule.title() and rule.what() and rule.why() and rule.example() and rule.fix(), code
         if code.startswith("XT"):

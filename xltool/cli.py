@@ -163,12 +163,27 @@ def check_workbook(
 ) -> None:
     from xltool.check.run import check_files
 
+    _refuse_overwriting(files, xlsx, annotate_out)
     cfg = _scoring(rules_config) if rules_config else None
     output = check_files(
         files, cfg=cfg, fmt=fmt, xlsx=xlsx, annotate_out=annotate_out, console=console, err_console=err_console,
         email=email, to=to, cc=cc, dry_run=dry_run, resend=resend, mail_config=mail_config,
     )
     raise typer.Exit(output.exit_code)
+
+
+def _refuse_overwriting(files: list[Path], *outputs: Optional[Path]) -> None:
+    """An output path that names a workbook being checked (or another output) is a usage error."""
+    inputs = {Path(f).resolve() for f in files}
+    seen: set[Path] = set()
+    for out in outputs:
+        if out is None or out.is_dir():
+            continue
+        target = out.resolve()
+        if target in inputs or target in seen:
+            err_console.print(f"[red]{escape(_('The output {out} would overwrite a workbook being checked or another output; choose another file name.').format(out=out))}[/]")
+            raise typer.Exit(2)
+        seen.add(target)
 
 
 @app.command("rules", help=_("List the rule catalogue, or show one rule's documentation."))

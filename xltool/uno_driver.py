@@ -336,6 +336,11 @@ def op_type_into(office: Office, file: str, sheet: str, cell: str, text: str) ->
         before = cell_snapshot(c)
         office.dispatch(doc, ".uno:GoToCell", ToPoint=c.AbsoluteName)
         office.dispatch(doc, ".uno:EnterString", StringName=text)
+        # Drop the view at once. LibreOffice 7.4 headless (svp) aborts with SIGABRT about
+        # 0.3 s after an accepted entry while the view is still attached (a timer of the
+        # view), which killed soffice while larger workbooks were being stored. The model
+        # stays open: it is read, stored and closed below without a view.
+        doc.getCurrentController().getFrame().setComponent(None, None)
         after = cell_snapshot(c)
         changed = after != before
         if changed:

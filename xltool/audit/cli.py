@@ -14,7 +14,8 @@ from xltool.i18n import _
 def register(app: typer.Typer) -> None:
     app.command("audit", help=_(
         "Audit returned workbooks in batch: files, folders and zip archives; a summary workbook, consolidated "
-        "data, per-unit issue lists, history of rounds, optional e-mail."))(audit)
+        "data, per-unit issue lists, history of rounds, optional e-mail (exit 0 nothing to fix, 1 something must "
+        "be fixed, 2 a file could not be read)."))(audit)
 
 
 def audit(

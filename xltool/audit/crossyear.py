@@ -4,10 +4,9 @@
 restates what the same unit reported as {Y}年决算数 in last year's workbook. With last year's
 audit folder (``--previous DIR``, its history.sqlite) the batch audit compares the two.
 
-The rule is declared with the catalogue's ``Rule`` dataclass and registered into
-``xltool.check.catalogue.RULES`` when this module is imported (``xltool.audit`` imports it),
-so ``xltool rules`` lists and documents it like every other rule. It is not a live rule:
-the template cannot know last year's figures.
+The rule itself (code, severity, texts, docs) is declared in xltool/check/catalogue.py
+like every other rule; this module holds the comparison. It is not a live rule: the
+template cannot know last year's figures.
 """
 
 from __future__ import annotations
@@ -16,44 +15,15 @@ import re
 import unicodedata
 from collections.abc import Mapping
 
-from xltool.check.catalogue import RULES
-from xltool.check.finding import Finding, Severity
-from xltool.check.rule import EPS, Rule
+from xltool.check.catalogue import rule
+from xltool.check.finding import Finding
+from xltool.check.rule import EPS
 from xltool.i18n import _
 
 CODE = "XT720"
 
 
-def N_(message: str) -> str:
-    """Mark a msgid for extraction (gettext_noop); it is translated by _() where it is shown."""
-    return message
-
-
-# English msgids, translated when shown (the locale may change after import).
-_TITLE = N_("Last year's final figure restated differently")
-_MESSAGE = N_("{label}: this workbook states {actual} as the {prev_year} final figure (决算数), but the unit's "
-              "{prev_year} workbook reported {expected}; the difference is {diff}.")
-_FIX = N_("Copy the {prev_year} final figure from last year's 附件2 ({expected}), or explain the restatement "
-          "to the finance bureau.")
-_WHAT = N_("With last year's audit given (xltool audit --previous DIR), compares every Y-1年决算数 of 附件2 with "
-           "the Y年决算数 the same unit reported in last year's workbook (units matched by code, then by name; "
-           "专项 rows by their name).")
-_WHY = N_("A figure of last year's final accounts does not change; a different restatement is a copying error or an "
-          "unexplained correction.")
-_EXAMPLE = N_("附件2 公务用车购置和维护经费 2022年决算数 70.77, but the 2022 workbook reported 70.78.")
-
-RULE = Rule(
-    code=CODE,
-    severity=Severity.ERROR,
-    title=lambda: _(_TITLE),
-    message=lambda: _(_MESSAGE),
-    fix=lambda: _(_FIX),
-    what=lambda: _(_WHAT),
-    why=lambda: _(_WHY),
-    example=lambda: _(_EXAMPLE),
-    live=False,
-)
-RULES.setdefault(CODE, RULE)
+RULE = rule(CODE)  # declared in the catalogue with every other rule
 
 _ZX = re.compile(r"^base_zx_(\d+)_")
 

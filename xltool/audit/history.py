@@ -156,6 +156,14 @@ class History:
         return set(self.db.execute("SELECT source, sha256 FROM submissions WHERE run_id = ?", (run_id,)))
 
     def cached(self, sha256: str, rules_key: str) -> Stored | None:
+        """A stored result to reuse instead of checking again (never an internal error's)."""
+        stored = self.result(sha256, rules_key)
+        if stored is not None and stored.header.get("reason") == "internal_error":
+            return None
+        return stored
+
+    def result(self, sha256: str, rules_key: str) -> Stored | None:
+        """The stored result of a content under a rules configuration, whatever it is."""
         if not sha256:
             return None
         row = self.db.execute("SELECT status, header, body FROM results WHERE sha256 = ? AND rules_key = ?",
@@ -187,8 +195,6 @@ class History:
         yield from self.db.execute("SELECT source, sha256, size, mtime, status FROM submissions WHERE run_id = ?",
                                    (run_id,))
 
-    def result(self, sha256: str, rules_key: str) -> Stored | None:
-        return self.cached(sha256, rules_key)
 
     # -- rounds' per-unit outcome ----------------------------------------------------------
 

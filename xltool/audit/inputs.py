@@ -55,8 +55,11 @@ class Collected:
 
 
 def _is_workbook_name(name: str) -> bool:
-    base = PurePosixPath(name).name
-    return Path(base).suffix.lower() in WORKBOOK_SUFFIXES and not base.startswith(("~$", ".~lock"))
+    """A spreadsheet by its name; not an Office lock file (~$x.xlsx), a hidden file or a macOS
+    resource fork (__MACOSX/._x.xlsx)."""
+    path = PurePosixPath(name.replace("\\", "/"))
+    return (path.suffix.lower() in WORKBOOK_SUFFIXES and not path.name.startswith(("~$", "."))
+            and "__MACOSX" not in path.parts)
 
 
 def _member_name(info: zipfile.ZipInfo) -> str:
@@ -207,7 +210,7 @@ class Collector:
         # Its own folder keeps the member's file name, which messages about the file quote.
         base = re.sub(r'[\\/:*?"<>|\x00-\x1f]', "_", PurePosixPath(name.replace("\\", "/")).name)[-120:] or "member"
         target = self.workdir / f"{self._counter:05d}" / base
-        target.parent.mkdir()
+        target.parent.mkdir(parents=True)
         try:
             written = self._extract(zf, info, target, limit)
         except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError) as exc:

@@ -151,6 +151,7 @@ class AuditOutcome:
     mail: dict[str, int] = field(default_factory=dict)  # delivery status → units
     mail_error: str = ""  # the mail settings could not be used
     interrupted: bool = False
+    dataset: tuple | None = field(default=None, repr=False)  # (ids, labels, rows), built once for xlsx and CSV
 
     def count(self, status: Status) -> int:
         return sum(u.status is status for u in self.units)

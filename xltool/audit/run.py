@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import multiprocessing
 import os
 import shutil
 import tempfile
@@ -65,13 +64,21 @@ class Progress:
 
 
 def rules_key(cfg: ScoringConfig | None) -> str:
-    """What a stored result depends on besides the file: xltool's rules and the settings."""
-    from xltool import __version__
-    from xltool.check.catalogue import RULES
+    """What a stored result depends on besides the file: the code that reads and checks it (any
+    change to xltool's form, reader, rules or messages invalidates stored results), the
+    language findings are worded in, and the scoring settings."""
+    import xltool
+    from xltool.i18n import current_locale
 
+    package = Path(xltool.__file__).parent
+    code = hashlib.sha256()
+    for pattern in ("form/*.py", "form/*.toml", "read/*.py", "check/*.py", "numbers.py", "locale/*/LC_MESSAGES/*.po"):
+        for path in sorted(package.glob(pattern)):
+            code.update(path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes())
     payload = {
-        "xltool": __version__,
-        "rules": sorted((r.code, r.severity.value) for r in RULES.values()),
+        "xltool": xltool.__version__,
+        "code": code.hexdigest(),
+        "locale": current_locale(),
         "scoring": cfg.model_dump_json() if cfg is not None else "workbook",
     }
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:32]
@@ -88,17 +95,11 @@ def file_digest(item: InputFile, limits: Limits) -> str:
     return digest.hexdigest()
 
 
-def _pool(jobs: int) -> ProcessPoolExecutor:
-    methods = multiprocessing.get_all_start_methods()
-    context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
-    return ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=init_worker, initargs=(os.getpid(),))
-
-
 def _map_unordered(fn: Callable, tasks: list[tuple], pool: ProcessPoolExecutor | None,
-                   on_result: Callable[[tuple, object], None], window: int = 8) -> None:
+                   on_result: Callable[[tuple, object], None], in_flight: int = 16) -> None:
     """Run fn(*task) for every task, in *pool* when given (else here); results in completion order.
 
-    At most *window* tasks per worker are in flight, so thousands of files never pile up in
+    At most *in_flight* tasks are queued at a time, so thousands of files never pile up in
     memory and an interruption stops promptly.
     """
     if not tasks:
@@ -109,7 +110,7 @@ def _map_unordered(fn: Callable, tasks: list[tuple], pool: ProcessPoolExecutor |
         return
     pending: dict[Future, tuple] = {}
     queue = iter(tasks)
-    limit = window * max(1, pool._max_workers)  # noqa: SLF001 - the pool's size, as configured
+    limit = max(1, in_flight)
     for task in queue:
         pending[pool.submit(fn, *task)] = task
         if len(pending) >= limit:
@@ -131,12 +132,18 @@ class _Workers:
         self.jobs = jobs
         self.pool: ProcessPoolExecutor | None = None
 
+    @property
+    def in_flight(self) -> int:
+        return 8 * self.jobs
+
     def get(self, tasks: int) -> ProcessPoolExecutor | None:
         if self.jobs <= 1 or tasks <= 1:
             return self.pool
         if self.pool is None:
-            self.pool = _pool(min(self.jobs, tasks))
-            self.pool.submit(os.getpid).result()  # fork every worker now (before any progress thread)
+            # The platform's default start method (fork on Linux: workers inherit the loaded
+            # modules). A first task starts every worker now, before any progress-bar thread.
+            self.pool = ProcessPoolExecutor(max_workers=self.jobs, initializer=init_worker, initargs=(os.getpid(),))
+            self.pool.submit(os.getpid).result()
         return self.pool
 
     def stop(self, *, interrupted: bool) -> None:
@@ -181,7 +188,7 @@ def run_audit(options: AuditOptions, progress: Progress | None = None) -> AuditO
         run_id, _resumed = history.open_run(key, run_options)
         seen = history.seen(run_id)
         files: list[tuple[InputFile, str]] = []
-        pending: list[tuple[str, str | None]] = []
+        pending: list[tuple[str, str, str | None, str]] = []  # check_file arguments
         by_task: dict[str, tuple[InputFile, str]] = {}
         progress.phase(_("Reading the inputs"))
         for item in collected.files:
@@ -206,7 +213,7 @@ def run_audit(options: AuditOptions, progress: Progress | None = None) -> AuditO
                            stored=Stored(sha, status, header, body), reused=False)
             progress.advance()
 
-        _map_unordered(check_file, pending, pool, on_result)
+        _map_unordered(check_file, pending, pool, on_result, workers.in_flight)
         progress.stop()
         outcome = finalise(history, run_id, key, files, collected.rejected, roster, previous, options, workers, progress)
         outcome.checked, outcome.reused = len(pending), len(files) - len(pending)
@@ -444,7 +451,8 @@ def _unit_outputs(outcome: AuditOutcome, history: History, out: Path, workers: _
         stamp, paths = stamps[task[0]]
         history.set_output_stamp(str(paths[0]), stamp)
 
-    _map_unordered(write_outputs, tasks, workers.get(len(tasks)) if len(tasks) > 4 else None, on_result)
+    _map_unordered(write_outputs, tasks, workers.get(len(tasks)) if len(tasks) > 4 else None, on_result,
+                   workers.in_flight)
     if root.is_dir():
         stale = [p for p in root.rglob("*.xlsx") if p not in expected]
         for path in stale:

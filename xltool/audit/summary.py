@@ -116,20 +116,28 @@ def dataset_form(outcome: AuditOutcome) -> Form | None:
 
 
 def dataset_rows(outcome: AuditOutcome) -> tuple[list[str], list[str], list[list[object]]]:
-    """(field ids, labels, one row per unit with a readable workbook)."""
+    """(field ids, labels, one row per unit with a readable workbook); computed once per outcome."""
+    if outcome.dataset is not None:
+        return outcome.dataset
     form = dataset_form(outcome)
     fields = list(form.fields) if form else []
     ids = ["unit", "unit_code", "file", "status"] + [f.id for f in fields]
     labels = [_("Unit name"), _("Unit code"), _("File"), _("Review result")]
     if form:
         labels += [f"{form.sheet_title(f.sheet)} {f.label}" for f in fields]
-    integer = {f.id for f in fields if f.kind.value == "integer"}
+    field_ids = [f.id for f in fields]
+    integer = [i for i, f in enumerate(fields, start=4) if f.kind.value == "integer"]
     rows = []
     for u in outcome.units:
         if u.report is None:
             continue
-        rows.append([u.unit, u.code, u.submission.name if u.submission else "", u.status.label]
-                    + [_tidy(u.values.get(f.id), f.id in integer) for f in fields])
+        row = [u.unit, u.code, u.submission.name if u.submission else "", u.status.label]
+        row += [round(v, 6) if type(v) is float else v for v in map(u.values.get, field_ids)]
+        for i in integer:
+            if type(row[i]) is float and row[i].is_integer():
+                row[i] = int(row[i])
+        rows.append(row)
+    outcome.dataset = (ids, labels, rows)
     return ids, labels, rows
 
 
@@ -319,17 +327,19 @@ def write_csv(outcome: AuditOutcome, out: Path) -> Path:
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow([csv_safe(v) for v in ids])
     writer.writerow([csv_safe(v) for v in labels])
-    for row in rows:
-        writer.writerow(["" if v is None else csv_safe(v) for v in row])
+    writer.writerows([csv_safe(v) if type(v) is str else "" if v is None else v for v in row] for row in rows)
     return _write_atomic(out, buffer.getvalue().encode("utf-8-sig"))
 
 
 # -- package surgery for the big sheet ---------------------------------------------------------------
 
 _ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_INF = float("inf")
 
 
 def _cell_xml(ref: str, value: object) -> str:
+    if type(value) is float and value == value and value not in (_INF, -_INF):
+        return f'<c r="{ref}"><v>{value!r}</v></c>'
     if value is None or value == "":
         return ""
     if isinstance(value, bool):
@@ -351,8 +361,11 @@ def _splice_rows(package: bytes, sheet_index: int, rows: list[list[object]], *, 
     letters = [get_column_letter(c) for c in range(1, columns + 1)]
     parts = []
     for r, row in enumerate(rows, start=first_row):
-        cells = "".join(_cell_xml(f"{letters[c]}{r}", v) for c, v in enumerate(row))
-        parts.append(f'<row r="{r}">{cells}</row>')
+        parts.append(f'<row r="{r}">')
+        for c, value in enumerate(row):
+            if value is not None and value != "":
+                parts.append(_cell_xml(f"{letters[c]}{r}", value))
+        parts.append("</row>")
     data = "".join(parts).encode("utf-8")
     part = f"xl/worksheets/sheet{sheet_index + 1}.xml"  # openpyxl names sheets in order
     with zipfile.ZipFile(io.BytesIO(package)) as zin:
@@ -364,7 +377,7 @@ def _splice_rows(package: bytes, sheet_index: int, rows: list[list[object]], *, 
         last = f"{letters[-1]}{first_row + len(rows) - 1}".encode()
         xml = re.sub(rb'<dimension ref="[^"]*"', b'<dimension ref="A1:' + last + b'"', xml, count=1)
         out = io.BytesIO()
-        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zout:
+        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=6) as zout:
             for info in zin.infolist():
                 zout.writestr(info, xml if info.filename == part else zin.read(info.filename))
     return out.getvalue()

@@ -389,6 +389,21 @@ RULES: dict[str, Rule] = {
             "Procurement is paid out of the budget; it cannot be larger.",
             "政府采购金额 3,244.00 with 全年执行数 2,450.21.",
         ),
+        # -- across years (batch audit with --previous) ---------------------------------
+        _rule(
+            "XT720", E, "Last year's final figure restated differently",
+            "{label}: this workbook states {actual} as the {prev_year} final figure (决算数), but the unit's "
+            "{prev_year} workbook reported {expected}; the difference is {diff}.",
+            "Copy the {prev_year} final figure from last year's 附件2 ({expected}), or explain the restatement "
+            "to the finance bureau.",
+            "With last year's audit given (xltool audit --previous DIR), compares every Y-1年决算数 of 附件2 with "
+            "the Y年决算数 the same unit reported in last year's workbook (units matched by code, then by name; "
+            "专项 rows by their name).",
+            "A figure of last year's final accounts does not change; a different restatement is a copying error or an "
+            "unexplained correction.",
+            "附件2 公务用车购置和维护经费 2022年决算数 70.77, but the 2022 workbook reported 70.78.",
+            live=False,
+        ),
     )
 }
 

@@ -64,13 +64,17 @@ def _required(form: Form) -> list[Check]:
 
 def _half_rows(form: Form) -> list[Check]:
     out = []
+    # (list, name, main figure, the row's other figures, rows): a name needs the main figure and
+    # the main figure a name; any other figure of the row also needs a name.
     lists = (
-        ("fin_proj", "fin_proj_{i}_name", "fin_proj_{i}_amount", PROJECT_ROWS),
-        ("proj", "proj_{i}_name", "proj_{i}_actual", PROJECT_ROWS),
-        ("base_zx", "base_zx_{i}_name", "base_zx_{i}_final", SPECIAL_ROWS),
-        ("base_bld", "base_bld_{i}_name", "base_bld_{i}_area_approved", BUILDING_ROWS),
+        ("fin_proj", "fin_proj_{i}_name", "fin_proj_{i}_amount", (), PROJECT_ROWS),
+        ("proj", "proj_{i}_name", "proj_{i}_actual", ("proj_{i}_initial", "proj_{i}_adjust", "proj_{i}_balance"),
+         PROJECT_ROWS),
+        ("base_zx", "base_zx_{i}_name", "base_zx_{i}_final", ("base_zx_{i}_prev", "base_zx_{i}_budget"), SPECIAL_ROWS),
+        ("base_bld", "base_bld_{i}_name", "base_bld_{i}_area_approved",
+         ("base_bld_{i}_area_actual", "base_bld_{i}_invest_budget", "base_bld_{i}_invest_actual"), BUILDING_ROWS),
     )
-    for group, name, amount, rows in lists:
+    for group, name, amount, others, rows in lists:
         for i in range(1, rows + 1):
             n, a = name.format(i=i), amount.format(i=i)
             sheet = form.sheet_title(form.field(n).sheet)
@@ -79,6 +83,15 @@ def _half_rows(form: Form) -> list[Check]:
                 lhs_label=form.field(n).label.split(" ")[-1], rhs_label=form.field(a).label.split(" ")[-1],
                 kind="flag", params={"row": str(i), "list": sheet},
             ))
+            rest = tuple(o.format(i=i) for o in others)
+            if rest:
+                out.append(Check(
+                    rule=rule("XT105"), instance=f"{group}:{i}:figures", lhs=Filled(n), op=">=",
+                    rhs=Or(tuple(Filled(r) for r in rest)), fields=(n, *rest),
+                    lhs_label=form.field(n).label.split(" ")[-1],
+                    rhs_label="、".join(form.field(r).label.split(" ")[-1] for r in rest),
+                    kind="flag", params={"row": str(i), "list": sheet},
+                ))
     return out
 
 
@@ -121,7 +134,9 @@ def _flows(form: Form) -> list[Check]:
         out.append(_compare(
             form, "XT401", str(i), lhs, "=", Ref(p("balance")),
             fields=(p("initial"), p("adjust"), p("actual"), p("balance"), p("name")),
-            applies=And((TextIs(p("initial_flag"), "是"), Filled(p("initial")))), params={"row": str(i)},
+            # Projects of the 年初预算, and any project with a 年中调整 (added or changed mid-year).
+            applies=Or((And((TextIs(p("initial_flag"), "是"), Filled(p("initial")))), Filled(p("adjust")))),
+            params={"row": str(i)},
         ))
     unspent = Ref("eval_budget_full") - Ref("eval_exec")
     out.append(_compare(form, "XT402", "overall", unspent, "=", Ref("proj_total_balance"),

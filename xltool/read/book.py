@@ -325,7 +325,8 @@ class _WorkbookHandler:
     def __init__(self) -> None:
         self.sheets: list[dict[str, str]] = []
         self._names: list[tuple[str, list[str]]] = []  # in document order
-        self._stack: list[list[str] | None] = []  # per open element: its text parts, if collected
+        self._parts: list[str] | None = None  # text parts of the definedName being read
+        self._depth = 0
         self.structure: bool = False
         self._structure_seen = False
 
@@ -334,25 +335,25 @@ class _WorkbookHandler:
         return {name: "".join(parts) for name, parts in self._names}
 
     def start(self, name: str, attrs: dict) -> None:
-        if self._stack and self._stack[-1] is not None:
-            self._stack[-1] = None  # text after a child element is not the element's text
-        parts = None
-        if name == _T_SHEET:
+        self._depth += 1
+        self._parts = None  # an element's text ends where its first child starts
+        if name == _T_NAME:
+            if attrs.get("localSheetId") is None:
+                self._parts = []
+                self._names.append((attrs.get("name", ""), self._parts))
+        elif name == _T_SHEET:
             self.sheets.append(attrs)
-        elif name == _T_NAME and attrs.get("localSheetId") is None:
-            parts = []
-            self._names.append((attrs.get("name", ""), parts))
-        elif name == _T_WB_PROTECTION and len(self._stack) == 1 and not self._structure_seen:
+        elif name == _T_WB_PROTECTION and self._depth == 2 and not self._structure_seen:
             self._structure_seen = True
             self.structure = attrs.get("lockStructure") in ("1", "true")
-        self._stack.append(parts)
 
     def end(self, name: str) -> None:
-        self._stack.pop()
+        self._depth -= 1
+        self._parts = None
 
     def chars(self, text: str) -> None:
-        if self._stack and self._stack[-1] is not None:
-            self._stack[-1].append(text)
+        if self._parts is not None:
+            self._parts.append(text)
 
 
 # -- openpyxl (reference) -----------------------------------------------------------

@@ -78,8 +78,13 @@ def add_audit_sheet(wb: Workbook, form: Form, cells, cfg: ScoringConfig | None =
         ws[f"B{row}"] = check.rule.code
         ws[f"C{row}"] = check.rule.severity.label
         ws[f"D{row}"] = describe(check, form)
-        ws[f"E{row}"] = f'=IFERROR({check.lhs.to_excel(ref)},"")'
-        ws[f"F{row}"] = f'=IFERROR({check.rhs.to_excel(ref)},"")'
+        lhs, rhs = check.lhs.to_excel(ref), check.rhs.to_excel(ref)
+        if check.applies is not None:
+            # A row that does not apply shows no sides: they mean nothing there.
+            condition = check.applies.to_excel(ref)
+            lhs, rhs = f'IF({condition},{lhs},"")', f'IF({condition},{rhs},"")'
+        ws[f"E{row}"] = f'=IFERROR({lhs},"")'
+        ws[f"F{row}"] = f'=IFERROR({rhs},"")'
         ws[f"G{row}"] = f'=IFERROR(E{row}-F{row},"")'
         ws[f"H{row}"] = f'=IFERROR({tol},"")'
         ws[f"I{row}"] = f'=IFERROR({verdict},"{NA}")'

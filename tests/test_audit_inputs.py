@@ -1,0 +1,132 @@
+"""Inputs: folders, zip archives (extracted safely), and the originals are never modified."""
+
+from __future__ import annotations
+
+import hashlib
+import stat
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+import generate  # noqa: E402
+
+from xltool.audit.inputs import collect  # noqa: E402
+from xltool.audit.model import AnomalyKind  # noqa: E402
+from xltool.audit.run import AuditOptions, run_audit  # noqa: E402
+from xltool.read.safety import Limits  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def workbooks(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("wb")
+    manifest = generate.generate(4, folder, seed=5, fault_share=0.5, broken=False, roster="none")
+    return folder, manifest
+
+
+def _digest(folder: Path) -> dict[str, str]:
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest() + str(p.stat().st_mtime_ns)
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def _member(zf: zipfile.ZipFile, name: str, data: bytes, *, flags: int = 0, mode: int | None = None) -> None:
+    info = zipfile.ZipInfo(name, date_time=(2024, 3, 5, 10, 0, 0))
+    info.compress_type = zipfile.ZIP_DEFLATED
+    if mode is not None:
+        info.external_attr = mode << 16
+    zf.writestr(info, data)
+    if flags:
+        info.flag_bits |= flags
+
+
+def test_zip_members_are_extracted_safely(tmp_path, workbooks):
+    folder, manifest = workbooks
+    files = [folder / e["file"] for e in manifest["files"]]
+    archive = tmp_path / "returned.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        _member(zf, "第一批/" + files[0].name, files[0].read_bytes())
+        _member(zf, "../escape.xlsx", files[1].read_bytes())
+        _member(zf, "/absolute.xlsx", files[1].read_bytes())
+        _member(zf, "C:/drive.xlsx", files[1].read_bytes())
+        _member(zf, "link.xlsx", b"/etc/passwd", mode=stat.S_IFLNK | 0o777)
+        _member(zf, "说明.pdf", b"%PDF-1.4")
+        _member(zf, "__MACOSX/._x.xlsx", b"junk")
+        inner = tmp_path / "inner.zip"
+        with zipfile.ZipFile(inner, "w") as zi:
+            zi.writestr("inner/" + files[2].name, files[2].read_bytes())
+        _member(zf, "nested.zip", inner.read_bytes())
+        # A GBK name without the UTF-8 flag, as Windows' built-in zip writes Chinese names:
+        # written under a same-length ASCII placeholder, whose bytes are then replaced.
+        gbk = "芦淞区报表.xlsx".encode("gbk")
+        placeholder = "q" * (len(gbk) - 5) + ".xlsx"
+        _member(zf, placeholder, files[3].read_bytes())
+    archive.write_bytes(archive.read_bytes().replace(placeholder.encode(), gbk))
+    before = archive.read_bytes()
+    collected = collect([archive], tmp_path / "work")
+    sources = sorted(f.source for f in collected.files)
+    assert sources == sorted([
+        f"{archive}!第一批/{files[0].name}", f"{archive}!nested.zip!inner/{files[2].name}", f"{archive}!芦淞区报表.xlsx",
+    ])
+    rejected = {r.source.rsplit("!", 1)[-1]: r.reason for r in collected.rejected}
+    assert rejected == {"../escape.xlsx": "unsafe_entry", "/absolute.xlsx": "unsafe_entry", "C:/drive.xlsx": "unsafe_entry",
+                        "link.xlsx": "unsafe_entry"}
+    assert collected.ignored == 1  # the PDF (the __MACOSX resource fork is not even counted)
+    for f in collected.files:
+        assert (tmp_path / "work") in f.path.parents and f.path.name in f.source
+    assert not (tmp_path / "escape.xlsx").exists() and not Path("/absolute.xlsx").exists()
+    assert archive.read_bytes() == before
+
+
+def test_oversized_and_encrypted_members_are_refused(tmp_path, workbooks):
+    folder, manifest = workbooks
+    data = (folder / manifest["files"][0]["file"]).read_bytes()
+    archive = tmp_path / "a.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        _member(zf, "big.xlsx", data)
+        _member(zf, "small.xls", b"\xd0\xcf\x11\xe0" + b"\0" * 100)
+    raw = bytearray(archive.read_bytes())
+    # Set the "encrypted" flag of the second member in its local and central headers.
+    for signature, offset in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):
+        pos = raw.find(signature, raw.find(signature) + 1)
+        raw[pos + offset] |= 0x1
+    archive.write_bytes(bytes(raw))
+    collected = collect([archive], tmp_path / "work", limits=Limits(max_file_bytes=len(data) - 1))
+    reasons = {r.source.rsplit("!", 1)[-1]: r.reason for r in collected.rejected}
+    assert reasons == {"big.xlsx": "too_large", "small.xls": "encrypted"}
+    assert collected.files == []
+
+
+def test_audit_reads_zip_input_and_never_touches_the_originals(tmp_path, workbooks):
+    folder, manifest = workbooks
+    archive = tmp_path / "in" / "batch.zip"
+    archive.parent.mkdir()
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
+        for entry in manifest["files"]:
+            zf.write(folder / entry["file"], "单位报送/" + entry["file"])
+        _member(zf, "../../evil.xlsx", b"PK")
+    loose = tmp_path / "in" / "loose"
+    loose.mkdir()
+    (loose / "note.txt").write_text("not a workbook", encoding="utf-8")
+    (loose / "~$lock.xlsx").write_bytes(b"lock")
+    with open(loose / "huge.xlsx", "wb") as fh:  # sparse: above the 20 MB limit, nothing to write
+        fh.truncate(Limits().max_file_bytes + 1)
+    out = tmp_path / "in" / "结果"  # an output folder inside the input folder is not audited
+    before = _digest(tmp_path / "in")
+    outcome = run_audit(AuditOptions(inputs=[tmp_path / "in"], out=out, jobs=1))
+    after = {k: v for k, v in _digest(tmp_path / "in").items() if not k.startswith("结果")}
+    assert after == before, "inputs unchanged"
+    assert sorted(u.code for u in outcome.units) == sorted(e["code"] for e in manifest["files"])
+    assert all(u.submission.source.startswith(f"{archive}!单位报送/") for u in outcome.units)
+    rejected = [a for a in outcome.anomalies if a.kind is AnomalyKind.REJECTED]
+    assert [a.source for a in rejected] == [f"{archive}!../../evil.xlsx"]
+    huge = next(a for a in outcome.anomalies if a.source.endswith("huge.xlsx"))
+    assert huge.kind is AnomalyKind.UNREADABLE and "MB" in huge.message
+    faulty = [u for u in outcome.units if u.report.findings]
+    assert faulty and all((out / "units" / u.folder_name / "问题清单.xlsx").is_file() for u in faulty)
+    # A second run over the same inputs reuses every result.
+    again = run_audit(AuditOptions(inputs=[tmp_path / "in"], out=out, jobs=1))
+    assert again.checked == 0 and again.reused == len(manifest["files"]) + 1  # and the huge file's refusal
