@@ -67,6 +67,7 @@ CASES: dict[str, dict[str, object]] = {
     "XT608": {"eval_output_qty_1_actual": None},
     "XT609": {"eval_exec": 1800.0, "eval_exec_score": 7.17},
     "XT610": {"eval_cost_costecon_1_actual": 358.37, "eval_cost_costecon_1_score": 18.77},
+    "XT611": {"eval_output_quality_1_target": 95},
     "XT702": {"eval_exec": 2600.0},
     "XT703": {"base_bld_1_name": "办公楼", "base_bld_1_area_approved": 1000, "base_bld_1_area_actual": 1200},
     "XT704": {"base_staff_quota": 18},

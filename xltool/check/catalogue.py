@@ -307,6 +307,14 @@ RULES: dict[str, Rule] = {
             "成本指标「基本支出」 actual 358.37, but 基本支出 is 380.19 (358.37 is 人员经费).",
             live=False,
         ),
+        _rule(
+            "XT611", E, "Figures on a row marked 无",
+            "{name}: the row is marked 无 (no indicator) but holds a target, an actual value or points.",
+            "Clear the figures of this row, or replace 无 with the indicator's name.",
+            "A 三级 row named 无 states that the 二级 has no indicator: it carries no target, actual value, weight or score.",
+            "Figures on a 无 row are scored by nobody and hide a real indicator.",
+            "质量指标「无」 with a target of 95.",
+        ),
         # -- plausibility ------------------------------------------------------------
         _rule(
             "XT701", E, "Negative amount",

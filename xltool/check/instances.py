@@ -234,6 +234,19 @@ def _indicator_checks(form: Form, cfg: ScoringConfig, ids: dict[str, str], where
                  fields=(ids["reason"], ids["score"], ids["weight"], ids["name"]),
                  lhs_label="", **kw),
     ]
+    # Figures on a row without an indicator name are not scored by anyone: the row needs its name.
+    figures = (ids["dir"], ids["target"], ids["actual"], ids["weight"], ids["score"])
+    checks.append(Check(
+        rule=rule("XT105"), instance=f"{ids['name']}:figures", lhs=Filled(ids["name"]), op=">=",
+        rhs=Or(tuple(Filled(f) for f in figures)), fields=(ids["name"], *figures),
+        lhs_label=form.field(ids["name"]).label.split(" ")[-1], rhs_label="指标方向、指标值、分值、得分",
+        kind="flag", params={"row": where, "list": form.sheet_title(form.field(ids["name"]).sheet)},
+    ))
+    checks.append(_compare(
+        form, "XT611", ids["name"], Filled(ids["target"]) + Filled(ids["actual"]) + Abs(Ref(ids["weight"]))
+        + Abs(Ref(ids["score"])), "=", Const(0), applies=TextIs(ids["name"], "无"),
+        fields=(ids["name"], ids["target"], ids["actual"], ids["weight"], ids["score"]), **kw,
+    ))
     filled = Count((ids["target"], ids["weight"], ids["score"])) + Filled(ids["dir"]) + Filled(ids["actual"])
     checks.append(_compare(form, "XT608", ids["name"], filled, "=", Const(5), applies=named,
                            fields=(ids["name"], ids["dir"], ids["target"], ids["actual"], ids["weight"], ids["score"]),
