@@ -144,8 +144,6 @@ def test_cross_year_and_templates_prefilled_from_last_year(tmp_path, factory):
 def test_rule_catalogue_lists_the_cross_year_rule():
     from xltool.check.catalogue import RULES
 
-    import xltool.audit  # noqa: F401  (registers XT720)
-
     rule = RULES["XT720"]
     assert rule.severity.value == "error" and not rule.live
     assert rule.title() == "上年决算数与上年报送数不一致"

@@ -165,6 +165,12 @@ def compare_workbook(cells: Cells, form, values: dict[str, object],
         for col in "EFGHI":
             assert (AUDIT, f"{col}{row}") in formulas, f"审核!{col}{row} holds no formula"
             covered.add((AUDIT, f"{col}{row}"))
+        # Column J says whether the row applies (1/0) on rows with a condition.
+        if check.applies is not None:
+            assert (AUDIT, f"J{row}") in formulas, f"审核!J{row} holds no condition"
+            if not _same(cell("J"), 1 if applies else 0):
+                problems.append(f"审核!J{row} {check.key}: LibreOffice {cell('J')!r}, Python {applies}")
+            covered.add((AUDIT, f"J{row}"))
     # The two counters above the table.
     must = sum(1 for c in checks if c.rule.severity.value == "error" and verdicts[c.key] == FAIL)
     explain = sum(1 for c in checks if (c.rule.severity.value == "warning" and verdicts[c.key] == FAIL)

@@ -7,31 +7,44 @@ the text was a clean number; the reader reports typed-as-text numbers as finding
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
 
+from babel import Locale
 from babel.numbers import NumberFormatError, format_decimal, format_percent, parse_decimal
 
-LOCALE = "zh_CN"
+LOCALE = Locale.parse("zh_CN")  # parsed once: babel would parse a string on every call
 _UNITS = ("万元", "个月", "元", "人", "个", "次", "平方米", "㎡", "分", "年", "月", "天", "%", "％")
 _SPACES = re.compile(r"[\s\u3000]+")
+
+
+def _absurd(value: float) -> bool:
+    """Too large for babel's patterns (it raises); such figures are typing errors anyway."""
+    return not math.isfinite(value) or abs(value) >= 1e15
 
 
 def fmt_amount(value: float | None) -> str:
     if value is None:
         return "—"
+    if _absurd(value):
+        return f"{value:.6g}"
     return format_decimal(value, format="#,##0.00", locale=LOCALE)
 
 
 def fmt_rate(value: float | None) -> str:
     if value is None:
         return "—"
+    if _absurd(value):
+        return f"{value:.6g}"
     return format_percent(value, format="0.00%", locale=LOCALE)
 
 
 def fmt_number(value: float | None) -> str:
     if value is None:
         return "—"
+    if _absurd(value):
+        return f"{value:.6g}"
     return format_decimal(value, format="#,##0.####", locale=LOCALE)
 
 

@@ -18,7 +18,6 @@ from collections.abc import Mapping
 from xltool.check.catalogue import rule
 from xltool.check.finding import Finding
 from xltool.check.rule import EPS
-from xltool.i18n import _
 
 CODE = "XT720"
 

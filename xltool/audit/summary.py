@@ -29,7 +29,7 @@ from openpyxl.chart import BarChart, Reference
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
-from xltool.audit.model import KEY_FIGURES, AuditOutcome, Status, UnitResult
+from xltool.audit.model import KEY_FIGURES, AuditOutcome, Status
 from xltool.check.finding import Severity
 from xltool.form.model import Form
 from xltool.i18n import _
@@ -141,14 +141,10 @@ def dataset_rows(outcome: AuditOutcome) -> tuple[list[str], list[str], list[list
     return ids, labels, rows
 
 
-def _tidy(value: object, integer: bool = False) -> object:
-    """Figures as a bureau wants them in a table: no float noise from sums (1e-6 is far below a
-    cent or a basis point), whole numbers of integer fields as integers."""
-    if isinstance(value, float):
-        value = round(value, 6)
-        if integer and value.is_integer():
-            return int(value)
-    return value
+def _tidy(value: object) -> object:
+    """A figure as a bureau wants it in a table: no float noise from sums (1e-6 is far below a
+    cent or a basis point)."""
+    return round(value, 6) if isinstance(value, float) else value
 
 
 # -- the workbook --------------------------------------------------------------------------------
@@ -200,7 +196,8 @@ def _summary_sheet(ws, outcome: AuditOutcome) -> None:
         for offset, (_fid, _label, kind) in enumerate(KEY_FIGURES):
             ws.cell(row=r, column=first_figure + offset).number_format = NUMBER_FORMATS[kind]
     n = len(outcome.units) + 3
-    ws.cell(row=n, column=2, value=summary_line(outcome)).font = Font(bold=True)
+    write_cell(ws, n, 2, summary_line(outcome))
+    ws.cell(row=n, column=2).font = Font(bold=True)
 
 
 def _findings_sheet(ws, outcome: AuditOutcome) -> None:
@@ -396,5 +393,4 @@ def _write_atomic(out: Path, data: bytes) -> Path:
     return out
 
 
-__all__ = ["write_summary", "write_csv", "summary_line", "summary_name", "csv_name", "csv_safe", "dataset_rows",
-           "UnitResult"]
+__all__ = ["write_summary", "write_csv", "summary_line", "summary_name", "csv_name", "csv_safe", "dataset_rows"]

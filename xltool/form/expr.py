@@ -13,6 +13,8 @@ division by zero yields ``None`` in Python and an empty string in Excel.
 
 from __future__ import annotations
 
+import math
+
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
@@ -400,6 +402,8 @@ class Copy(Expr):
 
 def excel_round(value: float, digits: int = 2) -> float:
     """Round half away from zero, as Excel's ROUND does (Python's round is banker's)."""
+    if not math.isfinite(value) or abs(value) >= 1e15:
+        return value  # beyond two-decimal precision anyway (and Decimal.quantize would overflow)
     return float(Decimal(repr(value)).quantize(_quantum(digits), rounding=ROUND_HALF_UP))
 
 

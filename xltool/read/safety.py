@@ -680,7 +680,7 @@ def _sheet_titles(zf: zipfile.ZipFile, by_norm: dict[str, zipfile.ZipInfo], wb_p
                     path = os.path.normpath(path).replace("\\", "/")
                 targets[el.get("Id")] = path.lower()
         titles = {}
-        for el in _parse_xml(_read_small(zf, wb_info), wb_part).iter():
+        for el in _parse_xml(_sheets_fragment(_read_small(zf, wb_info)), wb_part).iter():
             if _local(el.tag) == "sheet":
                 rid = next((v for k, v in el.attrib.items() if _local(k) == "id"), None)
                 if rid in targets and el.get("name"):
@@ -688,6 +688,19 @@ def _sheet_titles(zf: zipfile.ZipFile, by_norm: dict[str, zipfile.ZipInfo], wb_p
         return titles
     except Exception:  # names are a nicety for messages; damage is reported by the full scan
         return {}
+
+
+_SHEETS_END = re.compile(rb"</(?:[A-Za-z_][\w.\-]{0,64}:)?sheets\s*>")
+_WORKBOOK_ROOT = re.compile(rb"<((?:[A-Za-z_][\w.\-]{0,64}:)?workbook)[\s>]")
+
+
+def _sheets_fragment(blob: bytes) -> bytes:
+    """workbook.xml cut after </sheets> and closed: the tab names without the hundreds of
+    defined names that follow (a template defines one per field). Falls back to the whole part."""
+    end, root = _SHEETS_END.search(blob), _WORKBOOK_ROOT.search(blob)
+    if end is None or root is None or root.start() > end.start():
+        return blob
+    return blob[: end.end()] + b"</" + root.group(1) + b">"
 
 
 # Attribute spans are bounded ({0,1024}) so that a tag without a closing ">" costs linear time.

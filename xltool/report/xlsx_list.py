@@ -63,9 +63,11 @@ def write_issue_list(report: WorkbookReport, out: Path) -> Path:
     wb = Workbook()
     ws = wb.active
     ws.title = "问题清单"
-    ws["A1"] = _("Review of {unit} {year}").format(unit=report.unit or "", year=report.year or "")
+    # The unit name comes from the workbook: written as text, never as a formula.
+    write_cell(ws, 1, 1, _("Review of {unit} {year}").format(unit=report.unit or "", year=report.year or ""))
     ws["A1"].font = Font(bold=True, size=14)
-    ws["A2"] = _("Must fix: {errors}; needs explanation: {warnings}.").format(errors=report.errors, warnings=report.warnings)
+    write_cell(ws, 2, 1, _("Must fix: {errors}; needs explanation: {warnings}.").format(
+        errors=report.errors, warnings=report.warnings))
     write_cell(ws, 3, 1, _("File: {file}").format(file=Path(report.path).name))
     rows = finding_rows(report)
     write_findings_sheet(ws, rows, first_row=5)

@@ -13,7 +13,7 @@ from openpyxl.workbook.workbook import Workbook
 from xltool.check.describe import describe
 from xltool.check.finding import Severity
 from xltool.check.instances import build_checks
-from xltool.check.rule import allowance_excel, excess_excel
+from xltool.check.rule import allowance_excel
 from xltool.form.model import Form
 from xltool.form.scoring import ScoringConfig
 from xltool.i18n import _
@@ -33,7 +33,7 @@ def add_audit_sheet(wb: Workbook, form: Form, cells, cfg: ScoringConfig | None =
     """Append the 审核 sheet; returns the number of rule rows."""
     ws = wb.create_sheet(AUDIT_SHEET)
     checks = [c for c in build_checks(form.year, cfg) if c.rule.live]
-    widths = {"A": 6, "B": 8, "C": 10, "D": 60, "E": 14, "F": 14, "G": 12, "H": 10, "I": 9, "J": 2,
+    widths = {"A": 6, "B": 8, "C": 10, "D": 60, "E": 14, "F": 14, "G": 12, "H": 10, "I": 9, "J": 7,
               "K": 8, "L": 10, "M": 24, "N": 60, "O": 14, "P": 14}
     for col, width in widths.items():
         ws.column_dimensions[col].width = width
@@ -67,26 +67,27 @@ def add_audit_sheet(wb: Workbook, form: Form, cells, cfg: ScoringConfig | None =
     for n, check in enumerate(checks, start=1):
         row = FIRST_ROW + n - 1
         ref = lambda fid: cells.ref(fid, None)  # noqa: E731 - every reference is cross-sheet here
-        excess = excess_excel(check, ref)
-        tol = allowance_excel(check, ref)
-        verdict = f'IF({excess}<=0.000001,"{PASS}",IF({excess}<={tol}+0.000001,"{ROUNDING}","{FAIL}"))'
-        if check.rounding is None:
-            verdict = f'IF({excess}<={tol}+0.000001,"{PASS}","{FAIL}")'
+        # The sides are computed once (E, F, H) and the verdict reads those cells: the sheet
+        # stays small and a row's numbers are the ones its verdict is made of.
+        lhs, rhs = check.lhs.to_excel(ref), check.rhs.to_excel(ref)
         if check.applies is not None:
-            verdict = f'IF({check.applies.to_excel(ref)},{verdict},"{NA}")'
+            # A row that does not apply shows no sides (they mean nothing there) and J says so.
+            ws[f"J{row}"] = f"=IF({check.applies.to_excel(ref)},1,0)"
+            ws[f"J{row}"].number_format = '"适用";;"不适用"'
+            lhs, rhs = f'IF($J{row}=1,{lhs},"")', f'IF($J{row}=1,{rhs},"")'
+        excess = {"=": f"ABS(E{row}-F{row})", "<=": f"(E{row}-F{row})", ">=": f"(F{row}-E{row})"}[check.op]
+        if check.rounding is None:
+            verdict = f'IF({excess}<=H{row}+0.000001,"{PASS}","{FAIL}")'
+        else:
+            verdict = f'IF({excess}<=0.000001,"{PASS}",IF({excess}<=H{row}+0.000001,"{ROUNDING}","{FAIL}"))'
         ws[f"A{row}"] = n
         ws[f"B{row}"] = check.rule.code
         ws[f"C{row}"] = check.rule.severity.label
         ws[f"D{row}"] = describe(check, form)
-        lhs, rhs = check.lhs.to_excel(ref), check.rhs.to_excel(ref)
-        if check.applies is not None:
-            # A row that does not apply shows no sides: they mean nothing there.
-            condition = check.applies.to_excel(ref)
-            lhs, rhs = f'IF({condition},{lhs},"")', f'IF({condition},{rhs},"")'
         ws[f"E{row}"] = f'=IFERROR({lhs},"")'
         ws[f"F{row}"] = f'=IFERROR({rhs},"")'
         ws[f"G{row}"] = f'=IFERROR(E{row}-F{row},"")'
-        ws[f"H{row}"] = f'=IFERROR({tol},"")'
+        ws[f"H{row}"] = f'=IFERROR({allowance_excel(check, ref)},"")'
         ws[f"I{row}"] = f'=IFERROR({verdict},"{NA}")'
         for col in "ABCDEFGHI":
             cell = ws[f"{col}{row}"]
