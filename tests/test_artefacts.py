@@ -36,3 +36,13 @@ def test_shipped_example_holds_the_yaml_figures():
     result = read_book(from_xml(FILLED))
     got = {fid: result.values.get(fid) for fid in expected}
     assert got == expected
+
+
+def test_rules_doc_is_current(monkeypatch):
+    """docs/rules.md is `xltool rules --format markdown` (regenerate it when a rule changes)."""
+    from xltool.check.docs import rule_docs
+    from xltool.i18n import translations
+
+    monkeypatch.setenv("XLTOOL_LANG", "zh_CN")
+    translations.cache_clear()
+    assert rule_docs() in (ROOT / "docs/rules.md").read_text(encoding="utf-8")

@@ -45,16 +45,18 @@ def _msgids() -> None:  # pragma: no cover - listed so the extractor sees these 
 
 
 def install() -> None:
-    import click.core
-    import click.decorators
-    import click.exceptions
-    import click.formatting
-    import click.parser
-    import click.types
-    import typer.core
+    import importlib
+
     import typer.rich_utils as ru
 
-    for module in (click.core, click.decorators, click.exceptions, click.formatting, click.parser, click.types, typer.core, ru):
+    # Older Typer releases use click itself (which calls gettext); newer ones vendor it.
+    names = ("click.core", "click.decorators", "click.exceptions", "click.formatting", "click.parser",
+             "click.types", "typer.core", "typer.rich_utils")
+    for name in names:
+        try:
+            module = importlib.import_module(name)
+        except ImportError:
+            continue
         if hasattr(module, "_"):
             module._ = _  # type: ignore[attr-defined]
         if hasattr(module, "ngettext"):
