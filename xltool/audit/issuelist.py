@@ -13,8 +13,9 @@ spliced into the sheet XML, cell by cell as openpyxl writes them (inline strings
 
 from __future__ import annotations
 
+from xltool.atomic import write_bytes_atomic
+
 import io
-import os
 import re
 import tempfile
 import zipfile
@@ -147,13 +148,4 @@ def issue_list_bytes(report: WorkbookReport) -> bytes:
 
 
 def write_issue_list_fast(report: WorkbookReport, out: Path) -> Path:
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_bytes(issue_list_bytes(report))
-        os.replace(tmp, out)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return out
+    return write_bytes_atomic(Path(out), issue_list_bytes(report))

@@ -18,8 +18,9 @@ The original file is never modified; the copy is written atomically.
 
 from __future__ import annotations
 
+from xltool.atomic import write_bytes_atomic
+
 import io
-import os
 import posixpath
 import re
 import struct
@@ -323,11 +324,4 @@ def _repack(data: bytes, zin: zipfile.ZipFile, changed: dict[str, bytes]) -> byt
 
 
 def _write_atomic(out: Path, package: bytes) -> None:
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_bytes(package)
-        os.replace(tmp, out)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    write_bytes_atomic(out, package)

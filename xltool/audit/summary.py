@@ -15,9 +15,10 @@ its data rows are then spliced into the sheet's XML as inline-string and number 
 
 from __future__ import annotations
 
+from xltool.atomic import write_bytes_atomic
+
 import csv
 import io
-import os
 import re
 import zipfile
 from collections import Counter
@@ -381,16 +382,6 @@ def _splice_rows(package: bytes, sheet_index: int, rows: list[list[object]], *, 
 
 
 def _write_atomic(out: Path, data: bytes) -> Path:
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_bytes(data)
-        os.replace(tmp, out)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return out
-
+    return write_bytes_atomic(out, data)
 
 __all__ = ["write_summary", "write_csv", "summary_line", "summary_name", "csv_name", "csv_safe", "dataset_rows"]

@@ -10,7 +10,6 @@ from rich.markup import escape
 
 from xltool.check.checker import check_path
 from xltool.form.scoring import ScoringConfig
-from xltool.i18n import _
 from xltool.read.safety import UnreadableWorkbook
 from xltool.report.model import CheckOutput, Unreadable
 

@@ -15,7 +15,16 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from typing import TYPE_CHECKING
+
 from xltool.i18n import _
+
+if TYPE_CHECKING:
+    from xltool.check.finding import WorkbookReport
+    from xltool.mail.compose import AttachmentLike
+    from xltool.mail.config import MailSettings
+    from xltool.mail.deliver import DeliveryResult
+    from xltool.mail.errors import MailError
 
 # The e-mail stack (Jinja2, pydantic-settings, smtplib) is imported inside the commands
 # so that `xltool` starts fast when no mail is sent.

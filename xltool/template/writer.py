@@ -9,6 +9,7 @@ from openpyxl import Workbook
 from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.worksheet import Worksheet
 
+from xltool.atomic import write_atomic
 from xltool.form.cells import CellMap, absolute, quote_sheet
 from xltool.form.model import Form, Role
 from xltool.form.scoring import ScoringConfig
@@ -160,18 +161,8 @@ def build_workbook(
 
 
 def save_atomic(wb: Workbook, out: Path) -> Path:
-    """Write to a temporary file beside *out* and rename, so no half file is ever left."""
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
-    try:
-        wb.save(tmp)
-        os.replace(tmp, out)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return out
-
+    """Save *wb* to *out* atomically (a temporary file beside it, then a rename)."""
+    return write_atomic(out, wb.save)
 
 def write_template(out: Path, year: int, **kw: object) -> Path:
     return save_atomic(build_workbook(year, **kw), out)
