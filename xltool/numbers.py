@@ -24,28 +24,24 @@ def _absurd(value: float) -> bool:
     return not math.isfinite(value) or abs(value) >= 1e15
 
 
-def fmt_amount(value: float | None) -> str:
+def _fmt(value: float | None, render) -> str:
     if value is None:
         return "—"
     if _absurd(value):
         return f"{value:.6g}"
-    return format_decimal(value, format="#,##0.00", locale=LOCALE)
+    return render(value)
+
+
+def fmt_amount(value: float | None) -> str:
+    return _fmt(value, lambda v: format_decimal(v, format="#,##0.00", locale=LOCALE))
 
 
 def fmt_rate(value: float | None) -> str:
-    if value is None:
-        return "—"
-    if _absurd(value):
-        return f"{value:.6g}"
-    return format_percent(value, format="0.00%", locale=LOCALE)
+    return _fmt(value, lambda v: format_percent(v, format="0.00%", locale=LOCALE))
 
 
 def fmt_number(value: float | None) -> str:
-    if value is None:
-        return "—"
-    if _absurd(value):
-        return f"{value:.6g}"
-    return format_decimal(value, format="#,##0.####", locale=LOCALE)
+    return _fmt(value, lambda v: format_decimal(v, format="#,##0.####", locale=LOCALE))
 
 
 def parse_number(text: str) -> tuple[float, bool] | None:
