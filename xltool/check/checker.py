@@ -110,14 +110,12 @@ def check_result(result: ReadResult) -> list[Finding]:
 
 
 def check_path(path: Path, *, backend: str = "xml", cfg: ScoringConfig | None = None) -> tuple[ReadResult, WorkbookReport]:
-    import hashlib
-
     from xltool.read.reader import read_path
 
     result = read_path(Path(path), backend=backend, cfg=cfg)
     v = result.values
     report = WorkbookReport(
-        path=str(path), sha256=hashlib.sha256(Path(path).read_bytes()).hexdigest(),
+        path=str(path), sha256=result.sha256,
         unit=_text(v.get("info_unit_name")) or result.meta.unit_name or None,
         unit_code=_text(v.get("info_unit_code")) or result.meta.unit_code or None,
         year=result.form.year, template_version=result.meta.version,

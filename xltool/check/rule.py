@@ -7,7 +7,7 @@ formula (the live 审核 sheet), so both always apply the same rule.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from xltool.check.finding import Severity
@@ -142,17 +142,3 @@ def allowance_excel(check: Check, ref: Callable[[str], str]) -> str:
     if check.tolerance_expr is None:
         return tol
     return f"({tol}+{check.tolerance_expr.to_excel(ref)})"
-
-
-def excess_excel(check: Check, ref: Callable[[str], str]) -> str:
-    """An Excel expression for how far the check is from passing (<= 0 passes)."""
-    lhs, rhs = check.lhs.to_excel(ref), check.rhs.to_excel(ref)
-    if check.op == "=":
-        return f"ABS(({lhs})-({rhs}))"
-    if check.op == "<=":
-        return f"(({lhs})-({rhs}))"
-    return f"(({rhs})-({lhs}))"
-
-
-def iter_rules(module_rules: Mapping[str, Rule]) -> Iterator[Rule]:
-    yield from sorted(module_rules.values(), key=lambda r: r.code)

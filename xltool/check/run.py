@@ -9,7 +9,6 @@ from rich.console import Console
 from rich.markup import escape
 
 from xltool.check.checker import check_path
-from xltool.form.scoring import ScoringConfig
 from xltool.read.safety import UnreadableWorkbook
 from xltool.report.model import CheckOutput, Unreadable
 
@@ -23,11 +22,6 @@ def _target(base: Path | None, source: Path, many: bool, suffix: str) -> Path | 
     return base
 
 
-def check_one(path: Path, cfg: ScoringConfig | None = None):
-    """(ReadResult, WorkbookReport), or raise UnreadableWorkbook with a Chinese message."""
-    return check_path(path, cfg=cfg)
-
-
 def check_files(files, *, cfg=None, fmt="table", xlsx=None, annotate_out=None, console: Console | None = None,
                 err_console: Console | None = None, email=False, to=None, cc=None, dry_run=False, resend=False,
                 mail_config=None) -> CheckOutput:
@@ -39,7 +33,7 @@ def check_files(files, *, cfg=None, fmt="table", xlsx=None, annotate_out=None, c
     many = len(files) > 1
     for path in map(Path, files):
         try:
-            _result, report = check_one(path, cfg)
+            _result, report = check_path(path, cfg=cfg)
         except UnreadableWorkbook as exc:
             output.unreadable.append(Unreadable(path=str(path), reason=str(exc.reason), message=exc.message))
             if fmt != "json":

@@ -52,6 +52,7 @@ class ReadResult:
     cached: dict[str, object] = field(default_factory=dict)  # derived fields' cached results
     findings: list[Finding] = field(default_factory=list)
     source: str = "xml"
+    sha256: str = ""  # of the file, as the safety gate read it
 
 
 def cell_ref(form: Form, field_id: str, value: object = None) -> CellRef:
@@ -387,7 +388,7 @@ def read_path(path: Path, *, backend: str = "xml", cfg: ScoringConfig | None = N
     from xltool.read import book as books
     from xltool.read.safety import inspect
 
-    inspect(Path(path))
+    facts = inspect(Path(path))
     try:
         if backend == "xml":
             book = books.from_xml(Path(path), skip=frozenset({"审核"}))
@@ -400,4 +401,6 @@ def read_path(path: Path, *, backend: str = "xml", cfg: ScoringConfig | None = N
 
         message = _("The workbook could not be read ({error}); open it in Excel or WPS, save it as .xlsx and send it again.")
         raise UnreadableWorkbook(Reason.parse_error, message.format(error=type(exc).__name__), repr(exc), str(path)) from exc
-    return read_book(book, str(path), cfg)
+    result = read_book(book, str(path), cfg)
+    result.sha256 = facts.sha256
+    return result
