@@ -10,15 +10,18 @@ from __future__ import annotations
 
 import posixpath
 import re
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pyexpat import ExpatError, ParserCreate
 from xml.etree.ElementTree import ParseError
 
 from defusedxml import EntitiesForbidden, ExternalReferenceForbidden
 from defusedxml.ElementTree import fromstring
+
+if TYPE_CHECKING:  # pragma: no cover
+    from xltool.read.safety import FileFacts, Limits, Package
 
 NS_MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 NS_REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
@@ -57,12 +60,12 @@ class Book:
 _CELL_RE = re.compile(r"^([A-Z]+)(\d+)$")
 
 
-def _rels(zf: zipfile.ZipFile, part: str) -> dict[str, str]:
+def _rels(package: Package, part: str) -> dict[str, str]:
     folder, name = posixpath.split(part)
     rels_path = posixpath.join(folder, "_rels", name + ".rels")
-    if rels_path not in zf.namelist():
+    if rels_path not in package:
         return {}
-    root = fromstring(zf.read(rels_path))
+    root = fromstring(package.read(rels_path))
     out = {}
     for rel in root.iter(f"{NS_PKG_REL}Relationship"):
         target = rel.get("Target", "")
@@ -81,11 +84,14 @@ def _rels(zf: zipfile.ZipFile, part: str) -> dict[str, str]:
 # and external references as defusedxml does.
 
 _SEP = "}"  # expat reports "uri}local"; with "{" in front that is ElementTree's tag
-_CHUNK = 64 * 1024
 
 
 class _StopParsing(Exception):
     """Raised by a handler once the rest of a part does not matter."""
+
+
+class _Overflow(Exception):
+    """Raised by a handler that has counted more than its limit (cells or elements)."""
 
 
 def _entity_decl(name, is_parameter_entity, value, base, sysid, pubid, notation_name):
@@ -112,23 +118,38 @@ def _parser(handler) -> object:
     return parser
 
 
-def _parse_part(zf: zipfile.ZipFile, path: str, handler) -> None:
-    """Feed a zip member to *handler* in chunks; a handler may stop early (_StopParsing).
+def _parse_part(package: Package, path: str, handler) -> None:
+    """Feed a part to *handler* as it is decompressed; a handler may stop early (_StopParsing),
+    and the rest of the part is then still read, for its CRC.
 
     Malformed XML raises ElementTree's ParseError, as the ElementTree code did.
     """
     parser = _parser(handler)
+    chunks = package.stream(path)
     try:
-        with zf.open(path) as fh:
-            while chunk := fh.read(_CHUNK):
-                parser.Parse(chunk, False)
-            parser.Parse(b"", True)
+        for chunk in chunks:
+            parser.Parse(chunk, False)
+        parser.Parse(b"", True)
     except _StopParsing:
-        pass
+        for _rest in chunks:
+            pass
     except ExpatError as exc:
         error = ParseError(exc)
         error.code, error.position = exc.code, (exc.lineno, exc.offset)
         raise error from None
+
+
+class _Counted:
+    """Counts the elements of parts other than worksheets (workbook.xml, shared strings)
+    against one budget for the workbook: what ``inspect`` counts with a scan."""
+
+    def __init__(self, package: Package, used: int = 0) -> None:
+        self.elements, self.limit = used, package.limits.max_xml_elements
+
+    def count(self) -> None:
+        self.elements += 1
+        if self.elements > self.limit:
+            raise _Overflow
 
 
 _M = NS_MAIN[1:]  # "uri}" as expat spells the main namespace
@@ -138,12 +159,14 @@ _T_SI, _T_T, _T_C, _T_V, _T_F = (f"{_M}{t}" for t in ("si", "t", "c", "v", "f"))
 class _StringsHandler:
     """Each <si>: the text of all its <t> descendants (rich-text runs and phonetic runs alike)."""
 
-    def __init__(self) -> None:
+    def __init__(self, counter: _Counted) -> None:
         self.out: list[str] = []
         self.parts: list[str] = []
         self.in_si = self.in_t = False
+        self.counter = counter
 
     def start(self, name: str, attrs: dict) -> None:
+        self.counter.count()
         if name == _T_T:
             self.in_t = self.in_si
         elif name == _T_SI:
@@ -161,11 +184,14 @@ class _StringsHandler:
             self.parts.append(text)
 
 
-def _shared_strings(zf: zipfile.ZipFile, path: str | None) -> list[str]:
-    if not path or path not in zf.namelist():
+def _shared_strings(package: Package, path: str | None, counter: _Counted) -> list[str]:
+    if not path or path not in package:
         return []
-    handler = _StringsHandler()
-    _parse_part(zf, path, handler)
+    handler = _StringsHandler(counter)
+    try:
+        _parse_part(package, path, handler)
+    except _Overflow:
+        raise package.too_many_elements(path, counter.elements) from None
     return handler.out
 
 
@@ -193,10 +219,11 @@ class _SheetHandler:
     """
 
     __slots__ = ("strings", "sheet", "shared", "ref", "kind", "value", "formula", "f_type", "f_si",
-                 "has_v", "has_f", "texts", "in_c", "collect", "buf")
+                 "has_v", "has_f", "texts", "in_c", "collect", "buf", "cells", "limit")
 
-    def __init__(self, strings: list[str], sheet: SheetData) -> None:
+    def __init__(self, strings: list[str], sheet: SheetData, limit: int) -> None:
         self.strings, self.sheet = strings, sheet
+        self.cells, self.limit = 0, limit  # <c> elements: the reader's own bound on what it holds
         self.shared: dict[str, tuple[str, str]] = {}  # si → (anchor cell, formula)
         self.in_c = False
         self.collect: str | None = None  # "v", "f" or "t" while inside that element
@@ -205,6 +232,9 @@ class _SheetHandler:
 
     def start(self, name: str, attrs: dict) -> None:
         if name == _T_C:
+            self.cells += 1
+            if self.cells > self.limit:
+                raise _Overflow
             self.in_c = True
             self.ref, self.kind = attrs.get("r"), attrs.get("t", "n")
             self.value = self.formula = None
@@ -276,8 +306,13 @@ class _SheetHandler:
             self.sheet.cells[ref] = CellData(value=value, formula=formula)
 
 
-def _read_sheet(zf: zipfile.ZipFile, path: str, strings: list[str], sheet: SheetData) -> None:
-    _parse_part(zf, path, _SheetHandler(strings, sheet))
+def _read_sheet(package: Package, path: str, strings: list[str], sheet: SheetData) -> None:
+    handler = _SheetHandler(strings, sheet, package.cell_limit())
+    try:
+        _parse_part(package, path, handler)
+    except _Overflow:
+        raise package.too_many_cells(path, sheet.title, handler.cells, handler.ref or "") from None
+    package.cells += handler.cells
     if sheet.protected is None:
         sheet.protected = False
 
@@ -288,29 +323,46 @@ def _translate(formula: str, origin: str, dest: str) -> str:
     return Translator("=" + formula, origin=origin).translate_formula(dest)[1:]
 
 
-def from_xml(path: Path, skip: frozenset[str] = frozenset()) -> Book:
+def from_xml(path: Path, skip: frozenset[str] = frozenset(), limits: Limits | None = None) -> Book:
     """Read an .xlsx package directly (no openpyxl): about ten times faster.
 
-    Sheets named in *skip* are listed but their cells are not read (the 审核 sheet).
+    Sheets named in *skip* are listed but their cells are not read (the 审核 sheet). The file
+    goes through the safety gate's container checks first (``open_package``).
     """
-    with zipfile.ZipFile(path) as zf:
-        wb_rels = _rels(zf, "xl/workbook.xml")
-        workbook = _WorkbookHandler()
-        _parse_part(zf, "xl/workbook.xml", workbook)
+    from xltool.read.safety import open_package
+
+    return read_package(open_package(path, limits), skip)[0]
+
+
+def read_package(package: Package, skip: frozenset[str] = frozenset()) -> tuple[Book, FileFacts]:
+    """The Book of a package that passed ``open_package``, and the file's facts; every part is
+    decompressed once, and the parts the Book does not need are only checked."""
+    try:
+        wb_part = package.workbook_part
+        wb_rels = _rels(package, wb_part)
+        counter = _Counted(package)
+        workbook = _WorkbookHandler(counter)
+        try:
+            _parse_part(package, wb_part, workbook)
+        except _Overflow:
+            raise package.too_many_elements(wb_part, counter.elements) from None
         strings_path = next(
             (t for t in wb_rels.values() if t.endswith("sharedStrings.xml")), "xl/sharedStrings.xml"
         )
-        strings = _shared_strings(zf, strings_path)
-        members = set(zf.namelist())
+        strings = _shared_strings(package, strings_path, counter)
         sheets: dict[str, SheetData] = {}
         for attrs in workbook.sheets:
             title = attrs.get("name", "")
             target = wb_rels.get(attrs.get(_REL_ID, ""), "")
             sheet = SheetData(title=title, state=attrs.get("state", "visible"))
-            if target in members and "worksheets/" in target and title not in skip:
-                _read_sheet(zf, target, strings, sheet)
+            if target in package and "worksheets/" in target and title not in skip:
+                _read_sheet(package, target, strings, sheet)
             sheets[title] = sheet
-    return Book(sheets=sheets, names=workbook.names, structure_protected=workbook.structure, source="xml")
+        facts = package.close()
+    finally:
+        package.discard()
+    book = Book(sheets=sheets, names=workbook.names, structure_protected=workbook.structure, source="xml")
+    return book, facts
 
 
 _REL_ID = f"{NS_REL[1:]}id"  # r:id as expat names the attribute
@@ -322,7 +374,8 @@ class _WorkbookHandler:
     child element, later duplicates winning) and the lockStructure of the first
     <workbookProtection> child of the root."""
 
-    def __init__(self) -> None:
+    def __init__(self, counter: _Counted) -> None:
+        self.counter = counter
         self.sheets: list[dict[str, str]] = []
         self._names: list[tuple[str, list[str]]] = []  # in document order
         self._parts: list[str] | None = None  # text parts of the definedName being read
@@ -335,6 +388,7 @@ class _WorkbookHandler:
         return {name: "".join(parts) for name, parts in self._names}
 
     def start(self, name: str, attrs: dict) -> None:
+        self.counter.count()
         self._depth += 1
         self._parts = None  # an element's text ends where its first child starts
         if name == _T_NAME:

@@ -386,13 +386,13 @@ def _plain(value: object) -> float | str | None:
 
 def read_path(path: Path, *, backend: str = "xml", cfg: ScoringConfig | None = None) -> ReadResult:
     from xltool.read import book as books
-    from xltool.read.safety import inspect
+    from xltool.read.safety import inspect, open_package
 
-    facts = inspect(Path(path))
     try:
         if backend == "xml":
-            book = books.from_xml(Path(path), skip=frozenset({"审核"}))
+            book, facts = books.read_package(open_package(Path(path)), skip=frozenset({"审核"}))
         else:
+            facts = inspect(Path(path))
             book = books.from_openpyxl(Path(path))
     except UnreadableWorkbook:
         raise

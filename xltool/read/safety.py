@@ -6,6 +6,9 @@ apart xlsx/xlsm from xlsb, ods, legacy xls and password-encrypted files, refuses
 DTDs or entity declarations, and bounds the number of cells each worksheet declares and
 actually holds. ``load(path)`` runs ``inspect`` and then ``openpyxl.load_workbook`` on the
 very bytes that were inspected, mapping every failure to ``UnreadableWorkbook``.
+``open_package(path)`` is the same gate for the streaming XML reader (``read.book``): the
+container checks up front, the per-part checks as the reader decompresses each part once,
+and cell counting left to the reader, which bounds what it parses itself.
 
 Every refusal is an ``UnreadableWorkbook`` with a ``Reason`` and a Chinese sentence (via
 gettext) that tells a finance clerk what happened and what to do. Nothing here raises
@@ -24,7 +27,7 @@ import struct
 import warnings
 import zipfile
 import zlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import lru_cache
@@ -48,6 +51,8 @@ __all__ = [
     "load",
     "load_checked",
     "message_for",
+    "open_package",
+    "Package",
 ]
 
 
@@ -962,6 +967,42 @@ def _identify(pkg: _Package) -> None:
         pkg.kind = "xlsm"
 
 
+def _chunks(zf: zipfile.ZipFile, info: zipfile.ZipInfo, limits: Limits, *, xml: bool,
+            workbook: bool = False) -> Iterator[bytes]:
+    """One entry, decompressed in chunks: its CRC (zipfile checks it at the end), no more data
+    than declared, no DTD in an XML prolog, no strict namespace in the workbook part."""
+    read = 0
+    try:
+        fh = zf.open(info)
+    except Exception as exc:  # BadZipFile, NotImplementedError (compression method), ...
+        raise _Refusal(Reason.corrupt_zip, detail=f"{info.filename}: {type(exc).__name__}: {exc}"[:300]) from None
+    with fh:
+        while True:
+            try:
+                chunk = fh.read(_CHUNK)
+            except Exception as exc:  # BadZipFile (CRC), zlib.error, EOFError
+                raise _Refusal(Reason.corrupt_zip,
+                               detail=f"{info.filename}: {type(exc).__name__}: {exc}"[:300]) from None
+            if not chunk:
+                return
+            if read == 0:
+                head = chunk[:_HEAD]
+                if xml and _xml_head_is_unsafe(head):
+                    raise _Refusal(Reason.unsafe_xml, detail=f"{info.filename}: DTD in prolog")
+                if workbook and _STRICT_NS in head:
+                    raise _Refusal(Reason.strict_ooxml, detail="strict namespace in workbook part")
+            read += len(chunk)
+            if read > info.file_size:  # zipfile stops at the declared size; belt and braces
+                raise _Refusal(Reason.zip_bomb, detail=f"{info.filename}: more data than declared",
+                               size=_mb(read), limit=_mb(limits.max_total_uncompressed))
+            yield chunk
+
+
+def _is_xml(key: str, wb_part: str) -> bool:
+    # customXml holds arbitrary user data that no spreadsheet reader parses
+    return (key.endswith(_XML_SUFFIXES) or key == wb_part) and not key.startswith("customxml/")
+
+
 def _scan_entries(pkg: _Package, limits: Limits) -> tuple[SheetFacts, ...]:
     """Decompress every entry once, in chunks: CRCs, XML prologs, strict namespace, cells."""
     zf, by_norm, wb_part = pkg.zf, pkg.by_norm, pkg.wb_part
@@ -982,43 +1023,24 @@ def _scan_entries(pkg: _Package, limits: Limits) -> tuple[SheetFacts, ...]:
             scan = _PartScan(_norm(info.filename), titles.get(key), budget)
         elif key in comment_parts:
             scan = _PartScan(_norm(info.filename), None, budget, comments=True)
-        # customXml holds arbitrary user data that no spreadsheet reader parses
-        is_xml = (key.endswith(_XML_SUFFIXES) or scan is not None or key == wb_part) and not key.startswith(
-            "customxml/"
-        )
-        read = 0
-        try:
-            with zf.open(info) as fh:
-                while chunk := fh.read(_CHUNK):
-                    if read == 0:
-                        head = chunk[:_HEAD]
-                        if is_xml and _xml_head_is_unsafe(head):
-                            raise _Refusal(Reason.unsafe_xml, detail=f"{info.filename}: DTD in prolog")
-                        if key == wb_part and _STRICT_NS in head:
-                            raise _Refusal(Reason.strict_ooxml, detail="strict namespace in workbook part")
-                    read += len(chunk)
-                    if read > info.file_size:  # zipfile stops at the declared size; belt and braces
-                        raise _Refusal(Reason.zip_bomb, detail=f"{info.filename}: more data than declared",
-                                       size=_mb(read), limit=_mb(limits.max_total_uncompressed))
-                    if scan is not None:
-                        scan.feed(chunk)
-                    elif is_xml:
-                        elements += chunk.count(b"<") - chunk.count(b"</")
-                        if elements > limits.max_xml_elements:
-                            raise _Refusal(Reason.too_many_elements, detail=f"{elements} elements by {info.filename}",
-                                           count=f"{elements:,}", limit=f"{limits.max_xml_elements:,}")
-                if scan is not None:
-                    scan.feed(b"", final=True)
-        except _Refusal:
-            raise
-        except Exception as exc:  # BadZipFile (CRC), zlib.error, EOFError, NotImplementedError
-            raise _Refusal(Reason.corrupt_zip, detail=f"{info.filename}: {type(exc).__name__}: {exc}"[:300]) from None
-        if scan is not None and not scan.comments:
-            sheets.append(scan.facts())
+        is_xml = scan is not None or _is_xml(key, wb_part)
+        for chunk in _chunks(zf, info, limits, xml=is_xml, workbook=key == wb_part):
+            if scan is not None:
+                scan.feed(chunk)
+            elif is_xml:
+                elements += chunk.count(b"<") - chunk.count(b"</")
+                if elements > limits.max_xml_elements:
+                    raise _Refusal(Reason.too_many_elements, detail=f"{elements} elements by {info.filename}",
+                                   count=f"{elements:,}", limit=f"{limits.max_xml_elements:,}")
+        if scan is not None:
+            scan.feed(b"", final=True)
+            if not scan.comments:
+                sheets.append(scan.facts())
     return tuple(sheets)
 
 
-def _inspect_data(path: str, limits: Limits) -> tuple[bytes, FileFacts]:
+def _open_zip(path: str, limits: Limits) -> tuple[bytes, _Package]:
+    """The file's bytes and its zip after the container checks and identification."""
     data = _read_file(path, limits)
     magic = data[:8]
     if magic == _OLE_MAGIC:
@@ -1029,7 +1051,7 @@ def _inspect_data(path: str, limits: Limits) -> tuple[bytes, FileFacts]:
         zf = zipfile.ZipFile(io.BytesIO(data))
     except Exception as exc:  # BadZipFile, LargeZipFile, struct.error, UnicodeDecodeError, ...
         raise _Refusal(Reason.corrupt_zip, detail=f"{type(exc).__name__}: {exc}"[:300]) from None
-    with zf:
+    try:
         pkg = _check_container(zf, limits)
         try:
             _identify(pkg)
@@ -1037,11 +1059,18 @@ def _inspect_data(path: str, limits: Limits) -> tuple[bytes, FileFacts]:
             raise
         except Exception as exc:  # decompression errors in the small parts read to identify
             raise _Refusal(Reason.corrupt_zip, detail=f"{type(exc).__name__}: {exc}"[:300]) from None
-        sheets = _scan_entries(pkg, limits)
+        macro = pkg.kind == "xlsm"
+        if macro and not limits.allow_macros:
+            raise _Refusal(Reason.macro_enabled, detail="vbaProject or macro-enabled content type")
+    except BaseException:
+        zf.close()
+        raise
+    return data, pkg
+
+
+def _facts(path: str, data: bytes, pkg: _Package, sheets: tuple[SheetFacts, ...]) -> FileFacts:
     macro = pkg.kind == "xlsm"
-    if macro and not limits.allow_macros:
-        raise _Refusal(Reason.macro_enabled, detail="vbaProject or macro-enabled content type")
-    facts = FileFacts(
+    return FileFacts(
         path=path,
         size=len(data),
         sha256=hashlib.sha256(data).hexdigest(),
@@ -1053,7 +1082,13 @@ def _inspect_data(path: str, limits: Limits) -> tuple[bytes, FileFacts]:
         macro_enabled=macro,
         notes=(Reason.macro_enabled,) if macro else (),
     )
-    return data, facts
+
+
+def _inspect_data(path: str, limits: Limits) -> tuple[bytes, FileFacts]:
+    data, pkg = _open_zip(path, limits)
+    with pkg.zf:
+        sheets = _scan_entries(pkg, limits)
+    return data, _facts(path, data, pkg, sheets)
 
 
 def _checked_data(path: str, limits: Limits) -> tuple[bytes, FileFacts]:
@@ -1068,6 +1103,99 @@ def _checked_data(path: str, limits: Limits) -> tuple[bytes, FileFacts]:
 def inspect(path: str | os.PathLike[str], limits: Limits | None = None) -> FileFacts:
     """Check a file without parsing it as a workbook. Raises only ``UnreadableWorkbook``."""
     return _checked_data(os.fspath(path), limits or Limits())[1]
+
+
+# --------------------------------------------------------------------------- streaming
+
+class Package:
+    """A workbook zip that passed the container checks, for a reader that streams its parts.
+
+    ``inspect`` scans every worksheet for the cells openpyxl would create, because openpyxl
+    builds them all before anyone can stop it. A streaming reader holds only the cells it
+    parses and can stop itself, so ``open_package`` leaves the counting to it (``cell_limit``,
+    ``too_many_cells``, ``too_many_elements``) and each part is decompressed exactly once:
+    ``stream`` yields a part's chunks with the same per-part checks as ``inspect`` (CRC,
+    declared size, no DTD, no strict namespace), and ``close`` puts every part the reader did
+    not touch through them too. Every method raises only ``UnreadableWorkbook``.
+    """
+
+    def __init__(self, path: str, data: bytes, pkg: _Package, limits: Limits) -> None:
+        self.path, self.limits = path, limits
+        self._data, self._pkg = data, pkg
+        self._infos = {i.filename: i for i in pkg.infos if not i.is_dir()}
+        self._done: set[str] = set()
+        self.cells = 0  # counted by the reader, over the whole workbook
+
+    @property
+    def workbook_part(self) -> str:
+        return self._pkg.by_norm[self._pkg.wb_part].filename
+
+    def __contains__(self, part: str) -> bool:
+        return part in self._infos
+
+    def stream(self, part: str) -> Iterator[bytes]:
+        """The chunks of *part* (a zip entry name, exactly), checked as they are decompressed."""
+        info = self._infos[part]
+        key = _norm(part).lower()
+        try:
+            yield from _chunks(self._pkg.zf, info, self.limits, xml=_is_xml(key, self._pkg.wb_part),
+                               workbook=key == self._pkg.wb_part)
+        except _Refusal as refusal:
+            raise refusal.build(self.path) from None
+        self._done.add(part)  # only once read to the end, where zipfile checks the CRC
+
+    def read(self, part: str) -> bytes:
+        """A small part (relationships), whole."""
+        if self._infos[part].file_size > _MAX_META_PART:
+            raise _Refusal(Reason.parse_error, detail=f"{part} is {self._infos[part].file_size} bytes",
+                           shown=f"{part} too large").build(self.path)
+        return b"".join(self.stream(part))
+
+    def cell_limit(self) -> int:
+        """How many more cells the next worksheet may hold."""
+        return max(0, min(self.limits.max_cells_per_sheet, self.limits.max_total_cells - self.cells))
+
+    def too_many_cells(self, part: str, title: str, cells: int, last: str) -> UnreadableWorkbook:
+        if self.cells + cells > self.limits.max_total_cells and cells <= self.limits.max_cells_per_sheet:
+            total = self.cells + cells
+            refusal = _Refusal(Reason.too_many_cells, "total", detail=f"workbook cell total above {total}",
+                               cells=f"{total:,}", limit=f"{self.limits.max_total_cells:,}")
+        else:
+            refusal = _Refusal(Reason.too_many_cells, detail=f"{part}: more than {cells - 1} cells",
+                               sheet=title or part, cell=last or "?", cells=f"{cells:,}",
+                               limit=f"{self.limits.max_cells_per_sheet:,}")
+        return refusal.build(self.path)
+
+    def too_many_elements(self, part: str, count: int) -> UnreadableWorkbook:
+        return _Refusal(Reason.too_many_elements, detail=f"{count} elements by {part}", count=f"{count:,}",
+                        limit=f"{self.limits.max_xml_elements:,}").build(self.path)
+
+    def close(self) -> FileFacts:
+        """Check the parts not streamed yet, close the zip, and return the file's facts
+        (without per-sheet facts: nothing was scanned)."""
+        with self._pkg.zf:
+            for part in self._infos:
+                if part not in self._done:
+                    for _chunk in self.stream(part):
+                        pass
+        return _facts(self.path, self._data, self._pkg, ())
+
+    def discard(self) -> None:
+        self._pkg.zf.close()
+
+
+def open_package(path: str | os.PathLike[str], limits: Limits | None = None) -> Package:
+    """The container half of ``inspect`` (file, magic bytes, zip directory, sizes, names,
+    identity); the parts are checked as the reader streams them. Raises only ``UnreadableWorkbook``."""
+    spath = os.fspath(path)
+    limits = limits or Limits()
+    try:
+        data, pkg = _open_zip(spath, limits)
+    except _Refusal as refusal:
+        raise refusal.build(spath) from None
+    except Exception as exc:  # pragma: no cover - a gap in the checks must not escape as a traceback
+        raise _Refusal(Reason.parse_error, detail=f"open: {type(exc).__name__}: {exc}"[:300]).build(spath) from exc
+    return Package(spath, data, pkg, limits)
 
 
 # --------------------------------------------------------------------------- loading
