@@ -121,6 +121,28 @@ def test_summary_workbook_sheets_charts_and_dataset(audited):
     assert rows[0] == ids and len(rows) == data.max_row
 
 
+def _sheets(path: Path) -> dict:
+    wb = openpyxl.load_workbook(path)
+    return {ws.title: ([[c.value for c in row] for row in ws.iter_rows()], ws.auto_filter.ref, ws.freeze_panes,
+                       len(ws._charts)) for ws in wb.worksheets}
+
+
+def test_summary_built_in_a_worker_is_the_same_workbook(audited, tmp_path):
+    """The big-batch path (openpyxl's half in a pool worker, rows rendered here) writes the
+    same sheets, cells, filters and charts as the serial path."""
+    from xltool.audit.summary import SummaryWriter, write_summary
+
+    _folder, _manifest, out, outcome = audited
+    serial = write_summary(outcome, tmp_path / "serial.xlsx")
+    with ProcessPoolExecutor(max_workers=1) as pool:
+        writer = SummaryWriter(outcome, pool)
+        assert writer.future is not None
+        parallel = writer.write(tmp_path / "parallel.xlsx")
+    expected = _sheets(serial)
+    assert _sheets(parallel) == expected == _sheets(out / summary_name())
+    assert len(expected["全部数据"][0]) == 2 + sum(1 for u in outcome.units if u.report)
+
+
 def test_per_unit_outputs_only_for_units_with_findings(audited):
     _folder, _manifest, out, outcome = audited
     for unit in outcome.units:

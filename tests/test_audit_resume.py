@@ -1,5 +1,5 @@
 """An audit killed halfway (SIGKILL of the whole process group) and run again produces the same
-outputs as one uninterrupted run: results are committed as they arrive and every output is
+outputs as one uninterrupted run: results are committed in groups of at most 16 and every output is
 regenerated from the history database."""
 
 from __future__ import annotations

@@ -214,6 +214,7 @@ def run_audit(options: AuditOptions, progress: Progress | None = None) -> AuditO
             progress.advance()
 
         _map_unordered(check_file, pending, pool, on_result, workers.in_flight)
+        history.commit()
         progress.stop()
         outcome = finalise(history, run_id, key, files, collected.rejected, roster, previous, options, workers, progress)
         outcome.checked, outcome.reused = len(pending), len(files) - len(pending)
@@ -251,11 +252,13 @@ def finalise(history: History, run_id: int, key: str, files: list[tuple[InputFil
     outcome.previous_run = history.previous_run(run_id)
     _compare_rounds(outcome, history.round(outcome.previous_run) if outcome.previous_run else {})
     history.save_round(run_id, [_round_row(u, key) for u in outcome.units])
-    _unit_outputs(outcome, history, Path(options.out), workers)
-    from xltool.audit.summary import csv_name, summary_name, write_csv, write_summary
+    from xltool.audit.summary import SummaryWriter, csv_name, summary_name, write_csv
 
-    outcome.outputs["summary"] = write_summary(outcome, Path(options.out) / summary_name())
+    # The summary workbook is built in a worker while the per-unit outputs and the CSV are written here.
+    summary = SummaryWriter(outcome, workers.get(len(outcome.units)) if len(outcome.units) >= 100 else None)
+    _unit_outputs(outcome, history, Path(options.out), workers)
     outcome.outputs["csv"] = write_csv(outcome, Path(options.out) / csv_name())
+    outcome.outputs["summary"] = summary.write(Path(options.out) / summary_name())
     if options.email:
         outcome.mail = _email(outcome, options)
     return outcome

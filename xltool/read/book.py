@@ -141,15 +141,13 @@ def _parse_part(package: Package, path: str, handler) -> None:
 
 class _Counted:
     """Counts the elements of parts other than worksheets (workbook.xml, shared strings)
-    against one budget for the workbook: what ``inspect`` counts with a scan."""
+    against one budget for the workbook: what ``inspect`` counts with a scan. Handlers
+    count inline (``elements += 1``; a method call per element costs more than the test)."""
+
+    __slots__ = ("elements", "limit")
 
     def __init__(self, package: Package, used: int = 0) -> None:
         self.elements, self.limit = used, package.limits.max_xml_elements
-
-    def count(self) -> None:
-        self.elements += 1
-        if self.elements > self.limit:
-            raise _Overflow
 
 
 _M = NS_MAIN[1:]  # "uri}" as expat spells the main namespace
@@ -166,7 +164,10 @@ class _StringsHandler:
         self.counter = counter
 
     def start(self, name: str, attrs: dict) -> None:
-        self.counter.count()
+        counter = self.counter
+        counter.elements += 1
+        if counter.elements > counter.limit:
+            raise _Overflow
         if name == _T_T:
             self.in_t = self.in_si
         elif name == _T_SI:
@@ -237,9 +238,8 @@ class _SheetHandler:
                 raise _Overflow
             self.in_c = True
             self.ref, self.kind = attrs.get("r"), attrs.get("t", "n")
-            self.value = self.formula = None
             self.has_v = self.has_f = False
-            self.texts = []
+            self.texts = None  # most cells are empty and styled: nothing is allocated for them
         elif name == _T_PROTECTION:
             self.sheet.protected = attrs.get("sheet") in ("1", "true")
         elif name in _STOP_NAMES:
@@ -255,6 +255,8 @@ class _SheetHandler:
                 self.f_type, self.f_si = attrs.get("t"), attrs.get("si", "")
         elif name == _T_T:
             self.collect = "t"
+            if self.texts is None:
+                self.texts = []
 
     def chars(self, text: str) -> None:
         if self.collect == "t":
@@ -265,7 +267,8 @@ class _SheetHandler:
     def end(self, name: str) -> None:
         if name == _T_C:
             self.in_c = False
-            self._cell()
+            if self.has_v or self.has_f or self.kind == "inlineStr":
+                self._cell()
         elif self.collect == "v" and name == _T_V:
             self.value, self.collect = ("".join(self.buf) if self.buf else None), None
         elif self.collect == "f" and name == _T_F:
@@ -274,10 +277,11 @@ class _SheetHandler:
             self.collect = None
 
     def _cell(self) -> None:
-        ref, kind, text = self.ref, self.kind, self.value
+        ref, kind = self.ref, self.kind
+        text = self.value if self.has_v else None
         value: object = None
         if kind == "inlineStr":
-            value = "".join(self.texts)
+            value = "".join(self.texts) if self.texts else ""
         elif text is not None:
             if kind == "s":
                 index = int(text)
@@ -388,7 +392,10 @@ class _WorkbookHandler:
         return {name: "".join(parts) for name, parts in self._names}
 
     def start(self, name: str, attrs: dict) -> None:
-        self.counter.count()
+        counter = self.counter
+        counter.elements += 1
+        if counter.elements > counter.limit:
+            raise _Overflow
         self._depth += 1
         self._parts = None  # an element's text ends where its first child starts
         if name == _T_NAME:
