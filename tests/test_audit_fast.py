@@ -209,7 +209,7 @@ def _same(a, b) -> bool:
 
 def test_compiled_checks_and_formulas_match_tree_walking():
     from xltool.check.instances import build_checks
-    from xltool.check.rule import _sides, _sides_slow
+    from xltool.check.rule import _sides, _sides_slow, evaluate, evaluate_many
     from xltool.form.expr import compiled
     from xltool.form.scoring import Caps, ExecutionScoring, IndicatorScoring, ScoringConfig
     from xltool.form.selfeval import build_form
@@ -230,6 +230,29 @@ def test_compiled_checks_and_formulas_match_tree_walking():
                 assert _same(_outcome(_sides(check), values), _outcome(lambda v: _sides_slow(check, v), values)), check.key
             for fid, expr in form.formulas.items():
                 assert _same(_outcome(compiled(expr), values), _outcome(expr.evaluate, values)), fid
+            one_by_one = _outcome(lambda v: _view([evaluate(c, v) for c in checks]), values)
+            assert _same(_outcome(lambda v: _view(evaluate_many(checks, v)), values), one_by_one)
+
+
+def test_a_batch_of_checks_is_interpreted_then_compiled_then_reused():
+    from xltool.check import rule
+    from xltool.check.instances import build_checks
+    from xltool.form.scoring import ScoringConfig
+
+    checks = build_checks(2023, ScoringConfig())
+    values = {"fin_exp": 10.0, "fin_exp_basic": 4.0, "fin_exp_project": 5.0}
+    rule._BATCHES.clear()
+    expected = _view([rule.evaluate(c, values) for c in checks])
+    assert expected, "the values leave at least one finding"
+    assert _view(rule.evaluate_many(checks, values)) == expected and rule._BATCHES[id(checks)][1] is None
+    assert _view(rule.evaluate_many(checks, values)) == expected
+    functions = rule._BATCHES[id(checks)][1]
+    assert len(functions) == len(checks) and all(f.__name__ == "_sides" for f in functions)  # compiled
+    assert _view(rule.evaluate_many(checks, values)) == expected and rule._BATCHES[id(checks)][1] is functions
+
+
+def _view(outcomes) -> tuple:
+    return tuple((o.check.key, o.rule.code, o.lhs, o.rhs, o.diff) for o in outcomes if o is not None)
 
 
 def _outcome(fn, values):

@@ -40,6 +40,7 @@ NS_R = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 # Elements that follow <legacyDrawing> in a worksheet (ECMA-376 CT_Worksheet order).
 _AFTER_LEGACY = ("legacyDrawingHF", "drawingHF", "picture", "oleObjects", "controls", "webPublishItems",
                  "tableParts", "extLst")
+_AFTER_LEGACY_RE = re.compile(r"<(?:" + "|".join(_AFTER_LEGACY) + r")\b")
 
 
 class _Unsupported(Exception):
@@ -201,10 +202,10 @@ def _add_legacy_drawing(xml: str, rid: str) -> str:
     if re.search(r"<legacyDrawing\b", xml):
         raise _Unsupported("sheet already has comments or VML")
     element = f'<legacyDrawing xmlns:r="{NS_R}" r:id="{rid}"/>'
-    for name in _AFTER_LEGACY:
-        m = re.search(rf"<{name}\b", xml)
-        if m:
-            return xml[:m.start()] + element + xml[m.start():]
+    # They all follow sheetData (and come in schema order): the first one after it is the place.
+    m = _AFTER_LEGACY_RE.search(xml, max(0, xml.rfind("</sheetData>")))
+    if m:
+        return xml[:m.start()] + element + xml[m.start():]
     end = xml.rindex("</worksheet>")
     return xml[:end] + element + xml[end:]
 
@@ -306,7 +307,7 @@ def _repack(data: bytes, zin: zipfile.ZipFile, changed: dict[str, bytes]) -> byt
             raise _Unsupported("truncated member")
         entries.append((info.filename, info.compress_type, info.CRC, info.file_size, 0, payload))
     for name, content in changed.items():
-        packer = zlib.compressobj(6, zlib.DEFLATED, -15)
+        packer = zlib.compressobj(1, zlib.DEFLATED, -15)  # level 1: a few percent larger, three times faster
         entries.append((name, zipfile.ZIP_DEFLATED, zlib.crc32(content), len(content), 0,
                         packer.compress(content) + packer.flush()))
     local, central = bytearray(), bytearray()

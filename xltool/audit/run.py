@@ -33,6 +33,7 @@ from xltool.i18n import _
 from xltool.read.safety import Limits
 
 HASH_LIMIT_FACTOR = 4  # files above 4 × the size limit are refused unread, and not hashed
+PRESTART = 16  # files: start and warm up the workers while the inputs are being hashed
 STAGING = ".staging"  # per-file outputs the workers wrote, until the round knows which file a unit keeps
 
 
@@ -140,11 +141,18 @@ class _Workers:
         if self.jobs <= 1 or tasks <= 1:
             return self.pool
         if self.pool is None:
-            # The platform's default start method (fork on Linux: workers inherit the loaded
-            # modules). A first task starts every worker now, before any progress-bar thread.
-            self.pool = ProcessPoolExecutor(max_workers=self.jobs, initializer=init_worker, initargs=(os.getpid(),))
-            self.pool.submit(os.getpid).result()
+            self.start()
+            self.pool.submit(os.getpid).result()  # type: ignore[union-attr]
         return self.pool
+
+    def start(self, warm: tuple[str, str | None] | None = None) -> None:
+        """Start the workers now (warming them up on the workbook *warm* names), without waiting."""
+        if self.jobs <= 1 or self.pool is not None:
+            return
+        # The platform's default start method (fork on Linux: workers inherit the loaded
+        # modules). A first task starts every worker now, before any progress-bar thread.
+        self.pool = ProcessPoolExecutor(max_workers=self.jobs, initializer=init_worker, initargs=(os.getpid(), warm))
+        self.pool.submit(os.getpid)
 
     def stop(self, *, interrupted: bool) -> None:
         pool, self.pool = self.pool, None
@@ -187,6 +195,10 @@ def run_audit(options: AuditOptions, progress: Progress | None = None) -> AuditO
                        "previous": str(Path(options.previous).resolve()) if options.previous else None}
         run_id, _resumed = history.open_run(key, run_options)
         seen = history.seen(run_id)
+        if len(collected.files) >= PRESTART:
+            first = collected.files[0]
+            if history.cached(file_digest(first, options.limits), key) is None:  # a new batch, not a rerun
+                workers.start(warm=(str(first.path), cfg_json))
         files: list[tuple[InputFile, str]] = []
         pending: list[tuple[str, str, str | None, str]] = []  # check_file arguments
         by_task: dict[str, tuple[InputFile, str]] = {}
@@ -235,17 +247,19 @@ def finalise(history: History, run_id: int, key: str, files: list[tuple[InputFil
     progress.phase(_("Writing the outputs"))
     current = {(item.source, sha): item for item, sha in files}
     submissions: list[Submission] = []
+    bodies: dict[str, str] = {}  # sha256 → the stored body (JSON text), read once
     for source, sha, size, mtime, status in history.submissions(run_id):
         item = current.get((source, sha))
         stored = history.result(sha, key) if item is not None else None
         if stored is None:
             continue
+        bodies[sha] = stored.body
         submissions.append(Submission(source=source, sha256=sha, size=size, mtime=mtime, status=stored.status,
                                       header=stored.header, body=None, path=item.path))
     outcome = resolve(submissions, roster, rejected, run_id)
     for unit in outcome.units:
         if unit.submission is not None and unit.submission.readable:
-            _load_body(history, key, unit)
+            _load_body(bodies.get(unit.submission.sha256), unit)
     outcome.files = len(files) + len(rejected)
     if previous is not None:
         outcome.cross_year = _cross_year(outcome, previous)
@@ -264,11 +278,10 @@ def finalise(history: History, run_id: int, key: str, files: list[tuple[InputFil
     return outcome
 
 
-def _load_body(history: History, key: str, unit: UnitResult) -> None:
+def _load_body(text: str | None, unit: UnitResult) -> None:
     from xltool.check.finding import WorkbookReport
 
-    stored = history.result(unit.submission.sha256, key)  # type: ignore[union-attr]
-    body = json.loads(stored.body) if stored else {}
+    body = json.loads(text) if text else {}
     report = WorkbookReport.model_validate(body.get("report", {"path": unit.submission.source}))  # type: ignore[union-attr]
     report.path = unit.submission.source  # type: ignore[union-attr]  # what the bureau knows the file by
     unit.report = report

@@ -8,7 +8,7 @@ from pathlib import Path
 from xltool.check.attribution import attribute
 from xltool.check.finding import CellRef, Finding, WorkbookReport
 from xltool.check.instances import build_checks
-from xltool.check.rule import Check, Outcome, allowance, evaluate
+from xltool.check.rule import Check, Outcome, allowance, evaluate_many
 from xltool.form.expr import leaf_refs
 from xltool.form.model import Form
 from xltool.form.scoring import ScoringConfig
@@ -96,12 +96,7 @@ class _Safe(dict):
 
 
 def run_checks(form: Form, cfg: ScoringConfig, values: Mapping[str, object]) -> list[Finding]:
-    findings = []
-    for check in build_checks(form.year, cfg):
-        outcome = evaluate(check, values)
-        if outcome is not None:
-            findings.append(to_finding(outcome, form, values))
-    return findings
+    return [to_finding(outcome, form, values) for outcome in evaluate_many(build_checks(form.year, cfg), values)]
 
 
 def check_result(result: ReadResult) -> list[Finding]:

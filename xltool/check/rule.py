@@ -29,7 +29,7 @@ class Rule:
     live: bool = True  # rendered on the 审核 sheet
 
 
-@dataclass
+@dataclass(frozen=True)  # compiled and cached by identity (see _sides, evaluate_many): never changed
 class Check:
     rule: Rule
     instance: str
@@ -64,9 +64,10 @@ class Outcome:
 def evaluate(check: Check, values: Mapping[str, object]) -> Outcome | None:
     """The outcome when the check fails or leaves a rounding note; None when it passes."""
     sides = _sides(check)(values)
-    if sides is None:
-        return None
-    lhs, rhs, extra = sides
+    return None if sides is None else _judge(check, *sides)
+
+
+def _judge(check: Check, lhs: float, rhs: float, extra: float | None) -> Outcome | None:
     diff = lhs - rhs
     tol = check.tolerance + (extra or 0.0) + EPS
     if check.op == "=":
@@ -80,6 +81,33 @@ def evaluate(check: Check, values: Mapping[str, object]) -> Outcome | None:
     if excess <= tol:
         return Outcome(check, lhs, rhs, diff, check.rounding) if check.rounding else None
     return Outcome(check, lhs, rhs, diff, check.rule)
+
+
+_BATCHES: dict[int, tuple[tuple[Check, ...], list | None]] = {}  # id(checks) → (checks, side functions)
+
+
+def evaluate_many(checks: tuple[Check, ...], values: Mapping[str, object]) -> list[Outcome]:
+    """``evaluate`` over a tuple of checks (``build_checks`` returns the same tuple each time).
+
+    The first call evaluates check by check (interpreted); the second compiles every check and
+    keeps the tuple's side functions, so that from then on a batch costs one call per check.
+    """
+    hit = _BATCHES.get(id(checks))
+    if hit is None or hit[0] is not checks:
+        if len(_BATCHES) > 64:
+            _BATCHES.clear()
+        _BATCHES[id(checks)] = (checks, None)
+        return [o for o in map(evaluate, checks, [values] * len(checks)) if o is not None]
+    functions = hit[1]
+    if functions is None:
+        functions = [_sides(c) for c in checks]  # each check's second use: compiled
+        _BATCHES[id(checks)] = (checks, functions)
+    out = []
+    for check, sides_of in zip(checks, functions):
+        sides = sides_of(values)
+        if sides is not None and (outcome := _judge(check, *sides)) is not None:
+            out.append(outcome)
+    return out
 
 
 # Each check compiles once into one Python function (see xltool.form.expr.compiled) that
