@@ -91,6 +91,7 @@ class RichProgress:
         self.bar = Progress(
             TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
             TextColumn("{task.fields[rate]}"), TimeRemainingColumn(), console=self.console, transient=False,
+            refresh_per_second=4,  # the bar shares the machine with the workers
         )
         self.bar.start()
         self.task = self.bar.add_task(_("Checking"), total=total, completed=done, rate="")

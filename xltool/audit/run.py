@@ -149,6 +149,12 @@ class _Workers:
         """Start the workers now (warming them up on the workbook *warm* names), without waiting."""
         if self.jobs <= 1 or self.pool is not None:
             return
+        # Loaded once here rather than in every worker: the per-unit output writers (openpyxl
+        # among them) and the summary, which this process needs at the end anyway.
+        import xltool.audit.issuelist  # noqa: F401
+        import xltool.audit.marking  # noqa: F401
+        import xltool.audit.summary  # noqa: F401
+
         # The platform's default start method (fork on Linux: workers inherit the loaded
         # modules). A first task starts every worker now, before any progress-bar thread.
         self.pool = ProcessPoolExecutor(max_workers=self.jobs, initializer=init_worker, initargs=(os.getpid(), warm))
