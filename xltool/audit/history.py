@@ -239,9 +239,12 @@ class History:
         row = self.db.execute("SELECT stamp FROM outputs WHERE path = ?", (path,)).fetchone()
         return row[0] if row else None
 
-    def set_output_stamp(self, path: str, stamp: str) -> None:
+    def set_output_stamp(self, path: str, stamp: str, *, commit: bool = True) -> None:
+        """Remember what *path* was written from; without *commit*, the caller commits (a stamp
+        lost to a crash only makes the next run write that file again)."""
         self.db.execute("INSERT OR REPLACE INTO outputs(path, stamp) VALUES (?, ?)", (path, stamp))
-        self.db.commit()
+        if commit:
+            self.commit()
 
     def forget_outputs(self, paths: Iterable[str]) -> None:
         self.db.executemany("DELETE FROM outputs WHERE path = ?", [(p,) for p in paths])

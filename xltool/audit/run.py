@@ -464,17 +464,18 @@ def _unit_outputs(outcome: AuditOutcome, history: History, out: Path, workers: _
             folder.mkdir(parents=True, exist_ok=True)
             for path in paths:
                 os.replace(staged / path.name, path)
-            history.set_output_stamp(str(paths[0]), stamp)
+            history.set_output_stamp(str(paths[0]), stamp, commit=False)
             continue
         stamps[str(s.path)] = (stamp, paths)
         tasks.append((str(s.path), report_json, str(folder), s.source))
 
     def on_result(task: tuple, _written: object) -> None:
         stamp, paths = stamps[task[0]]
-        history.set_output_stamp(str(paths[0]), stamp)
+        history.set_output_stamp(str(paths[0]), stamp, commit=False)
 
     _map_unordered(write_outputs, tasks, workers.get(len(tasks)) if len(tasks) > 4 else None, on_result,
                    workers.in_flight)
+    history.commit()
     if root.is_dir():
         stale = [p for p in root.rglob("*.xlsx") if p not in expected]
         for path in stale:
