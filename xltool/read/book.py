@@ -4,6 +4,11 @@ Three backends fill it: ``from_xml`` reads the .xlsx parts directly (fast, the
 default), ``from_openpyxl`` goes through openpyxl (the reference the fast path is
 tested against), and ``read.payload`` builds one from the JSON an xlwings client
 sends (values only). Everything downstream reads a Book and nothing else.
+
+``from_xml`` streams the package the safety gate opened (``safety.open_package``): each
+part is decompressed once, checked as it goes by, parsed if the Book needs it, and the
+reader bounds what it holds itself (cells per sheet and in all, elements of workbook.xml
+and the shared strings), which is why it needs no cell-counting scan in front of it.
 """
 
 from __future__ import annotations
