@@ -237,7 +237,19 @@ class _SheetHandler:
         self.texts: list[str] = []
 
     def start(self, name: str, attrs: dict) -> None:
-        if name == _T_C:
+        if self.in_c:  # a cell's children: only <v>, <f> and the <t> of inline strings matter
+            if name == _T_V:
+                if not self.has_v:
+                    self.has_v, self.collect, self.buf = True, "v", []
+            elif name == _T_F:
+                if not self.has_f:
+                    self.has_f, self.collect, self.buf = True, "f", []
+                    self.f_type, self.f_si = attrs.get("t"), attrs.get("si", "")
+            elif name == _T_T:
+                self.collect = "t"
+                if self.texts is None:
+                    self.texts = []
+        elif name == _T_C:
             self.cells += 1
             if self.cells > self.limit:
                 raise _Overflow
@@ -249,19 +261,6 @@ class _SheetHandler:
             self.sheet.protected = attrs.get("sheet") in ("1", "true")
         elif name in _STOP_NAMES:
             raise _StopParsing
-        elif not self.in_c:
-            pass
-        elif name == _T_V:
-            if not self.has_v:
-                self.has_v, self.collect, self.buf = True, "v", []
-        elif name == _T_F:
-            if not self.has_f:
-                self.has_f, self.collect, self.buf = True, "f", []
-                self.f_type, self.f_si = attrs.get("t"), attrs.get("si", "")
-        elif name == _T_T:
-            self.collect = "t"
-            if self.texts is None:
-                self.texts = []
 
     def chars(self, text: str) -> None:
         if self.collect == "t":

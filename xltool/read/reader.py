@@ -122,6 +122,8 @@ class _FormPlan:
     formulas: dict[str, tuple[str, str]]  # derived field id → (expected formula, normalised)
     names: tuple[tuple[Field, str], ...]  # (field, normalised defined-name target)
     texts: tuple[tuple[str, str, object, str], ...]  # (sheet key, sheet title, Text, normalised text)
+    cells: tuple[tuple[Field, str, str, bool], ...]  # (field, sheet title, cell, derived) in form order
+    name_texts: dict[str, str]  # defined name → the target text the template writes
 
 
 _PLANS: dict[int, tuple[Form, _FormPlan]] = {}
@@ -140,11 +142,14 @@ def _plan(form: Form) -> _FormPlan:
         if f.role is Role.DERIVED:
             expected = cells.formula(f)
             formulas[f.id] = (expected, _norm_formula(expected))
+    titles = {s.key: s.title for s in form.sheets}
     plan = _FormPlan(
-        titles={s.key: s.title for s in form.sheets},
+        titles=titles,
         formulas=formulas,
         names=tuple((f, _norm_formula(cells.name_ref(f.id))) for f in form.fields),
         texts=tuple((sheet.key, sheet.title, text, _norm_text(text.text)) for sheet in form.sheets for text in sheet.texts),
+        cells=tuple((f, titles[f.sheet], f.cell, f.role is Role.DERIVED) for f in form.fields),
+        name_texts={f.id: cells.name_ref(f.id) for f in form.fields},
     )
     if len(_PLANS) > 32:
         _PLANS.clear()
@@ -244,19 +249,21 @@ def read_book(book: Book, path: str = "", cfg: ScoringConfig | None = None) -> R
     raw: dict[str, object] = {}
     cached: dict[str, object] = {}
     plan = _plan(form)
-    titles = plan.titles
-    for f in form.fields:
-        sheet = book.sheets.get(titles[f.sheet])
-        data = sheet.get(f.cell) if sheet else None
-        if data is None:
+    sheets = {title: sheet.cells for title, sheet in book.sheets.items()}
+    typed = typer.typed
+    for f, title, ref, derived in plan.cells:
+        cells = sheets.get(title)
+        if cells is None:
             continue
-        if f.role is Role.DERIVED:
-            cached[f.id] = data.value
+        data = cells.get(ref)  # None: an empty cell
+        value = data.value if data is not None else None
+        if derived:
+            cached[f.id] = value
             if book.has_formulas:
-                _check_formula(form, f, data.formula, findings, plan.formulas[f.id])
+                _check_formula(form, f, data.formula if data is not None else None, findings, plan.formulas[f.id])
             continue
-        raw[f.id] = data.value
-        values[f.id] = typer.typed(f, data.value)
+        raw[f.id] = value
+        values[f.id] = None if value is None else typed(f, value)
     _check_config(form, cfg, values, findings)
     _check_structure(form, book, findings, plan)
     computed = evaluate_all(form.formulas, values)
@@ -326,7 +333,7 @@ def _check_structure(form: Form, book: Book, findings: list[Finding], plan: _For
         r = rule("XT008")
         findings.append(Finding(code="XT008", severity=r.severity, message=r.message(), fix=r.fix(),
                                 instance="structure"))
-    if book.names is not None:
+    if book.names is not None and book.names != plan.name_texts:  # equal: every name as the template wrote it
         r = rule("XT004")
         for f, want in plan.names:
             got = book.names.get(f.id)
@@ -341,7 +348,7 @@ def _check_structure(form: Form, book: Book, findings: list[Finding], plan: _For
         if data is None:
             continue
         found = data.get(text.cell).value
-        if _norm_text(found) != want:
+        if found != text.text and _norm_text(found) != want:
             findings.append(Finding(
                 code="XT007", severity=r.severity,
                 message=r.message().format(where=f"{title}!{text.cell}", expected=text.text, found=found or "—"),
