@@ -11,6 +11,7 @@ import io
 import json
 import shutil
 import sys
+import time
 from concurrent.futures import ProcessPoolExecutor
 from functools import cache
 from pathlib import Path
@@ -141,6 +142,17 @@ def test_summary_built_in_a_worker_is_the_same_workbook(audited, tmp_path):
     expected = _sheets(serial)
     assert _sheets(parallel) == expected == _sheets(out / summary_name())
     assert len(expected["全部数据"][0]) == 2 + sum(1 for u in outcome.units if u.report)
+
+    # A worker lost while it builds the summary (killed, out of memory): the summary is still written.
+    with ProcessPoolExecutor(max_workers=1) as pool:
+        pool.submit(time.sleep, 30)  # keeps the only worker busy, so the summary waits in the queue
+        writer = SummaryWriter(outcome, pool)
+        for process in list(pool._processes.values()):
+            process.kill()
+        assert _sheets(writer.write(tmp_path / "lost.xlsx")) == expected
+        assert writer.future.exception() is not None
+        broken = SummaryWriter(outcome, pool)  # the pool is broken now: nothing is submitted
+        assert broken.future is None and _sheets(broken.write(tmp_path / "broken.xlsx")) == expected
 
 
 def test_per_unit_outputs_only_for_units_with_findings(audited):

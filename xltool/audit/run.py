@@ -34,6 +34,7 @@ from xltool.read.safety import Limits
 
 HASH_LIMIT_FACTOR = 4  # files above 4 × the size limit are refused unread, and not hashed
 PRESTART = 16  # files: start and warm up the workers while the inputs are being hashed
+WARM_MAX_BYTES = 1 << 20  # warm up on a workbook of ordinary size (a template is about 110 KB)
 STAGING = ".staging"  # per-file outputs the workers wrote, until the round knows which file a unit keeps
 
 
@@ -204,7 +205,8 @@ def run_audit(options: AuditOptions, progress: Progress | None = None) -> AuditO
         if len(collected.files) >= PRESTART:
             first = collected.files[0]
             if history.cached(file_digest(first, options.limits), key) is None:  # a new batch, not a rerun
-                workers.start(warm=(str(first.path), cfg_json))
+                sample = next((f for f in collected.files if f.size <= WARM_MAX_BYTES), None)
+                workers.start(warm=(str(sample.path), cfg_json) if sample is not None else None)
         files: list[tuple[InputFile, str]] = []
         pending: list[tuple[str, str, str | None, str]] = []  # check_file arguments
         by_task: dict[str, tuple[InputFile, str]] = {}

@@ -167,13 +167,21 @@ class SummaryWriter:
         self.ids, self.labels, self.rows = dataset_rows(outcome)
         self.future = None
         if pool is not None and outcome.units:
-            self.future = pool.submit(summary_package, _for_summary(outcome), self.ids, self.labels, len(self.rows))
+            try:
+                self.future = pool.submit(summary_package, _for_summary(outcome), self.ids, self.labels,
+                                          len(self.rows))
+            except Exception:  # noqa: BLE001 - a broken pool: ``write`` builds it here
+                self.future = None
 
     def write(self, out: Path) -> Path:
         data = dataset_rows_xml(self.rows, first_row=3)
+        package = None
         if self.future is not None:
-            package, index = self.future.result()
-        else:
+            try:
+                package, index = self.future.result()
+            except Exception:  # noqa: BLE001 - a lost worker must not lose the summary: build it here
+                package = None
+        if package is None:
             package, index = summary_package(self.outcome, self.ids, self.labels, len(self.rows))
         return _write_atomic(out, _splice_rows(package, index, data, rows=len(self.rows), first_row=3,
                                                columns=len(self.ids)))

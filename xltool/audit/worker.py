@@ -141,5 +141,8 @@ def init_worker(parent_pid: int, warm: tuple[str, str | None] | None = None) -> 
 
     threading.Thread(target=watch, name="xltool-audit-parent-watch", daemon=True).start()
     if warm is not None:
-        for _ in range(2):
-            check_file(warm[0], warm[0], warm[1])  # never raises: a bad file is just a result
+        try:
+            for _ in range(2):
+                check_file(warm[0], warm[0], warm[1])
+        except BaseException:  # noqa: BLE001 - a failed warm-up only means a cold start, never a broken pool
+            pass
