@@ -26,13 +26,14 @@ from xltool.audit.model import (
 )
 from xltool.audit.roster import Roster, load_roster, norm_name, unit_key
 from xltool.audit.worker import (
-    STAMP_FILE, check_file, finding_keys, init_worker, output_names, output_stamp, staging_key, write_outputs,
+    STAMP_FILE, check_files, finding_keys, init_worker, output_names, output_stamp, staging_key, write_outputs,
 )
 from xltool.form.scoring import ScoringConfig
 from xltool.i18n import _
 from xltool.read.safety import Limits
 
 HASH_LIMIT_FACTOR = 4  # files above 4 × the size limit are refused unread, and not hashed
+BATCH = 4  # files per task sent to a worker, at most
 PRESTART = 16  # files: start and warm up the workers while the inputs are being hashed
 WARM_MAX_BYTES = 1 << 20  # warm up on a workbook of ordinary size (a template is about 110 KB)
 STAGING = ".staging"  # per-file outputs the workers wrote, until the round knows which file a unit keeps
@@ -226,14 +227,17 @@ def run_audit(options: AuditOptions, progress: Progress | None = None) -> AuditO
         pool = workers.get(len(pending))
         progress.start(len(files), len(files) - len(pending))
 
-        def on_result(task: tuple, result: tuple[str, dict, str]) -> None:
-            item, sha = by_task[task[0]]
-            status, header, body = result
-            history.record(run_id, key, source=item.source, sha256=sha, size=item.size, mtime=item.mtime,
-                           stored=Stored(sha, status, header, body), reused=False)
-            progress.advance()
+        def on_result(batch: tuple, results: list[tuple[str, dict, str]]) -> None:
+            for task, (status, header, body) in zip(batch[0], results):
+                item, sha = by_task[task[0]]
+                history.record(run_id, key, source=item.source, sha256=sha, size=item.size, mtime=item.mtime,
+                               stored=Stored(sha, status, header, body), reused=False)
+            progress.advance(len(results))
 
-        _map_unordered(check_file, pending, pool, on_result, workers.in_flight)
+        # A few files per task when there are many: fewer round trips, the same balance.
+        size = max(1, min(BATCH, len(pending) // (8 * jobs))) if pool is not None else 1
+        batches = [(pending[i:i + size],) for i in range(0, len(pending), size)]
+        _map_unordered(check_files, batches, pool, on_result, workers.in_flight)
         history.commit()
         progress.stop()
         outcome = finalise(history, run_id, key, files, collected.rejected, roster, previous, options, workers, progress)

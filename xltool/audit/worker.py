@@ -124,6 +124,11 @@ def check_file(path: str, source: str, cfg_json: str | None, staging: str | None
     return "ok", header, json.dumps({"report": dumped, "values": values}, ensure_ascii=False)
 
 
+def check_files(tasks: list[tuple]) -> list[tuple[str, dict, str]]:
+    """``check_file`` for a few files at once: a quarter of the round trips between processes."""
+    return [check_file(*task) for task in tasks]
+
+
 def init_worker(parent_pid: int, warm: tuple[str, str | None] | None = None) -> None:
     """Pool initializer: leave Ctrl-C to the parent, and exit if the parent dies.
 
