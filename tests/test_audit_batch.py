@@ -155,6 +155,20 @@ def test_summary_built_in_a_worker_is_the_same_workbook(audited, tmp_path):
         assert broken.future is None and _sheets(broken.write(tmp_path / "broken.xlsx")) == expected
 
 
+def test_the_audit_reads_within_its_limits(tmp_path):
+    """AuditOptions.limits bound the reading, not only the collecting: with a cell limit below
+    what 附件3 holds, every workbook is a problem file that says so."""
+    from xltool.read.safety import Limits
+
+    folder = tmp_path / "in"
+    generate.generate(3, folder, seed=5, fault_share=0, broken=False)
+    outcome = run_audit(AuditOptions(inputs=[folder], out=tmp_path / "out", jobs=1,
+                                     limits=Limits(max_cells_per_sheet=500)))
+    assert not [u for u in outcome.units if u.report is not None]
+    problems = [a for a in outcome.anomalies if a.kind is AnomalyKind.UNREADABLE]
+    assert len(problems) == 3 and all("上限 500" in a.message for a in problems), problems
+
+
 def test_per_unit_outputs_only_for_units_with_findings(audited):
     _folder, _manifest, out, outcome = audited
     for unit in outcome.units:

@@ -214,3 +214,29 @@ def test_a_lying_dimension_costs_the_reader_nothing(tmp_path):
         load(path)
     assert gate.value.reason is Reason.too_many_cells
     assert len(from_xml(path).sheets["数据"].cells) == 12
+
+
+def test_a_workbook_that_is_not_ours_is_refused_before_its_sheets_are_parsed(tmp_path):
+    """read_path reads the identification sheet first: a foreign workbook, however many cells it
+    holds, costs one part's parsing. With a cell limit below its size, reading it whole would be
+    refused as too big; read_path refuses it as not ours, without reading it."""
+    from xltool.read.reader import NotOurWorkbook, read_path
+
+    path = make_workbook(tmp_path / "foreign.xlsx", rows=400)
+    small = Limits(max_cells_per_sheet=1000)
+    stream_refuses(path, Reason.too_many_cells, small)
+    with pytest.raises(NotOurWorkbook) as refused:
+        read_path(path, limits=small)
+    assert refused.value.reason == "not_ours" and "xltool" in refused.value.message
+
+
+def test_our_identification_sheet_is_read_first_and_the_book_keeps_workbook_order():
+    from xltool.read.reader import META_SHEET, read_path
+
+    example = Path(__file__).resolve().parents[1] / "examples" / "luosong_2023_filled.xlsx"
+    seen: list[tuple[str, ...]] = []
+    book, _facts = read_package(open_package(example), frozenset({"审核"}), first=META_SHEET,
+                                accept=lambda b: seen.append(tuple(b.sheets)))
+    assert seen == [(META_SHEET,)]
+    assert list(book.sheets) == list(from_xml(example).sheets)
+    assert list(book.sheets)[-1] == META_SHEET and read_path(example).meta.year == 2023

@@ -66,10 +66,10 @@ class Progress:
     def stop(self) -> None: ...
 
 
-def rules_key(cfg: ScoringConfig | None) -> str:
+def rules_key(cfg: ScoringConfig | None, limits: Limits | None = None) -> str:
     """What a stored result depends on besides the file: the code that reads and checks it (any
     change to xltool's form, reader, rules or messages invalidates stored results), the
-    language findings are worded in, and the scoring settings."""
+    language findings are worded in, the scoring settings and the limits a file must keep to."""
     import xltool
     from xltool.i18n import current_locale
 
@@ -83,6 +83,7 @@ def rules_key(cfg: ScoringConfig | None) -> str:
         "code": code.hexdigest(),
         "locale": current_locale(),
         "scoring": cfg.model_dump_json() if cfg is not None else "workbook",
+        "limits": repr(limits or Limits()),  # what a file may hold before it is refused
     }
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:32]
 
@@ -188,7 +189,7 @@ def run_audit(options: AuditOptions, progress: Progress | None = None) -> AuditO
     roster = load_roster(options.roster) if options.roster else None
     previous = load_previous(options.previous) if options.previous else None
     jobs = max(1, options.jobs or os.cpu_count() or 1)
-    key = rules_key(options.cfg)
+    key = rules_key(options.cfg, options.limits)
     cfg_json = options.cfg.model_dump_json() if options.cfg is not None else None
     workdir = Path(tempfile.mkdtemp(prefix="xltool-audit-"))
     staging = out / STAGING
@@ -209,7 +210,7 @@ def run_audit(options: AuditOptions, progress: Progress | None = None) -> AuditO
                 sample = next((f for f in collected.files if f.size <= WARM_MAX_BYTES), None)
                 workers.start(warm=(str(sample.path), cfg_json) if sample is not None else None)
         files: list[tuple[InputFile, str]] = []
-        pending: list[tuple[str, str, str | None, str]] = []  # check_file arguments
+        pending: list[tuple[str, str, str | None, str, Limits]] = []  # check_file arguments
         by_task: dict[str, tuple[InputFile, str]] = {}
         progress.phase(_("Reading the inputs"))
         for item in collected.files:
@@ -222,7 +223,7 @@ def run_audit(options: AuditOptions, progress: Progress | None = None) -> AuditO
                 history.record(run_id, key, source=item.source, sha256=sha, size=item.size, mtime=item.mtime,
                                stored=stored, reused=True)
                 continue
-            pending.append((str(item.path), item.source, cfg_json, str(staging)))
+            pending.append((str(item.path), item.source, cfg_json, str(staging), options.limits))
             by_task[str(item.path)] = (item, sha)
         pool = workers.get(len(pending))
         progress.start(len(files), len(files) - len(pending))

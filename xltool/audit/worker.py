@@ -17,6 +17,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 from xltool.form.scoring import ScoringConfig
+from xltool.read.safety import Limits
 
 
 def _plain(value: object) -> object:
@@ -76,7 +77,8 @@ def write_outputs(original: str, report_json: str, folder: str, source: str) -> 
     return [str(issues), str(annotated)]
 
 
-def check_file(path: str, source: str, cfg_json: str | None, staging: str | None = None) -> tuple[str, dict, str]:
+def check_file(path: str, source: str, cfg_json: str | None, staging: str | None = None,
+               limits: Limits | None = None) -> tuple[str, dict, str]:
     """(status, header, body) for one file: status "ok" or "unreadable".
 
     With *staging*, a workbook with findings also gets its 问题清单 and annotated copy written
@@ -90,7 +92,7 @@ def check_file(path: str, source: str, cfg_json: str | None, staging: str | None
     started = time.perf_counter()
     cfg = ScoringConfig.model_validate_json(cfg_json) if cfg_json else None
     try:
-        result, report = check_path(Path(path), cfg=cfg)
+        result, report = check_path(Path(path), cfg=cfg, limits=limits)
     except UnreadableWorkbook as exc:
         header = {"reason": str(exc.reason), "message": exc.message, "detail": getattr(exc, "detail", "")[:500],
                   "seconds": round(time.perf_counter() - started, 4)}

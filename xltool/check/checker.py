@@ -14,6 +14,7 @@ from xltool.form.model import Form
 from xltool.form.scoring import ScoringConfig
 from xltool.numbers import fmt_amount, fmt_number, fmt_rate
 from xltool.read.reader import ReadResult, cell_ref
+from xltool.read.safety import Limits
 
 
 def _fmt(kind: str, value: float) -> str:
@@ -104,10 +105,11 @@ def check_result(result: ReadResult) -> list[Finding]:
     return result.findings + run_checks(result.form, result.cfg, result.values)
 
 
-def check_path(path: Path, *, backend: str = "xml", cfg: ScoringConfig | None = None) -> tuple[ReadResult, WorkbookReport]:
+def check_path(path: Path, *, backend: str = "xml", cfg: ScoringConfig | None = None,
+               limits: Limits | None = None) -> tuple[ReadResult, WorkbookReport]:
     from xltool.read.reader import read_path
 
-    result = read_path(Path(path), backend=backend, cfg=cfg)
+    result = read_path(Path(path), backend=backend, cfg=cfg, limits=limits)
     v = result.values
     report = WorkbookReport(
         path=str(path), sha256=result.sha256,

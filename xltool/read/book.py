@@ -17,6 +17,7 @@ import posixpath
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from pyexpat import ExpatError, ParserCreate
@@ -342,9 +343,15 @@ def from_xml(path: Path, skip: frozenset[str] = frozenset(), limits: Limits | No
     return read_package(open_package(path, limits), skip)[0]
 
 
-def read_package(package: Package, skip: frozenset[str] = frozenset()) -> tuple[Book, FileFacts]:
+def read_package(package: Package, skip: frozenset[str] = frozenset(), *, first: str | None = None,
+                 accept: Callable[[Book], object] | None = None) -> tuple[Book, FileFacts]:
     """The Book of a package that passed ``open_package``, and the file's facts; every part is
-    decompressed once, and the parts the Book does not need are only checked."""
+    decompressed once, and the parts the Book does not need are only checked.
+
+    With *first* and *accept*, the sheet titled *first* is read before the others and
+    ``accept`` sees a Book holding only that sheet (or none): it raises to refuse the
+    workbook before anything else is parsed (a workbook that is not ours, however big).
+    """
     try:
         wb_part = package.workbook_part
         wb_rels = _rels(package, wb_part)
@@ -358,14 +365,23 @@ def read_package(package: Package, skip: frozenset[str] = frozenset()) -> tuple[
             (t for t in wb_rels.values() if t.endswith("sharedStrings.xml")), "xl/sharedStrings.xml"
         )
         strings = _shared_strings(package, strings_path, counter)
-        sheets: dict[str, SheetData] = {}
-        for attrs in workbook.sheets:
+        read: dict[str, SheetData] = {}
+        order = sorted(workbook.sheets, key=lambda attrs: attrs.get("name", "") != first) if first else workbook.sheets
+        for n, attrs in enumerate(order):
             title = attrs.get("name", "")
+            if n == 0 and accept is not None:
+                if title != first:
+                    accept(Book(sheets={}, names=workbook.names, structure_protected=workbook.structure))
             target = wb_rels.get(attrs.get(_REL_ID, ""), "")
             sheet = SheetData(title=title, state=attrs.get("state", "visible"))
             if target in package and "worksheets/" in target and title not in skip:
                 _read_sheet(package, target, strings, sheet)
-            sheets[title] = sheet
+            read[title] = sheet
+            if n == 0 and accept is not None and title == first:
+                accept(Book(sheets={title: sheet}, names=workbook.names, structure_protected=workbook.structure))
+        if not order and accept is not None:
+            accept(Book(sheets={}, names=workbook.names, structure_protected=workbook.structure))
+        sheets = {attrs.get("name", ""): read[attrs.get("name", "")] for attrs in workbook.sheets}
         facts = package.close()
     finally:
         package.discard()

@@ -22,7 +22,7 @@ from xltool.form.selfeval import TEMPLATE_ID, VERSION, build_form, config_values
 from xltool.i18n import _
 from xltool.numbers import fmt_number, parse_number
 from xltool.read.book import Book
-from xltool.read.safety import UnreadableWorkbook
+from xltool.read.safety import Limits, UnreadableWorkbook
 from xltool.template.meta import META_SHEET, TemplateMeta, fingerprint, read_meta
 
 HELPER_SHEETS = {META_SHEET, "_xltool_lists"}
@@ -391,15 +391,18 @@ def _plain(value: object) -> float | str | None:
     return str(value)
 
 
-def read_path(path: Path, *, backend: str = "xml", cfg: ScoringConfig | None = None) -> ReadResult:
+def read_path(path: Path, *, backend: str = "xml", cfg: ScoringConfig | None = None,
+              limits: Limits | None = None) -> ReadResult:
     from xltool.read import book as books
     from xltool.read.safety import inspect, open_package
 
     try:
         if backend == "xml":
-            book, facts = books.read_package(open_package(Path(path)), skip=frozenset({"审核"}))
+            # The identification sheet first: a workbook that is not ours is refused unparsed.
+            book, facts = books.read_package(open_package(Path(path), limits), skip=frozenset({"审核"}),
+                                             first=META_SHEET, accept=identify)
         else:
-            facts = inspect(Path(path))
+            facts = inspect(Path(path), limits)
             book = books.from_openpyxl(Path(path))
     except UnreadableWorkbook:
         raise
