@@ -58,6 +58,7 @@ def _phase_audit(batch: Path, out: Path, jobs: int | None) -> dict:
     peak_self, peak_children = _peak_mb()
     return {"files": outcome.files, "units": len(outcome.units), "checked": outcome.checked, "seconds": seconds,
             "check_seconds": timing.t_stop - timing.t_start, "peak_self_mb": peak_self, "peak_children_mb": peak_children,
+            "start_seconds": timing.t_start - started, "output_seconds": started + seconds - timing.t_stop,
             "with_findings": sum(1 for u in outcome.units if u.report and u.report.findings)}
 
 
@@ -124,6 +125,8 @@ def main(argv: list[str] | None = None) -> int:
           f"(checking alone {audit['checked'] / audit['check_seconds']:.0f} files/s; "
           f"{audit['with_findings']} units with findings got their 问题清单 and annotated copy); "
           f"peak memory {peak:.0f} MB (self {audit['peak_self_mb']:.0f} + children {audit['peak_children_mb']:.0f})")
+    print(f"  phases:          collect and hash {audit['start_seconds']:.2f} s, check {audit['check_seconds']:.2f} s, "
+          f"outputs {audit['output_seconds']:.2f} s")
 
     sample = ["--openpyxl-sample", str(args.openpyxl_sample)] if args.openpyxl_sample else []
     plain = _child(["--phase", "openpyxl", "--batch", str(batch), *sample])
