@@ -14,9 +14,10 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 
 from xltool.audit.history import DB_NAME, History, Stored
@@ -99,15 +100,20 @@ def file_digest(item: InputFile, limits: Limits) -> str:
     return digest.hexdigest()
 
 
-def _map_unordered(fn: Callable, tasks: list[tuple], pool: ProcessPoolExecutor | None,
+def _batches(tasks: Iterable[tuple], size: int) -> Iterator[tuple[list[tuple]]]:
+    """(a list of up to *size* tasks,) at a time: the arguments of one ``check_files`` call."""
+    queue = iter(tasks)
+    while batch := list(islice(queue, size)):
+        yield (batch,)
+
+
+def _map_unordered(fn: Callable, tasks: Iterable[tuple], pool: ProcessPoolExecutor | None,
                    on_result: Callable[[tuple, object], None], in_flight: int = 16) -> None:
     """Run fn(*task) for every task, in *pool* when given (else here); results in completion order.
 
     At most *in_flight* tasks are queued at a time, so thousands of files never pile up in
     memory and an interruption stops promptly.
     """
-    if not tasks:
-        return
     if pool is None:
         for task in tasks:
             on_result(task, fn(*task))
@@ -210,23 +216,35 @@ def run_audit(options: AuditOptions, progress: Progress | None = None) -> AuditO
                 sample = next((f for f in collected.files if f.size <= WARM_MAX_BYTES), None)
                 workers.start(warm=(str(sample.path), cfg_json) if sample is not None else None)
         files: list[tuple[InputFile, str]] = []
-        pending: list[tuple[str, str, str | None, str, Limits]] = []  # check_file arguments
         by_task: dict[str, tuple[InputFile, str]] = {}
         progress.phase(_("Reading the inputs"))
-        for item in collected.files:
-            sha = file_digest(item, options.limits)
-            files.append((item, sha))
-            if (item.source, sha) in seen:
-                continue
-            stored = history.cached(sha, key)
-            if stored is not None:
-                history.record(run_id, key, source=item.source, sha256=sha, size=item.size, mtime=item.mtime,
-                               stored=stored, reused=True)
-                continue
-            pending.append((str(item.path), item.source, cfg_json, str(staging), options.limits))
-            by_task[str(item.path)] = (item, sha)
-        pool = workers.get(len(pending))
-        progress.start(len(files), len(files) - len(pending))
+
+        def new_files(known: Callable[[], object]) -> Iterator[tuple]:
+            """check_file arguments for each file not recorded in this round nor checked before;
+            the others are recorded (or skipped) as they are found, and *known* is called."""
+            for item in collected.files:
+                sha = file_digest(item, options.limits)
+                files.append((item, sha))
+                if (item.source, sha) in seen:
+                    known()
+                    continue
+                stored = history.cached(sha, key)
+                if stored is not None:
+                    history.record(run_id, key, source=item.source, sha256=sha, size=item.size, mtime=item.mtime,
+                                   stored=stored, reused=True)
+                    known()
+                    continue
+                by_task[str(item.path)] = (item, sha)
+                yield (str(item.path), item.source, cfg_json, str(staging), options.limits)
+
+        if workers.pool is not None:  # a new batch: the files are hashed as the workers ask for more
+            pool = workers.pool
+            progress.start(len(collected.files), 0)
+            tasks: Iterable[tuple] = new_files(progress.advance)
+        else:
+            tasks = list(new_files(lambda: None))
+            pool = workers.get(len(tasks))
+            progress.start(len(files), len(files) - len(tasks))
 
         def on_result(batch: tuple, results: list[tuple[str, dict, str]]) -> None:
             for task, (status, header, body) in zip(batch[0], results):
@@ -236,13 +254,12 @@ def run_audit(options: AuditOptions, progress: Progress | None = None) -> AuditO
             progress.advance(len(results))
 
         # A few files per task when there are many: fewer round trips, the same balance.
-        size = max(1, min(BATCH, len(pending) // (8 * jobs))) if pool is not None else 1
-        batches = [(pending[i:i + size],) for i in range(0, len(pending), size)]
-        _map_unordered(check_files, batches, pool, on_result, workers.in_flight)
+        size = max(1, min(BATCH, len(collected.files) // (8 * jobs))) if pool is not None else 1
+        _map_unordered(check_files, _batches(tasks, size), pool, on_result, workers.in_flight)
         history.commit()
         progress.stop()
         outcome = finalise(history, run_id, key, files, collected.rejected, roster, previous, options, workers, progress)
-        outcome.checked, outcome.reused = len(pending), len(files) - len(pending)
+        outcome.checked, outcome.reused = len(by_task), len(files) - len(by_task)
         outcome.seconds = time.perf_counter() - started
         history.finish_run(run_id)
         interrupted = False
