@@ -1,9 +1,14 @@
 """One audit round: collect inputs, check them in parallel, record, and write every output.
 
-The round is driven by the history database: each result is committed as it arrives, and
-the outputs are then built from the database alone (``finalise``). Killing the audit at any
-point and running it again therefore resumes the round and produces the same outputs as one
-uninterrupted run; files whose bytes (and rules) did not change are never checked twice.
+The round is driven by the history database: results are committed in small groups as they
+arrive, and the outputs are then built from the database alone (``finalise``). Killing the
+audit at any point and running it again therefore resumes the round and produces the same
+outputs as one uninterrupted run; files whose bytes (and rules) did not change are never
+checked twice.
+
+For a new batch the workers start (and warm up on one workbook) before the files are hashed,
+take a few files per task, and the files are hashed as the workers ask for more; the summary
+workbook is built in a worker while this process writes the per-unit outputs and the CSV.
 """
 
 from __future__ import annotations
