@@ -130,3 +130,27 @@ def test_audit_reads_zip_input_and_never_touches_the_originals(tmp_path, workboo
     # A second run over the same inputs reuses every result.
     again = run_audit(AuditOptions(inputs=[tmp_path / "in"], out=out, jobs=1))
     assert again.checked == 0 and again.reused == len(manifest["files"]) + 1  # and the huge file's refusal
+
+
+@pytest.mark.parametrize("n, jobs, gone", [(4, 1, 1), (20, 2, 0)], ids=["serial", "workers-warmed-on-it"])
+def test_a_file_gone_after_it_was_listed_is_a_problem_file(tmp_path, monkeypatch, n, jobs, gone):
+    """A file removed between listing and reading (a network share, a colleague moving files)
+    is reported like any unreadable file, and the batch goes on."""
+    import xltool.audit.run as run
+
+    folder = tmp_path / "in"
+    generate.generate(n, folder, seed=2, fault_share=0, broken=False)
+    listed = run.collect
+    removed: list[str] = []
+
+    def collect_then_lose_one(*args, **kwargs):
+        collected = listed(*args, **kwargs)
+        collected.files[gone].path.unlink()
+        removed.append(collected.files[gone].source)
+        return collected
+
+    monkeypatch.setattr(run, "collect", collect_then_lose_one)
+    outcome = run_audit(AuditOptions(inputs=[folder], out=tmp_path / "out", jobs=jobs))
+    problems = [a for a in outcome.anomalies if a.kind is AnomalyKind.UNREADABLE]
+    assert [a.source for a in problems] == removed and "找不到文件" in problems[0].message
+    assert sum(1 for u in outcome.units if u.report is not None) == n - 1

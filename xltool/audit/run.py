@@ -99,9 +99,14 @@ def file_digest(item: InputFile, limits: Limits) -> str:
         # Refused unread by the safety gate; identified by where and what size it is.
         return "unhashed-" + hashlib.sha256(f"{item.source}|{item.size}|{item.mtime}".encode()).hexdigest()
     digest = hashlib.sha256()
-    with open(item.path, "rb") as fh:
-        while block := fh.read(1 << 20):
-            digest.update(block)
+    try:
+        with open(item.path, "rb") as fh:
+            while block := fh.read(1 << 20):
+                digest.update(block)
+    except OSError:
+        # Gone or unreadable since it was listed (a network share, a user moving files): the
+        # check reports why, as a problem file; the batch goes on.
+        return "unread-" + hashlib.sha256(f"{item.source}|{item.size}|{item.mtime}".encode()).hexdigest()
     return digest.hexdigest()
 
 
