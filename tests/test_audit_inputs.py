@@ -154,3 +154,36 @@ def test_a_file_gone_after_it_was_listed_is_a_problem_file(tmp_path, monkeypatch
     problems = [a for a in outcome.anomalies if a.kind is AnomalyKind.UNREADABLE]
     assert [a.source for a in problems] == removed and "找不到文件" in problems[0].message
     assert sum(1 for u in outcome.units if u.report is not None) == n - 1
+
+
+@pytest.mark.parametrize("n, jobs", [(4, 1), (20, 2)], ids=["serial", "workers"])
+def test_a_file_rewritten_while_it_is_audited_is_checked_again_next_time(tmp_path, monkeypatch, n, jobs):
+    """A unit resends its workbook into the folder while the audit runs: the bytes checked are
+    not the bytes hashed. The file is reported as changed, nothing is kept for it, and the next
+    run checks what it holds then."""
+    import xltool.audit.run as run
+
+    folder = tmp_path / "in"
+    generate.generate(n, folder, seed=4, fault_share=0, broken=False)
+    other = generate.generate(1, tmp_path / "other", seed=8, fault_share=0, broken=False)
+    newer = (tmp_path / "other" / other["files"][0]["file"]).read_bytes()
+    target = sorted(folder.glob("*.xlsx"))[2]
+    hashed = run.file_digest
+
+    def digest_then_rewrite(item, limits):
+        sha = hashed(item, limits)
+        if item.path == target:
+            target.write_bytes(newer)  # the resent workbook lands right after it was hashed
+        return sha
+
+    monkeypatch.setattr(run, "file_digest", digest_then_rewrite)
+    first = run_audit(AuditOptions(inputs=[folder], out=tmp_path / "out", jobs=jobs))
+    changed = [a for a in first.anomalies if a.kind is AnomalyKind.UNREADABLE]
+    assert [Path(a.source).name for a in changed] == [target.name]
+    assert "审核过程中被修改" in changed[0].message
+
+    monkeypatch.setattr(run, "file_digest", hashed)
+    second = run_audit(AuditOptions(inputs=[folder], out=tmp_path / "out", jobs=jobs))
+    assert not [a for a in second.anomalies if a.kind is AnomalyKind.UNREADABLE]
+    assert second.checked == 1 and second.reused == n - 1
+    assert any(u.submission and Path(u.submission.source).name == target.name and u.report for u in second.units)

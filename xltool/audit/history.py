@@ -32,6 +32,7 @@ DB_NAME = "history.sqlite"
 SCHEMA_VERSION = "1"
 COMMIT_EVERY = 0.5  # seconds
 COMMIT_GROUP = 16  # results
+NOT_REUSED = frozenset({"internal_error", "changed"})  # results that a later run checks again
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -168,9 +169,10 @@ class History:
         return set(self.db.execute("SELECT source, sha256 FROM submissions WHERE run_id = ?", (run_id,)))
 
     def cached(self, sha256: str, rules_key: str) -> Stored | None:
-        """A stored result to reuse instead of checking again (never an internal error's)."""
+        """A stored result to reuse instead of checking again (never one that says the file
+        could not be checked properly: an internal error, or bytes that changed meanwhile)."""
         stored = self.result(sha256, rules_key)
-        if stored is not None and stored.header.get("reason") == "internal_error":
+        if stored is not None and stored.header.get("reason") in NOT_REUSED:
             return None
         return stored
 

@@ -259,6 +259,8 @@ def run_audit(options: AuditOptions, progress: Progress | None = None) -> AuditO
         def on_result(batch: tuple, results: list[tuple[str, dict, str]]) -> None:
             for task, (status, header, body) in zip(batch[0], results):
                 item, sha = by_task[task[0]]
+                if header.get("sha256", sha) != sha:  # rewritten between hashing and checking
+                    status, header, body = _changed(item)
                 history.record(run_id, key, source=item.source, sha256=sha, size=item.size, mtime=item.mtime,
                                stored=Stored(sha, status, header, body), reused=False)
             progress.advance(len(results))
@@ -278,6 +280,15 @@ def run_audit(options: AuditOptions, progress: Progress | None = None) -> AuditO
         workers.stop(interrupted=interrupted)
         history.close()
         remove_workdir(workdir)
+
+
+def _changed(item: InputFile) -> tuple[str, dict, str]:
+    """The result of a file whose bytes changed while it was being audited: what was checked is
+    not what was hashed, so nothing is kept for either (the next run checks it again)."""
+    name = item.source.rsplit("!", 1)[-1].replace("\\", "/").rsplit("/", 1)[-1]
+    header = {"reason": "changed", "message": _("The file {name} changed while it was being checked; run the audit "
+                                                 "again to check what it holds now.").format(name=name)}
+    return "unreadable", header, json.dumps(header, ensure_ascii=False)
 
 
 def finalise(history: History, run_id: int, key: str, files: list[tuple[InputFile, str]], rejected: list,

@@ -112,6 +112,7 @@ def check_file(path: str, source: str, cfg_json: str | None, staging: str | None
         "template_version": report.template_version, "email": report.contact_email,
         "contact": report.contact_name, "date": _plain(result.values.get("info_date")),
         "errors": report.errors, "warnings": report.warnings, "findings": finding_keys(dumped["findings"]),
+        "sha256": report.sha256,  # of the bytes checked: the round compares it with the file it hashed
         "scoring": result.cfg.model_dump_json(),
     }
     if staging and report.findings:
