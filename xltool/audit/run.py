@@ -151,6 +151,7 @@ class _Workers:
     def __init__(self, jobs: int) -> None:
         self.jobs = jobs
         self.pool: ProcessPoolExecutor | None = None
+        self._started: Future | None = None  # the first task, which starts every worker
 
     @property
     def in_flight(self) -> int:
@@ -161,7 +162,7 @@ class _Workers:
             return self.pool
         if self.pool is None:
             self.start()
-            self.pool.submit(os.getpid).result()  # type: ignore[union-attr]
+            self._started.result()  # type: ignore[union-attr]  # every worker is up before any thread starts
         return self.pool
 
     def start(self, warm: tuple[str, str | None] | None = None) -> None:
@@ -177,7 +178,7 @@ class _Workers:
         # The platform's default start method (fork on Linux: workers inherit the loaded
         # modules). A first task starts every worker now, before any progress-bar thread.
         self.pool = ProcessPoolExecutor(max_workers=self.jobs, initializer=init_worker, initargs=(os.getpid(), warm))
-        self.pool.submit(os.getpid)
+        self._started = self.pool.submit(os.getpid)
 
     def stop(self, *, interrupted: bool) -> None:
         pool, self.pool = self.pool, None

@@ -407,9 +407,7 @@ def dataset_rows_xml(rows: list[list[object]], *, first_row: int) -> bytes:
     for r, row in enumerate(rows, start=first_row):
         parts.append(f'<row r="{r}">')
         for c, value in enumerate(row):
-            if type(value) is float and value == value and value not in (_INF, -_INF):  # most cells: inline
-                parts.append(f'<c r="{letters[c]}{r}"><v>{value!r}</v></c>')
-            elif value is not None and value != "":
+            if value is not None and value != "":
                 parts.append(_cell_xml(f"{letters[c]}{r}", value))
         parts.append("</row>")
     return "".join(parts).encode("utf-8")

@@ -97,7 +97,7 @@ def evaluate_many(checks: tuple[Check, ...], values: Mapping[str, object]) -> li
         if len(_BATCHES) > 64:
             _BATCHES.clear()
         _BATCHES[id(checks)] = (checks, None)
-        return [o for o in map(evaluate, checks, [values] * len(checks)) if o is not None]
+        return [outcome for check in checks if (outcome := evaluate(check, values)) is not None]
     functions = hit[1]
     if functions is None:
         functions = [_sides(c) for c in checks]  # each check's second use: compiled

@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import posixpath
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from pyexpat import ExpatError, ParserCreate
@@ -152,8 +152,8 @@ class _Counted:
 
     __slots__ = ("elements", "limit")
 
-    def __init__(self, package: Package, used: int = 0) -> None:
-        self.elements, self.limit = used, package.limits.max_xml_elements
+    def __init__(self, package: Package) -> None:
+        self.elements, self.limit = 0, package.limits.max_xml_elements
 
 
 _M = NS_MAIN[1:]  # "uri}" as expat spells the main namespace
@@ -235,7 +235,7 @@ class _SheetHandler:
         self.in_c = False
         self.collect: str | None = None  # "v", "f" or "t" while inside that element
         self.buf: list[str] = []
-        self.texts: list[str] = []
+        self.texts: list[str] | None = None  # the <t> texts of the current cell, once it has one
 
     def start(self, name: str, attrs: dict) -> None:
         if self.in_c:  # a cell's children: only <v>, <f> and the <t> of inline strings matter
@@ -365,23 +365,23 @@ def read_package(package: Package, skip: frozenset[str] = frozenset(), *, first:
             (t for t in wb_rels.values() if t.endswith("sharedStrings.xml")), "xl/sharedStrings.xml"
         )
         strings = _shared_strings(package, strings_path, counter)
-        read: dict[str, SheetData] = {}
-        order = sorted(workbook.sheets, key=lambda attrs: attrs.get("name", "") != first) if first else workbook.sheets
-        for n, attrs in enumerate(order):
+
+        def read(attrs: dict[str, str]) -> SheetData:
             title = attrs.get("name", "")
-            if n == 0 and accept is not None:
-                if title != first:
-                    accept(Book(sheets={}, names=workbook.names, structure_protected=workbook.structure))
             target = wb_rels.get(attrs.get(_REL_ID, ""), "")
             sheet = SheetData(title=title, state=attrs.get("state", "visible"))
             if target in package and "worksheets/" in target and title not in skip:
                 _read_sheet(package, target, strings, sheet)
-            read[title] = sheet
-            if n == 0 and accept is not None and title == first:
-                accept(Book(sheets={title: sheet}, names=workbook.names, structure_protected=workbook.structure))
-        if not order and accept is not None:
-            accept(Book(sheets={}, names=workbook.names, structure_protected=workbook.structure))
-        sheets = {attrs.get("name", ""): read[attrs.get("name", "")] for attrs in workbook.sheets}
+            return sheet
+
+        head = next((attrs for attrs in workbook.sheets if first is not None and attrs.get("name", "") == first), None)
+        early = read(head) if head is not None else None
+        if accept is not None:
+            accept(Book(sheets={first: early} if early is not None else {}, names=workbook.names,
+                        structure_protected=workbook.structure))
+        sheets: dict[str, SheetData] = {}
+        for attrs in workbook.sheets:
+            sheets[attrs.get("name", "")] = early if attrs is head else read(attrs)
         facts = package.close()
     finally:
         package.discard()

@@ -118,7 +118,6 @@ def _norm_text_cached(text: object) -> str:
 class _FormPlan:
     """What read_book compares every workbook against, computed once per form."""
 
-    titles: dict[str, str]  # sheet key → title
     formulas: dict[str, tuple[str, str]]  # derived field id → (expected formula, normalised)
     names: tuple[tuple[Field, str], ...]  # (field, normalised defined-name target)
     texts: tuple[tuple[str, str, object, str], ...]  # (sheet key, sheet title, Text, normalised text)
@@ -144,7 +143,6 @@ def _plan(form: Form) -> _FormPlan:
             formulas[f.id] = (expected, _norm_formula(expected))
     titles = {s.key: s.title for s in form.sheets}
     plan = _FormPlan(
-        titles=titles,
         formulas=formulas,
         names=tuple((f, _norm_formula(cells.name_ref(f.id))) for f in form.fields),
         texts=tuple((sheet.key, sheet.title, text, _norm_text(text.text)) for sheet in form.sheets for text in sheet.texts),

@@ -27,12 +27,12 @@ import struct
 import warnings
 import zipfile
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from xltool.i18n import _
 
@@ -626,10 +626,15 @@ def _check_sizes(infos: list[zipfile.ZipInfo], limits: Limits) -> int:
     return total
 
 
-def _read_small(zf: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int = _MAX_META_PART) -> bytes:
+def _check_small(info: zipfile.ZipInfo, limit: int = _MAX_META_PART) -> None:
+    """A part read whole (content types, relationships, workbook.xml for the tab names)."""
     if info.file_size > limit:
         raise _Refusal(Reason.parse_error, detail=f"{info.filename} is {info.file_size} bytes",
                        shown=f"{info.filename} too large")
+
+
+def _read_small(zf: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int = _MAX_META_PART) -> bytes:
+    _check_small(info, limit)
     with zf.open(info) as fh:
         return fh.read(limit + 1)[:limit]
 
@@ -1093,13 +1098,21 @@ def _inspect_data(path: str, limits: Limits) -> tuple[bytes, FileFacts]:
     return data, _facts(path, data, pkg, sheets)
 
 
-def _checked_data(path: str, limits: Limits) -> tuple[bytes, FileFacts]:
+_T = TypeVar("_T")
+
+
+def _gated(step: Callable[[str, Limits], _T], what: str, path: str, limits: Limits) -> _T:
+    """``step(path, limits)``, with every refusal (and any gap in the checks) as ``UnreadableWorkbook``."""
     try:
-        return _inspect_data(path, limits)
+        return step(path, limits)
     except _Refusal as refusal:
         raise refusal.build(path) from None
     except Exception as exc:  # pragma: no cover - a gap in the checks must not escape as a traceback
-        raise _Refusal(Reason.parse_error, detail=f"inspect: {type(exc).__name__}: {exc}"[:300]).build(path) from exc
+        raise _Refusal(Reason.parse_error, detail=f"{what}: {type(exc).__name__}: {exc}"[:300]).build(path) from exc
+
+
+def _checked_data(path: str, limits: Limits) -> tuple[bytes, FileFacts]:
+    return _gated(_inspect_data, "inspect", path, limits)
 
 
 def inspect(path: str | os.PathLike[str], limits: Limits | None = None) -> FileFacts:
@@ -1148,9 +1161,10 @@ class Package:
 
     def read(self, part: str) -> bytes:
         """A small part (relationships), whole."""
-        if self._infos[part].file_size > _MAX_META_PART:
-            raise _Refusal(Reason.parse_error, detail=f"{part} is {self._infos[part].file_size} bytes",
-                           shown=f"{part} too large").build(self.path)
+        try:
+            _check_small(self._infos[part])
+        except _Refusal as refusal:
+            raise refusal.build(self.path) from None
         return b"".join(self.stream(part))
 
     def cell_limit(self) -> int:
@@ -1189,14 +1203,8 @@ class Package:
 def open_package(path: str | os.PathLike[str], limits: Limits | None = None) -> Package:
     """The container half of ``inspect`` (file, magic bytes, zip directory, sizes, names,
     identity); the parts are checked as the reader streams them. Raises only ``UnreadableWorkbook``."""
-    spath = os.fspath(path)
-    limits = limits or Limits()
-    try:
-        data, pkg = _open_zip(spath, limits)
-    except _Refusal as refusal:
-        raise refusal.build(spath) from None
-    except Exception as exc:  # pragma: no cover - a gap in the checks must not escape as a traceback
-        raise _Refusal(Reason.parse_error, detail=f"open: {type(exc).__name__}: {exc}"[:300]).build(spath) from exc
+    spath, limits = os.fspath(path), limits or Limits()
+    data, pkg = _gated(_open_zip, "open", spath, limits)
     return Package(spath, data, pkg, limits)
 
 
