@@ -86,7 +86,7 @@ async def read_uploads(request: Request, *, max_files: int, max_bytes: int, fiel
     """The form's plain fields and its uploaded files (name, bytes); a clear 400 when they are unusable."""
     try:
         form = await request.form(max_files=max_files, max_fields=20)
-    except MultiPartException:
+    except (MultiPartException, StarletteHTTPException):  # Starlette turns a parser error into a 400 in English
         raise HTTPException(400, _("The upload could not be read, or it holds too many files (at most {n}).").format(
             n=max_files)) from None
     fields: dict = {}
