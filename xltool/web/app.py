@@ -26,6 +26,7 @@ from starlette.staticfiles import StaticFiles
 
 import xltool
 from xltool.i18n import _, current_locale
+from xltool.numbers import fmt_amount
 from xltool.read.safety import Limits
 from xltool.web.audits import Auditor
 from xltool.web.auth import LoginThrottle, csrf_token, logged_in
@@ -46,6 +47,7 @@ def env() -> Environment:
                     trim_blocks=True, lstrip_blocks=True)
     e.globals["_"] = _
     e.filters["num"] = fmt_value
+    e.filters["amount"] = lambda v: "" if v is None else fmt_amount(v)
     e.filters["pct"] = lambda v: "" if v is None else f"{v * 100:.2f}%"
     return e
 

@@ -13,7 +13,7 @@
     fetch("/api/audits/" + encodeURIComponent(id), {credentials: "same-origin", headers: {"Accept": "application/json"}})
       .then(function (r) { return r.json(); })
       .then(function (s) {
-        if (typeof s.percent === "number") { bar.value = s.percent; }
+        if (typeof s.percent === "number") { bar.setAttribute("value", String(s.percent)); }
         var counts = s.total ? " " + s.done + " / " + s.total : "";
         text.textContent = (s.phase || "") + counts;
         if (s.state === "running") {
