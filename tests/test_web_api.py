@@ -298,3 +298,42 @@ def test_set_password_cli(tmp_path):
     from xltool.web.auth import verify_password
 
     assert verify_password(cfg, PASSWORD) and not verify_password(cfg, PASSWORD + "x")
+
+
+def test_desk_mails_each_unit_its_result_through_real_smtp(tmp_path):
+    import socket
+
+    from aiosmtpd.controller import Controller
+
+    received = []
+
+    class Handler:
+        async def handle_DATA(self, server, session, envelope):
+            received.append((envelope.rcpt_tos, envelope.content))
+            return "250 OK"
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    controller = Controller(Handler(), hostname="127.0.0.1", port=port, ready_timeout=5)
+    controller.start()
+    try:
+        (tmp_path / "data").mkdir()
+        (tmp_path / "data" / "xltool.toml").write_text(
+            f'[mail]\nhost = "127.0.0.1"\nport = {port}\nsecurity = "none"\nsender = "jxg@czj.example.cn"\n'
+            f'timeout = 5\nretries = 1\noutbox = "outbox"\n', encoding="utf-8")
+        client = make_client(tmp_path)
+        payload, manifest = batch_zip(tmp_path / "batch", n=4, seed=8)
+        auth = basic()
+        rid = client.post("/api/rounds", json={"name": "邮件"}, headers=auth).json()["id"]
+        client.post(f"/api/rounds/{rid}/files", files=[("file", ("b.zip", payload))], headers=auth)
+        first = client.post(f"/api/rounds/{rid}/audit", json={"email": True}, headers=auth).json()
+        assert wait_audit(client, first["audit_id"], auth)["state"] == "done"
+        summary = client.get(f"/api/rounds/{rid}/summary", headers=auth).json()
+        assert summary["mail_error"] == "" and sum(summary["mail"].values()) == 4
+        assert sorted(r[0][0] for r in received) == sorted(e["email"] for e in manifest["files"])
+        again = client.post(f"/api/rounds/{rid}/audit", json={"email": True}, headers=auth).json()
+        wait_audit(client, again["audit_id"], auth)
+        assert len(received) == 4  # the outbox never sends the same findings twice
+    finally:
+        controller.stop()

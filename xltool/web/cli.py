@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -52,9 +52,14 @@ def serve(
             raise typer.Exit(2) from None
         console.print(escape(_("Password saved (argon2 hash) in {path}.").format(path=cfg.path)))
         return
+    import os
+
     import uvicorn
 
     from xltool.web.app import create_app
+
+    if cfg.mail_config is None and "XLTOOL_MAIL_OUTBOX" not in os.environ:
+        os.environ["XLTOOL_MAIL_OUTBOX"] = str(cfg.data / "outbox")  # not the folder the server was started from
 
     if not cfg.password_hash:
         err_console.print(f"[yellow]{escape(_('No audit desk password yet: the desk stays locked until you run xltool serve --set-password.'))}[/]")
@@ -62,4 +67,6 @@ def serve(
         err_console.print(f"[yellow]{escape(_('Listening on {host}: other computers can reach these pages. Use this only on the bureau intranet, preferably behind an HTTPS reverse proxy.').format(host=host))}[/]")
     console.print(escape(_("Self-check: http://{host}:{port}/   Audit desk: http://{host}:{port}/desk   API: http://{host}:{port}/api/docs").format(
         host=host if ":" not in host else f"[{host}]", port=port)))
-    uvicorn.run(create_app(cfg), host=host, port=port, log_level="warning", proxy_headers=False)
+    # X-Forwarded-For is believed only from a reverse proxy on this computer (rate limits per unit PC).
+    uvicorn.run(create_app(cfg), host=host, port=port, log_level="warning", proxy_headers=True,
+                forwarded_allow_ips="127.0.0.1")
