@@ -156,7 +156,8 @@ def create_app(cfg: WebConfig) -> FastAPI:
         title=_("xltool web API"), version=xltool.__version__,
         description=_("Self-check of a workbook (no login) and the bureau's audit desk (HTTP Basic with the "
                       "desk password, or the session cookie with the X-CSRF-Token header)."),
-        docs_url="/api/docs", redoc_url=None, openapi_url="/api/openapi.json",
+        # No Swagger page: it loads its script from a CDN, which the CSP and an offline intranet refuse.
+        docs_url=None, redoc_url=None, openapi_url="/api/openapi.json",
     )
     store = Store(cfg.data)
     store.fail_running(_("The server stopped while this audit was running; run it again."))

@@ -65,7 +65,7 @@ def serve(
         err_console.print(f"[yellow]{escape(_('No audit desk password yet: the desk stays locked until you run xltool serve --set-password.'))}[/]")
     if not _loopback(host):
         err_console.print(f"[yellow]{escape(_('Listening on {host}: other computers can reach these pages. Use this only on the bureau intranet, preferably behind an HTTPS reverse proxy.').format(host=host))}[/]")
-    console.print(escape(_("Self-check: http://{host}:{port}/   Audit desk: http://{host}:{port}/desk   API: http://{host}:{port}/api/docs").format(
+    console.print(escape(_("Self-check: http://{host}:{port}/   Audit desk: http://{host}:{port}/desk   API: http://{host}:{port}/api/openapi.json").format(
         host=host if ":" not in host else f"[{host}]", port=port)))
     # X-Forwarded-For is believed only from a reverse proxy on this computer (rate limits per unit PC).
     uvicorn.run(create_app(cfg), host=host, port=port, log_level="warning", proxy_headers=True,
