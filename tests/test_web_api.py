@@ -337,3 +337,24 @@ def test_desk_mails_each_unit_its_result_through_real_smtp(tmp_path):
         assert len(received) == 4  # the outbox never sends the same findings twice
     finally:
         controller.stop()
+
+
+def test_serve_listens_on_loopback_only_by_default(tmp_path):
+    """The real ``xltool serve`` without --host: the kernel's socket table shows 127.0.0.1:port only."""
+    from webtools import Server
+
+    server = Server(tmp_path / "data")
+    try:
+        port_hex = f"{server.port:04X}"
+        listening = []
+        for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+            if not Path(table).exists():
+                continue
+            for line in Path(table).read_text().splitlines()[1:]:
+                local, state = line.split()[1], line.split()[3]
+                if state == "0A" and local.endswith(":" + port_hex):  # 0A: LISTEN
+                    listening.append(local.split(":")[0])
+        assert listening == ["0100007F"], listening  # 127.0.0.1, little-endian hex
+        assert server.alive()
+    finally:
+        server.stop()
