@@ -38,6 +38,12 @@ def _mount() -> None:
     except ImportError:  # the audit package is optional at import time
         pass
     try:
+        from xltool.web.cli import register as register_web
+
+        register_web(app)
+    except ImportError:  # the web pages need fastapi, uvicorn and python-multipart
+        pass
+    try:
         from xltool.addin.cli import addin_app
 
         app.add_typer(addin_app, name="addin", help=_("The Excel add-in (xlwings): serve or set up"))

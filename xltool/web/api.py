@@ -1,0 +1,230 @@
+"""The JSON API under /api/ (OpenAPI schema at /api/openapi.json), for the bureau's other systems.
+
+Self-check endpoints need no login; the desk's need HTTP Basic with the desk password (any user
+name) or the session cookie plus the ``X-CSRF-Token`` header for changes.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
+
+from xltool.check.finding import WorkbookReport
+from xltool.i18n import _
+from xltool.web import services as svc
+from xltool.web.app import SESSION_COOKIE, XLSX_TYPE, attachment, read_uploads, services
+from xltool.web.auth import CSRF_HEADER, api_desk, check_csrf
+from xltool.web.selfcheck import annotated_bytes, issue_list_bytes
+
+router = APIRouter(prefix="/api")
+
+
+def _csrf_if_cookie(request: Request) -> None:
+    """A browser holding the session cookie must prove the request came from our page."""
+    if request.method == "POST" and SESSION_COOKIE in request.cookies:
+        check_csrf(request, request.headers.get(CSRF_HEADER))
+
+
+def desk_auth(request: Request) -> None:
+    api_desk(request, services(request).cfg)
+
+
+class SelfCheckResult(BaseModel):
+    token: str = Field(description="identifies this result for the downloads and 报送, for a short while")
+    file: str
+    sha256: str
+    readable: bool
+    reason: str = Field("", description="machine-readable reason when the file cannot be read")
+    message: str = Field("", description="Chinese sentence when the file cannot be read")
+    report: WorkbookReport | None = None
+    annotated_url: str | None = None
+    issues_url: str | None = None
+    submit_url: str | None = None
+
+
+class Submitted(BaseModel):
+    round_id: int
+    round: str
+    file_id: int
+    file: str
+
+
+class RoundOut(BaseModel):
+    id: int
+    name: str
+    created: str
+    roster: str
+    files: int
+    latest_audit: int | None
+
+
+class FileOut(BaseModel):
+    id: int
+    name: str
+    size: int
+    sha256: str
+    received: str
+    origin: str = Field(description="selfcheck (报送 by the unit) or desk (uploaded by the bureau)")
+
+
+class AuditState(BaseModel):
+    audit_id: int
+    round_id: int
+    phase: str
+    total: int
+    done: int
+    percent: int
+    state: str = Field(description="running, done or failed")
+    message: str
+    seconds: float
+
+
+def _result(checked) -> SelfCheckResult:
+    base = f"/api/selfcheck/{checked.token}"
+    ok = checked.report is not None
+    return SelfCheckResult(token=checked.token, file=checked.name, sha256=checked.sha256, readable=ok,
+                           reason=checked.reason, message=checked.unreadable, report=checked.report,
+                           annotated_url=f"{base}/annotated" if ok else None, issues_url=f"{base}/issues" if ok else None,
+                           submit_url=f"{base}/submit" if ok else None)
+
+
+@router.post("/selfcheck", response_model=SelfCheckResult, tags=["self-check"],
+             summary="Check one workbook (multipart field 'file'); nothing is stored")
+async def api_selfcheck(request: Request):
+    _csrf_if_cookie(request)
+    return _result(await svc.selfcheck_upload(request))
+
+
+@router.get("/selfcheck/{token}/annotated", tags=["self-check"], summary="The annotated copy (.xlsx)",
+            responses={200: {"content": {XLSX_TYPE: {}}}})
+async def api_annotated(request: Request, token: str):
+    checked = svc.cached(request, token)
+    return attachment(await run_in_threadpool(annotated_bytes, checked), f"{checked.stem}_审核标注.xlsx")
+
+
+@router.get("/selfcheck/{token}/issues", tags=["self-check"], summary="问题清单.xlsx",
+            responses={200: {"content": {XLSX_TYPE: {}}}})
+async def api_issues(request: Request, token: str):
+    checked = svc.cached(request, token)
+    return attachment(await run_in_threadpool(issue_list_bytes, checked), "问题清单.xlsx")
+
+
+@router.post("/selfcheck/{token}/submit", response_model=Submitted, tags=["self-check"],
+             summary="报送: store the checked file for the bureau's audit (the current round)")
+async def api_submit(request: Request, token: str):
+    _csrf_if_cookie(request)
+    checked = svc.cached(request, token)
+    if checked.submitted:
+        raise HTTPException(409, _("This file has already been submitted."))
+    r, stored = svc.submit(request, checked)
+    return Submitted(round_id=r.id, round=r.name, file_id=stored.id, file=stored.name)
+
+
+# -- the desk --------------------------------------------------------------------------------------------
+
+class NewRound(BaseModel):
+    name: str = Field("", max_length=60)
+
+
+def _round_out(request: Request, r) -> RoundOut:
+    store = services(request).store
+    latest = store.latest_audit(r.id)
+    return RoundOut(id=r.id, name=r.name, created=r.created, roster=r.roster_name, files=len(store.files(r.id)),
+                    latest_audit=latest.id if latest else None)
+
+
+@router.get("/rounds", response_model=list[RoundOut], tags=["desk"], dependencies=[Depends(desk_auth)],
+            summary="Rounds of submissions, newest first")
+async def api_rounds(request: Request):
+    return [_round_out(request, r) for r in services(request).store.rounds()]
+
+
+@router.post("/rounds", response_model=RoundOut, tags=["desk"], dependencies=[Depends(desk_auth)],
+             summary="Open a new round (units' 报送 go to the newest round)")
+async def api_new_round(request: Request, body: NewRound):
+    store = services(request).store
+    name = body.name.strip() or _("Round {n}").format(n=len(store.rounds()) + 1)
+    return _round_out(request, store.add_round(name))
+
+
+@router.get("/rounds/{round_id}/files", response_model=list[FileOut], tags=["desk"], dependencies=[Depends(desk_auth)])
+async def api_files(request: Request, round_id: int):
+    r = svc.get_round(request, round_id)
+    return [FileOut(id=f.id, name=f.name, size=f.size, sha256=f.sha256, received=f.received, origin=f.origin)
+            for f in services(request).store.files(r.id)]
+
+
+@router.post("/rounds/{round_id}/files", response_model=list[FileOut], tags=["desk"], dependencies=[Depends(desk_auth)],
+             summary="Add workbooks or zip archives (multipart field 'file', repeated)")
+async def api_add_files(request: Request, round_id: int):
+    r = svc.get_round(request, round_id)
+    stored = await svc.receive_files(request, r)
+    return [FileOut(id=f.id, name=f.name, size=f.size, sha256=f.sha256, received=f.received, origin=f.origin)
+            for f in stored]
+
+
+@router.post("/rounds/{round_id}/roster", response_model=RoundOut, tags=["desk"], dependencies=[Depends(desk_auth)],
+             summary="Set the round's roster (multipart field 'file': .xlsx or .csv)")
+async def api_roster(request: Request, round_id: int):
+    r = svc.get_round(request, round_id)
+    _fields, files = await read_uploads(request, max_files=1, max_bytes=services(request).cfg.max_upload_bytes)
+    if not files:
+        raise HTTPException(400, _("Choose the roster file (.xlsx or .csv)."))
+    services(request).store.set_roster(r.id, files[0][0], files[0][1])
+    return _round_out(request, svc.get_round(request, round_id))
+
+
+class StartAudit(BaseModel):
+    email: bool = Field(False, description="e-mail each unit its result (outbox, never twice)")
+
+
+@router.post("/rounds/{round_id}/audit", response_model=AuditState, status_code=202, tags=["desk"],
+             dependencies=[Depends(desk_auth)], summary="Start the audit of the round; poll /api/audits/{id}")
+async def api_start_audit(request: Request, round_id: int, body: StartAudit | None = None):
+    r = svc.get_round(request, round_id)
+    job = services(request).auditor.start(r.id, email=bool(body and body.email))
+    if job is None:
+        raise HTTPException(409, _("An audit is already running. Wait until it has finished."))
+    return AuditState(**job.as_dict())
+
+
+@router.get("/audits/{audit_id}", response_model=AuditState, tags=["desk"], dependencies=[Depends(desk_auth)],
+            summary="Progress of an audit")
+async def api_audit_state(request: Request, audit_id: int):
+    job = services(request).auditor.job(audit_id)
+    if job is None:
+        raise HTTPException(404, _("No such audit."))
+    return AuditState(**job.as_dict())
+
+
+@router.get("/rounds/{round_id}/summary", tags=["desk"], dependencies=[Depends(desk_auth)],
+            summary="The latest audit of the round: counts, every unit with its findings, charts, anomalies")
+async def api_summary(request: Request, round_id: int):
+    svc.get_round(request, round_id)
+    latest = svc.latest(request, round_id)
+    if latest is None:
+        raise HTTPException(404, _("Run the audit first."))
+    return {"audit_id": latest.id, "finished": latest.finished, **latest.result}
+
+
+@router.get("/rounds/{round_id}/download/{which}", tags=["desk"], dependencies=[Depends(desk_auth)],
+            summary="审核汇总.xlsx (which=summary) or the consolidated CSV (which=csv)")
+async def api_download(request: Request, round_id: int, which: str):
+    data, name = svc.output_file(request, round_id, which)
+    return attachment(data, name, "text/csv; charset=utf-8" if which == "csv" else XLSX_TYPE)
+
+
+@router.post("/templates", tags=["desk"], dependencies=[Depends(desk_auth)],
+             summary="One locked template per roster unit, as a zip (multipart: 'file' the roster, 'year')",
+             responses={200: {"content": {"application/zip": {}}}})
+async def api_templates(request: Request):
+    from xltool.web.pages import _templates, _year
+
+    s = services(request)
+    fields, files = await read_uploads(request, max_files=1, max_bytes=s.cfg.max_upload_bytes)
+    year = _year(fields.get("year"))
+    if not files:
+        raise HTTPException(400, _("Choose the roster file (.xlsx or .csv)."))
+    data = await run_in_threadpool(_templates, year, files[0][0], files[0][1], s.cfg.audit_jobs)
+    return attachment(data, _("Templates {year}").format(year=year) + ".zip", "application/zip")

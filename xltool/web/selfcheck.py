@@ -1,0 +1,148 @@
+"""自查: check one uploaded workbook in memory; keep nothing unless the unit presses 报送.
+
+The upload is written to a private temporary folder under a fixed name (never the name the
+user gave), read through the same safety gate as every other input (``check_path``), and
+the folder is removed at once. The bytes and the report stay in memory for a short while
+(``ResultCache``) so the page can offer the annotated copy and the 问题清单 for download,
+and 报送 can store exactly the file that was checked.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import tempfile
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from xltool.check.checker import check_path
+from xltool.check.finding import Finding, Severity, WorkbookReport
+from xltool.i18n import _
+from xltool.numbers import fmt_number
+from xltool.read.safety import Limits, UnreadableWorkbook
+from xltool.web.store import display_name, safe_ext
+
+
+@dataclass
+class Checked:
+    token: str
+    name: str  # what the user called the file (shown only)
+    data: bytes
+    sha256: str
+    report: WorkbookReport | None
+    unreadable: str = ""  # the Chinese sentence when the file cannot be read
+    reason: str = ""
+    created: float = field(default_factory=time.monotonic)
+    submitted: bool = False
+
+    @property
+    def stem(self) -> str:
+        return self.name.rsplit(".", 1)[0] if "." in self.name else self.name
+
+
+def _work_name(name: str) -> str:
+    ext = safe_ext(name)
+    return f"workbook.{ext if ext not in ('bin', 'zip') else 'xlsx'}"
+
+
+def check_bytes(name: str, data: bytes, limits: Limits | None = None) -> Checked:
+    """Check an uploaded workbook; an unreadable one gives a Checked with the reason, never an exception."""
+    shown = display_name(name)
+    sha = hashlib.sha256(data).hexdigest()
+    token = secrets.token_urlsafe(18)
+    with tempfile.TemporaryDirectory(prefix="xltool-web-") as tmp:
+        work = Path(tmp) / _work_name(shown)
+        work.write_bytes(data)
+        try:
+            _result, report = check_path(work, limits=limits)
+        except UnreadableWorkbook as exc:
+            message = exc.message.replace(str(work), shown).replace(work.name, shown)
+            return Checked(token, shown, data, sha, None, unreadable=message, reason=str(exc.reason.value))
+    report.path = shown
+    return Checked(token, shown, data, sha, report)
+
+
+def with_original(checked: Checked, write) -> bytes:
+    """Run ``write(original_path, out_path)`` on a temporary copy of the checked file; the output's bytes."""
+    with tempfile.TemporaryDirectory(prefix="xltool-web-") as tmp:
+        original = Path(tmp) / _work_name(checked.name)
+        original.write_bytes(checked.data)
+        out = Path(tmp) / "out.xlsx"
+        write(original, out)
+        return out.read_bytes()
+
+
+def annotated_bytes(checked: Checked) -> bytes:
+    from xltool.report.annotate import annotate
+
+    assert checked.report is not None
+    return with_original(checked, lambda original, out: annotate(original, checked.report, out))
+
+
+def issue_list_bytes(checked: Checked) -> bytes:
+    from xltool.report.xlsx_list import write_issue_list
+
+    assert checked.report is not None
+    return with_original(checked, lambda _original, out: write_issue_list(checked.report, out))
+
+
+class ResultCache:
+    """Recent self-check results by token, in memory only, forgotten after *keep_seconds*."""
+
+    def __init__(self, keep_seconds: float, max_items: int = 200, max_bytes: int = 400 * 1024 * 1024) -> None:
+        self.keep, self.max_items, self.max_bytes = keep_seconds, max_items, max_bytes
+        self._items: OrderedDict[str, Checked] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def put(self, checked: Checked) -> None:
+        with self._lock:
+            self._items[checked.token] = checked
+            self._expire()
+
+    def get(self, token: str) -> Checked | None:
+        with self._lock:
+            self._expire()
+            return self._items.get(token)
+
+    def _expire(self) -> None:
+        now = time.monotonic()
+        for token in [t for t, c in self._items.items() if now - c.created > self.keep]:
+            del self._items[token]
+        total = sum(len(c.data) for c in self._items.values())
+        while self._items and (len(self._items) > self.max_items or total > self.max_bytes):
+            _token, oldest = self._items.popitem(last=False)
+            total -= len(oldest.data)
+
+
+# -- what the page shows ----------------------------------------------------------------------------------
+
+def fmt_value(value: object) -> str:
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, (int, float)):
+        return fmt_number(value)
+    return "" if value is None else str(value)
+
+
+@dataclass
+class FindingView:
+    n: int
+    finding: Finding
+    primary: list  # the cells the finding is about (at most two: both sides)
+    more: list  # the inputs behind them
+
+    @property
+    def error(self) -> bool:
+        return self.finding.severity is Severity.ERROR
+
+
+def grouped(report: WorkbookReport) -> list[tuple[str, list[FindingView]]]:
+    """Findings grouped by the sheet of their first cell, in the order the sheets first appear."""
+    groups: dict[str, list[FindingView]] = {}
+    for n, f in enumerate(report.findings, start=1):
+        sheet = f.cells[0].sheet if f.cells else _("Whole workbook")
+        groups.setdefault(sheet, []).append(FindingView(n, f, f.cells[:2], f.cells[2:]))
+    return list(groups.items())
