@@ -129,8 +129,7 @@ def _narrative(form: Form, paras: list[tuple[str, str]], out: Extraction) -> Non
             proj = P.PROJECT.match(text)
             if proj and project < 20 and any(r.search(text) for _k, r in P.PROJECT_FIGURES):
                 project += 1
-                _project(form, project, _original(raw, text, proj.span("name")), text, where, not_initial, out,
-                         covered)
+                _project(form, project, raw, text, proj.span("name"), where, not_initial, out, covered)
         for pat in P.PATTERNS:
             if pat.section != section:
                 continue
@@ -155,9 +154,9 @@ def _original(raw: str, folded: str, span: tuple[int, int]) -> str:
     return (raw if len(raw) == len(folded) else folded)[span[0]:span[1]].strip()
 
 
-def _project(form: Form, i: int, name: str, text: str, where: str, not_initial: bool, out: Extraction,
-             covered: list[tuple[int, int]]) -> None:
-    out.put(form, f"proj_{i}_name", name.strip(), where)
+def _project(form: Form, i: int, raw: str, text: str, name: tuple[int, int], where: str, not_initial: bool,
+             out: Extraction, covered: list[tuple[int, int]]) -> None:
+    out.put(form, f"proj_{i}_name", _original(raw, text, name), where)
     found = {}
     for key, regex in P.PROJECT_FIGURES:
         hit = regex.search(text)
@@ -173,7 +172,7 @@ def _project(form: Form, i: int, name: str, text: str, where: str, not_initial: 
         out.put(form, f"proj_{i}_{key}", value, where)
     goal = P.GOAL.search(text)
     if goal:
-        out.put(form, f"proj_{i}_goal", goal.group("goal").strip(), where)
+        out.put(form, f"proj_{i}_goal", _original(raw, text, goal.span("goal")), where)
 
 
 def _cover(form: Form, text: str, where: str, out: Extraction) -> None:
@@ -258,11 +257,11 @@ def _base(form: Form, table: Table, name: str, out: Extraction) -> None:
             continue
         if mode == "money":
             label = _label(texts[0].text)
-            if label == "专项资金":
+            values = cells[cells.index(texts[0]) + 1:]
+            if label == "专项资金" and not _figures(values):
                 in_special = True
                 continue
-            fids = rows.get(label)
-            values = cells[cells.index(texts[0]) + 1:]
+            fids = None if in_special and label == "专项资金" else rows.get(label)
             if fids is None and in_special and _cell_number(texts[0].text) is None and not _empty(texts[0].text):
                 special += 1
                 if special <= 10:
