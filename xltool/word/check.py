@@ -103,3 +103,23 @@ def check_document(path: Path, *, cfg: ScoringConfig | None = None, limits: DocL
 
 def _text(value: object) -> str | None:
     return str(value).strip() if value not in (None, "") else None
+
+
+def across(checked: list[tuple[Path, object, WorkbookReport]]) -> None:
+    """Word reports checked beside workbooks of the same unit and year: compare their figures.
+
+    *checked*: (path, Extraction or ReadResult, report) per file; findings are added to the
+    Word report's own findings.
+    """
+    from xltool.check.checker import sort_findings as _sort
+    from xltool.word.cross import cross_findings, same_unit
+
+    books = [(p, r, w) for p, r, w in checked if not isinstance(r, Extraction)]
+    for path, ext, report in checked:
+        if not isinstance(ext, Extraction):
+            continue
+        for book_path, result, book in books:
+            if book.year == report.year and same_unit(book.unit, report.unit):
+                form = result.form  # type: ignore[attr-defined]
+                extra = cross_findings(form, ext, result.values, Path(book_path).name)  # type: ignore[attr-defined]
+                report.findings = _sort(report.findings + extra)
