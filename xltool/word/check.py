@@ -123,3 +123,41 @@ def across(checked: list[tuple[Path, object, WorkbookReport]]) -> None:
                 form = result.form  # type: ignore[attr-defined]
                 extra = cross_findings(form, ext, result.values, Path(book_path).name)  # type: ignore[attr-defined]
                 report.findings = _sort(report.findings + extra)
+
+
+class _AuditResult:
+    """What the audit worker reads from a checked file (as from a workbook's ReadResult)."""
+
+    def __init__(self, values: dict[str, object], cfg: ScoringConfig, where: dict[str, str]) -> None:
+        self.values, self.cfg, self.where = values, cfg, where
+
+
+def audit_result(path: Path, cfg: ScoringConfig | None) -> tuple[_AuditResult, WorkbookReport]:
+    cfg = cfg or ScoringConfig()
+    ext, values, report = check_document(path, cfg=cfg)
+    stated = {**ext.values, **ext.stated}
+    return _AuditResult(values, cfg, {fid: ext.where[fid] for fid in stated}), report
+
+
+def audit_across(unit, bodies: list[str | None]) -> None:
+    """The audit's unit sent a workbook and Word reports: add the reports' disagreements."""
+    import json
+
+    from xltool.audit.model import Status
+    from xltool.check.checker import sort_findings as _sort
+    from xltool.word.cross import cross_findings
+
+    if unit.report is None:
+        return
+    form = build_form(int(unit.report.year or DEFAULT_YEAR))
+    extra: list[Finding] = []
+    for sub, text in zip(unit.reports, bodies):
+        body = json.loads(text) if text else {}
+        where = {k: f"{sub.name} {v}" for k, v in (body.get("where") or {}).items()}
+        ext = Extraction(values={k: v for k, v in (body.get("values") or {}).items() if k in where}, where=where)
+        extra += [f.model_copy(update={"instance": f"{f.instance}:{sub.name}"})
+                  for f in cross_findings(form, ext, unit.values, Path(unit.submission.source).name)]
+    if extra:
+        unit.report.findings = _sort(unit.report.findings + extra)
+        unit.errors, unit.warnings = unit.report.errors, unit.report.warnings
+        unit.status = Status.FIX if unit.errors else Status.EXPLAIN if unit.warnings else Status.PASSED

@@ -43,9 +43,9 @@ def cross_findings(form: Form, ext: Extraction, workbook: Mapping[str, object], 
                   "diff": _fmt(f.kind, abs(stated - other))}
         out.append(Finding(
             code="XT301", severity=r.severity, message=r.message().format(**params), fix=r.fix(),
-            cells=[CellRef(field_id=fid, sheet=form.sheet_title(f.sheet), cell=f.cell, label=f.label, value=stated,
+            cells=[CellRef(field_id=fid, sheet=form.sheet_title(f.sheet), cell=f.cell, label=f.label, value=round(stated, 6),
                            where=ext.where.get(fid)),
-                   CellRef(field_id=fid, sheet=form.sheet_title(f.sheet), cell=f.cell, label=f.label, value=other,
+                   CellRef(field_id=fid, sheet=form.sheet_title(f.sheet), cell=f.cell, label=f.label, value=round(other, 6),
                            where=f"{workbook_name} {form.sheet_title(f.sheet)}!{f.cell}")],
             expected=round(other, 6), actual=round(stated, 6), difference=round(stated - other, 6),
             instance=f"docx-xlsx:{fid}",

@@ -544,7 +544,7 @@ def extract(form: Form, doc: Document) -> Extraction:
                     for fig in P.FIGURE.finditer(P.fold(block.text)):
                         out.unplace(where, fig.group())
             continue
-        kind = annex if annex in (2, 3) else _guess(block)
+        kind = _guess(block) or annex  # the content decides: some reports number the tables 附件一/附件二
         if kind not in (2, 3):
             for row in block.rows:
                 _unplaced_numbers(row, lambda c: _("Table row {r} column {c}").format(r=c.row, c=c.col), out)
