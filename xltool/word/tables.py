@@ -54,11 +54,25 @@ def _cell_text(cell, text: str, *, bold: bool = False, center: bool = True) -> N
             run.add_break()
 
 
-def _grid(doc, rows: int, cols: int):
-    table = doc.add_table(rows=rows, cols=cols)
+def _grid(doc, rows: int, widths_mm: tuple[float, ...]):
+    from docx.enum.table import WD_CELL_VERTICAL_ALIGNMENT
+    from docx.shared import Mm
+
+    table = doc.add_table(rows=rows, cols=len(widths_mm))
     table.style = "Table Grid"
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
+    table.autofit = False
+    for col, width in zip(table.columns, widths_mm):
+        col.width = Mm(width)
+        for cell in col.cells:
+            cell.width = Mm(width)
+            cell.vertical_alignment = WD_CELL_VERTICAL_ALIGNMENT.CENTER
     return table
+
+
+# Column widths (mm): 附件2 on A4 portrait (170 mm between margins), 附件3 on A4 landscape (267 mm).
+ANNEX2_WIDTHS = (62.0, 18.0, 18.0, 18.0, 18.0, 18.0, 18.0)
+ANNEX3_WIDTHS = (16.0, 24.0, 30.0, 30.0, 30.0, 30.0, 22.0, 22.0, 63.0)
 
 
 def _repeat_header(row) -> None:
@@ -124,7 +138,7 @@ def annex2_rows(form: Form, values: Mapping[str, object]) -> tuple[list[list[tup
 
 def annex2(doc, form: Form, values: Mapping[str, object]) -> None:
     rows, width = annex2_rows(form, values)
-    table = _grid(doc, len(rows), width)
+    table = _grid(doc, len(rows), ANNEX2_WIDTHS[:width] + (18.0,) * max(0, width - len(ANNEX2_WIDTHS)))
     for r, cells in enumerate(rows):
         for first, last, text, header in cells:
             cell = table.cell(r, first - 1)
@@ -200,13 +214,13 @@ def annex3(doc, form: Form, values: Mapping[str, object], cfg: ScoringConfig) ->
     total = [[(1, 6, "总分", True), (7, 7, show(f("eval_total_weight"), values.get("eval_total_weight")), False),
               (8, 8, show(f("eval_total_score"), values.get("eval_total_score")), False), (9, 9, "", False)]]
     rows = top + body + total
-    table = _grid(doc, len(rows), 9)
+    table = _grid(doc, len(rows), ANNEX3_WIDTHS)
     for r, cells in enumerate(rows):
         for first, last, text, header in cells:
             cell = table.cell(r, first - 1)
             if last > first:
                 cell = cell.merge(table.cell(r, last - 1))
-            _cell_text(cell, text, bold=header)
+            _cell_text(cell, text, bold=header, center=header or ("：" not in text and len(text) < 20))
     offset = len(top)
     vertical = [(1, 1 + 7 - 1, 0), (8, 9, 0), (offset - 1, offset + len(body) - 1, 0)]
     vertical += [(offset + a, offset + b, 1) for a, b in l1_spans] + [(offset + a, offset + b, 2) for a, b in l2_spans]

@@ -259,6 +259,15 @@ def render_template(template: Path, form: Form, values: Mapping[str, object], cf
     return tpl
 
 
+def _schema_fixes(doc) -> None:
+    """python-docx's default settings part has a <w:zoom> without the w:percent the schema requires."""
+    from docx.oxml.ns import qn
+
+    zoom = doc.settings.element.find(qn("w:zoom"))
+    if zoom is not None and zoom.get(qn("w:percent")) is None:
+        zoom.set(qn("w:percent"), "100")
+
+
 def make_report(workbook: Path, out: Path, *, template: Path | None = None, force: bool = False,
                 cfg: ScoringConfig | None = None) -> tuple[Path, int]:
     """Write the report for *workbook* to *out*; returns (out, number of must-fix findings).
@@ -277,5 +286,6 @@ def make_report(workbook: Path, out: Path, *, template: Path | None = None, forc
         document = render_template(Path(template), result.form, result.values, result.cfg, errors)
     else:
         document = build(result.form, result.values, result.cfg, errors)
+    _schema_fixes(getattr(document, "docx", document))
     write_atomic(Path(out), lambda tmp: document.save(str(tmp)))
     return Path(out), errors
