@@ -244,19 +244,26 @@ def _annex_title(doc, n: int, title: str) -> None:
     run.font.size = Pt(16)
 
 
+ANNEX_MARK = "\u2063xltool-annex-{n}\u2063"  # invisible separators: never typed by hand
+
+
 def render_template(template: Path, form: Form, values: Mapping[str, object], cfg: ScoringConfig, errors: int = 0):
-    """A bureau's own template (docxtpl): every context key, plus ``annex2``/``annex3`` tables
-    to place with ``{{p annex2 }}`` and ``{{p annex3 }}``."""
+    """A bureau's own template (docxtpl): every ``context`` key; ``{{ annex2 }}`` and ``{{ annex3 }}``,
+    each alone in a paragraph, become the 附件2 and 附件3 tables."""
     from docxtpl import DocxTemplate
 
     tpl = DocxTemplate(str(template))
     ctx = context(form, values, errors)
-    for n, draw in ((2, lambda d: annex2(d, form, values)), (3, lambda d: annex3(d, form, values, cfg))):
-        sub = tpl.new_subdoc()
-        draw(sub)
-        ctx[f"annex{n}"] = sub
+    ctx.update(annex2=ANNEX_MARK.format(n=2), annex3=ANNEX_MARK.format(n=3))
     tpl.render(ctx, autoescape=True)
-    return tpl
+    doc = tpl.docx
+    for n, draw in ((2, lambda d: annex2(d, form, values)), (3, lambda d: annex3(d, form, values, cfg))):
+        for para in [p for p in doc.paragraphs if ANNEX_MARK.format(n=n) in p.text]:
+            draw(doc)  # appended at the end of the body, then moved into the paragraph's place
+            table = doc.tables[-1]._tbl
+            para._p.addnext(table)
+            para._p.getparent().remove(para._p)
+    return doc
 
 
 def _schema_fixes(doc) -> None:
@@ -286,6 +293,6 @@ def make_report(workbook: Path, out: Path, *, template: Path | None = None, forc
         document = render_template(Path(template), result.form, result.values, result.cfg, errors)
     else:
         document = build(result.form, result.values, result.cfg, errors)
-    _schema_fixes(getattr(document, "docx", document))
+    _schema_fixes(document)
     write_atomic(Path(out), lambda tmp: document.save(str(tmp)))
     return Path(out), errors
