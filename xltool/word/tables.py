@@ -70,6 +70,14 @@ def _grid(doc, rows: int, widths_mm: tuple[float, ...]):
     return table
 
 
+def _cells(table) -> list[list]:
+    """The table's cells by (row, column) before any merge: ``table.cell`` recomputes the whole
+    grid on every call, which made writing 附件3 quadratic."""
+    from docx.table import _Cell
+
+    return [[_Cell(tc, table) for tc in tr.tc_lst] for tr in table._tbl.tr_lst]
+
+
 # Column widths (mm): 附件2 on A4 portrait (170 mm between margins), 附件3 on A4 landscape (267 mm).
 ANNEX2_WIDTHS = (62.0, 18.0, 18.0, 18.0, 18.0, 18.0, 18.0)
 ANNEX3_WIDTHS = (16.0, 24.0, 30.0, 30.0, 30.0, 30.0, 22.0, 22.0, 63.0)
@@ -139,16 +147,17 @@ def annex2_rows(form: Form, values: Mapping[str, object]) -> tuple[list[list[tup
 def annex2(doc, form: Form, values: Mapping[str, object]) -> None:
     rows, width = annex2_rows(form, values)
     table = _grid(doc, len(rows), ANNEX2_WIDTHS[:width] + (18.0,) * max(0, width - len(ANNEX2_WIDTHS)))
+    grid = _cells(table)
     for r, cells in enumerate(rows):
         for first, last, text, header in cells:
-            cell = table.cell(r, first - 1)
+            cell = grid[r][first - 1]
             if last > first:
-                cell = cell.merge(table.cell(r, last - 1))
+                cell = cell.merge(grid[r][last - 1])
             _cell_text(cell, text, bold=header, center=first > 1 or header)
     # 财政供养人员情况 spans its header and value rows.
-    top = table.cell(0, 0)
+    top = grid[0][0]
     text = top.text
-    merged = top.merge(table.cell(1, 0))
+    merged = top.merge(grid[1][0])
     _cell_text(merged, text, bold=True)
 
 
@@ -215,18 +224,19 @@ def annex3(doc, form: Form, values: Mapping[str, object], cfg: ScoringConfig) ->
               (8, 8, show(f("eval_total_score"), values.get("eval_total_score")), False), (9, 9, "", False)]]
     rows = top + body + total
     table = _grid(doc, len(rows), ANNEX3_WIDTHS)
+    grid = _cells(table)
     for r, cells in enumerate(rows):
         for first, last, text, header in cells:
-            cell = table.cell(r, first - 1)
+            cell = grid[r][first - 1]
             if last > first:
-                cell = cell.merge(table.cell(r, last - 1))
+                cell = cell.merge(grid[r][last - 1])
             _cell_text(cell, text, bold=header, center=header or ("：" not in text and len(text) < 20))
     offset = len(top)
     vertical = [(1, 1 + 7 - 1, 0), (8, 9, 0), (offset - 1, offset + len(body) - 1, 0)]
     vertical += [(offset + a, offset + b, 1) for a, b in l1_spans] + [(offset + a, offset + b, 2) for a, b in l2_spans]
     for first, last, col in vertical:
         if last > first:
-            text = table.cell(first, col).text
-            merged = table.cell(first, col).merge(table.cell(last, col))
+            text = grid[first][col].text
+            merged = grid[first][col].merge(grid[last][col])
             _cell_text(merged, text, bold=col == 0)
     _repeat_header(table.rows[offset - 1])
