@@ -413,3 +413,41 @@ def test_audit_checks_a_report_beside_the_workbook(tmp_path):
     assert anomalies == []
     details = [r for r in wb["问题明细"].iter_rows(min_row=2, values_only=True) if r[0]]
     assert any("报告.docx 附件3 表格" in (r[5] or "") for r in details)
+
+
+def test_a_mistyped_total_in_the_text_is_checked_against_its_parts(tmp_path):
+    def edit(blocks):
+        return [b.replace("其中：项目支出2,069.83万元", "其中：项目支出2,096.83万元") if isinstance(b, str) else b
+                for b in blocks]
+
+    with chinese():
+        ext, _values, report = check_document(_variant(tmp_path, edit))
+    assert ext.stated["fin_proj"] == 2096.83
+    found = [f for f in report.findings if f.instance == "stated:fin_proj"]
+    assert len(found) == 1 and found[0].code == "XT201" and found[0].severity.value == "error"
+    assert found[0].cells[0].where == "第二部分第4段"
+    assert found[0].expected == 2069.83 and "2,096.83" in found[0].message
+
+
+def test_a_hostile_template_is_refused(tmp_path):
+    bomb = _zip(tmp_path / "模板.docx", {"word/document.xml": b"<a>" + b" " * (120 * 1024 * 1024) + b"</a>"})
+    done = run_cli("make-report", str(corrected_file()), "-o", str(tmp_path / "r.docx"), "--template", str(bomb))
+    assert done.returncode == 2 and "Traceback" not in done.stderr and "模板.docx" in done.stderr
+    assert not (tmp_path / "r.docx").exists()
+
+
+def test_pages_are_numbered_and_long_paragraphs_are_not_searched(tmp_path):
+    body = zipfile.ZipFile(generated_path()).read("word/footer1.xml").decode()
+    assert 'w:instr="PAGE"' in body
+
+    def edit(blocks):
+        out = []
+        for b in blocks:
+            out.append(b)
+            if b == "三、政府性基金预算支出情况":
+                out.append("1." + "9" * 30000 + "万元")
+        return out
+
+    with chinese():
+        ext, _values, report = check_document(_variant(tmp_path, edit))
+    assert any("过长" in u.text for u in ext.unplaced)

@@ -30,7 +30,7 @@ def make_report_cmd(
     rules_config: Annotated[Optional[Path], typer.Option("--rules-config", help=_("Scoring configuration TOML overriding the workbook's"))] = None,
 ) -> None:
     from xltool.read.safety import UnreadableWorkbook
-    from xltool.word.writer import ReportRefused, make_report
+    from xltool.word.writer import ReportRefused, TemplateRefused, make_report
 
     console, err_console = _consoles()
     if out.suffix.lower() != ".docx":
@@ -52,6 +52,9 @@ def make_report_cmd(
         written, errors = make_report(workbook, out, template=template, force=force, cfg=cfg)
     except UnreadableWorkbook as exc:
         err_console.print(f"[red]✗ {escape(str(workbook))}：{escape(exc.message)}[/]")
+        raise typer.Exit(2) from None
+    except TemplateRefused as exc:
+        err_console.print(f"[red]✗ {escape(str(template))}：{escape(exc.message)}[/]")
         raise typer.Exit(2) from None
     except ReportRefused as exc:
         err_console.print(f"[red]{escape(exc.message)}[/]")

@@ -98,6 +98,9 @@ def _narrative(form: Form, paras: list[tuple[str, str]], out: Extraction) -> Non
         counts[section] = counts.get(section, 0) + 1
         where = where_cover if section == 0 else _("Part {n} paragraph {p}").format(
             n=section_name(section), p=counts[section])
+        if len(text) > P.MAX_PARAGRAPH:
+            out.unplace(where, _("(a paragraph of {n} characters, too long to read)").format(n=len(text)))
+            continue
         covered: list[tuple[int, int]] = []
         if section == 0:
             _cover(form, text, where, out)

@@ -11,14 +11,17 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-NUM = r"(?P<n>-?\d+(?:,\d{3})*(?:\.\d+)?)"
-INT = r"(?P<n>\d+)"
+# A figure never starts inside another one (this also keeps every pattern linear in the text).
+NUM = r"(?<![\d,.])(?P<n>-?\d+(?:,\d{3})*(?:\.\d+)?)"
+INT = r"(?<![\d,.])(?P<n>\d+)"
 WAN = r"\s*万元"
 CN_NUMERALS = "一二三四五六七八九十"
 SECTION = re.compile(r"^\s*([一二三四五六七八九十]{1,2})\s*[、.]")
 ITEM = re.compile(r"^\s*\d+\s*[.、]\s*(?P<name>[^\d].*?)\s*(?:支出|经费)?\s*" + NUM + WAN)
 PROJECT = re.compile(r"^\s*[一二三四五六七八九十]+是\s*(?P<name>[^,;。]+?)\s*[,;。]")
-FIGURE = re.compile(r"\d+(?:,\d{3})*(?:\.\d+)?\s*(?:万元|%)")
+FIGURE = re.compile(r"(?<![\d,.])\d+(?:,\d{3})*(?:\.\d+)?\s*(?:万元|%)")
+# Longer paragraphs are not searched (none of a report's figure sentences comes near it).
+MAX_PARAGRAPH = 20_000
 
 
 def fold(text: str) -> str:

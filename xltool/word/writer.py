@@ -33,6 +33,14 @@ SECTIONS = (
 CN_ORDER = "一二三四五六七八九十"
 
 
+class TemplateRefused(Exception):
+    """The bureau's template is not a readable .docx (message translated)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
 class ReportRefused(Exception):
     """The workbook has 必须修改 findings and --force was not given (message translated)."""
 
@@ -154,6 +162,24 @@ def _fonts(doc) -> None:
             fonts.attrib.pop(qn(theme), None)
 
 
+def _page_numbers(section) -> None:
+    """A centred page number in the section's footer (a PAGE field: Word and WPS fill it in)."""
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+
+    para = section.footer.paragraphs[0]
+    para.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    field = OxmlElement("w:fldSimple")
+    field.set(qn("w:instr"), "PAGE")
+    run = OxmlElement("w:r")
+    text = OxmlElement("w:t")
+    text.text = "1"
+    run.append(text)
+    field.append(run)
+    para._p.append(field)
+
+
 def _placeholder(doc, what: str) -> None:
     from docx.enum.text import WD_COLOR_INDEX
 
@@ -172,6 +198,7 @@ def build(form: Form, values: Mapping[str, object], cfg: ScoringConfig, errors: 
     doc = docx.Document()
     _fonts(doc)
     _page_setup(doc.sections[0])
+    _page_numbers(doc.sections[0])
     if errors:
         run = doc.add_paragraph().add_run(str(ctx["forced_note"]))
         run.bold = True
@@ -290,6 +317,12 @@ def make_report(workbook: Path, out: Path, *, template: Path | None = None, forc
                               "(xltool check-workbook lists them) or use --force to write a marked draft.").format(
             file=Path(workbook).name, n=errors), errors)
     if template is not None:
+        from xltool.word.document import DocLimits, UnreadableReport, _gate, _read_bytes
+
+        try:  # the template is a .docx too: the same gate before docxtpl opens it
+            _gate(_read_bytes(Path(template), DocLimits()), Path(template), DocLimits())
+        except UnreadableReport as exc:
+            raise TemplateRefused(exc.message) from None
         document = render_template(Path(template), result.form, result.values, result.cfg, errors)
     else:
         document = build(result.form, result.values, result.cfg, errors)
