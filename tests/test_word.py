@@ -451,3 +451,22 @@ def test_pages_are_numbered_and_long_paragraphs_are_not_searched(tmp_path):
     with chinese():
         ext, _values, report = check_document(_variant(tmp_path, edit))
     assert any("过长" in u.text for u in ext.unplaced)
+
+
+def test_report_saved_again_by_libreoffice_reads_the_same(soffice, tmp_path):
+    """A unit opens the generated report in an office suite and saves it: nothing changes."""
+    import shutil
+
+    from xltool.office import convert
+
+    src = tmp_path / "in" / "报告.docx"
+    src.parent.mkdir()
+    shutil.copy(generated_path(), src)
+    resaved = convert(src, tmp_path / "out", target="docx:MS Word 2007 XML")
+    assert resaved.read_bytes() != generated_path().read_bytes()
+    with chinese():
+        ext, _values, report = check_document(resaved)
+    original, _v, original_report = checked(generated_path())
+    assert ext.values == original.values and ext.stated == original.stated
+    assert ext.unplaced == []
+    assert [(f.code, f.instance) for f in report.findings] == [(f.code, f.instance) for f in original_report.findings]
