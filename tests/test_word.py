@@ -20,7 +20,7 @@ from xltool.word.check import NOT_IN_REPORT, check_document
 
 ROOT = Path(__file__).resolve().parents[1]
 # A place in a report, as the findings cite it.
-PLACE = re.compile(r"^(第[一二三四五六七八九]部分第\d+段|附件[23] 表格 第\d+行第\d+列|封面第\d+段|附件[23] 表外第\d+段)$")
+PLACE = re.compile(r"^(第[一二三四五六七八九]部分第\d+段|第[一二三四五六七八九]部分标题|附件[23] 表格 第\d+行第\d+列|封面第\d+段|附件[23] 表外第\d+段)$")
 
 
 @cache
@@ -294,6 +294,8 @@ def test_loose_labels_fullwidth_digits_and_units(tmp_path):
             if isinstance(b, str):
                 b = {" 附件2": "附件一", "附件3": "附件二"}.get(b, b)
                 b = b.replace("2,701.57万元；", "２，７０１．５７万元；")
+                if b == "三、政府性基金预算支出情况":
+                    b = "三、政府性基金预算支出情况：１２．００万元。"
                 if b.startswith("3.2023年度单位一般公共预算财政拨款支出"):
                     out.append(b)
                     out.append("另有其他支出12.50万元。")
@@ -310,6 +312,7 @@ def test_loose_labels_fullwidth_digits_and_units(tmp_path):
     with chinese():
         ext, _values, report = check_document(_variant(tmp_path, edit))
     assert ext.values["fin_budget"] == 2701.57
+    assert ext.values["fin_gov_fund"] == 12.0 and ext.where["fin_gov_fund"] == "第三部分标题"
     assert ext.values["base_ops_prev"] == 1791.43
     assert ext.values["base_zx_1_name"] == "党建专项" and ext.values["base_zx_1_final"] == 0.5
     assert ext.where["base_zx_1_final"].startswith("附件2 表格")

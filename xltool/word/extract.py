@@ -94,10 +94,16 @@ def _narrative(form: Form, paras: list[tuple[str, str]], out: Extraction) -> Non
         m = P.SECTION.match(text)
         if m and m.group(1) in CN and CN.index(m.group(1)) > section:
             section = CN.index(m.group(1))
-            continue
-        counts[section] = counts.get(section, 0) + 1
-        where = where_cover if section == 0 else _("Part {n} paragraph {p}").format(
-            n=section_name(section), p=counts[section])
+            # “三、政府性基金预算支出情况：无。” states its content on the heading's own line.
+            rest = text.split(":", 1)[1].strip() if ":" in text else ""
+            if not rest:
+                continue
+            text = raw = rest
+            where = _("Part {n} heading").format(n=section_name(section))
+        else:
+            counts[section] = counts.get(section, 0) + 1
+            where = where_cover if section == 0 else _("Part {n} paragraph {p}").format(
+                n=section_name(section), p=counts[section])
         if len(text) > P.MAX_PARAGRAPH:
             out.unplace(where, _("(a paragraph of {n} characters, too long to read)").format(n=len(text)))
             continue
@@ -105,8 +111,6 @@ def _narrative(form: Form, paras: list[tuple[str, str]], out: Extraction) -> Non
         if section == 0:
             _cover(form, text, where, out)
             continue
-        if section == 1:
-            pass
         if section == 2:
             if re.match(r"^\((?:二|2)\)", text):
                 in_list = "项目" in text
