@@ -472,3 +472,19 @@ def test_report_saved_again_by_libreoffice_reads_the_same(soffice, tmp_path):
     assert ext.values == original.values and ext.stated == original.stated
     assert ext.unplaced == []
     assert [(f.code, f.instance) for f in report.findings] == [(f.code, f.instance) for f in original_report.findings]
+
+
+def test_make_report_on_the_blank_template_marks_every_missing_figure(tmp_path):
+    from helpers import COMMITTED_TEMPLATE
+
+    out = tmp_path / "空白.docx"
+    done = run_cli("make-report", str(COMMITTED_TEMPLATE), "-o", str(out), "--force")
+    assert done.returncode == 0, done.stderr
+    import docx
+
+    text = "\n".join(p.text for p in docx.Document(str(out)).paragraphs)
+    assert "预算资金【未填】万元" in text and "共有人员【未填】人" in text and "预算执行率为【未填】" in text
+    checked_blank = run_cli("check-report", str(out), "--format", "json")
+    assert checked_blank.returncode == 1 and "Traceback" not in checked_blank.stderr
+    codes = {f["code"] for f in json.loads(checked_blank.stdout)["workbooks"][0]["findings"]}
+    assert "XT103" in codes

@@ -16,7 +16,7 @@ from xltool.form.model import Form
 from xltool.form.scoring import ScoringConfig
 from xltool.form.selfeval import PROJECT_ROWS
 from xltool.i18n import _
-from xltool.numbers import fmt_amount, fmt_rate
+from xltool.numbers import fmt_amount
 from xltool.word.tables import annex2, annex3, show
 
 SECTIONS = (
@@ -50,8 +50,15 @@ class ReportRefused(Exception):
         self.errors = errors
 
 
+MISSING = "【未填】"  # a figure the workbook leaves empty: marked, never a silent blank or 0
+
+
 def _w(value: object) -> str:
-    return fmt_amount(float(value)) if isinstance(value, (int, float)) else "—"
+    return fmt_amount(float(value)) if isinstance(value, (int, float)) else MISSING
+
+
+def _n(form: Form, values: Mapping[str, object], fid: str) -> str:
+    return show(form.field(fid), values.get(fid)) or MISSING
 
 
 def placeholder(what: str) -> str:
@@ -99,9 +106,9 @@ def context(form: Form, values: Mapping[str, object], errors: int = 0) -> dict[s
                       "may disagree. Correct the workbook and write the report again before sending it.").format(n=errors)
         if errors else "",
         sections=SECTIONS,
-        staff_sentence=(f"截止{y}年12月31日，部门共有人员{show(form.field('info_staff_total'), values.get('info_staff_total'))}人，"
-                        f"其中在职人员{show(form.field('info_staff_active'), values.get('info_staff_active'))}人，"
-                        f"退休人员{show(form.field('info_staff_retired'), values.get('info_staff_retired'))}人。"),
+        staff_sentence=(f"截止{y}年12月31日，部门共有人员{_n(form, values, 'info_staff_total')}人，"
+                        f"其中在职人员{_n(form, values, 'info_staff_active')}人，"
+                        f"退休人员{_n(form, values, 'info_staff_retired')}人。"),
         budget_sentences=[
             f"1.{y}年预算资金{_w(values.get('fin_budget'))}万元；",
             f"2.{y}年度单位一般公共预算财政拨款收入{_w(values.get('fin_income'))}万元。",
@@ -117,7 +124,7 @@ def context(form: Form, values: Mapping[str, object], errors: int = 0) -> dict[s
             ("fin_social_ins", "社会保险基金预算支出"))],
         overall_sentence=(f"本单位{y}年年初预算资金总计{_w(values.get('proj_budget_initial'))}万元，实际单位年度总支出"
                           f"{_w(values.get('proj_spending'))}万元，预算执行率为"
-                          f"{fmt_rate(values.get('proj_exec_rate')) if isinstance(values.get('proj_exec_rate'), (int, float)) else '—'}。"),
+                          f"{_n(form, values, 'proj_exec_rate')}。"),
         initial_intro=f"本部门{y}年年初预算专项资金共{len(initial)}个，具体情况如下：",
         initial_projects=[_project_sentence(n, p, True) for n, p in enumerate(initial, start=1)],
         later_intro=f"另外，有{len(later)}个专项资金不在年初预算中体现。具体情况如下：" if later else "",
@@ -148,16 +155,20 @@ def _fonts(doc) -> None:
     from docx.oxml.ns import qn
     from docx.shared import Pt
 
+    from docx.shared import RGBColor
+
     for name, size in (("Normal", 12), ("Title", 18), ("Heading 1", 14), ("Heading 2", 12)):
         style = doc.styles[name]
         style.font.size = Pt(size)
+        style.font.color.rgb = RGBColor(0, 0, 0)  # official documents print headings in black
         rpr = style.element.get_or_add_rPr()
         fonts = rpr.find(qn("w:rFonts"))
         if fonts is None:
             fonts = rpr.makeelement(qn("w:rFonts"), {})
             rpr.insert(0, fonts)
+        heading = name != "Normal"
         for attr in ("w:eastAsia", "w:ascii", "w:hAnsi"):
-            fonts.set(qn(attr), "SimSun" if attr != "w:eastAsia" else "宋体")
+            fonts.set(qn(attr), ("黑体" if heading else "宋体") if attr == "w:eastAsia" else ("SimHei" if heading else "SimSun"))
         for theme in ("w:asciiTheme", "w:hAnsiTheme", "w:eastAsiaTheme", "w:cstheme"):
             fonts.attrib.pop(qn(theme), None)
 
