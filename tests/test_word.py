@@ -165,6 +165,8 @@ def test_generated_report_structure():
     text = "\n".join(p.text for p in doc.paragraphs)
     assert "本单位2023年年初预算资金总计2,701.57万元，实际单位年度总支出2,450.21万元，预算执行率为97.58%" in text
     assert "【请单位填写：" in text
+    assert "\n一是机关运转（含会议专项），年初预算资金2,050.00万元，年中执行调减629.03万元，实际支出1,360.98万元，结余结转59.99万元。" in text
+    assert "\n四是党建专项，实际支出0.00万元，结余结转0.79万元。" in text
     assert len(doc.tables) == 2
     section = doc.sections[0]
     assert (round(section.page_width.mm), round(section.page_height.mm)) == (210, 297)

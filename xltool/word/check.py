@@ -123,6 +123,7 @@ def across(checked: list[tuple[Path, object, WorkbookReport]]) -> None:
                 form = result.form  # type: ignore[attr-defined]
                 extra = cross_findings(form, ext, result.values, Path(book_path).name)  # type: ignore[attr-defined]
                 report.findings = _sort(report.findings + extra)
+                break  # one workbook per report: the first given for the unit
 
 
 class _AuditResult:

@@ -33,6 +33,12 @@ SECTIONS = (
 CN_ORDER = "一二三四五六七八九十"
 
 
+def cn_number(n: int) -> str:
+    """1 → 一, 10 → 十, 12 → 十二, 20 → 二十 (enough for the 20 project rows)."""
+    tens, ones = divmod(n, 10)
+    return (("" if tens == 1 else CN_ORDER[tens - 1]) + "十" if tens else "") + (CN_ORDER[ones - 1] if ones else "")
+
+
 class TemplateRefused(Exception):
     """The bureau's template is not a readable .docx (message translated)."""
 
@@ -78,7 +84,7 @@ def _projects(values: Mapping[str, object]) -> tuple[list[dict], list[dict]]:
 
 
 def _project_sentence(n: int, p: dict, with_budget: bool) -> str:
-    parts = [f"{CN_ORDER[n % 10] if n < 10 else n}是{p['name']}"]
+    parts = [f"{cn_number(n)}是{p['name']}"]
     if with_budget and isinstance(p["initial"], (int, float)):
         parts.append(f"年初预算资金{_w(p['initial'])}万元")
         adjust = p["adjust"] if isinstance(p["adjust"], (int, float)) else 0.0
