@@ -490,3 +490,38 @@ def test_make_report_on_the_blank_template_marks_every_missing_figure(tmp_path):
     assert checked_blank.returncode == 1 and "Traceback" not in checked_blank.stderr
     codes = {f["code"] for f in json.loads(checked_blank.stdout)["workbooks"][0]["findings"]}
     assert "XT103" in codes
+
+
+def test_indicator_table_with_direction_and_unit_columns(tmp_path):
+    """A 附件3 copied from the template's layout (指标方向, 计量单位 columns) is read by its header."""
+    def edit(blocks):
+        out = []
+        for b in blocks:
+            if isinstance(b, list) and any("一级指标" in c for row in b for c in row):
+                rows = []
+                for row in b:
+                    if "二级指标" in row:
+                        k = row.index("二级指标")
+                        row = row[:k + 2] + ["指标方向"] + row[k + 2:k + 4] + ["计量单位"] + row[k + 4:]
+                    else:
+                        from xltool.word.extract import _l2
+
+                        k = next((i for i, c in enumerate(row) if _l2(None, c)), None)
+                        if k is not None and len(row) > k + 3:
+                            name, target, actual, rest = row[k + 1], row[k + 2], row[k + 3], row[k + 4:]
+                            direction, unit = {"服务对象满意度指标": ("≥", "%"), "经济成本指标": ("≤", "万元")}.get(
+                                row[k], ("", ""))
+                            if unit:
+                                target, actual = target.rstrip("%"), actual.rstrip("%")
+                            row = row[:k + 1] + [name, direction, target, actual, unit] + rest
+                    rows.append(row)
+                b = rows
+            out.append(b)
+        return out
+
+    with chinese():
+        ext, _values, report = check_document(_variant(tmp_path, edit))
+    assert ext.values["eval_cost_costecon_1_unit"] == "万元" and ext.values["eval_cost_costecon_1_dir"] == "≤"
+    assert ext.values["eval_satisfaction_service_1_actual"] == 85.0
+    assert ext.values["eval_cost_costecon_1_score"] == 15.0 and ext.values["eval_cost_costecon_1_reason"] == "科学合理的编制预算"
+    assert _errors(report) == _errors(example_report()[1])

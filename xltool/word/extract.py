@@ -379,6 +379,7 @@ def _indicator_value(text: str) -> tuple[str | None, object, str]:
 def _eval(form: Form, table: Table, name: str, out: Extraction) -> None:
     pairs = _pair_labels(form)
     heads: list[str] = []
+    layout = INDICATOR_COLUMNS
     mode = ""
     l1: str | None = None
     counter: dict[tuple[str, str], int] = {}
@@ -419,6 +420,7 @@ def _eval(form: Form, table: Table, name: str, out: Extraction) -> None:
             continue
         if "一级指标" in texts or "三级指标" in texts:
             mode = "indicators"
+            layout = _indicator_layout(texts)
             continue
         if texts and texts[0].startswith("总分") or (len(texts) > 1 and "总分" in texts[:2]):
             nums = _figures(own)
@@ -448,7 +450,7 @@ def _eval(form: Form, table: Table, name: str, out: Extraction) -> None:
                 if j > 5:
                     _unplaced_numbers(rest, where, out)
                 continue
-            _indicator(form, l1, l2, j, rest, where, out)
+            _indicator(form, l1, l2, j, rest, layout, where, out)
             continue
         if mode in ("", "after_goal"):
             _pairs(form, pairs, own, where, out)
@@ -495,31 +497,60 @@ def _pairs(form: Form, pairs: dict[str, str], cells, where, out: Extraction) -> 
             out.unplace(where(cell), cell.text)
 
 
-def _indicator(form: Form, l1: str, l2: str, j: int, cells, where, out: Extraction) -> None:
+# The cells after the 二级指标 one, as the published 附件3 orders them.
+INDICATOR_COLUMNS = ("name", "target", "actual", "weight", "score", "reason")
+_INDICATOR_HEADS = (("三级", "name"), ("方向", "dir"), ("指标值", "target"), ("完成值", "actual"),
+                    ("单位", "unit"), ("分值", "weight"), ("得分", "score"), ("偏差", "reason"))
+
+
+def _indicator_layout(heads: list[str]) -> tuple[str, ...]:
+    """The header's order of the columns after 二级指标 (a table copied from the template has
+    指标方向 and 计量单位 columns too); the published order when the header does not say."""
+    start = next((i for i, h in enumerate(heads) if "二级" in h), None)
+    if start is None:
+        return INDICATOR_COLUMNS
+    out = []
+    for head in heads[start + 1:]:
+        out.append(next((key for word, key in _INDICATOR_HEADS if word in head), ""))
+    return tuple(out) if {"name", "target", "actual"} <= set(out) else INDICATOR_COLUMNS
+
+
+def _indicator(form: Form, l1: str, l2: str, j: int, cells, layout: tuple[str, ...], where,
+               out: Extraction) -> None:
     ids = indicator_ids(l1, l2, j)
-    name = cells[0]
+    by_key = {key: cell for key, cell in zip(layout, cells) if key}
+    name = by_key.get("name", cells[0])
     out.put(form, ids["name"], name.text.strip(), where(name))
     direction: str | None = None
     unit = ""
-    for key, cell in zip(("target", "actual"), cells[1:3]):
-        d, value, u = _indicator_value(cell.text)
+    if "dir" in by_key and P.squash(by_key["dir"].text) in DIRECTIONS:
+        direction = P.squash(by_key["dir"].text)
+    if "unit" in by_key and not _empty(by_key["unit"].text):
+        unit = by_key["unit"].text.strip()
+    for key in ("target", "actual"):
+        if key not in by_key:
+            continue
+        d, value, u = _indicator_value(by_key[key].text)
         direction = direction or (d if key == "target" or d == "定性" else None)
         unit = unit or u
-        out.put(form, ids[key], value, where(cell))
-    for key, cell in zip(("weight", "score"), cells[3:5]):
-        out.put(form, ids[key], _cell_number(cell.text), where(cell))
-    if len(cells) > 5 and not _empty(cells[5].text):
-        out.put(form, ids["reason"], cells[5].text.strip(), where(cells[5]))
-    for cell in cells[6:]:
-        if _cell_number(cell.text) is not None:
+        out.put(form, ids[key], value, where(by_key[key]))
+    for key in ("weight", "score"):
+        if key in by_key:
+            out.put(form, ids[key], _cell_number(by_key[key].text), where(by_key[key]))
+    if "reason" in by_key and not _empty(by_key["reason"].text):
+        out.put(form, ids["reason"], by_key["reason"].text.strip(), where(by_key["reason"]))
+    placed = {id(c) for c in by_key.values()}
+    for cell in cells:
+        if id(cell) not in placed and _cell_number(cell.text) is not None:
             out.unplace(where(cell), cell.text)
     if ids["target"] in out.values or ids["actual"] in out.values:
         # The published 附件3 has no 指标方向 column: a sign before the target states it, else
         # costs are “lower is better” and every other indicator “higher is better”.
+        first = by_key.get("target", name)
         direction = direction if direction in DIRECTIONS else ("≤" if l1 == "cost" else "≥")
-        out.put(form, ids["dir"], direction, where(cells[1]))
+        out.put(form, ids["dir"], direction, where(by_key.get("dir", first)))
         if unit:
-            out.put(form, ids["unit"], unit, where(cells[1]))
+            out.put(form, ids["unit"], unit, where(by_key.get("unit", first)))
 
 
 # -- the whole document ----------------------------------------------------------------
