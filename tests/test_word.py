@@ -11,9 +11,7 @@ from functools import cache
 from pathlib import Path
 
 import pytest
-from helpers import (  # noqa: F401 - fixtures
-    chinese, corrected_file, corrected_path, example_report, filled_file, filled_path, scratch, zh_locale,
-)
+from helpers import chinese, corrected_file, example_report, filled_file, scratch, zh_locale  # noqa: F401 - autouse fixture
 from word_seed import SEED, parse_seed, seed_docx
 
 from xltool.word.check import NOT_IN_REPORT, check_document

@@ -204,7 +204,7 @@ def _footer(form: Form, sheet: str, text: str, where: str, out: Extraction) -> b
         found = True
         value: object = m.group("v").strip()
         if key == "date":
-            from xltool.read.reader import _to_date
+            from xltool.read.reader import _to_date  # the workbook reader's date parsing, shared
 
             value = _to_date(value)
         out.put(form, f"info_{key}", value, where)
@@ -605,13 +605,13 @@ def _guess(table: Table) -> int:
 
 
 def _type(form: Form, out: Extraction) -> None:
-    """Integers as the form's integer fields hold them; dates as dates."""
+    """Texts as text and dates as dates, the way the workbook reader types them (numbers stay
+    floats: the reader gives integers as floats too)."""
     for store in (out.values, out.stated):
         for fid, value in list(store.items()):
             f = form.field(fid)
-            if f.kind is Kind.INTEGER and isinstance(value, float):
-                store[fid] = value  # the checker compares numbers; keep the float
-            elif f.kind is Kind.TEXT and not isinstance(value, str):
+            if f.kind is Kind.TEXT and not isinstance(value, str):
                 store[fid] = str(value)
             elif f.kind is Kind.DATE and not isinstance(value, date):
                 store.pop(fid)
+                out.where.pop(fid, None)
