@@ -37,6 +37,9 @@ def _mount() -> None:
         register_audit(app)
     except ImportError:  # the audit package is optional at import time
         pass
+    from xltool.word.cli import register as register_word
+
+    register_word(app)
     try:
         from xltool.web.cli import register as register_web
 

@@ -23,7 +23,7 @@ from xltool.read.safety import Limits
 
 # Spreadsheet-like files picked up from folders and archives (explicit file arguments are
 # always taken, whatever their extension, so a wrong format gets a clear message).
-WORKBOOK_SUFFIXES = {".xlsx", ".xlsm", ".xltx", ".xltm", ".xls", ".xlsb", ".ods", ".et", ".ett"}
+WORKBOOK_SUFFIXES = {".xlsx", ".xlsm", ".xltx", ".xltm", ".xls", ".xlsb", ".ods", ".et", ".ett", ".docx"}  # .docx: a Word report
 ARCHIVE_SUFFIXES = {".zip"}
 MAX_ARCHIVE_MEMBERS = 10_000
 MAX_ARCHIVE_TOTAL = 4 * 1024 * 1024 * 1024  # extracted bytes per audit

@@ -112,6 +112,7 @@ class UnitResult:
     changes: Changes | None = None
     outputs: list[Path] = field(default_factory=list)
     note: str = ""  # e.g. why the unit is 无法读取
+    reports: list[Submission] = field(default_factory=list)  # Word reports sent beside the kept workbook
 
     @property
     def folder_name(self) -> str:

@@ -312,6 +312,10 @@ def finalise(history: History, run_id: int, key: str, files: list[tuple[InputFil
     for unit in outcome.units:
         if unit.submission is not None and unit.submission.readable:
             _load_body(bodies.get(unit.submission.sha256), unit)
+            if unit.reports:
+                from xltool.word.check import audit_across
+
+                audit_across(unit, [bodies.get(r.sha256) for r in unit.reports])
     outcome.files = len(files) + len(rejected)
     if previous is not None:
         outcome.cross_year = _cross_year(outcome, previous)
@@ -379,6 +383,12 @@ def resolve(submissions: list[Submission], roster: Roster | None, rejected: list
                                  unit=member.name if member else "", code=member.code if member else ""))
     units: dict[str, UnitResult] = {}
     for k, group in readable.items():
+        # A Word report sent beside a workbook is its companion, not a duplicate: checked across.
+        reports = [pair for pair in group if pair[0].header.get("kind") == "report"]
+        if len(reports) < len(group):
+            group = [pair for pair in group if pair not in reports]
+        else:
+            reports = []
         group.sort(key=lambda pair: _newness(pair[0]))
         kept, member = group[-1]
         h = kept.header
@@ -386,7 +396,7 @@ def resolve(submissions: list[Submission], roster: Roster | None, rejected: list
                           code=member.code if member else (h.get("unit_code") or ""),
                           email=(member.email if member and member.email else h.get("email") or ""),
                           department=member.department if member else "", on_roster=member is not None,
-                          submission=kept)
+                          submission=kept, reports=[r for r, _m in reports])
         units[k] = unit
         for older, _m in group[:-1]:
             if older.sha256 == kept.sha256:

@@ -73,6 +73,8 @@ def write_outputs(original: str, report_json: str, folder: str, source: str) -> 
     out = Path(folder)
     issues_name, annotated_name = output_names(source)
     issues = write_issue_list_fast(report, out / issues_name)
+    if Path(original).suffix.lower() == ".docx":  # a Word report has no cells to mark
+        return [str(issues)]
     annotated = annotate_fast(Path(original), report, out / annotated_name)
     return [str(issues), str(annotated)]
 
@@ -92,7 +94,12 @@ def check_file(path: str, source: str, cfg_json: str | None, staging: str | None
     started = time.perf_counter()
     cfg = ScoringConfig.model_validate_json(cfg_json) if cfg_json else None
     try:
-        result, report = check_path(Path(path), cfg=cfg, limits=limits)
+        if Path(path).suffix.lower() == ".docx":
+            from xltool.word.check import audit_result
+
+            result, report = audit_result(Path(path), cfg)
+        else:
+            result, report = check_path(Path(path), cfg=cfg, limits=limits)
     except UnreadableWorkbook as exc:
         header = {"reason": str(exc.reason), "message": exc.message, "detail": getattr(exc, "detail", "")[:500],
                   "seconds": round(time.perf_counter() - started, 4)}
@@ -124,7 +131,10 @@ def check_file(path: str, source: str, cfg_json: str | None, staging: str | None
         except Exception:  # noqa: BLE001 - the round writes them itself then
             pass
     header["seconds"] = round(time.perf_counter() - started, 4)
-    return "ok", header, json.dumps({"report": dumped, "values": values}, ensure_ascii=False)
+    body = {"report": dumped, "values": values}
+    if getattr(result, "where", None) is not None:  # a Word report: where each figure was read
+        header["kind"], body["where"] = "report", result.where
+    return "ok", header, json.dumps(body, ensure_ascii=False)
 
 
 def check_files(tasks: list[tuple]) -> list[tuple[str, dict, str]]:

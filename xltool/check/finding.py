@@ -28,6 +28,7 @@ class CellRef(BaseModel):
     cell: str
     label: str
     value: float | str | None = None
+    where: str | None = Field(default=None, description="where a Word report states the figure, e.g. 第二部分第3段")
 
 
 class Finding(BaseModel):
@@ -59,6 +60,7 @@ class WorkbookReport(BaseModel):
     contact_name: str | None = None
     contact_email: str | None = None
     findings: list[Finding] = Field(default_factory=list)
+    unplaced: list[str] = Field(default_factory=list, description="figures of a Word report not placed on a field")
 
     @property
     def errors(self) -> int:

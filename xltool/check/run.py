@@ -31,24 +31,40 @@ def check_files(files, *, cfg=None, fmt="table", xlsx=None, annotate_out=None, c
     err_console = err_console or Console(stderr=True)
     output = CheckOutput()
     many = len(files) > 1
+    checked = []
     for path in map(Path, files):
         try:
-            _result, report = check_path(path, cfg=cfg)
+            if path.suffix.lower() == ".docx":  # a Word report (xltool.word): same rules, figures read from text
+                from xltool.word.check import check_document
+
+                result, _values, report = check_document(path, cfg=cfg)
+            else:
+                result, report = check_path(path, cfg=cfg)
         except UnreadableWorkbook as exc:
             output.unreadable.append(Unreadable(path=str(path), reason=str(exc.reason), message=exc.message))
             if fmt != "json":
                 err_console.print(f"[red]✗ {escape(str(path))}：{escape(exc.message)}[/]")
             continue
+        checked.append((path, result, report))
+    if any(p.suffix.lower() == ".docx" for p, _r, _w in checked):
+        from xltool.word.check import across
+
+        across(checked)
+    for path, _result, report in checked:
         output.workbooks.append(report)
         if fmt != "json":
             print_report(report, console)
+            if report.unplaced:
+                from xltool.word.cli import print_unplaced
+
+                print_unplaced(report, console)
         list_path = _target(xlsx, path, many, "_问题清单")
         annotated_path = _target(annotate_out, path, many, "_审核标注")
         if list_path:
             from xltool.report.xlsx_list import write_issue_list
 
             write_issue_list(report, list_path)
-        if annotated_path:
+        if annotated_path and path.suffix.lower() != ".docx":
             from xltool.report.annotate import annotate
 
             annotate(path, report, annotated_path)
@@ -71,7 +87,8 @@ def _email(report, path: Path, list_path, annotated_path, *, to, cc, dry_run, re
         attachments = []
         if report.findings:
             lp = list_path or write_issue_list(report, Path(tmp) / f"问题清单_{unit}.xlsx")
-            ap = annotated_path or annotate(path, report, Path(tmp) / f"审核标注_{unit}.xlsx")
+            ap = annotated_path or (annotate(path, report, Path(tmp) / f"审核标注_{unit}.xlsx")
+                                    if path.suffix.lower() != ".docx" else None)
             attachments = report_attachments(report, lp, ap)
         deliver_and_print(report, attachments, config=mail_config, to=to, cc=cc, dry_run=dry_run,
                           resend=resend, console=console)

@@ -11,7 +11,7 @@ from xltool.numbers import fmt_number
 
 
 def cells_text(finding: Finding, limit: int = 3) -> str:
-    refs = [f"{c.sheet}!{c.cell}" for c in finding.cells[:limit]]
+    refs = [c.where or f"{c.sheet}!{c.cell}" for c in finding.cells[:limit]]
     more = len(finding.cells) - limit
     return "、".join(refs) + (f" …(+{more})" if more > 0 else "")
 

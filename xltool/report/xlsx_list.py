@@ -34,7 +34,7 @@ def write_cell(ws: Worksheet, row: int, col: int, value: object) -> None:
 def finding_rows(report: WorkbookReport) -> list[list[object]]:
     rows = []
     for n, f in enumerate(report.findings, start=1):
-        values = "；".join(f"{c.sheet}!{c.cell} {c.label} = {c.value}" for c in f.cells if c.value not in (None, ""))
+        values = "；".join(f"{c.where or f'{c.sheet}!{c.cell}'} {c.label} = {c.value}" for c in f.cells if c.value not in (None, ""))
         rows.append([n, f.code, f.severity.label, cells_text(f, limit=8), f.message, values,
                      f.difference, "\n".join(f.attribution), f.fix])
     return rows

@@ -1,0 +1,164 @@
+"""check-report: a Word report's figures through the same rule catalogue as a workbook's.
+
+The extracted inputs stand where a workbook's input cells would; derived figures are computed
+by the form's expressions, and a derived figure the report also types (a total, a rate) is
+compared with the computed one (XT201). Each finding's figures cite where the report states
+them. Fields a Word report has no place for (the unit's e-mail address) are not required.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from xltool.check.catalogue import rule
+from xltool.check.checker import run_checks, sort_findings
+from xltool.check.finding import CellRef, Finding, WorkbookReport
+from xltool.form.expr import evaluate_all
+from xltool.form.model import Form, Kind
+from xltool.form.scoring import ScoringConfig
+from xltool.form.selfeval import build_form, config_values
+from xltool.i18n import _
+from xltool.numbers import fmt_amount, fmt_number, fmt_rate
+from xltool.word.document import DocLimits, read_document
+from xltool.word.extract import Extraction, extract
+
+NOT_IN_REPORT = frozenset({"info_email", "info_unit_code"})
+DEFAULT_YEAR = 2023
+
+
+def _year(ext: Extraction) -> int:
+    year = ext.values.get("info_year")
+    try:
+        return int(year) if year and 2000 <= float(year) <= 2100 else DEFAULT_YEAR  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return DEFAULT_YEAR
+
+
+def evaluate(form: Form, cfg: ScoringConfig, ext: Extraction) -> tuple[dict[str, object], list[Finding]]:
+    values: dict[str, object] = {**ext.values, **config_values(cfg)}
+    values.update(evaluate_all(form.formulas, values))
+    findings = [f for f in run_checks(form, cfg, values)
+                if not (f.code == "XT103" and f.instance in NOT_IN_REPORT)]
+    findings += _stated(form, ext, values)
+    return values, [_cite(form, f, ext) for f in findings]
+
+
+def _fmt(kind: Kind, value: float) -> str:
+    return fmt_rate(value) if kind is Kind.RATE else fmt_amount(value) if kind is Kind.AMOUNT else fmt_number(value)
+
+
+def _stated(form: Form, ext: Extraction, values: dict[str, object]) -> list[Finding]:
+    """A total or rate the report types must equal the one computed from its parts."""
+    r = rule("XT201")
+    out = []
+    for fid, stated in ext.stated.items():
+        f = form.field(fid)
+        computed = values.get(fid)
+        if not f.numeric or not isinstance(stated, (int, float)) or not isinstance(computed, (int, float)):
+            continue
+        tolerance = 0.00005 if f.kind is Kind.RATE else 0.005
+        if abs(stated - computed) <= tolerance + 1e-9:
+            continue
+        params = {"lhs_label": f.label, "lhs": _fmt(f.kind, stated), "rhs_label": _("the figure computed from its parts"),
+                  "rhs": _fmt(f.kind, computed), "diff": _fmt(f.kind, abs(stated - computed))}
+        out.append(Finding(
+            code="XT201", severity=r.severity, message=r.message().format(**params), fix=r.fix(),
+            cells=[CellRef(field_id=fid, sheet=form.sheet_title(f.sheet), cell=f.cell, label=f.label, value=stated)],
+            expected=round(computed, 6), actual=round(stated, 6), difference=round(stated - computed, 6),
+            instance=f"stated:{fid}",
+        ))
+    return out
+
+
+def _cite(form: Form, finding: Finding, ext: Extraction) -> Finding:
+    cells = []
+    for c in finding.cells:
+        where = ext.where.get(c.field_id or "")
+        if where is None and c.field_id:
+            where = _("(computed: {label})").format(label=c.label) if form.field(c.field_id).derived \
+                else _("(not stated in the report: {label})").format(label=c.label)
+        cells.append(c.model_copy(update={"where": where}))
+    return finding.model_copy(update={"cells": cells})
+
+
+def check_document(path: Path, *, cfg: ScoringConfig | None = None, limits: DocLimits | None = None,
+                   ) -> tuple[Extraction, dict[str, object], WorkbookReport]:
+    """Read the Word report at *path* and check it; raises UnreadableReport (exit 2)."""
+    doc = read_document(Path(path), limits)
+    cfg = cfg or ScoringConfig()
+    probe = build_form(DEFAULT_YEAR, cfg)
+    ext = extract(probe, doc)
+    form = build_form(_year(ext), cfg)
+    if form is not probe:
+        ext = extract(form, doc)
+    values, findings = evaluate(form, cfg, ext)
+    report = WorkbookReport(
+        path=str(path), sha256=doc.sha256, unit=_text(values.get("info_unit_name")), year=form.year,
+        template_version="docx", contact_name=_text(values.get("info_preparer")),
+        findings=sort_findings(findings),
+        unplaced=[f"{u.where}：{u.text}" for u in ext.unplaced],
+    )
+    return ext, values, report
+
+
+def _text(value: object) -> str | None:
+    return str(value).strip() if value not in (None, "") else None
+
+
+def across(checked: list[tuple[Path, object, WorkbookReport]]) -> None:
+    """Word reports checked beside workbooks of the same unit and year: compare their figures.
+
+    *checked*: (path, Extraction or ReadResult, report) per file; findings are added to the
+    Word report's own findings.
+    """
+    from xltool.check.checker import sort_findings as _sort
+    from xltool.word.cross import cross_findings, same_unit
+
+    books = [(p, r, w) for p, r, w in checked if not isinstance(r, Extraction)]
+    for path, ext, report in checked:
+        if not isinstance(ext, Extraction):
+            continue
+        for book_path, result, book in books:
+            if book.year == report.year and same_unit(book.unit, report.unit):
+                form = result.form  # type: ignore[attr-defined]
+                extra = cross_findings(form, ext, result.values, Path(book_path).name)  # type: ignore[attr-defined]
+                report.findings = _sort(report.findings + extra)
+                break  # one workbook per report: the first given for the unit
+
+
+class _AuditResult:
+    """What the audit worker reads from a checked file (as from a workbook's ReadResult)."""
+
+    def __init__(self, values: dict[str, object], cfg: ScoringConfig, where: dict[str, str]) -> None:
+        self.values, self.cfg, self.where = values, cfg, where
+
+
+def audit_result(path: Path, cfg: ScoringConfig | None) -> tuple[_AuditResult, WorkbookReport]:
+    cfg = cfg or ScoringConfig()
+    ext, values, report = check_document(path, cfg=cfg)
+    stated = {**ext.values, **ext.stated}
+    return _AuditResult(values, cfg, {fid: ext.where[fid] for fid in stated}), report
+
+
+def audit_across(unit, bodies: list[str | None]) -> None:
+    """The audit's unit sent a workbook and Word reports: add the reports' disagreements."""
+    import json
+
+    from xltool.audit.model import Status
+    from xltool.check.checker import sort_findings as _sort
+    from xltool.word.cross import cross_findings
+
+    if unit.report is None:
+        return
+    form = build_form(int(unit.report.year or DEFAULT_YEAR))
+    extra: list[Finding] = []
+    for sub, text in zip(unit.reports, bodies):
+        body = json.loads(text) if text else {}
+        where = {k: f"{sub.name} {v}" for k, v in (body.get("where") or {}).items()}
+        ext = Extraction(values={k: v for k, v in (body.get("values") or {}).items() if k in where}, where=where)
+        extra += [f.model_copy(update={"instance": f"{f.instance}:{sub.name}"})
+                  for f in cross_findings(form, ext, unit.values, Path(unit.submission.source).name)]
+    if extra:
+        unit.report.findings = _sort(unit.report.findings + extra)
+        unit.errors, unit.warnings = unit.report.errors, unit.report.warnings
+        unit.status = Status.FIX if unit.errors else Status.EXPLAIN if unit.warnings else Status.PASSED

@@ -1,0 +1,617 @@
+"""A Word report's figures mapped onto the form's field ids, each with where it was read.
+
+Narrative figures come from label-anchored patterns (``patterns``), scoped to the report's
+section; 附件2 and 附件3 come from their Word tables, matched by row label (loosely: numbering,
+“其中：”, full-width characters, line breaks, 市级/省级/区级 专项 and 万元 suffixes do not matter).
+Every figure found is either placed on a field or listed as not placed; none is dropped.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date
+
+from xltool.form.model import Form, Kind
+from xltool.form.selfeval import DIRECTIONS, INDICATOR_TREE, QUALITATIVE, indicator_ids
+from xltool.i18n import _
+from xltool.word import patterns as P
+from xltool.word.document import Document, Para, Table
+
+CN = "零一二三四五六七八九十"
+
+
+def section_name(n: int) -> str:
+    return CN[n] if n <= 10 else str(n)
+
+
+@dataclass
+class Unplaced:
+    where: str
+    text: str
+
+
+@dataclass
+class Extraction:
+    values: dict[str, object] = field(default_factory=dict)  # inputs, typed
+    stated: dict[str, object] = field(default_factory=dict)  # derived figures as the report states them
+    where: dict[str, str] = field(default_factory=dict)  # field id → where it was read
+    unplaced: list[Unplaced] = field(default_factory=list)
+    placed: int = 0
+
+    def put(self, form: Form, fid: str, value: object, where: str) -> None:
+        if value is None or value == "" or fid in self.where:
+            return
+        target = self.stated if form.field(fid).derived else self.values
+        target[fid] = value
+        self.where[fid] = where
+        self.placed += 1
+
+    def unplace(self, where: str, text: str) -> None:
+        self.unplaced.append(Unplaced(where, text.strip()))
+
+
+def _label(text: str) -> str:
+    """A row label reduced to what identifies it."""
+    s = P.squash(text)
+    s = re.sub(r"\(.*?\)", "", s)
+    s = re.sub(r"^(?:其中:)?(?:\d+|[一二三四五六七八九十]+)?[、.]?", "", s)
+    s = s.replace("其中:", "").rstrip(":")
+    if "专项" in s:
+        return "专项资金"
+    return s
+
+
+def _cell_number(text: str) -> float | None:
+    s = P.squash(text).replace("万元", "").replace("元", "")
+    if s in ("", "-", "--", "——", "—", "/", "无", "…", "……", "......"):
+        return None
+    m = re.fullmatch(r"-?\d+(?:,\d{3})*(?:\.\d+)?%?", s)
+    if not m:
+        return None
+    value = P.number(s.rstrip("%"))
+    return value / 100 if s.endswith("%") else value
+
+
+def _empty(text: str) -> bool:
+    return P.squash(text) in ("", "——", "—", "-", "--", "/", "…", "……", "......", "无")
+
+
+# -- narrative ---------------------------------------------------------------------------
+
+def _narrative(form: Form, paras: list[tuple[str, str]], out: Extraction) -> None:
+    """*paras*: (where, text) of the report's paragraphs outside 附件2 and 附件3."""
+    section = 0
+    counts: dict[int, int] = {}
+    not_initial = False
+    project = 0
+    in_list = False
+    items = 0
+    for where_cover, raw in paras:
+        text = P.fold(raw).strip()
+        if not text:
+            continue
+        m = P.SECTION.match(text)
+        if m and m.group(1) in CN and CN.index(m.group(1)) > section:
+            section = CN.index(m.group(1))
+            # “三、政府性基金预算支出情况：无。” states its content on the heading's own line.
+            rest = text.split(":", 1)[1].strip() if ":" in text else ""
+            if not rest:
+                continue
+            text = raw = rest
+            where = _("Part {n} heading").format(n=section_name(section))
+        else:
+            counts[section] = counts.get(section, 0) + 1
+            where = where_cover if section == 0 else _("Part {n} paragraph {p}").format(
+                n=section_name(section), p=counts[section])
+        if len(text) > P.MAX_PARAGRAPH:
+            out.unplace(where, _("(a paragraph of {n} characters, too long to read)").format(n=len(text)))
+            continue
+        covered: list[tuple[int, int]] = []
+        if section == 0:
+            _cover(form, text, where, out)
+            continue
+        if section == 2:
+            if re.match(r"^\((?:二|2)\)", text):
+                in_list = "项目" in text
+                continue
+            if in_list:
+                item = P.ITEM.match(text)
+                if item and items < 20:
+                    items += 1
+                    out.put(form, f"fin_proj_{items}_name", _original(raw, text, item.span("name")), where)
+                    out.put(form, f"fin_proj_{items}_amount", P.number(item.group("n")), where)
+                    covered.append(item.span("n"))
+        if section in P.OTHER_SPENDING:
+            fid = P.OTHER_SPENDING[section]
+            amount = re.search(P.NUM + P.WAN, text)
+            if amount:
+                out.put(form, fid, P.number(amount.group("n")), where)
+                covered.append(amount.span("n"))
+            elif re.fullmatch(r"无[。.]?", text):
+                out.put(form, fid, 0.0, where)
+        if section == 6:
+            if P.NOT_INITIAL.search(text):
+                not_initial = True
+            proj = P.PROJECT.match(text)
+            if proj and project < 20 and any(r.search(text) for _k, r in P.PROJECT_FIGURES):
+                project += 1
+                _project(form, project, raw, text, proj.span("name"), where, not_initial, out, covered)
+        for pat in P.PATTERNS:
+            if pat.section != section:
+                continue
+            for hit in pat.regex.finditer(text):
+                if any(a <= hit.start("n") < b for a, b in covered):
+                    continue
+                value = P.number(hit.group("n")) * pat.scale
+                if pat.field_id in out.where:
+                    continue
+                out.put(form, pat.field_id, value, where)
+                covered.append(hit.span("n"))
+                break
+        if 2 <= section <= 6:
+            for fig in P.FIGURE.finditer(text):
+                if not any(a <= fig.start() < b for a, b in covered):
+                    out.unplace(where, text[max(0, fig.start() - 12): fig.end()])
+
+
+def _original(raw: str, folded: str, span: tuple[int, int]) -> str:
+    """The words as typed (full-width brackets kept) when folding kept every position."""
+    raw = raw.strip()
+    return (raw if len(raw) == len(folded) else folded)[span[0]:span[1]].strip()
+
+
+def _project(form: Form, i: int, raw: str, text: str, name: tuple[int, int], where: str, not_initial: bool,
+             out: Extraction, covered: list[tuple[int, int]]) -> None:
+    out.put(form, f"proj_{i}_name", _original(raw, text, name), where)
+    found = {}
+    for key, regex in P.PROJECT_FIGURES:
+        hit = regex.search(text)
+        if hit:
+            value = P.number(hit.group("n"))
+            if key == "adjust" and hit.group("sign") in P.NEGATIVE:
+                value = -value
+            found[key] = value
+            covered.append(hit.span("n"))
+    initial = "initial" in found and not not_initial
+    out.put(form, f"proj_{i}_initial_flag", "是" if initial else "否", where)
+    for key, value in found.items():
+        out.put(form, f"proj_{i}_{key}", value, where)
+    goal = P.GOAL.search(text)
+    if goal:
+        out.put(form, f"proj_{i}_goal", _original(raw, text, goal.span("goal")), where)
+
+
+def _cover(form: Form, text: str, where: str, out: Extraction) -> None:
+    m = P.COVER_UNIT.search(text)
+    if m:
+        out.put(form, "info_unit_name", m.group("v"), where)
+    y = P.TITLE_YEAR.search(text)
+    if y and "info_year" not in out.where:
+        out.put(form, "info_year", float(y.group("y")), where)
+        rest = P.TITLE_UNIT.search(text)
+        if rest and rest.group("v") and "info_unit_name" not in out.where:
+            out.put(form, "info_unit_name", rest.group("v"), where)
+
+
+def _footer(form: Form, sheet: str, text: str, where: str, out: Extraction) -> bool:
+    text = P.fold(text)
+    found = False
+    for key, regex in P.FOOTER.items():
+        m = regex.search(text)
+        if not m:
+            continue
+        found = True
+        value: object = m.group("v").strip()
+        if key == "date":
+            from xltool.read.reader import _to_date  # the workbook reader's date parsing, shared
+
+            value = _to_date(value)
+        out.put(form, f"info_{key}", value, where)
+        out.put(form, f"{sheet}_footer_{key}", value, where)
+    return found
+
+
+# -- 附件2 -----------------------------------------------------------------------------
+
+def _base_rows(form: Form) -> dict[str, dict[str, str]]:
+    """Row label → {column key → field id} from the form's 附件2 sheet."""
+    sheet = form.sheet("base")
+    by_row: dict[int, dict[str, str]] = {}
+    for f in form.fields:
+        if f.sheet == "base" and f.group is None and f.id.rsplit("_", 1)[-1] in ("prev", "budget", "final"):
+            by_row.setdefault(f.row, {})[f.id.rsplit("_", 1)[-1]] = f.id
+    rows: dict[str, dict[str, str]] = {}
+    for text in sheet.texts:
+        if text.cell.startswith("A") and int(text.cell[1:]) in by_row:
+            rows.setdefault(_label(text.text), by_row[int(text.cell[1:])])
+    return rows
+
+
+def _base(form: Form, table: Table, name: str, out: Extraction) -> None:
+    rows = _base_rows(form)
+    year = form.year
+    mode = ""
+    order = ["prev", "budget", "final"]
+    special = 0
+    buildings = 0
+    in_special = False
+    for row in table.rows:
+        cells = [c for c in row if not c.continued]
+        texts = [c for c in cells if P.squash(c.text)]
+        if not texts:
+            continue
+        first = P.squash(texts[0].text)
+        where = lambda c: _("{table} table row {r} column {c}").format(table=name, r=c.row, c=c.col)  # noqa: E731
+        if "财政供养" in first:
+            mode = "staff"
+            continue
+        if "经费控制" in first:
+            mode, order = "money", _columns(texts[1:], year)
+            continue
+        if "楼堂馆所" in first:
+            mode = "building"
+            continue
+        if "厉行节约" in first:
+            rest = [c for c in cells[1:] if not _empty(c.text)]
+            if rest:
+                out.put(form, "base_thrift", rest[0].text.strip(), where(rest[0]))
+            continue
+        if mode == "staff":
+            for fid, cell in zip(("base_staff_quota", "base_staff_active", "base_staff_rate"), _figures(cells)):
+                out.put(form, fid, _cell_number(cell.text), where(cell))
+            mode = ""
+            continue
+        if mode == "money":
+            label = _label(texts[0].text)
+            values = cells[cells.index(texts[0]) + 1:]
+            if label == "专项资金" and not _figures(values):
+                in_special = True
+                continue
+            fids = None if in_special and label == "专项资金" else rows.get(label)
+            if fids is None and in_special and _cell_number(texts[0].text) is None and not _empty(texts[0].text):
+                special += 1
+                if special <= 10:
+                    out.put(form, f"base_zx_{special}_name", texts[0].text.strip(), where(texts[0]))
+                    fids = {k: f"base_zx_{special}_{k}" for k in order}
+            elif fids is not None:
+                in_special = False
+            if fids is None:
+                _unplaced_numbers(values, where, out)
+                continue
+            for key, cell in zip(order, values):
+                if key in fids and _cell_number(cell.text) is not None:
+                    out.put(form, fids[key], _cell_number(cell.text), where(cell))
+                elif _cell_number(cell.text) is not None:
+                    out.unplace(where(cell), cell.text)
+            continue
+        if mode == "building" and not _empty(texts[0].text) and _cell_number(texts[0].text) is None:
+            buildings += 1
+            if buildings > 5:
+                _unplaced_numbers(cells, where, out)
+                continue
+            stem = f"base_bld_{buildings}"
+            out.put(form, f"{stem}_name", texts[0].text.strip(), where(texts[0]))
+            keys = ("area_approved", "area_actual", "area_rate", "invest_budget", "invest_actual", "invest_rate")
+            for key, cell in zip(keys, cells[cells.index(texts[0]) + 1:]):
+                out.put(form, f"{stem}_{key}", _cell_number(cell.text), where(cell))
+            continue
+        _unplaced_numbers(cells, where, out)
+
+
+def _columns(headers, year: int) -> list[str]:
+    order = []
+    for cell in headers:
+        s = P.squash(cell.text)
+        if "预算" in s:
+            order.append("budget")
+        elif str(year - 1) in s or "上年" in s:
+            order.append("prev")
+        else:
+            order.append("final")
+    return order or ["prev", "budget", "final"]
+
+
+def _figures(cells):
+    return [c for c in cells if _cell_number(c.text) is not None]
+
+
+def _unplaced_numbers(cells, where, out: Extraction) -> None:
+    for cell in cells:
+        if not cell.continued and _cell_number(cell.text) is not None:
+            out.unplace(where(cell), cell.text)
+
+
+# -- 附件3 -----------------------------------------------------------------------------
+
+def _pair_labels(form: Form) -> dict[str, str]:
+    """附件3's 按收入/支出性质分 labels → the field to their right on the same row."""
+    out = {}
+    sheet = form.sheet("eval")
+    fields = [f for f in form.fields if f.sheet == "eval" and 6 <= f.row <= 10]
+    for text in sheet.texts:
+        row = int(re.sub(r"\D", "", text.cell))
+        if 6 <= row <= 10:
+            col = text.cell.rstrip("0123456789")
+            right = sorted((f for f in fields if f.row == row and f.cell.rstrip("0123456789") > col),
+                           key=lambda f: (len(f.cell), f.cell))
+            if right:
+                out[_label(text.text)] = right[0].id
+    return out
+
+
+def _l1(text: str) -> str | None:
+    s = P.squash(text)
+    for key, label, _kids in INDICATOR_TREE:
+        if s.startswith(label[:2]) and "指标" in s:
+            return key
+    return None
+
+
+def _l2(l1: str | None, text: str) -> tuple[str, str] | None:
+    s = P.squash(text)
+    for key, _label1, kids in INDICATOR_TREE:
+        if l1 is not None and key != l1:
+            continue
+        for l2, label in kids:
+            if s == label or (s and s == label.replace("指标", "")):
+                return key, l2
+    return None
+
+
+def _indicator_value(text: str) -> tuple[str | None, object, str]:
+    """(direction, value, unit) of a 年度指标值 / 实际完成值 cell such as “≥38000平方米”."""
+    s = P.squash(text)
+    if _empty(s):
+        return None, None, ""
+    direction = None
+    if s[:1] in "≥≤=><":
+        direction = {">": "≥", "<": "≤"}.get(s[0], s[0])
+        s = s[1:]
+    if s in QUALITATIVE:
+        return "定性", s, ""
+    m = re.fullmatch(r"(-?\d+(?:,\d{3})*(?:\.\d+)?)(.*)", s)
+    if not m:
+        return direction, s, ""
+    return direction, P.number(m.group(1)), m.group(2)
+
+
+def _eval(form: Form, table: Table, name: str, out: Extraction) -> None:
+    pairs = _pair_labels(form)
+    heads: list[str] = []
+    layout = INDICATOR_COLUMNS
+    mode = ""
+    l1: str | None = None
+    counter: dict[tuple[str, str], int] = {}
+    for row in table.rows:
+        where = lambda c: _("{table} table row {r} column {c}").format(table=name, r=c.row, c=c.col)  # noqa: E731
+        texts = [P.squash(c.text) for c in row]
+        own = [c for c in row if not c.continued]
+        if any("名称" in t for t in texts[:2]) and mode == "":
+            rest = [c for c in own if "名称" not in P.squash(c.text) and not _empty(c.text)]
+            if rest:
+                out.put(form, "eval_unit_name", rest[0].text.strip(), where(rest[0]))
+                out.put(form, "info_unit_name", rest[0].text.strip(), where(rest[0]))
+            continue
+        if "年初预算数" in texts:
+            heads = texts
+            continue
+        if "年度资金总额" in texts:
+            start = texts.index("年度资金总额")
+            columns = _eval_budget_columns(form)
+            for cell, head in zip(row[start + 1:], heads[start + 1:] if heads else []):
+                fid = columns.get(head)
+                value = _cell_number(cell.text)
+                if fid and value is not None:
+                    out.put(form, fid, value, where(cell))
+                elif value is not None:
+                    out.unplace(where(cell), cell.text)
+            if not heads:
+                _unplaced_numbers(row[start + 1:], where, out)
+            continue
+        if "预期目标" in texts:
+            mode = "goal"
+            continue
+        if mode == "goal":
+            cells = [c for c in own if len(P.squash(c.text)) > 1 and "年度总体目标" not in P.squash(c.text)]
+            for fid, cell in zip(("eval_goal_expected", "eval_goal_actual"), cells):
+                out.put(form, fid, cell.text.strip(), where(cell))
+            mode = "after_goal"
+            continue
+        if "一级指标" in texts or "三级指标" in texts:
+            mode = "indicators"
+            layout = _indicator_layout(texts)
+            continue
+        if texts and texts[0].startswith("总分") or (len(texts) > 1 and "总分" in texts[:2]):
+            nums = _figures(own)
+            for fid, cell in zip(("eval_total_weight", "eval_total_score"), nums):
+                out.put(form, fid, _cell_number(cell.text), where(cell))
+            _unplaced_numbers(nums[2:], where, out)
+            mode = "done"
+            continue
+        if mode == "indicators":
+            found = None
+            for k, cell in enumerate(row):
+                l1_here = _l1(cell.text)
+                if l1_here:
+                    l1 = l1_here
+                hit = _l2(l1, cell.text)
+                if hit:
+                    found = (k, hit)
+                    break
+            if found is None:
+                _unplaced_numbers(own, where, out)
+                continue
+            k, (l1, l2) = found
+            counter[(l1, l2)] = counter.get((l1, l2), 0) + 1
+            j = counter[(l1, l2)]
+            rest = row[k + 1:]
+            if j > 5 or not rest or _empty(rest[0].text) and not any(_cell_number(c.text) is not None for c in rest):
+                if j > 5:
+                    _unplaced_numbers(rest, where, out)
+                continue
+            _indicator(form, l1, l2, j, rest, layout, where, out)
+            continue
+        if mode in ("", "after_goal"):
+            _pairs(form, pairs, own, where, out)
+
+
+def _eval_budget_columns(form: Form) -> dict[str, str]:
+    """附件3's header texts (年初预算数 …) → the field under them on the 年度资金总额 row."""
+    heads = {t.cell.rstrip("0123456789"): P.squash(t.text) for t in form.sheet("eval").texts
+             if t.cell.endswith("4") and t.cell[:-1].isalpha()}
+    out = {}
+    for f in form.fields:
+        if f.sheet == "eval" and f.row == 5:
+            col = f.cell.rstrip("0123456789")
+            if col in heads:
+                out[heads[col]] = f.id
+    return out
+
+
+def _pairs(form: Form, pairs: dict[str, str], cells, where, out: Extraction) -> None:
+    """Cells such as “其中：一般公共预算：2510.99”, or a label cell followed by its figure."""
+    pending: str | None = None
+    for cell in cells:
+        s = P.squash(cell.text)
+        value = _cell_number(cell.text)
+        if value is not None and pending:
+            out.put(form, pending, value, where(cell))
+            pending = None
+            continue
+        m = re.fullmatch(r"(?P<label>.*?[^\d:]):(?P<v>[^:]*)", s)
+        if m:
+            fid = pairs.get(_label(m.group("label").split(":")[-1])) or pairs.get(_label(m.group("label")))
+            v = _cell_number(m.group("v")) if m.group("v") else None
+            if fid and v is not None:
+                out.put(form, fid, v, where(cell))
+            elif fid and not m.group("v"):
+                pending = fid
+            elif v is not None:
+                out.unplace(where(cell), cell.text)
+            continue
+        fid = pairs.get(_label(s))
+        if fid:
+            pending = fid
+        elif value is not None:
+            out.unplace(where(cell), cell.text)
+
+
+# The cells after the 二级指标 one, as the published 附件3 orders them.
+INDICATOR_COLUMNS = ("name", "target", "actual", "weight", "score", "reason")
+_INDICATOR_HEADS = (("三级", "name"), ("方向", "dir"), ("指标值", "target"), ("完成值", "actual"),
+                    ("单位", "unit"), ("分值", "weight"), ("得分", "score"), ("偏差", "reason"))
+
+
+def _indicator_layout(heads: list[str]) -> tuple[str, ...]:
+    """The header's order of the columns after 二级指标 (a table copied from the template has
+    指标方向 and 计量单位 columns too); the published order when the header does not say."""
+    start = next((i for i, h in enumerate(heads) if "二级" in h), None)
+    if start is None:
+        return INDICATOR_COLUMNS
+    out = []
+    for head in heads[start + 1:]:
+        out.append(next((key for word, key in _INDICATOR_HEADS if word in head), ""))
+    return tuple(out) if {"name", "target", "actual"} <= set(out) else INDICATOR_COLUMNS
+
+
+def _indicator(form: Form, l1: str, l2: str, j: int, cells, layout: tuple[str, ...], where,
+               out: Extraction) -> None:
+    ids = indicator_ids(l1, l2, j)
+    by_key = {key: cell for key, cell in zip(layout, cells) if key}
+    name = by_key.get("name", cells[0])
+    out.put(form, ids["name"], name.text.strip(), where(name))
+    direction: str | None = None
+    unit = ""
+    if "dir" in by_key and P.squash(by_key["dir"].text) in DIRECTIONS:
+        direction = P.squash(by_key["dir"].text)
+    if "unit" in by_key and not _empty(by_key["unit"].text):
+        unit = by_key["unit"].text.strip()
+    for key in ("target", "actual"):
+        if key not in by_key:
+            continue
+        d, value, u = _indicator_value(by_key[key].text)
+        direction = direction or (d if key == "target" or d == "定性" else None)
+        unit = unit or u
+        out.put(form, ids[key], value, where(by_key[key]))
+    for key in ("weight", "score"):
+        if key in by_key:
+            out.put(form, ids[key], _cell_number(by_key[key].text), where(by_key[key]))
+    if "reason" in by_key and not _empty(by_key["reason"].text):
+        out.put(form, ids["reason"], by_key["reason"].text.strip(), where(by_key["reason"]))
+    placed = {id(c) for c in by_key.values()}
+    for cell in cells:
+        if id(cell) not in placed and _cell_number(cell.text) is not None:
+            out.unplace(where(cell), cell.text)
+    if ids["target"] in out.values or ids["actual"] in out.values:
+        # The published 附件3 has no 指标方向 column: a sign before the target states it, else
+        # costs are “lower is better” and every other indicator “higher is better”.
+        first = by_key.get("target", name)
+        direction = direction if direction in DIRECTIONS else ("≤" if l1 == "cost" else "≥")
+        out.put(form, ids["dir"], direction, where(by_key.get("dir", first)))
+        if unit:
+            out.put(form, ids["unit"], unit, where(by_key.get("unit", first)))
+
+
+# -- the whole document ----------------------------------------------------------------
+
+ANNEX = re.compile(r"^附件\s*([1-3一二三])$")
+
+
+def extract(form: Form, doc: Document) -> Extraction:
+    out = Extraction()
+    annex = 1
+    narrative: list[tuple[str, str]] = []
+    tables = {2: 0, 3: 0}
+    after = {2: 0, 3: 0}
+    cover = 0
+    for block in doc.blocks:
+        if isinstance(block, Para):
+            s = P.squash(block.text)
+            m = ANNEX.match(s)
+            if m:
+                annex = "1一2二3三".index(m.group(1)) // 2 + 1
+                continue
+            if annex == 1:
+                cover += 1
+                narrative.append((_("Cover paragraph {p}").format(p=cover), block.text))
+            elif s:
+                after[annex] += 1
+                where = _("Annex {n} paragraph {p}").format(n=annex, p=after[annex])
+                if not _footer(form, "base" if annex == 2 else "eval", block.text, where, out):
+                    for fig in P.FIGURE.finditer(P.fold(block.text)):
+                        out.unplace(where, fig.group())
+            continue
+        kind = _guess(block) or annex  # the content decides: some reports number the tables 附件一/附件二
+        if kind not in (2, 3):
+            for row in block.rows:
+                _unplaced_numbers(row, lambda c: _("Table row {r} column {c}").format(r=c.row, c=c.col), out)
+            continue
+        tables[kind] += 1
+        name = _("Annex {n}").format(n=kind) + ("" if tables[kind] == 1 else str(tables[kind]))
+        (_base if kind == 2 else _eval)(form, block, name, out)
+    _narrative(form, narrative, out)
+    _type(form, out)
+    return out
+
+
+def _guess(table: Table) -> int:
+    text = "".join(P.squash(c.text) for row in table.rows[:6] for c in row)
+    if "经费控制" in text or "财政供养" in text:
+        return 2
+    if "年度资金总额" in text or "绩效指标" in text or "年初预算数" in text:
+        return 3
+    return 0
+
+
+def _type(form: Form, out: Extraction) -> None:
+    """Texts as text and dates as dates, the way the workbook reader types them (numbers stay
+    floats: the reader gives integers as floats too)."""
+    for store in (out.values, out.stated):
+        for fid, value in list(store.items()):
+            f = form.field(fid)
+            if f.kind is Kind.TEXT and not isinstance(value, str):
+                store[fid] = str(value)
+            elif f.kind is Kind.DATE and not isinstance(value, date):
+                store.pop(fid)
+                out.where.pop(fid, None)
