@@ -1,18 +1,19 @@
 """A plain-JSON picture of a built form and its rule instances, for comparing two builds.
 
-``tests/data/form_snapshot.json`` was written ONCE from the Python-declared form (before the
+``tests/data/form_snapshot.json.gz`` was written ONCE from the Python-declared form (before the
 form became a pack file) with ``python3 tests/form_snapshot.py``; test_forms.py compares the
 form built from the default pack against it.
 """
 
 from __future__ import annotations
 
+import gzip
 import json
 import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-SNAPSHOT = HERE / "data" / "form_snapshot.json"
+SNAPSHOT = HERE / "data" / "form_snapshot.json.gz"
 CASES = (
     (2023, None),
     (2024, None),
@@ -68,5 +69,10 @@ def current() -> list[dict]:
 
 if __name__ == "__main__":
     sys.path.insert(0, str(HERE.parent))
-    SNAPSHOT.write_text(json.dumps(current(), ensure_ascii=False, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    blob = json.dumps(current(), ensure_ascii=False, indent=1, sort_keys=True).encode("utf-8")
+    SNAPSHOT.write_bytes(gzip.compress(blob, mtime=0))
     print(SNAPSHOT, SNAPSHOT.stat().st_size)
+
+
+def load() -> list[dict]:
+    return json.loads(gzip.decompress(SNAPSHOT.read_bytes()))
