@@ -31,6 +31,9 @@ def _mount() -> None:
     from xltool.mail.cli import mail_app
 
     app.add_typer(mail_app, name="mail", help=_("Mail: test the settings, send or list the outbox"))
+    from xltool.form.cli import forms_app
+
+    app.add_typer(forms_app, name="forms", help=_("Form packs: list them, or check a pack file"))
     try:
         from xltool.audit.cli import register as register_audit
 
@@ -67,13 +70,20 @@ def make_template(
     rules_config: Annotated[Optional[Path], typer.Option("--rules-config", help=_("Scoring configuration TOML (weights, methods)"))] = None,
     roster: Annotated[Optional[Path], typer.Option("--roster", help=_("Roster of units (xlsx/csv): one template per unit"))] = None,
     previous: Annotated[Optional[Path], typer.Option("--previous", help=_("Last year's audit folder: prefill last year's final figures"))] = None,
+    form: Annotated[Optional[str], typer.Option("--form", help=_("Form pack: a pack id (xltool forms) or a pack file .toml"))] = None,
 ) -> None:
+    from xltool.form.cli import resolve_form
     from xltool.template.fill import FillError, fill_workbook, load_data
     from xltool.template.writer import write_template
 
-    cfg = _scoring(rules_config)
+    form_id = resolve_form(form)
+    cfg = _scoring(rules_config) if rules_config or not form_id else None
     if roster is not None:
         from xltool.audit.distribute import write_unit_templates
+
+        if form_id:
+            err_console.print(f"[red]{escape(_('--roster makes templates of the default form only; leave out --form.'))}[/]")
+            raise typer.Exit(2)
 
         written = write_unit_templates(year, roster, out, cfg=cfg, password=password, previous=previous)
         console.print(_("Wrote {n} unit templates to {out}.").format(n=len(written), out=out))
@@ -82,13 +92,14 @@ def make_template(
         data = load_data(prefill) if prefill else None
         if data is None:
             write_template(out, year, cfg=cfg, unit_name=unit or "", unit_code=unit_code or "",
-                           unit_email=email or "", password=password)
+                           unit_email=email or "", password=password, form_id=form_id)
         else:
             import tempfile
 
             with tempfile.TemporaryDirectory() as tmp:
                 blank = write_template(Path(tmp) / "blank.xlsx", year, cfg=cfg, unit_name=unit or "",
-                                       unit_code=unit_code or "", unit_email=email or "", password=password)
+                                       unit_code=unit_code or "", unit_email=email or "", password=password,
+                                       form_id=form_id)
                 fill_workbook(blank, data, out)
     except FillError as exc:
         _print_fill_error(exc)

@@ -16,9 +16,7 @@ from xltool.form.expr import (
 )
 from xltool.form.model import Form, Kind
 from xltool.form.scoring import ScoringConfig
-from xltool.form.selfeval import (
-    BASE_COLUMNS, INDICATOR_TREE, PROJECT_ROWS, SPECIAL_ROWS, BUILDING_ROWS, build_form, indicator_ids,
-)
+from xltool.form.selfeval import BASE_COLUMNS, build_form, indicator_ids
 
 HALF_CENT = 0.005
 
@@ -67,15 +65,14 @@ def _half_rows(form: Form) -> list[Check]:
     # (list, name, main figure, the row's other figures, rows): a name needs the main figure and
     # the main figure a name; any other figure of the row also needs a name.
     lists = (
-        ("fin_proj", "fin_proj_{i}_name", "fin_proj_{i}_amount", (), PROJECT_ROWS),
-        ("proj", "proj_{i}_name", "proj_{i}_actual", ("proj_{i}_initial", "proj_{i}_adjust", "proj_{i}_balance"),
-         PROJECT_ROWS),
-        ("base_zx", "base_zx_{i}_name", "base_zx_{i}_final", ("base_zx_{i}_prev", "base_zx_{i}_budget"), SPECIAL_ROWS),
+        ("fin_proj", "fin_proj_{i}_name", "fin_proj_{i}_amount", ()),
+        ("proj", "proj_{i}_name", "proj_{i}_actual", ("proj_{i}_initial", "proj_{i}_adjust", "proj_{i}_balance")),
+        ("base_zx", "base_zx_{i}_name", "base_zx_{i}_final", ("base_zx_{i}_prev", "base_zx_{i}_budget")),
         ("base_bld", "base_bld_{i}_name", "base_bld_{i}_area_approved",
-         ("base_bld_{i}_area_actual", "base_bld_{i}_invest_budget", "base_bld_{i}_invest_actual"), BUILDING_ROWS),
+         ("base_bld_{i}_area_actual", "base_bld_{i}_invest_budget", "base_bld_{i}_invest_actual")),
     )
-    for group, name, amount, others, rows in lists:
-        for i in range(1, rows + 1):
+    for group, name, amount, others in lists:
+        for i in range(1, form.lists.get(group, 0) + 1):  # the pack's row count; a pack may omit a list
             n, a = name.format(i=i), amount.format(i=i)
             sheet = form.sheet_title(form.field(n).sheet)
             out.append(Check(
@@ -128,7 +125,7 @@ def _identities(form: Form) -> list[Check]:
 
 def _flows(form: Form) -> list[Check]:
     out = []
-    for i in range(1, PROJECT_ROWS + 1):
+    for i in range(1, form.lists.get("proj", 0) + 1):
         p = lambda k: f"proj_{i}_{k}"  # noqa: E731
         lhs = Ref(p("initial")) + Ref(p("adjust")) - Ref(p("actual"))
         out.append(_compare(
@@ -204,14 +201,14 @@ def _scoring(form: Form, cfg: ScoringConfig) -> list[Check]:
             cap = If(Cmp(">=", Ref("eval_exec_rate"), Const(minimum - 1e-9)), Const(limit), cap)
         out.append(_compare(form, "XT609", "total", Ref("eval_total_score"), "<=", cap, rounding=False,
                             kind="number", fields=("eval_total_score", "eval_exec_rate")))
-    for l1, l1_label, children in INDICATOR_TREE:
-        rows = [indicator_ids(l1, l2, j) for l2, _ in children for j in range(1, 6)]
+    for l1, l1_label, children in form.tree:
+        rows = [indicator_ids(l1, l2, j) for l2, _ in children for j in range(1, form.indicator_rows + 1)]
         out.append(_compare(
             form, "XT602", l1, total(r["weight"] for r in rows), "=", Ref(f"guide_w_{l1}"), rounding=False,
             kind="number", fields=tuple(r["weight"] for r in rows) + (f"guide_w_{l1}",), params={"name": l1_label},
         ))
         for l2, l2_label in children:
-            for j in range(1, 6):
+            for j in range(1, form.indicator_rows + 1):
                 out += _indicator_checks(form, cfg, indicator_ids(l1, l2, j), f"{l2_label}第{j}行")
     return out
 
@@ -283,9 +280,9 @@ NAMED_FIGURES = {
 
 def _named_figures(form: Form) -> list[Check]:
     out = []
-    for l1, _label, children in INDICATOR_TREE:
+    for l1, _label, children in form.tree:
         for l2, l2_label in children:
-            for j in range(1, 6):
+            for j in range(1, form.indicator_rows + 1):
                 ids = indicator_ids(l1, l2, j)
                 for name, fid in NAMED_FIGURES.items():
                     out.append(_compare(
@@ -311,7 +308,7 @@ def _plausibility(form: Form, cfg: ScoringConfig) -> list[Check]:
         _compare(form, "XT710", "final", Ref("base_procurement_final"), "<=", Ref("eval_exec")),
         _compare(form, "XT710", "budget", Ref("base_procurement_budget"), "<=", Ref("eval_budget_full")),
     ]
-    for i in range(1, BUILDING_ROWS + 1):
+    for i in range(1, form.lists.get("base_bld", 0) + 1):
         b = f"base_bld_{i}"
         out.append(_compare(form, "XT703", f"{b}:area", Ref(f"{b}_area_actual"), "<=", Ref(f"{b}_area_approved"),
                             rounding=False, kind="number", applies=Filled(f"{b}_area_approved")))
@@ -335,9 +332,12 @@ def _plausibility(form: Form, cfg: ScoringConfig) -> list[Check]:
 
 
 @lru_cache(maxsize=16)
-def _checks(year: int, cfg_json: str) -> tuple[Check, ...]:
+def _checks(year: int, cfg_json: str, form_id: str) -> tuple[Check, ...]:
     cfg = ScoringConfig.model_validate_json(cfg_json)
-    form = build_form(year, cfg)
+    return _checks_for_form(build_form(year, cfg, form_id or None), cfg)
+
+
+def _checks_for_form(form: Form, cfg: ScoringConfig) -> tuple[Check, ...]:
     checks = (
         _required(form) + _half_rows(form) + _totals(form) + _identities(form) + _flows(form)
         + _ratios(form) + _scoring(form, cfg) + _named_figures(form) + _plausibility(form, cfg)
@@ -347,8 +347,11 @@ def _checks(year: int, cfg_json: str) -> tuple[Check, ...]:
     return tuple(checks)
 
 
-def build_checks(year: int, cfg: ScoringConfig | None = None) -> tuple[Check, ...]:
-    return _checks(year, (cfg or ScoringConfig()).model_dump_json())
+def build_checks(year: int, cfg: ScoringConfig | None = None, form_id: str = "") -> tuple[Check, ...]:
+    """The rule instances of the form pack *form_id* (the default form when empty) for *year*."""
+    from xltool.form.selfeval import default_scoring
+
+    return _checks(year, (cfg or default_scoring(form_id or None)).model_dump_json(), form_id)
 
 
 __all__ = ["build_checks", "Sub", "Sum"]
