@@ -188,3 +188,36 @@ def test_the_template_states_its_pack_and_the_reader_refuses_unknown_ones(templa
         assert "本机没有登记表单包" in str(err.value) and "XLTOOL_FORMS_DIR" in str(err.value)
         result = _run("check-workbook", path)
         assert result.exit_code == 2 and "本机没有登记表单包" in "".join(result.output.split())
+
+
+# -- docs/forms.md: the worked example is exactly what it says --------------------------------
+
+import re  # noqa: E402
+
+DOCS = Path(__file__).resolve().parents[1] / "docs" / "forms.md"
+
+
+def test_the_worked_example_of_docs_forms_md(zh_locale):  # noqa: F811
+    text = DOCS.read_text(encoding="utf-8")
+    pairs = re.findall(r"修改前：\s*```toml\n(.*?)```\s*修改后：\s*```toml\n(.*?)```", text, re.S)
+    assert len(pairs) == 2
+    pack = DEFAULT_PACK.replace('id = "example"', 'id = "county-2024"')
+    for before, after in pairs:
+        assert pack.count(before) == 1, before
+        pack = pack.replace(before, after)
+    form = parse(pack, "county.toml").trial
+    default = build_form(2023)
+    assert form.pack_id == "county-2024"
+    assert form.lists["base_zx"] == 5 and default.lists["base_zx"] == 10
+    assert form.field("base_public_final").row == default.field("base_public_final").row - 5
+    assert form.field("base_proj_final").formula.refs()[-1] == "base_zx_5_final"
+    texts = {t.text for s in form.sheets for t in s.texts}
+    assert {"产出指标（35分）", "满意度指标（15分）"} <= texts
+    assert "3、县级专项资金（一个专项一行，在下方填写专项名称）" in texts
+    cfg = parse(pack).scoring
+    assert (cfg.weights.output, cfg.weights.satisfaction) == (35, 15)
+    # The rules follow: five 专项 rows are checked, and the 产出 weights must add up to 35.
+    from xltool.check.instances import _checks_for_form
+
+    keys = {c.key for c in _checks_for_form(form, cfg)}
+    assert "XT105:base_zx:5" in keys and "XT105:base_zx:6" not in keys
