@@ -139,3 +139,23 @@ def test_libreoffice_agrees_with_python_on_every_formula(pack, recalculated) -> 
     assert not problems, f"{len(problems)} disagreements:\n" + "\n".join(problems[:30])
     assert PASS in verdicts and NA in verdicts  # the comparison saw both kinds of rows
     assert len(derived) >= 14
+
+
+# -- the add-in's values-only payload names its pack through the guide sheet's stamp ----------
+
+@pytest.mark.parametrize("pack", PACKS)
+def test_addin_payload_without_the_meta_sheet_finds_its_pack(pack, zh_locale):  # noqa: F811
+    from xltool.addin.licence import ensure_licence
+
+    ensure_licence()
+    pytest.importorskip("xlwings")
+    from test_addin_support import office_payload
+    from xltool.addin.engine import check_payload
+
+    broken = fill_workbook(filled(pack), {"eval_exec_score": 3.0}, scratch("packs") / f"{pack}_addin.xlsx")
+    _result, report = check_path(broken)
+    outcome = check_payload(office_payload(broken, notes={}, drop=("_xltool_meta",)))
+    assert outcome.status == "ok", outcome.message
+    assert outcome.result.form.pack_id == pack
+    assert [(f.code, f.message) for f in outcome.findings] == [(f.code, f.message) for f in report.findings]
+    assert any(f.code == "XT604" for f in outcome.findings)

@@ -118,10 +118,12 @@ def fields(
     year: Annotated[int, typer.Option("--year", "-y", help=_("The year evaluated"))] = 2023,
     fmt: Annotated[str, typer.Option("--format", "-f", help=_("table or json"))] = "table",
     inputs_only: Annotated[bool, typer.Option("--inputs", help=_("Only the cells a unit fills in"))] = False,
+    form_name: Annotated[Optional[str], typer.Option("--form", help=_("Form pack: a pack id (xltool forms) or a pack file .toml"))] = None,
 ) -> None:
+    from xltool.form.cli import resolve_form
     from xltool.form.selfeval import build_form
 
-    form = build_form(year)
+    form = build_form(year, None, resolve_form(form_name))
     rows = [f for f in form.fields if f.is_input or not inputs_only]
     if fmt == "json":
         data = [{"id": f.id, "sheet": form.sheet_title(f.sheet), "cell": f.cell, "label": f.label,

@@ -167,8 +167,12 @@ def layout(pack: Pack, year: int, cfg: ScoringConfig) -> Form:
     lay = _Layout(pack, year, cfg)
     file, text = pack.file, pack.text
     info = file.pack
-    base_ctx = {"year": year, "prev_year": year - 1, "region": cfg.region,
-                "template": f"{info.template_id} v{info.form_version}"}
+    # The stamp names the pack too (except the default form's), so a values-only copy of the
+    # workbook (the add-in's JSON) still says which pack it was laid out from.
+    stamp = f"{info.template_id} v{info.form_version}"
+    if info.id != "example":
+        stamp += f" · {info.id} v{info.version}"
+    base_ctx = {"year": year, "prev_year": year - 1, "region": cfg.region, "template": stamp}
     weights = set(Weights.model_fields)
     tree = []
     for n, ind in enumerate(file.indicator):
