@@ -221,3 +221,31 @@ def test_the_worked_example_of_docs_forms_md(zh_locale):  # noqa: F811
 
     keys = {c.key for c in _checks_for_form(form, cfg)}
     assert "XT105:base_zx:5" in keys and "XT105:base_zx:6" not in keys
+
+
+def test_a_bureau_pack_registered_by_folder_makes_and_reads_templates(monkeypatch, zh_locale):  # noqa: F811
+    folder = scratch("bureau_packs")
+    pack = DEFAULT_PACK.replace('id = "example"', 'id = "county-2024"').replace(
+        'list = "base_zx"\ncount = 10', 'list = "base_zx"\ncount = 5')
+    source = scratch("bureau_src") / "county.toml"
+    source.write_text(pack, encoding="utf-8")
+    out = scratch("bureau_out")
+    # Not registered yet: the template is made from the file, with a note that reading needs registration.
+    monkeypatch.delenv("XLTOOL_FORMS_DIR", raising=False)
+    made = _run("make-template", "--form", source, "--year", 2023, "-o", out / "county.xlsx")
+    assert made.exit_code == 0 and "XLTOOL_FORMS_DIR" in made.output
+    refused = _run("check-workbook", out / "county.xlsx")
+    assert refused.exit_code == 2 and "county-2024" in refused.output
+    # Registered: listed, and the workbook is read with its own pack.
+    (folder / "county.toml").write_text(pack, encoding="utf-8")
+    monkeypatch.setenv("XLTOOL_FORMS_DIR", str(folder))
+    assert "county-2024" in _run("forms").stdout
+    result = read_book(from_xml(out / "county.xlsx"))
+    assert result.form.pack_id == "county-2024" and result.form.lists["base_zx"] == 5
+    assert _run("make-template", "--form", "county-2024", "--year", 2024, "-o", out / "county24.xlsx").exit_code == 0
+    assert read_book(from_xml(out / "county24.xlsx")).form.year == 2024
+    # A pack file may not take a registered pack's id.
+    clash = scratch("bureau_src") / "clash.toml"
+    clash.write_text(pack.replace('id = "county-2024"', 'id = "central-2020"'), encoding="utf-8")
+    taken = _run("make-template", "--form", clash, "--year", 2023, "-o", out / "clash.xlsx")
+    assert taken.exit_code == 2 and "已被" in taken.output and not (out / "clash.xlsx").exists()

@@ -105,12 +105,13 @@ def is_registered(form_id: str) -> bool:
     return form_id == DEFAULT_FORM or form_id in available()
 
 
-def get_pack(form_id: str | None = None) -> Pack:
-    """The registered pack *form_id* (the default form when empty)."""
+def get_pack(form_id: str | None = None, *, session: bool = True) -> Pack:
+    """The registered pack *form_id* (the default form when empty). *session*: also the packs
+    given on this command line; a workbook's stated id is looked up with session=False."""
     form_id = form_id or DEFAULT_FORM
     if form_id == DEFAULT_FORM:
         return load_file(SHIPPED_DIR / "example.toml")
-    if form_id in _SESSION:
+    if session and form_id in _SESSION:
         return _SESSION[form_id]
     entry = available().get(form_id)
     if entry is None:

@@ -174,10 +174,10 @@ def _meta_from_layout(sheets: dict[str, SheetData]) -> SheetData:
     layout = build_form(_LAYOUT_YEAR)  # sheet titles and cells do not depend on the year
     form_id = _pack_stamp(sheets.get(layout.sheet_title("guide")))
     if form_id:
-        from xltool.form.registry import UnknownForm
+        from xltool.form.registry import UnknownForm, get_pack
 
         try:  # looked up by id among the registered packs only
-            layout = build_form(_LAYOUT_YEAR, None, form_id)
+            layout = build_form(_LAYOUT_YEAR, None, get_pack(form_id, session=False))
         except UnknownForm as exc:
             raise NotOurWorkbook(str(exc)) from None
     missing = [s.title for s in layout.sheets if s.title not in sheets]

@@ -90,7 +90,7 @@ def identify(book: Book) -> TemplateMeta:
         from xltool.form.registry import get_pack
 
         try:
-            get_pack(meta.form)  # by id among the shipped and registered packs, never a path
+            get_pack(meta.form, session=False)  # by id among the shipped and registered packs, never a path
         except UnknownForm as exc:
             raise NotOurWorkbook(str(exc)) from None
     return meta
