@@ -249,3 +249,11 @@ def test_a_bureau_pack_registered_by_folder_makes_and_reads_templates(monkeypatc
     clash.write_text(pack.replace('id = "county-2024"', 'id = "central-2020"'), encoding="utf-8")
     taken = _run("make-template", "--form", clash, "--year", 2023, "-o", out / "clash.xlsx")
     assert taken.exit_code == 2 and "已被" in taken.output and not (out / "clash.xlsx").exists()
+
+
+def test_the_default_pack_states_the_default_scoring():
+    """The default form's [scoring] is scoring_default.toml's rule set, so either can be read."""
+    from xltool.form.registry import get_pack
+    from xltool.form.scoring import DEFAULT_FILE, load_scoring
+
+    assert get_pack().scoring == ScoringConfig() == load_scoring(DEFAULT_FILE)

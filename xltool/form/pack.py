@@ -315,13 +315,6 @@ def locate(text: str, loc: tuple) -> int | None:
     return start if path else None
 
 
-def find_line(text: str, needle: str, after: int = 0) -> int | None:
-    for no, line in enumerate(text.splitlines(), start=1):
-        if no > after and needle in line:
-            return no
-    return None
-
-
 def parse_pack(text: str, path: str = "") -> PackFile:
     """Validate pack *text*; PackError lists every problem with its place and line."""
     try:
