@@ -159,3 +159,32 @@ def test_addin_payload_without_the_meta_sheet_finds_its_pack(pack, zh_locale):  
     assert outcome.result.form.pack_id == pack
     assert [(f.code, f.message) for f in outcome.findings] == [(f.code, f.message) for f in report.findings]
     assert any(f.code == "XT604" for f in outcome.findings)
+
+
+def test_roster_templates_of_a_shipped_pack(zh_locale):  # noqa: F811
+    from typer.testing import CliRunner
+
+    from xltool.cli import app
+    from xltool.read.reader import read_path
+
+    folder = scratch("packs_roster")
+    roster = folder / "名册.csv"
+    roster.write_text("单位名称,单位编码,电子邮箱\n甲单位,001,a@example.gov.cn\n乙单位,002,b@example.gov.cn\n",
+                      encoding="utf-8-sig")
+    result = CliRunner().invoke(app, ["make-template", "--form", "central-2020", "--year", "2024", "--roster",
+                                      str(roster), "-o", str(folder / "out")])
+    assert result.exit_code == 0, result.output
+    made = sorted((folder / "out").glob("*.xlsx"))
+    assert len(made) == 2
+    for path in made:
+        read = read_path(path)
+        assert read.form.pack_id == "central-2020" and read.meta.form == "central-2020"
+        assert read.values["info_unit_name"] in ("甲单位", "乙单位")
+        assert not [f for f in read.findings if f.code in ("XT006", "XT007")]
+    # A pack file that is not registered cannot be used for a roster (workers could not find it again).
+    pack = scratch("packs_roster") / "mine.toml"
+    pack.write_text((SHIPPED_DIR / "example.toml").read_text(encoding="utf-8").replace(
+        'id = "example"', 'id = "mine-2024"'), encoding="utf-8")
+    refused = CliRunner().invoke(app, ["make-template", "--form", str(pack), "--year", "2024", "--roster",
+                                       str(roster), "-o", str(folder / "out2")])
+    assert refused.exit_code == 2 and not (folder / "out2").exists()

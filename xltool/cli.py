@@ -81,11 +81,13 @@ def make_template(
     if roster is not None:
         from xltool.audit.distribute import write_unit_templates
 
-        if form_id:
-            err_console.print(f"[red]{escape(_('--roster makes templates of the default form only; leave out --form.'))}[/]")
-            raise typer.Exit(2)
+        from xltool.form.registry import is_registered
 
-        written = write_unit_templates(year, roster, out, cfg=cfg, password=password, previous=previous)
+        if form_id and not is_registered(form_id):
+            err_console.print(f"[red]{escape(_('--roster needs a registered form pack (xltool forms); put the pack file in the folder named by XLTOOL_FORMS_DIR.'))}[/]")
+            raise typer.Exit(2)
+        written = write_unit_templates(year, roster, out, cfg=cfg, password=password, previous=previous,
+                                       form_id=form_id)
         console.print(_("Wrote {n} unit templates to {out}.").format(n=len(written), out=out))
         return
     try:
