@@ -184,7 +184,8 @@ def parse_formula(text: str, ids: Sequence[str], listed: Sequence[str] = ()) -> 
 
     def resolve(name: str, pos: int) -> Sequence[str]:
         if "*" in name:
-            got = [i for i in listed if fnmatch.fnmatchcase(i, name)]
+            match = re.compile(fnmatch.translate(name)).match
+            got = [i for i in listed if match(i)]
             if not got:
                 raise FormulaError("no_match", name, pos)
             return got

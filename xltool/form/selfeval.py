@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from xltool.form.layout import Pack, layout
+from xltool.form.layout import Pack, layout, pack_indicator_rows, pack_lists, pack_tree
 from xltool.form.model import Form
 from xltool.form.registry import DEFAULT_FORM, get_pack
 from xltool.form.scoring import ScoringConfig
@@ -21,13 +21,12 @@ def _default() -> Pack:
 
 
 def _list_rows(name: str) -> int:
-    return _default_form().lists[name]
+    return pack_lists(_default().file)[name]
 
 
 @lru_cache(maxsize=1)
 def _default_form() -> Form:
-    pack = _default()
-    return pack.trial or layout(pack, 2023, pack.scoring)
+    return build_form(2023)
 
 
 TEMPLATE_ID = _default().file.pack.template_id
@@ -36,7 +35,7 @@ VERSION = _default().file.pack.form_version
 PROJECT_ROWS = _list_rows("proj")  # 收支情况 and 项目绩效 project lists
 SPECIAL_ROWS = _list_rows("base_zx")  # 附件2 专项资金 rows
 BUILDING_ROWS = _list_rows("base_bld")  # 附件2 楼堂馆所 rows
-INDICATOR_ROWS = _default_form().indicator_rows  # 附件3 三级 rows under each 二级
+INDICATOR_ROWS = pack_indicator_rows(_default().file)  # 附件3 三级 rows under each 二级
 
 _CHOICES = _default().file.choices
 DIRECTIONS = tuple(_CHOICES["directions"])
@@ -44,7 +43,7 @@ QUALITATIVE = tuple(_CHOICES["judgements"])
 YES_NO = tuple(_CHOICES["yes_no"])
 
 # 一级 → (weight key, label, [(二级 key, label)])
-INDICATOR_TREE: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = _default_form().tree
+INDICATOR_TREE: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = pack_tree(_default().file)
 
 # 附件2: rows that state only the final figure (the adjustment happens during the year).
 FINAL_ONLY = {"basic_adjust"}
