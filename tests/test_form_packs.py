@@ -188,3 +188,21 @@ def test_roster_templates_of_a_shipped_pack(zh_locale):  # noqa: F811
     refused = CliRunner().invoke(app, ["make-template", "--form", str(pack), "--year", "2024", "--roster",
                                        str(roster), "-o", str(folder / "out2")])
     assert refused.exit_code == 2 and not (folder / "out2").exists()
+
+
+def test_rules_config_overrides_only_what_it_states_over_the_pack(zh_locale):  # noqa: F811
+    from typer.testing import CliRunner
+
+    from xltool.cli import app
+    from xltool.read.reader import read_path
+
+    folder = scratch("packs_rules")
+    rules = folder / "caps.toml"
+    rules.write_text("[caps]\nenabled = true\n", encoding="utf-8")
+    out = folder / "central_caps.xlsx"
+    result = CliRunner().invoke(app, ["make-template", "--form", "central-2020", "--year", "2023",
+                                      "--rules-config", str(rules), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    cfg = read_path(out).cfg
+    assert cfg.caps.enabled and (cfg.weights.output, cfg.weights.benefit, cfg.weights.cost) == (50, 30, 0)
+    assert cfg.region == "财预〔2020〕10号"

@@ -48,10 +48,14 @@ def _mount() -> None:
         pass
 
 
-def _scoring(path: Optional[Path]):
+def _scoring(path: Optional[Path], form_id: str | None = None):
     from xltool.form.scoring import load_scoring
 
     try:
+        if form_id:  # keys the file leaves out keep the form pack's own rule set
+            from xltool.form.selfeval import default_scoring
+
+            return load_scoring(path, default_scoring(form_id))
         return load_scoring(path)
     except (OSError, ValueError) as exc:
         err_console.print(f"[red]{escape(_('The rules configuration {path} is invalid: {error}').format(path=path, error=exc))}[/]")
@@ -77,7 +81,7 @@ def make_template(
     from xltool.template.writer import write_template
 
     form_id = resolve_form(form)
-    cfg = _scoring(rules_config) if rules_config or not form_id else None
+    cfg = _scoring(rules_config, form_id) if rules_config or not form_id else None
     if roster is not None:
         from xltool.audit.distribute import write_unit_templates
 
