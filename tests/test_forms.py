@@ -266,3 +266,18 @@ def test_every_shipped_pack_passes_forms_check(path):
 
     pack, form = validate_file(path)
     assert pack.id == path.stem and form.fields and form.pack_id == path.stem
+
+
+def test_forms_lists_a_broken_bureau_pack_as_ignored(monkeypatch, zh_locale):  # noqa: F811
+    folder = scratch("bureau_broken")
+    (folder / "broken.toml").write_text(DEFAULT_PACK.replace('id = "example"', 'id = "broken-2024"').replace(
+        'formula = "fin_basic + fin_proj"', 'formula = "fin_basic + fin_projects"'), encoding="utf-8")
+    monkeypatch.setenv("XLTOOL_FORMS_DIR", str(folder))
+    listed = _run("forms")
+    assert listed.exit_code == 0
+    flat = "".join(listed.output.split())
+    assert "不是有效的表单包，已忽略" in flat and "fin_projects" in flat
+    assert "broken-2024" not in listed.stdout
+    from xltool.form.registry import available
+
+    assert "broken-2024" not in available()
