@@ -31,6 +31,9 @@ def _mount() -> None:
     from xltool.mail.cli import mail_app
 
     app.add_typer(mail_app, name="mail", help=_("Mail: test the settings, send or list the outbox"))
+    from xltool.form.cli import forms_app
+
+    app.add_typer(forms_app, name="forms", help=_("Form packs: list them, or check a pack file"))
     try:
         from xltool.audit.cli import register as register_audit
 
@@ -54,10 +57,14 @@ def _mount() -> None:
         pass
 
 
-def _scoring(path: Optional[Path]):
+def _scoring(path: Optional[Path], form_id: str | None = None):
     from xltool.form.scoring import load_scoring
 
     try:
+        if form_id:  # keys the file leaves out keep the form pack's own rule set
+            from xltool.form.selfeval import default_scoring
+
+            return load_scoring(path, default_scoring(form_id))
         return load_scoring(path)
     except (OSError, ValueError) as exc:
         err_console.print(f"[red]{escape(_('The rules configuration {path} is invalid: {error}').format(path=path, error=exc))}[/]")
@@ -76,28 +83,38 @@ def make_template(
     rules_config: Annotated[Optional[Path], typer.Option("--rules-config", help=_("Scoring configuration TOML (weights, methods)"))] = None,
     roster: Annotated[Optional[Path], typer.Option("--roster", help=_("Roster of units (xlsx/csv): one template per unit"))] = None,
     previous: Annotated[Optional[Path], typer.Option("--previous", help=_("Last year's audit folder: prefill last year's final figures"))] = None,
+    form: Annotated[Optional[str], typer.Option("--form", help=_("Form pack: a pack id (xltool forms) or a pack file .toml"))] = None,
 ) -> None:
+    from xltool.form.cli import resolve_form
     from xltool.template.fill import FillError, fill_workbook, load_data
     from xltool.template.writer import write_template
 
-    cfg = _scoring(rules_config)
+    form_id = resolve_form(form)
+    cfg = _scoring(rules_config, form_id) if rules_config or not form_id else None
     if roster is not None:
         from xltool.audit.distribute import write_unit_templates
 
-        written = write_unit_templates(year, roster, out, cfg=cfg, password=password, previous=previous)
+        from xltool.form.registry import is_registered
+
+        if form_id and not is_registered(form_id):
+            err_console.print(f"[red]{escape(_('--roster needs a registered form pack (xltool forms); put the pack file in the folder named by XLTOOL_FORMS_DIR.'))}[/]")
+            raise typer.Exit(2)
+        written = write_unit_templates(year, roster, out, cfg=cfg, password=password, previous=previous,
+                                       form_id=form_id)
         console.print(_("Wrote {n} unit templates to {out}.").format(n=len(written), out=out))
         return
     try:
         data = load_data(prefill) if prefill else None
         if data is None:
             write_template(out, year, cfg=cfg, unit_name=unit or "", unit_code=unit_code or "",
-                           unit_email=email or "", password=password)
+                           unit_email=email or "", password=password, form_id=form_id)
         else:
             import tempfile
 
             with tempfile.TemporaryDirectory() as tmp:
                 blank = write_template(Path(tmp) / "blank.xlsx", year, cfg=cfg, unit_name=unit or "",
-                                       unit_code=unit_code or "", unit_email=email or "", password=password)
+                                       unit_code=unit_code or "", unit_email=email or "", password=password,
+                                       form_id=form_id)
                 fill_workbook(blank, data, out)
     except FillError as exc:
         _print_fill_error(exc)
@@ -116,10 +133,12 @@ def fields(
     year: Annotated[int, typer.Option("--year", "-y", help=_("The year evaluated"))] = 2023,
     fmt: Annotated[str, typer.Option("--format", "-f", help=_("table or json"))] = "table",
     inputs_only: Annotated[bool, typer.Option("--inputs", help=_("Only the cells a unit fills in"))] = False,
+    form_name: Annotated[Optional[str], typer.Option("--form", help=_("Form pack: a pack id (xltool forms) or a pack file .toml"))] = None,
 ) -> None:
+    from xltool.form.cli import resolve_form
     from xltool.form.selfeval import build_form
 
-    form = build_form(year)
+    form = build_form(year, None, resolve_form(form_name))
     rows = [f for f in form.fields if f.is_input or not inputs_only]
     if fmt == "json":
         data = [{"id": f.id, "sheet": form.sheet_title(f.sheet), "cell": f.cell, "label": f.label,

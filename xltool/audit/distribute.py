@@ -38,15 +38,16 @@ def template_filename(unit: RosterUnit, year: int) -> str:
 
 
 def _write_one(year: int, cfg_json: str, name: str, code: str, email: str, password: str | None,
-               prefill: dict[str, object], out: str) -> str:
+               prefill: dict[str, object], out: str, form_id: str | None = None) -> str:
     from xltool.form.selfeval import build_form
     from xltool.template.fill import validate
     from xltool.template.writer import build_workbook, save_atomic
 
     cfg = ScoringConfig.model_validate_json(cfg_json)
-    wb = build_workbook(year, cfg=cfg, unit_name=name, unit_code=code, unit_email=email, password=password)
+    wb = build_workbook(year, cfg=cfg, unit_name=name, unit_code=code, unit_email=email, password=password,
+                        form_id=form_id)
     if prefill:
-        form = build_form(year, cfg)
+        form = build_form(year, cfg, form_id)
         titles = {s.key: s.title for s in form.sheets}
         for fid, value in validate(form, prefill).items():
             f = form.field(fid)
@@ -55,13 +56,15 @@ def _write_one(year: int, cfg_json: str, name: str, code: str, email: str, passw
 
 
 def write_unit_templates(year: int, roster: Path, out_folder: Path, cfg: ScoringConfig | None = None,
-                         password: str | None = None, previous: Path | None = None, jobs: int | None = None) -> list[Path]:
-    """Write one locked template per roster unit into *out_folder*; returns the files written."""
-    from xltool.form.selfeval import build_form
+                         password: str | None = None, previous: Path | None = None, jobs: int | None = None,
+                         form_id: str | None = None) -> list[Path]:
+    """Write one locked template per roster unit into *out_folder*; returns the files written.
+    *form_id*: a registered form pack (the default form when None)."""
+    from xltool.form.selfeval import build_form, default_scoring
 
     units = load_roster(Path(roster)).units
-    cfg = cfg or ScoringConfig()
-    form = build_form(year, cfg)
+    cfg = cfg or default_scoring(form_id)
+    form = build_form(year, cfg, form_id)
     last_year = None
     if previous is not None:
         from xltool.audit.previous import load_previous
@@ -79,7 +82,7 @@ def write_unit_templates(year: int, roster: Path, out_folder: Path, cfg: Scoring
         last = last_year.lookup(unit.code, unit.name) if last_year else None
         prefill = prefill_from_previous(form, last.values) if last and (not last.year or last.year == year - 1) else {}
         tasks.append((year, cfg.model_dump_json(), unit.name, unit.code, unit.email, password, prefill,
-                      str(out_folder / filename)))
+                      str(out_folder / filename), form_id))
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(tasks)))
     if jobs == 1:
         return [Path(_write_one(*task)) for task in tasks]

@@ -445,7 +445,8 @@ def _cross_year(outcome: AuditOutcome, previous) -> str:
             missing += 1
             continue
         scoring = unit.submission.header.get("scoring") if unit.submission else None
-        form = build_form(unit.report.year, ScoringConfig.model_validate_json(scoring) if scoring else None)
+        form = build_form(unit.report.year, ScoringConfig.model_validate_json(scoring) if scoring else None,
+                          unit.submission.header.get("form") or None if unit.submission else None)
         found = cross_year_findings(form, unit.values, last.values)
         compared += 1
         if found:

@@ -105,16 +105,19 @@ def dataset_form(outcome: AuditOutcome) -> Form | None:
     from xltool.form.scoring import ScoringConfig
     from xltool.form.selfeval import build_form
 
-    keys = Counter((u.report.year, u.submission.header.get("scoring", "{}"))
+    keys = Counter((u.report.year, u.submission.header.get("scoring", "{}"), u.submission.header.get("form") or "")
                    for u in outcome.units if u.report is not None and u.report.year and u.submission)
     if not keys:
         return build_form(outcome.year) if outcome.year else None
-    (year, scoring), _n = keys.most_common(1)[0]
+    (year, scoring, form_id), _n = keys.most_common(1)[0]
     try:
         cfg = ScoringConfig.model_validate_json(scoring)
     except ValueError:
         cfg = None
-    return build_form(int(year), cfg)
+    try:
+        return build_form(int(year), cfg, form_id or None)
+    except ValueError:  # a pack no longer registered: the default form's columns
+        return build_form(int(year), cfg)
 
 
 def dataset_rows(outcome: AuditOutcome) -> tuple[list[str], list[str], list[list[object]]]:

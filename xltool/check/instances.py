@@ -16,11 +16,14 @@ from xltool.form.expr import (
 )
 from xltool.form.model import Form, Kind
 from xltool.form.scoring import ScoringConfig
-from xltool.form.selfeval import (
-    BASE_COLUMNS, INDICATOR_TREE, PROJECT_ROWS, SPECIAL_ROWS, BUILDING_ROWS, build_form, indicator_ids,
-)
+from xltool.form.selfeval import BASE_COLUMNS, build_form, indicator_ids
 
 HALF_CENT = 0.005
+
+
+def _has(form: Form, *ids: str) -> bool:
+    """Whether the form pack declares every field a rule reads (a project form has no 附件2)."""
+    return all(i in form.by_id for i in ids)
 
 
 def _label(form: Form, fid: str) -> str:
@@ -67,15 +70,14 @@ def _half_rows(form: Form) -> list[Check]:
     # (list, name, main figure, the row's other figures, rows): a name needs the main figure and
     # the main figure a name; any other figure of the row also needs a name.
     lists = (
-        ("fin_proj", "fin_proj_{i}_name", "fin_proj_{i}_amount", (), PROJECT_ROWS),
-        ("proj", "proj_{i}_name", "proj_{i}_actual", ("proj_{i}_initial", "proj_{i}_adjust", "proj_{i}_balance"),
-         PROJECT_ROWS),
-        ("base_zx", "base_zx_{i}_name", "base_zx_{i}_final", ("base_zx_{i}_prev", "base_zx_{i}_budget"), SPECIAL_ROWS),
+        ("fin_proj", "fin_proj_{i}_name", "fin_proj_{i}_amount", ()),
+        ("proj", "proj_{i}_name", "proj_{i}_actual", ("proj_{i}_initial", "proj_{i}_adjust", "proj_{i}_balance")),
+        ("base_zx", "base_zx_{i}_name", "base_zx_{i}_final", ("base_zx_{i}_prev", "base_zx_{i}_budget")),
         ("base_bld", "base_bld_{i}_name", "base_bld_{i}_area_approved",
-         ("base_bld_{i}_area_actual", "base_bld_{i}_invest_budget", "base_bld_{i}_invest_actual"), BUILDING_ROWS),
+         ("base_bld_{i}_area_actual", "base_bld_{i}_invest_budget", "base_bld_{i}_invest_actual")),
     )
-    for group, name, amount, others, rows in lists:
-        for i in range(1, rows + 1):
+    for group, name, amount, others in lists:
+        for i in range(1, form.lists.get(group, 0) + 1):  # the pack's row count; a pack may omit a list
             n, a = name.format(i=i), amount.format(i=i)
             sheet = form.sheet_title(form.field(n).sheet)
             out.append(Check(
@@ -99,16 +101,21 @@ def _totals(form: Form) -> list[Check]:
     out = []
     # 附件3: both breakdowns of 全年预算数 must add up to it.
     for total_id in ("eval_inc_total", "eval_exp_total"):
+        if not _has(form, total_id, "eval_budget_full"):
+            continue
         out.append(_compare(form, "XT201", total_id, form.formulas[total_id], "=", Ref("eval_budget_full"),
                             fields=(total_id, "eval_budget_full"), lhs_label=_label(form, total_id)))
-    staff = Ref("info_staff_active") + Ref("info_staff_retired")
-    out.append(_compare(form, "XT201", "info_staff_total", staff, "=", Ref("info_staff_total"), rounding=False,
-                        lhs_label="在职人员 + 退休人员", kind="number"))
+    if _has(form, "info_staff_active", "info_staff_retired", "info_staff_total"):
+        staff = Ref("info_staff_active") + Ref("info_staff_retired")
+        out.append(_compare(form, "XT201", "info_staff_total", staff, "=", Ref("info_staff_total"), rounding=False,
+                            lhs_label="在职人员 + 退休人员", kind="number"))
     # 其中 rows never exceed their parent.
     for parent, parts in (("car", ("car_buy", "car_run")), ("public", ("office", "utilities", "meeting"))):
         for col, _ in BASE_COLUMNS:
             lhs = total(f"base_{p}_{col}" for p in parts)
             pid = f"base_{parent}_{col}"
+            if not _has(form, pid, *(f"base_{p}_{col}" for p in parts)):
+                continue
             out.append(_compare(form, "XT203", pid, lhs, "<=", Ref(pid), lhs_label="其中合计"))
     return out
 
@@ -128,7 +135,7 @@ def _identities(form: Form) -> list[Check]:
 
 def _flows(form: Form) -> list[Check]:
     out = []
-    for i in range(1, PROJECT_ROWS + 1):
+    for i in range(1, form.lists.get("proj", 0) + 1):
         p = lambda k: f"proj_{i}_{k}"  # noqa: E731
         lhs = Ref(p("initial")) + Ref(p("adjust")) - Ref(p("actual"))
         out.append(_compare(
@@ -138,6 +145,9 @@ def _flows(form: Form) -> list[Check]:
             applies=Or((And((TextIs(p("initial_flag"), "是"), Filled(p("initial")))), Filled(p("adjust")))),
             params={"row": str(i)},
         ))
+    if not _has(form, "eval_budget_full", "eval_exec", "proj_total_balance", "proj_total_actual", "proj_total_initial",
+                "eval_exp_project", "eval_exp_basic", "eval_budget_initial", "base_basic_adjust_final", "proj_1_initial"):
+        return out  # a form without the project list and 附件2 (e.g. the project-level form)
     unspent = Ref("eval_budget_full") - Ref("eval_exec")
     out.append(_compare(form, "XT402", "overall", unspent, "=", Ref("proj_total_balance"),
                         fields=("eval_budget_full", "eval_exec", "proj_total_balance"),
@@ -154,6 +164,8 @@ def _flows(form: Form) -> list[Check]:
 
 
 def _ratios(form: Form) -> list[Check]:
+    if not _has(form, "proj_exec_rate", "eval_exec", "eval_budget_full"):
+        return []
     rate = Div(Ref("eval_exec"), Ref("eval_budget_full"))
     return [_compare(
         form, "XT501", "proj_exec_rate", Ref("proj_exec_rate"), "=", Round(rate, 4),
@@ -204,14 +216,14 @@ def _scoring(form: Form, cfg: ScoringConfig) -> list[Check]:
             cap = If(Cmp(">=", Ref("eval_exec_rate"), Const(minimum - 1e-9)), Const(limit), cap)
         out.append(_compare(form, "XT609", "total", Ref("eval_total_score"), "<=", cap, rounding=False,
                             kind="number", fields=("eval_total_score", "eval_exec_rate")))
-    for l1, l1_label, children in INDICATOR_TREE:
-        rows = [indicator_ids(l1, l2, j) for l2, _ in children for j in range(1, 6)]
+    for l1, l1_label, children in form.tree:
+        rows = [indicator_ids(l1, l2, j) for l2, _ in children for j in range(1, form.indicator_rows + 1)]
         out.append(_compare(
             form, "XT602", l1, total(r["weight"] for r in rows), "=", Ref(f"guide_w_{l1}"), rounding=False,
             kind="number", fields=tuple(r["weight"] for r in rows) + (f"guide_w_{l1}",), params={"name": l1_label},
         ))
         for l2, l2_label in children:
-            for j in range(1, 6):
+            for j in range(1, form.indicator_rows + 1):
                 out += _indicator_checks(form, cfg, indicator_ids(l1, l2, j), f"{l2_label}第{j}行")
     return out
 
@@ -283,11 +295,13 @@ NAMED_FIGURES = {
 
 def _named_figures(form: Form) -> list[Check]:
     out = []
-    for l1, _label, children in INDICATOR_TREE:
+    for l1, _label, children in form.tree:
         for l2, l2_label in children:
-            for j in range(1, 6):
+            for j in range(1, form.indicator_rows + 1):
                 ids = indicator_ids(l1, l2, j)
                 for name, fid in NAMED_FIGURES.items():
+                    if fid not in form.by_id:
+                        continue
                     out.append(_compare(
                         form, "XT610", f"{ids['actual']}:{fid}", Ref(ids["actual"]), "=", Ref(fid),
                         applies=And((TextIs(ids["name"], name), Filled(ids["actual"]))), rounding=False,
@@ -299,19 +313,27 @@ def _named_figures(form: Form) -> list[Check]:
 
 def _plausibility(form: Form, cfg: ScoringConfig) -> list[Check]:
     p = cfg.plausibility
-    out = [
-        _compare(form, "XT702", "eval_exec", Ref("eval_exec"), "<=", Ref("eval_budget_full")),
-        _compare(form, "XT704", "staff", Ref("base_staff_active"), "<=", Ref("base_staff_quota"), rounding=False,
-                 kind="number", applies=Filled("base_staff_quota")),
-        _compare(form, "XT705", "year", Ref("info_year"), "=", Const(form.year), rounding=False, kind="number",
-                 fields=("info_year",), rhs_label=str(form.year), applies=Filled("info_year")),
-        _compare(form, "XT709", "income", Abs(Ref("fin_income") - Ref("fin_exp")), "<=",
-                 Ref("fin_exp") * p.income_gap_ratio, fields=("fin_income", "fin_exp"), rounding=False,
-                 applies=Filled("fin_income"), params={"share": f"{p.income_gap_ratio:.0%}"}),
-        _compare(form, "XT710", "final", Ref("base_procurement_final"), "<=", Ref("eval_exec")),
-        _compare(form, "XT710", "budget", Ref("base_procurement_budget"), "<=", Ref("eval_budget_full")),
+    # (fields the check reads, the check): a form pack without those fields goes without it.
+    candidates = [
+        (("eval_exec", "eval_budget_full"), lambda: _compare(
+            form, "XT702", "eval_exec", Ref("eval_exec"), "<=", Ref("eval_budget_full"))),
+        (("base_staff_active", "base_staff_quota"), lambda: _compare(
+            form, "XT704", "staff", Ref("base_staff_active"), "<=", Ref("base_staff_quota"), rounding=False,
+            kind="number", applies=Filled("base_staff_quota"))),
+        (("info_year",), lambda: _compare(
+            form, "XT705", "year", Ref("info_year"), "=", Const(form.year), rounding=False, kind="number",
+            fields=("info_year",), rhs_label=str(form.year), applies=Filled("info_year"))),
+        (("fin_income", "fin_exp"), lambda: _compare(
+            form, "XT709", "income", Abs(Ref("fin_income") - Ref("fin_exp")), "<=",
+            Ref("fin_exp") * p.income_gap_ratio, fields=("fin_income", "fin_exp"), rounding=False,
+            applies=Filled("fin_income"), params={"share": f"{p.income_gap_ratio:.0%}"})),
+        (("base_procurement_final", "eval_exec"), lambda: _compare(
+            form, "XT710", "final", Ref("base_procurement_final"), "<=", Ref("eval_exec"))),
+        (("base_procurement_budget", "eval_budget_full"), lambda: _compare(
+            form, "XT710", "budget", Ref("base_procurement_budget"), "<=", Ref("eval_budget_full"))),
     ]
-    for i in range(1, BUILDING_ROWS + 1):
+    out = [make() for ids, make in candidates if _has(form, *ids)]
+    for i in range(1, form.lists.get("base_bld", 0) + 1):
         b = f"base_bld_{i}"
         out.append(_compare(form, "XT703", f"{b}:area", Ref(f"{b}_area_actual"), "<=", Ref(f"{b}_area_approved"),
                             rounding=False, kind="number", applies=Filled(f"{b}_area_approved")))
@@ -329,15 +351,20 @@ def _plausibility(form: Form, cfg: ScoringConfig) -> list[Check]:
         out.append(_compare(form, "XT707", key, Abs(Ref(final) - Ref(budget)), "<=", threshold(budget),
                             fields=(final, budget), rounding=False, params={"label": label}))
     for key in ("car", "car_buy", "car_run", "abroad", "reception"):
+        if not _has(form, f"base_{key}_final", f"base_{key}_budget"):
+            continue
         out.append(_compare(form, "XT708", key, Ref(f"base_{key}_final"), "<=", Ref(f"base_{key}_budget"),
                             rounding=False, applies=Filled(f"base_{key}_budget")))
     return out
 
 
 @lru_cache(maxsize=16)
-def _checks(year: int, cfg_json: str) -> tuple[Check, ...]:
+def _checks(year: int, cfg_json: str, form_id: str) -> tuple[Check, ...]:
     cfg = ScoringConfig.model_validate_json(cfg_json)
-    form = build_form(year, cfg)
+    return _checks_for_form(build_form(year, cfg, form_id or None), cfg)
+
+
+def _checks_for_form(form: Form, cfg: ScoringConfig) -> tuple[Check, ...]:
     checks = (
         _required(form) + _half_rows(form) + _totals(form) + _identities(form) + _flows(form)
         + _ratios(form) + _scoring(form, cfg) + _named_figures(form) + _plausibility(form, cfg)
@@ -347,8 +374,11 @@ def _checks(year: int, cfg_json: str) -> tuple[Check, ...]:
     return tuple(checks)
 
 
-def build_checks(year: int, cfg: ScoringConfig | None = None) -> tuple[Check, ...]:
-    return _checks(year, (cfg or ScoringConfig()).model_dump_json())
+def build_checks(year: int, cfg: ScoringConfig | None = None, form_id: str = "") -> tuple[Check, ...]:
+    """The rule instances of the form pack *form_id* (the default form when empty) for *year*."""
+    from xltool.form.selfeval import default_scoring
+
+    return _checks(year, (cfg or default_scoring(form_id or None)).model_dump_json(), form_id)
 
 
 __all__ = ["build_checks", "Sub", "Sum"]

@@ -117,6 +117,14 @@ class Form(BaseModel):
     sheets: list[Sheet]
     fields: list[Field]
     scoring_json: str = "{}"  # the ScoringConfig the form was built with
+    # The form pack it was laid out from (form/packs/*.toml), its lists and indicator tree.
+    pack_id: str = ""
+    pack_version: str = ""
+    pack_name: str = ""
+    lists: dict[str, int] = PField(default_factory=dict)  # list (group) name → rows
+    # 一级 → (weight key, label, [(二级 key, label)]), and 三级 rows under each 二级.
+    tree: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = ()
+    indicator_rows: int = 0
 
     @cached_property
     def by_id(self) -> dict[str, Field]:

@@ -80,9 +80,20 @@ class ScoringConfig(BaseModel):
     score_tolerance: float = 0.01
 
 
-def load_scoring(path: Path | None = None) -> ScoringConfig:
-    """Defaults, overridden by the TOML file at *path* when given."""
+def load_scoring(path: Path | None = None, base: ScoringConfig | None = None) -> ScoringConfig:
+    """*base* (the defaults when None), overridden key by key by the TOML file at *path*."""
+    base = base or ScoringConfig()
     if path is None:
-        return ScoringConfig()
+        return base
     with Path(path).open("rb") as fh:
-        return ScoringConfig.model_validate(tomllib.load(fh))
+        data = tomllib.load(fh)
+    if base == ScoringConfig():
+        return ScoringConfig.model_validate(data)
+    return ScoringConfig.model_validate(_merge(base.model_dump(), data))
+
+
+def _merge(base: dict, over: dict) -> dict:
+    out = dict(base)
+    for key, value in over.items():
+        out[key] = _merge(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+    return out

@@ -136,6 +136,8 @@ def book_from_payload(payload: dict) -> Book:
 # -- recognising the template without its meta sheet --------------------------------
 
 _VERSION_TEXT = re.compile(r"^\s*(\S+)\s+v(\d[\w.]*)\s*$")
+# The stamp of a non-default form pack: "xltool-jxzp v1.0 · central-2020 v1.0".
+_PACK_STAMP = re.compile(r"^\s*(\S+)\s+v(\d[\w.]*)\s*·\s*([a-z][a-z0-9-]{1,40})\s+v(\d[\w.]*)\s*$")
 _TITLE_YEAR = re.compile(r"^\s*(\d{4})\s*年度")
 
 
@@ -151,6 +153,17 @@ def _year(value: object) -> int | None:
     return year if 2000 <= year <= 2100 else None
 
 
+def _pack_stamp(guide: SheetData | None) -> str | None:
+    """The pack id a guide sheet's version stamp names (None: the default form)."""
+    if guide is None:
+        return None
+    for cell in guide.cells.values():
+        m = _PACK_STAMP.match(cell.value) if isinstance(cell.value, str) else None
+        if m:
+            return m[3]
+    return None
+
+
 def _meta_from_layout(sheets: dict[str, SheetData]) -> SheetData:
     """A stand-in meta sheet, or NotOurWorkbook with the reason in plain words."""
     from xltool.form.scoring import ScoringConfig, Weights
@@ -159,6 +172,14 @@ def _meta_from_layout(sheets: dict[str, SheetData]) -> SheetData:
     from xltool.template.meta import META_SHEET
 
     layout = build_form(_LAYOUT_YEAR)  # sheet titles and cells do not depend on the year
+    form_id = _pack_stamp(sheets.get(layout.sheet_title("guide")))
+    if form_id:
+        from xltool.form.registry import UnknownForm, get_pack
+
+        try:  # looked up by id among the registered packs only
+            layout = build_form(_LAYOUT_YEAR, None, get_pack(form_id, session=False))
+        except UnknownForm as exc:
+            raise NotOurWorkbook(str(exc)) from None
     missing = [s.title for s in layout.sheets if s.title not in sheets]
     if missing:
         raise NotOurWorkbook(_(
@@ -169,7 +190,8 @@ def _meta_from_layout(sheets: dict[str, SheetData]) -> SheetData:
     template_id, version = TEMPLATE_ID, VERSION
     stamp = next((t for t in layout.sheet("guide").texts if t.text.startswith(TEMPLATE_ID)), None)
     if stamp is not None:
-        m = _VERSION_TEXT.match(str(guide.get(stamp.cell).value or ""))
+        m = _VERSION_TEXT.match(str(guide.get(stamp.cell).value or "")) or _PACK_STAMP.match(
+            str(guide.get(stamp.cell).value or ""))
         if m:
             template_id, version = m[1], m[2]
     if template_id != TEMPLATE_ID:
@@ -191,13 +213,18 @@ def _meta_from_layout(sheets: dict[str, SheetData]) -> SheetData:
         value = guide.get(f.cell).value if f else None
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             weights[key] = float(value)
-    default_region = ScoringConfig().region
+    default_region = ScoringConfig.model_validate_json(layout.scoring_json).region
     region_text = next((t for t in layout.sheet("guide").texts if t.text == default_region), None)
+    if form_id:  # weights a pack's guide does not show (成本 merged into 产出) keep the pack's value
+        from xltool.form.selfeval import default_scoring
+
+        weights = {**default_scoring(form_id).weights.model_dump(), **weights}
     cfg = ScoringConfig(weights=Weights(**weights))
     region = guide.get(region_text.cell).value if region_text else None
     if isinstance(region, str) and region.strip():
         cfg = cfg.model_copy(update={"region": region.strip()})
-    rows = {"template_id": template_id, "version": version, "year": str(year), "scoring": cfg.model_dump_json()}
+    rows = {"template_id": template_id, "version": version, "year": str(year), "scoring": cfg.model_dump_json(),
+            "form": form_id or ""}
     meta = SheetData(title=META_SHEET, state="veryHidden")
     for r, (key, value) in enumerate(rows.items(), start=1):
         meta.cells[f"A{r}"] = CellData(value=key)

@@ -18,7 +18,8 @@ from xltool.check.catalogue import rule
 from xltool.form.expr import evaluate_all
 from xltool.form.model import Field, Form, Kind, Role
 from xltool.form.scoring import ScoringConfig
-from xltool.form.selfeval import TEMPLATE_ID, VERSION, build_form, config_values
+from xltool.form.registry import UnknownForm
+from xltool.form.selfeval import TEMPLATE_ID, VERSION, build_form, config_values, default_scoring
 from xltool.i18n import _
 from xltool.numbers import fmt_number, parse_number
 from xltool.read.book import Book
@@ -85,6 +86,13 @@ def identify(book: Book) -> TemplateMeta:
             "This workbook was made by a newer template version ({found}) than this xltool knows ({known}); "
             "update xltool."
         ).format(found=meta.version, known=VERSION), reason="newer_version")
+    if meta.form:
+        from xltool.form.registry import get_pack
+
+        try:
+            get_pack(meta.form, session=False)  # by id among the shipped and registered packs, never a path
+        except UnknownForm as exc:
+            raise NotOurWorkbook(str(exc)) from None
     return meta
 
 
@@ -230,12 +238,17 @@ class _Typer:
 def read_book(book: Book, path: str = "", cfg: ScoringConfig | None = None) -> ReadResult:
     """Read *book*; scoring follows the configuration stored in it unless *cfg* overrides."""
     meta = identify(book)
+    try:
+        # The pack is looked up by its id among the registered packs: the workbook never names a file.
+        fallback = default_scoring(meta.form or None)
+    except UnknownForm as exc:
+        raise NotOurWorkbook(str(exc)) from None
     if cfg is None:
         try:
-            cfg = ScoringConfig.model_validate_json(meta.scoring or "{}")
+            cfg = ScoringConfig.model_validate_json(meta.scoring) if meta.scoring else fallback
         except ValueError:
-            cfg = ScoringConfig()
-    form = build_form(int(meta.year), cfg)
+            cfg = fallback
+    form = build_form(int(meta.year), cfg, meta.form or None)
     findings: list[Finding] = []
     if _version_key(meta.version) < _version_key(VERSION) or (meta.fingerprint and meta.fingerprint != fingerprint(form)):
         r = rule("XT006")
@@ -295,7 +308,7 @@ def _check_formula(form: Form, f: Field, found: str | None, findings: list[Findi
 
 def _check_config(form: Form, cfg: ScoringConfig, values: dict[str, object], findings: list[Finding]) -> None:
     r = rule("XT007")
-    for fid, expected in config_values(cfg).items():
+    for fid, expected in config_values(cfg, form).items():
         found = values.get(fid)
         if found is None or abs(float(found) - expected) > 1e-9:  # type: ignore[arg-type]
             findings.append(Finding(

@@ -32,7 +32,7 @@ PASS, ROUNDING, FAIL, NA = "通过", "尾差", "不通过", "不适用"
 def add_audit_sheet(wb: Workbook, form: Form, cells, cfg: ScoringConfig | None = None) -> int:
     """Append the 审核 sheet; returns the number of rule rows."""
     ws = wb.create_sheet(AUDIT_SHEET)
-    checks = [c for c in build_checks(form.year, cfg) if c.rule.live]
+    checks = [c for c in build_checks(form.year, cfg, form_id=form.pack_id) if c.rule.live]
     widths = {"A": 6, "B": 8, "C": 10, "D": 60, "E": 14, "F": 14, "G": 12, "H": 10, "I": 9, "J": 7,
               "K": 8, "L": 10, "M": 24, "N": 60, "O": 14, "P": 14}
     for col, width in widths.items():

@@ -105,7 +105,8 @@ def fill_workbook(template: Path, values: dict[str, object], out: Path) -> Path:
     from xltool.template.writer import save_atomic
 
     meta = identify(books.from_xml(Path(template)))
-    form = build_form(meta.year, ScoringConfig.model_validate_json(meta.scoring or "{}"))
+    form = build_form(meta.year, ScoringConfig.model_validate_json(meta.scoring) if meta.scoring else None,
+                      meta.form or None)
     coerced = validate(form, values)
     wb = openpyxl.load_workbook(template)
     titles = {s.key: s.title for s in form.sheets}

@@ -32,6 +32,8 @@ class TemplateMeta(BaseModel):
     unit_name: str = ""
     unit_code: str = ""
     scoring: str = "{}"  # ScoringConfig as JSON
+    form: str = ""  # the form pack's id (empty: the default form); looked up among registered packs only
+    form_version: str = ""
     fingerprint: str = ""
     generated_at: str = ""
     generator: str = ""
@@ -39,24 +41,25 @@ class TemplateMeta(BaseModel):
 
 def fingerprint(form: Form) -> str:
     """Hash of everything the template locks: layout, fields, formulas and live checks."""
-    return _fingerprint(form.template_id, form.version, form.year, form.scoring_json)
+    return _fingerprint(form.pack_id, form.template_id, form.version, form.year, form.scoring_json)
 
 
 @lru_cache(maxsize=16)
-def _fingerprint(template_id: str, version: str, year: int, scoring_json: str) -> str:
+def _fingerprint(form_id: str, template_id: str, version: str, year: int, scoring_json: str) -> str:
     from xltool.form.scoring import ScoringConfig
     from xltool.form.selfeval import build_form
 
-    form = build_form(year, ScoringConfig.model_validate_json(scoring_json))
+    form = build_form(year, ScoringConfig.model_validate_json(scoring_json), form_id or None)
     from xltool.check.instances import build_checks
 
     checks = [
         [c.key, c.op, c.lhs.to_excel(lambda i: i), c.rhs.to_excel(lambda i: i), c.tolerance]
-        for c in build_checks(form.year, _cfg_of(form)) if c.rule.live
+        for c in build_checks(form.year, _cfg_of(form), form_id=form.pack_id) if c.rule.live
     ]
     payload = {
         "checks": checks,
         "template": [form.template_id, form.version, form.year],
+        "pack": [form.pack_id, form.pack_version],
         "sheets": [s.model_dump(mode="json") for s in form.sheets],
         "fields": [
             [f.id, f.sheet, f.cell, f.kind.value, f.role.value, list(f.choices),

@@ -113,12 +113,16 @@ def build_workbook(
     unit_code: str = "",
     unit_email: str = "",
     password: str | None = None,
+    form_id: str | None = None,
 ) -> Workbook:
-    """The blank (or unit-personalised) locked template as an openpyxl Workbook."""
-    cfg = cfg or ScoringConfig()
-    form = build_form(year, cfg)
+    """The blank (or unit-personalised) locked template of the form pack *form_id* (the
+    default form when None) as an openpyxl Workbook."""
+    from xltool.form.selfeval import default_scoring
+
+    cfg = cfg or default_scoring(form_id)
+    form = build_form(year, cfg, form_id)
     cells = CellMap(form)
-    values: dict[str, object] = {**config_values(cfg), "info_year": year}
+    values: dict[str, object] = {**config_values(cfg, form), "info_year": year}
     for fid, value in (("info_unit_name", unit_name), ("info_unit_code", unit_code), ("info_email", unit_email)):
         if value:
             values[fid] = value
@@ -150,6 +154,8 @@ def build_workbook(
             unit_name=unit_name,
             unit_code=unit_code,
             scoring=cfg.model_dump_json(),
+            form=form.pack_id,
+            form_version=form.pack_version,
             fingerprint=fingerprint(form),
         ),
     )

@@ -1,0 +1,347 @@
+"""Form packs: the form declared as a TOML data file, validated with pydantic.
+
+A pack holds the sheets, their rows (cells by column letter; row numbers are counted by
+the layout step, never typed), the fields (id, label, kind, unit, concept), derived
+formulas in the readable syntax of formula.py, lists with their row counts, the
+indicator tree and the scoring rule set. ``load_pack`` validates a file and raises
+PackError with every problem in Chinese, each naming its place and line; layout.py turns
+a valid pack into the Form every other part of xltool consumes. See docs/forms.md.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field as PField, ValidationError, field_validator, model_validator
+
+from xltool.form.model import Kind, Style
+from xltool.i18n import _
+
+COLUMN = re.compile(r"^[A-Z]{1,3}$")
+PACK_ID = re.compile(r"^[a-z][a-z0-9-]{1,40}$")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class CellDecl(_Strict):
+    """One cell of a row: a static text, or a field (``id`` given)."""
+
+    text: str | None = None
+    style: Style = Style.LABEL
+    indent: int = PField(0, ge=0, le=15)
+    to: str | None = None  # merge rightwards up to this column
+    down: int | str | None = None  # merge downwards: n more rows, or through the row named so
+    id: str | None = None
+    label: str | None = None  # default: the row's first text
+    kind: Kind | None = None
+    role: Literal["input", "derived", "config"] | None = None
+    unit: str | None = None  # default for amounts: 万元
+    required: bool = False
+    concept: str | None = None
+    choices: list[str] | str | None = None  # a list, or the name of a [choices] set
+    hint: str = ""
+    bureau_fill: bool = False
+    formula: str | None = None
+
+    @field_validator("to")
+    @classmethod
+    def _column(cls, v: str | None) -> str | None:
+        if v is not None and not COLUMN.match(v):
+            raise ValueError("column")
+        return v
+
+    @model_validator(mode="after")
+    def _text_or_field(self) -> "CellDecl":
+        if self.id is None:
+            if self.text is None:
+                raise ValueError("text_or_id")
+            if self.kind or self.formula or self.concept or self.label:
+                raise ValueError("field_keys_without_id")
+        else:
+            if self.text is not None:
+                raise ValueError("text_and_id")
+            if self.kind is None:
+                raise ValueError("kind")
+            if self.formula is not None and self.role not in (None, "derived"):
+                raise ValueError("formula_role")
+            if self.role == "derived" and self.formula is None:
+                raise ValueError("derived_formula")
+        return self
+
+
+class ValuesDecl(_Strict):
+    """One amount per value column of the sheet (附件2: 上年决算数 / 本年预算数 / 本年决算数)."""
+
+    id: str  # must contain {col}
+    label: str
+    skip: list[str] = []  # columns this row has no figure in (shown as ——)
+    formula: str | None = None  # per column, {col} substituted
+    concepts: dict[str, str] = {}  # column key → concept
+
+    @field_validator("id")
+    @classmethod
+    def _has_col(cls, v: str) -> str:
+        if "{col}" not in v:
+            raise ValueError("values_id")
+        return v
+
+
+class RowDecl(_Strict):
+    name: str | None = None
+    list: str | None = None  # a list: this row repeated ``count`` times, {i} = 1..count
+    indicators: bool = False  # the indicator tree: one row per 三级 row of every 二级
+    count: int | None = PField(None, ge=1, le=200)
+    level1: str | None = None  # indicators: column of the 一级 label
+    level2: str | None = None  # indicators: column of the 二级 label
+    height: float | None = PField(None, gt=0, le=400)
+    freeze: str | None = None  # freeze panes above this row and left of this column
+    print_titles: bool = False  # repeat this row on every printed page
+    values: ValuesDecl | None = None
+    cells: dict[str, CellDecl] = {}
+
+    @model_validator(mode="before")
+    @classmethod
+    def _columns(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        out: dict[str, Any] = {}
+        cells: dict[str, Any] = {}
+        for key, value in data.items():
+            if isinstance(key, str) and COLUMN.match(key):
+                cells[key] = {"text": value} if isinstance(value, str) else value
+            else:
+                out[key] = value
+        if cells:
+            out["cells"] = cells
+        return out
+
+    @model_validator(mode="after")
+    def _kinds(self) -> "RowDecl":
+        if self.list and self.indicators:
+            raise ValueError("list_and_indicators")
+        if (self.list or self.indicators) and self.count is None:
+            raise ValueError("count")
+        if self.count is not None and not (self.list or self.indicators):
+            raise ValueError("count_without_list")
+        if self.indicators and not (self.level1 and self.level2):
+            raise ValueError("levels")
+        for col in (self.level1, self.level2, self.freeze):
+            if col is not None and not COLUMN.match(col):
+                raise ValueError("column")
+        return self
+
+
+class ColumnDecl(_Strict):
+    key: str
+    col: str
+    label: str
+
+    @field_validator("col")
+    @classmethod
+    def _column(cls, v: str) -> str:
+        if not COLUMN.match(v):
+            raise ValueError("column")
+        return v
+
+
+class SheetDecl(_Strict):
+    key: str = PField(pattern=r"^[a-z][a-z0-9]{0,15}$")
+    title: str = PField(min_length=1, max_length=31)
+    widths: dict[str, float] = {}
+    landscape: bool = False
+    columns: list[ColumnDecl] = []  # value columns used by rows with ``values``
+    row: list[RowDecl] = []
+
+
+class IndicatorDecl(_Strict):
+    key: str = PField(pattern=r"^[a-z][a-z0-9]{0,15}$")  # a weight of [scoring.weights]
+    label: str
+    children: list[tuple[str, str]] = PField(min_length=1)  # (二级 key, label)
+
+
+class PackInfo(_Strict):
+    id: str
+    version: str = PField(pattern=r"^\d+(\.\d+)*$")
+    name: str
+    description: str = ""
+    template_id: str = "xltool-jxzp"
+    form_version: str = "1.0"
+    level1_text: str = "{label}（{weight}分）"
+
+    @field_validator("id")
+    @classmethod
+    def _id(cls, v: str) -> str:
+        if not PACK_ID.match(v):
+            raise ValueError("pack_id")
+        return v
+
+
+class PackFile(_Strict):
+    pack: PackInfo
+    scoring: dict[str, Any] = {}
+    choices: dict[str, list[str]] = {}
+    concepts: dict[str, str] = {}
+    indicator: list[IndicatorDecl] = []
+    sheet: list[SheetDecl] = PField(min_length=1)
+
+
+# -- errors --------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Problem:
+    place: str  # where, in words
+    line: int | None
+    message: str
+
+    def __str__(self) -> str:
+        where = _("line {line}, {place}").format(line=self.line, place=self.place) if self.line else self.place
+        return f"{where}：{self.message}"
+
+
+class PackError(ValueError):
+    def __init__(self, path: str, problems: list[Problem]) -> None:
+        self.path = path
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+_VALUE_ERRORS = {
+    "column": lambda: _("not a column letter (A, B, …, AA)"),
+    "text_or_id": lambda: _("a cell needs either text or a field id"),
+    "text_and_id": lambda: _("a cell is either a text or a field, not both"),
+    "field_keys_without_id": lambda: _("kind, label, formula or concept given without a field id"),
+    "kind": lambda: _("a field needs its kind (amount, integer, rate, number, text, date, choice)"),
+    "formula_role": lambda: _("a field with a formula is derived; remove the role or the formula"),
+    "derived_formula": lambda: _("a derived field needs a formula"),
+    "values_id": lambda: _("the id of values must contain {col}"),
+    "list_and_indicators": lambda: _("a row is either a list or the indicator tree, not both"),
+    "count": lambda: _("a list or indicator row needs count (how many rows)"),
+    "count_without_list": lambda: _("count is only meaningful with list or indicators"),
+    "levels": lambda: _("the indicator row needs level1 and level2 (columns of the 一级 and 二级 labels)"),
+    "pack_id": lambda: _("a pack id is lower-case letters, digits and hyphens, e.g. hunan-2023"),
+}
+
+
+def _pydantic_message(err: dict) -> str:
+    kind = err.get("type", "")
+    if kind == "missing":
+        return _("missing (required)")
+    if kind == "extra_forbidden":
+        return _("unknown key")
+    if kind == "enum" or kind == "literal_error":
+        expected = (err.get("ctx") or {}).get("expected", "")
+        return _("not one of the allowed values: {expected}").format(expected=str(expected).replace(" or ", ", "))
+    if kind == "value_error":
+        code = str((err.get("ctx") or {}).get("error", ""))
+        if code in _VALUE_ERRORS:
+            return _VALUE_ERRORS[code]()
+        return code
+    if kind == "string_pattern_mismatch":
+        return _("not in the expected form ({pattern})").format(pattern=(err.get("ctx") or {}).get("pattern", ""))
+    if kind.startswith(("int_", "float_", "bool_", "string_", "list_", "dict_", "tuple_", "model_")) and "type" in kind:
+        return _("wrong type of value ({found})").format(found=type(err.get("input")).__name__)
+    if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal", "too_short", "too_long"):
+        return _("value out of range ({detail})").format(detail=err.get("msg", ""))
+    return err.get("msg", kind)
+
+
+def describe_loc(loc: tuple) -> str:
+    """A pydantic location in the words of the file: sheet 2 › row 5 › B › kind."""
+    parts: list[str] = []
+    it = list(loc)
+    k = 0
+    while k < len(it):
+        key = it[k]
+        nxt = it[k + 1] if k + 1 < len(it) else None
+        if key in ("sheet", "row", "indicator", "columns") and isinstance(nxt, int):
+            word = {"sheet": _("sheet {n}"), "row": _("row item {n}"), "indicator": _("indicator {n}"),
+                    "columns": _("value column {n}")}[key]
+            parts.append(word.format(n=nxt + 1))
+            k += 2
+            continue
+        if key == "cells":
+            k += 1
+            continue
+        if isinstance(key, str) and "[" in key:  # pydantic's union branch names
+            k += 1
+            continue
+        parts.append(str(key))
+        k += 1
+    return " › ".join(parts) or _("the file")
+
+
+def locate(text: str, loc: tuple) -> int | None:
+    """The line of *text* a location points at: the n-th [[sheet]], its m-th [[sheet.row]],
+    then the key inside it. Best effort: None when the file is laid out otherwise."""
+    lines = text.splitlines()
+    path = [p for p in loc if p != "cells" and not (isinstance(p, str) and "[" in p)]
+    headers: list[tuple[int, str]] = []
+    for no, line in enumerate(lines, start=1):
+        m = re.match(r"\s*\[\[?\s*([A-Za-z0-9_.]+)\s*\]\]?", line)
+        if m:
+            headers.append((no, m[1]))
+    start, end = 1, len(lines)
+    table = ""
+    k = 0
+    while k < len(path):
+        key = path[k]
+        nxt = path[k + 1] if k + 1 < len(path) else None
+        if isinstance(key, str) and isinstance(nxt, int):
+            name = f"{table}.{key}" if table else key
+            found = [no for no, h in headers if h == name and start <= no <= end]
+            if len(found) > nxt:
+                start = found[nxt]
+                later = [no for no, h in headers if no > start and (h == name or not h.startswith(name + "."))]
+                end = (later[0] - 1) if later else len(lines)
+                table = name
+                k += 2
+                continue
+            break
+        if isinstance(key, str):
+            for no in range(start, end + 1):
+                if re.match(rf"\s*\"?{re.escape(key)}\"?\s*=", lines[no - 1]):
+                    return no
+            sub = f"{table}.{key}" if table else key
+            for no, h in headers:
+                if h == sub and start <= no <= end:
+                    return no
+        break
+    return start if path else None
+
+
+def parse_pack(text: str, path: str = "") -> PackFile:
+    """Validate pack *text*; PackError lists every problem with its place and line."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        m = re.search(r"line (\d+)", str(exc))
+        raise PackError(path, [Problem(_("the file"), int(m[1]) if m else None,
+                                       _("not valid TOML: {error}").format(error=exc))]) from None
+    try:
+        return PackFile.model_validate(data)
+    except ValidationError as exc:
+        problems = [
+            Problem(describe_loc(tuple(e["loc"])), locate(text, tuple(e["loc"])), _pydantic_message(e))
+            for e in exc.errors(include_url=False)
+        ]
+        raise PackError(path, problems) from None
+
+
+def read_pack_text(path: Path) -> str:
+    try:
+        raw = Path(path).read_bytes()
+    except OSError as exc:
+        raise PackError(str(path), [Problem(_("the file"), None, _("cannot be read: {error}").format(
+            error=exc.strerror or exc))]) from None
+    if len(raw) > 2_000_000:
+        raise PackError(str(path), [Problem(_("the file"), None, _("too large for a form pack"))])
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise PackError(str(path), [Problem(_("the file"), None, _("not UTF-8 text"))]) from None
