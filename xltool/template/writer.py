@@ -150,7 +150,7 @@ def build_workbook(
             unit_name=unit_name,
             unit_code=unit_code,
             scoring=cfg.model_dump_json(),
-            fingerprint=fingerprint(form),
+            fingerprint=fingerprint(form, unit_name, unit_code),
         ),
     )
     for ws in wb.worksheets:
