@@ -75,6 +75,7 @@ def safe_filename(name: str, *, max_length: int = 120) -> str:
     """A file name without path separators, control or Windows-reserved characters."""
     name = unicodedata.normalize("NFC", strip_bidi(name))
     name = _UNSAFE_FILENAME.sub("_", name)
+    name = re.sub(r"\.{2,}", ".", name)  # no ".." even inside a name
     name = re.sub(r"\s+", " ", name).strip(" .") or "attachment"
     if len(name) > max_length:
         stem, dot, ext = name.rpartition(".")
