@@ -58,7 +58,21 @@ class ReadResult:
 def cell_ref(form: Form, field_id: str, value: object = None) -> CellRef:
     f = form.field(field_id)
     return CellRef(field_id=field_id, sheet=form.sheet_title(f.sheet), cell=f.cell, label=f.label,
-                   value=value if isinstance(value, (int, float, str)) or value is None else str(value))
+                   value=_ref_value(value))
+
+
+def _ref_value(value: object) -> object:
+    """A cell's value as a finding shows it: an integer too large for a float is shown as text."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        try:
+            float(value)
+        except OverflowError:
+            text = str(value)
+            return text if len(text) <= 24 else text[:20] + "…"
+        return value
+    return value if isinstance(value, (float, str)) or value is None else str(value)
 
 
 def identify(book: Book) -> TemplateMeta:
