@@ -230,7 +230,7 @@ def fam_cached(base: Base, rng: random.Random) -> Mutant | None:
 
 def fam_label(base: Base, rng: random.Random) -> Mutant | None:
     title, ref, text = rng.choice(base.labels)
-    new = rng.choice([text + "（改）", "", "合计", "=1+1", text[::-1] + "X"])
+    new = rng.choice([t for t in (text + "（改）", "", "合计", "=1+1", text[::-1] + "X") if t != text])
     parts = _sheet_edit(base, title, lambda x: inline_cell(x, ref, new) if _cell_span(x, ref) else None)
     return parts and Mutant("label", f"{title}!{ref} {text[:12]!r} → {new[:12]!r}", True, parts)
 

@@ -117,8 +117,8 @@ def capped(tmp_path_factory) -> Path:
     tmp = tmp_path_factory.mktemp("capped")
     cfg = ScoringConfig(region="某市口径", caps=Caps(enabled=True))
     blank = write_template(tmp / "blank.xlsx", 2023, cfg=cfg, unit_name="株洲市芦淞区机关事务服务中心",
-                           unit_code="430203001")
-    values = {k: v for k, v in example_values().items() if k not in ("info_unit_name", "info_unit_code")}
+                           unit_code="430203001", unit_email="tianbiaoren@example.com")
+    values = {k: v for k, v in example_values().items() if k not in ("info_unit_name", "info_unit_code", "info_email")}
     return fill_workbook(blank, values, tmp / "filled.xlsx")
 
 
@@ -164,3 +164,10 @@ def test_the_locked_unit_cannot_be_renamed(capped, form) -> None:
     both = edit_meta(renamed, scratch("settings") / "renamed_both.xlsx", unit_name="别的单位")
     codes = _codes(check_path(both)[1])
     assert codes.get("XT020") == 1, codes
+
+
+def test_the_locked_email_address_cannot_be_redirected(capped, form) -> None:
+    """check-workbook --email writes to the workbook's address: a personalised template locks it."""
+    redirected = edit_inputs(capped, scratch("settings") / "redirected.xlsx", form, {"info_email": "attacker@example.net"})
+    report = check_path(redirected)[1]
+    assert [f.severity.value for f in report.findings if f.code == "XT007" and f.instance == "info_email"] == ["error"]

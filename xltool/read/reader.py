@@ -325,7 +325,8 @@ def settings_for(meta: TemplateMeta, bureau: ScoringConfig | None, findings: lis
     sealed = False
     if embedded is not None and not older:
         try:
-            expected = fingerprint(build_form(int(meta.year), embedded), meta.unit_name, meta.unit_code)
+            expected = fingerprint(build_form(int(meta.year), embedded), meta.unit_name, meta.unit_code,
+                                   meta.unit_email)
         except (ValueError, KeyError, OverflowError):  # a year the form cannot be built for
             expected = None
         sealed = meta.fingerprint == expected
@@ -382,9 +383,11 @@ def _short(value: object) -> str:
 
 
 def _check_identity(form: Form, meta: TemplateMeta, values: dict[str, object], findings: list[Finding]) -> None:
-    """The unit the template was made for is locked: its cells must still say so (XT007)."""
+    """The unit the template was made for is locked: its cells must still say so (XT007). The
+    e-mail address matters most: check-workbook --email writes to it."""
     r = rule("XT007")
-    for fid, locked in (("info_unit_name", meta.unit_name), ("info_unit_code", meta.unit_code)):
+    for fid, locked in (("info_unit_name", meta.unit_name), ("info_unit_code", meta.unit_code),
+                        ("info_email", meta.unit_email)):
         if not locked or fid not in values:
             continue
         found = values.get(fid)

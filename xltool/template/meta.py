@@ -35,9 +35,10 @@ class TemplateMeta(BaseModel):
     fingerprint: str = ""
     generated_at: str = ""
     generator: str = ""
+    unit_email: str = ""  # last: earlier templates' rows keep their places
 
 
-def fingerprint(form: Form, unit_name: str = "", unit_code: str = "") -> str:
+def fingerprint(form: Form, unit_name: str = "", unit_code: str = "", unit_email: str = "") -> str:
     """Hash of everything the template locks: layout, fields, formulas and live checks, and
     the scoring settings and unit the hidden sheet names.
 
@@ -47,9 +48,10 @@ def fingerprint(form: Form, unit_name: str = "", unit_code: str = "") -> str:
     """
     base = _fingerprint(form.template_id, form.version, form.year, form.scoring_json)
     settings = canonical_settings(form.scoring_json)
-    if settings == canonical_settings("{}") and not unit_name and not unit_code:
+    identity = [str(unit_name), str(unit_code)] + ([str(unit_email)] if unit_email else [])
+    if settings == canonical_settings("{}") and not any(identity):
         return base
-    blob = json.dumps([base, settings, str(unit_name), str(unit_code)], ensure_ascii=False).encode("utf-8")
+    blob = json.dumps([base, settings, *identity], ensure_ascii=False).encode("utf-8")
     return hashlib.sha256(blob).hexdigest()
 
 

@@ -150,7 +150,8 @@ def build_workbook(
             unit_name=unit_name,
             unit_code=unit_code,
             scoring=cfg.model_dump_json(),
-            fingerprint=fingerprint(form, unit_name, unit_code),
+            fingerprint=fingerprint(form, unit_name, unit_code, unit_email),
+            unit_email=unit_email,
         ),
     )
     for ws in wb.worksheets:
