@@ -156,7 +156,7 @@ def _meta_from_layout(sheets: dict[str, SheetData]) -> SheetData:
     from xltool.form.scoring import ScoringConfig, Weights
     from xltool.form.selfeval import TEMPLATE_ID, VERSION, build_form
     from xltool.read.reader import NotOurWorkbook
-    from xltool.template.meta import META_SHEET
+    from xltool.template.meta import META_SHEET, fingerprint
 
     layout = build_form(_LAYOUT_YEAR)  # sheet titles and cells do not depend on the year
     missing = [s.title for s in layout.sheets if s.title not in sheets]
@@ -197,7 +197,9 @@ def _meta_from_layout(sheets: dict[str, SheetData]) -> SheetData:
     region = guide.get(region_text.cell).value if region_text else None
     if isinstance(region, str) and region.strip():
         cfg = cfg.model_copy(update={"region": region.strip()})
-    rows = {"template_id": template_id, "version": version, "year": str(year), "scoring": cfg.model_dump_json()}
+    rows = {"template_id": template_id, "version": version, "year": str(year), "scoring": cfg.model_dump_json(),
+            # The settings were read from the locked cells just now: the stand-in vouches for them.
+            "fingerprint": fingerprint(build_form(year, cfg))}
     meta = SheetData(title=META_SHEET, state="veryHidden")
     for r, (key, value) in enumerate(rows.items(), start=1):
         meta.cells[f"A{r}"] = CellData(value=key)
