@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from helpers import edit_inputs, filled_path, form, scratch, zh_locale  # noqa: F401 (fixtures)
+from helpers import edit_inputs, zh_locale  # noqa: F401 (fixtures)
 from xltool.audit.roster import unit_key
 from xltool.cli import app
 from xltool.safenames import BIDI_CONTROLS, Names, OutsideFolder, component, file_name, inside, strip_bidi

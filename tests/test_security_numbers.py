@@ -9,7 +9,7 @@ import copy
 import pytest
 from typer.testing import CliRunner
 
-from helpers import edit_inputs, filled_path, form, rewrite_zip, scratch, set_cached_value, sheet_parts, zh_locale  # noqa: F401
+from helpers import filled_path, form, rewrite_zip, scratch, set_cached_value, sheet_parts, zh_locale  # noqa: F401
 from xltool.check.checker import check_path, check_result
 from xltool.cli import app
 from xltool.read.reader import finite, read_book
