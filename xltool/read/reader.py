@@ -268,7 +268,8 @@ class _Typer:
 
 
 def read_book(book: Book, path: str = "", cfg: ScoringConfig | None = None) -> ReadResult:
-    """Read *book*; scoring follows the configuration stored in it unless *cfg* overrides."""
+    """Read *book*. *cfg* is the bureau's scoring configuration; without it the settings stored
+    in the workbook judge only when its fingerprint vouches for them (see settings_for)."""
     meta = identify(book)
     findings: list[Finding] = []
     cfg = settings_for(meta, cfg, findings)
@@ -340,15 +341,13 @@ def settings_for(meta: TemplateMeta, bureau: ScoringConfig | None, findings: lis
             message=r.message().format(detail="；".join([what, *([detail] if detail else [])]),
                                        settings=_("the bureau's settings") if bureau is not None
                                        else _("the default settings")),
-            fix=r.fix(), cells=[CellRef(sheet=META_SHEET, cell="B7", label="fingerprint",
-                                        value=str(meta.fingerprint or "")[:64])],
+            fix=r.fix(),  # no cells: the hidden sheet is not one to mark or show
         ))
     elif detail:
         r = rule("XT021")
         findings.append(Finding(
             code="XT021", severity=r.severity, instance="meta", message=r.message().format(detail=detail),
-            fix=r.fix(), cells=[CellRef(sheet=META_SHEET, cell="B6", label="scoring",
-                                        value=str(meta.scoring or "")[:200])],
+            fix=r.fix(),
         ))
     return chosen
 
