@@ -155,7 +155,11 @@ class Base:
         self.derived = [(f.sheet_title(x.sheet), x.cell, x) for x in f.fields if x.role is Role.DERIVED]
         self.config = [(f.sheet_title(x.sheet), x.cell, x) for x in f.fields if x.id.startswith("guide_w_")]
         self.labels = [(s.title, t.cell, t.text) for s in f.sheets for t in s.texts if t.text.strip()]
-        self.names = re.findall(rb'<definedName name="([^"]+)"', self.members["xl/workbook.xml"])
+        import openpyxl
+
+        sheet = openpyxl.load_workbook(path, read_only=True)[META]
+        self.meta = {str(r[0]): r[1] for r in sheet.iter_rows(max_col=2, values_only=True) if r[0]}
+        self.names = re.findall(rb'<definedName\b[^>]*?\bname="([^"]+)"', self.members["xl/workbook.xml"])
 
     def part(self, title: str) -> str:
         return self.sheets[title]
@@ -221,8 +225,11 @@ def fam_cached(base: Base, rng: random.Random) -> Mutant | None:
     value = rng.choice(["123456", "-5", "1e999", "NaN", "9" * 400, "1e308"])
 
     def edit(xml: bytes) -> bytes | None:
-        m = re.search(rb'<c r="' + ref.encode() + rb'"[^>]*>(<f>.*?</f>)', xml, re.S)
-        return set_formula(xml, ref, m.group(1)[3:-4].decode(), value) if m else None
+        m = re.search(rb'<c r="' + ref.encode() + rb'"[^>]*><f\b[^>]*>(.*?)</f>', xml, re.S)
+        if not m:
+            return None
+        formula = m.group(1).decode().replace("&quot;", '"').replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+        return set_formula(xml, ref, formula, value)
 
     parts = _sheet_edit(base, title, edit)
     return parts and Mutant("cached", f"{title}!{ref} cached {value[:20]}", True, parts)
@@ -245,7 +252,7 @@ def fam_config(base: Base, rng: random.Random) -> Mutant | None:
 def fam_name(base: Base, rng: random.Random) -> Mutant | None:
     xml = base.members["xl/workbook.xml"]
     name = rng.choice(base.names)
-    pattern = re.compile(rb'<definedName name="' + re.escape(name) + rb'"[^>]*>([^<]*)</definedName>')
+    pattern = re.compile(rb'<definedName\b[^>]*?\bname="' + re.escape(name) + rb'"[^>]*>([^<]*)</definedName>')
     m = pattern.search(xml)
     how = rng.choice(["move", "delete", "rename", "ref"])
     if how == "move":
@@ -269,8 +276,7 @@ def fam_meta(base: Base, rng: random.Random) -> Mutant | None:
     xml = base.members[base.part(META)]
     current = {"template_id": "xltool-jxzp", "version": "1.0", "year": "2023", "unit_name": "", "unit_code": ""}
     if key == "scoring":
-        m = re.search(rb'<c r="B6"[^>]*><is><t>(.*?)</t></is></c>', xml, re.S)
-        data = json.loads(m.group(1).decode())
+        data = json.loads(base.meta["scoring"])
         path = rng.choice([("score_tolerance",), ("weights", "cost"), ("execution", "method"), ("caps", "enabled"),
                            ("indicator", "deviation_deduction"), ("plausibility", "change_ratio"), ("region",)])
         target = data
@@ -324,6 +330,8 @@ def fam_sheet_name(base: Base, rng: random.Random) -> Mutant | None:
 
 def fam_workbook_protection(base: Base, rng: random.Random) -> Mutant | None:
     xml = base.members["xl/workbook.xml"]
+    if not re.search(rb'<workbookProtection\b[^>]*\blockStructure="(1|true)"', xml):
+        return None  # not protected to begin with (LibreOffice drops it): nothing to remove
     new = re.sub(rb"<workbookProtection\b[^>]*/>", b"", xml)
     return Mutant("workbook_protection", "removed", True, {"xl/workbook.xml": new}) if new != xml else None
 
@@ -348,7 +356,7 @@ def fam_merge(base: Base, rng: random.Random) -> Mutant | None:
 
 def fam_audit_sheet(base: Base, rng: random.Random) -> Mutant | None:
     xml = base.members[base.part("审核")]
-    cells = re.findall(rb'<c r="([A-Z]+\d+)"[^>]*><f>', xml)
+    cells = re.findall(rb'<c r="([A-Z]+\d+)"[^>]*><f\b', xml)
     if not cells:
         return None
     ref = rng.choice(cells).decode()

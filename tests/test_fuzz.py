@@ -13,16 +13,22 @@ import os
 import pytest
 
 import fuzz_mutants
-from helpers import COMMITTED_FILLED, corrected_file, zh_locale  # noqa: F401 (fixtures)
+from helpers import COMMITTED_FILLED, corrected_file, lo_example, zh_locale  # noqa: F401 (fixtures)
 
 SEED = int(os.environ.get("XLTOOL_FUZZ_SEED", "14"))
-COUNT = int(os.environ.get("XLTOOL_FUZZ_COUNT", "200"))
+COUNT = int(os.environ.get("XLTOOL_FUZZ_COUNT", "150"))
+BASES = {"filled": 0, "corrected": 1, "libreoffice": 2}  # seed offsets
 
 
-@pytest.mark.parametrize("base", ["filled", "corrected"])
-def test_mutants_end_in_0_1_or_2_and_locked_parts_are_never_accepted(base, tmp_path, capsys) -> None:
-    path = COMMITTED_FILLED if base == "filled" else corrected_file()
-    figures = fuzz_mutants.run(path, COUNT, SEED + (base == "corrected"), workdir=tmp_path)
+@pytest.mark.parametrize("base", sorted(BASES))
+def test_mutants_end_in_0_1_or_2_and_locked_parts_are_never_accepted(base, tmp_path, capsys, request) -> None:
+    # The example as openpyxl wrote it (inline strings, must-fix findings), corrected (a clean
+    # workbook), and saved by LibreOffice (shared strings, cached results, its own XML style).
+    if base == "libreoffice":
+        path = request.getfixturevalue("lo_example")
+    else:
+        path = COMMITTED_FILLED if base == "filled" else corrected_file()
+    figures = fuzz_mutants.run(path, COUNT, SEED + BASES[base], workdir=tmp_path)
     with capsys.disabled():
         print(f"\n[fuzz {base}] " + fuzz_mutants.summary(figures))
     assert figures["mutants"] == COUNT
