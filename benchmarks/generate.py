@@ -64,6 +64,7 @@ from xltool.form.expr import evaluate_all, excel_round  # noqa: E402
 from xltool.form.model import Form, Kind, Role  # noqa: E402
 from xltool.form.scoring import ScoringConfig  # noqa: E402
 from xltool.form.selfeval import build_form, config_values  # noqa: E402
+from xltool.template.meta import fingerprint  # noqa: E402
 
 EXAMPLE = ROOT / "examples" / "luosong_2023.yaml"
 CORRECTIONS = ROOT / "examples" / "luosong_2023_corrections.yaml"
@@ -461,7 +462,8 @@ class WorkbookFactory:
             self.by_part.setdefault(sheet_parts[titles[f.sheet]], []).append(f)
         self.meta_part = sheet_parts["_xltool_meta"]
         self.slots = {part: _Slots(parts[part], {f.cell for f in fields}) for part, fields in self.by_part.items()}
-        self.slots[self.meta_part] = _Slots(parts[self.meta_part], {"B4", "B5"})
+        # Unit name, code, fingerprint and e-mail: a template made for the unit (as --roster writes).
+        self.slots[self.meta_part] = _Slots(parts[self.meta_part], {"B4", "B5", "B7", "B10"})
         self.entries: list[_Entry] = []
         for name in order:
             entry = _Entry(name)
@@ -476,7 +478,8 @@ class WorkbookFactory:
         rels = dict(re.findall(rb'Target="/?([^"]+)" Id="([^"]+)"', parts["xl/_rels/workbook.xml.rels"]))
         targets = {rid.decode(): target.decode() for target, rid in rels.items()}
         out = {}
-        for name, rid in re.findall(rb'<sheet [^>]*?name="([^"]+)"[^>]*?r:id="([^"]+)"', parts["xl/workbook.xml"]):
+        # Any attribute order (openpyxl may put an xmlns:r declaration first).
+        for name, rid in re.findall(rb'<sheet\b[^>]*?\bname="([^"]+)"[^>]*?\br:id="([^"]+)"', parts["xl/workbook.xml"]):
             target = targets[rid.decode()]
             out[name.decode("utf-8")] = target if target.startswith("xl/") else "xl/" + target
         return out
@@ -523,7 +526,10 @@ class WorkbookFactory:
                     cells[f.cell] = self._value_xml(f, values.get(f.id))
         name = (unit.name if unit else str(values.get("info_unit_name") or ""))
         code = (unit.code if unit else str(values.get("info_unit_code") or ""))
-        cell_xml[self.meta_part] = {"B4": self._string_xml(name), "B5": self._string_xml(code)}
+        email = str(values.get("info_email") or "")
+        seal = fingerprint(self.form, name, code, email)
+        cell_xml[self.meta_part] = {"B4": self._string_xml(name), "B5": self._string_xml(code),
+                                    "B7": self._string_xml(seal), "B10": self._string_xml(email)}
         entries = []
         for entry in self.entries:
             if entry.data is None:

@@ -18,7 +18,8 @@ def test_an_absurd_score_is_a_finding_not_a_crash(example_book):  # noqa: F811
     book = copy.deepcopy(example_book)
     book.sheets["附件3"].cells["J49"].value = 2e300
     findings = check_result(read_book(book))
-    assert any(f.code == "XT601" and f.instance.endswith("satisfaction_service_1_score") for f in findings)
+    # Since issue 14 an absurd magnitude is itself a must-fix finding (XT120), not a figure to score.
+    assert any(f.code == "XT120" and f.instance.endswith("satisfaction_service_1_score") for f in findings)
 
 
 def test_unit_name_starting_with_equals_stays_text_in_the_issue_list(tmp_path, example_book):  # noqa: F811

@@ -29,9 +29,11 @@ def audit(
     mail_config: Annotated[Optional[Path], typer.Option("--config", help=_("Mail configuration TOML (default ./xltool.toml)"))] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help=_("With --email: show what would be sent; send nothing"))] = False,
     resend: Annotated[bool, typer.Option("--resend", help=_("With --email: send even if the same findings were sent before"))] = False,
+    wait: Annotated[float, typer.Option("--wait", min=0, help=_("Seconds to wait while another audit writes the same output folder (default: refuse at once)"))] = 0.0,
 ) -> None:
     from rich.markup import escape
 
+    from xltool.audit.lock import AuditLocked
     from xltool.audit.previous import PreviousError
     from xltool.audit.roster import RosterError
     from xltool.audit.run import AuditOptions, run_audit
@@ -40,11 +42,12 @@ def audit(
 
     cfg = _scoring(rules_config) if rules_config else None
     options = AuditOptions(inputs=list(inputs), out=out or Path("audit"), roster=roster, jobs=jobs, email=email,
-                           previous=previous, cfg=cfg, mail_config=mail_config, dry_run=dry_run, resend=resend)
+                           previous=previous, cfg=cfg, mail_config=mail_config, dry_run=dry_run, resend=resend,
+                           wait=wait)
     progress = RichProgress(err_console)
     try:
         outcome = run_audit(options, progress)
-    except (RosterError, PreviousError) as exc:
+    except (RosterError, PreviousError, AuditLocked) as exc:
         progress.stop()
         err_console.print(f"[red]{escape(str(exc))}[/]")
         raise typer.Exit(2) from None

@@ -32,9 +32,10 @@ def prefill_from_previous(form: Form, last_values: dict) -> dict[str, object]:
 
 
 def template_filename(unit: RosterUnit, year: int) -> str:
+    from xltool.safenames import file_name
+
     stem = "_".join(part for part in (unit.code, unit.name) if part)
-    stem = re.sub(r'[\\/:*?"<>|\x00-\x1f]+', "_", stem).strip(" .")[:80] or "unit"
-    return f"{stem}_{year}.xlsx"
+    return file_name(stem, f"_{year}.xlsx", max_length=86)
 
 
 def _write_one(year: int, cfg_json: str, name: str, code: str, email: str, password: str | None,

@@ -116,12 +116,12 @@ class UnitResult:
 
     @property
     def folder_name(self) -> str:
-        """units/<code or name>: a file-system-safe folder for this unit's outputs."""
-        import re
+        """units/<code or name>: one safe path component (see xltool.safenames) for this
+        unit's outputs; the round makes it unique among the units."""
+        from xltool.safenames import component
 
         text = self.code or self.unit or (self.submission.name if self.submission else self.key)
-        text = re.sub(r'[\\/:*?"<>|\x00-\x1f]+', "_", text).strip(" .")[:60]
-        return text or "_"
+        return component(text, fallback="unit", max_length=60)
 
 
 @dataclass

@@ -37,6 +37,7 @@ from xltool.audit.worker import (
 from xltool.form.scoring import ScoringConfig
 from xltool.i18n import _
 from xltool.read.safety import Limits
+from xltool.safenames import Names, inside
 
 HASH_LIMIT_FACTOR = 4  # files above 4 × the size limit are refused unread, and not hashed
 BATCH = 4  # files per task sent to a worker, at most
@@ -53,11 +54,12 @@ class AuditOptions:
     jobs: int | None = None
     email: bool = False
     previous: Path | None = None
-    cfg: ScoringConfig | None = None  # None: each workbook's own scoring settings
+    cfg: ScoringConfig | None = None  # the bureau's settings; None: the defaults (never a workbook's own)
     mail_config: Path | None = None
     dry_run: bool = False
     resend: bool = False
     limits: Limits = field(default_factory=Limits)
+    wait: float = 0.0  # seconds to wait for another audit writing the same output folder
 
 
 class Progress:
@@ -81,14 +83,15 @@ def rules_key(cfg: ScoringConfig | None, limits: Limits | None = None) -> str:
 
     package = Path(xltool.__file__).parent
     code = hashlib.sha256()
-    for pattern in ("form/*.py", "form/*.toml", "read/*.py", "check/*.py", "numbers.py", "locale/*/LC_MESSAGES/*.po"):
+    for pattern in ("form/*.py", "form/*.toml", "form/packs/*.toml", "read/*.py", "check/*.py", "numbers.py", "locale/*/LC_MESSAGES/*.po"):
         for path in sorted(package.glob(pattern)):
             code.update(path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes())
     payload = {
         "xltool": xltool.__version__,
         "code": code.hexdigest(),
         "locale": current_locale(),
-        "scoring": cfg.model_dump_json() if cfg is not None else "workbook",
+        # What the bureau stated: the rest is each workbook's form pack's own rule set.
+        "scoring": cfg.model_dump_json(exclude_unset=True) if cfg is not None else "workbook",
         "limits": repr(limits or Limits()),  # what a file may hold before it is refused
     }
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:32]
@@ -196,18 +199,29 @@ class _Workers:
 
 def run_audit(options: AuditOptions, progress: Progress | None = None) -> AuditOutcome:
     """Audit the inputs into options.out; see the module docstring. Raises RosterError or
-    PreviousError (translated) before anything is checked when those inputs are unusable."""
+    PreviousError (translated) before anything is checked when those inputs are unusable, and
+    AuditLocked when another audit holds the output folder longer than options.wait."""
+    from xltool.audit.lock import AuditLock
+
+    with AuditLock(Path(options.out), wait=options.wait):
+        return _run_audit(options, progress)
+
+
+def _run_audit(options: AuditOptions, progress: Progress | None = None) -> AuditOutcome:
     from xltool.audit.previous import load_previous
 
     started = time.perf_counter()
     progress = progress or Progress()
     out = Path(options.out)
     out.mkdir(parents=True, exist_ok=True)
+    # The bureau's settings judge every workbook; a workbook's own are only compared (XT021).
+    # Unset keys stay unset across the workers, so they take the workbook's form pack's rule set.
+    bureau = options.cfg if options.cfg is not None else ScoringConfig()
     roster = load_roster(options.roster) if options.roster else None
     previous = load_previous(options.previous) if options.previous else None
     jobs = max(1, options.jobs or os.cpu_count() or 1)
-    key = rules_key(options.cfg, options.limits)
-    cfg_json = options.cfg.model_dump_json() if options.cfg is not None else None
+    key = rules_key(bureau, options.limits)
+    cfg_json = bureau.model_dump_json(exclude_unset=True)
     workdir = Path(tempfile.mkdtemp(prefix="xltool-audit-"))
     staging = out / STAGING
     history = History(out / DB_NAME)
@@ -504,12 +518,13 @@ def _unit_outputs(outcome: AuditOutcome, history: History, out: Path, workers: _
     expected: set[Path] = set()
     tasks = []
     stamps: dict[str, tuple[str, list[Path]]] = {}
+    folders = Names()  # two units whose names fold to the same folder get _2, _3, ...
     for unit in outcome.units:
         s = unit.submission
         if unit.report is None or not unit.report.findings or s is None or s.path is None:
             continue
-        folder = root / unit.folder_name
-        paths = [folder / name for name in output_names(s.source)]
+        folder = inside(root, folders.take(unit.folder_name, max_length=64))
+        paths = [inside(folder, name) for name in output_names(s.source)]
         report_json = unit.report.model_dump_json()
         stamp = output_stamp(s.sha256, report_json)
         expected.update(paths)

@@ -40,8 +40,10 @@ def output_names(source: str) -> tuple[str, str]:
     """File names of a unit's 问题清单 and annotated copy."""
     from xltool.i18n import _
 
+    from xltool.safenames import file_name
+
     stem = Path(source.rsplit("!", 1)[-1].replace("\\", "/")).stem
-    return _("Issue list") + ".xlsx", _("Marked_{name}").format(name=stem) + ".xlsx"
+    return file_name(_("Issue list"), ".xlsx"), file_name(_("Marked_{name}").format(name=stem), ".xlsx")
 
 
 def output_stamp(sha256: str, report_json: str) -> str:

@@ -105,6 +105,30 @@ RULES: dict[str, Rule] = {
             "A workbook saved by LibreOffice Calc.",
             live=False,
         ),
+        _rule(
+            "XT020", E, "Identification sheet altered",
+            "The workbook's hidden identification sheet was changed ({detail}); it was checked with {settings}.",
+            "Fill in the template as sent by the finance bureau; do not edit the workbook outside Excel or WPS.",
+            "Recomputes the fingerprint of the template from the year, scoring settings and unit stored in the "
+            "hidden identification sheet and compares it with the fingerprint stored beside them.",
+            "The hidden sheet says which year, scoring settings and unit the workbook is judged by; a unit that "
+            "edits it would choose the rules that judge its own figures.",
+            "The score tolerance in _xltool_meta!B6 raised from 0.01 to 10, so that no wrong score is found.",
+            live=False,
+        ),
+        _rule(
+            "XT021", E, "Scoring settings differ from the bureau's",
+            "The scoring settings stored in the workbook differ from the finance bureau's configuration "
+            "({detail}); it was checked with the bureau's.",
+            "Fill in the template the finance bureau sent for this year; ask the bureau if the settings were changed.",
+            "With a configuration given by the bureau (xltool audit, check-workbook --rules-config, or the default "
+            "settings when the workbook's own cannot be trusted), compares every setting stored in the workbook "
+            "with it.",
+            "Weights, scoring methods and tolerances are the bureau's decision: a workbook never chooses the rules "
+            "that judge it.",
+            "The workbook stores 成本指标 weight 30 while the bureau's configuration says 20.",
+            live=False,
+        ),
         # -- entries ------------------------------------------------------------------
         _rule(
             "XT101", W, "Number typed as text",
@@ -148,6 +172,16 @@ RULES: dict[str, Rule] = {
             "In the project and special-fund lists a name needs an amount and an amount needs a name.",
             "An amount without a name cannot be matched across the report's lists.",
             "收支情况!B15 holds 8.71 but A15 is empty.",
+        ),
+        _rule(
+            "XT120", E, "Number out of range",
+            "{where} ({label}) holds {text}, which is not a finite number of a plausible size.",
+            "Enter the figure itself (in 万元 for amounts), as an ordinary number.",
+            "Finds values no real figure has: infinite or undefined numbers (inf, NaN) and magnitudes of "
+            "10¹² or more, however they were written into the file.",
+            "Such a value cannot be added, compared or scored; it is a typing error or an edited file.",
+            "基本情况!B6 holds 1e999 (written into the sheet XML).",
+            live=False,
         ),
         # -- totals -------------------------------------------------------------------
         _rule(

@@ -11,15 +11,21 @@ from rich.markup import escape
 from xltool.check.checker import check_path
 from xltool.read.safety import UnreadableWorkbook
 from xltool.report.model import CheckOutput, Unreadable
+from xltool.safenames import Names, inside
 
 
-def _target(base: Path | None, source: Path, many: bool, suffix: str) -> Path | None:
-    """With several inputs, an output path names a folder holding one file per input."""
+def _target(base: Path | None, source: Path, many: bool, suffix: str, names: Names) -> Path | None:
+    """With several inputs, an output path names a folder holding one file per input, named
+    after the input file (made safe and unique, see xltool.safenames) and never outside it."""
     if base is None:
         return None
     if many or base.is_dir():
-        return base / f"{source.stem}{suffix}.xlsx"
+        return inside(base, names.take(source.stem, f"{suffix}.xlsx", fallback="workbook"))
     return base
+
+
+def _same_folder(a: Path | None, b: Path | None) -> bool:
+    return a is not None and b is not None and Path(a).resolve() == Path(b).resolve()
 
 
 def check_files(files, *, cfg=None, fmt="table", xlsx=None, annotate_out=None, console: Console | None = None,
@@ -32,6 +38,7 @@ def check_files(files, *, cfg=None, fmt="table", xlsx=None, annotate_out=None, c
     output = CheckOutput()
     many = len(files) > 1
     checked = []
+    names = {"list": Names(), "annotated": Names()}  # one set per output folder
     for path in map(Path, files):
         try:
             if path.suffix.lower() == ".docx":  # a Word report (xltool.word): same rules, figures read from text
@@ -58,8 +65,9 @@ def check_files(files, *, cfg=None, fmt="table", xlsx=None, annotate_out=None, c
                 from xltool.word.cli import print_unplaced
 
                 print_unplaced(report, console)
-        list_path = _target(xlsx, path, many, "_问题清单")
-        annotated_path = _target(annotate_out, path, many, "_审核标注")
+        list_path = _target(xlsx, path, many, "_问题清单", names["list"])
+        annotated_path = _target(annotate_out, path, many, "_审核标注",
+                                 names["list"] if _same_folder(xlsx, annotate_out) else names["annotated"])
         if list_path:
             from xltool.report.xlsx_list import write_issue_list
 
@@ -82,12 +90,13 @@ def _email(report, path: Path, list_path, annotated_path, *, to, cc, dry_run, re
     from xltool.report.annotate import annotate
     from xltool.report.xlsx_list import write_issue_list
 
-    unit = report.unit or path.stem
     with tempfile.TemporaryDirectory() as tmp:
         attachments = []
         if report.findings:
-            lp = list_path or write_issue_list(report, Path(tmp) / f"问题清单_{unit}.xlsx")
-            ap = annotated_path or (annotate(path, report, Path(tmp) / f"审核标注_{unit}.xlsx")
+            # Files of our own naming in our own folder: the unit's name, which the workbook
+            # supplies, only reaches the attachments' display names (made safe there).
+            lp = list_path or write_issue_list(report, inside(tmp, "issues.xlsx"))
+            ap = annotated_path or (annotate(path, report, inside(tmp, "marked.xlsx"))
                                     if path.suffix.lower() != ".docx" else None)
             attachments = report_attachments(report, lp, ap)
         deliver_and_print(report, attachments, config=mail_config, to=to, cc=cc, dry_run=dry_run,

@@ -92,6 +92,15 @@ def load_scoring(path: Path | None = None, base: ScoringConfig | None = None) ->
     return ScoringConfig.model_validate(_merge(base.model_dump(), data))
 
 
+def overlay(base: ScoringConfig, over: ScoringConfig) -> ScoringConfig:
+    """*over*'s stated settings (those it was given, e.g. by a bureau's TOML) over *base* (a form
+    pack's own rule set); a configuration that states nothing leaves *base* as it is."""
+    stated = over.model_dump(exclude_unset=True)
+    if not stated:
+        return base
+    return ScoringConfig.model_validate(_merge(base.model_dump(), stated))
+
+
 def _merge(base: dict, over: dict) -> dict:
     out = dict(base)
     for key, value in over.items():

@@ -17,6 +17,7 @@ from email.policy import default as default_policy
 
 from xltool.i18n import _
 from xltool.mail.errors import AddressError
+from xltool.safenames import strip_bidi
 
 # C0/C1 control characters plus Unicode line/paragraph separators.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
@@ -31,7 +32,7 @@ def clean_header_text(text: object, *, max_length: int = 200) -> str:
     single spaces, runs of spaces collapse, the result is trimmed and shortened."""
     if text is None:
         return ""
-    cleaned = _CONTROL.sub(" ", str(text))
+    cleaned = _CONTROL.sub(" ", strip_bidi(text))  # bidi controls would reorder what the reader sees
     cleaned = re.sub(r"\s+", " ", cleaned).strip()
     if len(cleaned) > max_length:
         cleaned = cleaned[: max_length - 1].rstrip() + "…"

@@ -31,6 +31,7 @@ from xltool.i18n import _, ngettext
 from xltool.mail.addresses import clean_header_text, parse_address
 from xltool.mail.config import MailSettings
 from xltool.mail.errors import AttachmentError
+from xltool.safenames import reserved, strip_bidi
 
 # Raw headers we fold ourselves (the encoded name= parameter) must not be refolded by
 # the generator, which would re-encode them; parsed header objects are still folded.
@@ -72,8 +73,9 @@ def as_attachment(item: AttachmentLike) -> Attachment:
 
 def safe_filename(name: str, *, max_length: int = 120) -> str:
     """A file name without path separators, control or Windows-reserved characters."""
-    name = unicodedata.normalize("NFC", str(name))
+    name = unicodedata.normalize("NFC", strip_bidi(name))
     name = _UNSAFE_FILENAME.sub("_", name)
+    name = re.sub(r"\.{2,}", ".", name)  # no ".." even inside a name
     name = re.sub(r"\s+", " ", name).strip(" .") or "attachment"
     if len(name) > max_length:
         stem, dot, ext = name.rpartition(".")
@@ -81,7 +83,7 @@ def safe_filename(name: str, *, max_length: int = 120) -> str:
             name = stem[: max_length - len(ext) - 1] + "." + ext
         else:
             name = name[:max_length]
-    return name
+    return "_" + name if reserved(name) else name
 
 
 def report_attachments(

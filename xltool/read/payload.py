@@ -169,7 +169,7 @@ def _meta_from_layout(sheets: dict[str, SheetData]) -> SheetData:
     from xltool.form.scoring import ScoringConfig, Weights
     from xltool.form.selfeval import TEMPLATE_ID, VERSION, build_form
     from xltool.read.reader import NotOurWorkbook
-    from xltool.template.meta import META_SHEET
+    from xltool.template.meta import META_SHEET, fingerprint
 
     layout = build_form(_LAYOUT_YEAR)  # sheet titles and cells do not depend on the year
     form_id = _pack_stamp(sheets.get(layout.sheet_title("guide")))
@@ -215,16 +215,19 @@ def _meta_from_layout(sheets: dict[str, SheetData]) -> SheetData:
             weights[key] = float(value)
     default_region = ScoringConfig.model_validate_json(layout.scoring_json).region
     region_text = next((t for t in layout.sheet("guide").texts if t.text == default_region), None)
-    if form_id:  # weights a pack's guide does not show (成本 merged into 产出) keep the pack's value
+    cfg = ScoringConfig(weights=Weights(**weights))
+    if form_id:  # the pack's own rule set; weights its guide does not show (成本 merged into 产出) keep its value
         from xltool.form.selfeval import default_scoring
 
-        weights = {**default_scoring(form_id).weights.model_dump(), **weights}
-    cfg = ScoringConfig(weights=Weights(**weights))
+        pack_cfg = default_scoring(form_id)
+        cfg = pack_cfg.model_copy(update={"weights": Weights(**{**pack_cfg.weights.model_dump(), **weights})})
     region = guide.get(region_text.cell).value if region_text else None
     if isinstance(region, str) and region.strip():
         cfg = cfg.model_copy(update={"region": region.strip()})
     rows = {"template_id": template_id, "version": version, "year": str(year), "scoring": cfg.model_dump_json(),
-            "form": form_id or ""}
+            "form": form_id or "",
+            # The settings were read from the locked cells just now: the stand-in vouches for them.
+            "fingerprint": fingerprint(build_form(year, cfg, form_id or None))}
     meta = SheetData(title=META_SHEET, state="veryHidden")
     for r, (key, value) in enumerate(rows.items(), start=1):
         meta.cells[f"A{r}"] = CellData(value=key)

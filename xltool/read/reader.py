@@ -17,7 +17,7 @@ from xltool.check.finding import CellRef, Finding
 from xltool.check.catalogue import rule
 from xltool.form.expr import evaluate_all
 from xltool.form.model import Field, Form, Kind, Role
-from xltool.form.scoring import ScoringConfig
+from xltool.form.scoring import ScoringConfig, overlay
 from xltool.form.registry import UnknownForm
 from xltool.form.selfeval import TEMPLATE_ID, VERSION, build_form, config_values, default_scoring
 from xltool.i18n import _
@@ -59,7 +59,21 @@ class ReadResult:
 def cell_ref(form: Form, field_id: str, value: object = None) -> CellRef:
     f = form.field(field_id)
     return CellRef(field_id=field_id, sheet=form.sheet_title(f.sheet), cell=f.cell, label=f.label,
-                   value=value if isinstance(value, (int, float, str)) or value is None else str(value))
+                   value=_ref_value(value))
+
+
+def _ref_value(value: object) -> object:
+    """A cell's value as a finding shows it: an integer too large for a float is shown as text."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        try:
+            float(value)
+        except OverflowError:
+            text = str(value)
+            return text if len(text) <= 24 else text[:20] + "…"
+        return value
+    return value if isinstance(value, (float, str)) or value is None else str(value)
 
 
 def identify(book: Book) -> TemplateMeta:
@@ -180,6 +194,26 @@ def _to_date(value: object) -> object:
     return None
 
 
+# No figure of the form comes near this (amounts are in 万元); beyond it sums lose cents
+# and 1e308 + 1e308 overflows to infinity.
+MAX_MAGNITUDE = 1e12
+
+
+def finite(value: object) -> float | None:
+    """*value* as a float when it is a finite number of a plausible size, else None.
+
+    Total: huge integers (OverflowError), NaN and infinities give None, never an exception;
+    -0 becomes 0.
+    """
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (OverflowError, TypeError, ValueError):
+        return None
+    if number != number or abs(number) >= MAX_MAGNITUDE:  # NaN, ±inf, absurd
+        return None
+    return number + 0.0  # -0.0 + 0.0 == 0.0
+
+
 class _Typer:
     """Turns raw cell contents into typed values, collecting entry findings."""
 
@@ -215,7 +249,10 @@ class _Typer:
             self._finding("XT102", f, raw)
             return None
         if isinstance(raw, (int, float)):
-            value = float(raw)
+            value = finite(raw)
+            if value is None:
+                self._finding("XT120", f, raw)
+                return None
         else:
             text = str(raw).strip()
             if text in f.choices or unicodedata.normalize("NFKC", text) in f.choices:
@@ -227,6 +264,9 @@ class _Typer:
             value, percent = parsed
             if f.kind is not Kind.RATE and percent:
                 value *= 100  # 90% typed into a number cell means 90 (the unit is %)
+            if finite(value) is None:
+                self._finding("XT120", f, raw)
+                return None
             self._finding("XT101", f, raw, value=fmt_number(value))
         if f.kind is Kind.AMOUNT and value < 0 and not (f.sheet == "proj" and f.id.endswith("_adjust")):
             self._finding("XT701", f, raw, value=fmt_number(value))
@@ -236,25 +276,17 @@ class _Typer:
 
 
 def read_book(book: Book, path: str = "", cfg: ScoringConfig | None = None) -> ReadResult:
-    """Read *book*; scoring follows the configuration stored in it unless *cfg* overrides."""
+    """Read *book*. *cfg* is the bureau's scoring configuration; without it the settings stored
+    in the workbook judge only when its fingerprint vouches for them (see settings_for)."""
     meta = identify(book)
     try:
         # The pack is looked up by its id among the registered packs: the workbook never names a file.
         fallback = default_scoring(meta.form or None)
     except UnknownForm as exc:
         raise NotOurWorkbook(str(exc)) from None
-    if cfg is None:
-        try:
-            cfg = ScoringConfig.model_validate_json(meta.scoring) if meta.scoring else fallback
-        except ValueError:
-            cfg = fallback
-    form = build_form(int(meta.year), cfg, meta.form or None)
     findings: list[Finding] = []
-    if _version_key(meta.version) < _version_key(VERSION) or (meta.fingerprint and meta.fingerprint != fingerprint(form)):
-        r = rule("XT006")
-        findings.append(Finding(code="XT006", severity=r.severity,
-                                message=r.message().format(found=meta.version, expected=VERSION),
-                                fix=r.fix(), instance="version"))
+    cfg = settings_for(meta, cfg, findings, fallback)
+    form = build_form(int(meta.year), cfg, meta.form or None)
     typer = _Typer(form, findings)
     values: dict[str, object] = {}
     raw: dict[str, object] = {}
@@ -276,6 +308,7 @@ def read_book(book: Book, path: str = "", cfg: ScoringConfig | None = None) -> R
         raw[f.id] = value
         values[f.id] = None if value is None else typed(f, value)
     _check_config(form, cfg, values, findings)
+    _check_identity(form, meta, values, findings)
     _check_structure(form, book, findings, plan)
     computed = evaluate_all(form.formulas, values)
     if book.has_cached:
@@ -283,6 +316,106 @@ def read_book(book: Book, path: str = "", cfg: ScoringConfig | None = None) -> R
     values.update(computed)
     return ReadResult(form=form, meta=meta, cfg=cfg, values=values, raw=raw, cached=cached,
                       findings=findings, source=book.source)
+
+
+def settings_for(meta: TemplateMeta, bureau: ScoringConfig | None, findings: list[Finding],
+                 default: ScoringConfig | None = None) -> ScoringConfig:
+    """The scoring settings that judge this workbook; what the workbook says is evidence only.
+
+    With the bureau's configuration (*bureau*: audit, ``--rules-config``) it wins, and stored
+    settings that differ are reported (XT021). Without it the stored settings are used only
+    when the fingerprint of the current template version vouches for them; otherwise the
+    default settings judge and the edit is reported (XT020, or XT021 for an older version).
+    *default* is the rule set of the workbook's form pack (looked up by id, never read from the
+    workbook); the bureau's settings override it key by key, as ``--rules-config`` does for a template.
+    """
+    default = default if default is not None else ScoringConfig()
+    if bureau is not None:
+        bureau = overlay(default, bureau)
+    try:
+        embedded: ScoringConfig | None = (ScoringConfig.model_validate_json(meta.scoring) if meta.scoring
+                                          else default)
+    except ValueError:
+        embedded = None
+    older = _version_key(meta.version) < _version_key(VERSION)
+    if older:
+        r = rule("XT006")
+        findings.append(Finding(code="XT006", severity=r.severity,
+                                message=r.message().format(found=meta.version, expected=VERSION),
+                                fix=r.fix(), instance="version"))
+    sealed = False
+    if embedded is not None and not older:
+        try:
+            expected = fingerprint(build_form(int(meta.year), embedded, meta.form or None), meta.unit_name,
+                                   meta.unit_code, meta.unit_email)
+        except (ValueError, KeyError, OverflowError):  # a year the form cannot be built for
+            expected = None
+        sealed = meta.fingerprint == expected
+    chosen = bureau if bureau is not None else embedded if sealed else default
+    detail = settings_difference(embedded, chosen)
+    if not older and not sealed:
+        what = _("the fingerprint does not match")
+        r = rule("XT020")
+        findings.append(Finding(
+            code="XT020", severity=r.severity, instance="meta",
+            message=r.message().format(detail="；".join([what, *([detail] if detail else [])]),
+                                       settings=_("the bureau's settings") if bureau is not None
+                                       else _("the default settings")),
+            fix=r.fix(),  # no cells: the hidden sheet is not one to mark or show
+        ))
+    elif detail:
+        r = rule("XT021")
+        findings.append(Finding(
+            code="XT021", severity=r.severity, instance="meta", message=r.message().format(detail=detail),
+            fix=r.fix(),
+        ))
+    return chosen
+
+
+def settings_difference(found: ScoringConfig | None, expected: ScoringConfig, limit: int = 4) -> str:
+    """The settings of *found* that differ from *expected*, as a short sentence ('' if none)."""
+    if found is None:
+        return _("the stored settings cannot be read")
+    if found == expected:
+        return ""
+    ours, theirs = _flat(expected.model_dump(mode="json")), _flat(found.model_dump(mode="json"))
+    keys = sorted(k for k in ours.keys() | theirs.keys() if ours.get(k) != theirs.get(k))
+    parts = [_("{key}: workbook {found}, bureau {expected}").format(
+        key=k, found=_short(theirs.get(k)), expected=_short(ours.get(k))) for k in keys[:limit]]
+    if len(keys) > limit:
+        parts.append(_("{n} more").format(n=len(keys) - limit))
+    return "，".join(parts)
+
+
+def _flat(data: object, prefix: str = "") -> dict[str, object]:
+    if isinstance(data, dict):
+        out: dict[str, object] = {}
+        for key, value in data.items():
+            out.update(_flat(value, f"{prefix}.{key}" if prefix else str(key)))
+        return out
+    return {prefix: data}
+
+
+def _short(value: object) -> str:
+    text = "—" if value is None else str(value)
+    return text if len(text) <= 40 else text[:39] + "…"
+
+
+def _check_identity(form: Form, meta: TemplateMeta, values: dict[str, object], findings: list[Finding]) -> None:
+    """The unit the template was made for is locked: its cells must still say so (XT007). The
+    e-mail address matters most: check-workbook --email writes to it."""
+    r = rule("XT007")
+    for fid, locked in (("info_unit_name", meta.unit_name), ("info_unit_code", meta.unit_code),
+                        ("info_email", meta.unit_email)):
+        if not locked or fid not in values:
+            continue
+        found = values.get(fid)
+        if _norm_text(found) != _norm_text(locked):
+            findings.append(Finding(
+                code="XT007", severity=r.severity,
+                message=r.message().format(where=form.where(fid), expected=locked, found=found or "—"),
+                fix=r.fix(), cells=[cell_ref(form, fid, found)], instance=fid,
+            ))
 
 
 def _check_formula(form: Form, f: Field, found: str | None, findings: list[Finding],

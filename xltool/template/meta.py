@@ -32,16 +32,39 @@ class TemplateMeta(BaseModel):
     unit_name: str = ""
     unit_code: str = ""
     scoring: str = "{}"  # ScoringConfig as JSON
-    form: str = ""  # the form pack's id (empty: the default form); looked up among registered packs only
-    form_version: str = ""
     fingerprint: str = ""
     generated_at: str = ""
     generator: str = ""
+    # Rows added later go last, so earlier templates' rows keep their places.
+    unit_email: str = ""
+    form: str = ""  # the form pack's id (empty: the default form); looked up among registered packs only
+    form_version: str = ""
 
 
-def fingerprint(form: Form) -> str:
-    """Hash of everything the template locks: layout, fields, formulas and live checks."""
-    return _fingerprint(form.pack_id, form.template_id, form.version, form.year, form.scoring_json)
+def fingerprint(form: Form, unit_name: str = "", unit_code: str = "", unit_email: str = "") -> str:
+    """Hash of everything the template locks: layout, fields, formulas and live checks, and
+    the scoring settings and unit the hidden sheet names.
+
+    Every setting the checker relies on is hashed, not only those that show in a formula or
+    check. The default settings and a template without a unit keep the hash earlier
+    templates stored (they are the form's hash alone), so shipped workbooks stay valid.
+    """
+    base = _fingerprint(form.pack_id, form.template_id, form.version, form.year, form.scoring_json)
+    settings = canonical_settings(form.scoring_json)
+    identity = [str(unit_name), str(unit_code)] + ([str(unit_email)] if unit_email else [])
+    if settings == canonical_settings("{}") and not any(identity):
+        return base
+    blob = json.dumps([base, settings, *identity], ensure_ascii=False).encode("utf-8")
+    return hashlib.sha256(blob).hexdigest()
+
+
+@lru_cache(maxsize=64)
+def canonical_settings(scoring_json: str) -> str:
+    """The scoring settings as one canonical text (defaults filled in, keys sorted)."""
+    from xltool.form.scoring import ScoringConfig
+
+    return json.dumps(ScoringConfig.model_validate_json(scoring_json or "{}").model_dump(mode="json"),
+                      ensure_ascii=False, sort_keys=True)
 
 
 @lru_cache(maxsize=16)

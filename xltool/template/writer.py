@@ -156,7 +156,8 @@ def build_workbook(
             scoring=cfg.model_dump_json(),
             form=form.pack_id,
             form_version=form.pack_version,
-            fingerprint=fingerprint(form),
+            fingerprint=fingerprint(form, unit_name, unit_code, unit_email),
+            unit_email=unit_email,
         ),
     )
     for ws in wb.worksheets:
