@@ -157,7 +157,7 @@ def compare_workbook(cells: Cells, form, values: dict[str, object],
         if isinstance(cell("E"), (int, float)) and isinstance(cell("F"), (int, float)):
             if not close(cell("G"), float(cell("E")) - float(cell("F")), 1e-9):
                 problems.append(f"审核!G{row}: {cell('G')!r} is not E−F")
-        if not _same(cell("H"), allowance(check, values)):
+        if not _same(cell("H"), float(allowance(check, values))):
             problems.append(f"审核!H{row} {check.key}: allowance {cell('H')!r}, Python {allowance(check, values)!r}")
         if cell("I") != verdict:
             problems.append(f"审核!I{row} {check.key}: LibreOffice {cell('I')!r}, Python {verdict!r} "

@@ -118,7 +118,9 @@ class UnitResult:
         """units/<code or name>: a file-system-safe folder for this unit's outputs."""
         import re
 
-        text = self.code or self.unit or (self.submission.name if self.submission else self.key)
+        # A blank template has neither code nor name: fall back on the file's stem, never on a
+        # name ending in .xlsx (the clean-up of stale outputs globs for *.xlsx).
+        text = self.code or self.unit or (Path(self.submission.name).stem if self.submission else self.key)
         text = re.sub(r'[\\/:*?"<>|\x00-\x1f]+', "_", text).strip(" .")[:60]
         return text or "_"
 

@@ -6,6 +6,7 @@ and a cached value is only compared with the computed one (XT005).
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -220,6 +221,9 @@ class _Typer:
             if f.kind is not Kind.RATE and percent:
                 value *= 100  # 90% typed into a number cell means 90 (the unit is %)
             self._finding("XT101", f, raw, value=fmt_number(value))
+        if not math.isfinite(value):  # "999…9" (400 digits), "inf", "NaN": no figure at all
+            self._finding("XT102", f, raw)
+            return None
         if f.kind is Kind.AMOUNT and value < 0 and not (f.sheet == "proj" and f.id.endswith("_adjust")):
             self._finding("XT701", f, raw, value=fmt_number(value))
         if f.kind is Kind.INTEGER and value != int(value):
