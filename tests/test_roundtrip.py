@@ -8,6 +8,7 @@ The same agreement is shown on perturbed copies, all recalculated in ONE soffice
 
 from __future__ import annotations
 
+import re
 import zipfile
 from datetime import date
 from pathlib import Path
@@ -175,6 +176,13 @@ def compare_workbook(cells: Cells, form, values: dict[str, object],
     must = sum(1 for c in checks if c.rule.severity.value == "error" and verdicts[c.key] == FAIL)
     explain = sum(1 for c in checks if (c.rule.severity.value == "warning" and verdicts[c.key] == FAIL)
                   or verdicts[c.key] == ROUNDING)
+    # The "typing has started" flag (J2) and its helper counts (column R), which gate the colours.
+    helpers_ = [ref for (t, ref) in formulas if t == AUDIT and (ref == "J2" or re.fullmatch(r"R\d+", ref))]
+    typed = any(values.get(f.id) not in (None, "") for f in form.inputs
+                if not f.bureau_fill and not f.id.endswith("_prev") and f.id != "info_year")
+    if value(AUDIT, "J2") != (1 if typed else 0):
+        problems.append(f"审核!J2 {value(AUDIT, 'J2')!r}, Python {typed}")
+    covered.update((AUDIT, ref) for ref in helpers_)
     counters = [ref for (t, ref) in formulas if t == AUDIT and (AUDIT, ref) not in covered]
     assert len(counters) == 2, counters
     got = sorted(value(AUDIT, ref) for ref in counters)
