@@ -121,3 +121,26 @@ def test_fill_answers_every_variant(variants, name: str, zh_locale) -> None:  # 
     result = run("fill", variants[name], EXAMPLE_YAML, "-o", scratch(f"any-fill-{name}") / "out.xlsx")
     assert result.exit_code in (0, 1, 2)
     assert has_cjk(result.output)
+
+
+@pytest.mark.parametrize("name", ["blank", "year2019", "year2024", "newer", "older", "all_empty", "all_absurd",
+                                  "all_huge"])
+def test_the_addin_answers_every_variant(variants, name: str, zh_locale) -> None:  # noqa: F811
+    """检查本表 on each variant, as xlwings Server's own client sends it and runs the answer."""
+    pytest.importorskip("fastapi")
+    from fastapi.testclient import TestClient
+
+    from test_addin_xlwings_client import RealClient, real_payload
+    from xltool.addin.server import create_app
+
+    wb = openpyxl.load_workbook(variants[name])
+    payload = real_payload(wb, variants[name].name)
+    response = TestClient(create_app()).post("/xlwings/custom-scripts-call/check_workbook", json=payload)
+    assert response.status_code in (200, 400), response.text
+    if response.status_code == 400:  # refused with a Chinese sentence the client shows
+        assert has_cjk(response.json()["detail"])
+        return
+    data = response.json()
+    real = RealClient([s["name"] for s in payload["sheets"]]).run(data["actions"])
+    assert real.error is None and real.done == len(data["actions"])
+    assert real.alerts and has_cjk(real.alerts[-1][0])
