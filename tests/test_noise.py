@@ -63,16 +63,23 @@ def test_one_deviation_of_a_parent_and_its_only_of_which_row_is_reported_once() 
     assert sorted(f.instance for f in found if f.instance.startswith("car")) == ["car", "car_buy"]
 
 
-@pytest.mark.parametrize(("stated", "code"), [(89.97, "XT202"), (89.96, "XT203"), (89.99, None)])
-def test_tolerance_boundary_is_exact(stated: float, code: str | None) -> None:
-    """30 + 30 + 29.99 = 89.99 against 89.97: (3+1) × 0.005 = 0.02 exactly, a rounding difference."""
-    assert 30 + 30 + 29.99 - 89.97 < 0.02  # binary floats: 0.01999…, the trap the comparison avoids
-    change = {"base_office_final": 30, "base_utilities_final": 30, "base_meeting_final": 29.99,
+@pytest.mark.parametrize(("parts", "stated", "code"), [
+    ((30, 30, 29.99), 89.97, "XT202"), ((30, 30, 29.99), 89.96, "XT203"), ((30, 30, 29.99), 89.99, None),
+    # 30 + 0.2 + 45.67 − 75.85 is 0.0200000000000102 in binary floats: still exactly (3+1) × 0.005.
+    ((30, 0.2, 45.67), 75.85, "XT202"), ((30, 0.2, 45.67), 75.84, "XT203"),
+])
+def test_tolerance_boundary_is_exact(parts: tuple, stated: float, code: str | None) -> None:
+    """30 + 30 + 29.99 = 89.99 against 89.97: a difference of exactly (3+1) × 0.005 = 0.02 is rounding."""
+    change = {"base_office_final": parts[0], "base_utilities_final": parts[1], "base_meeting_final": parts[2],
               "base_public_final": stated}
     found = [f for f in findings(change) if f.instance == "base_public_final"]
     assert [f.code for f in found] == ([code] if code else [])
     if code == "XT202":
         assert "0.02" in found[0].message
+
+
+def test_the_boundary_cases_are_float_traps() -> None:
+    assert 30 + 30 + 29.99 - 89.97 != 0.02 and 30 + 0.2 + 45.67 - 75.85 > 0.02
 
 
 def test_allowance_and_judgement_in_decimal() -> None:
