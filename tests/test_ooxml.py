@@ -5,6 +5,7 @@ copies of workbooks carrying what Excel and WPS write. See tests/ooxml.py."""
 from __future__ import annotations
 
 import re
+import warnings
 import zipfile
 from pathlib import Path
 
@@ -115,7 +116,10 @@ def test_annotated_copies_of_excel_workbooks_are_schema_valid(excel_inputs, vari
     result, report = check_path(source)
     assert report.findings and result.meta.template_id  # read as our template, findings to mark
     out = scratch("ooxml-annotated") / f"{path_}_{variant}.xlsx"
-    (annotate_fast if path_ == "fast" else annotate)(source, report, out)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        (annotate_fast if path_ == "fast" else annotate)(source, report, out)
+    assert not [w for w in caught if issubclass(w.category, UserWarning)], "openpyxl's warnings reach the user"
     _valid(out)
     with zipfile.ZipFile(out) as zf:
         names = zf.namelist()
