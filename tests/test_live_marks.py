@@ -101,9 +101,11 @@ def _counters(path: Path) -> tuple[int, int]:
     return ws["D2"].value, ws["D3"].value
 
 
-def test_live_counters_agree_with_check_workbook(soffice, filled_path, corrected_path) -> None:  # noqa: F811
-    recalculated = lo_convert_many([filled_path, corrected_path], scratch("live-counters"), recalc=True)
-    for original, lo in zip((filled_path, corrected_path), recalculated):
+def test_live_counters_agree_with_check_workbook(soffice, filled_path, corrected_path,  # noqa: F811
+                                                template_path) -> None:  # noqa: F811
+    books = (filled_path, corrected_path, template_path)
+    recalculated = lo_convert_many(list(books), scratch("live-counters"), recalc=True)
+    for original, lo in zip(books, recalculated):
         _result, report = check_path(original)
         errors = sum(f.severity.value == "error" for f in report.findings)
         warnings = sum(f.severity.value == "warning" for f in report.findings)
