@@ -229,9 +229,13 @@ def test_other_workbook_is_refused_clearly(client):
     payload = {"client": "Office.js", "version": "1", "book": {"name": "工作簿1.xlsx", "active_sheet_index": 0},
                "names": [], "sheets": [{"name": "Sheet1", "values": [["单位", "金额"], ["甲", 1]]}]}
     answer = post(client, payload)
-    assert answer["actions"] == []
+    # xlwings Server's client shows the message in a dialog (the only action); xltool's pane shows the summary.
+    assert [a["func"] for a in answer["actions"]] == ["alert"]
+    assert answer["actions"][0]["args"][0] == answer["xltool"]["message"]
     assert answer["xltool"]["status"] == "not_ours"
     assert "基本情况" in answer["xltool"]["message"]
+    answer = post(client, {**payload, "xltool_pane": True})
+    assert answer["actions"] == [] and answer["xltool"]["status"] == "not_ours"
 
 
 def test_vba_client_gets_colours_list_and_a_message_box(books, client):

@@ -81,9 +81,12 @@ def payload_from_workbook(wb, name: str, *, computed: dict[tuple[str, str], obje
             if title in wb.sheetnames:
                 names.append({"name": defined, "sheet_index": wb.sheetnames.index(title), "address": ref.replace("$", ""),
                               "book_scope": True, "scope_sheet_name": None, "scope_sheet_index": None})
-    return {"client": client, "version": xw.__version__,
-            "book": {"name": name, "active_sheet_index": 0, "selection": "B3"},
-            "names": names, "sheets": sheets}
+    payload = {"client": client, "version": xw.__version__,
+               "book": {"name": name, "active_sheet_index": 0, "selection": "B3"},
+               "names": names, "sheets": sheets}
+    if client == "Office.js" and notes is not None:
+        payload["xltool_pane"] = True  # what xltool's own task pane sends (it reports notes, too)
+    return payload
 
 
 def computed_values(path: Path, result=None) -> dict[tuple[str, str], object]:

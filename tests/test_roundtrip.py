@@ -8,6 +8,7 @@ The same agreement is shown on perturbed copies, all recalculated in ONE soffice
 
 from __future__ import annotations
 
+import re
 import zipfile
 from datetime import date
 from pathlib import Path
@@ -157,7 +158,7 @@ def compare_workbook(cells: Cells, form, values: dict[str, object],
         if isinstance(cell("E"), (int, float)) and isinstance(cell("F"), (int, float)):
             if not close(cell("G"), float(cell("E")) - float(cell("F")), 1e-9):
                 problems.append(f"审核!G{row}: {cell('G')!r} is not E−F")
-        if not _same(cell("H"), allowance(check, values)):
+        if not _same(cell("H"), float(allowance(check, values))):
             problems.append(f"审核!H{row} {check.key}: allowance {cell('H')!r}, Python {allowance(check, values)!r}")
         if cell("I") != verdict:
             problems.append(f"审核!I{row} {check.key}: LibreOffice {cell('I')!r}, Python {verdict!r} "
@@ -175,6 +176,13 @@ def compare_workbook(cells: Cells, form, values: dict[str, object],
     must = sum(1 for c in checks if c.rule.severity.value == "error" and verdicts[c.key] == FAIL)
     explain = sum(1 for c in checks if (c.rule.severity.value == "warning" and verdicts[c.key] == FAIL)
                   or verdicts[c.key] == ROUNDING)
+    # The "typing has started" flag (J2) and its helper counts (column R), which gate the colours.
+    helpers_ = [ref for (t, ref) in formulas if t == AUDIT and (ref == "J2" or re.fullmatch(r"R\d+", ref))]
+    typed = any(values.get(f.id) not in (None, "") for f in form.inputs
+                if not f.bureau_fill and not f.id.endswith("_prev") and f.id != "info_year")
+    if value(AUDIT, "J2") != (1 if typed else 0):
+        problems.append(f"审核!J2 {value(AUDIT, 'J2')!r}, Python {typed}")
+    covered.update((AUDIT, ref) for ref in helpers_)
     counters = [ref for (t, ref) in formulas if t == AUDIT and (AUDIT, ref) not in covered]
     assert len(counters) == 2, counters
     got = sorted(value(AUDIT, ref) for ref in counters)

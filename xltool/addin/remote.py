@@ -3,7 +3,8 @@
 Every write becomes an action in ``book.json()["actions"]`` that the client (Office.js,
 VBA or Office Scripts) replays in Excel:
 
-- fills: ``Range.color`` → ``setRangeColor`` (formatting is allowed on the protected sheets);
+- fills: ``Range.color`` → ``setRangeColor`` (formatting is allowed on the protected sheets),
+  always with a colour (see ``NO_FILL``);
 - notes: ``Range.add_note`` / ``Note.delete`` → ``addNote`` / ``deleteNote``. xlwings 0.37.8
   supports them only for an Office.js client that reports the sheet's notes
   (``sheets[i]["notes"]``, ExcelApi 1.18). Threaded comments (``add_comment``) cannot be
@@ -30,6 +31,11 @@ from xltool.form.scoring import ScoringConfig  # noqa: E402
 from xltool.i18n import _  # noqa: E402
 
 OFFICE_JS = "Office.js"
+NO_FILL = "#FFFFFF"
+# Set by xltool's own task pane (static/xltool-addin.js), which shows the summary itself.
+# Any other client (xlwings Server's Office.js client, the VBA client) gets the summary as an
+# ``alert`` action: the one way to reach the user that every xlwings client implements.
+PANE_KEY = "xltool_pane"
 # The scoring configuration of the running server, and the summary of the last check in
 # this request: the xlwings script signature only carries the book.
 CONFIG: ContextVar[ScoringConfig | None] = ContextVar("xltool_addin_config", default=None)
@@ -48,14 +54,15 @@ def _address(text: str) -> str:
 
 def apply_remote(book: xw.Book, plan: MarkPlan) -> bool:
     """Queue the plan's actions on *book*; True when the notes could be written too."""
-    office_js = book.api.get("client") == OFFICE_JS
     sheets = {sheet.name: sheet for sheet in book.sheets}
     for block in plan.restore:
         sheet = sheets.get(block.sheet)
         if sheet is None:
             continue
-        # "No fill" travels as null; the VBA client's HexToRgb needs a colour.
-        sheet[block.ref].color = block.colour if block.colour or office_js else "#FFFFFF"
+        # Never null: xlwings Server's Office.js client calls args[0].toString() and its VBA
+        # client's HexToRgb needs a colour; either stops the whole run half-way. A cell the
+        # template leaves without fill gets white (it looks the same).
+        sheet[block.ref].color = block.colour or NO_FILL
     notes = {title: _notes_supported(book, sheet) for title, sheet in sheets.items()}
     for title, cells in plan.managed.items():
         sheet = sheets.get(title)
@@ -94,15 +101,20 @@ def run_remote(book: xw.Book, cfg: ScoringConfig | None = None) -> dict:
     outcome: Outcome = check_payload(book.api, cfg if cfg is not None else CONFIG.get())
     notes = apply_remote(book, outcome.plan) if outcome.plan is not None else None
     summary = outcome.summary(notes)
+    pane = book.api.get(PANE_KEY) is True
     if notes is False and outcome.plan is not None and outcome.plan.marks:
         summary["notices"].append(_(
             "This Excel cannot add notes through the add-in (that needs Microsoft 365 with ExcelApi 1.18); "
             "the cells are coloured and every problem is listed on the 审核 sheet."
+        ) if pane else _(
+            "This add-in client cannot add notes; the cells are coloured and every problem is listed on the 审核 sheet."
         ))
-    if book.api.get("client") != OFFICE_JS:
-        # The VBA client shows this as a message box; the xltool task pane reads the summary.
+    if not pane:
+        # A message box in every xlwings client; xltool's task pane reads the summary instead.
+        # Without it a workbook that is not ours would answer with no action at all.
         lines = [str(summary["message"]), *map(str, summary["notices"])]
+        failing = outcome.status != "ok" or (outcome.plan is not None and outcome.plan.errors)
         book.app.alert("\n".join(lines), title=_("Check this workbook"), buttons="ok",
-                       mode="info" if outcome.status == "ok" else "critical")
+                       mode="critical" if failing else "info")
     SUMMARY.set(summary)
     return summary

@@ -202,12 +202,53 @@ def _add_legacy_drawing(xml: str, rid: str) -> str:
     if re.search(r"<legacyDrawing\b", xml):
         raise _Unsupported("sheet already has comments or VML")
     element = f'<legacyDrawing xmlns:r="{NS_R}" r:id="{rid}"/>'
-    # They all follow sheetData (and come in schema order): the first one after it is the place.
-    m = _AFTER_LEGACY_RE.search(xml, max(0, xml.rfind("</sheetData>")))
-    if m:
-        return xml[:m.start()] + element + xml[m.start():]
+    # The place is before the first child of <worksheet> that follows legacyDrawing in
+    # CT_Worksheet order. Only children of <worksheet> count: Excel nests <extLst> in a
+    # data-bar <cfRule> and wraps <controls> in <mc:AlternateContent>.
+    start = xml.rfind("</sheetData>")
+    if start < 0:
+        start = xml.find("<sheetData")
+        if start < 0:
+            raise _Unsupported("no sheetData")
+    for name, position, inner in _children(xml, start):
+        if name in _AFTER_LEGACY or (name == "AlternateContent" and inner in _AFTER_LEGACY):
+            return xml[:position] + element + xml[position:]
     end = xml.rindex("</worksheet>")
     return xml[:end] + element + xml[end:]
+
+
+_TAG_RE = re.compile(r"<!--.*?-->|<\?.*?\?>|<!\[CDATA\[.*?\]\]>|<(/?)(?:[\w.-]+:)?([\w.-]+)\b[^>]*?(/?)>", re.S)
+
+
+def _children(xml: str, start: int):
+    """(local name, position, local name of its first element child) of each element at the
+    depth of the tag found at *start* or after it (the children of <worksheet>)."""
+    depth, current = 0, None
+    for m in _TAG_RE.finditer(xml, start):
+        closing, name, empty = m.group(1), m.group(2), m.group(3)
+        if name is None:  # comment, processing instruction, CDATA
+            continue
+        if closing:
+            depth -= 1
+            if depth < 0:  # </worksheet> (or </sheetData> when start points at it)
+                if name == "worksheet":
+                    if current is not None:
+                        yield current
+                    return
+                depth = 0
+            continue
+        if depth == 0:
+            if current is not None:
+                yield current
+            current = [name, m.start(), None]
+        elif depth == 1 and current is not None and current[0] == "AlternateContent" and current[2] is None:
+            pass  # mc:Choice / mc:Fallback: look one level further down
+        elif depth == 2 and current is not None and current[2] is None:
+            current[2] = name
+        if not empty:
+            depth += 1
+    if current is not None:
+        yield current
 
 
 def _comment_parts(marks: list[tuple[str, Severity, list[str]]]) -> tuple[bytes, bytes]:

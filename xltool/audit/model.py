@@ -120,7 +120,9 @@ class UnitResult:
         unit's outputs; the round makes it unique among the units."""
         from xltool.safenames import component
 
-        text = self.code or self.unit or (self.submission.name if self.submission else self.key)
+        # A blank template has neither code nor name: fall back on the file's stem, never on a
+        # name ending in .xlsx (the clean-up of stale outputs globs for *.xlsx).
+        text = self.code or self.unit or (Path(self.submission.name).stem if self.submission else self.key)
         return component(text, fallback="unit", max_length=60)
 
 

@@ -549,7 +549,7 @@ def _unit_outputs(outcome: AuditOutcome, history: History, out: Path, workers: _
                    workers.in_flight)
     history.commit()
     if root.is_dir():
-        stale = [p for p in root.rglob("*.xlsx") if p not in expected]
+        stale = [p for p in root.rglob("*.xlsx") if p not in expected and not p.is_dir()]
         for path in stale:
             path.unlink(missing_ok=True)
         history.forget_outputs(str(p) for p in stale)

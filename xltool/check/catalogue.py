@@ -339,7 +339,6 @@ RULES: dict[str, Rule] = {
             "When a cost indicator is named after a figure of the report (基本支出, 人员经费, 公用经费, 项目支出, 三公经费), its actual value must be that figure.",
             "An indicator that quotes another figure than its name says misreports the cost.",
             "成本指标「基本支出」 actual 358.37, but 基本支出 is 380.19 (358.37 is 人员经费).",
-            live=False,
         ),
         _rule(
             "XT611", E, "Figures on a row marked 无",

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from decimal import Decimal
 from pathlib import Path
+
+from babel.numbers import format_decimal
 
 from xltool.check.attribution import attribute
 from xltool.check.finding import CellRef, Finding, WorkbookReport
 from xltool.check.instances import build_checks
 from xltool.check.rule import Check, Outcome, allowance, evaluate_many
-from xltool.form.expr import leaf_refs
+from xltool.form.expr import Ref, leaf_refs
 from xltool.form.model import Form
 from xltool.form.scoring import ScoringConfig
-from xltool.numbers import fmt_amount, fmt_number, fmt_rate
+from xltool.i18n import _
+from xltool.numbers import LOCALE, fmt_amount, fmt_number, fmt_rate
 from xltool.read.reader import ReadResult, cell_ref
 from xltool.read.safety import Limits
 
@@ -23,6 +27,22 @@ def _fmt(kind: str, value: float) -> str:
     if kind == "amount":
         return fmt_amount(value)
     return fmt_number(value)
+
+
+def _fmt_allowance(value: Decimal) -> str:
+    """The allowance as it is: 3 × 0.005 is 0.015, not 0.02."""
+    return format_decimal(value, format="#,##0.00####", locale=LOCALE)
+
+
+def _side(form: Form, expr: object, shown: str, values: Mapping[str, object]) -> str:
+    """A side that is one input cell left blank says so, rather than quoting the 0 it counts as."""
+    if isinstance(expr, Ref) and form.field(expr.id).is_input and _blank(values.get(expr.id)):
+        return _("(empty)")
+    return shown
+
+
+def _blank(value: object) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
 
 
 def _cells(form: Form, check: Check, values: Mapping[str, object]) -> list[CellRef]:
@@ -43,8 +63,10 @@ def to_finding(outcome: Outcome, form: Form, values: Mapping[str, object]) -> Fi
     check, r = outcome.check, outcome.rule
     params = {
         "lhs_label": check.lhs_label, "rhs_label": check.rhs_label,
-        "lhs": _fmt(check.kind, outcome.lhs), "rhs": _fmt(check.kind, outcome.rhs),
-        "diff": _fmt(check.kind, abs(outcome.diff)), "tol": _fmt("amount", allowance(check, values)),
+        "lhs": _side(form, check.lhs, _fmt(check.kind, outcome.lhs), values),
+        "rhs": _side(form, check.rhs, _fmt(check.kind, outcome.rhs), values),
+        "diff": _fmt(check.kind, abs(outcome.diff)), "tol": _fmt_allowance(allowance(check, values)),
+        "where": _where(form, check),
         "label": check.params.get("label", check.lhs_label), "name": check.params.get("name", ""),
         **check.params,
     }
@@ -60,6 +82,11 @@ def to_finding(outcome: Outcome, form: Form, values: Mapping[str, object]) -> Fi
         difference=round(outcome.diff if difference is None else difference, 6),
         attribution=attribute(check, outcome, form, values), instance=check.instance,
     )
+
+
+def _where(form: Form, check: Check) -> str:
+    """The cell of the check's first figure, for messages that name it (XT103)."""
+    return form.where(check.fields[0]) if check.fields else ""
 
 
 def _row_name(check: Check, values: Mapping[str, object]) -> str:

@@ -19,6 +19,8 @@ from xltool.form.scoring import ScoringConfig
 from xltool.form.selfeval import BASE_COLUMNS, build_form, indicator_ids
 
 HALF_CENT = 0.005
+# 附件2 rows with 其中 rows under them: (parent, its 其中 rows).
+OF_WHICH = (("car", ("car_buy", "car_run")), ("public", ("office", "utilities", "meeting")))
 
 
 def _has(form: Form, *ids: str) -> bool:
@@ -110,7 +112,7 @@ def _totals(form: Form) -> list[Check]:
         out.append(_compare(form, "XT201", "info_staff_total", staff, "=", Ref("info_staff_total"), rounding=False,
                             lhs_label="在职人员 + 退休人员", kind="number"))
     # 其中 rows never exceed their parent.
-    for parent, parts in (("car", ("car_buy", "car_run")), ("public", ("office", "utilities", "meeting"))):
+    for parent, parts in OF_WHICH:
         for col, _ in BASE_COLUMNS:
             lhs = total(f"base_{p}_{col}" for p in parts)
             pid = f"base_{parent}_{col}"
@@ -126,9 +128,14 @@ def _identities(form: Form) -> list[Check]:
         kind = "number" if fields[0].kind is Kind.INTEGER else "amount"
         head = fields[0]
         for other in fields[1:]:
+            # A required entry left empty is XT103's finding; comparing its 0 with the figure
+            # stated elsewhere would report the same gap a second time.
+            empty_required = [Filled(f.id) for f in (head, other) if f.is_input and f.required]
             out.append(_compare(
                 form, "XT301", f"{concept}:{other.id}", Ref(head.id), "=", Ref(other.id),
                 rounding=kind == "amount", kind=kind, params={"concept": concept},
+                applies=(empty_required[0] if len(empty_required) == 1 else And(tuple(empty_required)))
+                if empty_required else None,
             ))
     return out
 
@@ -341,15 +348,24 @@ def _plausibility(form: Form, cfg: ScoringConfig) -> list[Check]:
                             applies=Filled(f"{b}_invest_budget")))
     rows = [f.id[5:-6] for f in form.fields if f.sheet == "base" and f.id.endswith("_final")
             and f"{f.id[:-6]}_budget" in form.by_id]
+    parent_of = {part: parent for parent, parts in OF_WHICH for part in parts}
     for key in rows:
         prev, budget, final = (f"base_{key}_{c}" for c, _ in BASE_COLUMNS)
         label = _label(form, final).rsplit(" / ", 1)[0]
         threshold = lambda base: Max((Abs(Ref(base)) * p.change_ratio, Const(p.change_amount)))  # noqa: E731
+        # A 其中 row that repeats its parent's figures (the only 其中 row used) has the parent's
+        # deviation: the parent's finding says it once.
+        parent = parent_of.get(key)
+        own = lambda *cols: (  # noqa: E731
+            None if parent is None else
+            Cmp("=", And(tuple(Cmp("=", Ref(f"base_{key}_{c}"), Ref(f"base_{parent}_{c}")) for c in cols)), Const(0)))
         if prev in form.by_id:
             out.append(_compare(form, "XT706", key, Abs(Ref(final) - Ref(prev)), "<=", threshold(prev),
-                                fields=(final, prev), rounding=False, params={"label": label}))
+                                fields=(final, prev), rounding=False, params={"label": label},
+                                applies=own("final", "prev")))
         out.append(_compare(form, "XT707", key, Abs(Ref(final) - Ref(budget)), "<=", threshold(budget),
-                            fields=(final, budget), rounding=False, params={"label": label}))
+                            fields=(final, budget), rounding=False, params={"label": label},
+                            applies=own("final", "budget")))
     for key in ("car", "car_buy", "car_run", "abroad", "reception"):
         if not _has(form, f"base_{key}_final", f"base_{key}_budget"):
             continue

@@ -7,13 +7,19 @@ formula (the live 审核 sheet), so both always apply the same rule.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 
 from xltool.check.finding import Severity
 from xltool.form.expr import Expr, PyCompiler
 
-EPS = 1e-6  # the same slack is used in the Excel rendering
+EPS = 1e-6  # the slack of the Excel rendering (Excel compares binary floats)
+# Python compares in decimal: each side is a sum of figures stated to at most a few decimals,
+# so rounding it to 9 places removes the binary noise (89.99 − 89.97 = 0.0199999…) and the
+# comparison with the allowance ((n+1) × 0.005) is exact.
+_PLACES = Decimal("1e-9")
 
 
 @dataclass(frozen=True)
@@ -69,18 +75,40 @@ def evaluate(check: Check, values: Mapping[str, object]) -> Outcome | None:
 
 def _judge(check: Check, lhs: float, rhs: float, extra: float | None) -> Outcome | None:
     diff = lhs - rhs
-    tol = check.tolerance + (extra or 0.0) + EPS
-    if check.op == "=":
-        excess = abs(diff)
-    elif check.op == "<=":
-        excess = diff
-    else:
-        excess = -diff
-    if excess <= EPS:
+    excess = abs(diff) if check.op == "=" else diff if check.op == "<=" else -diff
+    if not (math.isfinite(lhs) and math.isfinite(rhs)):  # overflowed figures (1e308 + 1e308): no allowance
+        return None if excess <= 0 else Outcome(check, lhs, rhs, diff, check.rule)  # NaN fails
+    # Float noise: sums of a few dozen figures carry relative errors near 1e-14, and stated
+    # figures differ by a cent (or 0.0001 of a rate) at least.
+    noise = 1e-12 * max(1.0, abs(lhs), abs(rhs))
+    if excess <= noise:  # equal, or on the right side
         return None
-    if excess <= tol:
+    tol = check.tolerance + (extra or 0.0)
+    # Binary floats decide unless the excess is within float noise of the allowance; there
+    # the decimal figures decide (30 + 0.2 + 45.67 − 75.85 is 0.0200000000000102 in floats).
+    if abs(excess - tol) <= noise:
+        d = exact(lhs) - exact(rhs)
+        exact_excess = abs(d) if check.op == "=" else d if check.op == "<=" else -d
+        passes, within = exact_excess <= 0, exact_excess <= exact(check.tolerance) + exact(extra or 0.0)
+    else:
+        passes, within = excess <= 0, excess <= tol
+    if passes:
+        return None
+    if within:
         return Outcome(check, lhs, rhs, diff, check.rounding) if check.rounding else None
     return Outcome(check, lhs, rhs, diff, check.rule)
+
+
+def exact(value: float) -> Decimal:
+    """*value* as a decimal rounded to 9 places: the figure its binary float stands for."""
+    if value != value:  # NaN never compares: treat as 0 (the figure is reported as unreadable elsewhere)
+        return Decimal(0)
+    if value in (float("inf"), float("-inf")):
+        return Decimal("Infinity") if value > 0 else Decimal("-Infinity")
+    try:
+        return Decimal(repr(float(value))).quantize(_PLACES)
+    except InvalidOperation:  # more digits than the context holds (≥ 1e19): already exact enough
+        return Decimal(repr(float(value)))
 
 
 _BATCHES: dict[int, tuple[tuple[Check, ...], list | None]] = {}  # id(checks) → (checks, side functions)
@@ -160,9 +188,10 @@ def _sides_slow(check: Check, values: Mapping[str, object]) -> tuple | None:
     return lhs, rhs, check.tolerance_expr.evaluate(values) if check.tolerance_expr is not None else 0.0
 
 
-def allowance(check: Check, values: Mapping[str, object]) -> float:
+def allowance(check: Check, values: Mapping[str, object]) -> Decimal:
+    """The exact allowance: the fixed tolerance plus (number of stated figures) × 0.005."""
     extra = check.tolerance_expr.evaluate(values) if check.tolerance_expr is not None else 0.0
-    return check.tolerance + (extra or 0.0)
+    return exact(check.tolerance) + exact(extra or 0.0)
 
 
 def allowance_excel(check: Check, ref: Callable[[str], str]) -> str:

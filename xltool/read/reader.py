@@ -6,6 +6,7 @@ and a cached value is only compared with the computed one (XT005).
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -268,6 +269,9 @@ class _Typer:
                 self._finding("XT120", f, raw)
                 return None
             self._finding("XT101", f, raw, value=fmt_number(value))
+        if not math.isfinite(value):  # "999…9" (400 digits), "inf", "NaN": no figure at all
+            self._finding("XT102", f, raw)
+            return None
         if f.kind is Kind.AMOUNT and value < 0 and not (f.sheet == "proj" and f.id.endswith("_adjust")):
             self._finding("XT701", f, raw, value=fmt_number(value))
         if f.kind is Kind.INTEGER and value != int(value):

@@ -7,6 +7,7 @@ copy stays protected.
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import openpyxl
@@ -39,7 +40,11 @@ def comments_by_cell(report: WorkbookReport) -> dict[tuple[str, str], tuple[Seve
 def annotate(original: Path, report: WorkbookReport, out: Path) -> Path:
     if Path(out).resolve() == Path(original).resolve():
         raise ValueError("the annotated copy must not overwrite the original")
-    wb = openpyxl.load_workbook(original)
+    with warnings.catch_warnings():
+        # openpyxl warns on stderr about the Excel extensions (x14 formats, controls) it drops
+        # from the copy: nothing the user can act on, and the original keeps them.
+        warnings.simplefilter("ignore", UserWarning)
+        wb = openpyxl.load_workbook(original)
     for (sheet, cell), (severity, lines) in comments_by_cell(report).items():
         if sheet not in wb.sheetnames:
             continue

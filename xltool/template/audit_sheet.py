@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from openpyxl.formatting.rule import FormulaRule
 from openpyxl.styles import Font, PatternFill
+from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.workbook.workbook import Workbook
 
 from xltool.check.describe import describe
@@ -27,10 +28,21 @@ ADDIN_COLUMNS = "KLMNOP"
 ADDIN_ROWS = 300
 
 PASS, ROUNDING, FAIL, NA = "通过", "尾差", "不通过", "不适用"
+# Conditional formats on the form's sheets reach the 审核 sheet through defined names: Excel
+# 2007 refuses a rule that names another sheet, and every version (and WPS, LibreOffice)
+# accepts a defined name that does (see docs/compat.md).
+RESULTS_NAME = "xlt_results"  # 审核!I5:I<last>: the verdict of every live check, in order
+STARTED_NAME = "xlt_started"  # 审核!J2: 1 once the unit has typed anything
+STARTED_CELL = "J2"
+# Helper column of the 审核 sheet counting typed inputs (hidden); each cell counts a chunk
+# of input cells (COUNTA takes at most 255 arguments).
+COUNT_COLUMN, COUNT_CHUNK = "R", 200
 
 
-def add_audit_sheet(wb: Workbook, form: Form, cells, cfg: ScoringConfig | None = None) -> int:
-    """Append the 审核 sheet; returns the number of rule rows."""
+def add_audit_sheet(wb: Workbook, form: Form, cells, cfg: ScoringConfig | None = None,
+                    prefilled: frozenset[str] = frozenset()) -> int:
+    """Append the 审核 sheet; returns the number of rule rows. *prefilled*: the inputs the
+    template itself fills (the year, the unit's identity)."""
     ws = wb.create_sheet(AUDIT_SHEET)
     checks = [c for c in build_checks(form.year, cfg, form_id=form.pack_id) if c.rule.live]
     widths = {"A": 6, "B": 8, "C": 10, "D": 60, "E": 14, "F": 14, "G": 12, "H": 10, "I": 9, "J": 7,
@@ -48,8 +60,9 @@ def add_audit_sheet(wb: Workbook, form: Form, cells, cfg: ScoringConfig | None =
     ws["D3"] = (f'=COUNTIFS(C{FIRST_ROW}:C{last},"{warn}",I{FIRST_ROW}:I{last},"{FAIL}")'
                 f'+COUNTIF(I{FIRST_ROW}:I{last},"{ROUNDING}")')
     for ref in ("D2", "D3"):
-        ws[ref].font = Font(name=styles.FONT_NAME, bold=True, color=styles.FAIL_FONT_COLOR)
+        ws[ref].font = Font(name=styles.FONT_NAME, bold=True)
         ws[ref].alignment = styles.text_alignment(styles.Style.LABEL)
+    started = _started(ws, form, cells, prefilled)
     heads = ("序号", "规则", "级别", "审核内容", "左边", "右边", "差额", "允许尾差", "结果")
     for col, head in zip("ABCDEFGHI", heads):
         ws[f"{col}4"] = head
@@ -101,13 +114,22 @@ def add_audit_sheet(wb: Workbook, form: Form, cells, cfg: ScoringConfig | None =
             if field.is_input:
                 key = (form.sheet_title(field.sheet), field.cell)
                 by_severity = marks.setdefault(key, {Severity.ERROR: [], Severity.WARNING: []})
-                by_severity[check.rule.severity].append(f"'{AUDIT_SHEET}'!$I${row}=\"{FAIL}\"")
+                by_severity[check.rule.severity].append(f'INDEX({RESULTS_NAME},{n})="{FAIL}"')
         if check.rule.severity is Severity.WARNING:
             ws[f"I{row}"].font = Font(name=styles.FONT_NAME, color="9C5700")
-    # Result column turns red / amber when failing.
+    wb.defined_names[RESULTS_NAME] = DefinedName(RESULTS_NAME, attr_text=f"'{AUDIT_SHEET}'!$I${FIRST_ROW}:$I${last}")
+    wb.defined_names[STARTED_NAME] = DefinedName(STARTED_NAME, attr_text=f"'{AUDIT_SHEET}'!${started[0]}${started[1:]}")
+    # Nothing turns red or amber before the unit has typed anything: a blank template fails
+    # every required entry, which is no news to someone who has not started.
+    gate = f"${started[0]}${started[1:]}=1"
     rng = f"I{FIRST_ROW}:I{last}"
-    ws.conditional_formatting.add(rng, FormulaRule(formula=[f'I{FIRST_ROW}="{FAIL}"'], fill=styles.FAIL_FILL))
-    ws.conditional_formatting.add(rng, FormulaRule(formula=[f'I{FIRST_ROW}="{ROUNDING}"'], fill=styles.WARN_FILL))
+    ws.conditional_formatting.add(rng, FormulaRule(formula=[f'AND({gate},I{FIRST_ROW}="{FAIL}")'],
+                                                   fill=styles.FAIL_FILL))
+    ws.conditional_formatting.add(rng, FormulaRule(formula=[f'AND({gate},I{FIRST_ROW}="{ROUNDING}")'],
+                                                   fill=styles.WARN_FILL))
+    for ref in ("D2", "D3"):
+        ws.conditional_formatting.add(ref, FormulaRule(formula=[f"AND({gate},{ref}>0)"],
+                                                       font=Font(bold=True, color=styles.FAIL_FONT_COLOR)))
     # Input cells light up while any check that reads them fails.
     fills = {Severity.ERROR: styles.FAIL_FILL, Severity.WARNING: styles.WARN_FILL}
     for (title, cell_ref), by_severity in marks.items():
@@ -116,6 +138,7 @@ def add_audit_sheet(wb: Workbook, form: Form, cells, cfg: ScoringConfig | None =
             if not conditions:
                 continue
             formula = conditions[0] if len(conditions) == 1 else "OR(" + ",".join(conditions) + ")"
+            formula = f"AND({STARTED_NAME}=1,{formula})"
             fill = PatternFill("solid", fgColor=fills[severity].fgColor.rgb[-6:])
             wb[title].conditional_formatting.add(cell_ref, FormulaRule(formula=[formula], fill=fill, stopIfTrue=True))
     ws.freeze_panes = f"A{FIRST_ROW}"
@@ -129,3 +152,21 @@ def add_audit_sheet(wb: Workbook, form: Form, cells, cfg: ScoringConfig | None =
         for col in ADDIN_COLUMNS:
             ws[f"{col}{row}"].protection = styles.UNLOCKED
     return len(checks)
+
+
+def _started(ws, form: Form, cells, prefilled: frozenset[str]) -> str:
+    """J2: 1 once any input the unit types is filled, else 0; returns its reference.
+
+    Inputs the template or the bureau fills (the year, unit name, code, e-mail) and last
+    year's figures (prefilled from last year's audit) do not count: a unit's template
+    arrives with them.
+    """
+    refs = [cells.ref(f.id, None) for f in form.inputs
+            if f.id not in prefilled and not f.bureau_fill and not f.id.endswith("_prev")]
+    chunks = [refs[i:i + COUNT_CHUNK] for i in range(0, len(refs), COUNT_CHUNK)]
+    for k, chunk in enumerate(chunks, start=1):
+        ws[f"{COUNT_COLUMN}{k}"] = "=COUNTA(" + ",".join(chunk) + ")"
+    ws.column_dimensions[COUNT_COLUMN].hidden = True
+    ws[STARTED_CELL] = f"=IF(SUM({COUNT_COLUMN}1:{COUNT_COLUMN}{len(chunks)})>0,1,0)"
+    ws[STARTED_CELL].number_format = '"已开始填写";;"尚未填写"'
+    return STARTED_CELL

@@ -140,7 +140,7 @@ def build_workbook(
             _legend(ws)
     from xltool.template.audit_sheet import add_audit_sheet
 
-    add_audit_sheet(wb, form, cells, cfg)
+    add_audit_sheet(wb, form, cells, cfg, prefilled=frozenset(values))
     for field in form.fields:
         # Workbook-level names equal to the field ids, so formulas and tools can say B_x.
         ref = f"{quote_sheet(form.sheet_title(field.sheet))}!{absolute(field.cell)}"

@@ -130,6 +130,7 @@
       payload: {
         client: "Office.js",
         version: CONFIG.xlwingsVersion,
+        xltool_pane: true, // this pane shows the summary: no alert action needed
         book: { name: workbook.name, active_sheet_index: active.position, selection: selection },
         names: [],
         sheets: sheets,
