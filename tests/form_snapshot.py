@@ -1,8 +1,10 @@
 """A plain-JSON picture of a built form and its rule instances, for comparing two builds.
 
 ``tests/data/form_snapshot.json.gz`` was written ONCE from the Python-declared form (before the
-form became a pack file) with ``python3 tests/form_snapshot.py``; test_forms.py compares the
-form built from the default pack against it.
+form became a pack file) with ``python3 tests/form_snapshot.py``, and once more from the
+Python-declared form of the branch that changed rule instances in parallel (issue 10: XT301 quiet
+while a side is empty, XT610 live), before the two were merged; test_forms.py compares the form
+built from the default pack against it.
 """
 
 from __future__ import annotations
