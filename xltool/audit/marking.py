@@ -30,8 +30,9 @@ from pathlib import Path
 
 from xltool.check.finding import Severity, WorkbookReport
 from xltool.report.annotate import AUTHOR, comments_by_cell
+from xltool.template.styles import FAIL_RGB, WARN_RGB
 
-FILL_RGB = {Severity.ERROR: "00FFC7CE", Severity.WARNING: "00FFEB9C"}
+FILL_RGB = {Severity.ERROR: "00" + FAIL_RGB, Severity.WARNING: "00" + WARN_RGB}
 CT_COMMENTS = "application/vnd.openxmlformats-officedocument.spreadsheetml.comments+xml"
 CT_VML = "application/vnd.openxmlformats-officedocument.vmlDrawing"
 REL_COMMENTS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/comments"

@@ -28,6 +28,7 @@ from xml.sax.saxutils import escape
 
 from openpyxl import Workbook
 from openpyxl.chart import BarChart, Reference
+from openpyxl.worksheet.pagebreak import Break
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
@@ -36,12 +37,14 @@ from xltool.check.finding import Severity
 from xltool.form.model import Form
 from xltool.i18n import _
 from xltool.report.terminal import cells_text
-from xltool.report.xlsx_list import HEADER_FILL, SEVERITY_FILL, safe_text, write_cell
+from xltool.template.styles import FAIL_RGB, WARN_RGB
+from xltool.report.xlsx_list import (HEADER_FILL, SEVERITY_FILL, print_setup, row_height, safe_text, values_text,
+                                     write_cell)
 
 STATUS_FILL = {
     Status.PASSED: PatternFill("solid", fgColor="C6EFCE"),
-    Status.EXPLAIN: PatternFill("solid", fgColor="FFEB9C"),
-    Status.FIX: PatternFill("solid", fgColor="FFC7CE"),
+    Status.EXPLAIN: PatternFill("solid", fgColor=WARN_RGB),
+    Status.FIX: PatternFill("solid", fgColor=FAIL_RGB),
     Status.UNREADABLE: PatternFill("solid", fgColor="D9D9D9"),
 }
 NUMBER_FORMATS = {"amount": "#,##0.00", "rate": "0.00%", "number": "0.##"}
@@ -218,9 +221,24 @@ def summary_package(outcome: AuditOutcome, ids: list[str], labels: list[str], ro
     if rows:
         data_ws.auto_filter.ref = f"A2:{get_column_letter(len(ids))}{rows + 2}"
     _charts_sheet(wb.create_sheet(_("Charts")), outcome)
+    _print_setup(wb, data_ws)
     buffer = io.BytesIO()
     wb.save(buffer)
     return buffer.getvalue(), wb.sheetnames.index(data_title)
+
+
+def _print_setup(wb: Workbook, data_ws) -> None:
+    """Each sheet one A4 page wide with its header repeated; charts one per page; 全部数据
+    (a thousand columns of field ids) prints only its first cell, i.e. not at all in practice."""
+    for ws in wb.worksheets:
+        print_setup(ws, "1:1", landscape=True)
+    data_ws.print_title_rows = None
+    data_ws.print_area = "A1"
+    charts = wb.worksheets[-1]
+    charts.print_title_rows = None
+    charts.page_setup.orientation = "portrait"
+    charts.sheet_properties.pageSetUpPr.fitToPage = False
+    charts.page_setup.scale = 100
 
 
 def _summary_sheet(ws, outcome: AuditOutcome) -> None:
@@ -256,13 +274,18 @@ def _findings_sheet(ws, outcome: AuditOutcome) -> None:
         if u.report is None:
             continue
         for f in u.report.findings:
-            values = "；".join(f"{c.sheet}!{c.cell} {c.label} = {c.value}" for c in f.cells if c.value not in (None, ""))
             rows.append([u.unit, u.code, u.submission.name if u.submission else "", f.code, f.severity.label,
-                         cells_text(f, limit=8), f.message, values, f.difference, "\n".join(f.attribution), f.fix])
+                         cells_text(f, limit=8), f.message, values_text(f), f.difference_text,
+                         "\n".join(f.attribution), f.fix])
             severities.append(f.severity)
-    _table(ws, headers, rows, [28, 12, 30, 8, 10, 24, 60, 50, 10, 40, 40])
-    for r, severity in enumerate(severities, start=2):
+    widths = (16, 10, 16, 7, 9, 14, 40, 28, 10, 24, 26)  # one A4 landscape page wide, wrapped
+    _table(ws, headers, rows, list(widths))
+    wrap = Alignment(wrap_text=True, vertical="top")
+    for r, (row, severity) in enumerate(zip(rows, severities), start=2):
         ws.cell(row=r, column=5).fill = SEVERITY_FILL[severity]
+        for c in range(1, len(headers) + 1):
+            ws.cell(row=r, column=c).alignment = wrap
+        ws.row_dimensions[r].height = row_height(row, widths)
 
 
 def _missing_sheet(ws, outcome: AuditOutcome) -> None:
@@ -333,6 +356,7 @@ def _charts_sheet(ws, outcome: AuditOutcome) -> None:
             chart.set_categories(cats)
         ws.add_chart(chart, f"D{row}")
         row += max(len(items) + 2, 17)
+        ws.row_breaks.append(Break(id=row - 1))  # each chart on its own page
 
 
 # -- the summary line ------------------------------------------------------------------------------

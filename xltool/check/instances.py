@@ -303,7 +303,7 @@ def _plausibility(form: Form, cfg: ScoringConfig) -> list[Check]:
         _compare(form, "XT702", "eval_exec", Ref("eval_exec"), "<=", Ref("eval_budget_full")),
         _compare(form, "XT704", "staff", Ref("base_staff_active"), "<=", Ref("base_staff_quota"), rounding=False,
                  kind="number", applies=Filled("base_staff_quota")),
-        _compare(form, "XT705", "year", Ref("info_year"), "=", Const(form.year), rounding=False, kind="number",
+        _compare(form, "XT705", "year", Ref("info_year"), "=", Const(form.year), rounding=False, kind="year",
                  fields=("info_year",), rhs_label=str(form.year), applies=Filled("info_year")),
         _compare(form, "XT709", "income", Abs(Ref("fin_income") - Ref("fin_exp")), "<=",
                  Ref("fin_exp") * p.income_gap_ratio, fields=("fin_income", "fin_exp"), rounding=False,

@@ -445,7 +445,7 @@ def _eval(year: int) -> _SheetBuilder:
     row += 2
     _footer(b, row)
     b.sheet.freeze = "A5"
-    b.sheet.print_title_rows = "1:2"
+    b.sheet.print_title_rows = "13:13"  # the indicator table's header
     return b
 
 

@@ -57,8 +57,9 @@ class ReadResult:
 
 def cell_ref(form: Form, field_id: str, value: object = None) -> CellRef:
     f = form.field(field_id)
+    kind = "year" if field_id == "info_year" else f.kind.value
     return CellRef(field_id=field_id, sheet=form.sheet_title(f.sheet), cell=f.cell, label=f.label,
-                   value=value if isinstance(value, (int, float, str)) or value is None else str(value))
+                   value=value if isinstance(value, (int, float, str)) or value is None else str(value), kind=kind)
 
 
 def identify(book: Book) -> TemplateMeta:

@@ -14,9 +14,10 @@ from openpyxl.comments import Comment
 from openpyxl.styles import PatternFill
 
 from xltool.check.finding import Severity, WorkbookReport
+from xltool.template.styles import FAIL_RGB, WARN_RGB
 from xltool.template.writer import save_atomic
 
-FILLS = {Severity.ERROR: PatternFill("solid", fgColor="FFC7CE"), Severity.WARNING: PatternFill("solid", fgColor="FFEB9C")}
+FILLS = {Severity.ERROR: PatternFill("solid", fgColor=FAIL_RGB), Severity.WARNING: PatternFill("solid", fgColor=WARN_RGB)}
 AUTHOR = "xltool"
 
 

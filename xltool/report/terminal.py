@@ -7,19 +7,12 @@ from rich.table import Table
 
 from xltool.check.finding import Finding, Severity, WorkbookReport
 from xltool.i18n import _
-from xltool.numbers import fmt_number
 
 
 def cells_text(finding: Finding, limit: int = 3) -> str:
     refs = [f"{c.sheet}!{c.cell}" for c in finding.cells[:limit]]
     more = len(finding.cells) - limit
     return "、".join(refs) + (f" …(+{more})" if more > 0 else "")
-
-
-def _num(value: object) -> str:
-    if isinstance(value, (int, float)):
-        return fmt_number(value)
-    return "" if value is None else str(value)
 
 
 def print_report(report: WorkbookReport, console: Console) -> None:
@@ -39,7 +32,7 @@ def print_report(report: WorkbookReport, console: Console) -> None:
     for f in report.findings:
         style = "red" if f.severity is Severity.ERROR else "yellow"
         problem = f.message + ("\n" + "\n".join(f"· {a}" for a in f.attribution) if f.attribution else "")
-        table.add_row(f.code, f"[{style}]{f.severity.label}[/]", cells_text(f), problem, _num(f.difference), f.fix)
+        table.add_row(f.code, f"[{style}]{f.severity.label}[/]", cells_text(f), problem, f.difference_text, f.fix)
     console.print(table)
     console.print(_("Must fix: {errors}; needs explanation: {warnings}.").format(
         errors=report.errors, warnings=report.warnings))

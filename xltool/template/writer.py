@@ -134,9 +134,11 @@ def build_workbook(
         add_validations(ws, (f for f in form.fields if f.sheet == sheet.key and f.is_input), lists)
         if sheet.key == "guide":
             _legend(ws)
-    from xltool.template.audit_sheet import add_audit_sheet
+    from xltool.template.audit_sheet import AUDIT_SHEET, add_audit_sheet
 
     add_audit_sheet(wb, form, cells, cfg)
+    # Printing the workbook prints the forms; of the 审核 sheet only its counts, not hundreds of formula rows.
+    wb[AUDIT_SHEET].print_area = "A1:I3"
     for field in form.fields:
         # Workbook-level names equal to the field ids, so formulas and tools can say B_x.
         ref = f"{quote_sheet(form.sheet_title(field.sheet))}!{absolute(field.cell)}"
