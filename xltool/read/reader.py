@@ -310,7 +310,9 @@ def _check_config(form: Form, cfg: ScoringConfig, values: dict[str, object], fin
 def _check_structure(form: Form, book: Book, findings: list[Finding], plan: _FormPlan | None = None) -> None:
     plan = plan or _plan(form)
     expected = [s.title for s in form.sheets] + ["审核"]
-    present = [t for t in book.sheets if t not in HELPER_SHEETS]
+    # An annotated copy's printable 问题 list (report/annotate.py) is not part of the form: a unit
+    # that corrects the annotated copy and sends it back is not told it added a sheet.
+    present = [t for t in book.sheets if t not in HELPER_SHEETS and t != "问题"]
     missing = [t for t in expected if t not in book.sheets]
     extra = [t for t in present if t not in expected]
     if missing or extra:

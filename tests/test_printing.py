@@ -1,0 +1,115 @@
+"""Every workbook xltool writes prints on A4 the way a person expects (LibreOffice renders, poppler counts)."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from conftest import _unavailable
+from helpers import COMMITTED_FILLED, scratch
+
+from xltool.check.checker import check_path
+from xltool.office import convert
+
+A4 = (595.3, 841.9)
+
+
+def _pdfinfo(pdf: Path) -> tuple[int, list[tuple[float, float]]]:
+    exe = shutil.which("pdfinfo")
+    if exe is None:
+        _unavailable("poppler (pdfinfo)")
+    text = subprocess.run([exe, "-f", "1", "-l", "999", str(pdf)], capture_output=True, text=True, check=True).stdout
+    pages = int(re.search(r"^Pages:\s+(\d+)", text, re.M).group(1))
+    sizes = [(float(w), float(h)) for w, h in re.findall(r"Page\s+\d+ size:\s+([\d.]+) x ([\d.]+)", text)]
+    return pages, sizes
+
+
+def _pdf_text(pdf: Path, page: int) -> str:
+    return subprocess.run(["pdftotext", "-f", str(page), "-l", str(page), "-layout", str(pdf), "-"],
+                          capture_output=True, text=True, check=True).stdout
+
+
+def _render(path: Path, soffice: str) -> tuple[Path, int, list[tuple[float, float]]]:
+    pdf = convert(path, path.parent / "pdf")
+    pages, sizes = _pdfinfo(pdf)
+    assert len(sizes) == pages
+    for w, h in sizes:
+        assert sorted((round(w, 1), round(h, 1))) == sorted(A4), f"{path.name}: page {w}×{h} is not A4"
+    return pdf, pages, sizes
+
+
+@pytest.fixture(scope="module")
+def example_report():
+    return check_path(COMMITTED_FILLED)[1]
+
+
+def test_issue_list_prints_landscape_wrapped_with_repeated_headers(soffice, example_report):
+    from xltool.audit.issuelist import write_issue_list_fast
+    from xltool.report.xlsx_list import write_issue_list
+
+    work = scratch("print-list")
+    n = len(example_report.findings)
+    # A long list: the example's findings four times over.
+    long = example_report.model_copy(update={"findings": example_report.findings * 4})
+    for name, write in (("slow", write_issue_list), ("fast", write_issue_list_fast)):
+        pdf, pages, sizes = _render(write(example_report, work / f"问题清单_{name}.xlsx"), soffice)
+        assert all(w > h for w, h in sizes), "问题清单 prints landscape"
+        assert pages <= max(1, -(-n // 6)), f"{n} findings on {pages} pages"
+        pdf, pages_long, _ = _render(write(long, work / f"问题清单_long_{name}.xlsx"), soffice)
+        assert pages_long > pages
+        assert pages_long <= -(-len(long.findings) // 6) + 1
+        for page in range(1, pages_long + 1):  # the header row on every page
+            assert "修改建议" in _pdf_text(pdf, page), f"page {page} lacks the header row"
+        # Wrapped, not cut off: the last words of a long 修改建议 are on the page.
+        assert "决算报表" in _pdf_text(pdf, 1)
+
+
+def test_annotated_copy_prints_a_findings_sheet(soffice, example_report):
+    from xltool.report.annotate import annotate
+
+    work = scratch("print-annotated")
+    pdf, pages, _ = _render(annotate(COMMITTED_FILLED, example_report, work / "标注.xlsx"), soffice)
+    text = "".join(_pdf_text(pdf, p) for p in range(1, pages + 1))
+    for f in example_report.findings:
+        assert f.code in text
+    assert "修改建议" in text
+    # The 审核 sheet prints its counts only: the forms plus a page or two of findings.
+    assert pages <= 11
+
+
+def test_template_prints_its_forms_not_the_audit_formulas(soffice):
+    work = scratch("print-template")
+    path = work / "filled.xlsx"
+    shutil.copy(COMMITTED_FILLED, path)
+    pdf, pages, _ = _render(path, soffice)
+    assert pages <= 9, f"the filled workbook prints {pages} pages"
+    texts = [_pdf_text(pdf, p) for p in range(1, pages + 1)]
+    assert not any("允许尾差" in t for t in texts), "the 审核 sheet's formula columns are printed"
+    first = next(i for i, t in enumerate(texts) if "整体支出绩效自评表" in t)
+    assert "总分" not in texts[first] and "总分" in texts[first + 1], "附件3 takes two pages"
+    assert "一级指标" in texts[first] and "一级指标" in texts[first + 1], "附件3 repeats its header on every page"
+    assert not any(re.search(r"（万元\s*\n\s*）", t) for t in texts)
+
+
+def test_audit_summary_prints_a_few_pages_not_the_dataset(soffice, tmp_path):
+    from typer.testing import CliRunner
+
+    from xltool.cli import app
+
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    shutil.copy(COMMITTED_FILLED, inbox / "a.xlsx")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(app, ["audit", str(inbox), "--out", str(out), "--jobs", "1"])
+    assert result.exit_code in (0, 1), result.output
+    summary = next(out.glob("*.xlsx"))
+    pdf, pages, sizes = _render(summary, soffice)
+    # 汇总 1 page wide, 问题明细 ≤ 3, four short sheets, 全部数据 one cell, three charts one page each.
+    assert pages <= 14, f"审核汇总 prints {pages} pages"
+    first = _pdf_text(pdf, 1)
+    assert "总分" in first  # the last 汇总 column is on the first page: one page wide
+    charts = [p for p in range(1, pages + 1) if "Distribution" in _pdf_text(pdf, p) or "分布" in _pdf_text(pdf, p)]
+    assert len(charts) >= 2
