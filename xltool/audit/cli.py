@@ -36,8 +36,13 @@ def audit(
     from xltool.audit.roster import RosterError
     from xltool.audit.run import AuditOptions, run_audit
     from xltool.audit.summary import summary_line
-    from xltool.cli import _scoring, console, err_console
+    from xltool.cli import _scoring, check_exists, console, err_console, fail
 
+    missing = [p for p in inputs if not p.exists()]
+    if missing:  # a mistyped folder is a usage error, not a round with one problem file and an empty summary
+        fail(_("Nothing was audited: {paths} does not exist.").format(paths="、".join(str(p) for p in missing)))
+    for option, path in (("--roster", roster), ("--previous", previous), ("--rules-config", rules_config)):
+        check_exists(path, option)
     cfg = _scoring(rules_config) if rules_config else None
     options = AuditOptions(inputs=list(inputs), out=out or Path("audit"), roster=roster, jobs=jobs, email=email,
                            previous=previous, cfg=cfg, mail_config=mail_config, dry_run=dry_run, resend=resend)

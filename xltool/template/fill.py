@@ -107,6 +107,10 @@ def fill_workbook(template: Path, values: dict[str, object], out: Path) -> Path:
     meta = identify(books.from_xml(Path(template)))
     form = build_form(meta.year, ScoringConfig.model_validate_json(meta.scoring or "{}"))
     coerced = validate(form, values)
+    data_year = coerced.get("info_year")
+    if data_year is not None and int(data_year) != form.year:  # type: ignore[call-overload]
+        raise FillError([_("The data are for {data_year} but the template is for {year}: use the {data_year} "
+                           "template or correct 年度 in the data.").format(data_year=int(data_year), year=form.year)])
     wb = openpyxl.load_workbook(template)
     titles = {s.key: s.title for s in form.sheets}
     problems = []
