@@ -45,8 +45,11 @@ def check_year(year: int) -> int:
 
 
 def check_suffix(path: Optional[Path], option: str, suffix: str = ".xlsx") -> None:
+    """An output file: its name ends in *suffix* and it is not a folder."""
     if path is not None and path.suffix.lower() != suffix:
         fail(_("{option} {path}: the file name must end in {suffix}.").format(option=option, path=path, suffix=suffix))
+    if path is not None and path.is_dir():
+        fail(_("{path} is a folder, a file is needed.").format(path=path))
 
 
 def check_choice(value: str, option: str, choices: tuple[str, ...]) -> str:

@@ -42,7 +42,7 @@ def _msgids() -> None:  # pragma: no cover - listed so the extractor sees these 
     _("Missing {what}{hint}.")
     _("argument")
     _("option")
-    _("Enter a whole number, e.g. 2023.")
+    _("Enter a whole number.")
     _("Enter a number.")
     _("Enter yes or no.")
     _("Enter a file or folder path.")
@@ -52,7 +52,7 @@ def _msgids() -> None:  # pragma: no cover - listed so the extractor sees these 
 
 # pydantic's and click's English for values that do not convert (Typer ≥ 0.20 validates with pydantic).
 _VALIDATION = (
-    ("valid integer", "Enter a whole number, e.g. 2023."),
+    ("valid integer", "Enter a whole number."),
     ("valid number", "Enter a number."),
     ("valid boolean", "Enter yes or no."),
     ("valid path", "Enter a file or folder path."),

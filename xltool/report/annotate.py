@@ -66,3 +66,5 @@ def add_findings_sheet(wb, report: WorkbookReport) -> None:
     write_findings_sheet(ws, finding_rows(report))
     for r, f in enumerate(report.findings, start=2):
         ws.cell(row=r, column=3).fill = SEVERITY_FILL[f.severity]
+    ws.protection.sheet = True  # read-only like the rest of the copy (no password: it holds no figures)
+    ws.protection.autoFilter = False
