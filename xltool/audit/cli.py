@@ -63,6 +63,8 @@ def audit(
         err_console.print(f"[red]{escape(outcome.mail_error)}[/]")
     if outcome.mail:
         console.print(escape(_("E-mail: {tally}").format(tally="，".join(f"{k} {v}" for k, v in sorted(outcome.mail.items())))))
+    if outcome.mail_note:
+        console.print(f"[yellow]{escape(outcome.mail_note)}[/]")
     if outcome.checked:
         rate = outcome.checked / outcome.seconds if outcome.seconds else 0.0
         console.print(escape(_("Checked {checked} files, reused {reused} unchanged results, in {seconds:.1f} s ({rate:.0f} files/s).").format(

@@ -361,11 +361,19 @@ def _charts_sheet(ws, outcome: AuditOutcome) -> None:
 
 # -- the summary line ------------------------------------------------------------------------------
 
+def _unreadable_files(outcome: AuditOutcome) -> int:
+    """Files that could not be read (the 异常文件 of those kinds), never 0 beside five broken files."""
+    from xltool.audit.model import AnomalyKind
+
+    kinds = (AnomalyKind.UNREADABLE, AnomalyKind.NOT_OURS, AnomalyKind.REJECTED)
+    return max(outcome.count(Status.UNREADABLE), sum(a.kind in kinds for a in outcome.anomalies))
+
+
 def summary_line(outcome: AuditOutcome) -> str:
     parts = [_("{files} files, {units} units: passed {passed}, explanation needed {explain}, must be fixed {fix}, "
                "unreadable {unreadable}").format(
         files=outcome.files, units=len(outcome.units), passed=outcome.count(Status.PASSED),
-        explain=outcome.count(Status.EXPLAIN), fix=outcome.count(Status.FIX), unreadable=outcome.count(Status.UNREADABLE))]
+        explain=outcome.count(Status.EXPLAIN), fix=outcome.count(Status.FIX), unreadable=_unreadable_files(outcome))]
     if outcome.not_submitted:
         parts.append(_("not submitted {n}").format(n=len(outcome.not_submitted)))
     problem_files = len(outcome.anomalies)

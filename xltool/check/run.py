@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from xltool.check.checker import check_path
+from xltool.i18n import _
 from xltool.read.safety import UnreadableWorkbook
 from xltool.report.model import CheckOutput, Unreadable
 
@@ -18,6 +19,7 @@ def _target(base: Path | None, source: Path, many: bool, suffix: str) -> Path | 
     if base is None:
         return None
     if many or base.is_dir():
+        base.mkdir(parents=True, exist_ok=True)
         return base / f"{source.stem}{suffix}.xlsx"
     return base
 
@@ -44,14 +46,17 @@ def check_files(files, *, cfg=None, fmt="table", xlsx=None, annotate_out=None, c
             print_report(report, console)
         list_path = _target(xlsx, path, many, "_问题清单")
         annotated_path = _target(annotate_out, path, many, "_审核标注")
+        said = err_console if fmt == "json" else console  # JSON on stdout stays parseable
         if list_path:
             from xltool.report.xlsx_list import write_issue_list
 
             write_issue_list(report, list_path)
+            said.print(escape(_("Issue list written: {path}").format(path=Path(list_path).resolve())))
         if annotated_path:
             from xltool.report.annotate import annotate
 
             annotate(path, report, annotated_path)
+            said.print(escape(_("Annotated copy written: {path}").format(path=Path(annotated_path).resolve())))
         if email:
             _email(report, path, list_path, annotated_path, to=to, cc=cc, dry_run=dry_run, resend=resend,
                    mail_config=mail_config, console=err_console if fmt == "json" else console)

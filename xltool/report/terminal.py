@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
+from rich.cells import cell_len
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from xltool.check.finding import Finding, Severity, WorkbookReport
 from xltool.i18n import _
@@ -15,11 +19,58 @@ def cells_text(finding: Finding, limit: int = 3) -> str:
     return "、".join(refs) + (f" …(+{more})" if more > 0 else "")
 
 
+# A run of characters never broken across lines: a number with its sign, separators and %, a
+# cell reference, a rule code, a Latin word. Every other character (CJK) may end a line.
+# Closing punctuation stays with what it closes (no line starts with ） or ，).
+_CLOSING = "）」』】》〉”’，。；：、！？)"
+_UNBREAKABLE = re.compile(rf"(?:[-+−]?[0-9A-Za-z_.,:%!/]*[0-9A-Za-z][0-9A-Za-z_.,:%!/]*|\S)[{_CLOSING}]*|\s+", re.S)
+NARROW = 120  # below this width findings are listed one after another instead of as a table
+
+
+def wrap(text: str, width: int, indent: str = "") -> list[str]:
+    """Lines of at most *width* cells that never split a number (rich folds Chinese anywhere)."""
+    lines: list[str] = []
+    for paragraph in text.split("\n"):
+        line = indent
+        for token in _UNBREAKABLE.findall(paragraph):
+            if cell_len(line) + cell_len(token) > width and line.strip():
+                lines.append(line.rstrip())
+                line = indent
+                if token.isspace():
+                    continue
+            line += token
+        lines.append(line.rstrip())
+    return lines
+
+
+def _print_narrow(report: WorkbookReport, console: Console, title: str) -> None:
+    width = max(20, console.width)
+    console.print(Text(title, style="bold"))
+    for n, f in enumerate(report.findings, start=1):
+        style = "red" if f.severity is Severity.ERROR else "yellow"
+        head = f"{n}. {f.code} {f.severity.label}  {cells_text(f)}"
+        for line in wrap(head, width):
+            console.print(Text(line, style=style), no_wrap=True, crop=False, soft_wrap=True)
+        body = [f.message, *(f"· {a}" for a in f.attribution)]
+        if f.difference_text:
+            body.append(_("Difference") + "：" + f.difference_text)
+        if f.fix:
+            body.append(_("What to do") + "：" + f.fix)
+        for part in body:
+            for line in wrap(part, width, indent="   "):
+                console.print(Text(line), no_wrap=True, crop=False, soft_wrap=True)
+
+
 def print_report(report: WorkbookReport, console: Console) -> None:
     title = _("{unit} {year} — {file}").format(unit=report.unit or _("(unit not filled)"), year=report.year or "",
                                                  file=report.path)
     if not report.findings:
         console.print(f"[bold green]✓ {title}：{_('no findings, the workbook passes the review')}[/]")
+        return
+    if console.width < NARROW:
+        _print_narrow(report, console, title)
+        console.print(_("Must fix: {errors}; needs explanation: {warnings}.").format(
+            errors=report.errors, warnings=report.warnings))
         return
     table = Table(title=title, show_lines=True, expand=True)
     table.add_column(_("Rule"), no_wrap=True)
