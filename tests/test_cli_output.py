@@ -93,3 +93,21 @@ def test_audit_counts_every_unreadable_file(tmp_path):
     done = _run(["audit", str(inbox), "--out", str(tmp_path / "out"), "--jobs", "1"], tmp_path, columns=200)
     assert done.returncode == 2
     assert "无法读取的文件 5" in done.stdout
+
+
+def test_taskpane_loads_office_js_from_the_configured_copy(monkeypatch):
+    from xltool.addin.server import OFFICE_JS, render_taskpane
+
+    assert f'src="{OFFICE_JS}"' in render_taskpane("https://localhost:8000")
+    monkeypatch.setenv("XLTOOL_OFFICE_JS", "https://intranet.example/office-js/office.js")
+    html = render_taskpane("https://localhost:8000")
+    assert 'src="https://intranet.example/office-js/office.js"' in html and OFFICE_JS not in html
+
+
+def test_make_template_for_a_roster_says_where_and_shows_progress(tmp_path):
+    roster = tmp_path / "roster.csv"
+    roster.write_text("单位名称,单位编码,电子邮箱\n甲单位,001,a@example.cn\n乙单位,002,b@example.cn\n", encoding="utf-8")
+    done = _run(["make-template", "--year", "2023", "--roster", str(roster), "-o", "模板"], tmp_path, columns=200)
+    assert done.returncode == 0, done.stderr
+    assert str(tmp_path / "模板") in done.stdout.replace("\n", "") and "2" in done.stdout
+    assert len(list((tmp_path / "模板").glob("*.xlsx"))) == 2
