@@ -113,3 +113,37 @@ def test_audit_summary_prints_a_few_pages_not_the_dataset(soffice, tmp_path):
     assert "总分" in first  # the last 汇总 column is on the first page: one page wide
     charts = [p for p in range(1, pages + 1) if "Distribution" in _pdf_text(pdf, p) or "分布" in _pdf_text(pdf, p)]
     assert len(charts) >= 2
+
+
+def test_template_labels_break_where_a_reader_expects():
+    import openpyxl
+
+    from xltool.form.selfeval import build_form
+    from xltool.linebreak import CLOSING, OPENING
+
+    form = build_form(2023)
+    wb = openpyxl.load_workbook(COMMITTED_FILLED)
+    broken = 0
+    for sheet in form.sheets:
+        ws = wb[sheet.title]
+        for text in sheet.texts:
+            value = ws[text.cell].value
+            if not isinstance(value, str) or "\n" not in value:
+                continue
+            broken += 1
+            assert re.sub(r"\s", "", value) == re.sub(r"\s", "", text.text)  # only line breaks added
+            for line in value.split("\n"):
+                assert line and line[0] not in CLOSING and line[-1] not in OPENING, (sheet.title, text.cell, value)
+            assert ws[text.cell].alignment.wrap_text
+    assert broken >= 2
+    # 附件3's narrow column: （万元） never split before its bracket, nor 填表人 before its colon.
+    fujian3 = wb["附件3"]
+    assert "（万元）" in fujian3["A4"].value.replace("\n", "") and "\n）" not in fujian3["A4"].value
+    footer = next(t for t in form.sheet("eval").texts if t.text == "填表人：")
+    label = fujian3[footer.cell]
+    assert label.alignment.shrink_to_fit or ("\n" in label.value and "\n：" not in label.value)
+    # 项目绩效's header row is tall enough for 年中调整（调减填负数） on two lines.
+    proj = form.sheet("proj")
+    head = next(t for t in proj.texts if t.text.startswith("年中调整"))
+    row = int(re.sub(r"\D", "", head.cell))
+    assert (wb[proj.title].row_dimensions[row].height or 15) >= 2 * 13.5

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 from rich.cells import cell_len
 from rich.console import Console
 from rich.table import Table
@@ -11,6 +9,7 @@ from rich.text import Text
 
 from xltool.check.finding import Finding, Severity, WorkbookReport
 from xltool.i18n import _
+from xltool.linebreak import break_lines
 
 
 def cells_text(finding: Finding, limit: int = 3) -> str:
@@ -19,28 +18,12 @@ def cells_text(finding: Finding, limit: int = 3) -> str:
     return "、".join(refs) + (f" …(+{more})" if more > 0 else "")
 
 
-# A run of characters never broken across lines: a number with its sign, separators and %, a
-# cell reference, a rule code, a Latin word. Every other character (CJK) may end a line.
-# Closing punctuation stays with what it closes (no line starts with ） or ，).
-_CLOSING = "）」』】》〉”’，。；：、！？)"
-_UNBREAKABLE = re.compile(rf"(?:[-+−]?[0-9A-Za-z_.,:%!/]*[0-9A-Za-z][0-9A-Za-z_.,:%!/]*|\S)[{_CLOSING}]*|\s+", re.S)
 NARROW = 120  # below this width findings are listed one after another instead of as a table
 
 
 def wrap(text: str, width: int, indent: str = "") -> list[str]:
     """Lines of at most *width* cells that never split a number (rich folds Chinese anywhere)."""
-    lines: list[str] = []
-    for paragraph in text.split("\n"):
-        line = indent
-        for token in _UNBREAKABLE.findall(paragraph):
-            if cell_len(line) + cell_len(token) > width and line.strip():
-                lines.append(line.rstrip())
-                line = indent
-                if token.isspace():
-                    continue
-            line += token
-        lines.append(line.rstrip())
-    return lines
+    return break_lines(text, width, cell_len, indent)
 
 
 def _print_narrow(report: WorkbookReport, console: Console, title: str) -> None:

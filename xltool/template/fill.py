@@ -122,6 +122,28 @@ def fill_workbook(template: Path, values: dict[str, object], out: Path) -> Path:
                 id=fid, label=field.label, current=cell.value))
             continue
         cell.value = value
+        if isinstance(value, str):
+            _grow_row(wb[titles[field.sheet]], field.cell, value)
     if problems:
         raise FillError(problems)
     return save_atomic(wb, Path(out))
+
+
+def _grow_row(ws, ref: str, text: str) -> None:
+    """A long text gets the row height it needs, as Excel gives it when typed (a file written here is not re-measured)."""
+    from openpyxl.utils import get_column_letter
+    from openpyxl.utils.cell import range_boundaries
+
+    from xltool.linebreak import break_lines, cells
+    from xltool.template.writer import DEFAULT_WIDTH, LINE_HEIGHT
+
+    bounds = next((r.bounds for r in ws.merged_cells.ranges if ref in r), None) or range_boundaries(f"{ref}:{ref}")
+    min_col, min_row, max_col, max_row = bounds
+    width = sum(ws.column_dimensions[get_column_letter(c)].width or DEFAULT_WIDTH for c in range(min_col, max_col + 1)) - 1
+    measure = lambda t: 0.95 * cells(t)  # noqa: E731 - 10 pt 宋体 is a little narrower than two units
+    if measure(text) <= width:
+        return
+    needed = len(break_lines(text, width, measure)) * LINE_HEIGHT + 4
+    available = sum(ws.row_dimensions[r].height or 15.0 for r in range(min_row, max_row + 1))
+    if needed > available:
+        ws.row_dimensions[max_row].height = round((ws.row_dimensions[max_row].height or 15.0) + needed - available, 1)
