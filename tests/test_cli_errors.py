@@ -24,7 +24,7 @@ ALLOWED = {"xltool", "help", "table", "json", "markdown", "xml", "xlsx", "docx",
            "PEM", "UTF", "GBK", "year", "out", "format", "prefill", "roster", "certfile", "keyfile", "port",
            "host", "xlsx", "annotate", "previous", "rules", "config", "nope", "abc", "bad", "docs", "addin",
            # the usage line's placeholder, the test runner's program name, product names
-           "OPTIONS", "root", "Excel", "HTTP", "HTTPS", "WPS", "LibreOffice"}
+           "OPTIONS", "root", "Excel", "HTTP", "HTTPS", "WPS", "LibreOffice", "outbox", "xltool"}
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +39,8 @@ def work(tmp_path_factory) -> Path:
 def _english(text: str, *allowed_paths: str) -> list[str]:
     for path in allowed_paths:
         text = text.replace(path, "")
-    text = re.sub(r"--[\w-]+|\bXT\d+\b|[\w./-]*\.(?:xlsx|docx|yaml|csv|pem|toml)\b|\d+(\.\d+)*", " ", text)
+    text = re.sub(r"[\w.+-]+@[\w.-]+|--[\w-]+|\bXT\d+\b|[\w./-]*\.(?:xlsx|docx|yaml|csv|pem|toml|eml)\b|\d+(\.\d+)*",
+                  " ", text)
     return [w for w in re.findall(r"[A-Za-z]{3,}", text) if w not in ALLOWED]
 
 
@@ -116,3 +117,49 @@ def test_the_real_command_prints_no_traceback_for_a_bad_roster(tmp_path):
     assert done.returncode == 2
     assert "Traceback" not in done.stderr and "单位名称" in done.stderr
     assert not (tmp_path / "u").exists() or not any((tmp_path / "u").iterdir())
+
+
+def test_a_server_without_login_is_explained_in_chinese(tmp_path, monkeypatch):
+    """A real SMTP server on 127.0.0.1 that offers no AUTH, with a user set: no `SMTP AUTH extension …`."""
+    try:
+        from aiosmtpd.controller import Controller
+    except ImportError:
+        from conftest import _unavailable
+
+        _unavailable("aiosmtpd")
+
+    class Sink:
+        async def handle_DATA(self, server, session, envelope):
+            return "250 OK"
+
+    probe, port = _busy_port()
+    probe.close()
+    controller = Controller(Sink(), hostname="127.0.0.1", port=port, ready_timeout=5)
+    controller.start()
+    try:
+        (tmp_path / "xltool.toml").write_text(
+            f'[mail]\nhost = "127.0.0.1"\nport = {port}\nsecurity = "none"\nuser = "jxg@czj.example.cn"\n'
+            'reviewer = "jxg@czj.example.cn"\ntimeout = 3\nretries = 1\nbackoff = 0.01\n', encoding="utf-8")
+        monkeypatch.chdir(tmp_path)
+        monkeypatch.setenv("XLTOOL_MAIL_PASSWORD", "secret")
+        result = CliRunner().invoke(app, ["mail", "test", "--to", "unit@example.cn"])
+    finally:
+        controller.stop()
+    assert result.exit_code != 0
+    assert "AUTH" in result.output and "extension not supported" not in result.output
+    assert not _english(result.output, str(tmp_path), "AUTH", "security", "user", "mail", "test"), result.output
+
+
+def test_bad_settings_files_are_described_in_chinese(work):
+    (work / "bad_rules.toml").write_text('[weights]\nexecution = "abc"\n', encoding="utf-8")
+    (work / "broken.toml").write_text("not toml [[[\n", encoding="utf-8")
+    (work / "broken.yaml").write_text("values: [unclosed\n", encoding="utf-8")
+    for args in (["make-template", "--year", "2023", "-o", str(work / "t.xlsx"), "--rules-config", str(work / "bad_rules.toml")],
+                 ["check-workbook", str(COMMITTED_FILLED), "--rules-config", str(work / "broken.toml")],
+                 ["fill", str(COMMITTED_TEMPLATE), str(work / "broken.yaml"), "-o", str(work / "y.xlsx")],
+                 ["mail", "test", "--config", str(work / "broken.toml")]):
+        result = CliRunner().invoke(app, args)
+        assert result.exit_code == 2, (args, result.output)
+        assert "Traceback" not in result.output and "Input should" not in result.output
+        # the setting named is the one the user wrote (weights.execution): it stays as written
+        assert not _english(result.output, str(work), *args[:2], "TOML", "YAML", "weights.execution"), result.output

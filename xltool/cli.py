@@ -15,6 +15,7 @@ from rich.table import Table
 
 from xltool.cli_i18n import install as _install_cli_i18n
 from xltool.i18n import _
+from xltool.usererrors import describe, os_error_message, validation_message
 
 _install_cli_i18n()
 app = typer.Typer(
@@ -64,26 +65,6 @@ def check_exists(path: Optional[Path], option: str) -> None:
         fail(_("{option}: {path} does not exist.").format(option=option, path=path))
 
 
-def os_error_message(exc: OSError) -> str:
-    """An OS error as a Chinese sentence (never ``[Errno 2] …``)."""
-    path = exc.filename or ""
-    if isinstance(exc, FileNotFoundError):
-        return _("{path} does not exist.").format(path=path)
-    if isinstance(exc, PermissionError):
-        return _("No permission to read or write {path}.").format(path=path)
-    if isinstance(exc, IsADirectoryError):
-        return _("{path} is a folder, a file is needed.").format(path=path)
-    if isinstance(exc, NotADirectoryError):
-        return _("{path} is a file, a folder is needed.").format(path=path)
-    import errno
-
-    if exc.errno == errno.ENOSPC:
-        return _("The disk is full: nothing more could be written to {path}.").format(path=path)
-    if exc.errno == errno.EADDRINUSE:
-        return _("The port is already in use by another program: choose another port with --port.")
-    return _("{path} could not be read or written (system error {code}).").format(path=path, code=exc.errno or "?")
-
-
 def user_errors(fn):
     """Errors a user causes end as one Chinese sentence and exit 2, never as a traceback."""
     import functools
@@ -103,8 +84,7 @@ def user_errors(fn):
         except OSError as exc:
             fail(os_error_message(exc))
         except ValidationError as exc:
-            where = "、".join(".".join(str(p) for p in e.get("loc", ())) for e in exc.errors()[:3])
-            fail(_("Invalid setting {where}: check the value's type and range.").format(where=where or "?"))
+            fail(validation_message(exc))
         except UnicodeDecodeError:
             fail(_("A file could not be decoded: save it as UTF-8 (or GBK for csv) and try again."))
 
@@ -134,8 +114,8 @@ def _scoring(path: Optional[Path]):
 
     try:
         return load_scoring(path)
-    except (OSError, ValueError) as exc:
-        err_console.print(f"[red]{escape(_('The rules configuration {path} is invalid: {error}').format(path=path, error=exc))}[/]")
+    except (OSError, ValueError) as exc:  # pydantic's and tomllib's errors are ValueErrors
+        err_console.print(f"[red]{escape(_('The rules configuration {path} is invalid: {error}').format(path=path, error=describe(exc)))}[/]")
         raise typer.Exit(2) from None
 
 

@@ -89,7 +89,9 @@ def serve(
         try:
             cfg = load_scoring(rules_config)
         except (OSError, ValueError) as exc:
-            _error(_("The rules configuration {path} is invalid: {error}").format(path=rules_config, error=exc))
+            from xltool.usererrors import describe
+
+            _error(_("The rules configuration {path} is invalid: {error}").format(path=rules_config, error=describe(exc)))
             raise typer.Exit(2) from None
     try:
         app = create_app(base_url=base_url, cfg=cfg)

@@ -27,11 +27,13 @@ class FillError(ValueError):
 
 def load_data(path: Path) -> dict[str, object]:
     """The ``values`` mapping of a data file (or the whole file when it has none)."""
-    text = Path(path).read_text(encoding="utf-8")
+    from xltool.usererrors import describe
+
     try:
+        text = Path(path).read_text(encoding="utf-8")
         data = json.loads(text) if Path(path).suffix.lower() == ".json" else yaml.safe_load(text)
-    except (json.JSONDecodeError, yaml.YAMLError) as exc:
-        raise FillError([_("The data file {path} cannot be parsed: {error}").format(path=path, error=exc)]) from None
+    except (json.JSONDecodeError, yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise FillError([_("The data file {path} cannot be parsed: {error}").format(path=path, error=describe(exc))]) from None
     if not isinstance(data, dict):
         raise FillError([_("The data file {path} must hold a mapping of field ids to values.").format(path=path)])
     values = data.get("values", data)
