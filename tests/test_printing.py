@@ -68,16 +68,19 @@ def test_issue_list_prints_landscape_wrapped_with_repeated_headers(soffice, exam
 
 
 def test_annotated_copy_prints_a_findings_sheet(soffice, example_report):
+    from xltool.audit.marking import annotate_fast
     from xltool.report.annotate import annotate
 
     work = scratch("print-annotated")
-    pdf, pages, _ = _render(annotate(COMMITTED_FILLED, example_report, work / "标注.xlsx"), soffice)
-    text = "".join(_pdf_text(pdf, p) for p in range(1, pages + 1))
-    for f in example_report.findings:
-        assert f.code in text
-    assert "修改建议" in text
-    # The 审核 sheet prints its counts only: the forms plus a page or two of findings.
-    assert pages <= 11
+    for name, write in (("slow", annotate), ("fast", annotate_fast)):  # check-workbook and audit write these
+        pdf, pages, _ = _render(write(COMMITTED_FILLED, example_report, work / f"标注_{name}.xlsx"), soffice)
+        text = "".join(_pdf_text(pdf, p) for p in range(1, pages + 1))
+        for f in example_report.findings:
+            assert f.code in text and f.difference_text in text
+        last = _pdf_text(pdf, pages)
+        assert "修改建议" in last, "the 问题 sheet prints last, its header on every page"
+        # The forms (8 pages, the 审核 sheet only its counts) plus a page or two of findings.
+        assert 9 <= pages <= 11, f"{name}: {pages} pages"
 
 
 def test_template_prints_its_forms_not_the_audit_formulas(soffice):
@@ -147,3 +150,46 @@ def test_template_labels_break_where_a_reader_expects():
     head = next(t for t in proj.texts if t.text.startswith("年中调整"))
     row = int(re.sub(r"\D", "", head.cell))
     assert (wb[proj.title].row_dimensions[row].height or 15) >= 2 * 13.5
+
+
+def test_outputs_with_print_settings_are_schema_valid(tmp_path, example_report):
+    """Page setups, print titles, the annotated copy's 问题 sheet written as XML: Excel opens them unrepaired."""
+    import zipfile
+
+    from helpers import ROOT
+
+    from xltool.audit.issuelist import write_issue_list_fast
+    from xltool.audit.marking import annotate_fast
+    from xltool.report.annotate import annotate
+    from xltool.report.xlsx_list import write_issue_list
+
+    schemas = next((p for p in (ROOT.parent / "shared" / "ooxml-schemas", ROOT.parents[1] / "shared" / "ooxml-schemas")
+                    if (p / "sml.xsd").is_file()), None)
+    if schemas is None:
+        _unavailable("the OOXML schemas (../shared/ooxml-schemas)")
+    from lxml import etree
+
+    schema = etree.XMLSchema(etree.parse(str(schemas / "sml.xsd")))
+    main = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+    outputs = [write_issue_list(example_report, tmp_path / "slow.xlsx"),
+               write_issue_list_fast(example_report, tmp_path / "fast.xlsx"),
+               annotate(COMMITTED_FILLED, example_report, tmp_path / "annotated.xlsx"),
+               annotate_fast(COMMITTED_FILLED, example_report, tmp_path / "annotated_fast.xlsx"),
+               COMMITTED_FILLED]
+    for path in outputs:
+        with zipfile.ZipFile(path) as zf:
+            names = [n for n in zf.namelist() if n.endswith(".xml") and
+                     (n.startswith("xl/worksheets/sheet") or n in ("xl/workbook.xml", "xl/styles.xml"))]
+            assert names
+            for name in names:
+                root = etree.fromstring(zf.read(name))
+                for ext in list(root.iter(main + "extLst")):  # extensions: core only (see the schemas' README)
+                    ext.getparent().remove(ext)
+                assert schema.validate(root), (path.name, name, [str(e) for e in schema.error_log][:3])
+    import openpyxl
+
+    fast = openpyxl.load_workbook(tmp_path / "annotated_fast.xlsx")
+    slow = openpyxl.load_workbook(tmp_path / "annotated.xlsx")
+    assert fast.sheetnames == slow.sheetnames and fast.sheetnames[-1] == "问题"
+    assert fast["问题"].print_title_rows == slow["问题"].print_title_rows == "$1:$1"
+    assert fast["问题"].page_setup.paperSize in ("9", 9) and fast["问题"].page_setup.orientation == "landscape"
