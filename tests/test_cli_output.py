@@ -111,3 +111,19 @@ def test_make_template_for_a_roster_says_where_and_shows_progress(tmp_path):
     assert done.returncode == 0, done.stderr
     assert str(tmp_path / "模板") in done.stdout.replace("\n", "") and "2" in done.stdout
     assert len(list((tmp_path / "模板").glob("*.xlsx"))) == 2
+
+
+def test_fields_and_rules_fit_80_columns_without_cutting_ids(tmp_path):
+    from xltool.check.catalogue import RULES
+    from xltool.form.selfeval import build_form
+
+    fields = _run(["fields", "--inputs"], tmp_path)
+    assert fields.returncode == 0
+    lines = fields.stdout.splitlines()
+    assert max(cell_len(line) for line in lines) <= 80
+    ids = {f.id for f in build_form(2023).fields if f.is_input}
+    shown = set(re.findall(r"│ (\w+)\s+│", fields.stdout))
+    assert ids <= shown, sorted(ids - shown)[:5]
+    rules = _run(["rules"], tmp_path)
+    assert max(cell_len(line) for line in rules.stdout.splitlines()) <= 80
+    assert all(code in rules.stdout for code in RULES) and "…" not in rules.stdout

@@ -201,8 +201,18 @@ def fields(
         sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
         return
     table = Table(title=_("Fields of the {year} form ({n})").format(year=year, n=len(rows)))
-    for head in (_("Field id"), _("Sheet"), _("Cell"), _("Label"), _("Type"), _("Unit")):
-        table.add_column(head)
+    if console.width < 120:  # a narrow window: id, where, label; the id is never cut
+        for head, kw in ((_("Field id"), {"no_wrap": True}), (_("Cell"), {"no_wrap": True}),
+                         (_("Label"), {"overflow": "fold"})):
+            table.add_column(head, **kw)
+        for f in rows:
+            table.add_row(f.id, f"{form.sheet_title(f.sheet)}!{f.cell}", f.label)
+        console.print(table)
+        return
+    # The id is what a data file uses: never cut; the label folds instead.
+    for head, kw in ((_("Field id"), {"no_wrap": True}), (_("Sheet"), {"no_wrap": True}), (_("Cell"), {"no_wrap": True}),
+                     (_("Label"), {"overflow": "fold"}), (_("Type"), {"overflow": "fold"}), (_("Unit"), {})):
+        table.add_column(head, **kw)
     for f in rows:
         table.add_row(f.id, form.sheet_title(f.sheet), f.cell, f.label, f.kind.value + ("" if f.is_input else f"/{f.role.value}"), f.unit)
     console.print(table)
@@ -308,7 +318,7 @@ def rules(
     elif fmt == "markdown":
         sys.stdout.write(rule_docs() + "\n")
     else:
-        console.print(rules_table())
+        console.print(rules_table(console.width))
 
 
 @app.command("schema", help=_("Print the JSON schema of check-workbook --format json."))
