@@ -230,13 +230,12 @@ def summary_package(outcome: AuditOutcome, ids: list[str], labels: list[str], ro
 def _print_setup(wb: Workbook, data_ws) -> None:
     """Each sheet one A4 page wide with its header repeated; charts one per page; 全部数据
     (a thousand columns of field ids) prints only its first cell, i.e. not at all in practice."""
-    for ws in wb.worksheets:
-        print_setup(ws, "1:1", landscape=True)
-    data_ws.print_title_rows = None
-    data_ws.print_area = "A1"
     charts = wb.worksheets[-1]
-    charts.print_title_rows = None
-    charts.page_setup.orientation = "portrait"
+    for ws in wb.worksheets:
+        print_setup(ws, None if ws in (data_ws, charts) else "1:1", landscape=True)
+    data_ws.print_area = "A1"
+    # A table and its chart side by side fit the width at 100 %; a manual break after each (fit-to-page
+    # would ignore the breaks).
     charts.sheet_properties.pageSetUpPr.fitToPage = False
     charts.page_setup.scale = 100
 
@@ -254,7 +253,14 @@ def _summary_sheet(ws, outcome: AuditOutcome) -> None:
         row += [_tidy(_num(u.values.get(fid))) for fid, _label, _kind in KEY_FIGURES]
         row += [u.changes.summary() if u.changes else "", u.note]
         rows.append(row)
-    _table(ws, headers, rows, [6, 32, 12, 12, 36, 10, 10, 9, 9, 14, 14, 10, 12, 9, 24, 40])
+    # Narrow enough to print one A4 landscape page wide at a readable size; long texts wrap.
+    widths = (5, 22, 9, 9, 18, 7, 8, 7, 7, 11, 11, 8, 9, 6, 16, 22)
+    _table(ws, headers, rows, list(widths))
+    wrap = Alignment(wrap_text=True, vertical="top")
+    for r, row in enumerate(rows, start=2):
+        for c in (2, 4, 5, 15, 16):
+            ws.cell(row=r, column=c).alignment = wrap
+        ws.row_dimensions[r].height = row_height(row, widths)
     first_figure = 10
     for r, u in enumerate(outcome.units, start=2):
         ws.cell(row=r, column=7).fill = STATUS_FILL[u.status]
