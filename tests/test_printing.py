@@ -114,8 +114,14 @@ def test_audit_summary_prints_a_few_pages_not_the_dataset(soffice, tmp_path):
     assert pages <= 14, f"审核汇总 prints {pages} pages"
     first = _pdf_text(pdf, 1)
     assert "总分" in first  # the last 汇总 column is on the first page: one page wide
-    charts = [p for p in range(1, pages + 1) if "Distribution" in _pdf_text(pdf, p) or "分布" in _pdf_text(pdf, p)]
-    assert len(charts) >= 2
+    from xltool.i18n import _
+
+    texts = [re.sub(r"\s", "", _pdf_text(pdf, p)) for p in range(1, pages + 1)]
+    titles = [_("Distribution of execution rates (执行率)"), _("Distribution of total scores (总分)"), _("Findings by rule")]
+    where = [[i for i, t in enumerate(texts) if re.sub(r"\s", "", title) in t] for title in titles]
+    assert all(len(w) == 1 for w in where), f"each chart on exactly one page: {where}"
+    assert len({w[0] for w in where}) == 3, "one chart per page"
+    assert pages <= 11
 
 
 def test_template_labels_break_where_a_reader_expects():

@@ -328,6 +328,9 @@ def _changes_sheet(ws, outcome: AuditOutcome) -> None:
         ws.cell(row=len(rows) + 3, column=1, value=_("This is the first audit round: there is no earlier round to compare with."))
 
 
+CHART_SECTION_ROWS = 34  # rows of 15 pt (set explicitly): 510 pt of an A4 landscape page's 523 pt at 100 %
+
+
 def _charts_sheet(ws, outcome: AuditOutcome) -> None:
     """Three small tables and a bar chart beside each."""
     readable = [u for u in outcome.units if u.report is not None]
@@ -360,9 +363,14 @@ def _charts_sheet(ws, outcome: AuditOutcome) -> None:
             cats = Reference(ws, min_col=1, min_row=row + 1, max_row=row + len(items))
             chart.add_data(data, titles_from_data=True)
             chart.set_categories(cats)
-        ws.add_chart(chart, f"D{row}")
-        row += max(len(items) + 2, 17)
-        ws.row_breaks.append(Break(id=row - 1))  # each chart on its own page
+        ws.add_chart(chart, f"D{row + 1}")
+        # Each chart on its own page: a page-high section ending in a break (LibreOffice draws a chart
+        # on every page whose area it overlaps, so the next one must start beyond the page).
+        end = row + max(len(items) + 2, CHART_SECTION_ROWS)
+        for r in range(row, end):
+            ws.row_dimensions[r].height = 15
+        row = end
+        ws.row_breaks.append(Break(id=row - 1))
 
 
 # -- the summary line ------------------------------------------------------------------------------
