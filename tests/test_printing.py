@@ -57,10 +57,11 @@ def test_issue_list_prints_landscape_wrapped_with_repeated_headers(soffice, exam
     for name, write in (("slow", write_issue_list), ("fast", write_issue_list_fast)):
         pdf, pages, sizes = _render(write(example_report, work / f"问题清单_{name}.xlsx"), soffice)
         assert all(w > h for w, h in sizes), "问题清单 prints landscape"
-        assert pages <= max(1, -(-n // 6)), f"{n} findings on {pages} pages"
+        assert pages <= max(1, -(-n // 8)), f"{n} findings on {pages} pages"
         pdf, pages_long, _ = _render(write(long, work / f"问题清单_long_{name}.xlsx"), soffice)
         assert pages_long > pages
-        assert pages_long <= -(-len(long.findings) // 6) + 1
+        # The example's findings carry long 差异来源 lists: about ten a page, shorter ones more.
+        assert pages_long <= -(-len(long.findings) // 10) + 1, pages_long
         for page in range(1, pages_long + 1):  # the header row on every page
             assert "修改建议" in _pdf_text(pdf, page), f"page {page} lacks the header row"
         # Wrapped, not cut off: the last words of a long 修改建议 are on the page.

@@ -281,7 +281,7 @@ def _findings_sheet(ws, outcome: AuditOutcome) -> None:
             continue
         for f in u.report.findings:
             rows.append([u.unit, u.code, u.submission.name if u.submission else "", f.code, f.severity.label,
-                         cells_text(f, limit=8), f.message, values_text(f), f.difference_text,
+                         cells_text(f, limit=4), f.message, values_text(f), f.difference_text,
                          "\n".join(f.attribution), f.fix])
             severities.append(f.severity)
     widths = (16, 10, 16, 7, 9, 14, 40, 28, 10, 24, 26)  # one A4 landscape page wide, wrapped

@@ -33,7 +33,7 @@ def write_cell(ws: Worksheet, row: int, col: int, value: object) -> None:
         cell.data_type = "s"  # never a formula, whatever the text says
 
 
-def values_text(finding, limit: int = 6) -> str:
+def values_text(finding, limit: int = 4) -> str:
     """The figures a finding involves (the first *limit*), each formatted as a person reads it."""
     shown = [f"{c.sheet}!{c.cell} {c.label} = {c.text}" for c in finding.cells if c.value not in (None, "")]
     more = len(shown) - limit
@@ -43,13 +43,13 @@ def values_text(finding, limit: int = 6) -> str:
 def finding_rows(report: WorkbookReport) -> list[list[object]]:
     rows = []
     for n, f in enumerate(report.findings, start=1):
-        rows.append([n, f.code, f.severity.label, cells_text(f, limit=8), f.message, values_text(f),
+        rows.append([n, f.code, f.severity.label, cells_text(f, limit=4), f.message, values_text(f),
                      f.difference_text, "\n".join(f.attribution), f.fix])
     return rows
 
 
 FINDING_HEADERS = ("序号", "规则", "级别", "单元格", "问题", "涉及数值", "差额", "差异来源", "修改建议")
-FINDING_WIDTHS = (5, 7, 9, 16, 40, 30, 10, 24, 28)
+FINDING_WIDTHS = (5, 7, 8, 16, 44, 36, 9, 32, 30)
 
 
 def print_setup(ws: Worksheet, title_rows: str | None, *, landscape: bool = True, fit_height: bool = False) -> None:
