@@ -73,7 +73,7 @@ def audit(
         console.print(escape(_("No file changed: reused {reused} results, in {seconds:.1f} s.").format(
             reused=outcome.reused, seconds=outcome.seconds)))
     console.print(escape(_("Outputs in {out}: {files}").format(
-        out=options.out, files="、".join(p.name for p in outcome.outputs.values()))))
+        out=Path(options.out).resolve(), files="、".join(p.name for p in outcome.outputs.values()))))
     console.print(f"[bold]{escape(summary_line(outcome))}[/]")
     raise typer.Exit(outcome.exit_code)
 
