@@ -24,6 +24,16 @@ def _target(base: Path | None, source: Path, many: bool, suffix: str) -> Path | 
     return base
 
 
+def _progress(paths: list[Path], console: Console):
+    """The files one by one, with a progress bar when there are enough to wait for."""
+    if len(paths) < 5 or not console.is_terminal:
+        yield from paths
+        return
+    from rich.progress import track
+
+    yield from track(paths, description=_("Checking workbooks"), console=console, transient=True)
+
+
 def check_files(files, *, cfg=None, fmt="table", xlsx=None, annotate_out=None, console: Console | None = None,
                 err_console: Console | None = None, email=False, to=None, cc=None, dry_run=False, resend=False,
                 mail_config=None) -> CheckOutput:
@@ -33,7 +43,7 @@ def check_files(files, *, cfg=None, fmt="table", xlsx=None, annotate_out=None, c
     err_console = err_console or Console(stderr=True)
     output = CheckOutput()
     many = len(files) > 1
-    for path in map(Path, files):
+    for path in _progress(list(map(Path, files)), err_console if fmt == "json" else console):
         try:
             _result, report = check_path(path, cfg=cfg)
         except UnreadableWorkbook as exc:
