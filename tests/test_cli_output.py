@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from helpers import COMMITTED_FILLED, ROOT
 from rich.cells import cell_len
 from typer.testing import CliRunner
@@ -22,20 +23,23 @@ def _run(args: list[str], cwd: Path, columns: int = 80) -> subprocess.CompletedP
     return subprocess.run([sys.executable, "-m", "xltool", *args], capture_output=True, text=True, cwd=cwd, env=env)
 
 
-def test_check_workbook_at_80_columns_never_splits_a_number(tmp_path):
-    done = _run(["check-workbook", str(COMMITTED_FILLED)], tmp_path)
+@pytest.mark.parametrize("columns", [80, 120, 160])  # the list below 120, the table from 120 on
+def test_check_workbook_never_splits_a_number(tmp_path, columns):
+    done = _run(["check-workbook", str(COMMITTED_FILLED)], tmp_path, columns=columns)
     assert done.returncode == 1, done.stderr
     lines = done.stdout.splitlines()
-    assert max(cell_len(line) for line in lines) <= 80
+    assert max(cell_len(line) for line in lines) <= columns
     # Every figure of every message is whole on one line.
     from xltool.check.checker import check_path
 
     report = check_path(COMMITTED_FILLED)[1]
-    numbers = {n for f in report.findings for n in re.findall(r"-?[\d,]+\.\d+%?", f.message + "".join(f.attribution))}
+    numbers = {n for f in report.findings
+               for n in re.findall(r"-?[\d,]+\.\d+%?", f.message + "".join(f.attribution) + f.fix)}
     assert "2,450.21" in numbers
     for number in numbers:
         assert any(number in line for line in lines), f"{number} split across lines"
-    assert not any(re.match(r"\s*[）」，。]", line) for line in lines), "a line starts with closing punctuation"
+    starts = [re.sub(r"^[\s│┃]*", "", cell) for line in lines for cell in line.split("│")]
+    assert not any(cell[:1] in "）」，。" and cell for cell in starts), "a line starts with closing punctuation"
 
 
 def test_check_workbook_says_where_it_wrote(tmp_path):

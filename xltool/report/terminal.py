@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from rich.cells import cell_len
 from rich.console import Console
 from rich.table import Table
@@ -24,6 +26,25 @@ NARROW = 120  # below this width findings are listed one after another instead o
 def wrap(text: str, width: int, indent: str = "") -> list[str]:
     """Lines of at most *width* cells that never split a number (rich folds Chinese anywhere)."""
     return break_lines(text, width, cell_len, indent)
+
+
+class Wrapped:
+    """A table cell that wraps itself with ``break_lines`` at the width rich gives its column,
+    so a number is never split and no line starts with ） (rich folds Chinese anywhere)."""
+
+    def __init__(self, text: str, style: str = "") -> None:
+        self.text, self.style = text, style
+
+    def __rich_console__(self, console, options):
+        for line in break_lines(self.text, max(1, options.max_width)):
+            yield Text(line, style=self.style, no_wrap=True, overflow="crop")
+
+    def __rich_measure__(self, console, options):
+        from rich.measure import Measurement
+
+        lines = self.text.split("\n") or [""]
+        longest_token = max((cell_len(t) for t in re.findall(r"[-+−]?[0-9A-Za-z_.,:%!/]+|\S", self.text)), default=1)
+        return Measurement(min(longest_token + 1, options.max_width), min(max(cell_len(l) for l in lines), options.max_width))
 
 
 def _print_narrow(report: WorkbookReport, console: Console, title: str) -> None:
@@ -66,7 +87,8 @@ def print_report(report: WorkbookReport, console: Console) -> None:
     for f in report.findings:
         style = "red" if f.severity is Severity.ERROR else "yellow"
         problem = f.message + ("\n" + "\n".join(f"· {a}" for a in f.attribution) if f.attribution else "")
-        table.add_row(f.code, f"[{style}]{f.severity.label}[/]", cells_text(f), problem, f.difference_text, f.fix)
+        table.add_row(f.code, f"[{style}]{f.severity.label}[/]", Wrapped(cells_text(f)), Wrapped(problem),
+                      f.difference_text, Wrapped(f.fix))
     console.print(table)
     console.print(_("Must fix: {errors}; needs explanation: {warnings}.").format(
         errors=report.errors, warnings=report.warnings))
