@@ -29,7 +29,7 @@ from openpyxl.styles import PatternFill
 from openpyxl.utils.cell import column_index_from_string, coordinate_from_string, get_column_letter
 
 from xltool.check.finding import Finding, Severity, WorkbookReport
-from xltool.form.model import Form, Kind, Style
+from xltool.form.model import Form, Style
 from xltool.i18n import _
 from xltool.numbers import fmt_kind
 from xltool.report.annotate import FILLS, comments_by_cell
