@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, NoReturn, Optional
 
 import typer
 from rich.console import Console
@@ -14,6 +15,7 @@ from rich.table import Table
 
 from xltool.cli_i18n import install as _install_cli_i18n
 from xltool.i18n import _
+from xltool.usererrors import describe, os_error_message, validation_message
 
 _install_cli_i18n()
 app = typer.Typer(
@@ -22,9 +24,71 @@ app = typer.Typer(
     add_completion=False,
     rich_markup_mode="rich",
 )
-# Findings tables are wide; a pipe or CI log gets 160 columns instead of rich's 80.
-console = Console(width=None if sys.stdout.isatty() else 160)
-err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
+# Findings tables are wide; a pipe or CI log gets 160 columns instead of rich's 80, unless
+# COLUMNS says how wide the reader's window is.
+console = Console(width=None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 160)
+err_console = Console(stderr=True, width=None if sys.stderr.isatty() or os.environ.get("COLUMNS") else 160)
+
+YEARS = range(2015, 2101)  # self-evaluations exist from 2015 on; anything else is a typing error
+
+
+def fail(message: str) -> NoReturn:
+    """One Chinese sentence on stderr and exit code 2: the user's input cannot be used."""
+    err_console.print(f"[red]{escape(message)}[/]")
+    raise typer.Exit(2)
+
+
+def check_year(year: int) -> int:
+    if year not in YEARS:
+        fail(_("The year {year} is out of range: enter a year from {first} to {last}.").format(
+            year=year, first=YEARS[0], last=YEARS[-1]))
+    return year
+
+
+def check_suffix(path: Optional[Path], option: str, suffix: str = ".xlsx") -> None:
+    """An output file: its name ends in *suffix* and it is not a folder."""
+    if path is not None and path.suffix.lower() != suffix:
+        fail(_("{option} {path}: the file name must end in {suffix}.").format(option=option, path=path, suffix=suffix))
+    if path is not None and path.is_dir():
+        fail(_("{path} is a folder, a file is needed.").format(path=path))
+
+
+def check_choice(value: str, option: str, choices: tuple[str, ...]) -> str:
+    if value not in choices:
+        fail(_("{option} {value} is not available: use {choices}.").format(
+            option=option, value=value, choices=" / ".join(choices)))
+    return value
+
+
+def check_exists(path: Optional[Path], option: str) -> None:
+    if path is not None and not path.exists():
+        fail(_("{option}: {path} does not exist.").format(option=option, path=path))
+
+
+def user_errors(fn):
+    """Errors a user causes end as one Chinese sentence and exit 2, never as a traceback."""
+    import functools
+
+    @functools.wraps(fn)
+    def run(*args, **kwargs):
+        from pydantic import ValidationError
+
+        from xltool.audit.roster import RosterError
+
+        try:
+            return fn(*args, **kwargs)
+        except (typer.Exit, typer.Abort, KeyboardInterrupt):
+            raise
+        except RosterError as exc:
+            fail(str(exc))
+        except OSError as exc:
+            fail(os_error_message(exc))
+        except ValidationError as exc:
+            fail(validation_message(exc))
+        except UnicodeDecodeError:
+            fail(_("A file could not be decoded: save it as UTF-8 (or GBK for csv) and try again."))
+
+    return run
 
 
 def _mount() -> None:
@@ -66,8 +130,8 @@ def _scoring(path: Optional[Path], form_id: str | None = None):
 
             return load_scoring(path, default_scoring(form_id))
         return load_scoring(path)
-    except (OSError, ValueError) as exc:
-        err_console.print(f"[red]{escape(_('The rules configuration {path} is invalid: {error}').format(path=path, error=exc))}[/]")
+    except (OSError, ValueError) as exc:  # pydantic's and tomllib's errors are ValueErrors
+        err_console.print(f"[red]{escape(_('The rules configuration {path} is invalid: {error}').format(path=path, error=describe(exc)))}[/]")
         raise typer.Exit(2) from None
 
 
@@ -89,9 +153,20 @@ def make_template(
     from xltool.template.fill import FillError, fill_workbook, load_data
     from xltool.template.writer import write_template
 
+    check_year(year)
+    check_exists(roster, "--roster")
+    check_exists(prefill, "--prefill")
+    check_exists(previous, "--previous")
+    check_exists(rules_config, "--rules-config")
+    if roster is None:
+        check_suffix(out, "--out")
+    elif out.suffix.lower() == ".xlsx" or (out.exists() and not out.is_dir()):
+        fail(_("With --roster, --out names a folder (one template per unit), not {out}.").format(out=out))
     form_id = resolve_form(form)
     cfg = _scoring(rules_config, form_id) if rules_config or not form_id else None
     if roster is not None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
         from xltool.audit.distribute import write_unit_templates
 
         from xltool.form.registry import is_registered
@@ -99,9 +174,13 @@ def make_template(
         if form_id and not is_registered(form_id):
             err_console.print(f"[red]{escape(_('--roster needs a registered form pack (xltool forms); put the pack file in the folder named by XLTOOL_FORMS_DIR.'))}[/]")
             raise typer.Exit(2)
-        written = write_unit_templates(year, roster, out, cfg=cfg, password=password, previous=previous,
-                                       form_id=form_id)
-        console.print(_("Wrote {n} unit templates to {out}.").format(n=len(written), out=out))
+        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                      console=err_console, transient=True) as bar:
+            task = bar.add_task(_("Writing unit templates"), total=None)
+            written = write_unit_templates(year, roster, out, cfg=cfg, password=password, previous=previous,
+                                           form_id=form_id,
+                                           progress=lambda done, total: bar.update(task, completed=done, total=total))
+        console.print(_("Wrote {n} unit templates to {out}.").format(n=len(written), out=out.resolve()))
         return
     try:
         data = load_data(prefill) if prefill else None
@@ -119,7 +198,7 @@ def make_template(
     except FillError as exc:
         _print_fill_error(exc)
         raise typer.Exit(2) from None
-    console.print(_("Template written: {out}").format(out=out))
+    console.print(_("Template written: {out}").format(out=out.resolve()))
 
 
 def _print_fill_error(exc) -> None:
@@ -138,6 +217,8 @@ def fields(
     from xltool.form.cli import resolve_form
     from xltool.form.selfeval import build_form
 
+    check_year(year)
+    check_choice(fmt, "--format", ("table", "json"))
     form = build_form(year, None, resolve_form(form_name))
     rows = [f for f in form.fields if f.is_input or not inputs_only]
     if fmt == "json":
@@ -148,8 +229,18 @@ def fields(
         sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
         return
     table = Table(title=_("Fields of the {year} form ({n})").format(year=year, n=len(rows)))
-    for head in (_("Field id"), _("Sheet"), _("Cell"), _("Label"), _("Type"), _("Unit")):
-        table.add_column(head)
+    if console.width < 120:  # a narrow window: id, where, label; the id is never cut
+        for head, kw in ((_("Field id"), {"no_wrap": True}), (_("Cell"), {"no_wrap": True}),
+                         (_("Label"), {"overflow": "fold"})):
+            table.add_column(head, **kw)
+        for f in rows:
+            table.add_row(f.id, f"{form.sheet_title(f.sheet)}!{f.cell}", f.label)
+        console.print(table)
+        return
+    # The id is what a data file uses: never cut; the label folds instead.
+    for head, kw in ((_("Field id"), {"no_wrap": True}), (_("Sheet"), {"no_wrap": True}), (_("Cell"), {"no_wrap": True}),
+                     (_("Label"), {"overflow": "fold"}), (_("Type"), {"overflow": "fold"}), (_("Unit"), {})):
+        table.add_column(head, **kw)
     for f in rows:
         table.add_row(f.id, form.sheet_title(f.sheet), f.cell, f.label, f.kind.value + ("" if f.is_input else f"/{f.role.value}"), f.unit)
     console.print(table)
@@ -164,15 +255,17 @@ def fill(
     from xltool.read.safety import UnreadableWorkbook
     from xltool.template.fill import FillError, fill_workbook, load_data
 
+    check_exists(template, _("The template"))
+    check_exists(data, _("The data file"))
+    check_suffix(out, "--out")
     try:
         fill_workbook(template, load_data(data), out)
     except FillError as exc:
         _print_fill_error(exc)
         raise typer.Exit(2) from None
-    except (UnreadableWorkbook, OSError) as exc:
-        err_console.print(f"[red]{escape(str(exc))}[/]")
-        raise typer.Exit(2) from None
-    console.print(_("Filled workbook written: {out}").format(out=out))
+    except UnreadableWorkbook as exc:
+        fail(str(exc))
+    console.print(_("Filled workbook written: {out}").format(out=out.resolve()))
 
 
 @app.command("check-workbook", help=_("Check returned workbooks and list every discrepancy (exit 0 clean, 1 findings, 2 unreadable)."))
@@ -191,6 +284,16 @@ def check_workbook(
 ) -> None:
     from xltool.check.run import check_files
 
+    check_choice(fmt, "--format", ("table", "json"))
+    check_exists(rules_config, "--rules-config")
+    for option, path in (("--xlsx", xlsx), ("--annotate", annotate_out)):
+        if path is None:
+            continue
+        if len(files) > 1 and path.suffix:
+            fail(_("{option} {path}: with several workbooks give a folder; each workbook gets its own file there.").format(
+                option=option, path=path))
+        if len(files) == 1 and not path.is_dir():
+            check_suffix(path, option)
     _refuse_overwriting(files, xlsx, annotate_out)
     cfg = _scoring(rules_config) if rules_config else None
     output = check_files(
@@ -221,6 +324,7 @@ def rules(
 ) -> None:
     from xltool.check.docs import rule_docs, rules_table
 
+    check_choice(fmt, "--format", ("table", "json", "markdown"))
     if code:
         from xltool.check.catalogue import RULES
 
@@ -228,7 +332,12 @@ def rules(
         if rule is None:
             err_console.print(f"[red]{escape(_('No rule {code}.').format(code=code))}[/]")
             raise typer.Exit(2)
-        console.print(rule_docs([rule]))
+        if fmt == "markdown":
+            sys.stdout.write(rule_docs([rule]) + "\n")
+        else:
+            from rich.markdown import Markdown
+
+            console.print(Markdown(rule_docs([rule])))
         return
     if fmt == "json":
         from xltool.check.docs import rules_json
@@ -237,7 +346,7 @@ def rules(
     elif fmt == "markdown":
         sys.stdout.write(rule_docs() + "\n")
     else:
-        console.print(rules_table())
+        console.print(rules_table(console.width))
 
 
 @app.command("schema", help=_("Print the JSON schema of check-workbook --format json."))
@@ -248,6 +357,18 @@ def schema() -> None:
 
 
 _mount()
+
+
+def _guard(typer_app: typer.Typer) -> None:
+    for command in typer_app.registered_commands:
+        if command.callback is not None and not getattr(command.callback, "__wrapped__", None):
+            command.callback = user_errors(command.callback)
+    for group in typer_app.registered_groups:
+        if group.typer_instance is not None:
+            _guard(group.typer_instance)
+
+
+_guard(app)
 
 
 def main() -> None:  # pragma: no cover - console entry point

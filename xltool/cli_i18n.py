@@ -42,6 +42,33 @@ def _msgids() -> None:  # pragma: no cover - listed so the extractor sees these 
     _("Missing {what}{hint}.")
     _("argument")
     _("option")
+    _("Enter a whole number.")
+    _("Enter a number.")
+    _("Enter yes or no.")
+    _("Enter a file or folder path.")
+    _("Use one of the values listed by --help.")
+    _("The value is not valid here.")
+
+
+# pydantic's and click's English for values that do not convert (Typer ≥ 0.20 validates with pydantic).
+_VALIDATION = (
+    ("valid integer", "Enter a whole number."),
+    ("valid number", "Enter a number."),
+    ("valid boolean", "Enter yes or no."),
+    ("valid path", "Enter a file or folder path."),
+    ("is not one of", "Use one of the values listed by --help."),
+)
+
+
+def validation_message(message: str) -> str:
+    """A Chinese sentence for a value Typer/pydantic could not convert (no English left)."""
+    lowered = message.lower()
+    if not lowered.startswith("input should") and "is not a valid" not in lowered and "is not one of" not in lowered:
+        return message
+    for needle, text in _VALIDATION:
+        if needle in lowered:
+            return _(text)
+    return _("The value is not valid here.")
 
 
 def install() -> None:
@@ -91,6 +118,26 @@ def _patch_vendored_click() -> None:
         return apply
 
     decorators.help_option = help_option
+
+    bad_init = exceptions.BadParameter.__init__
+
+    def bad_parameter(self, message, ctx=None, param=None, param_hint=None):
+        bad_init(self, validation_message(str(message)), ctx, param, param_hint)
+
+    exceptions.BadParameter.__init__ = bad_parameter
+
+    def bad_parameter_message(self):
+        if self.param_hint is not None:
+            hint = self.param_hint
+        elif self.param is not None:
+            hint = self.param.get_error_hint()
+        else:
+            return _("Invalid value: {message}").format(message=self.message)
+        hint = " / ".join(hint) if isinstance(hint, (list, tuple)) else hint
+        return _("Invalid value for {param_hint}: {message}").format(param_hint=hint, message=self.message)
+
+    if exceptions.BadParameter.format_message.__qualname__.startswith("BadParameter"):
+        exceptions.BadParameter.format_message = bad_parameter_message
 
     no_such_init = exceptions.NoSuchOption.__init__
 

@@ -37,7 +37,7 @@ def fmt_amount(value: float | None) -> str:
 
 
 def fmt_rate(value: float | None) -> str:
-    return _fmt(value, lambda v: format_percent(v, format="0.00%", locale=LOCALE))
+    return _fmt(value, lambda v: format_percent(v, format="#,##0.00%", locale=LOCALE))
 
 
 def fmt_number(value: float | None) -> str:
@@ -68,3 +68,47 @@ def parse_number(text: str) -> tuple[float, bool] | None:
     except (NumberFormatError, ValueError):
         return None
     return (value / 100.0, True) if percent else (value, False)
+
+
+def fmt_year(value: float | None) -> str:
+    """A year reads as written: 2023, never 2,023."""
+    if value is None:
+        return "—"
+    if _absurd(float(value)) or float(value) != int(value):
+        return fmt_number(value)
+    return str(int(value))
+
+
+def fmt_integer(value: float | None) -> str:
+    if value is not None and not _absurd(float(value)) and float(value) != int(value):
+        return fmt_number(value)
+    return _fmt(value, lambda v: format_decimal(v, format="#,##0", locale=LOCALE))
+
+
+def fmt_figure(value: float | None) -> str:
+    """A figure of unknown kind: 1,234 / 12.50 / 0.1235 (at most four decimals)."""
+    if value is None or _absurd(float(value)):
+        return _fmt(value, str)
+    if float(value) == round(float(value)):
+        return fmt_integer(value)
+    if abs(float(value) - round(float(value), 2)) < 1e-9:
+        return fmt_amount(value)
+    return fmt_number(value)
+
+
+_BY_KIND = {"amount": fmt_amount, "rate": fmt_rate, "year": fmt_year, "integer": fmt_integer}
+
+
+def fmt_kind(kind: str | None, value: object) -> str:
+    """Any figure a person reads, by what it is (``Kind`` values, ``year``); text passes through.
+
+    Every output (terminal, 问题清单, 审核汇总, mail, annotated copy) formats through this one
+    function, so a figure reads the same everywhere and no float shows as 1236.9099999999999.
+    """
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, (int, float)):
+        return _BY_KIND.get(kind or "", fmt_figure)(float(value))
+    return str(value)

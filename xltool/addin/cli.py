@@ -69,6 +69,19 @@ def serve(
     if (certfile is None) != (keyfile is None):
         _error(_("Give both --certfile and --keyfile, or neither."))
         raise typer.Exit(2)
+    for option, path in (("--certfile", certfile), ("--keyfile", keyfile)):
+        if path is not None and not path.is_file():
+            _error(_("{option}: {path} does not exist.").format(option=option, path=path))
+            raise typer.Exit(2)
+    if certfile is not None:
+        import ssl
+
+        try:
+            ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(str(certfile), str(keyfile))
+        except (ssl.SSLError, ValueError, OSError):
+            _error(_("The certificate {certfile} and key {keyfile} cannot be used together (not PEM, or they do not "
+                     "match).").format(certfile=certfile, keyfile=keyfile))
+            raise typer.Exit(2) from None
     cfg = None
     if rules_config is not None:
         from xltool.form.scoring import load_scoring
@@ -76,7 +89,9 @@ def serve(
         try:
             cfg = load_scoring(rules_config)
         except (OSError, ValueError) as exc:
-            _error(_("The rules configuration {path} is invalid: {error}").format(path=rules_config, error=exc))
+            from xltool.usererrors import describe
+
+            _error(_("The rules configuration {path} is invalid: {error}").format(path=rules_config, error=describe(exc)))
             raise typer.Exit(2) from None
     try:
         app = create_app(base_url=base_url, cfg=cfg)
@@ -89,9 +104,27 @@ def serve(
     if certfile is None:
         _warn(_("No certificate: Excel refuses add-ins over plain HTTP. Use --certfile/--keyfile (see docs/addin.md)."))
     scheme = "https" if certfile else "http"
+    import socket
+
+    # Bind before saying the server runs: a busy port is an error, not a message after 已启动.
+    try:
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        import errno
+
+        if exc.errno == errno.EADDRINUSE:
+            _error(_("Port {port} on {host} is already in use by another program: choose another with --port.").format(
+                port=port, host=host))
+        else:
+            _error(_("Cannot listen on {host}:{port}: check --host and --port.").format(host=host, port=port))
+        raise typer.Exit(2) from None
     console.print(_("Add-in server on {url}; manifest at {url}/manifest.xml").format(url=f"{scheme}://{host}:{port}"))
-    uvicorn.run(app, host=host, port=port, ssl_certfile=str(certfile) if certfile else None,
-                ssl_keyfile=str(keyfile) if keyfile else None, log_level="warning")
+    config = uvicorn.Config(app, host=host, port=port, ssl_certfile=str(certfile) if certfile else None,
+                            ssl_keyfile=str(keyfile) if keyfile else None, log_level="warning")
+    uvicorn.Server(config).run(sockets=[sock])
 
 
 @addin_app.command("init", help=_("Write the add-in manifest for a server address, the classic VBA module and setup notes."))

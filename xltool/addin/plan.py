@@ -29,9 +29,9 @@ from openpyxl.styles import PatternFill
 from openpyxl.utils.cell import column_index_from_string, coordinate_from_string, get_column_letter
 
 from xltool.check.finding import Finding, Severity, WorkbookReport
-from xltool.form.model import Form, Kind, Style
+from xltool.form.model import Form, Style
 from xltool.i18n import _
-from xltool.numbers import fmt_amount, fmt_number, fmt_rate
+from xltool.numbers import fmt_kind
 from xltool.report.annotate import FILLS, comments_by_cell
 from xltool.report.terminal import cells_text
 from xltool.report.xlsx_list import safe_text
@@ -175,20 +175,11 @@ def previous_marked_cells(values: Iterable[object]) -> set[tuple[str, str]]:
 # -- the result list ----------------------------------------------------------------
 
 def _shown(form: Form, finding: Finding, value: object) -> object:
+    """A figure as every other output shows it (the finding's own kind: amount, rate, year)."""
     if value is None or value == "":
         return ""
-    if isinstance(value, bool):
-        return str(value)
-    if isinstance(value, (int, float)):
-        kind = None
-        first = finding.cells[0].field_id if finding.cells else None
-        if first and first in form.by_id:
-            kind = form.by_id[first].kind
-        if kind is Kind.RATE:
-            return fmt_rate(value)
-        if kind is Kind.AMOUNT:
-            return fmt_amount(value)
-        return fmt_number(value)
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return fmt_kind(finding.kind, value)
     return safe_text(str(value))
 
 

@@ -103,9 +103,19 @@ def taskpane_texts() -> dict[str, str]:
     }
 
 
+OFFICE_JS = "https://appsforoffice.microsoft.com/lib/1/hosted/office.js"
+
+
+def office_js_url() -> str:
+    """Microsoft's CDN by default; an intranet that blocks it sets XLTOOL_OFFICE_JS to its own copy."""
+    import os
+
+    return os.environ.get("XLTOOL_OFFICE_JS", "").strip() or OFFICE_JS
+
+
 def render_taskpane(base_url: str) -> str:
     return _env().get_template("taskpane.html.j2").render(
-        _=_, lang="zh-CN" if current_locale().startswith("zh") else "en", base_url=base_url,
+        _=_, lang="zh-CN" if current_locale().startswith("zh") else "en", base_url=base_url, office_js=office_js_url(),
         colours={"error": SEVERITY_COLOURS[Severity.ERROR], "warning": SEVERITY_COLOURS[Severity.WARNING]},
         texts=taskpane_texts(),
         config={"scriptUrl": f"xlwings/custom-scripts-call/{SCRIPT}", "xlwingsVersion": xw.__version__},

@@ -38,8 +38,13 @@ def audit(
     from xltool.audit.roster import RosterError
     from xltool.audit.run import AuditOptions, run_audit
     from xltool.audit.summary import summary_line
-    from xltool.cli import _scoring, console, err_console
+    from xltool.cli import _scoring, check_exists, console, err_console, fail
 
+    missing = [p for p in inputs if not p.exists()]
+    if missing:  # a mistyped folder is a usage error, not a round with one problem file and an empty summary
+        fail(_("Nothing was audited: {paths} does not exist.").format(paths="、".join(str(p) for p in missing)))
+    for option, path in (("--roster", roster), ("--previous", previous), ("--rules-config", rules_config)):
+        check_exists(path, option)
     cfg = _scoring(rules_config) if rules_config else None
     options = AuditOptions(inputs=list(inputs), out=out or Path("audit"), roster=roster, jobs=jobs, email=email,
                            previous=previous, cfg=cfg, mail_config=mail_config, dry_run=dry_run, resend=resend,
@@ -61,6 +66,8 @@ def audit(
         err_console.print(f"[red]{escape(outcome.mail_error)}[/]")
     if outcome.mail:
         console.print(escape(_("E-mail: {tally}").format(tally="，".join(f"{k} {v}" for k, v in sorted(outcome.mail.items())))))
+    if outcome.mail_note:
+        console.print(f"[yellow]{escape(outcome.mail_note)}[/]")
     if outcome.checked:
         rate = outcome.checked / outcome.seconds if outcome.seconds else 0.0
         console.print(escape(_("Checked {checked} files, reused {reused} unchanged results, in {seconds:.1f} s ({rate:.0f} files/s).").format(
@@ -69,7 +76,7 @@ def audit(
         console.print(escape(_("No file changed: reused {reused} results, in {seconds:.1f} s.").format(
             reused=outcome.reused, seconds=outcome.seconds)))
     console.print(escape(_("Outputs in {out}: {files}").format(
-        out=options.out, files="、".join(p.name for p in outcome.outputs.values()))))
+        out=Path(options.out).resolve(), files="、".join(p.name for p in outcome.outputs.values()))))
     console.print(f"[bold]{escape(summary_line(outcome))}[/]")
     raise typer.Exit(outcome.exit_code)
 

@@ -58,9 +58,12 @@ def _write_one(year: int, cfg_json: str, name: str, code: str, email: str, passw
 
 def write_unit_templates(year: int, roster: Path, out_folder: Path, cfg: ScoringConfig | None = None,
                          password: str | None = None, previous: Path | None = None, jobs: int | None = None,
-                         form_id: str | None = None) -> list[Path]:
+                         form_id: str | None = None, progress=None) -> list[Path]:
     """Write one locked template per roster unit into *out_folder*; returns the files written.
-    *form_id*: a registered form pack (the default form when None)."""
+    *form_id*: a registered form pack (the default form when None).
+
+    *progress*, if given, is called with (done, total) after each template (about 1.5 s each).
+    """
     from xltool.form.selfeval import build_form, default_scoring
 
     units = load_roster(Path(roster)).units
@@ -85,7 +88,20 @@ def write_unit_templates(year: int, roster: Path, out_folder: Path, cfg: Scoring
         tasks.append((year, cfg.model_dump_json(), unit.name, unit.code, unit.email, password, prefill,
                       str(out_folder / filename), form_id))
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(tasks)))
+    written: list[Path] = []
+
+    def done(path: str) -> None:
+        written.append(Path(path))
+        if progress is not None:
+            progress(len(written), len(tasks))
+
+    if progress is not None:
+        progress(0, len(tasks))
     if jobs == 1:
-        return [Path(_write_one(*task)) for task in tasks]
+        for task in tasks:
+            done(_write_one(*task))
+        return written
     with ProcessPoolExecutor(max_workers=jobs) as pool:
-        return [Path(p) for p in pool.map(_write_one, *zip(*tasks))]
+        for path in pool.map(_write_one, *zip(*tasks)):
+            done(path)
+    return written

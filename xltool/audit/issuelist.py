@@ -25,7 +25,7 @@ from xml.sax.saxutils import escape
 
 from xltool.check.finding import CellRef, Finding, Severity, WorkbookReport
 from xltool.i18n import _, current_locale
-from xltool.report.xlsx_list import finding_rows, safe_text
+from xltool.report.xlsx_list import FINDING_WIDTHS, finding_rows, row_height, safe_text
 
 SHEET_PART = "xl/worksheets/sheet1.xml"
 FIRST_ROW = 5  # header row of the findings table, as write_issue_list lays it out
@@ -133,7 +133,8 @@ def issue_list_bytes(report: WorkbookReport) -> bytes:
         for c, value in enumerate(row):
             style = proto.severity_styles[finding.severity] if c == 2 else proto.styles[c]
             cells.append(_cell(f"{COLUMNS[c]}{r}", style, value))
-        lines.append(f'<row r="{r}">{"".join(cells)}</row>')
+        height = row_height(row, FINDING_WIDTHS)
+        lines.append(f'<row r="{r}" ht="{height:g}" customHeight="1">{"".join(cells)}</row>')
     last = FIRST_ROW + len(rows)
     head = re.sub(r'<dimension ref="[^"]*"', f'<dimension ref="A1:I{last}"', proto.head, count=1)
     tail = proto.tail

@@ -30,8 +30,9 @@ from pathlib import Path
 
 from xltool.check.finding import Severity, WorkbookReport
 from xltool.report.annotate import AUTHOR, comments_by_cell
+from xltool.template.styles import FAIL_RGB, WARN_RGB
 
-FILL_RGB = {Severity.ERROR: "00FFC7CE", Severity.WARNING: "00FFEB9C"}
+FILL_RGB = {Severity.ERROR: "00" + FAIL_RGB, Severity.WARNING: "00" + WARN_RGB}
 CT_COMMENTS = "application/vnd.openxmlformats-officedocument.spreadsheetml.comments+xml"
 CT_VML = "application/vnd.openxmlformats-officedocument.vmlDrawing"
 REL_COMMENTS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/comments"
@@ -122,6 +123,8 @@ class _Styles:
         self.fill_ids: dict[Severity, int] = {}
         self.new_xfs: list[str] = []
         self.mapped: dict[tuple[int, Severity], int] = {}
+        self.bold_font: int | None = None
+        self.font_count = 0
 
     def style_for(self, original: int, severity: Severity) -> int:
         key = (original, severity)
@@ -141,8 +144,33 @@ class _Styles:
             self.new_xfs.append(head + rest)
         return self.mapped[key]
 
+    def add_xf(self, *, bold: bool = False, fill_rgb: str | None = None, wrap: bool = False) -> int:
+        """A new cell style (for the 问题 sheet): optional bold font, solid fill, wrapped top-aligned text."""
+        font_id = 0
+        if bold:
+            if self.bold_font is None:
+                fonts = re.search(r"<fonts\b[^>]*?(?:/>|>(.*?)</fonts>)", self.xml, re.S)
+                if not fonts:
+                    raise _Unsupported("no fonts")
+                self.font_count = len(re.findall(r"<font\b", fonts.group(1) or ""))
+                self.bold_font = self.font_count
+            font_id = self.bold_font
+        fill_id = 0
+        if fill_rgb:
+            fill_id = self.fill_count + len(self.new_fills)
+            self.new_fills.append(f'<fill><patternFill patternType="solid"><fgColor rgb="00{fill_rgb}"/>'
+                                  f'<bgColor rgb="00000000"/></patternFill></fill>')
+        xf = (f'<xf numFmtId="0" fontId="{font_id}" fillId="{fill_id}" borderId="0" xfId="0"'
+              + (' applyFont="1"' if bold else "") + (' applyFill="1"' if fill_rgb else ""))
+        xf += ' applyAlignment="1"><alignment vertical="top" wrapText="1"/></xf>' if wrap else "/>"
+        self.new_xfs.append(xf)
+        return len(self.xfs) + len(self.new_xfs) - 1
+
     def render(self) -> bytes:
         xml = self.xml
+        if self.bold_font is not None:
+            xml = _append_children(xml, "fonts", ['<font><b/><sz val="11"/><name val="Calibri"/></font>'],
+                                   self.font_count + 1)
         if self.new_fills:
             xml = _append_children(xml, "fills", self.new_fills, self.fill_count + len(self.new_fills))
         if self.new_xfs:
@@ -317,7 +345,10 @@ def _edit(zin: zipfile.ZipFile, report: WorkbookReport) -> dict[str, bytes]:
         override = f'<Override PartName="/{comments_part}" ContentType="{CT_COMMENTS}"/>'
         end = content_types.rindex("</Types>")
         content_types = content_types[:end] + override + content_types[end:]
-    if 'Extension="vml"' not in content_types and "Extension='vml'" not in content_types and changed:
+    if report.findings:
+        content_types = _add_issues_sheet(zin, report, styles, changed, content_types)
+    if 'Extension="vml"' not in content_types and "Extension='vml'" not in content_types and any(
+            name.endswith(".vml") for name in changed):
         m = re.search(r"<Types\b[^>]*>", content_types)
         assert m is not None
         content_types = (content_types[:m.end()] + f'<Default Extension="vml" ContentType="{CT_VML}"/>'
@@ -326,6 +357,72 @@ def _edit(zin: zipfile.ZipFile, report: WorkbookReport) -> dict[str, bytes]:
         changed["[Content_Types].xml"] = content_types.encode("utf-8")
         changed["xl/styles.xml"] = styles.render()
     return changed
+
+
+CT_SHEET = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
+REL_SHEET = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet"
+NS_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+
+
+def _add_issues_sheet(zin: zipfile.ZipFile, report: WorkbookReport, styles: _Styles, changed: dict[str, bytes],
+                      content_types: str) -> str:
+    """The printable 问题 sheet report.annotate adds, written as XML: same cells, same page setup."""
+    from openpyxl.utils import get_column_letter
+
+    from xltool.audit.issuelist import _cell
+    from xltool.report.annotate import ISSUES_SHEET
+    from xltool.report.xlsx_list import (FINDING_HEADERS, FINDING_WIDTHS, HEADER_FILL, SEVERITY_FILL, finding_rows,
+                                         row_height)
+
+    part = "xl/worksheets/sheet_xltool_issues.xml"
+    workbook = changed.get("xl/workbook.xml", zin.read("xl/workbook.xml")).decode("utf-8")
+    if part in zin.namelist() or f'name="{ISSUES_SHEET}"' in workbook:
+        raise _Unsupported("the workbook already has a 问题 sheet")
+    head = f' s="{styles.add_xf(bold=True, fill_rgb=HEADER_FILL.fgColor.rgb[-6:])}"'
+    body = f' s="{styles.add_xf(wrap=True)}"'
+    severity = {s: f' s="{styles.add_xf(wrap=True, fill_rgb=fill.fgColor.rgb[-6:])}"' for s, fill in SEVERITY_FILL.items()}
+    rows = finding_rows(report)
+    cols = "".join(f'<col min="{i}" max="{i}" width="{w}" customWidth="1"/>' for i, w in enumerate(FINDING_WIDTHS, 1))
+    lines = ['<row r="1">' + "".join(_cell(f"{get_column_letter(c)}1", head, h)
+                                     for c, h in enumerate(FINDING_HEADERS, 1)) + "</row>"]
+    for r, (row, finding) in enumerate(zip(rows, report.findings), start=2):
+        cells = "".join(_cell(f"{get_column_letter(c)}{r}", severity[finding.severity] if c == 3 else body, v)
+                        for c, v in enumerate(row, 1))
+        lines.append(f'<row r="{r}" ht="{row_height(row, FINDING_WIDTHS):g}" customHeight="1">{cells}</row>')
+    last = get_column_letter(len(FINDING_HEADERS))
+    sheet = (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<worksheet xmlns="{NS_MAIN}" xmlns:r="{NS_R}">'
+             '<sheetPr><pageSetUpPr fitToPage="1"/></sheetPr>'
+             f'<dimension ref="A1:{last}{len(rows) + 1}"/>'
+             '<sheetViews><sheetView workbookViewId="0"><pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" '
+             'state="frozen"/><selection pane="bottomLeft" activeCell="A2" sqref="A2"/></sheetView></sheetViews>'
+             f'<sheetFormatPr defaultRowHeight="15"/><cols>{cols}</cols><sheetData>{"".join(lines)}</sheetData>'
+             '<sheetProtection sheet="1" autoFilter="0"/>'
+             '<pageMargins left="0.4" right="0.4" top="0.5" bottom="0.5" header="0.3" footer="0.3"/>'
+             '<pageSetup paperSize="9" orientation="landscape" fitToWidth="1" fitToHeight="0"/></worksheet>')
+    changed[part] = sheet.encode("utf-8")
+    # The workbook: a last <sheet>, its relationship, and the header row repeated on every printed page.
+    rels_part, rels = _rels(zin, "xl/workbook.xml")
+    ids = {rid for rid, _t, _target in rels}
+    rid = next(f"rIdXltS{k}" for k in range(1, 10_000) if f"rIdXltS{k}" not in ids)
+    rels_xml = changed.get(rels_part, zin.read(rels_part)).decode("utf-8")
+    end = rels_xml.rindex("</Relationships>")
+    changed[rels_part] = (rels_xml[:end] + f'<Relationship Id="{rid}" Type="{REL_SHEET}" Target="/{part}"/>'
+                          + rels_xml[end:]).encode("utf-8")
+    sheet_ids = [int(v) for v in re.findall(r'<sheet\b[^>]*?\ssheetId="(\d+)"', workbook)]
+    index = len(re.findall(r"<sheet\b", workbook))
+    end = workbook.index("</sheets>")
+    workbook = (workbook[:end] + f'<sheet xmlns:r="{NS_R}" name="{ISSUES_SHEET}" sheetId="{max(sheet_ids, default=0) + 1}" '
+                f'r:id="{rid}"/>' + workbook[end:])
+    titles = f'<definedName name="_xlnm.Print_Titles" localSheetId="{index}">\'{ISSUES_SHEET}\'!$1:$1</definedName>'
+    if "</definedNames>" in workbook:
+        end = workbook.index("</definedNames>")
+        workbook = workbook[:end] + titles + workbook[end:]
+    else:
+        end = workbook.index("</sheets>") + len("</sheets>")
+        workbook = workbook[:end] + f"<definedNames>{titles}</definedNames>" + workbook[end:]
+    changed["xl/workbook.xml"] = workbook.encode("utf-8")
+    end = content_types.rindex("</Types>")
+    return content_types[:end] + f'<Override PartName="/{part}" ContentType="{CT_SHEET}"/>' + content_types[end:]
 
 
 def _repack(data: bytes, zin: zipfile.ZipFile, changed: dict[str, bytes]) -> bytes:

@@ -153,6 +153,7 @@ class AuditOutcome:
     outputs: dict[str, Path] = field(default_factory=dict)
     mail: dict[str, int] = field(default_factory=dict)  # delivery status → units
     mail_error: str = ""  # the mail settings could not be used
+    mail_note: str = ""  # e.g. where the messages wait when no server is set
     interrupted: bool = False
     dataset: tuple | None = field(default=None, repr=False)  # (ids, labels, rows), built once for xlsx and CSV
 

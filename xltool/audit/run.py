@@ -587,6 +587,11 @@ def _email(outcome: AuditOutcome, options: AuditOptions) -> dict[str, int]:
     for unit in outcome.units:
         if unit.report is None:
             continue
+        if options.roster is not None and not unit.on_roster:
+            # A workbook from a unit the bureau did not list: its address comes from the workbook itself.
+            status = _("not mailed: unit not on the roster")
+            tally[status] = tally.get(status, 0) + 1
+            continue
         attachments = report_attachments(unit.report, unit.outputs[0], unit.outputs[1]) if unit.outputs else []
         try:
             result = deliver_report(unit.report, attachments, settings, to=unit.email or None,
@@ -596,4 +601,10 @@ def _email(outcome: AuditOutcome, options: AuditOptions) -> dict[str, int]:
             status = _("not sent")
             unit.note = (unit.note + "；" if unit.note else "") + exc.message
         tally[status] = tally.get(status, 0) + 1
+    skipped = _("not mailed: unit not on the roster")
+    if settings.host is None and not options.dry_run and any(k != skipped for k in tally):
+        # No server configured: say where the messages wait instead of implying they were sent.
+        where = _("no mail server set, the messages wait in {outbox} (xltool mail flush sends them)").format(
+            outbox=Path(settings.outbox).resolve())
+        outcome.mail_note = where
     return tally

@@ -28,6 +28,7 @@ from xml.sax.saxutils import escape
 
 from openpyxl import Workbook
 from openpyxl.chart import BarChart, Reference
+from openpyxl.worksheet.pagebreak import Break
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
@@ -36,12 +37,14 @@ from xltool.check.finding import Severity
 from xltool.form.model import Form
 from xltool.i18n import _
 from xltool.report.terminal import cells_text
-from xltool.report.xlsx_list import HEADER_FILL, SEVERITY_FILL, safe_text, write_cell
+from xltool.template.styles import FAIL_RGB, WARN_RGB
+from xltool.report.xlsx_list import (HEADER_FILL, SEVERITY_FILL, print_setup, row_height, safe_text, values_text,
+                                     write_cell)
 
 STATUS_FILL = {
     Status.PASSED: PatternFill("solid", fgColor="C6EFCE"),
-    Status.EXPLAIN: PatternFill("solid", fgColor="FFEB9C"),
-    Status.FIX: PatternFill("solid", fgColor="FFC7CE"),
+    Status.EXPLAIN: PatternFill("solid", fgColor=WARN_RGB),
+    Status.FIX: PatternFill("solid", fgColor=FAIL_RGB),
     Status.UNREADABLE: PatternFill("solid", fgColor="D9D9D9"),
 }
 NUMBER_FORMATS = {"amount": "#,##0.00", "rate": "0.00%", "number": "0.##"}
@@ -221,9 +224,23 @@ def summary_package(outcome: AuditOutcome, ids: list[str], labels: list[str], ro
     if rows:
         data_ws.auto_filter.ref = f"A2:{get_column_letter(len(ids))}{rows + 2}"
     _charts_sheet(wb.create_sheet(_("Charts")), outcome)
+    _print_setup(wb, data_ws)
     buffer = io.BytesIO()
     wb.save(buffer)
     return buffer.getvalue(), wb.sheetnames.index(data_title)
+
+
+def _print_setup(wb: Workbook, data_ws) -> None:
+    """Each sheet one A4 page wide with its header repeated; charts one per page; 全部数据
+    (a thousand columns of field ids) prints only its first cell, i.e. not at all in practice."""
+    charts = wb.worksheets[-1]
+    for ws in wb.worksheets:
+        print_setup(ws, None if ws in (data_ws, charts) else "1:1", landscape=True)
+    data_ws.print_area = "A1"
+    # A table and its chart side by side fit the width at 100 %; a manual break after each (fit-to-page
+    # would ignore the breaks).
+    charts.sheet_properties.pageSetUpPr.fitToPage = False
+    charts.page_setup.scale = 100
 
 
 def _summary_sheet(ws, outcome: AuditOutcome) -> None:
@@ -239,7 +256,14 @@ def _summary_sheet(ws, outcome: AuditOutcome) -> None:
         row += [_tidy(_num(u.values.get(fid))) for fid, _label, _kind in KEY_FIGURES]
         row += [u.changes.summary() if u.changes else "", u.note]
         rows.append(row)
-    _table(ws, headers, rows, [6, 32, 12, 12, 36, 10, 10, 9, 9, 14, 14, 10, 12, 9, 24, 40])
+    # Narrow enough to print one A4 landscape page wide at a readable size; long texts wrap.
+    widths = (5, 22, 9, 9, 18, 7, 8, 7, 7, 11, 11, 8, 9, 6, 16, 22)
+    _table(ws, headers, rows, list(widths))
+    wrap = Alignment(wrap_text=True, vertical="top")
+    for r, row in enumerate(rows, start=2):
+        for c in (2, 4, 5, 15, 16):
+            ws.cell(row=r, column=c).alignment = wrap
+        ws.row_dimensions[r].height = row_height(row, widths)
     first_figure = 10
     for r, u in enumerate(outcome.units, start=2):
         ws.cell(row=r, column=7).fill = STATUS_FILL[u.status]
@@ -259,13 +283,18 @@ def _findings_sheet(ws, outcome: AuditOutcome) -> None:
         if u.report is None:
             continue
         for f in u.report.findings:
-            values = "；".join(f"{c.sheet}!{c.cell} {c.label} = {c.value}" for c in f.cells if c.value not in (None, ""))
             rows.append([u.unit, u.code, u.submission.name if u.submission else "", f.code, f.severity.label,
-                         cells_text(f, limit=8), f.message, values, f.difference, "\n".join(f.attribution), f.fix])
+                         cells_text(f, limit=4), f.message, values_text(f), f.difference_text,
+                         "\n".join(f.attribution), f.fix])
             severities.append(f.severity)
-    _table(ws, headers, rows, [28, 12, 30, 8, 10, 24, 60, 50, 10, 40, 40])
-    for r, severity in enumerate(severities, start=2):
+    widths = (16, 10, 16, 7, 9, 14, 40, 28, 10, 24, 26)  # one A4 landscape page wide, wrapped
+    _table(ws, headers, rows, list(widths))
+    wrap = Alignment(wrap_text=True, vertical="top")
+    for r, (row, severity) in enumerate(zip(rows, severities), start=2):
         ws.cell(row=r, column=5).fill = SEVERITY_FILL[severity]
+        for c in range(1, len(headers) + 1):
+            ws.cell(row=r, column=c).alignment = wrap
+        ws.row_dimensions[r].height = row_height(row, widths)
 
 
 def _missing_sheet(ws, outcome: AuditOutcome) -> None:
@@ -302,6 +331,9 @@ def _changes_sheet(ws, outcome: AuditOutcome) -> None:
         ws.cell(row=len(rows) + 3, column=1, value=_("This is the first audit round: there is no earlier round to compare with."))
 
 
+CHART_SECTION_ROWS = 34  # rows of 15 pt (set explicitly): 510 pt of an A4 landscape page's 523 pt at 100 %
+
+
 def _charts_sheet(ws, outcome: AuditOutcome) -> None:
     """Three small tables and a bar chart beside each."""
     readable = [u for u in outcome.units if u.report is not None]
@@ -334,17 +366,31 @@ def _charts_sheet(ws, outcome: AuditOutcome) -> None:
             cats = Reference(ws, min_col=1, min_row=row + 1, max_row=row + len(items))
             chart.add_data(data, titles_from_data=True)
             chart.set_categories(cats)
-        ws.add_chart(chart, f"D{row}")
-        row += max(len(items) + 2, 17)
+        ws.add_chart(chart, f"D{row + 1}")
+        # Each chart on its own page: a page-high section ending in a break (LibreOffice draws a chart
+        # on every page whose area it overlaps, so the next one must start beyond the page).
+        end = row + max(len(items) + 2, CHART_SECTION_ROWS)
+        for r in range(row, end):
+            ws.row_dimensions[r].height = 15
+        row = end
+        ws.row_breaks.append(Break(id=row - 1))
 
 
 # -- the summary line ------------------------------------------------------------------------------
+
+def _unreadable_files(outcome: AuditOutcome) -> int:
+    """Files that could not be read (the 异常文件 of those kinds), never 0 beside five broken files."""
+    from xltool.audit.model import AnomalyKind
+
+    kinds = (AnomalyKind.UNREADABLE, AnomalyKind.NOT_OURS, AnomalyKind.REJECTED)
+    return max(outcome.count(Status.UNREADABLE), sum(a.kind in kinds for a in outcome.anomalies))
+
 
 def summary_line(outcome: AuditOutcome) -> str:
     parts = [_("{files} files, {units} units: passed {passed}, explanation needed {explain}, must be fixed {fix}, "
                "unreadable {unreadable}").format(
         files=outcome.files, units=len(outcome.units), passed=outcome.count(Status.PASSED),
-        explain=outcome.count(Status.EXPLAIN), fix=outcome.count(Status.FIX), unreadable=outcome.count(Status.UNREADABLE))]
+        explain=outcome.count(Status.EXPLAIN), fix=outcome.count(Status.FIX), unreadable=_unreadable_files(outcome))]
     if outcome.not_submitted:
         parts.append(_("not submitted {n}").format(n=len(outcome.not_submitted)))
     problem_files = len(outcome.anomalies)

@@ -16,17 +16,13 @@ from xltool.form.expr import Ref, leaf_refs
 from xltool.form.model import Form
 from xltool.form.scoring import ScoringConfig
 from xltool.i18n import _
-from xltool.numbers import LOCALE, fmt_amount, fmt_number, fmt_rate
+from xltool.numbers import LOCALE, fmt_amount, fmt_kind
 from xltool.read.reader import ReadResult, cell_ref
 from xltool.read.safety import Limits
 
 
 def _fmt(kind: str, value: float) -> str:
-    if kind == "rate":
-        return fmt_rate(value)
-    if kind == "amount":
-        return fmt_amount(value)
-    return fmt_number(value)
+    return fmt_kind(kind, value)
 
 
 def _fmt_allowance(value: Decimal) -> str:
@@ -63,23 +59,30 @@ def to_finding(outcome: Outcome, form: Form, values: Mapping[str, object]) -> Fi
     check, r = outcome.check, outcome.rule
     params = {
         "lhs_label": check.lhs_label, "rhs_label": check.rhs_label,
+        # The sentence states the same signed difference (前者 − 后者) as the 差额 column;
+        # a side that is one blank input says so rather than quoting the 0 it counts as.
         "lhs": _side(form, check.lhs, _fmt(check.kind, outcome.lhs), values),
         "rhs": _side(form, check.rhs, _fmt(check.kind, outcome.rhs), values),
-        "diff": _fmt(check.kind, abs(outcome.diff)), "tol": _fmt_allowance(allowance(check, values)),
+        "diff": _fmt(check.kind, outcome.diff), "tol": _fmt_allowance(allowance(check, values)),
         "where": _where(form, check),
         "label": check.params.get("label", check.lhs_label), "name": check.params.get("name", ""),
         **check.params,
     }
     for fid in check.fields:
-        params.setdefault("value", values.get(fid))
+        params.setdefault("value", fmt_kind(form.field(fid).kind.value, values.get(fid)))
+    expected, actual = outcome.rhs, outcome.lhs
     difference = _flavour(check, values, params)
+    if difference is not None:  # threshold rules: the two figures compared, not |change| and the limit
+        actual, expected = _f(values.get(check.fields[0])), _f(values.get(check.fields[1]))
     if "name" in check.params or check.rule.code == "XT401":
         params["name"] = _row_name(check, values) or params.get("name", "")
+    flag = check.kind == "flag"  # filled / not filled: no figures to compare
     return Finding(
         code=r.code, severity=r.severity, message=r.message().format_map(_Safe(params)),
         fix=r.fix().format_map(_Safe(params)), cells=_cells(form, check, values),
-        expected=round(outcome.rhs, 6), actual=round(outcome.lhs, 6),
-        difference=round(outcome.diff if difference is None else difference, 6),
+        expected=None if flag else round(expected, 6), actual=None if flag else round(actual, 6),
+        difference=None if flag else round(outcome.diff if difference is None else difference, 6),
+        kind="amount" if difference is not None or flag else check.kind,
         attribution=attribute(check, outcome, form, values), instance=check.instance,
     )
 

@@ -11,12 +11,19 @@ from xltool.check.rule import Rule
 from xltool.i18n import _
 
 
-def rules_table() -> Table:
-    table = Table(title=_("Rule catalogue ({n} rules)").format(n=len(RULES)), show_lines=False)
-    for head in (_("Code"), _("Severity"), _("Rule"), _("What it checks"), _("Example")):
-        table.add_column(head)
+def rules_table(width: int = 160) -> Table:
+    """The catalogue; below 120 columns only code, severity and title (``xltool rules XT301`` has the rest)."""
+    wide = width >= 120
+    table = Table(title=_("Rule catalogue ({n} rules)").format(n=len(RULES)), show_lines=wide)
+    table.add_column(_("Code"), no_wrap=True)
+    table.add_column(_("Severity"), no_wrap=True)
+    table.add_column(_("Rule"), overflow="fold")
+    if wide:
+        table.add_column(_("What it checks"), overflow="fold", ratio=2)
+        table.add_column(_("Example"), overflow="fold", ratio=2)
     for rule in sorted(RULES.values(), key=lambda r: r.code):
-        table.add_row(rule.code, rule.severity.label, rule.title(), rule.what(), rule.example())
+        cells = [rule.code, rule.severity.label, rule.title()]
+        table.add_row(*(cells + [rule.what(), rule.example()] if wide else cells))
     return table
 
 

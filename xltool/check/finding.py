@@ -29,6 +29,14 @@ class CellRef(BaseModel):
     label: str
     value: float | str | None = None
     where: str | None = Field(default=None, description="where a Word report states the figure, e.g. 第二部分第3段")
+    kind: str = Field(default="", description="how the value reads: amount, rate, integer, number, year, text")
+
+    @property
+    def text(self) -> str:
+        """The value as a person reads it (2,450.21, 97.58%, 2023)."""
+        from xltool.numbers import fmt_kind
+
+        return fmt_kind(self.kind, self.value)
 
 
 class Finding(BaseModel):
@@ -40,12 +48,32 @@ class Finding(BaseModel):
     expected: float | str | None = None
     actual: float | str | None = None
     difference: float | None = None
+    kind: str = Field(default="amount", description="how expected, actual and difference read: amount, rate, number, year")
     attribution: list[str] = Field(default_factory=list, description="rows that account for a difference")
     instance: str = Field(default="", description="stable key of the rule instance within the workbook")
 
     @property
     def key(self) -> str:
         return f"{self.code}:{self.instance}"
+
+    @property
+    def difference_text(self) -> str:
+        """The signed difference as the message states it (one formatter for both)."""
+        from xltool.numbers import fmt_kind
+
+        return fmt_kind(self.kind, self.difference)
+
+    @property
+    def expected_text(self) -> str:
+        from xltool.numbers import fmt_kind
+
+        return fmt_kind(self.kind, self.expected)
+
+    @property
+    def actual_text(self) -> str:
+        from xltool.numbers import fmt_kind
+
+        return fmt_kind(self.kind, self.actual)
 
 
 class WorkbookReport(BaseModel):

@@ -328,7 +328,7 @@ def _plausibility(form: Form, cfg: ScoringConfig) -> list[Check]:
             form, "XT704", "staff", Ref("base_staff_active"), "<=", Ref("base_staff_quota"), rounding=False,
             kind="number", applies=Filled("base_staff_quota"))),
         (("info_year",), lambda: _compare(
-            form, "XT705", "year", Ref("info_year"), "=", Const(form.year), rounding=False, kind="number",
+            form, "XT705", "year", Ref("info_year"), "=", Const(form.year), rounding=False, kind="year",
             fields=("info_year",), rhs_label=str(form.year), applies=Filled("info_year"))),
         (("fin_income", "fin_exp"), lambda: _compare(
             form, "XT709", "income", Abs(Ref("fin_income") - Ref("fin_exp")), "<=",

@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from xltool.check.checker import check_path
+from xltool.i18n import _
 from xltool.read.safety import UnreadableWorkbook
 from xltool.report.model import CheckOutput, Unreadable
 from xltool.safenames import Names, inside
@@ -28,6 +29,16 @@ def _same_folder(a: Path | None, b: Path | None) -> bool:
     return a is not None and b is not None and Path(a).resolve() == Path(b).resolve()
 
 
+def _progress(paths: list[Path], console: Console):
+    """The files one by one, with a progress bar when there are enough to wait for."""
+    if len(paths) < 5 or not console.is_terminal:
+        yield from paths
+        return
+    from rich.progress import track
+
+    yield from track(paths, description=_("Checking workbooks"), console=console, transient=True)
+
+
 def check_files(files, *, cfg=None, fmt="table", xlsx=None, annotate_out=None, console: Console | None = None,
                 err_console: Console | None = None, email=False, to=None, cc=None, dry_run=False, resend=False,
                 mail_config=None) -> CheckOutput:
@@ -39,7 +50,7 @@ def check_files(files, *, cfg=None, fmt="table", xlsx=None, annotate_out=None, c
     many = len(files) > 1
     checked = []
     names = {"list": Names(), "annotated": Names()}  # one set per output folder
-    for path in map(Path, files):
+    for path in _progress(list(map(Path, files)), err_console if fmt == "json" else console):
         try:
             if path.suffix.lower() == ".docx":  # a Word report (xltool.word): same rules, figures read from text
                 from xltool.word.check import check_document
@@ -68,14 +79,17 @@ def check_files(files, *, cfg=None, fmt="table", xlsx=None, annotate_out=None, c
         list_path = _target(xlsx, path, many, "_问题清单", names["list"])
         annotated_path = _target(annotate_out, path, many, "_审核标注",
                                  names["list"] if _same_folder(xlsx, annotate_out) else names["annotated"])
+        said = err_console if fmt == "json" else console  # JSON on stdout stays parseable
         if list_path:
             from xltool.report.xlsx_list import write_issue_list
 
             write_issue_list(report, list_path)
+            said.print(escape(_("Issue list written: {path}").format(path=Path(list_path).resolve())))
         if annotated_path and path.suffix.lower() != ".docx":
             from xltool.report.annotate import annotate
 
             annotate(path, report, annotated_path)
+            said.print(escape(_("Annotated copy written: {path}").format(path=Path(annotated_path).resolve())))
         if email:
             _email(report, path, list_path, annotated_path, to=to, cc=cc, dry_run=dry_run, resend=resend,
                    mail_config=mail_config, console=err_console if fmt == "json" else console)

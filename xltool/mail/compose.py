@@ -160,7 +160,7 @@ def finding_row(number: int, finding: Finding) -> FindingRow:
         if c.label:
             text += f"（{c.label}）" if _is_cjk(c.label) else f" ({c.label})"
         if c.value is not None:
-            text += f" = {format_value(c.value)}"
+            text += f" = {c.text}"
         values.append(text)
     return FindingRow(
         number=number,
@@ -171,9 +171,9 @@ def finding_row(number: int, finding: Finding) -> FindingRow:
         fix=finding.fix,
         cells=cells,
         values=values,
-        expected=format_value(finding.expected),
-        actual=format_value(finding.actual),
-        difference=format_amount(finding.difference),
+        expected=finding.expected_text,
+        actual=finding.actual_text,
+        difference=finding.difference_text,
         attribution=list(finding.attribution),
     )
 

@@ -210,10 +210,10 @@ def _read_mail_table(path: Path) -> dict[str, Any]:
     try:
         with path.open("rb") as fh:
             document = tomllib.load(fh)
-    except tomllib.TOMLDecodeError as exc:
-        raise MailConfigError(_("Cannot read {path}: {error}").format(path=path, error=exc)) from exc
-    except OSError as exc:
-        raise MailConfigError(_("Cannot read {path}: {error}").format(path=path, error=exc)) from exc
+    except (tomllib.TOMLDecodeError, OSError) as exc:
+        from xltool.usererrors import describe
+
+        raise MailConfigError(_("Cannot read {path}: {error}").format(path=path, error=describe(exc))) from exc
     table = document.get(TOML_TABLE, {})
     if not isinstance(table, dict):
         raise MailConfigError(_("[mail] in {path} must be a table").format(path=path))

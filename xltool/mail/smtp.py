@@ -22,6 +22,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from xltool.i18n import _
+from xltool.usererrors import describe_network
 from xltool.mail.config import MailSettings, Security
 from xltool.mail.errors import MailConfigError
 from xltool.mail.outbox import AttemptRecord, now_iso
@@ -113,7 +114,7 @@ def classify(exc: BaseException, settings: MailSettings) -> SendFailure:
         if "STARTTLS" in str(exc).upper():
             reason = _('The mail server {server} does not support STARTTLS; set security = "ssl" (port 465) or ask its administrator').format(server=server)
         else:
-            reason = _("The mail server {server} does not offer login (AUTH): {error}").format(server=server, error=exc)
+            reason = _("The mail server {server} does not offer login (AUTH): {error}").format(server=server, error=describe_network(exc))
         return SendFailure(reason, permanent=True)
     if isinstance(exc, smtplib.SMTPServerDisconnected):
         if "timed out" in str(exc).lower():
@@ -122,19 +123,19 @@ def classify(exc: BaseException, settings: MailSettings) -> SendFailure:
                 permanent=False,
             )
         return SendFailure(
-            _("The mail server {server} closed the connection: {error}").format(server=server, error=exc),
+            _("The mail server {server} closed the connection: {error}").format(server=server, error=describe_network(exc)),
             permanent=False,
         )
     if isinstance(exc, ssl.SSLCertVerificationError):
         return SendFailure(
             _("The mail server certificate could not be verified: {error}; set ca_file to the CA certificate of the mail server").format(
-                error=exc.verify_message or exc
+                error=describe_network(exc)
             ),
             permanent=True,
         )
     if isinstance(exc, ssl.SSLError):
         return SendFailure(
-            _("Encrypted connection to {server} failed: {error} (check security and port)").format(server=server, error=exc),
+            _("Encrypted connection to {server} failed: {error} (check security and port)").format(server=server, error=describe_network(exc)),
             permanent=True,
         )
     if isinstance(exc, ConnectionRefusedError):
@@ -149,17 +150,17 @@ def classify(exc: BaseException, settings: MailSettings) -> SendFailure:
         )
     if isinstance(exc, socket.gaierror):
         return SendFailure(
-            _("Cannot find the mail server host {host}: {error}").format(host=settings.host, error=exc),
+            _("Cannot find the mail server host {host}: {error}").format(host=settings.host, error=describe_network(exc)),
             permanent=False,
         )
     if isinstance(exc, OSError):
         return SendFailure(
-            _("Network error talking to the mail server {server}: {error}").format(server=server, error=exc),
+            _("Network error talking to the mail server {server}: {error}").format(server=server, error=describe_network(exc)),
             permanent=False,
         )
     if isinstance(exc, smtplib.SMTPException):
         return SendFailure(
-            _("The mail server {server} could not be used: {error}").format(server=server, error=exc),
+            _("The mail server {server} could not be used: {error}").format(server=server, error=describe_network(exc)),
             permanent=True,
         )
     raise exc

@@ -59,8 +59,9 @@ class ReadResult:
 
 def cell_ref(form: Form, field_id: str, value: object = None) -> CellRef:
     f = form.field(field_id)
+    kind = "year" if field_id == "info_year" else f.kind.value
     return CellRef(field_id=field_id, sheet=form.sheet_title(f.sheet), cell=f.cell, label=f.label,
-                   value=_ref_value(value))
+                   value=_ref_value(value), kind=kind)
 
 
 def _ref_value(value: object) -> object:
@@ -459,7 +460,9 @@ def _check_config(form: Form, cfg: ScoringConfig, values: dict[str, object], fin
 def _check_structure(form: Form, book: Book, findings: list[Finding], plan: _FormPlan | None = None) -> None:
     plan = plan or _plan(form)
     expected = [s.title for s in form.sheets] + ["审核"]
-    present = [t for t in book.sheets if t not in HELPER_SHEETS]
+    # An annotated copy's printable 问题 list (report/annotate.py) is not part of the form: a unit
+    # that corrects the annotated copy and sends it back is not told it added a sheet.
+    present = [t for t in book.sheets if t not in HELPER_SHEETS and t != "问题"]
     missing = [t for t in expected if t not in book.sheets]
     extra = [t for t in present if t not in expected]
     if missing or extra:

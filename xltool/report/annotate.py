@@ -15,9 +15,10 @@ from openpyxl.comments import Comment
 from openpyxl.styles import PatternFill
 
 from xltool.check.finding import Severity, WorkbookReport
+from xltool.template.styles import FAIL_RGB, WARN_RGB
 from xltool.template.writer import save_atomic
 
-FILLS = {Severity.ERROR: PatternFill("solid", fgColor="FFC7CE"), Severity.WARNING: PatternFill("solid", fgColor="FFEB9C")}
+FILLS = {Severity.ERROR: PatternFill("solid", fgColor=FAIL_RGB), Severity.WARNING: PatternFill("solid", fgColor=WARN_RGB)}
 AUTHOR = "xltool"
 
 
@@ -54,4 +55,21 @@ def annotate(original: Path, report: WorkbookReport, out: Path) -> Path:
         target.fill = FILLS[severity]
         text = "\n".join(lines)
         target.comment = Comment(text[:2000], AUTHOR, width=420, height=min(600, 60 + 40 * len(lines)))
+    if report.findings:
+        add_findings_sheet(wb, report)
     return save_atomic(wb, out)
+
+
+ISSUES_SHEET = "问题"
+
+
+def add_findings_sheet(wb, report: WorkbookReport) -> None:
+    """Comments do not print: a last sheet lists every finding beside the cells it marks."""
+    from xltool.report.xlsx_list import SEVERITY_FILL, finding_rows, write_findings_sheet
+
+    ws = wb.create_sheet(ISSUES_SHEET)
+    write_findings_sheet(ws, finding_rows(report))
+    for r, f in enumerate(report.findings, start=2):
+        ws.cell(row=r, column=3).fill = SEVERITY_FILL[f.severity]
+    ws.protection.sheet = True  # read-only like the rest of the copy (no password: it holds no figures)
+    ws.protection.autoFilter = False

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import re
+
+from rich.cells import cell_len
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from xltool.check.finding import Finding, Severity, WorkbookReport
 from xltool.i18n import _
-from xltool.numbers import fmt_number
+from xltool.linebreak import break_lines
 
 
 def cells_text(finding: Finding, limit: int = 3) -> str:
@@ -16,10 +20,49 @@ def cells_text(finding: Finding, limit: int = 3) -> str:
     return "、".join(refs) + (f" …(+{more})" if more > 0 else "")
 
 
-def _num(value: object) -> str:
-    if isinstance(value, (int, float)):
-        return fmt_number(value)
-    return "" if value is None else str(value)
+NARROW = 120  # below this width findings are listed one after another instead of as a table
+
+
+def wrap(text: str, width: int, indent: str = "") -> list[str]:
+    """Lines of at most *width* cells that never split a number (rich folds Chinese anywhere)."""
+    return break_lines(text, width, cell_len, indent)
+
+
+class Wrapped:
+    """A table cell that wraps itself with ``break_lines`` at the width rich gives its column,
+    so a number is never split and no line starts with ） (rich folds Chinese anywhere)."""
+
+    def __init__(self, text: str, style: str = "") -> None:
+        self.text, self.style = text, style
+
+    def __rich_console__(self, console, options):
+        for line in break_lines(self.text, max(1, options.max_width)):
+            yield Text(line, style=self.style, no_wrap=True, overflow="crop")
+
+    def __rich_measure__(self, console, options):
+        from rich.measure import Measurement
+
+        lines = self.text.split("\n") or [""]
+        longest_token = max((cell_len(t) for t in re.findall(r"[-+−]?[0-9A-Za-z_.,:%!/]+|\S", self.text)), default=1)
+        return Measurement(min(longest_token + 1, options.max_width), min(max(cell_len(l) for l in lines), options.max_width))
+
+
+def _print_narrow(report: WorkbookReport, console: Console, title: str) -> None:
+    width = max(20, console.width)
+    console.print(Text(title, style="bold"))
+    for n, f in enumerate(report.findings, start=1):
+        style = "red" if f.severity is Severity.ERROR else "yellow"
+        head = f"{n}. {f.code} {f.severity.label}  {cells_text(f)}"
+        for line in wrap(head, width):
+            console.print(Text(line, style=style), no_wrap=True, crop=False, soft_wrap=True)
+        body = [f.message, *(f"· {a}" for a in f.attribution)]
+        if f.difference_text:
+            body.append(_("Difference") + "：" + f.difference_text)
+        if f.fix:
+            body.append(_("What to do") + "：" + f.fix)
+        for part in body:
+            for line in wrap(part, width, indent="   "):
+                console.print(Text(line), no_wrap=True, crop=False, soft_wrap=True)
 
 
 def print_report(report: WorkbookReport, console: Console) -> None:
@@ -27,6 +70,11 @@ def print_report(report: WorkbookReport, console: Console) -> None:
                                                  file=report.path)
     if not report.findings:
         console.print(f"[bold green]✓ {title}：{_('no findings, the workbook passes the review')}[/]")
+        return
+    if console.width < NARROW:
+        _print_narrow(report, console, title)
+        console.print(_("Must fix: {errors}; needs explanation: {warnings}.").format(
+            errors=report.errors, warnings=report.warnings))
         return
     table = Table(title=title, show_lines=True, expand=True)
     table.add_column(_("Rule"), no_wrap=True)
@@ -39,7 +87,8 @@ def print_report(report: WorkbookReport, console: Console) -> None:
     for f in report.findings:
         style = "red" if f.severity is Severity.ERROR else "yellow"
         problem = f.message + ("\n" + "\n".join(f"· {a}" for a in f.attribution) if f.attribution else "")
-        table.add_row(f.code, f"[{style}]{f.severity.label}[/]", cells_text(f), problem, _num(f.difference), f.fix)
+        table.add_row(f.code, f"[{style}]{f.severity.label}[/]", Wrapped(cells_text(f)), Wrapped(problem),
+                      f.difference_text, Wrapped(f.fix))
     console.print(table)
     console.print(_("Must fix: {errors}; needs explanation: {warnings}.").format(
         errors=report.errors, warnings=report.warnings))

@@ -27,11 +27,13 @@ class FillError(ValueError):
 
 def load_data(path: Path) -> dict[str, object]:
     """The ``values`` mapping of a data file (or the whole file when it has none)."""
-    text = Path(path).read_text(encoding="utf-8")
+    from xltool.usererrors import describe
+
     try:
+        text = Path(path).read_text(encoding="utf-8")
         data = json.loads(text) if Path(path).suffix.lower() == ".json" else yaml.safe_load(text)
-    except (json.JSONDecodeError, yaml.YAMLError) as exc:
-        raise FillError([_("The data file {path} cannot be parsed: {error}").format(path=path, error=exc)]) from None
+    except (json.JSONDecodeError, yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise FillError([_("The data file {path} cannot be parsed: {error}").format(path=path, error=describe(exc))]) from None
     if not isinstance(data, dict):
         raise FillError([_("The data file {path} must hold a mapping of field ids to values.").format(path=path)])
     values = data.get("values", data)
@@ -108,6 +110,10 @@ def fill_workbook(template: Path, values: dict[str, object], out: Path) -> Path:
     form = build_form(meta.year, ScoringConfig.model_validate_json(meta.scoring) if meta.scoring else None,
                       meta.form or None)
     coerced = validate(form, values)
+    data_year = coerced.get("info_year")
+    if data_year is not None and int(data_year) != form.year:  # type: ignore[call-overload]
+        raise FillError([_("The data are for {data_year} but the template is for {year}: use the {data_year} "
+                           "template or correct 年度 in the data.").format(data_year=int(data_year), year=form.year)])
     wb = openpyxl.load_workbook(template)
     titles = {s.key: s.title for s in form.sheets}
     problems = []
@@ -119,6 +125,28 @@ def fill_workbook(template: Path, values: dict[str, object], out: Path) -> Path:
                 id=fid, label=field.label, current=cell.value))
             continue
         cell.value = value
+        if isinstance(value, str):
+            _grow_row(wb[titles[field.sheet]], field.cell, value)
     if problems:
         raise FillError(problems)
     return save_atomic(wb, Path(out))
+
+
+def _grow_row(ws, ref: str, text: str) -> None:
+    """A long text gets the row height it needs, as Excel gives it when typed (a file written here is not re-measured)."""
+    from openpyxl.utils import get_column_letter
+    from openpyxl.utils.cell import range_boundaries
+
+    from xltool.linebreak import break_lines, cells
+    from xltool.template.writer import DEFAULT_WIDTH, LINE_HEIGHT
+
+    bounds = next((r.bounds for r in ws.merged_cells.ranges if ref in r), None) or range_boundaries(f"{ref}:{ref}")
+    min_col, min_row, max_col, max_row = bounds
+    width = sum(ws.column_dimensions[get_column_letter(c)].width or DEFAULT_WIDTH for c in range(min_col, max_col + 1)) - 1
+    measure = lambda t: 0.95 * cells(t)  # noqa: E731 - 10 pt 宋体 is a little narrower than two units
+    if measure(text) <= width:
+        return
+    needed = len(break_lines(text, width, measure)) * LINE_HEIGHT + 4
+    available = sum(ws.row_dimensions[r].height or 15.0 for r in range(min_row, max_row + 1))
+    if needed > available:
+        ws.row_dimensions[max_row].height = round((ws.row_dimensions[max_row].height or 15.0) + needed - available, 1)

@@ -11,8 +11,11 @@ INPUT_FILL = PatternFill("solid", fgColor="FFF2CC")  # light yellow: type here
 DERIVED_FILL = PatternFill("solid", fgColor="E7E6E6")  # grey: formula
 CONFIG_FILL = PatternFill("solid", fgColor="DDEBF7")  # light blue: set by the bureau
 HEADER_FILL = PatternFill("solid", fgColor="F2F2F2")
-FAIL_FILL = PatternFill("solid", fgColor="FFC7CE")  # 审核不通过 (must fix)
-WARN_FILL = PatternFill("solid", fgColor="FFEB9C")  # 需要说明
+# The two finding colours, used by every output (template, 问题清单, annotated copies, 审核汇总, add-in).
+FAIL_RGB = "FFC7CE"  # pink: 必须修改
+WARN_RGB = "F4B183"  # orange: 需要说明 (Excel's FFEB9C is too close to the input yellow FFF2CC)
+FAIL_FILL = PatternFill("solid", fgColor=FAIL_RGB)  # 审核不通过 (must fix)
+WARN_FILL = PatternFill("solid", fgColor=WARN_RGB)  # 需要说明
 FAIL_FONT_COLOR = "9C0006"
 
 THIN = Side(style="thin", color="808080")

@@ -47,6 +47,8 @@ def _layout(ws: Worksheet, form: Form, key: str) -> None:
         ws.merge_cells(rng)
     for row, height in sheet.tall_rows.items():
         ws.row_dimensions[row].height = height
+    for text in sheet.texts:
+        _fit(ws, text)
     if sheet.freeze:
         ws.freeze_panes = sheet.freeze
     ws.page_setup.paperSize = ws.PAPERSIZE_A4
@@ -57,6 +59,51 @@ def _layout(ws: Worksheet, form: Form, key: str) -> None:
     ws.print_options.horizontalCentered = True
     if sheet.print_title_rows:
         ws.print_title_rows = sheet.print_title_rows
+
+
+LINE_HEIGHT = 13.5  # points per line of 10 pt 宋体
+DEFAULT_WIDTH = 8.43
+
+
+def _fit(ws: Worksheet, text) -> None:
+    """Headers and labels break where a reader expects, and their rows are tall enough.
+
+    Spreadsheets break Chinese at any character (``（万元⏎）``, ``填表人⏎：``) and do not
+    grow a generated row for wrapped text (项目绩效's header overlapped its neighbours). A label
+    slightly too wide shrinks to one line; a longer one gets explicit line breaks (the reader
+    compares labels without whitespace) and its row the height those lines need.
+    """
+    from openpyxl.styles import Alignment
+    from openpyxl.utils.cell import range_boundaries
+
+    from xltool.linebreak import break_lines, cells
+
+    if text.style in (styles.Style.TITLE, styles.Style.NOTE) or not text.text:
+        return
+    min_col, min_row, max_col, max_row = range_boundaries(f"{text.cell}:{text.merge_to or text.cell}")
+    from openpyxl.utils import get_column_letter
+
+    width = sum(ws.column_dimensions[get_column_letter(c)].width or DEFAULT_WIDTH
+                for c in range(min_col, max_col + 1)) - 1
+    need = cells(text.text)
+    if need <= width:
+        return
+    cell = ws[text.cell]
+    rows = max_row - min_row + 1
+    if rows == 1 and need <= width * 1.35 and "\n" not in text.text:
+        cell.alignment = Alignment(horizontal=cell.alignment.horizontal, vertical="center", shrink_to_fit=True,
+                                   indent=cell.alignment.indent)
+        return
+    lines = break_lines(text.text, width)
+    cell.value = "\n".join(lines)
+    cell.alignment = Alignment(horizontal=cell.alignment.horizontal, vertical="center", wrap_text=True,
+                               indent=cell.alignment.indent)
+    available = sum((ws.row_dimensions[r].height or 15.0) for r in range(min_row, max_row + 1))
+    needed = len(lines) * LINE_HEIGHT + 4
+    if needed > available:
+        extra = (needed - available) / rows
+        for r in range(min_row, max_row + 1):
+            ws.row_dimensions[r].height = round((ws.row_dimensions[r].height or 15.0) + extra, 1)
 
 
 def _fields(ws: Worksheet, form: Form, key: str, cells: CellMap, values: dict[str, object]) -> None:
@@ -138,9 +185,11 @@ def build_workbook(
         add_validations(ws, (f for f in form.fields if f.sheet == sheet.key and f.is_input), lists)
         if sheet.key == "guide":
             _legend(ws)
-    from xltool.template.audit_sheet import add_audit_sheet
+    from xltool.template.audit_sheet import AUDIT_SHEET, add_audit_sheet
 
     add_audit_sheet(wb, form, cells, cfg, prefilled=frozenset(values))
+    # Printing the workbook prints the forms; of the 审核 sheet only its counts, not hundreds of formula rows.
+    wb[AUDIT_SHEET].print_area = "A1:I3"
     for field in form.fields:
         # Workbook-level names equal to the field ids, so formulas and tools can say B_x.
         ref = f"{quote_sheet(form.sheet_title(field.sheet))}!{absolute(field.cell)}"
