@@ -38,6 +38,7 @@ class Extraction:
     where: dict[str, str] = field(default_factory=dict)  # field id → where it was read
     unplaced: list[Unplaced] = field(default_factory=list)
     placed: int = 0
+    form: Form | None = None  # the form it was read against (set by check.check_document)
 
     def put(self, form: Form, fid: str, value: object, where: str) -> None:
         if value is None or value == "" or fid in self.where:
