@@ -12,8 +12,9 @@ import re
 from dataclasses import dataclass, field
 from datetime import date
 
+from xltool.form.cells import split_cell
 from xltool.form.model import Form, Kind
-from xltool.form.selfeval import DIRECTIONS, INDICATOR_TREE, QUALITATIVE, indicator_ids
+from xltool.form.selfeval import indicator_ids
 from xltool.i18n import _
 from xltool.word import patterns as P
 from xltool.word.document import Document, Para, Table
@@ -42,6 +43,9 @@ class Extraction:
 
     def put(self, form: Form, fid: str, value: object, where: str) -> None:
         if value is None or value == "" or fid in self.where:
+            return
+        if fid not in form.by_id:  # a figure the form pack has no field for: listed, not dropped
+            self.unplace(where, str(value))
             return
         target = self.stated if form.field(fid).derived else self.values
         target[fid] = value
@@ -118,7 +122,7 @@ def _narrative(form: Form, paras: list[tuple[str, str]], out: Extraction) -> Non
                 continue
             if in_list:
                 item = P.ITEM.match(text)
-                if item and items < 20:
+                if item and items < form.lists.get("fin_proj", 0):
                     items += 1
                     out.put(form, f"fin_proj_{items}_name", _original(raw, text, item.span("name")), where)
                     out.put(form, f"fin_proj_{items}_amount", P.number(item.group("n")), where)
@@ -135,7 +139,7 @@ def _narrative(form: Form, paras: list[tuple[str, str]], out: Extraction) -> Non
             if P.NOT_INITIAL.search(text):
                 not_initial = True
             proj = P.PROJECT.match(text)
-            if proj and project < 20 and any(r.search(text) for _k, r in P.PROJECT_FIGURES):
+            if proj and project < form.lists.get("proj", 0) and any(r.search(text) for _k, r in P.PROJECT_FIGURES):
                 project += 1
                 _project(form, project, raw, text, proj.span("name"), where, not_initial, out, covered)
         for pat in P.PATTERNS:
@@ -215,6 +219,10 @@ def _footer(form: Form, sheet: str, text: str, where: str, out: Extraction) -> b
 
 # -- 附件2 -----------------------------------------------------------------------------
 
+def has_sheet(form: Form, key: str) -> bool:
+    return any(s.key == key for s in form.sheets)
+
+
 def _base_rows(form: Form) -> dict[str, dict[str, str]]:
     """Row label → {column key → field id} from the form's 附件2 sheet."""
     sheet = form.sheet("base")
@@ -230,6 +238,10 @@ def _base_rows(form: Form) -> dict[str, dict[str, str]]:
 
 
 def _base(form: Form, table: Table, name: str, out: Extraction) -> None:
+    if not has_sheet(form, "base"):  # a pack without 附件2 (the project form): its figures are listed
+        for row in table.rows:
+            _unplaced_numbers(row, lambda c: _("{table} table row {r} column {c}").format(table=name, r=c.row, c=c.col), out)
+        return
     rows = _base_rows(form)
     year = form.year
     mode = ""
@@ -272,7 +284,7 @@ def _base(form: Form, table: Table, name: str, out: Extraction) -> None:
             fids = None if in_special and label == "专项资金" else rows.get(label)
             if fids is None and in_special and _cell_number(texts[0].text) is None and not _empty(texts[0].text):
                 special += 1
-                if special <= 10:
+                if special <= form.lists.get("base_zx", 0):
                     out.put(form, f"base_zx_{special}_name", texts[0].text.strip(), where(texts[0]))
                     fids = {k: f"base_zx_{special}_{k}" for k in order}
             elif fids is not None:
@@ -288,7 +300,7 @@ def _base(form: Form, table: Table, name: str, out: Extraction) -> None:
             continue
         if mode == "building" and not _empty(texts[0].text) and _cell_number(texts[0].text) is None:
             buildings += 1
-            if buildings > 5:
+            if buildings > form.lists.get("base_bld", 0):
                 _unplaced_numbers(cells, where, out)
                 continue
             stem = f"base_bld_{buildings}"
@@ -325,14 +337,27 @@ def _unplaced_numbers(cells, where, out: Extraction) -> None:
 
 # -- 附件3 -----------------------------------------------------------------------------
 
+def _row_of(form: Form, sheet: str, word: str) -> int | None:
+    """The first row of *sheet* with a text containing *word*."""
+    rows = [split_cell(t.cell)[1] for t in form.sheet(sheet).texts if word in t.text]
+    return min(rows) if rows else None
+
+
+def funding_rows(form: Form) -> range:
+    """附件3's rows between 年度资金总额 and 年度总体目标 (按收入/支出性质 or 按资金来源分)."""
+    first, last = _row_of(form, "eval", "年度资金总额"), _row_of(form, "eval", "年度总体目标")
+    return range(first + 1, last) if first and last else range(0)
+
+
 def _pair_labels(form: Form) -> dict[str, str]:
     """附件3's 按收入/支出性质分 labels → the field to their right on the same row."""
     out = {}
     sheet = form.sheet("eval")
-    fields = [f for f in form.fields if f.sheet == "eval" and 6 <= f.row <= 10]
+    rows = funding_rows(form)
+    fields = [f for f in form.fields if f.sheet == "eval" and f.row in rows]
     for text in sheet.texts:
         row = int(re.sub(r"\D", "", text.cell))
-        if 6 <= row <= 10:
+        if row in rows:
             col = text.cell.rstrip("0123456789")
             right = sorted((f for f in fields if f.row == row and f.cell.rstrip("0123456789") > col),
                            key=lambda f: (len(f.cell), f.cell))
@@ -341,17 +366,17 @@ def _pair_labels(form: Form) -> dict[str, str]:
     return out
 
 
-def _l1(text: str) -> str | None:
+def _l1(form: Form, text: str) -> str | None:
     s = P.squash(text)
-    for key, label, _kids in INDICATOR_TREE:
+    for key, label, _kids in form.tree:
         if s.startswith(label[:2]) and "指标" in s:
             return key
     return None
 
 
-def _l2(l1: str | None, text: str) -> tuple[str, str] | None:
+def _l2(form: Form, l1: str | None, text: str) -> tuple[str, str] | None:
     s = P.squash(text)
-    for key, _label1, kids in INDICATOR_TREE:
+    for key, _label1, kids in form.tree:
         if l1 is not None and key != l1:
             continue
         for l2, label in kids:
@@ -360,7 +385,22 @@ def _l2(l1: str | None, text: str) -> tuple[str, str] | None:
     return None
 
 
-def _indicator_value(text: str) -> tuple[str | None, object, str]:
+def choices(form: Form, name: str) -> tuple[str, ...]:
+    """A named choice set of the form's pack (directions, judgements)."""
+    from xltool.form.registry import get_pack
+
+    try:
+        return tuple(get_pack(form.pack_id or None).file.choices.get(name, ()))
+    except ValueError:  # a pack no longer registered: the indicator cells say it
+        return ()
+
+
+def cost_like(l1: str, l2: str) -> bool:
+    """Cost indicators are “lower is better” whether 成本 is a 一级 or a 二级 under 产出."""
+    return "cost" in (l1, l2)
+
+
+def _indicator_value(text: str, qualitative: tuple[str, ...]) -> tuple[str | None, object, str]:
     """(direction, value, unit) of a 年度指标值 / 实际完成值 cell such as “≥38000平方米”."""
     s = P.squash(text)
     if _empty(s):
@@ -369,7 +409,7 @@ def _indicator_value(text: str) -> tuple[str | None, object, str]:
     if s[:1] in "≥≤=><":
         direction = {">": "≥", "<": "≤"}.get(s[0], s[0])
         s = s[1:]
-    if s in QUALITATIVE:
+    if s in qualitative:
         return "定性", s, ""
     m = re.fullmatch(r"(-?\d+(?:,\d{3})*(?:\.\d+)?)(.*)", s)
     if not m:
@@ -433,10 +473,10 @@ def _eval(form: Form, table: Table, name: str, out: Extraction) -> None:
         if mode == "indicators":
             found = None
             for k, cell in enumerate(row):
-                l1_here = _l1(cell.text)
+                l1_here = _l1(form, cell.text)
                 if l1_here:
                     l1 = l1_here
-                hit = _l2(l1, cell.text)
+                hit = _l2(form, l1, cell.text)
                 if hit:
                     found = (k, hit)
                     break
@@ -447,8 +487,8 @@ def _eval(form: Form, table: Table, name: str, out: Extraction) -> None:
             counter[(l1, l2)] = counter.get((l1, l2), 0) + 1
             j = counter[(l1, l2)]
             rest = row[k + 1:]
-            if j > 5 or not rest or _empty(rest[0].text) and not any(_cell_number(c.text) is not None for c in rest):
-                if j > 5:
+            if j > form.indicator_rows or not rest or _empty(rest[0].text) and not any(_cell_number(c.text) is not None for c in rest):
+                if j > form.indicator_rows:
                     _unplaced_numbers(rest, where, out)
                 continue
             _indicator(form, l1, l2, j, rest, layout, where, out)
@@ -459,11 +499,12 @@ def _eval(form: Form, table: Table, name: str, out: Extraction) -> None:
 
 def _eval_budget_columns(form: Form) -> dict[str, str]:
     """附件3's header texts (年初预算数 …) → the field under them on the 年度资金总额 row."""
-    heads = {t.cell.rstrip("0123456789"): P.squash(t.text) for t in form.sheet("eval").texts
-             if t.cell.endswith("4") and t.cell[:-1].isalpha()}
+    head_row = _row_of(form, "eval", "年初预算数")
+    heads = {split_cell(t.cell)[0]: P.squash(t.text) for t in form.sheet("eval").texts
+             if split_cell(t.cell)[1] == head_row}
     out = {}
     for f in form.fields:
-        if f.sheet == "eval" and f.row == 5:
+        if f.sheet == "eval" and head_row and f.row == head_row + 1:
             col = f.cell.rstrip("0123456789")
             if col in heads:
                 out[heads[col]] = f.id
@@ -519,19 +560,20 @@ def _indicator_layout(heads: list[str]) -> tuple[str, ...]:
 def _indicator(form: Form, l1: str, l2: str, j: int, cells, layout: tuple[str, ...], where,
                out: Extraction) -> None:
     ids = indicator_ids(l1, l2, j)
+    directions, qualitative = choices(form, "directions"), choices(form, "judgements")
     by_key = {key: cell for key, cell in zip(layout, cells) if key}
     name = by_key.get("name", cells[0])
     out.put(form, ids["name"], name.text.strip(), where(name))
     direction: str | None = None
     unit = ""
-    if "dir" in by_key and P.squash(by_key["dir"].text) in DIRECTIONS:
+    if "dir" in by_key and P.squash(by_key["dir"].text) in directions:
         direction = P.squash(by_key["dir"].text)
     if "unit" in by_key and not _empty(by_key["unit"].text):
         unit = by_key["unit"].text.strip()
     for key in ("target", "actual"):
         if key not in by_key:
             continue
-        d, value, u = _indicator_value(by_key[key].text)
+        d, value, u = _indicator_value(by_key[key].text, qualitative)
         direction = direction or (d if key == "target" or d == "定性" else None)
         unit = unit or u
         out.put(form, ids[key], value, where(by_key[key]))
@@ -548,7 +590,7 @@ def _indicator(form: Form, l1: str, l2: str, j: int, cells, layout: tuple[str, .
         # The published 附件3 has no 指标方向 column: a sign before the target states it, else
         # costs are “lower is better” and every other indicator “higher is better”.
         first = by_key.get("target", name)
-        direction = direction if direction in DIRECTIONS else ("≤" if l1 == "cost" else "≥")
+        direction = direction if direction in directions else ("≤" if cost_like(l1, l2) else "≥")
         out.put(form, ids["dir"], direction, where(by_key.get("dir", first)))
         if unit:
             out.put(form, ids["unit"], unit, where(by_key.get("unit", first)))

@@ -17,9 +17,10 @@ from docx.shared import Pt
 
 from xltool.form.cells import column_index, split_cell
 from xltool.form.model import Field, Form, Kind
-from xltool.form.selfeval import INDICATOR_ROWS, INDICATOR_TREE, indicator_ids, l1_weight_label
+from xltool.form.selfeval import indicator_ids, l1_weight_label
 from xltool.form.scoring import ScoringConfig
 from xltool.numbers import fmt_amount, fmt_number, fmt_rate
+from xltool.word.extract import cost_like, funding_rows
 
 FONT_PT = 9
 
@@ -163,17 +164,42 @@ def annex2(doc, form: Form, values: Mapping[str, object]) -> None:
 
 # -- 附件3 -----------------------------------------------------------------------------
 
-def _indicator_text(values: Mapping[str, object], ids: dict[str, str], key: str, l1: str, form: Form) -> str:
+def _indicator_text(values: Mapping[str, object], ids: dict[str, str], key: str, cost: bool, form: Form) -> str:
     value = values.get(ids[key])
     if value in (None, ""):
         return ""
     unit = str(values.get(ids["unit"]) or "")
     text = (fmt_number(value) if isinstance(value, (int, float)) else str(value)) + (unit if isinstance(value, (int, float)) else "")
     direction = values.get(ids["dir"])
-    default = "≤" if l1 == "cost" else "≥"
+    default = "≤" if cost else "≥"
     if key == "target" and direction in ("≥", "≤", "=") and direction != default:
         text = f"{direction}{text}"
     return text
+
+
+def _label_text(text: str) -> str:
+    """A label as the published table prints it before its figure: “其中：一般公共预算：”."""
+    text = text.strip()
+    return text if not text or text.endswith("：") else text + "："
+
+
+def funding_pairs(form: Form) -> list[tuple[str, str, str, str]]:
+    """附件3's funding rows from the form: (left label, its field, right label, its field)."""
+    sheet = form.sheet("eval")
+    out = []
+    for row in funding_rows(form):
+        texts = sorted((t for t in sheet.texts if split_cell(t.cell)[1] == row and t.text.strip()),
+                       key=lambda t: column_index(split_cell(t.cell)[0]))
+        fields = sorted((x for x in form.fields if x.sheet == "eval" and x.row == row), key=lambda x: x.column)
+        pair: list[str] = []
+        for k, text in enumerate(texts[:2]):
+            col = column_index(split_cell(text.cell)[0])
+            stop = column_index(split_cell(texts[k + 1].cell)[0]) if k + 1 < len(texts) else 10 ** 6
+            right = next((x.id for x in fields if col < x.column < stop), "")
+            pair += [_label_text(text.text), right]
+        pair += [""] * (4 - len(pair))
+        out.append((pair[0], pair[1], pair[2], pair[3]))
+    return out
 
 
 def annex3(doc, form: Form, values: Mapping[str, object], cfg: ScoringConfig) -> None:
@@ -187,13 +213,8 @@ def annex3(doc, form: Form, values: Mapping[str, object], cfg: ScoringConfig) ->
             for c, fid in zip(range(3, 9), ("eval_budget_initial", "eval_budget_full", "eval_exec", "eval_exec_weight",
                                             "eval_exec_rate", "eval_exec_score"))],
     ]
-    pairs = (("按收入性质分：", "eval_inc_total", "按支出性质分：", "eval_exp_total"),
-             ("其中：一般公共预算：", "eval_inc_general", "其中：基本支出：", "eval_exp_basic"),
-             ("政府性基金拨款：", "eval_inc_fund", "项目支出：", "eval_exp_project"),
-             ("纳入专户管理的非税收入拨款：", "eval_inc_nontax", "", ""),
-             ("其他资金：", "eval_inc_other", "", ""))
-    for left, lid, right, rid in pairs:
-        top.append([(1, 1, "", True), (2, 4, left + show(f(lid), values.get(lid)), False),
+    for left, lid, right, rid in funding_pairs(form):
+        top.append([(1, 1, "", True), (2, 4, left + (show(f(lid), values.get(lid)) if lid else ""), False),
                     (5, 9, right + (show(f(rid), values.get(rid)) if rid else ""), False)])
     top.append([(1, 1, "年度总体目标", True), (2, 5, "预期目标", True), (6, 9, "实际完成情况", True)])
     top.append([(1, 1, "", True), (2, 5, str(values.get("eval_goal_expected") or ""), False),
@@ -202,18 +223,18 @@ def annex3(doc, form: Form, values: Mapping[str, object], cfg: ScoringConfig) ->
     top.append([(1, 1, "绩效指标", True)] + [(c, c, h, True) for c, h in zip(range(2, 10), heads)])
     body: list[list[tuple[int, int, str, bool]]] = []
     l1_spans, l2_spans = [], []
-    for l1, _label, kids in INDICATOR_TREE:
+    for l1, _label, kids in form.tree:
         l1_first = len(body)
         for l2, l2_label in kids:
             l2_first = len(body)
-            filled = [j for j in range(1, INDICATOR_ROWS + 1) if values.get(indicator_ids(l1, l2, j)["name"]) not in (None, "")]
+            filled = [j for j in range(1, form.indicator_rows + 1) if values.get(indicator_ids(l1, l2, j)["name"]) not in (None, "")]
             for j in filled or [0]:
                 ids = indicator_ids(l1, l2, j) if j else None
-                row = [(1, 1, "", True), (2, 2, l1_weight_label(l1, cfg), False), (3, 3, l2_label, False)]
+                row = [(1, 1, "", True), (2, 2, l1_weight_label(l1, cfg, form), False), (3, 3, l2_label, False)]
                 if ids:
                     row += [(4, 4, str(values.get(ids["name"]) or ""), False),
-                            (5, 5, _indicator_text(values, ids, "target", l1, form), False),
-                            (6, 6, _indicator_text(values, ids, "actual", l1, form), False),
+                            (5, 5, _indicator_text(values, ids, "target", cost_like(l1, l2), form), False),
+                            (6, 6, _indicator_text(values, ids, "actual", cost_like(l1, l2), form), False),
                             (7, 7, show(f(ids["weight"]), values.get(ids["weight"])), False),
                             (8, 8, show(f(ids["score"]), values.get(ids["score"])), False),
                             (9, 9, str(values.get(ids["reason"]) or ""), False)]

@@ -1,0 +1,96 @@
+"""The Word report consumes the workbook's form pack: make-report then check-report round trip
+for every shipped pack's corrected example, and a clear message where a pack has no report."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+
+import pytest
+from helpers import chinese, scratch, zh_locale  # noqa: F401 - autouse fixture
+from test_form_packs import filled
+from test_word import run_cli
+
+from xltool.check.checker import check_path
+from xltool.form.registry import SHIPPED_DIR
+from xltool.word.check import NOT_IN_REPORT, check_document
+
+REPORT_PACKS = ("central-2020", "province-cost")  # the 部门整体 packs besides the default
+
+
+@cache
+def report_of(pack: str) -> Path:
+    from xltool.word.writer import make_report
+
+    with chinese():
+        return make_report(filled(pack), scratch("word_packs") / f"{pack}_报告.docx")[0]
+
+
+def test_every_shipped_pack_is_covered():
+    shipped = {p.stem for p in SHIPPED_DIR.glob("*.toml")}
+    assert shipped == {"example", *REPORT_PACKS, "project"}
+
+
+@pytest.mark.parametrize("pack", REPORT_PACKS)
+def test_round_trip_for_the_packs_corrected_example(pack):
+    result, _book = check_path(filled(pack))
+    with chinese():
+        ext, _values, report = check_document(report_of(pack), form=pack)
+    assert ext.form is not None and ext.form.pack_id == pack
+    assert [f"{f.code} {f.message}" for f in report.findings if f.severity.value == "error"] == []
+    assert ext.unplaced == [] and report.unplaced == []
+    # Every input the workbook holds is read back from the report, on the pack's own fields.
+    missing = [f.id for f in result.form.inputs if result.values.get(f.id) not in (None, "")
+               and f.id not in ext.values and f.id not in NOT_IN_REPORT]
+    assert missing == []
+    for fid, got in ext.values.items():
+        want = result.values.get(fid)
+        if isinstance(want, float):
+            assert isinstance(got, float) and abs(got - want) <= 5e-5, (fid, got, want)
+
+
+def test_the_packs_own_tree_is_written_and_read():
+    """central-2020 puts 成本指标 under 产出指标: the report's 附件3 has no 一级 成本指标 and its
+    cost indicators are read onto eval_output_cost_*."""
+    import docx
+
+    doc = docx.Document(str(report_of("central-2020")))
+    annex3 = doc.tables[-1]
+    first_column = {c.text for row in annex3.rows for c in row.cells[1:2]}
+    assert any(t.startswith("产出指标（50分）") for t in first_column)
+    assert not any(t.startswith("成本指标") for t in first_column)
+    texts = "".join(c.text for row in annex3.rows for c in row.cells)
+    assert "当年财政拨款" in texts and "上年结转资金" in texts and "一般公共预算" not in texts
+    with chinese():
+        ext, _values, _report = check_document(report_of("central-2020"), form="central-2020")
+    assert any(k.startswith("eval_output_cost_1_") for k in ext.values)
+
+
+def test_a_report_read_against_the_wrong_pack_lists_what_it_cannot_place():
+    with chinese():
+        ext, _values, report = check_document(report_of("central-2020"))  # the default pack
+    assert ext.form is not None and ext.form.pack_id == "example"
+    assert report.unplaced  # the central figures the default form has no field for, listed
+
+
+def test_check_report_form_option_and_beside_the_workbook(tmp_path):
+    wrong = run_cli("check-report", str(report_of("central-2020")), "--format", "json")
+    right = run_cli("check-report", str(report_of("central-2020")), "--format", "json", "--form", "central-2020")
+    assert right.returncode == 0, right.stdout + right.stderr
+    assert json.loads(right.stdout)["workbooks"][0]["unplaced"] == []
+    assert json.loads(wrong.stdout)["workbooks"][0]["unplaced"] != []
+    # Beside its workbook the report is read against the workbook's pack without --form.
+    both = run_cli("check-workbook", str(filled("central-2020")), str(report_of("central-2020")), "--format", "json")
+    assert both.returncode == 0, both.stdout + both.stderr
+    books = json.loads(both.stdout)["workbooks"]
+    assert books[1]["unplaced"] == [] and not [f for f in books[1]["findings"] if f["code"] == "XT301"]
+    unknown = run_cli("check-report", str(report_of("central-2020")), "--form", "nosuch")
+    assert unknown.returncode == 2 and "nosuch" in unknown.stderr and "Traceback" not in unknown.stderr
+
+
+def test_make_report_on_a_project_workbook_says_why_not(tmp_path):
+    out = tmp_path / "报告.docx"
+    done = run_cli("make-report", str(filled("project")), "-o", str(out))
+    assert done.returncode == 2 and not out.exists()
+    assert "Traceback" not in done.stderr and "项目支出绩效自评表" in done.stderr and "附件2" in done.stderr
