@@ -94,3 +94,20 @@ def test_make_report_on_a_project_workbook_says_why_not(tmp_path):
     done = run_cli("make-report", str(filled("project")), "-o", str(out))
     assert done.returncode == 2 and not out.exists()
     assert "Traceback" not in done.stderr and "项目支出绩效自评表" in done.stderr and "附件2" in done.stderr
+
+
+def test_audit_reads_a_report_against_the_workbooks_pack(tmp_path):
+    import shutil
+
+    import openpyxl
+
+    inbox = tmp_path / "收件箱"
+    inbox.mkdir()
+    shutil.copy(filled("central-2020"), inbox / "工作簿.xlsx")
+    shutil.copy(report_of("central-2020"), inbox / "报告.docx")
+    done = run_cli("audit", str(inbox), "--out", str(tmp_path / "out"), "--jobs", "1")
+    assert done.returncode == 0, done.stdout + done.stderr
+    wb = openpyxl.load_workbook(tmp_path / "out" / "审核汇总.xlsx", read_only=True)
+    assert [r for r in wb["异常文件"].iter_rows(min_row=2, values_only=True) if r[0]] == []
+    details = [r for r in wb["问题明细"].iter_rows(min_row=2, values_only=True) if r[0]]
+    assert not any("报告.docx" in str(r) for r in details)  # the report agrees with its workbook

@@ -175,6 +175,8 @@ def audit_across(unit, bodies: list[str | None]) -> None:
     extra: list[Finding] = []
     for sub, text in zip(unit.reports, bodies):
         body = json.loads(text) if text else {}
+        if sub.header.get("form") != form.pack_id:
+            body = _read_again(sub, form, body)
         where = {k: f"{sub.name} {v}" for k, v in (body.get("where") or {}).items()}
         ext = Extraction(values={k: v for k, v in (body.get("values") or {}).items() if k in where}, where=where)
         extra += [f.model_copy(update={"instance": f"{f.instance}:{sub.name}"})
@@ -183,3 +185,15 @@ def audit_across(unit, bodies: list[str | None]) -> None:
         unit.report.findings = _sort(unit.report.findings + extra)
         unit.errors, unit.warnings = unit.report.errors, unit.report.warnings
         unit.status = Status.FIX if unit.errors else Status.EXPLAIN if unit.warnings else Status.PASSED
+
+
+def _read_again(sub, form: Form, body: dict) -> dict:
+    """A report beside a workbook of another pack is read again against the workbook's pack
+    (the worker read it against the default one); its stored reading when the file is gone."""
+    if sub.path is None or not Path(sub.path).is_file():
+        return body
+    try:
+        result, _report = audit_result(Path(sub.path), ScoringConfig.model_validate_json(form.scoring_json), form.pack_id)
+    except Exception:  # noqa: BLE001 - the worker's reading stands; the audit goes on
+        return body
+    return {"values": result.values, "where": result.where}
