@@ -115,6 +115,8 @@ def _narrative(form: Form, paras: list[tuple[str, str]], out: Extraction) -> Non
         covered: list[tuple[int, int]] = []
         if section == 0:
             _cover(form, text, where, out)
+            if "填表人" in text:  # the project report's footer line follows its table directly
+                _footer(form, "eval", raw, where, out)
             continue
         if section == 2:
             if re.match(r"^\((?:二|2)\)", text):
@@ -349,11 +351,83 @@ def funding_rows(form: Form) -> range:
     return range(first + 1, last) if first and last else range(0)
 
 
+def row_items(form: Form, row: int) -> tuple[list, list]:
+    """(texts, fields) of one row of the form's 附件3 sheet, left to right (empty texts left out)."""
+    texts = sorted((t for t in form.sheet("eval").texts if split_cell(t.cell)[1] == row and t.text.strip()),
+                   key=lambda t: _col_index(t.cell))
+    fields = sorted((f for f in form.fields if f.sheet == "eval" and f.row == row), key=lambda f: f.column)
+    return texts, fields
+
+
+def _col_index(cell: str) -> int:
+    from xltool.form.cells import column_index
+
+    return column_index(split_cell(cell)[0])
+
+
+def is_column_row(form: Form, row: int) -> bool:
+    """A row with one label and figures under the 年初预算数 / 全年预算数 / 全年执行数 … headers
+    (年度资金总额; the project form's 当年财政拨款 / 上年结转资金 / 其他资金 rows)."""
+    texts, fields = row_items(form, row)
+    return len(texts) == 1 and len(fields) >= 2
+
+
+def labelled_fields(form: Form, row: int) -> list[tuple[str, str]]:
+    """(label, field id) pairs of a row: each label with the first field to its right before the next label."""
+    texts, fields = row_items(form, row)
+    out = []
+    for k, text in enumerate(texts):
+        col = _col_index(text.cell)
+        stop = _col_index(texts[k + 1].cell) if k + 1 < len(texts) else 10 ** 6
+        out.append((text.text, next((f.id for f in fields if col < f.column < stop), "")))
+    return out
+
+
+def head_row(form: Form) -> int | None:
+    """附件3's 年初预算数 … header row."""
+    return _row_of(form, "eval", "年初预算数")
+
+
+def top_rows(form: Form) -> list[int]:
+    """附件3's rows above the header that hold a field (单位名称; 项目名称, 主管部门, 实施单位)."""
+    head = head_row(form) or 0
+    return [r for r in range(1, head) if row_items(form, r)[1]]
+
+
+def _top_labels(form: Form) -> dict[str, str]:
+    return {_label(text): fid for r in top_rows(form) for text, fid in labelled_fields(form, r) if fid}
+
+
+def _column_labels(form: Form) -> dict[str, dict[str, str]]:
+    """Label of each column row → {header text → field id}."""
+    head = head_row(form)
+    if head is None:
+        return {}
+    heads = {split_cell(t.cell)[0]: P.squash(t.text) for t in form.sheet("eval").texts if split_cell(t.cell)[1] == head}
+    out: dict[str, dict[str, str]] = {}
+    last = _row_of(form, "eval", "年度总体目标") or head
+    for row in range(head + 1, last):
+        if is_column_row(form, row):
+            texts, fields = row_items(form, row)
+            out[_label(texts[0].text)] = {heads[split_cell(f.cell)[0]]: f.id for f in fields
+                                          if split_cell(f.cell)[0] in heads}
+    return out
+
+
+def _put_with_source(form: Form, fid: str, value: object, where: str, out: Extraction) -> None:
+    """A derived copy (附件3's 单位名称 = 基本情况's) also gives the input it copies."""
+    out.put(form, fid, value, where)
+    f = form.by_id.get(fid)
+    if f is not None and f.derived and f.formula is not None and type(f.formula).__name__ == "Copy":
+        for ref in f.formula.refs():
+            out.put(form, ref, value, where)
+
+
 def _pair_labels(form: Form) -> dict[str, str]:
     """附件3's 按收入/支出性质分 labels → the field to their right on the same row."""
     out = {}
     sheet = form.sheet("eval")
-    rows = funding_rows(form)
+    rows = [r for r in funding_rows(form) if not is_column_row(form, r)]
     fields = [f for f in form.fields if f.sheet == "eval" and f.row in rows]
     for text in sheet.texts:
         row = int(re.sub(r"\D", "", text.cell))
@@ -419,6 +493,8 @@ def _indicator_value(text: str, qualitative: tuple[str, ...]) -> tuple[str | Non
 
 def _eval(form: Form, table: Table, name: str, out: Extraction) -> None:
     pairs = _pair_labels(form)
+    top = _top_labels(form)
+    column_rows = _column_labels(form)
     heads: list[str] = []
     layout = INDICATOR_COLUMNS
     mode = ""
@@ -428,6 +504,15 @@ def _eval(form: Form, table: Table, name: str, out: Extraction) -> None:
         where = lambda c: _("{table} table row {r} column {c}").format(table=name, r=c.row, c=c.col)  # noqa: E731
         texts = [P.squash(c.text) for c in row]
         own = [c for c in row if not c.continued]
+        if mode == "" and not heads and any(_label(c.text) in top for c in own):
+            pending: str | None = None
+            for cell in own:
+                if _label(cell.text) in top:
+                    pending = top[_label(cell.text)]
+                elif pending and not _empty(cell.text):
+                    _put_with_source(form, pending, cell.text.strip(), where(cell), out)
+                    pending = None
+            continue
         if any("名称" in t for t in texts[:2]) and mode == "":
             rest = [c for c in own if "名称" not in P.squash(c.text) and not _empty(c.text)]
             if rest:
@@ -437,9 +522,10 @@ def _eval(form: Form, table: Table, name: str, out: Extraction) -> None:
         if "年初预算数" in texts:
             heads = texts
             continue
-        if "年度资金总额" in texts:
-            start = texts.index("年度资金总额")
-            columns = _eval_budget_columns(form)
+        label_at = next((k for k, t in enumerate(texts) if _label(t) in column_rows), None)
+        if label_at is not None and mode == "":
+            start = label_at
+            columns = column_rows[_label(texts[label_at])]
             for cell, head in zip(row[start + 1:], heads[start + 1:] if heads else []):
                 fid = columns.get(head)
                 value = _cell_number(cell.text)
@@ -495,20 +581,6 @@ def _eval(form: Form, table: Table, name: str, out: Extraction) -> None:
             continue
         if mode in ("", "after_goal"):
             _pairs(form, pairs, own, where, out)
-
-
-def _eval_budget_columns(form: Form) -> dict[str, str]:
-    """附件3's header texts (年初预算数 …) → the field under them on the 年度资金总额 row."""
-    head_row = _row_of(form, "eval", "年初预算数")
-    heads = {split_cell(t.cell)[0]: P.squash(t.text) for t in form.sheet("eval").texts
-             if split_cell(t.cell)[1] == head_row}
-    out = {}
-    for f in form.fields:
-        if f.sheet == "eval" and head_row and f.row == head_row + 1:
-            col = f.cell.rstrip("0123456789")
-            if col in heads:
-                out[heads[col]] = f.id
-    return out
 
 
 def _pairs(form: Form, pairs: dict[str, str], cells, where, out: Extraction) -> None:
