@@ -388,6 +388,11 @@ def head_row(form: Form) -> int | None:
     return _row_of(form, "eval", "年初预算数")
 
 
+def goal_row(form: Form) -> int | None:
+    """附件3's 年度总体目标 row."""
+    return _row_of(form, "eval", "年度总体目标")
+
+
 def top_rows(form: Form) -> list[int]:
     """附件3's rows above the header that hold a field (单位名称; 项目名称, 主管部门, 实施单位)."""
     head = head_row(form) or 0

@@ -20,7 +20,7 @@ from xltool.form.model import Field, Form, Kind
 from xltool.form.selfeval import indicator_ids, l1_weight_label
 from xltool.form.scoring import ScoringConfig
 from xltool.numbers import fmt_amount, fmt_number, fmt_rate
-from xltool.word.extract import cost_like, funding_rows
+from xltool.word.extract import cost_like, goal_row, head_row, is_column_row, labelled_fields, row_items, top_rows
 
 FONT_PT = 9
 
@@ -183,42 +183,50 @@ def _label_text(text: str) -> str:
     return text if not text or text.endswith("：") else text + "："
 
 
-def funding_pairs(form: Form) -> list[tuple[str, str, str, str]]:
-    """附件3's funding rows from the form: (left label, its field, right label, its field)."""
-    sheet = form.sheet("eval")
-    out = []
-    for row in funding_rows(form):
-        texts = sorted((t for t in sheet.texts if split_cell(t.cell)[1] == row and t.text.strip()),
-                       key=lambda t: column_index(split_cell(t.cell)[0]))
-        fields = sorted((x for x in form.fields if x.sheet == "eval" and x.row == row), key=lambda x: x.column)
-        pair: list[str] = []
-        for k, text in enumerate(texts[:2]):
-            col = column_index(split_cell(text.cell)[0])
-            stop = column_index(split_cell(texts[k + 1].cell)[0]) if k + 1 < len(texts) else 10 ** 6
-            right = next((x.id for x in fields if col < x.column < stop), "")
-            pair += [_label_text(text.text), right]
-        pair += [""] * (4 - len(pair))
-        out.append((pair[0], pair[1], pair[2], pair[3]))
-    return out
+def _top(form: Form, values: Mapping[str, object]) -> tuple[list[list[tuple[int, int, str, bool]]], int, int]:
+    """附件3 above the indicators, from the pack's layout: (rows, index of the header row, index of
+    the 年度总体目标 row). Columns as the sheet's A..H, the last running to the table's edge."""
+    f = form.field
+    top: list[list[tuple[int, int, str, bool]]] = []
+    for r in top_rows(form):
+        pairs = labelled_fields(form, r)
+        if len(pairs) == 1:
+            (label, fid), = pairs
+            top.append([(1, 2, label, True), (3, 9, show(f(fid), values.get(fid)) if fid else "", False)])
+        else:
+            cells: list[tuple[int, int, str, bool]] = []
+            for k, (label, fid) in enumerate(pairs[:2]):
+                base = 1 + 5 * k
+                cells += [(base, base + 1, label, True),
+                          (base + 2, 5 if k == 0 else 9, show(f(fid), values.get(fid)) if fid else "", False)]
+            top.append(cells)
+    head = head_row(form)
+    goal = goal_row(form) or (head or 0) + 1
+    heads = {column_index(split_cell(t.cell)[0]): t.text for t in form.sheet("eval").texts if split_cell(t.cell)[1] == head}
+    head_at = len(top)
+    top.append([(c, 9 if c == 8 else c, heads.get(c, ""), True) for c in range(1, 9)])
+    for r in range((head or 0) + 1, goal):
+        if is_column_row(form, r):
+            texts, fields = row_items(form, r)
+            by_col = {x.column: x for x in fields}
+            top.append([(1, 1, "", True), (2, 2, texts[0].text, False)] + [
+                (c, 9 if c == 8 else c, show(by_col[c], values.get(by_col[c].id)) if c in by_col else "", False)
+                for c in range(3, 9)])
+        else:
+            pair = [(_label_text(label), fid) for label, fid in labelled_fields(form, r)[:2]] + [("", "")] * 2
+            (left, lid), (right, rid) = pair[0], pair[1]
+            top.append([(1, 1, "", True), (2, 4, left + (show(f(lid), values.get(lid)) if lid else ""), False),
+                        (5, 9, right + (show(f(rid), values.get(rid)) if rid else ""), False)])
+    goal_at = len(top)
+    top.append([(1, 1, "年度总体目标", True), (2, 5, "预期目标", True), (6, 9, "实际完成情况", True)])
+    top.append([(1, 1, "", True), (2, 5, str(values.get("eval_goal_expected") or ""), False),
+                (6, 9, str(values.get("eval_goal_actual") or ""), False)])
+    return top, head_at, goal_at
 
 
 def annex3(doc, form: Form, values: Mapping[str, object], cfg: ScoringConfig) -> None:
     f = form.field
-    top = [
-        [(1, 2, "区级预算部门（单位）名称", True), (3, 9, show(f("eval_unit_name"), values.get("eval_unit_name")), False)],
-        [(1, 1, "年度预算申请（万元）", True), (2, 2, "", True), (3, 3, "年初预算数", True), (4, 4, "全年预算数", True),
-         (5, 5, "全年执行数", True), (6, 6, "分值", True), (7, 7, "执行率", True), (8, 9, "得分", True)],
-        [(1, 1, "", True), (2, 2, "年度资金总额", False)] + [
-            (c, 9 if c == 8 else c, show(f(fid), values.get(fid)), False)
-            for c, fid in zip(range(3, 9), ("eval_budget_initial", "eval_budget_full", "eval_exec", "eval_exec_weight",
-                                            "eval_exec_rate", "eval_exec_score"))],
-    ]
-    for left, lid, right, rid in funding_pairs(form):
-        top.append([(1, 1, "", True), (2, 4, left + (show(f(lid), values.get(lid)) if lid else ""), False),
-                    (5, 9, right + (show(f(rid), values.get(rid)) if rid else ""), False)])
-    top.append([(1, 1, "年度总体目标", True), (2, 5, "预期目标", True), (6, 9, "实际完成情况", True)])
-    top.append([(1, 1, "", True), (2, 5, str(values.get("eval_goal_expected") or ""), False),
-                (6, 9, str(values.get("eval_goal_actual") or ""), False)])
+    top, head_at, goal_at = _top(form, values)
     heads = ("一级指标", "二级指标", "三级指标", "年度指标值", "实际完成值", "分值", "得分", "偏差原因分析及改进措施")
     top.append([(1, 1, "绩效指标", True)] + [(c, c, h, True) for c, h in zip(range(2, 10), heads)])
     body: list[list[tuple[int, int, str, bool]]] = []
@@ -253,7 +261,7 @@ def annex3(doc, form: Form, values: Mapping[str, object], cfg: ScoringConfig) ->
                 cell = cell.merge(grid[r][last - 1])
             _cell_text(cell, text, bold=header, center=header or ("：" not in text and len(text) < 20))
     offset = len(top)
-    vertical = [(1, 1 + 7 - 1, 0), (8, 9, 0), (offset - 1, offset + len(body) - 1, 0)]
+    vertical = [(head_at, goal_at - 1, 0), (goal_at, goal_at + 1, 0), (offset - 1, offset + len(body) - 1, 0)]
     vertical += [(offset + a, offset + b, 1) for a, b in l1_spans] + [(offset + a, offset + b, 2) for a, b in l2_spans]
     for first, last, col in vertical:
         if last > first:
