@@ -1,5 +1,5 @@
 """The Word report consumes the workbook's form pack: make-report then check-report round trip
-for every shipped pack's corrected example, and a clear message where a pack has no report."""
+for every shipped pack's corrected example (the project pack's report is its 自评表 alone)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from xltool.check.checker import check_path
 from xltool.form.registry import SHIPPED_DIR
 from xltool.word.check import NOT_IN_REPORT, check_document
 
-REPORT_PACKS = ("central-2020", "province-cost")  # the 部门整体 packs besides the default
+REPORT_PACKS = ("central-2020", "province-cost", "project")  # every shipped pack besides the default
 
 
 @cache
@@ -29,7 +29,7 @@ def report_of(pack: str) -> Path:
 
 def test_every_shipped_pack_is_covered():
     shipped = {p.stem for p in SHIPPED_DIR.glob("*.toml")}
-    assert shipped == {"example", *REPORT_PACKS, "project"}
+    assert shipped == {"example", *REPORT_PACKS}
 
 
 @pytest.mark.parametrize("pack", REPORT_PACKS)
@@ -89,11 +89,29 @@ def test_check_report_form_option_and_beside_the_workbook(tmp_path):
     assert unknown.returncode == 2 and "nosuch" in unknown.stderr and "Traceback" not in unknown.stderr
 
 
-def test_make_report_on_a_project_workbook_says_why_not(tmp_path):
-    out = tmp_path / "报告.docx"
-    done = run_cli("make-report", str(filled("project")), "-o", str(out))
-    assert done.returncode == 2 and not out.exists()
-    assert "Traceback" not in done.stderr and "项目支出绩效自评表" in done.stderr and "附件2" in done.stderr
+def test_the_project_report_is_its_table_alone():
+    """The project pack has no 收支情况, 项目绩效 or 附件2: its report is the 自评表 with its own
+    top rows (项目名称, 主管部门, 实施单位) and 按资金来源 rows, nothing of the 部门整体 report."""
+    import docx
+
+    doc = docx.Document(str(report_of("project")))
+    text = "\n".join(p.text for p in doc.paragraphs)
+    assert "项目支出绩效自评表" in text and "一般公共预算支出情况" not in text and "附件2" not in text
+    assert len(doc.tables) == 1
+    cells = [c.text for row in doc.tables[0].rows for c in row.cells]
+    assert {"项目名称", "主管部门", "实施单位", "其中：当年财政拨款", "上年结转资金", "按资金来源合计"} <= set(cells)
+    assert "公务用车平台经费" in cells and "166.37" in cells
+
+
+def test_a_pack_without_the_reports_sheets_is_refused_in_chinese():
+    from xltool.form.selfeval import build_form
+    from xltool.word.writer import FormUnsupported, refuse_unsupported
+
+    form = build_form(2023, None, "project")
+    bare = form.model_copy(update={"sheets": [s for s in form.sheets if s.key != "eval"]})
+    with chinese(), pytest.raises(FormUnsupported) as caught:
+        refuse_unsupported(bare)
+    assert "未生成报告" in caught.value.message and "附件3" in caught.value.message
 
 
 def test_audit_reads_a_report_against_the_workbooks_pack(tmp_path):
@@ -111,3 +129,27 @@ def test_audit_reads_a_report_against_the_workbooks_pack(tmp_path):
     assert [r for r in wb["异常文件"].iter_rows(min_row=2, values_only=True) if r[0]] == []
     details = [r for r in wb["问题明细"].iter_rows(min_row=2, values_only=True) if r[0]]
     assert not any("报告.docx" in str(r) for r in details)  # the report agrees with its workbook
+
+
+@pytest.mark.parametrize("pack", REPORT_PACKS)
+def test_each_packs_report_validates_against_the_ooxml_schemas(pack):
+    from word_schema import schema_errors, schemas_dir
+
+    if not (schemas_dir() / "wml-with-xml.xsd").is_file():
+        from conftest import _unavailable
+
+        _unavailable(f"the OOXML schemas ({schemas_dir()})")
+    errors = schema_errors(report_of(pack))
+    assert "word/document.xml" in errors
+    assert {part: e for part, e in errors.items() if e} == {}
+
+
+def test_libreoffice_renders_the_project_report(soffice, tmp_path):
+    import re
+    import subprocess
+
+    from xltool.office import convert
+
+    pdf = convert(report_of("project"), tmp_path, target="pdf:writer_pdf_Export")
+    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    assert "项目支出绩效自评表" in text and "公务用车平台经费" in text and re.search(r"97\.04%", text)

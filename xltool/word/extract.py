@@ -215,7 +215,8 @@ def _footer(form: Form, sheet: str, text: str, where: str, out: Extraction) -> b
 
             value = _to_date(value)
         out.put(form, f"info_{key}", value, where)
-        out.put(form, f"{sheet}_footer_{key}", value, where)
+        if f"{sheet}_footer_{key}" in form.by_id:  # the sheet's own copy of the line, where the pack has one
+            out.put(form, f"{sheet}_footer_{key}", value, where)
     return found
 
 
