@@ -502,9 +502,10 @@ def test_indicator_table_with_direction_and_unit_columns(tmp_path):
                         k = row.index("二级指标")
                         row = row[:k + 2] + ["指标方向"] + row[k + 2:k + 4] + ["计量单位"] + row[k + 4:]
                     else:
+                        from xltool.form.selfeval import build_form
                         from xltool.word.extract import _l2
 
-                        k = next((i for i, c in enumerate(row) if _l2(None, c)), None)
+                        k = next((i for i, c in enumerate(row) if _l2(build_form(2023), None, c)), None)
                         if k is not None and len(row) > k + 3:
                             name, target, actual, rest = row[k + 1], row[k + 2], row[k + 3], row[k + 4:]
                             direction, unit = {"服务对象满意度指标": ("≥", "%"), "经济成本指标": ("≤", "万元")}.get(

@@ -41,7 +41,8 @@ def _progress(paths: list[Path], console: Console):
 
 def check_files(files, *, cfg=None, fmt="table", xlsx=None, annotate_out=None, console: Console | None = None,
                 err_console: Console | None = None, email=False, to=None, cc=None, dry_run=False, resend=False,
-                mail_config=None) -> CheckOutput:
+                mail_config=None, form: str | None = None) -> CheckOutput:
+    """*form*: the form pack a Word report is read against (a workbook names its own)."""
     from xltool.report.terminal import print_report
 
     console = console or Console()
@@ -55,7 +56,7 @@ def check_files(files, *, cfg=None, fmt="table", xlsx=None, annotate_out=None, c
             if path.suffix.lower() == ".docx":  # a Word report (xltool.word): same rules, figures read from text
                 from xltool.word.check import check_document
 
-                result, _values, report = check_document(path, cfg=cfg)
+                result, _values, report = check_document(path, cfg=cfg, form=form)
             else:
                 result, report = check_path(path, cfg=cfg)
         except UnreadableWorkbook as exc:

@@ -111,8 +111,9 @@ async def read_uploads(request: Request, *, max_files: int, max_bytes: int, fiel
     return fields, files
 
 
-def templates_zip(year: int, roster_name: str, roster: bytes, jobs: int = 1) -> bytes:
-    """One locked template per roster unit, zipped (the roster is read by xltool.audit.roster)."""
+def templates_zip(year: int, roster_name: str, roster: bytes, jobs: int = 1, form_id: str | None = None) -> bytes:
+    """One locked template per roster unit, zipped (the roster is read by xltool.audit.roster);
+    *form_id*: a registered form pack (the default form when None)."""
     from xltool.audit.distribute import write_unit_templates
     from xltool.web.store import ROSTER_EXT, safe_ext
 
@@ -120,7 +121,7 @@ def templates_zip(year: int, roster_name: str, roster: bytes, jobs: int = 1) -> 
     with tempfile.TemporaryDirectory(prefix="xltool-web-") as tmp:
         path = Path(tmp) / f"roster.{'xlsx' if ext == 'bin' else ext}"
         path.write_bytes(roster)
-        written = write_unit_templates(year, path, Path(tmp) / "out", jobs=jobs)
+        written = write_unit_templates(year, path, Path(tmp) / "out", jobs=jobs, form_id=form_id)
         buffer = io.BytesIO()
         with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
             for file in written:

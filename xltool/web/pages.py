@@ -106,7 +106,7 @@ async def desk(request: Request):
         return back
     store = services(request).store
     rounds = [(r, len(store.files(r.id)), store.latest_audit(r.id)) for r in store.rounds()]
-    return render(request, "desk.html", rounds=rounds)
+    return render(request, "desk.html", rounds=rounds, forms=form_choices())
 
 
 @router.post("/desk/rounds")
@@ -206,9 +206,10 @@ async def desk_templates(request: Request):
     fields, files = await read_uploads(request, max_files=1, max_bytes=s.cfg.max_upload_bytes)
     check_csrf(request, fields.get("csrf_token"))
     year = _year(fields.get("year"))
+    form_id = _form(fields.get("form"))
     if not files:
         raise HTTPException(400, _("Choose the roster file (.xlsx or .csv)."))
-    data = await run_in_threadpool(_templates, year, files[0][0], files[0][1], s.cfg.audit_jobs)
+    data = await run_in_threadpool(_templates, year, files[0][0], files[0][1], s.cfg.audit_jobs, form_id)
     return attachment(data, _("Templates {year}").format(year=year) + ".zip", "application/zip")
 
 
@@ -222,10 +223,30 @@ def _year(value) -> int:
     return year
 
 
-def _templates(year: int, name: str, data: bytes, jobs: int) -> bytes:
+def form_choices() -> list[tuple[str, str]]:
+    """(pack id, name) of the registered form packs, the default first."""
+    from xltool.form.registry import DEFAULT_FORM, available, get_pack
+
+    ids = sorted(available(), key=lambda i: (i != DEFAULT_FORM, i))
+    return [(i, get_pack(i, session=False).name) for i in ids]
+
+
+def _form(value) -> str | None:
+    """A form pack id chosen on the page: only a registered id, never a path."""
+    from xltool.form.registry import UnknownForm, is_registered
+
+    value = str(value or "").strip()
+    if not value:
+        return None
+    if not is_registered(value):
+        raise HTTPException(400, str(UnknownForm(value[:60])))
+    return value
+
+
+def _templates(year: int, name: str, data: bytes, jobs: int, form_id: str | None = None) -> bytes:
     from xltool.audit.roster import RosterError
 
     try:
-        return templates_zip(year, name, data, jobs)
+        return templates_zip(year, name, data, jobs, form_id)
     except RosterError as exc:
         raise HTTPException(400, str(exc)) from None

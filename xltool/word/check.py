@@ -16,7 +16,8 @@ from xltool.check.finding import CellRef, Finding, WorkbookReport
 from xltool.form.expr import evaluate_all
 from xltool.form.model import Form, Kind
 from xltool.form.scoring import ScoringConfig
-from xltool.form.selfeval import build_form, config_values
+from xltool.form.layout import Pack
+from xltool.form.selfeval import build_form, config_values, default_scoring
 from xltool.i18n import _
 from xltool.numbers import fmt_amount, fmt_number, fmt_rate
 from xltool.word.document import DocLimits, read_document
@@ -35,7 +36,7 @@ def _year(ext: Extraction) -> int:
 
 
 def evaluate(form: Form, cfg: ScoringConfig, ext: Extraction) -> tuple[dict[str, object], list[Finding]]:
-    values: dict[str, object] = {**ext.values, **config_values(cfg)}
+    values: dict[str, object] = {**ext.values, **config_values(cfg, form)}
     values.update(evaluate_all(form.formulas, values))
     findings = [f for f in run_checks(form, cfg, values)
                 if not (f.code == "XT103" and f.instance in NOT_IN_REPORT)]
@@ -82,18 +83,21 @@ def _cite(form: Form, finding: Finding, ext: Extraction) -> Finding:
 
 
 def check_document(path: Path, *, cfg: ScoringConfig | None = None, limits: DocLimits | None = None,
-                   ) -> tuple[Extraction, dict[str, object], WorkbookReport]:
-    """Read the Word report at *path* and check it; raises UnreadableReport (exit 2)."""
+                   form: str | Pack | None = None) -> tuple[Extraction, dict[str, object], WorkbookReport]:
+    """Read the Word report at *path* and check it against the form pack *form* (a registered
+    id or a loaded pack; the default form when None); raises UnreadableReport (exit 2).
+    The form it was checked against is ``ext.form``."""
     doc = read_document(Path(path), limits)
-    cfg = cfg or ScoringConfig()
-    probe = build_form(DEFAULT_YEAR, cfg)
+    cfg = cfg or default_scoring(form)
+    probe = build_form(DEFAULT_YEAR, cfg, form)
     ext = extract(probe, doc)
-    form = build_form(_year(ext), cfg)
-    if form is not probe:
-        ext = extract(form, doc)
-    values, findings = evaluate(form, cfg, ext)
+    built = build_form(_year(ext), cfg, form)
+    if built is not probe:
+        ext = extract(built, doc)
+    ext.form = built
+    values, findings = evaluate(built, cfg, ext)
     report = WorkbookReport(
-        path=str(path), sha256=doc.sha256, unit=_text(values.get("info_unit_name")), year=form.year,
+        path=str(path), sha256=doc.sha256, unit=_text(values.get("info_unit_name")), year=built.year,
         template_version="docx", contact_name=_text(values.get("info_preparer")),
         findings=sort_findings(findings),
         unplaced=[f"{u.where}：{u.text}" for u in ext.unplaced],
@@ -121,23 +125,36 @@ def across(checked: list[tuple[Path, object, WorkbookReport]]) -> None:
         for book_path, result, book in books:
             if book.year == report.year and same_unit(book.unit, report.unit):
                 form = result.form  # type: ignore[attr-defined]
+                if ext.form is not None and ext.form.pack_id != form.pack_id:
+                    # Beside a workbook the report is read against the workbook's pack.
+                    ext, _values, again = check_document(path, cfg=result.cfg, form=form.pack_id)  # type: ignore[attr-defined]
+                    report.findings, report.unplaced = again.findings, again.unplaced
                 extra = cross_findings(form, ext, result.values, Path(book_path).name)  # type: ignore[attr-defined]
                 report.findings = _sort(report.findings + extra)
                 break  # one workbook per report: the first given for the unit
 
 
+def _registered(form_id: object) -> str | None:
+    """A pack id recorded by a checked workbook, if it is still registered here."""
+    from xltool.form.registry import is_registered
+
+    return form_id if isinstance(form_id, str) and form_id and is_registered(form_id) else None
+
+
 class _AuditResult:
-    """What the audit worker reads from a checked file (as from a workbook's ReadResult)."""
+    """What the audit worker reads from a checked file, the names a workbook's ReadResult has:
+    values, scoring, the form it was checked against, and where each figure was read."""
 
-    def __init__(self, values: dict[str, object], cfg: ScoringConfig, where: dict[str, str]) -> None:
-        self.values, self.cfg, self.where = values, cfg, where
+    def __init__(self, values: dict[str, object], cfg: ScoringConfig, form: Form, where: dict[str, str]) -> None:
+        self.values, self.cfg, self.form, self.where = values, cfg, form, where
 
 
-def audit_result(path: Path, cfg: ScoringConfig | None) -> tuple[_AuditResult, WorkbookReport]:
-    cfg = cfg or ScoringConfig()
-    ext, values, report = check_document(path, cfg=cfg)
+def audit_result(path: Path, cfg: ScoringConfig | None, form: str | None = None) -> tuple[_AuditResult, WorkbookReport]:
+    cfg = cfg or default_scoring(form)
+    ext, values, report = check_document(path, cfg=cfg, form=form)
     stated = {**ext.values, **ext.stated}
-    return _AuditResult(values, cfg, {fid: ext.where[fid] for fid in stated}), report
+    assert ext.form is not None
+    return _AuditResult(values, cfg, ext.form, {fid: ext.where[fid] for fid in stated}), report
 
 
 def audit_across(unit, bodies: list[str | None]) -> None:
@@ -150,10 +167,16 @@ def audit_across(unit, bodies: list[str | None]) -> None:
 
     if unit.report is None:
         return
-    form = build_form(int(unit.report.year or DEFAULT_YEAR))
+    header = unit.submission.header if unit.submission is not None else {}
+    scoring = header.get("scoring")
+    form = build_form(int(unit.report.year or DEFAULT_YEAR),
+                      ScoringConfig.model_validate_json(scoring) if scoring else None,
+                      _registered(header.get("form")))  # the workbook's pack
     extra: list[Finding] = []
     for sub, text in zip(unit.reports, bodies):
         body = json.loads(text) if text else {}
+        if sub.header.get("form") != form.pack_id:
+            body = _read_again(sub, form, body)
         where = {k: f"{sub.name} {v}" for k, v in (body.get("where") or {}).items()}
         ext = Extraction(values={k: v for k, v in (body.get("values") or {}).items() if k in where}, where=where)
         extra += [f.model_copy(update={"instance": f"{f.instance}:{sub.name}"})
@@ -162,3 +185,15 @@ def audit_across(unit, bodies: list[str | None]) -> None:
         unit.report.findings = _sort(unit.report.findings + extra)
         unit.errors, unit.warnings = unit.report.errors, unit.report.warnings
         unit.status = Status.FIX if unit.errors else Status.EXPLAIN if unit.warnings else Status.PASSED
+
+
+def _read_again(sub, form: Form, body: dict) -> dict:
+    """A report beside a workbook of another pack is read again against the workbook's pack
+    (the worker read it against the default one); its stored reading when the file is gone."""
+    if sub.path is None or not Path(sub.path).is_file():
+        return body
+    try:
+        result, _report = audit_result(Path(sub.path), ScoringConfig.model_validate_json(form.scoring_json), form.pack_id)
+    except Exception:  # noqa: BLE001 - the worker's reading stands; the audit goes on
+        return body
+    return {"values": result.values, "where": result.where}

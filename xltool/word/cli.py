@@ -30,7 +30,7 @@ def make_report_cmd(
     rules_config: Annotated[Optional[Path], typer.Option("--rules-config", help=_("Scoring configuration TOML overriding the workbook's"))] = None,
 ) -> None:
     from xltool.read.safety import UnreadableWorkbook
-    from xltool.word.writer import ReportRefused, TemplateRefused, make_report
+    from xltool.word.writer import FormUnsupported, ReportRefused, TemplateRefused, make_report
 
     console, err_console = _consoles()
     if out.suffix.lower() != ".docx":
@@ -51,6 +51,9 @@ def make_report_cmd(
     try:
         written, errors = make_report(workbook, out, template=template, force=force, cfg=cfg)
     except UnreadableWorkbook as exc:
+        err_console.print(f"[red]✗ {escape(str(workbook))}：{escape(exc.message)}[/]")
+        raise typer.Exit(2) from None
+    except FormUnsupported as exc:
         err_console.print(f"[red]✗ {escape(str(workbook))}：{escape(exc.message)}[/]")
         raise typer.Exit(2) from None
     except TemplateRefused as exc:
@@ -74,17 +77,20 @@ def check_report_cmd(
     fmt: Annotated[str, typer.Option("--format", "-f", help=_("table or json"))] = "table",
     xlsx: Annotated[Optional[Path], typer.Option("--xlsx", help=_("Write the 问题清单 workbook here"))] = None,
     rules_config: Annotated[Optional[Path], typer.Option("--rules-config", help=_("Scoring configuration TOML overriding the workbook's"))] = None,
+    form_name: Annotated[Optional[str], typer.Option("--form", help=_("Form pack the report follows: a pack id (xltool forms) or a pack file .toml; beside a workbook, the workbook's pack"))] = None,
 ) -> None:
     from xltool.cli import _refuse_overwriting, _scoring
     from xltool.check.run import check_files
+    from xltool.form.cli import resolve_form
 
     console, err_console = _consoles()
     if fmt not in ("table", "json"):
         err_console.print(f"[red]{escape(_('Unknown format {fmt}: use table or json.').format(fmt=fmt))}[/]")
         raise typer.Exit(2)
     _refuse_overwriting(files, xlsx)
-    cfg = _scoring(rules_config) if rules_config else None
-    output = check_files(files, cfg=cfg, fmt=fmt, xlsx=xlsx, console=console, err_console=err_console)
+    form = resolve_form(form_name)
+    cfg = _scoring(rules_config, form) if rules_config else None
+    output = check_files(files, cfg=cfg, fmt=fmt, xlsx=xlsx, console=console, err_console=err_console, form=form)
     raise typer.Exit(output.exit_code)
 
 

@@ -12,8 +12,9 @@ import re
 from dataclasses import dataclass, field
 from datetime import date
 
+from xltool.form.cells import split_cell
 from xltool.form.model import Form, Kind
-from xltool.form.selfeval import DIRECTIONS, INDICATOR_TREE, QUALITATIVE, indicator_ids
+from xltool.form.selfeval import indicator_ids
 from xltool.i18n import _
 from xltool.word import patterns as P
 from xltool.word.document import Document, Para, Table
@@ -38,9 +39,13 @@ class Extraction:
     where: dict[str, str] = field(default_factory=dict)  # field id → where it was read
     unplaced: list[Unplaced] = field(default_factory=list)
     placed: int = 0
+    form: Form | None = None  # the form it was read against (set by check.check_document)
 
     def put(self, form: Form, fid: str, value: object, where: str) -> None:
         if value is None or value == "" or fid in self.where:
+            return
+        if fid not in form.by_id:  # a figure the form pack has no field for: listed, not dropped
+            self.unplace(where, str(value))
             return
         target = self.stated if form.field(fid).derived else self.values
         target[fid] = value
@@ -110,6 +115,8 @@ def _narrative(form: Form, paras: list[tuple[str, str]], out: Extraction) -> Non
         covered: list[tuple[int, int]] = []
         if section == 0:
             _cover(form, text, where, out)
+            if "填表人" in text:  # the project report's footer line follows its table directly
+                _footer(form, "eval", raw, where, out)
             continue
         if section == 2:
             if re.match(r"^\((?:二|2)\)", text):
@@ -117,7 +124,7 @@ def _narrative(form: Form, paras: list[tuple[str, str]], out: Extraction) -> Non
                 continue
             if in_list:
                 item = P.ITEM.match(text)
-                if item and items < 20:
+                if item and items < form.lists.get("fin_proj", 0):
                     items += 1
                     out.put(form, f"fin_proj_{items}_name", _original(raw, text, item.span("name")), where)
                     out.put(form, f"fin_proj_{items}_amount", P.number(item.group("n")), where)
@@ -134,7 +141,7 @@ def _narrative(form: Form, paras: list[tuple[str, str]], out: Extraction) -> Non
             if P.NOT_INITIAL.search(text):
                 not_initial = True
             proj = P.PROJECT.match(text)
-            if proj and project < 20 and any(r.search(text) for _k, r in P.PROJECT_FIGURES):
+            if proj and project < form.lists.get("proj", 0) and any(r.search(text) for _k, r in P.PROJECT_FIGURES):
                 project += 1
                 _project(form, project, raw, text, proj.span("name"), where, not_initial, out, covered)
         for pat in P.PATTERNS:
@@ -208,11 +215,16 @@ def _footer(form: Form, sheet: str, text: str, where: str, out: Extraction) -> b
 
             value = _to_date(value)
         out.put(form, f"info_{key}", value, where)
-        out.put(form, f"{sheet}_footer_{key}", value, where)
+        if f"{sheet}_footer_{key}" in form.by_id:  # the sheet's own copy of the line, where the pack has one
+            out.put(form, f"{sheet}_footer_{key}", value, where)
     return found
 
 
 # -- 附件2 -----------------------------------------------------------------------------
+
+def has_sheet(form: Form, key: str) -> bool:
+    return any(s.key == key for s in form.sheets)
+
 
 def _base_rows(form: Form) -> dict[str, dict[str, str]]:
     """Row label → {column key → field id} from the form's 附件2 sheet."""
@@ -229,6 +241,10 @@ def _base_rows(form: Form) -> dict[str, dict[str, str]]:
 
 
 def _base(form: Form, table: Table, name: str, out: Extraction) -> None:
+    if not has_sheet(form, "base"):  # a pack without 附件2 (the project form): its figures are listed
+        for row in table.rows:
+            _unplaced_numbers(row, lambda c: _("{table} table row {r} column {c}").format(table=name, r=c.row, c=c.col), out)
+        return
     rows = _base_rows(form)
     year = form.year
     mode = ""
@@ -271,7 +287,7 @@ def _base(form: Form, table: Table, name: str, out: Extraction) -> None:
             fids = None if in_special and label == "专项资金" else rows.get(label)
             if fids is None and in_special and _cell_number(texts[0].text) is None and not _empty(texts[0].text):
                 special += 1
-                if special <= 10:
+                if special <= form.lists.get("base_zx", 0):
                     out.put(form, f"base_zx_{special}_name", texts[0].text.strip(), where(texts[0]))
                     fids = {k: f"base_zx_{special}_{k}" for k in order}
             elif fids is not None:
@@ -287,7 +303,7 @@ def _base(form: Form, table: Table, name: str, out: Extraction) -> None:
             continue
         if mode == "building" and not _empty(texts[0].text) and _cell_number(texts[0].text) is None:
             buildings += 1
-            if buildings > 5:
+            if buildings > form.lists.get("base_bld", 0):
                 _unplaced_numbers(cells, where, out)
                 continue
             stem = f"base_bld_{buildings}"
@@ -324,14 +340,104 @@ def _unplaced_numbers(cells, where, out: Extraction) -> None:
 
 # -- 附件3 -----------------------------------------------------------------------------
 
+def _row_of(form: Form, sheet: str, word: str) -> int | None:
+    """The first row of *sheet* with a text containing *word*."""
+    rows = [split_cell(t.cell)[1] for t in form.sheet(sheet).texts if word in t.text]
+    return min(rows) if rows else None
+
+
+def funding_rows(form: Form) -> range:
+    """附件3's rows between 年度资金总额 and 年度总体目标 (按收入/支出性质 or 按资金来源分)."""
+    first, last = _row_of(form, "eval", "年度资金总额"), _row_of(form, "eval", "年度总体目标")
+    return range(first + 1, last) if first and last else range(0)
+
+
+def row_items(form: Form, row: int) -> tuple[list, list]:
+    """(texts, fields) of one row of the form's 附件3 sheet, left to right (empty texts left out)."""
+    texts = sorted((t for t in form.sheet("eval").texts if split_cell(t.cell)[1] == row and t.text.strip()),
+                   key=lambda t: _col_index(t.cell))
+    fields = sorted((f for f in form.fields if f.sheet == "eval" and f.row == row), key=lambda f: f.column)
+    return texts, fields
+
+
+def _col_index(cell: str) -> int:
+    from xltool.form.cells import column_index
+
+    return column_index(split_cell(cell)[0])
+
+
+def is_column_row(form: Form, row: int) -> bool:
+    """A row with one label and figures under the 年初预算数 / 全年预算数 / 全年执行数 … headers
+    (年度资金总额; the project form's 当年财政拨款 / 上年结转资金 / 其他资金 rows)."""
+    texts, fields = row_items(form, row)
+    return len(texts) == 1 and len(fields) >= 2
+
+
+def labelled_fields(form: Form, row: int) -> list[tuple[str, str]]:
+    """(label, field id) pairs of a row: each label with the first field to its right before the next label."""
+    texts, fields = row_items(form, row)
+    out = []
+    for k, text in enumerate(texts):
+        col = _col_index(text.cell)
+        stop = _col_index(texts[k + 1].cell) if k + 1 < len(texts) else 10 ** 6
+        out.append((text.text, next((f.id for f in fields if col < f.column < stop), "")))
+    return out
+
+
+def head_row(form: Form) -> int | None:
+    """附件3's 年初预算数 … header row."""
+    return _row_of(form, "eval", "年初预算数")
+
+
+def goal_row(form: Form) -> int | None:
+    """附件3's 年度总体目标 row."""
+    return _row_of(form, "eval", "年度总体目标")
+
+
+def top_rows(form: Form) -> list[int]:
+    """附件3's rows above the header that hold a field (单位名称; 项目名称, 主管部门, 实施单位)."""
+    head = head_row(form) or 0
+    return [r for r in range(1, head) if row_items(form, r)[1]]
+
+
+def _top_labels(form: Form) -> dict[str, str]:
+    return {_label(text): fid for r in top_rows(form) for text, fid in labelled_fields(form, r) if fid}
+
+
+def _column_labels(form: Form) -> dict[str, dict[str, str]]:
+    """Label of each column row → {header text → field id}."""
+    head = head_row(form)
+    if head is None:
+        return {}
+    heads = {split_cell(t.cell)[0]: P.squash(t.text) for t in form.sheet("eval").texts if split_cell(t.cell)[1] == head}
+    out: dict[str, dict[str, str]] = {}
+    last = _row_of(form, "eval", "年度总体目标") or head
+    for row in range(head + 1, last):
+        if is_column_row(form, row):
+            texts, fields = row_items(form, row)
+            out[_label(texts[0].text)] = {heads[split_cell(f.cell)[0]]: f.id for f in fields
+                                          if split_cell(f.cell)[0] in heads}
+    return out
+
+
+def _put_with_source(form: Form, fid: str, value: object, where: str, out: Extraction) -> None:
+    """A derived copy (附件3's 单位名称 = 基本情况's) also gives the input it copies."""
+    out.put(form, fid, value, where)
+    f = form.by_id.get(fid)
+    if f is not None and f.derived and f.formula is not None and type(f.formula).__name__ == "Copy":
+        for ref in f.formula.refs():
+            out.put(form, ref, value, where)
+
+
 def _pair_labels(form: Form) -> dict[str, str]:
     """附件3's 按收入/支出性质分 labels → the field to their right on the same row."""
     out = {}
     sheet = form.sheet("eval")
-    fields = [f for f in form.fields if f.sheet == "eval" and 6 <= f.row <= 10]
+    rows = [r for r in funding_rows(form) if not is_column_row(form, r)]
+    fields = [f for f in form.fields if f.sheet == "eval" and f.row in rows]
     for text in sheet.texts:
         row = int(re.sub(r"\D", "", text.cell))
-        if 6 <= row <= 10:
+        if row in rows:
             col = text.cell.rstrip("0123456789")
             right = sorted((f for f in fields if f.row == row and f.cell.rstrip("0123456789") > col),
                            key=lambda f: (len(f.cell), f.cell))
@@ -340,17 +446,17 @@ def _pair_labels(form: Form) -> dict[str, str]:
     return out
 
 
-def _l1(text: str) -> str | None:
+def _l1(form: Form, text: str) -> str | None:
     s = P.squash(text)
-    for key, label, _kids in INDICATOR_TREE:
+    for key, label, _kids in form.tree:
         if s.startswith(label[:2]) and "指标" in s:
             return key
     return None
 
 
-def _l2(l1: str | None, text: str) -> tuple[str, str] | None:
+def _l2(form: Form, l1: str | None, text: str) -> tuple[str, str] | None:
     s = P.squash(text)
-    for key, _label1, kids in INDICATOR_TREE:
+    for key, _label1, kids in form.tree:
         if l1 is not None and key != l1:
             continue
         for l2, label in kids:
@@ -359,7 +465,22 @@ def _l2(l1: str | None, text: str) -> tuple[str, str] | None:
     return None
 
 
-def _indicator_value(text: str) -> tuple[str | None, object, str]:
+def choices(form: Form, name: str) -> tuple[str, ...]:
+    """A named choice set of the form's pack (directions, judgements)."""
+    from xltool.form.registry import get_pack
+
+    try:
+        return tuple(get_pack(form.pack_id or None).file.choices.get(name, ()))
+    except ValueError:  # a pack no longer registered: the indicator cells say it
+        return ()
+
+
+def cost_like(l1: str, l2: str) -> bool:
+    """Cost indicators are “lower is better” whether 成本 is a 一级 or a 二级 under 产出."""
+    return "cost" in (l1, l2)
+
+
+def _indicator_value(text: str, qualitative: tuple[str, ...]) -> tuple[str | None, object, str]:
     """(direction, value, unit) of a 年度指标值 / 实际完成值 cell such as “≥38000平方米”."""
     s = P.squash(text)
     if _empty(s):
@@ -368,7 +489,7 @@ def _indicator_value(text: str) -> tuple[str | None, object, str]:
     if s[:1] in "≥≤=><":
         direction = {">": "≥", "<": "≤"}.get(s[0], s[0])
         s = s[1:]
-    if s in QUALITATIVE:
+    if s in qualitative:
         return "定性", s, ""
     m = re.fullmatch(r"(-?\d+(?:,\d{3})*(?:\.\d+)?)(.*)", s)
     if not m:
@@ -378,6 +499,8 @@ def _indicator_value(text: str) -> tuple[str | None, object, str]:
 
 def _eval(form: Form, table: Table, name: str, out: Extraction) -> None:
     pairs = _pair_labels(form)
+    top = _top_labels(form)
+    column_rows = _column_labels(form)
     heads: list[str] = []
     layout = INDICATOR_COLUMNS
     mode = ""
@@ -387,6 +510,15 @@ def _eval(form: Form, table: Table, name: str, out: Extraction) -> None:
         where = lambda c: _("{table} table row {r} column {c}").format(table=name, r=c.row, c=c.col)  # noqa: E731
         texts = [P.squash(c.text) for c in row]
         own = [c for c in row if not c.continued]
+        if mode == "" and not heads and any(_label(c.text) in top for c in own):
+            pending: str | None = None
+            for cell in own:
+                if _label(cell.text) in top:
+                    pending = top[_label(cell.text)]
+                elif pending and not _empty(cell.text):
+                    _put_with_source(form, pending, cell.text.strip(), where(cell), out)
+                    pending = None
+            continue
         if any("名称" in t for t in texts[:2]) and mode == "":
             rest = [c for c in own if "名称" not in P.squash(c.text) and not _empty(c.text)]
             if rest:
@@ -396,9 +528,10 @@ def _eval(form: Form, table: Table, name: str, out: Extraction) -> None:
         if "年初预算数" in texts:
             heads = texts
             continue
-        if "年度资金总额" in texts:
-            start = texts.index("年度资金总额")
-            columns = _eval_budget_columns(form)
+        label_at = next((k for k, t in enumerate(texts) if _label(t) in column_rows), None)
+        if label_at is not None and mode == "":
+            start = label_at
+            columns = column_rows[_label(texts[label_at])]
             for cell, head in zip(row[start + 1:], heads[start + 1:] if heads else []):
                 fid = columns.get(head)
                 value = _cell_number(cell.text)
@@ -432,10 +565,10 @@ def _eval(form: Form, table: Table, name: str, out: Extraction) -> None:
         if mode == "indicators":
             found = None
             for k, cell in enumerate(row):
-                l1_here = _l1(cell.text)
+                l1_here = _l1(form, cell.text)
                 if l1_here:
                     l1 = l1_here
-                hit = _l2(l1, cell.text)
+                hit = _l2(form, l1, cell.text)
                 if hit:
                     found = (k, hit)
                     break
@@ -446,27 +579,14 @@ def _eval(form: Form, table: Table, name: str, out: Extraction) -> None:
             counter[(l1, l2)] = counter.get((l1, l2), 0) + 1
             j = counter[(l1, l2)]
             rest = row[k + 1:]
-            if j > 5 or not rest or _empty(rest[0].text) and not any(_cell_number(c.text) is not None for c in rest):
-                if j > 5:
+            if j > form.indicator_rows or not rest or _empty(rest[0].text) and not any(_cell_number(c.text) is not None for c in rest):
+                if j > form.indicator_rows:
                     _unplaced_numbers(rest, where, out)
                 continue
             _indicator(form, l1, l2, j, rest, layout, where, out)
             continue
         if mode in ("", "after_goal"):
             _pairs(form, pairs, own, where, out)
-
-
-def _eval_budget_columns(form: Form) -> dict[str, str]:
-    """附件3's header texts (年初预算数 …) → the field under them on the 年度资金总额 row."""
-    heads = {t.cell.rstrip("0123456789"): P.squash(t.text) for t in form.sheet("eval").texts
-             if t.cell.endswith("4") and t.cell[:-1].isalpha()}
-    out = {}
-    for f in form.fields:
-        if f.sheet == "eval" and f.row == 5:
-            col = f.cell.rstrip("0123456789")
-            if col in heads:
-                out[heads[col]] = f.id
-    return out
 
 
 def _pairs(form: Form, pairs: dict[str, str], cells, where, out: Extraction) -> None:
@@ -518,19 +638,20 @@ def _indicator_layout(heads: list[str]) -> tuple[str, ...]:
 def _indicator(form: Form, l1: str, l2: str, j: int, cells, layout: tuple[str, ...], where,
                out: Extraction) -> None:
     ids = indicator_ids(l1, l2, j)
+    directions, qualitative = choices(form, "directions"), choices(form, "judgements")
     by_key = {key: cell for key, cell in zip(layout, cells) if key}
     name = by_key.get("name", cells[0])
     out.put(form, ids["name"], name.text.strip(), where(name))
     direction: str | None = None
     unit = ""
-    if "dir" in by_key and P.squash(by_key["dir"].text) in DIRECTIONS:
+    if "dir" in by_key and P.squash(by_key["dir"].text) in directions:
         direction = P.squash(by_key["dir"].text)
     if "unit" in by_key and not _empty(by_key["unit"].text):
         unit = by_key["unit"].text.strip()
     for key in ("target", "actual"):
         if key not in by_key:
             continue
-        d, value, u = _indicator_value(by_key[key].text)
+        d, value, u = _indicator_value(by_key[key].text, qualitative)
         direction = direction or (d if key == "target" or d == "定性" else None)
         unit = unit or u
         out.put(form, ids[key], value, where(by_key[key]))
@@ -547,7 +668,7 @@ def _indicator(form: Form, l1: str, l2: str, j: int, cells, layout: tuple[str, .
         # The published 附件3 has no 指标方向 column: a sign before the target states it, else
         # costs are “lower is better” and every other indicator “higher is better”.
         first = by_key.get("target", name)
-        direction = direction if direction in DIRECTIONS else ("≤" if l1 == "cost" else "≥")
+        direction = direction if direction in directions else ("≤" if cost_like(l1, l2) else "≥")
         out.put(form, ids["dir"], direction, where(by_key.get("dir", first)))
         if unit:
             out.put(form, ids["unit"], unit, where(by_key.get("unit", first)))

@@ -87,6 +87,7 @@ FOOTER = {
     "preparer": re.compile(r"填表人\s*:\s*(?P<v>[^\s:]+?)(?=\s|填报日期|联系电话|$)"),
     "phone": re.compile(r"联系电话\s*:\s*(?P<v>[\d\-+ ]*\d)"),
     "date": re.compile(r"填报日期\s*:\s*(?P<v>\d{4}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}\s*日?)"),
+    "head": re.compile(r"单位负责人(?:签字)?\s*:\s*(?P<v>[^\s:]+)"),
 }
 COVER_UNIT = re.compile(r"(?:部门|单位)(?:\((?:单位|部门)\))?名称\s*:\s*(?P<v>.+?)\s*(?:\(盖章\))?\s*$")
 TITLE_YEAR = re.compile(r"(?P<y>20\d\d)\s*年度")

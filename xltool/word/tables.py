@@ -17,9 +17,10 @@ from docx.shared import Pt
 
 from xltool.form.cells import column_index, split_cell
 from xltool.form.model import Field, Form, Kind
-from xltool.form.selfeval import INDICATOR_ROWS, INDICATOR_TREE, indicator_ids, l1_weight_label
+from xltool.form.selfeval import indicator_ids, l1_weight_label
 from xltool.form.scoring import ScoringConfig
 from xltool.numbers import fmt_amount, fmt_number, fmt_rate
+from xltool.word.extract import cost_like, goal_row, head_row, is_column_row, labelled_fields, row_items, top_rows
 
 FONT_PT = 9
 
@@ -163,57 +164,85 @@ def annex2(doc, form: Form, values: Mapping[str, object]) -> None:
 
 # -- 附件3 -----------------------------------------------------------------------------
 
-def _indicator_text(values: Mapping[str, object], ids: dict[str, str], key: str, l1: str, form: Form) -> str:
+def _indicator_text(values: Mapping[str, object], ids: dict[str, str], key: str, cost: bool, form: Form) -> str:
     value = values.get(ids[key])
     if value in (None, ""):
         return ""
     unit = str(values.get(ids["unit"]) or "")
     text = (fmt_number(value) if isinstance(value, (int, float)) else str(value)) + (unit if isinstance(value, (int, float)) else "")
     direction = values.get(ids["dir"])
-    default = "≤" if l1 == "cost" else "≥"
+    default = "≤" if cost else "≥"
     if key == "target" and direction in ("≥", "≤", "=") and direction != default:
         text = f"{direction}{text}"
     return text
 
 
-def annex3(doc, form: Form, values: Mapping[str, object], cfg: ScoringConfig) -> None:
+def _label_text(text: str) -> str:
+    """A label as the published table prints it before its figure: “其中：一般公共预算：”."""
+    text = text.strip()
+    return text if not text or text.endswith("：") else text + "："
+
+
+def _top(form: Form, values: Mapping[str, object]) -> tuple[list[list[tuple[int, int, str, bool]]], int, int]:
+    """附件3 above the indicators, from the pack's layout: (rows, index of the header row, index of
+    the 年度总体目标 row). Columns as the sheet's A..H, the last running to the table's edge."""
     f = form.field
-    top = [
-        [(1, 2, "区级预算部门（单位）名称", True), (3, 9, show(f("eval_unit_name"), values.get("eval_unit_name")), False)],
-        [(1, 1, "年度预算申请（万元）", True), (2, 2, "", True), (3, 3, "年初预算数", True), (4, 4, "全年预算数", True),
-         (5, 5, "全年执行数", True), (6, 6, "分值", True), (7, 7, "执行率", True), (8, 9, "得分", True)],
-        [(1, 1, "", True), (2, 2, "年度资金总额", False)] + [
-            (c, 9 if c == 8 else c, show(f(fid), values.get(fid)), False)
-            for c, fid in zip(range(3, 9), ("eval_budget_initial", "eval_budget_full", "eval_exec", "eval_exec_weight",
-                                            "eval_exec_rate", "eval_exec_score"))],
-    ]
-    pairs = (("按收入性质分：", "eval_inc_total", "按支出性质分：", "eval_exp_total"),
-             ("其中：一般公共预算：", "eval_inc_general", "其中：基本支出：", "eval_exp_basic"),
-             ("政府性基金拨款：", "eval_inc_fund", "项目支出：", "eval_exp_project"),
-             ("纳入专户管理的非税收入拨款：", "eval_inc_nontax", "", ""),
-             ("其他资金：", "eval_inc_other", "", ""))
-    for left, lid, right, rid in pairs:
-        top.append([(1, 1, "", True), (2, 4, left + show(f(lid), values.get(lid)), False),
-                    (5, 9, right + (show(f(rid), values.get(rid)) if rid else ""), False)])
+    top: list[list[tuple[int, int, str, bool]]] = []
+    for r in top_rows(form):
+        pairs = labelled_fields(form, r)
+        if len(pairs) == 1:
+            (label, fid), = pairs
+            top.append([(1, 2, label, True), (3, 9, show(f(fid), values.get(fid)) if fid else "", False)])
+        else:
+            cells: list[tuple[int, int, str, bool]] = []
+            for k, (label, fid) in enumerate(pairs[:2]):
+                base = 1 + 5 * k
+                cells += [(base, base + 1, label, True),
+                          (base + 2, 5 if k == 0 else 9, show(f(fid), values.get(fid)) if fid else "", False)]
+            top.append(cells)
+    head = head_row(form)
+    goal = goal_row(form) or (head or 0) + 1
+    heads = {column_index(split_cell(t.cell)[0]): t.text for t in form.sheet("eval").texts if split_cell(t.cell)[1] == head}
+    head_at = len(top)
+    top.append([(c, 9 if c == 8 else c, heads.get(c, ""), True) for c in range(1, 9)])
+    for r in range((head or 0) + 1, goal):
+        if is_column_row(form, r):
+            texts, fields = row_items(form, r)
+            by_col = {x.column: x for x in fields}
+            top.append([(1, 1, "", True), (2, 2, texts[0].text, False)] + [
+                (c, 9 if c == 8 else c, show(by_col[c], values.get(by_col[c].id)) if c in by_col else "", False)
+                for c in range(3, 9)])
+        else:
+            pair = [(_label_text(label), fid) for label, fid in labelled_fields(form, r)[:2]] + [("", "")] * 2
+            (left, lid), (right, rid) = pair[0], pair[1]
+            top.append([(1, 1, "", True), (2, 4, left + (show(f(lid), values.get(lid)) if lid else ""), False),
+                        (5, 9, right + (show(f(rid), values.get(rid)) if rid else ""), False)])
+    goal_at = len(top)
     top.append([(1, 1, "年度总体目标", True), (2, 5, "预期目标", True), (6, 9, "实际完成情况", True)])
     top.append([(1, 1, "", True), (2, 5, str(values.get("eval_goal_expected") or ""), False),
                 (6, 9, str(values.get("eval_goal_actual") or ""), False)])
+    return top, head_at, goal_at
+
+
+def annex3(doc, form: Form, values: Mapping[str, object], cfg: ScoringConfig) -> None:
+    f = form.field
+    top, head_at, goal_at = _top(form, values)
     heads = ("一级指标", "二级指标", "三级指标", "年度指标值", "实际完成值", "分值", "得分", "偏差原因分析及改进措施")
     top.append([(1, 1, "绩效指标", True)] + [(c, c, h, True) for c, h in zip(range(2, 10), heads)])
     body: list[list[tuple[int, int, str, bool]]] = []
     l1_spans, l2_spans = [], []
-    for l1, _label, kids in INDICATOR_TREE:
+    for l1, _label, kids in form.tree:
         l1_first = len(body)
         for l2, l2_label in kids:
             l2_first = len(body)
-            filled = [j for j in range(1, INDICATOR_ROWS + 1) if values.get(indicator_ids(l1, l2, j)["name"]) not in (None, "")]
+            filled = [j for j in range(1, form.indicator_rows + 1) if values.get(indicator_ids(l1, l2, j)["name"]) not in (None, "")]
             for j in filled or [0]:
                 ids = indicator_ids(l1, l2, j) if j else None
-                row = [(1, 1, "", True), (2, 2, l1_weight_label(l1, cfg), False), (3, 3, l2_label, False)]
+                row = [(1, 1, "", True), (2, 2, l1_weight_label(l1, cfg, form), False), (3, 3, l2_label, False)]
                 if ids:
                     row += [(4, 4, str(values.get(ids["name"]) or ""), False),
-                            (5, 5, _indicator_text(values, ids, "target", l1, form), False),
-                            (6, 6, _indicator_text(values, ids, "actual", l1, form), False),
+                            (5, 5, _indicator_text(values, ids, "target", cost_like(l1, l2), form), False),
+                            (6, 6, _indicator_text(values, ids, "actual", cost_like(l1, l2), form), False),
                             (7, 7, show(f(ids["weight"]), values.get(ids["weight"])), False),
                             (8, 8, show(f(ids["score"]), values.get(ids["score"])), False),
                             (9, 9, str(values.get(ids["reason"]) or ""), False)]
@@ -232,7 +261,7 @@ def annex3(doc, form: Form, values: Mapping[str, object], cfg: ScoringConfig) ->
                 cell = cell.merge(grid[r][last - 1])
             _cell_text(cell, text, bold=header, center=header or ("：" not in text and len(text) < 20))
     offset = len(top)
-    vertical = [(1, 1 + 7 - 1, 0), (8, 9, 0), (offset - 1, offset + len(body) - 1, 0)]
+    vertical = [(head_at, goal_at - 1, 0), (goal_at, goal_at + 1, 0), (offset - 1, offset + len(body) - 1, 0)]
     vertical += [(offset + a, offset + b, 1) for a, b in l1_spans] + [(offset + a, offset + b, 2) for a, b in l2_spans]
     for first, last, col in vertical:
         if last > first:

@@ -14,7 +14,6 @@ from pathlib import Path
 from xltool.atomic import write_atomic
 from xltool.form.model import Form
 from xltool.form.scoring import ScoringConfig
-from xltool.form.selfeval import PROJECT_ROWS
 from xltool.i18n import _
 from xltool.numbers import fmt_amount
 from xltool.word.tables import annex2, annex3, show
@@ -47,6 +46,43 @@ class TemplateRefused(Exception):
         self.message = message
 
 
+# The sheets the report is written from: sections 二 and 六 (收支情况, 项目绩效), 附件2 and 附件3.
+REPORT_SHEETS = ("fin", "proj", "base", "eval")
+
+
+class FormUnsupported(Exception):
+    """The workbook's form pack lacks the sheets the report is written from (message translated)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def supports(form: Form) -> bool:
+    """The form has everything the 部门整体 report (附件1 with 附件2 and 附件3) is written from."""
+    keys = {s.key for s in form.sheets}
+    return all(k in keys for k in REPORT_SHEETS)
+
+
+def project_form(form: Form) -> bool:
+    """A 项目支出绩效自评表 (the project pack): its report is the 自评表 alone."""
+    return not supports(form) and any(s.key == "eval" for s in form.sheets) and bool(form.tree)
+
+
+def refuse_unsupported(form: Form) -> None:
+    if not supports(form) and not project_form(form):
+        keys = {s.key for s in form.sheets}
+        raise FormUnsupported(_(
+            "The workbook is a “{name}” ({id}); the Word report (附件1 with 附件2 and 附件3) is written from the "
+            "部门整体支出 forms, whose sheets this form does not have ({missing}). No report was written; check this "
+            "workbook with xltool check-workbook."
+        ).format(name=form.pack_name or form.pack_id, id=form.pack_id,
+                 missing="、".join(_SHEET_NAMES[k] for k in REPORT_SHEETS if k not in keys)))
+
+
+_SHEET_NAMES = {"fin": "收支情况", "proj": "项目绩效", "base": "附件2", "eval": "附件3"}
+
+
 class ReportRefused(Exception):
     """The workbook has 必须修改 findings and --force was not given (message translated)."""
 
@@ -64,16 +100,16 @@ def _w(value: object) -> str:
 
 
 def _n(form: Form, values: Mapping[str, object], fid: str) -> str:
-    return show(form.field(fid), values.get(fid)) or MISSING
+    return show(form.field(fid), values.get(fid)) or MISSING if fid in form.by_id else MISSING
 
 
 def placeholder(what: str) -> str:
     return f"【{_('To be written by the unit')}：{what}】"
 
 
-def _projects(values: Mapping[str, object]) -> tuple[list[dict], list[dict]]:
+def _projects(form: Form, values: Mapping[str, object]) -> tuple[list[dict], list[dict]]:
     initial, later = [], []
-    for i in range(1, PROJECT_ROWS + 1):
+    for i in range(1, form.lists.get("proj", 0) + 1):
         name = values.get(f"proj_{i}_name")
         if name in (None, ""):
             continue
@@ -104,7 +140,7 @@ def context(form: Form, values: Mapping[str, object], errors: int = 0) -> dict[s
     y = form.year
     ctx: dict[str, object] = {f.id: show(f, values.get(f.id)) for f in form.fields}
     unit = str(values.get("info_unit_name") or "")
-    initial, later = _projects(values)
+    initial, later = _projects(form, values)
     ctx.update(
         year=y, unit=unit, forced=errors > 0, errors=errors,
         title=f"{y}年度{unit}整体支出绩效自评报告",
@@ -123,7 +159,7 @@ def context(form: Form, values: Mapping[str, object], errors: int = 0) -> dict[s
             f"公用经费{_w(values.get('fin_public_cost'))}万元。",
         ],
         fin_projects=[f"{n}.{values.get(f'fin_proj_{i}_name')}{_w(values.get(f'fin_proj_{i}_amount'))}万元；"
-                      for n, i in enumerate((i for i in range(1, PROJECT_ROWS + 1)
+                      for n, i in enumerate((i for i in range(1, form.lists.get("fin_proj", 0) + 1)
                                              if values.get(f"fin_proj_{i}_name") not in (None, "")), start=1)],
         other_spending=[_other(values.get(fid), label) for fid, label in (
             ("fin_gov_fund", "政府性基金预算支出"), ("fin_state_capital", "国有资本经营预算支出"),
@@ -135,10 +171,14 @@ def context(form: Form, values: Mapping[str, object], errors: int = 0) -> dict[s
         initial_projects=[_project_sentence(n, p, True) for n, p in enumerate(initial, start=1)],
         later_intro=f"另外，有{len(later)}个专项资金不在年初预算中体现。具体情况如下：" if later else "",
         later_projects=[_project_sentence(n, p, False) for n, p in enumerate(later, start=1)],
-        footer=(f"填表人：{values.get('info_preparer') or ''}　　填报日期：{show(form.field('info_date'), values.get('info_date'))}"
-                f"　　联系电话：{values.get('info_phone') or ''}　　单位负责人签字："),
+        footer=footer_line(form, values),
     )
     return ctx
+
+
+def footer_line(form: Form, values: Mapping[str, object]) -> str:
+    return (f"填表人：{values.get('info_preparer') or ''}　　填报日期：{_n(form, values, 'info_date').replace(MISSING, '')}"
+            f"　　联系电话：{values.get('info_phone') or ''}　　单位负责人签字：{values.get('info_head') or ''}")
 
 
 def _other(value: object, label: str) -> str:
@@ -204,12 +244,43 @@ def _placeholder(doc, what: str) -> None:
     run.font.highlight_color = WD_COLOR_INDEX.YELLOW
 
 
+def _forced(doc, note: str) -> None:
+    from docx.shared import RGBColor
+
+    run = doc.add_paragraph().add_run(note)
+    run.bold = True
+    run.font.color.rgb = RGBColor(0xC0, 0x00, 0x00)
+
+
+def build_project(form: Form, values: Mapping[str, object], cfg: ScoringConfig, errors: int = 0):
+    """A 项目支出绩效自评表 as a Word document: the unit, the title, the table (laid out from the
+    pack like 附件3) and the footer line; A4 landscape."""
+    import docx
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+
+    doc = docx.Document()
+    _fonts(doc)
+    _page_setup(doc.sections[0], landscape=True)
+    _page_numbers(doc.sections[0])
+    if errors:
+        _forced(doc, str(context(form, values, errors)["forced_note"]))
+    doc.add_paragraph(f"实施单位名称：{values.get('info_unit_name') or ''}（盖章）")
+    name = next((t.text for t in form.sheet("eval").texts if t.cell == "A1"), "") or form.pack_name
+    title = doc.add_paragraph(f"{form.year}年度{name}", style="Title")
+    title.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    annex3(doc, form, values, cfg)
+    doc.add_paragraph(footer_line(form, values))
+    return doc
+
+
 def build(form: Form, values: Mapping[str, object], cfg: ScoringConfig, errors: int = 0):
-    """The default report as a python-docx Document."""
+    """The default report as a python-docx Document (the 自评表 alone for a project form)."""
     import docx
     from docx.enum.section import WD_SECTION
     from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_BREAK
-    from docx.shared import RGBColor
+
+    if project_form(form):
+        return build_project(form, values, cfg, errors)
 
     ctx = context(form, values, errors)
     doc = docx.Document()
@@ -217,9 +288,7 @@ def build(form: Form, values: Mapping[str, object], cfg: ScoringConfig, errors: 
     _page_setup(doc.sections[0])
     _page_numbers(doc.sections[0])
     if errors:
-        run = doc.add_paragraph().add_run(str(ctx["forced_note"]))
-        run.bold = True
-        run.font.color.rgb = RGBColor(0xC0, 0x00, 0x00)
+        _forced(doc, str(ctx["forced_note"]))
     doc.add_paragraph(f"部门（单位）名称：{ctx['unit']}（盖章）")
     doc.add_paragraph("年　　月　　日")
     title = doc.add_paragraph(str(ctx["title"]), style="Title")
@@ -303,6 +372,9 @@ def render_template(template: Path, form: Form, values: Mapping[str, object], cf
     doc = tpl.docx
     for n, draw in ((2, lambda d: annex2(d, form, values)), (3, lambda d: annex3(d, form, values, cfg))):
         for para in [p for p in doc.paragraphs if ANNEX_MARK.format(n=n) in p.text]:
+            if n == 2 and not any(s.key == "base" for s in form.sheets):  # a pack without 附件2
+                para._p.getparent().remove(para._p)
+                continue
             draw(doc)  # appended at the end of the body, then moved into the paragraph's place
             table = doc.tables[-1]._tbl
             para._p.addnext(table)
@@ -328,6 +400,7 @@ def make_report(workbook: Path, out: Path, *, template: Path | None = None, forc
     from xltool.check.checker import check_path
 
     result, report = check_path(Path(workbook), cfg=cfg)
+    refuse_unsupported(result.form)
     errors = report.errors
     if errors and not force:
         raise ReportRefused(_("{file} has {n} “must fix” findings; no report was written. Correct the workbook "
