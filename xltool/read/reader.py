@@ -264,6 +264,11 @@ def read_book(book: Book, path: str = "", cfg: ScoringConfig | None = None) -> R
         values[f.id] = None if value is None else typed(f, value)
     _check_config(form, cfg, values, findings)
     _check_structure(form, book, findings, plan)
+    from xltool.read.integrity import check_integrity
+
+    prefilled = frozenset(fid for fid, value in (("info_unit_name", meta.unit_name), ("info_unit_code", meta.unit_code))
+                          if value)
+    check_integrity(form, book, findings, prefilled=prefilled)
     computed = evaluate_all(form.formulas, values)
     if book.has_cached:
         _check_cached(form, computed, cached, findings)
