@@ -41,6 +41,7 @@ def _write_one(year: int, cfg_json: str, name: str, code: str, email: str, passw
                prefill: dict[str, object], out: str) -> str:
     from xltool.form.selfeval import build_form
     from xltool.template.fill import validate
+    from xltool.template.cellvalue import put
     from xltool.template.writer import build_workbook, save_atomic
 
     cfg = ScoringConfig.model_validate_json(cfg_json)
@@ -50,7 +51,7 @@ def _write_one(year: int, cfg_json: str, name: str, code: str, email: str, passw
         titles = {s.key: s.title for s in form.sheets}
         for fid, value in validate(form, prefill).items():
             f = form.field(fid)
-            wb[titles[f.sheet]][f.cell].value = value
+            put(wb[titles[f.sheet]][f.cell], value)
     return str(save_atomic(wb, Path(out)))
 
 

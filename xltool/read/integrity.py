@@ -231,7 +231,7 @@ def _protection(form: Form, key: str, titles: dict[str, str], data: SheetData, l
             if len(refs) > _SHOWN:
                 cells += _(" and {count} more").format(count=len(refs) - _SHOWN)
             findings.append(_finding("XT022", f"{key}!{'unlocked' if refs is unlocked else 'locked'}", refs[:20],
-                                     where=title, cells=cells, state=state))
+                                     where=title, refs=cells, state=state))
 
 
 # -- the 审核 sheet ----------------------------------------------------------------------------------

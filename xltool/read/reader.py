@@ -263,12 +263,12 @@ def read_book(book: Book, path: str = "", cfg: ScoringConfig | None = None) -> R
         raw[f.id] = value
         values[f.id] = None if value is None else typed(f, value)
     _check_config(form, cfg, values, findings)
-    _check_structure(form, book, findings, plan)
     from xltool.read.integrity import check_integrity
 
     prefilled = frozenset(fid for fid, value in (("info_unit_name", meta.unit_name), ("info_unit_code", meta.unit_code))
                           if value)
-    check_integrity(form, book, findings, prefilled=prefilled)
+    check_integrity(form, book, findings, prefilled=prefilled)  # first: it reads the 审核 sheet's protection
+    _check_structure(form, book, findings, plan)
     computed = evaluate_all(form.formulas, values)
     if book.has_cached:
         _check_cached(form, computed, cached, findings)
