@@ -125,7 +125,7 @@ RULES: dict[str, Rule] = {
         ),
         _rule(
             "XT022", E, "Cell protection changed",
-            "On {where}, cells that the template {state} were changed: {refs}.",
+            "The cell protection on {where} differs from the template: {detail}.",
             "Use the template as sent; do not change the cells' protection (设置单元格格式 → 保护).",
             "Compares the locked/unlocked state of every field and label with the template's.",
             "An unlocked computed cell or label can be typed over on a protected sheet; a locked input cannot be filled.",

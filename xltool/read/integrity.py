@@ -42,7 +42,7 @@ def check_integrity(form: Form, book: Book, findings: list[Finding], *, prefille
         if data.styles is not None and book.locked_styles is not None:
             _protection(form, sheet.key, titles, data, book.locked_styles, prefilled, findings)
     audit = book.sheets.get(AUDIT_SHEET)
-    if audit is not None and audit.raw is not None:
+    if audit is not None and (audit.raw is not None or audit.styles is not None):  # read from the file
         _audit_sheet(form, audit, book.strings, findings, audit_formulas)
 
 
@@ -225,13 +225,11 @@ def _protection(form: Form, key: str, titles: dict[str, str], data: SheetData, l
     for text in form.sheet(key).texts:
         if not is_locked(text.cell):
             unlocked.append(CellRef(sheet=title, cell=text.cell, label=text.text[:40]))
-    for refs, state in ((unlocked, _("unlocked")), (locked_inputs, _("locked"))):
+    for refs, text, kind in ((unlocked, _("cells the template locks are unlocked: {cells}"), "unlocked"),
+                             (locked_inputs, _("input cells are locked: {cells}"), "locked")):
         if refs:
-            cells = "、".join(f"{r.cell}" for r in refs[:_SHOWN])
-            if len(refs) > _SHOWN:
-                cells += _(" and {count} more").format(count=len(refs) - _SHOWN)
-            findings.append(_finding("XT022", f"{key}!{'unlocked' if refs is unlocked else 'locked'}", refs[:20],
-                                     where=title, refs=cells, state=state))
+            detail = text.format(cells=_listed([r.cell for r in refs]))
+            findings.append(_finding("XT022", f"{key}!{kind}", refs[:20], where=title, detail=detail))
 
 
 # -- the 审核 sheet ----------------------------------------------------------------------------------
@@ -300,10 +298,13 @@ def expected_audit_formulas(form: Form) -> tuple[tuple[str, str], ...]:
 
 def _audit_sheet(form: Form, sheet: SheetData, strings: list[str], findings: list[Finding],
                  expected: tuple[tuple[str, str], ...] | None) -> None:
-    raw = sheet.raw or b""
+    expected = expected if expected is not None else expected_audit_formulas(form)
+    if sheet.raw is None:  # parsed with the other sheets
+        _audit_cells(sheet.cells, expected, findings)
+        return
+    raw = sheet.raw
     tail = raw.rfind(b"sheetData>")  # sheetProtection follows sheetData
     sheet.protected = _PROT_RE.search(raw, max(0, tail - 64)) is not None
-    expected = expected if expected is not None else expected_audit_formulas(form)
     # Fast path: the formulas in document order, as the template wrote them (a batch sees
     # the same sequence again and again: once accepted, its digest is enough).
     digest = hashlib.blake2b(b"\0".join(_F_QUICK.findall(raw)), digest_size=16).digest()
@@ -322,6 +323,10 @@ def _audit_sheet(form: Form, sheet: SheetData, strings: list[str], findings: lis
         cells = parse_raw(sheet, strings).cells
     except ValueError:
         cells = {}
+    _audit_cells(cells, expected, findings)
+
+
+def _audit_cells(cells: dict, expected: tuple[tuple[str, str], ...], findings: list[Finding]) -> None:
     changed = []
     for ref, want in expected:
         data = cells.get(ref)
