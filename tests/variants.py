@@ -315,6 +315,17 @@ def _audit_value(cell: bytes, text: bytes) -> Callable[[bytes], bytes]:
     return edit
 
 
+def _audit_formula_moved(xml: bytes) -> bytes:
+    """I21's formula moved into K21, the next cell of the row, and I21 typed over with 通过:
+    the formulas keep their order, only their cells change."""
+    m = re.search(rb'<c r="I21"([^>]*?)><f>([^<]*)</f>(?:<v\s*/>|<v>[^<]*</v>)?</c>', xml)
+    k = re.search(rb'<c r="K21"[^>]*?(?:/>|>(?:<v>[^<]*</v>)?</c>)', xml)
+    assert m and k
+    moved = b'<c r="K21"><f>' + m[2] + b"</f></c>"
+    typed = b'<c r="I21"' + re.sub(rb'\st="[^"]*"', b"", m[1]) + b' t="inlineStr"><is><t>\xe9\x80\x9a\xe8\xbf\x87</t></is></c>'
+    return xml[:m.start()] + typed + xml[m.end():k.start()] + moved + xml[k.end():]
+
+
 def _all_audit_values(xml: bytes) -> bytes:
     return re.sub(rb'<c r="(I\d+)"([^>]*?)><f>[^<]*</f><v\s*/?>(?:[^<]*</v>)?</c>',
                   lambda m: b'<c r="' + m[1] + b'"' + m[2] + b' t="inlineStr"><is><t>\xe9\x80\x9a\xe8\xbf\x87</t></is></c>',
@@ -406,6 +417,7 @@ TAMPER: list[tuple[str, Callable[[Parts], Parts], set[str]]] = [
     ("unmerge_title", _sheet_edit("附件3", lambda x: re.sub(rb'<mergeCell ref="A2:K2"\s*/>', b"", x, count=1)), {"XT020"}),
     ("audit_result_typed_over", _sheet_edit("审核", _audit_value(b"I21", "通过".encode())), {"XT021"}),
     ("audit_all_results_passed", _sheet_edit("审核", _all_audit_values), {"XT021"}),
+    ("audit_formula_moved", _sheet_edit("审核", _audit_formula_moved), {"XT021"}),
     ("audit_count_zeroed", _sheet_edit("审核", _audit_value(b"D2", b"0")), {"XT021"}),
     ("audit_formula_edited", _sheet_edit("审核", lambda x: _replace_text(x, "不通过", "通过", 3)), {"XT021"}),
     ("audit_unprotected", _sheet_edit("审核", lambda x: re.sub(rb"<sheetProtection[^>]*/>", b"", x)), {"XT002"}),

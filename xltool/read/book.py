@@ -143,6 +143,7 @@ def _parse_part(package: Package, path: str, handler) -> None:
     Malformed XML raises ElementTree's ParseError, as the ElementTree code did.
     """
     parser = _parser(handler)
+    handler.parser = parser  # a handler may swap in leaner callbacks for the rest of the part
     chunks = package.stream(path)
     try:
         for chunk in chunks:
@@ -259,7 +260,7 @@ class _SheetHandler:
 
     __slots__ = ("strings", "sheet", "shared", "ref", "kind", "value", "formula", "f_type", "f_si",
                  "has_v", "has_f", "texts", "in_c", "collect", "buf", "cells", "limit", "row", "row_text",
-                 "col", "in_rph", "style", "styles", "after", "dv", "in_sqref")
+                 "col", "in_rph", "style", "styles", "after", "dv", "in_sqref", "parser")
 
     def __init__(self, strings: list[str], sheet: SheetData, limit: int) -> None:
         self.strings, self.sheet = strings, sheet
@@ -276,6 +277,7 @@ class _SheetHandler:
         self.after = False  # past sheetData
         self.dv: list[str] | None = None  # [type, sqref] of the data validation being read
         self.in_sqref = False
+        self.parser = None
         sheet.merges, sheet.validations, sheet.styles = [], [], self.styles
         sheet.col_styles, sheet.row_styles = [], {}
 
@@ -340,6 +342,10 @@ class _SheetHandler:
         elif self.dv is not None and name.endswith(_SQREF_LOCAL):
             self.in_sqref, self.buf = True, []
 
+    def _tail_end(self, name: str) -> None:
+        if self.dv is not None:
+            self.end(name)
+
     def chars(self, text: str) -> None:
         if self.collect == "t":
             self.texts.append(text)
@@ -361,6 +367,9 @@ class _SheetHandler:
             self.in_rph -= 1
         elif name == _T_SHEETDATA:
             self.after = True
+            if self.parser is not None:  # past the cells: only the tail's few elements matter
+                self.parser.StartElementHandler = self._tail
+                self.parser.EndElementHandler = self._tail_end
         elif self.in_sqref and name.endswith(_SQREF_LOCAL):
             self.in_sqref = False
             self.dv[1] = " ".join(filter(None, (self.dv[1], "".join(self.buf).strip())))
@@ -421,6 +430,7 @@ def parse_raw(sheet: SheetData, strings: list[str], limit: int = 2_000_000) -> S
     parsed = SheetData(title=sheet.title, state=sheet.state)
     handler = _SheetHandler(strings, parsed, limit)
     parser = _parser(handler)
+    handler.parser = parser
     try:
         parser.Parse(sheet.raw or b"", True)
     except (_Overflow, ExpatError) as exc:

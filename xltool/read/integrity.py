@@ -67,6 +67,8 @@ def _sheets_and_names(form: Form, book: Book, findings: list[Finding]) -> None:
         detail = _("two sheets named {names}").format(names="、".join(dict.fromkeys(book.duplicate_sheets)))
         findings.append(Finding(code="XT003", severity=r.severity, message=r.message().format(detail=detail),
                                 fix=r.fix(), instance="duplicate_sheets"))
+    if not book.duplicate_names and not book.local_names:
+        return
     ids = {f.id.casefold(): f.id for f in form.fields}
     r = rule("XT004")
     reported: set[str] = set()
@@ -163,18 +165,28 @@ def _validation_plan(form: Form, key: str) -> tuple[tuple[object, int, int, str]
     return tuple(out)
 
 
+@lru_cache(maxsize=4096)
+def _areas(kind: str, sqref: str) -> tuple[frozenset[tuple[str, int, int]], tuple[tuple[str, tuple], ...]]:
+    """The single cells and the ranges a validation's sqref covers (the same texts recur)."""
+    single, boxes = set(), []
+    for part in _sqref(sqref):
+        box = _bounds(part.replace("$", "").upper())
+        if box is None:
+            continue
+        if box[0] == box[2] and box[1] == box[3]:
+            single.add((kind, box[0], box[1]))
+        else:
+            boxes.append((kind, box))
+    return frozenset(single), tuple(boxes)
+
+
 def _validations(form: Form, key: str, data: SheetData, findings: list[Finding]) -> None:
     single: set[tuple[str, int, int]] = set()
     boxes: list[tuple[str, tuple[int, int, int, int]]] = []
     for kind, sqref in data.validations or ():
-        for part in _sqref(sqref):
-            box = _bounds(part.replace("$", "").upper())
-            if box is None:
-                continue
-            if box[0] == box[2] and box[1] == box[3]:
-                single.add((kind, box[0], box[1]))
-            else:
-                boxes.append((kind, box))
+        cells, ranges = _areas(kind, sqref)
+        single |= cells
+        boxes.extend(ranges)
     title = form.sheet_title(key)
     for f, col, row, want in _validation_plan(form, key):
         if (want, col, row) in single:
@@ -206,42 +218,50 @@ def _style_of(data: SheetData, ref: str) -> int:
 
 def _protection(form: Form, key: str, titles: dict[str, str], data: SheetData, locked: list[bool],
                 prefilled: frozenset[str], findings: list[Finding]) -> None:
+    styles, count = data.styles or {}, len(locked)
+    memo: dict[str, bool] = {}
+
     def is_locked(ref: str) -> bool:
+        style = styles.get(ref)
+        if style is not None and style in memo:
+            return memo[style]
         index = _style_of(data, ref)
-        return locked[index] if 0 <= index < len(locked) else True
+        value = locked[index] if 0 <= index < count else True
+        if style is not None:
+            memo[style] = value
+        return value
 
     title = titles[key]
-    unlocked: list[CellRef] = []
-    locked_inputs: list[CellRef] = []
+    unlocked: list[tuple[str, str, str | None]] = []  # (cell, label, field id)
+    locked_inputs: list[tuple[str, str, str | None]] = []
     for f in form.fields:
         if f.sheet != key:
             continue
-        ref = CellRef(field_id=f.id, sheet=title, cell=f.cell, label=f.label)
         if f.role is not Role.INPUT or f.id in prefilled:
             if not is_locked(f.cell):
-                unlocked.append(ref)
+                unlocked.append((f.cell, f.label, f.id))
         elif not f.bureau_fill and is_locked(f.cell):
-            locked_inputs.append(ref)
+            locked_inputs.append((f.cell, f.label, f.id))
     for text in form.sheet(key).texts:
         if not is_locked(text.cell):
-            unlocked.append(CellRef(sheet=title, cell=text.cell, label=text.text[:40]))
-    for refs, text, kind in ((unlocked, _("cells the template locks are unlocked: {cells}"), "unlocked"),
-                             (locked_inputs, _("input cells are locked: {cells}"), "locked")):
-        if refs:
-            detail = text.format(cells=_listed([r.cell for r in refs]))
-            findings.append(_finding("XT022", f"{key}!{kind}", refs[:20], where=title, detail=detail))
+            unlocked.append((text.cell, text.text[:40], None))
+    for found, text, kind in ((unlocked, _("cells the template locks are unlocked: {cells}"), "unlocked"),
+                              (locked_inputs, _("input cells are locked: {cells}"), "locked")):
+        if found:
+            refs = [CellRef(field_id=fid, sheet=title, cell=cell, label=label) for cell, label, fid in found[:20]]
+            detail = text.format(cells=_listed([cell for cell, _label, _fid in found]))
+            findings.append(_finding("XT022", f"{key}!{kind}", refs, where=title, detail=detail))
 
 
 # -- the 审核 sheet ----------------------------------------------------------------------------------
 
-_F_RE = re.compile(rb"<(?:[A-Za-z_][\w.\-]{0,64}:)?f(\s[^<>]{0,1024}?)?(/?)>(?:([^<]*)</(?:[A-Za-z_][\w.\-]{0,64}:)?f>)?")
-_F_QUICK = re.compile(rb"<(?:\w+:)?f[\s/>][^<]*(?:</(?:\w+:)?f>)?")
+_CELL_F_RE = re.compile(rb'<c r="([A-Z]{1,3}\d+)"[^<>]*><f>([^<]*)</f>')
 _PROT_RE = re.compile(rb"<(?:[A-Za-z_][\w.\-]{0,64}:)?sheetProtection\b[^<>]{0,4096}?\ssheet\s*=\s*[\"'](1|true)[\"']")
 _LITERAL = re.compile(r'"([^"]*)"')
 _NUMBER = re.compile(r"(?<![A-Z_$\d.])\d+(?:\.\d*)?(?:E[+-]?\d+)?")
 
 
-_ACCEPTED: set[tuple[bytes, tuple]] = set()  # (digest of the formulas' XML, expected) seen to match
+_ACCEPTED: set[tuple[bytes, tuple]] = set()  # (digest of the sheet or of its formulas, expected) seen to match
 
 
 @lru_cache(maxsize=1)
@@ -305,25 +325,28 @@ def _audit_sheet(form: Form, sheet: SheetData, strings: list[str], findings: lis
     raw = sheet.raw
     tail = raw.rfind(b"sheetData>")  # sheetProtection follows sheetData
     sheet.protected = _PROT_RE.search(raw, max(0, tail - 64)) is not None
-    # Fast path: the formulas in document order, as the template wrote them (a batch sees
-    # the same sequence again and again: once accepted, its digest is enough).
-    digest = hashlib.blake2b(b"\0".join(_F_QUICK.findall(raw)), digest_size=16).digest()
-    if (digest, expected) in _ACCEPTED:
+    # Fast path: (cell, formula) in document order as the template (and Excel) write them; a
+    # batch sees the same sequence again and again, so once accepted its digest is enough.
+    whole = (hashlib.blake2b(raw, digest_size=16).digest(), expected)  # unchanged sheets recur byte for byte
+    if whole in _ACCEPTED:
         return
-    matches = list(_F_RE.finditer(raw))
-    plain = all(not m[2] and m[3] is not None and not (m[1] and b"shared" in m[1]) for m in matches)
-    # (shared formulas, as Excel saves filled-down ones, are compared cell by cell below)
-    if plain and len(matches) == len(expected) and all(
-            norm_audit_formula(m[3].decode("utf-8", "replace")) == want for m, (_cell, want) in zip(matches, expected)):
-        if len(_ACCEPTED) > 64:
-            _ACCEPTED.clear()
-        _ACCEPTED.add((digest, expected))
+    quick = _CELL_F_RE.findall(raw)
+    digest = (hashlib.blake2b(b"\0".join(ref + b"\1" + text for ref, text in quick), digest_size=16).digest(),
+              expected)
+    if digest not in _ACCEPTED and not (len(quick) == len(expected) and all(
+            ref.decode("ascii") == cell and norm_audit_formula(text.decode("utf-8", "replace")) == want
+            for (ref, text), (cell, want) in zip(quick, expected))):
+        # Anything else (shared formulas as Excel saves filled-down ones, other attribute
+        # orders, or a change) is compared cell by cell.
+        try:
+            cells = parse_raw(sheet, strings).cells
+        except ValueError:
+            cells = {}
+        _audit_cells(cells, expected, findings)
         return
-    try:
-        cells = parse_raw(sheet, strings).cells
-    except ValueError:
-        cells = {}
-    _audit_cells(cells, expected, findings)
+    if len(_ACCEPTED) > 256:
+        _ACCEPTED.clear()
+    _ACCEPTED.update((whole, digest))
 
 
 def _audit_cells(cells: dict, expected: tuple[tuple[str, str], ...], findings: list[Finding]) -> None:
