@@ -476,7 +476,7 @@ class WorkbookFactory:
         rels = dict(re.findall(rb'Target="/?([^"]+)" Id="([^"]+)"', parts["xl/_rels/workbook.xml.rels"]))
         targets = {rid.decode(): target.decode() for target, rid in rels.items()}
         out = {}
-        for name, rid in re.findall(rb'<sheet name="([^"]+)" [^>]*?r:id="([^"]+)"', parts["xl/workbook.xml"]):
+        for name, rid in re.findall(rb'<sheet\b[^>]*?\sname="([^"]+)"[^>]*?r:id="([^"]+)"', parts["xl/workbook.xml"]):
             target = targets[rid.decode()]
             out[name.decode("utf-8")] = target if target.startswith("xl/") else "xl/" + target
         return out

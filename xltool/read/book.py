@@ -334,7 +334,8 @@ class _SheetHandler:
 
     def _tail(self, name: str, attrs: dict) -> None:
         if name == _T_PROTECTION:
-            self.sheet.protected = attrs.get("sheet") in ("1", "true")
+            if self.sheet.protected is None:  # the schema allows one; a second changes nothing
+                self.sheet.protected = attrs.get("sheet") in ("1", "true")
         elif name == _T_MERGE:
             self.sheet.merges.append(attrs.get("ref", ""))
         elif name.endswith(_DV_LOCAL):
