@@ -169,3 +169,13 @@ def test_findings_name_the_cells(tampered, form) -> None:
 
 def test_the_untouched_example_has_no_integrity_finding() -> None:
     assert [f.code for f in read_path(filled_file()).findings] == []
+
+
+def test_validation_types_are_the_template_writers(form) -> None:
+    """The reader's expected validation types (no openpyxl) are those the writer gives."""
+    from xltool.template.validation import _rule
+    from xltool.template.validation_types import validation_type
+
+    inputs = [f for f in form.fields if f.is_input]
+    assert inputs and all(_rule(f, f.cell, lambda c: "'_xltool_lists'!$A$1:$A$2").type == validation_type(f)
+                          for f in inputs)

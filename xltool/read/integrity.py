@@ -140,9 +140,9 @@ def _sqref(text: str) -> Iterator[str]:
 
 def expected_validation(field) -> str:
     """The validation type the template gives an input field (see template.validation)."""
-    from xltool.template.validation import _rule
+    from xltool.template.validation_types import validation_type
 
-    return _rule(field, field.cell, lambda choices: "'_xltool_lists'!$A$1:$A$1").type
+    return validation_type(field)
 
 
 _PLANS: dict[tuple[int, str], tuple[Form, tuple]] = {}
@@ -266,11 +266,10 @@ _ACCEPTED: set[tuple[bytes, tuple]] = set()  # (digest of the sheet or of its fo
 
 @lru_cache(maxsize=1)
 def _severity_words() -> dict[str, str]:
-    words = {}
-    for locale in ("zh_CN", "en"):
-        t = translations(locale)
-        words[t.gettext("Must fix")] = "#E"
-        words[t.gettext("Needs explanation")] = "#W"
+    words = {"Must fix": "#E", "Needs explanation": "#W"}  # English: the msgids themselves
+    t = translations("zh_CN")  # the default locale, loaded anyway
+    words[t.gettext("Must fix")] = "#E"
+    words[t.gettext("Needs explanation")] = "#W"
     return words
 
 
@@ -290,25 +289,14 @@ def norm_audit_formula(text: str | None) -> str:
 
 @lru_cache(maxsize=16)
 def _expected_audit(fingerprint_key: str, year: int, scoring_json: str) -> tuple[tuple[str, str], ...]:
-    from openpyxl import Workbook
-
     from xltool.form.cells import CellMap
     from xltool.form.scoring import ScoringConfig
     from xltool.form.selfeval import build_form
-    from xltool.template.audit_sheet import add_audit_sheet
+    from xltool.template.audit_formulas import audit_formulas
 
     cfg = ScoringConfig.model_validate_json(scoring_json)
     form = build_form(year, cfg)
-    wb = Workbook()
-    for sheet in form.sheets:
-        wb.create_sheet(sheet.title)
-    add_audit_sheet(wb, form, CellMap(form), cfg)
-    out = []
-    for row in wb[AUDIT_SHEET].iter_rows():
-        for cell in row:
-            if isinstance(cell.value, str) and cell.value.startswith("="):
-                out.append((cell.coordinate, norm_audit_formula(cell.value[1:])))
-    return tuple(out)
+    return tuple((cell, norm_audit_formula(formula[1:])) for cell, formula in audit_formulas(form, CellMap(form), cfg))
 
 
 def expected_audit_formulas(form: Form) -> tuple[tuple[str, str], ...]:
