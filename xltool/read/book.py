@@ -145,11 +145,17 @@ def _parse_part(package: Package, path: str, handler) -> None:
     parser = _parser(handler)
     handler.parser = parser  # a handler may swap in leaner callbacks for the rest of the part
     chunks = package.stream(path)
+    offset, chunk = 0, b""  # bytes fed before the current chunk, and the chunk
     try:
         for chunk in chunks:
             parser.Parse(chunk, False)
+            offset += len(chunk)
         parser.Parse(b"", True)
     except _StopParsing:
+        wants = getattr(handler, "rest", None)
+        if wants is not None and handler.rest_from is not None:  # the handler reads the rest itself
+            start = max(0, handler.rest_from - offset)
+            wants(chunk[start:] + b"".join(chunks))
         for _rest in chunks:
             pass
     except ExpatError as exc:
@@ -260,7 +266,7 @@ class _SheetHandler:
 
     __slots__ = ("strings", "sheet", "shared", "ref", "kind", "value", "formula", "f_type", "f_si",
                  "has_v", "has_f", "texts", "in_c", "collect", "buf", "cells", "limit", "row", "row_text",
-                 "col", "in_rph", "style", "styles", "after", "dv", "in_sqref", "parser")
+                 "col", "in_rph", "style", "styles", "after", "dv", "in_sqref", "parser", "rest_from")
 
     def __init__(self, strings: list[str], sheet: SheetData, limit: int) -> None:
         self.strings, self.sheet = strings, sheet
@@ -278,6 +284,7 @@ class _SheetHandler:
         self.dv: list[str] | None = None  # [type, sqref] of the data validation being read
         self.in_sqref = False
         self.parser = None
+        self.rest_from: int | None = None  # where the part's tail was left to ``rest``
         sheet.merges, sheet.validations, sheet.styles = [], [], self.styles
         sheet.col_styles, sheet.row_styles = [], {}
 
@@ -333,6 +340,11 @@ class _SheetHandler:
             self.sheet.protected = attrs.get("sheet") in ("1", "true")
 
     def _tail(self, name: str, attrs: dict) -> None:
+        if name == _T_CF and self.parser is not None and self.dv is None:
+            # Conditional formats are most of a sheet's bytes and nothing here needs them:
+            # the data validations after them are found by ``rest`` without parsing them.
+            self.rest_from = self.parser.CurrentByteIndex
+            raise _StopParsing
         if name == _T_PROTECTION:
             if self.sheet.protected is None:  # the schema allows one; a second changes nothing
                 self.sheet.protected = attrs.get("sheet") in ("1", "true")
@@ -342,6 +354,28 @@ class _SheetHandler:
             self.dv = [attrs.get("type", "none"), attrs.get("sqref", "")]
         elif self.dv is not None and name.endswith(_SQREF_LOCAL):
             self.in_sqref, self.buf = True, []
+
+    def rest(self, data: bytes) -> None:
+        """The data validations (main and x14) in the tail of the part, from the conditional
+        formats on: each <dataValidations> block is cut out and parsed on its own."""
+        for m in _DVS_RE.finditer(data):
+            block = data[m.start():]
+            end = _DVS_END_RE.search(block)
+            if end is None:
+                break
+            handler = _BlockHandler()
+            parser = ParserCreate()  # no namespaces: the block's prefixes are declared on the root
+            parser.EntityDeclHandler = _entity_decl
+            parser.UnparsedEntityDeclHandler = _unparsed_entity_decl
+            parser.ExternalEntityRefHandler = _external_entity_ref
+            parser.StartElementHandler, parser.EndElementHandler = handler.start, handler.end
+            parser.CharacterDataHandler = handler.chars
+            parser.buffer_text = True
+            try:
+                parser.Parse(block[: end.end()], True)
+            except ExpatError as exc:
+                raise ParseError(exc) from None
+            self.sheet.validations.extend(handler.found)
 
     def _tail_end(self, name: str) -> None:
         if self.dv is not None:
@@ -412,6 +446,41 @@ class _SheetHandler:
             self.sheet.cells[ref] = CellData(value=value, formula=formula)
 
 
+_T_CF = f"{_M}conditionalFormatting"
+_DVS_RE = re.compile(rb"<(?:[A-Za-z_][\w.\-]{0,64}:)?dataValidations[\s>/]")
+_DVS_END_RE = re.compile(rb"</(?:[A-Za-z_][\w.\-]{0,64}:)?dataValidations\s*>|\A<[^<>]*/>")
+
+
+class _BlockHandler:
+    """One <dataValidations> block, parsed without namespaces: (type, sqref) of each validation,
+    the sqref an attribute (main) or an <xm:sqref> child (x14)."""
+
+    def __init__(self) -> None:
+        self.found: list[tuple[str, str]] = []
+        self.dv: list[str] | None = None
+        self.buf: list[str] | None = None
+
+    def start(self, name: str, attrs: dict) -> None:
+        local = name.rsplit(":", 1)[-1]
+        if local == "dataValidation":
+            self.dv = [attrs.get("type", "none"), attrs.get("sqref", "")]
+        elif local == "sqref" and self.dv is not None:
+            self.buf = []
+
+    def end(self, name: str) -> None:
+        local = name.rsplit(":", 1)[-1]
+        if local == "sqref" and self.buf is not None:
+            self.dv[1] = " ".join(filter(None, (self.dv[1], "".join(self.buf).strip())))
+            self.buf = None
+        elif local == "dataValidation" and self.dv is not None:
+            self.found.append((self.dv[0], self.dv[1]))
+            self.dv = None
+
+    def chars(self, text: str) -> None:
+        if self.buf is not None:
+            self.buf.append(text)
+
+
 def _read_sheet(package: Package, path: str, strings: list[str], sheet: SheetData) -> None:
     handler = _SheetHandler(strings, sheet, package.cell_limit())
     try:
@@ -437,7 +506,11 @@ def parse_raw(sheet: SheetData, strings: list[str], limit: int = 2_000_000) -> S
     except (_Overflow, ExpatError) as exc:
         raise ValueError(f"{sheet.title}: {type(exc).__name__}") from None
     except _StopParsing:
-        pass
+        if handler.rest_from is not None:
+            try:
+                handler.rest((sheet.raw or b"")[handler.rest_from:])
+            except ParseError:
+                raise ValueError(f"{sheet.title}: ParseError") from None
     if parsed.protected is None:
         parsed.protected = sheet.protected if sheet.protected is not None else False
     return parsed

@@ -27,9 +27,10 @@ _SHOWN = 5  # cells named in one message; the rest are counted
 
 
 def check_integrity(form: Form, book: Book, findings: list[Finding], *, prefilled: frozenset[str] = frozenset(),
-                    audit_formulas: tuple[tuple[str, str], ...] | None = None) -> None:
+                    audit: bool = True, audit_formulas: tuple[tuple[str, str], ...] | None = None) -> None:
     """Append the integrity findings of *book* against *form*. *prefilled*: bureau-filled
-    fields the template locked (the unit's name and code when it was made for one unit)."""
+    fields the template locked (the unit's name and code when it was made for one unit);
+    *audit*: compare the 审核 sheet's formulas (only its protection otherwise)."""
     _sheets_and_names(form, book, findings)
     titles = {s.key: s.title for s in form.sheets}
     for sheet in form.sheets:
@@ -41,9 +42,12 @@ def check_integrity(form: Form, book: Book, findings: list[Finding], *, prefille
             _validations(form, sheet.key, data, findings)
         if data.styles is not None and book.locked_styles is not None:
             _protection(form, sheet.key, titles, data, book.locked_styles, prefilled, findings)
-    audit = book.sheets.get(AUDIT_SHEET)
-    if audit is not None and (audit.raw is not None or audit.styles is not None):  # read from the file
-        _audit_sheet(form, audit, book.strings, findings, audit_formulas)
+    sheet = book.sheets.get(AUDIT_SHEET)
+    if sheet is not None and sheet.raw is not None:
+        tail = sheet.raw.rfind(b"sheetData>")  # sheetProtection follows sheetData
+        sheet.protected = _PROT_RE.search(sheet.raw, max(0, tail - 64)) is not None
+    if audit and sheet is not None and (sheet.raw is not None or sheet.styles is not None):  # read from the file
+        _audit_sheet(form, sheet, book.strings, findings, audit_formulas)
 
 
 def _finding(code: str, instance: str, cells: list[CellRef] | None = None, **params: object) -> Finding:
@@ -311,8 +315,6 @@ def _audit_sheet(form: Form, sheet: SheetData, strings: list[str], findings: lis
         _audit_cells(sheet.cells, expected, findings)
         return
     raw = sheet.raw
-    tail = raw.rfind(b"sheetData>")  # sheetProtection follows sheetData
-    sheet.protected = _PROT_RE.search(raw, max(0, tail - 64)) is not None
     # Fast path: (cell, formula) in document order as the template (and Excel) write them; a
     # batch sees the same sequence again and again, so once accepted its digest is enough.
     whole = (hashlib.blake2b(raw, digest_size=16).digest(), expected)  # unchanged sheets recur byte for byte
