@@ -303,6 +303,11 @@ def _expected_audit(fingerprint_key: str, year: int, scoring_json: str) -> tuple
     return tuple((cell, norm_audit_formula(formula[1:])) for cell, formula in audit_formulas(form, CellMap(form), cfg))
 
 
+@lru_cache(maxsize=16)
+def _cells_of(expected: tuple[tuple[str, str], ...]) -> frozenset[bytes]:
+    return frozenset(cell.encode("ascii") for cell, _formula in expected)
+
+
 def expected_audit_formulas(form: Form) -> tuple[tuple[str, str], ...]:
     """(cell, normalised formula) of every formula the template's 审核 sheet holds, in order."""
     return _expected_audit(form.template_id + form.version, form.year, form.scoring_json)
@@ -320,7 +325,8 @@ def _audit_sheet(form: Form, sheet: SheetData, strings: list[str], findings: lis
     whole = (hashlib.blake2b(raw, digest_size=16).digest(), expected)  # unchanged sheets recur byte for byte
     if whole in _ACCEPTED:
         return
-    quick = _CELL_F_RE.findall(raw)
+    wanted = _cells_of(expected)  # helper formulas elsewhere on the sheet are not compared
+    quick = [(ref, text) for ref, text in _CELL_F_RE.findall(raw) if ref in wanted]
     digest = (hashlib.blake2b(b"\0".join(ref + b"\1" + text for ref, text in quick), digest_size=16).digest(),
               expected)
     if digest not in _ACCEPTED and not (len(quick) == len(expected) and all(
