@@ -152,18 +152,18 @@ def test_missing_content_types_is_a_clear_refusal(tampered) -> None:
 
 def test_findings_name_the_cells(tampered, form) -> None:
     result = read_path(tampered["merge_over_inputs"])
-    merge = next(f for f in result.findings if f.code == "XT020")
+    merge = next(f for f in result.findings if f.code == "XT030")
     under = {f.id for f in form.fields if form.sheet_title(f.sheet) == "附件3" and f.cell in ("C5", "D5", "E5")}
     assert len(under) == 3 and {c.field_id for c in merge.cells} == under
     assert "C5:E5" in merge.message
     result = read_path(tampered["audit_result_typed_over"])
-    audit = next(f for f in result.findings if f.code == "XT021")
+    audit = next(f for f in result.findings if f.code == "XT031")
     assert "I21" in audit.message and "审核" in audit.message
     result = read_path(tampered["derived_cell_unlocked"])
-    unlocked = next(f for f in result.findings if f.code == "XT022")
+    unlocked = next(f for f in result.findings if f.code == "XT032")
     assert "G5" in unlocked.message
     result = read_path(tampered["validation_removed_one"])
-    dv = [f for f in result.findings if f.code == "XT023"]
+    dv = [f for f in result.findings if f.code == "XT033"]
     assert len(dv) == 1 and "C5" in dv[0].message
 
 
@@ -194,4 +194,4 @@ def test_a_template_of_another_build_is_xt006_not_xt021(form) -> None:
     other = V._sheet_edit("审核", V._audit_value(b"I21", "通过".encode()))(other)
     path = V.write_parts(other, scratch("other_build") / "other.xlsx")
     codes = {f.code for f in read_path(path).findings}
-    assert "XT006" in codes and "XT021" not in codes
+    assert "XT006" in codes and "XT031" not in codes

@@ -106,7 +106,7 @@ RULES: dict[str, Rule] = {
             live=False,
         ),
         _rule(
-            "XT020", E, "Merged cells changed",
+            "XT030", E, "Merged cells changed",
             "The merged cells of {where} differ from the template: {detail}.",
             "Use the template as sent; do not merge or unmerge cells.",
             "Compares every merged range of the form's sheets with the template's.",
@@ -115,7 +115,7 @@ RULES: dict[str, Rule] = {
             live=False,
         ),
         _rule(
-            "XT021", E, "Live check sheet changed",
+            "XT031", E, "Live check sheet changed",
             "The sheet 审核 was altered: {detail}.",
             "Use the template as sent; the results on 审核 are computed by its formulas.",
             "Compares every formula of the 审核 sheet with the template's.",
@@ -124,7 +124,7 @@ RULES: dict[str, Rule] = {
             live=False,
         ),
         _rule(
-            "XT022", E, "Cell protection changed",
+            "XT032", E, "Cell protection changed",
             "The cell protection on {where} differs from the template: {detail}.",
             "Use the template as sent; do not change the cells' protection (设置单元格格式 → 保护).",
             "Compares the locked/unlocked state of every field and label with the template's.",
@@ -133,7 +133,7 @@ RULES: dict[str, Rule] = {
             live=False,
         ),
         _rule(
-            "XT023", E, "Data validation removed",
+            "XT033", E, "Data validation removed",
             "The data validation of {where} ({label}) was removed or changed.",
             "Use the template as sent; do not remove the drop-down lists and input checks.",
             "Checks that every input cell still has the data validation the template gave it.",

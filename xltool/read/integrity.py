@@ -1,6 +1,6 @@
 """Integrity of the locked parts the value reader does not look at: merged cells, cell
 protection (styles), data validation, the live 审核 sheet, and the workbook's sheet and
-name tables. Each change is a must-fix finding (XT003/XT004, XT020–XT023): a locked part
+name tables. Each change is a must-fix finding (XT003/XT004, XT030–XT033): a locked part
 that changed without one would be tampering accepted silently.
 
 The expectations come from the form (the same declarations the template writer uses), so
@@ -114,7 +114,7 @@ def _merges(form: Form, key: str, data: SheetData, findings: list[Finding]) -> N
         parts.append(_("unmerged {ranges}").format(ranges=_listed(removed)))
     inputs = [f for f in form.fields if f.sheet == key and f.is_input and any(_inside(f.cell, r) for r in added)]
     cells = [CellRef(field_id=f.id, sheet=sheet.title, cell=f.cell, label=f.label) for f in inputs[:20]]
-    findings.append(_finding("XT020", f"{key}!merges", cells, where=sheet.title, detail="；".join(parts)))
+    findings.append(_finding("XT030", f"{key}!merges", cells, where=sheet.title, detail="；".join(parts)))
 
 
 @lru_cache(maxsize=65536)
@@ -196,7 +196,7 @@ def _validations(form: Form, key: str, data: SheetData, findings: list[Finding])
         if (want, col, row) in single:
             continue
         if not any(kind == want and b[0] <= col <= b[2] and b[1] <= row <= b[3] for kind, b in boxes):
-            findings.append(_finding("XT023", f"{f.id}!validation",
+            findings.append(_finding("XT033", f"{f.id}!validation",
                                      [CellRef(field_id=f.id, sheet=title, cell=f.cell, label=f.label)],
                                      where=f"{title}!{f.cell}", label=f.label))
 
@@ -254,7 +254,7 @@ def _protection(form: Form, key: str, titles: dict[str, str], data: SheetData, l
         if found:
             refs = [CellRef(field_id=fid, sheet=title, cell=cell, label=label) for cell, label, fid in found[:20]]
             detail = text.format(cells=_listed([cell for cell, _label, _fid in found]))
-            findings.append(_finding("XT022", f"{key}!{kind}", refs, where=title, detail=detail))
+            findings.append(_finding("XT032", f"{key}!{kind}", refs, where=title, detail=detail))
 
 
 # -- the 审核 sheet ----------------------------------------------------------------------------------
@@ -353,5 +353,5 @@ def _audit_cells(cells: dict, expected: tuple[tuple[str, str], ...], findings: l
             changed.append(ref)
     if changed:
         detail = _("{count} formula(s) replaced or changed: {cells}").format(count=len(changed), cells=_listed(changed))
-        findings.append(_finding("XT021", "audit_sheet",
+        findings.append(_finding("XT031", "audit_sheet",
                                  [CellRef(sheet=AUDIT_SHEET, cell=ref, label=AUDIT_SHEET) for ref in changed[:20]], detail=detail))

@@ -1,5 +1,5 @@
 """The data validation type each input field gets, without openpyxl: the reader checks a
-returned workbook's validations against it (``read.integrity``, XT023). ``template.validation``
+returned workbook's validations against it (``read.integrity``, XT033). ``template.validation``
 builds the rules themselves; tests/test_reliability_read.py holds the two to the same types."""
 
 from __future__ import annotations
