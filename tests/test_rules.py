@@ -16,6 +16,7 @@ from xltool.form.expr import evaluate_all
 from xltool.form.scoring import ScoringConfig
 from xltool.form.selfeval import build_form, config_values
 from xltool.read import book as books
+from xltool.read.book import CellData
 from xltool.read.reader import read_book
 from xltool.template.fill import validate
 
@@ -150,6 +151,10 @@ BOOK_CASES = {
     "XT005": lambda b: setattr(b.sheets["附件3"].cells["G5"], "value", 0.907),
     "XT007": lambda b: setattr(b.sheets["附件2"].cells["A6"], "value", "三公经费（改）"),
     "XT008": lambda b: setattr(b, "structure_protected", False),
+    "XT030": lambda b: b.sheets["附件3"].merges.append("C5:E5"),
+    "XT031": lambda b: b.sheets["审核"].cells.__setitem__("I21", CellData(value="通过")),
+    "XT032": lambda b: b.sheets["附件3"].styles.__setitem__("C5", "0"),  # style 0 locks
+    "XT033": lambda b: setattr(b.sheets["附件3"], "validations", []),
     "XT101": lambda b: setattr(b.sheets["收支情况"].cells["B4"], "value", "2,701.57万元"),
     "XT102": lambda b: setattr(b.sheets["附件3"].cells["E5"], "value", "见附表"),
     "XT104": lambda b: setattr(b.sheets["项目绩效"].cells["C8"], "value", "Y"),

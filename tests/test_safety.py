@@ -832,8 +832,11 @@ def test_refusal_pickles_and_keeps_fields():
 
 
 def _catalog(locale: str):
-    with (LOCALE / locale / "LC_MESSAGES" / "read.po").open("rb") as fh:
-        return {m.id: m.string for m in read_po(fh, locale=locale) if m.id}
+    out = {}
+    for po in sorted((LOCALE / locale / "LC_MESSAGES").glob("*.po")):  # merged at load (xltool/i18n.py)
+        with po.open("rb") as fh:
+            out.update({m.id: m.string for m in read_po(fh, locale=locale) if m.id and m.string})
+    return out
 
 
 def _placeholders(text: str) -> set[str]:

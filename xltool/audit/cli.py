@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import sys
 from pathlib import Path
 from typing import Annotated, Optional
@@ -55,6 +56,14 @@ def audit(
     except (RosterError, PreviousError, AuditLocked) as exc:
         progress.stop()
         err_console.print(f"[red]{escape(str(exc))}[/]")
+        raise typer.Exit(2) from None
+    except (OSError, sqlite3.Error) as exc:  # the output folder: full, read-only, gone
+        from xltool.audit.storage import write_error_kind, write_error_message
+
+        progress.stop()
+        if write_error_kind(exc) is None:
+            raise
+        err_console.print(f"[red]{escape(write_error_message(exc, options.out))}[/]")
         raise typer.Exit(2) from None
     except KeyboardInterrupt:
         progress.stop()

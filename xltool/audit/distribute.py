@@ -42,6 +42,7 @@ def _write_one(year: int, cfg_json: str, name: str, code: str, email: str, passw
                prefill: dict[str, object], out: str, form_id: str | None = None) -> str:
     from xltool.form.selfeval import build_form
     from xltool.template.fill import validate
+    from xltool.template.cellvalue import put
     from xltool.template.writer import build_workbook, save_atomic
 
     cfg = ScoringConfig.model_validate_json(cfg_json)
@@ -52,7 +53,7 @@ def _write_one(year: int, cfg_json: str, name: str, code: str, email: str, passw
         titles = {s.key: s.title for s in form.sheets}
         for fid, value in validate(form, prefill).items():
             f = form.field(fid)
-            wb[titles[f.sheet]][f.cell].value = value
+            put(wb[titles[f.sheet]][f.cell], value)
     return str(save_atomic(wb, Path(out)))
 
 

@@ -114,8 +114,18 @@ class History:
         self._pending = 0
 
     def close(self) -> None:
-        self.db.commit()
-        self.db.close()
+        """Commit what is pending and close; a commit that fails (disk full, read-only) is
+        rolled back, leaving the database as of the last successful commit."""
+        try:
+            self.db.commit()
+        except sqlite3.Error:
+            try:
+                self.db.rollback()
+            except sqlite3.Error:
+                pass
+            raise
+        finally:
+            self.db.close()
 
     def commit(self) -> None:
         self.db.commit()

@@ -32,7 +32,8 @@ from xltool.audit.model import (
 )
 from xltool.audit.roster import Roster, load_roster, norm_name, unit_key
 from xltool.audit.worker import (
-    STAMP_FILE, check_files, finding_keys, init_worker, output_names, output_stamp, staging_key, write_outputs,
+    STAMP_FILE, check_files, finding_keys, init_worker, output_names, output_stamp, staging_key,
+    write_outputs_unless_gone,
 )
 from xltool.form.scoring import ScoringConfig
 from xltool.i18n import _
@@ -293,7 +294,11 @@ def _run_audit(options: AuditOptions, progress: Progress | None = None) -> Audit
         return outcome
     finally:
         workers.stop(interrupted=interrupted)
-        history.close()
+        try:
+            history.close()
+        except Exception:  # noqa: BLE001 - a failing close must not hide why the round stopped
+            if not interrupted:
+                raise
         remove_workdir(workdir)
 
 
@@ -340,7 +345,10 @@ def finalise(history: History, run_id: int, key: str, files: list[tuple[InputFil
 
     # The summary workbook is built in a worker while the per-unit outputs and the CSV are written here.
     summary = SummaryWriter(outcome, workers.get(len(outcome.units)) if len(outcome.units) >= 100 else None)
+    problems = len(outcome.anomalies)
     _unit_outputs(outcome, history, Path(options.out), workers)
+    if len(outcome.anomalies) != problems:  # inputs vanished while their outputs were written
+        summary.future = None  # the half built in a worker predates them: build it here
     outcome.outputs["csv"] = write_csv(outcome, Path(options.out) / csv_name())
     outcome.outputs["summary"] = summary.write(Path(options.out) / summary_name())
     if options.email:
@@ -541,11 +549,22 @@ def _unit_outputs(outcome: AuditOutcome, history: History, out: Path, workers: _
         stamps[str(s.path)] = (stamp, paths)
         tasks.append((str(s.path), report_json, str(folder), s.source))
 
-    def on_result(task: tuple, _written: object) -> None:
+    units = {str(u.submission.path): u for u in outcome.units if u.submission is not None and u.submission.path}
+
+    def on_result(task: tuple, written: object) -> None:
         stamp, paths = stamps[task[0]]
+        if isinstance(written, str):  # the input vanished after it was checked: a problem file
+            unit = units.get(task[0])
+            outcome.anomalies.append(Anomaly(source=task[3], kind=AnomalyKind.REJECTED, message=written,
+                                             unit=unit.unit if unit else "", code=unit.code if unit else ""))
+            if unit is not None:
+                unit.note = (unit.note + "；" if unit.note else "") + written
+                unit.outputs = [p for p in paths if p.is_file()]
+                expected.difference_update(paths[1:])
+            return
         history.set_output_stamp(str(paths[0]), stamp, commit=False)
 
-    _map_unordered(write_outputs, tasks, workers.get(len(tasks)) if len(tasks) > 4 else None, on_result,
+    _map_unordered(write_outputs_unless_gone, tasks, workers.get(len(tasks)) if len(tasks) > 4 else None, on_result,
                    workers.in_flight)
     history.commit()
     if root.is_dir():

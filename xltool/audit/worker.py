@@ -81,6 +81,21 @@ def write_outputs(original: str, report_json: str, folder: str, source: str) -> 
     return [str(issues), str(annotated)]
 
 
+def write_outputs_unless_gone(original: str, report_json: str, folder: str, source: str) -> list[str] | str:
+    """``write_outputs``, or the reason (Chinese) when *original* vanished after it was checked:
+    the 问题清单 is kept, the annotated copy cannot be made, and the batch goes on."""
+    try:
+        return write_outputs(original, report_json, folder, source)
+    except OSError:
+        if Path(original).exists():
+            raise  # the output side failed: the caller reports that (disk full, read-only, ...)
+        from xltool.i18n import _
+
+        name = source.rsplit("!", 1)[-1].replace("\\", "/").rsplit("/", 1)[-1]
+        return _("The file {name} was deleted or moved after it was checked, so no annotated copy was made; "
+                 "put it back and run the audit again.").format(name=name)
+
+
 def check_file(path: str, source: str, cfg_json: str | None, staging: str | None = None,
                limits: Limits | None = None) -> tuple[str, dict, str]:
     """(status, header, body) for one file: status "ok" or "unreadable".

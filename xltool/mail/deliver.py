@@ -17,6 +17,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
+from xltool import faults
 from xltool.check.finding import WorkbookReport
 from xltool.i18n import _
 from xltool.mail.addresses import parse_address, parse_address_list
@@ -180,8 +181,9 @@ def _adopt_sender(outbox: Outbox, state: MessageState, settings: MailSettings) -
     outbox.save(state)
 
 
-def _send_stored(outbox: Outbox, message_id: str, settings: MailSettings) -> DeliveryResult:
-    """Send one stored message under its lock and record the outcome."""
+def _send_stored(outbox: Outbox, message_id: str, settings: MailSettings, *, confirmed: bool = False) -> DeliveryResult:
+    """Send one stored message under its lock and record the outcome. *confirmed*: a person
+    asked to send messages whose earlier sending was interrupted (``mail flush --all``)."""
     with outbox.claim(message_id) as claimed:
         state = outbox.get(message_id)
         if state is None:
@@ -196,6 +198,28 @@ def _send_stored(outbox: Outbox, message_id: str, settings: MailSettings) -> Del
                 outbox, state, DeliveryStatus.SENT,
                 _("Already sent on {at}: {path}").format(at=state.sent_at, path=outbox.eml_path(message_id)),
             )
+        if state.sending_since is not None and not confirmed:
+            # Its sender was killed during the SMTP conversation (we hold its lock): the server
+            # may have accepted it. Sending again could deliver it twice, so a person decides.
+            state.status, state.permanent = MessageStatus.FAILED, True
+            state.reason = _("interrupted while it was being sent on {at}; it may have been delivered").format(
+                at=state.sending_since)
+            outbox.save(state)
+            return _result_from_state(outbox, state, DeliveryStatus.FAILED, _(
+                "Message {id} was interrupted while it was being sent ({at}) and may already have been "
+                "delivered; it is not sent again automatically. Ask the recipient, then send it with "
+                "“xltool mail flush --all” if it did not arrive."
+            ).format(id=message_id, at=state.sending_since))
+        holder = outbox.ledger_holder(state.dedupe_key) if state.dedupe_key else None
+        if holder is not None and holder != message_id and outbox.get(holder) is not None:
+            state.status, state.permanent = MessageStatus.FAILED, True
+            state.reason = _("a duplicate of message {id}").format(id=holder)
+            outbox.save(state)
+            result = _result_from_state(outbox, state, DeliveryStatus.DUPLICATE_REFUSED, _(
+                "Message {id} holds the same findings as message {other}; it was not sent."
+            ).format(id=message_id, other=holder))
+            result.duplicate_of = holder
+            return result
         _adopt_sender(outbox, state, settings)
         data = outbox.read_message(message_id)
 
@@ -207,9 +231,12 @@ def _send_stored(outbox: Outbox, message_id: str, settings: MailSettings) -> Del
                 state.reason = attempt.reason
             outbox.save(state)
 
+        faults.point("mail_before_smtp")
+        outbox.mark_sending(state)
         try:
             outcome = send_with_retries(settings, state.sender, state.recipients, data, on_attempt=record)
         except SendFailure as failure:
+            state.sending_since = None  # the server answered: nothing is in doubt
             state.status = MessageStatus.FAILED
             state.permanent = failure.permanent
             state.reason = failure.reason
@@ -226,12 +253,15 @@ def _send_stored(outbox: Outbox, message_id: str, settings: MailSettings) -> Del
                     "({path}); run “xltool mail flush” to retry."
                 ).format(attempts=state.attempts, reason=failure.reason, path=path)
             return _result_from_state(outbox, state, DeliveryStatus.FAILED, text)
+        faults.point("mail_after_accept")
         state.status = MessageStatus.SENT
         state.permanent = False
         state.reason = None
         state.sent_at = now_iso()
+        state.sending_since = None
         state.refused = outcome.refused
         outbox.save(state)
+        faults.point("mail_after_sent")
         text = _("Sent to {recipients} (attempt {attempts}); a copy is kept in the outbox: {path}").format(
             recipients=_join(state.recipients), attempts=state.attempts, path=outbox.eml_path(message_id)
         )
@@ -249,6 +279,9 @@ def _store_and_send(
         outbox.add(message, state, resend=resend)
     except DuplicateMessage as dup:
         existing = dup.existing
+        if settings.sends and existing is not None and existing.retryable and existing.sending_since is None:
+            # Stored by a run that stopped before sending it (e.g. a killed audit): send that one.
+            return _send_stored(outbox, existing.id, settings)
         if existing is not None and existing.status is MessageStatus.SENT:
             when = _("sent on {at}").format(at=existing.sent_at)
         elif existing is not None:
@@ -370,7 +403,8 @@ def flush(settings: MailSettings, include_permanent: bool = False) -> list[Deliv
     *include_permanent*, also those the server refused). Oldest first."""
     settings.check_can_send()
     outbox = Outbox(settings.outbox)
-    return [_send_stored(outbox, state.id, settings) for state in outbox.retryable(include_permanent)]
+    return [_send_stored(outbox, state.id, settings, confirmed=include_permanent)
+            for state in outbox.retryable(include_permanent)]
 
 
 __all__ = [

@@ -11,13 +11,26 @@ Layout of the outbox folder::
 Every file is written atomically (temporary file in the same folder, fsync,
 os.replace). The .eml file is written before its state file, so a state file never
 points at a missing message. Locks are plain files created with O_EXCL, which works on
-Windows network shares as well as locally; a lock older than its stale limit is broken.
+Windows network shares as well as locally; they name their owner (host and pid), and a
+lock whose owner on this host is gone is broken at once (else after its stale limit).
+
+Crash safety (one message per dedupe key, whatever the moment a process is killed):
+- ``add`` holds the ledger lock while it writes the ledger entry first and then the
+  message: a message file never exists without its ledger entry, and an entry whose
+  message was never written is taken as absent. Messages of an older outbox that reached
+  disk without their entry are found once per Outbox (``_orphans``) and entered.
+- ``mark_sending`` records that the SMTP conversation started; a message found in that
+  state by a later run (its sender was killed) may have been delivered, so it is held
+  (failed, permanent) for a person to confirm, never sent again automatically.
+- ``flush`` sends only the message the ledger names for a key; another one with the same
+  key is marked a duplicate.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import socket
 import time
 import uuid
 from collections.abc import Iterator
@@ -30,6 +43,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from xltool import faults
 from xltool.i18n import _
 from xltool.mail.errors import MailError
 
@@ -94,6 +108,7 @@ class MessageState(BaseModel):
     workbook_sha256: str | None = None
     dedupe_key: str | None = None
     refused: dict[str, str] = Field(default_factory=dict, description="recipients the server refused")
+    sending_since: str | None = None  # set while an SMTP conversation for it is under way
     history: list[AttemptRecord] = Field(default_factory=list)
 
     @property
@@ -147,8 +162,23 @@ def atomic_write_json(path: Path, data: Any) -> None:
     atomic_write_bytes(path, (json.dumps(data, ensure_ascii=False, indent=2) + "\n").encode("utf-8"))
 
 
+_HOST = socket.gethostname()
+_UNOWNED_GRACE_SECONDS = 5  # a lock file still empty after this was left by a killed creator
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True  # exists (another user's) or cannot tell: assume alive
+    return True
+
+
 class _FileLock:
-    """An O_EXCL lock file holding the owner's pid and time; stale locks are broken."""
+    """An O_EXCL lock file holding the owner's host, pid and time; a lock whose owner (on
+    this host) no longer runs is broken at once, any other after *stale_after* seconds."""
 
     def __init__(self, path: Path, stale_after: float) -> None:
         self.path = path
@@ -168,7 +198,7 @@ class _FileLock:
                     continue
                 return False
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.write(json.dumps({"pid": os.getpid(), "at": now_iso()}))
+                fh.write(json.dumps({"pid": os.getpid(), "host": _HOST, "at": now_iso()}))
             self.held = True
             return True
         return False
@@ -193,7 +223,17 @@ class _FileLock:
     def _is_stale(self) -> bool:
         try:
             age = time.time() - self.path.stat().st_mtime
+            owner = json.loads(self.path.read_text(encoding="utf-8") or "null")
         except FileNotFoundError:
+            return True
+        except (OSError, ValueError):
+            owner = None
+        if isinstance(owner, dict) and owner.get("host") == _HOST and isinstance(owner.get("pid"), int):
+            if owner["pid"] == os.getpid():
+                return False  # ours (another lock object of this process)
+            if not _pid_alive(owner["pid"]):
+                return True
+        elif owner is None and age > _UNOWNED_GRACE_SECONDS:
             return True
         return age > self.stale_after
 
@@ -203,6 +243,7 @@ class Outbox:
 
     def __init__(self, root: str | os.PathLike[str]) -> None:
         self.root = Path(root)
+        self._orphans_checked = False
 
     # -- paths ------------------------------------------------------------------------
 
@@ -237,13 +278,17 @@ class Outbox:
             return state
         with self._ledger_lock():
             ledger = self._read_ledger()
+            if self._adopt_orphans(ledger):
+                atomic_write_json(self.ledger_path, ledger)
             entry = ledger.get(state.dedupe_key)
             if entry and not resend:
                 existing = self.get(entry["message_id"])
+                if existing is None and not self.eml_path(entry["message_id"]).exists():
+                    entry = None  # its writer was killed before the message reached disk: nothing was stored
                 # A permanently failed earlier message was never delivered: allow again.
-                if existing is None or not (existing.status is MessageStatus.FAILED and existing.permanent):
+                elif existing is None or not (existing.status is MessageStatus.FAILED and existing.permanent
+                                              and existing.sending_since is None):
                     raise DuplicateMessage(existing, entry["message_id"])
-            self._write(state, data)
             previous = list(entry.get("previous", [])) + [entry["message_id"]] if entry else []
             ledger[state.dedupe_key] = {
                 "message_id": state.id,
@@ -253,8 +298,44 @@ class Outbox:
                 "at": now_iso(),
                 "previous": previous,
             }
+            # The entry first, then the message: a message never exists without its entry.
             atomic_write_json(self.ledger_path, ledger)
+            faults.point("outbox_after_ledger")
+            self._write(state, data)
+            faults.point("outbox_after_state")
         return state
+
+    def _adopt_orphans(self, ledger: dict[str, Any]) -> bool:
+        """Enter messages that reached disk without their ledger entry (an outbox written by a
+        version that wrote the message first and was killed): once per Outbox object."""
+        if self._orphans_checked:
+            return False
+        self._orphans_checked = True
+        changed = False
+        for found in self.list():
+            key = found.dedupe_key
+            if not key:
+                continue
+            entry = ledger.get(key)
+            if entry is None or (entry["message_id"] != found.id and self.get(entry["message_id"]) is None):
+                ledger[key] = {"message_id": found.id, "to": found.to, "workbook": found.workbook,
+                               "workbook_sha256": found.workbook_sha256, "at": now_iso(), "previous": [],
+                               "adopted": True}
+                changed = True
+        return changed
+
+    def ledger_holder(self, key: str) -> str | None:
+        """The message id the ledger names for *key* (read without the lock: entries are
+        replaced atomically)."""
+        try:
+            entry = self._read_ledger().get(key)
+        except MailError:
+            return None
+        return entry.get("message_id") if isinstance(entry, dict) else None
+
+    def mark_sending(self, state: MessageState) -> None:
+        state.sending_since = now_iso()
+        self.save(state)
 
     def _write(self, state: MessageState, data: bytes) -> None:
         atomic_write_bytes(self.eml_path(state.id), data)

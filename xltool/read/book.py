@@ -46,6 +46,13 @@ class SheetData:
     state: str = "visible"
     protected: bool | None = None  # None: unknown (values-only source)
     cells: dict[str, CellData] = field(default_factory=dict)
+    # What integrity checks compare with the template (None: unknown, e.g. values-only source).
+    merges: list[str] | None = None  # merged ranges, as written
+    validations: list[tuple[str, str]] | None = None  # (type, sqref) of every data validation
+    styles: dict[str, str] | None = None  # cell → its style index as written (cells that name one)
+    col_styles: list[tuple[str, str, str]] | None = None  # (min, max, style) of each styled <col>
+    row_styles: dict[int, str] | None = None  # row → its style, for rows with customFormat
+    raw: bytes | None = None  # the part's bytes, for a sheet whose cells were not parsed (skip)
 
     def get(self, ref: str) -> CellData:
         return self.cells.get(ref) or CellData()
@@ -59,6 +66,11 @@ class Book:
     source: str = "xml"
     has_formulas: bool = True
     has_cached: bool = True
+    duplicate_sheets: list[str] = field(default_factory=list)  # titles given to more than one sheet
+    local_names: dict[tuple[str, str], str] = field(default_factory=dict)  # (sheet title, name) → text
+    duplicate_names: list[str] = field(default_factory=list)  # names defined twice in one scope
+    locked_styles: list[bool] | None = None  # cellXfs index → locked (None: unknown)
+    strings: list[str] = field(default_factory=list)  # the shared strings (to parse a raw sheet later)
 
 
 # -- direct XML ---------------------------------------------------------------------
@@ -131,12 +143,19 @@ def _parse_part(package: Package, path: str, handler) -> None:
     Malformed XML raises ElementTree's ParseError, as the ElementTree code did.
     """
     parser = _parser(handler)
+    handler.parser = parser  # a handler may swap in leaner callbacks for the rest of the part
     chunks = package.stream(path)
+    offset, chunk = 0, b""  # bytes fed before the current chunk, and the chunk
     try:
         for chunk in chunks:
             parser.Parse(chunk, False)
+            offset += len(chunk)
         parser.Parse(b"", True)
     except _StopParsing:
+        wants = getattr(handler, "rest", None)
+        if wants is not None and handler.rest_from is not None:  # the handler reads the rest itself
+            start = max(0, handler.rest_from - offset)
+            wants(chunk[start:] + b"".join(chunks))
         for _rest in chunks:
             pass
     except ExpatError as exc:
@@ -158,15 +177,19 @@ class _Counted:
 
 _M = NS_MAIN[1:]  # "uri}" as expat spells the main namespace
 _T_SI, _T_T, _T_C, _T_V, _T_F = (f"{_M}{t}" for t in ("si", "t", "c", "v", "f"))
+_T_RPH, _T_ROW, _T_COL = (f"{_M}{t}" for t in ("rPh", "row", "col"))
 
 
 class _StringsHandler:
-    """Each <si>: the text of all its <t> descendants (rich-text runs and phonetic runs alike)."""
+    """Each <si>: the text of its <t> descendants outside phonetic runs (<rPh>), as Excel shows
+    it: the plain text, or the rich-text runs concatenated. The furigana/pinyin of an <rPh>
+    (Excel writes them for East Asian text) are not part of the cell's value."""
 
     def __init__(self, counter: _Counted) -> None:
         self.out: list[str] = []
         self.parts: list[str] = []
         self.in_si = self.in_t = False
+        self.in_rph = 0
         self.counter = counter
 
     def start(self, name: str, attrs: dict) -> None:
@@ -175,9 +198,11 @@ class _StringsHandler:
         if counter.elements > counter.limit:
             raise _Overflow
         if name == _T_T:
-            self.in_t = self.in_si
+            self.in_t = self.in_si and not self.in_rph
         elif name == _T_SI:
-            self.in_si, self.parts = True, []
+            self.in_si, self.parts, self.in_rph = True, [], 0
+        elif name == _T_RPH:
+            self.in_rph += 1
 
     def end(self, name: str) -> None:
         if name == _T_T:
@@ -185,6 +210,8 @@ class _StringsHandler:
         elif name == _T_SI:
             self.out.append("".join(self.parts))
             self.in_si = False
+        elif name == _T_RPH:
+            self.in_rph -= 1
 
     def chars(self, text: str) -> None:
         if self.in_t:
@@ -207,26 +234,39 @@ def _number(text: str) -> float | int:
     return int(value) if value.is_integer() and "." not in text and "E" not in text.upper() else value
 
 
-# Parts of a worksheet that come after sheetData and sheetProtection (ECMA-376 order):
-# nothing in them matters to the reader, and conditional formats are most of the bytes.
-_STOP = {f"{NS_MAIN}{t}" for t in ("protectedRanges", "scenarios", "autoFilter", "sortState", "mergeCells",
-                                    "phoneticPr", "conditionalFormatting", "dataValidations", "hyperlinks",
-                                    "printOptions", "pageMargins", "pageSetup", "drawing", "legacyDrawing")}
-
-
 _T_PROTECTION = f"{_M}sheetProtection"
-_STOP_NAMES = frozenset(tag[1:] for tag in _STOP)
+_T_SHEETDATA, _T_MERGE = f"{_M}sheetData", f"{_M}mergeCell"
+_DV_LOCAL, _SQREF_LOCAL = "}dataValidation", "}sqref"  # main or x14 (Excel moves cross-sheet lists there)
+
+
+def col_index(letters: str) -> int:
+    n = 0
+    for ch in letters:
+        n = n * 26 + ord(ch) - 64
+    return n
+
+
+def col_letters(n: int) -> str:
+    out = ""
+    while n > 0:
+        n, rem = divmod(n - 1, 26)
+        out = chr(65 + rem) + out
+    return out
 
 
 class _SheetHandler:
     """Cells of one worksheet: value (typed as the cell's t says) and formula text.
 
     For each <c>: the text of its first <v> child, of its first <f> child (with the
-    shared-formula attributes), and of every <t> inside it (inline strings).
+    shared-formula attributes), and of every <t> inside it outside phonetic runs (inline
+    strings, rich or plain). A <row> or <c> without its ``r`` attribute (the schema allows
+    it) takes the position after the previous one, as Excel places it. After sheetData, the
+    merged ranges and data validations (main and x14) are collected for the integrity checks.
     """
 
     __slots__ = ("strings", "sheet", "shared", "ref", "kind", "value", "formula", "f_type", "f_si",
-                 "has_v", "has_f", "texts", "in_c", "collect", "buf", "cells", "limit")
+                 "has_v", "has_f", "texts", "in_c", "collect", "buf", "cells", "limit", "row", "row_text",
+                 "col", "in_rph", "style", "styles", "after", "dv", "in_sqref", "parser", "rest_from")
 
     def __init__(self, strings: list[str], sheet: SheetData, limit: int) -> None:
         self.strings, self.sheet = strings, sheet
@@ -236,6 +276,17 @@ class _SheetHandler:
         self.collect: str | None = None  # "v", "f" or "t" while inside that element
         self.buf: list[str] = []
         self.texts: list[str] | None = None  # the <t> texts of the current cell, once it has one
+        self.row, self.row_text, self.col = 0, "0", 0  # col: -1 while unknown (the last cell named its r)
+        self.ref = None
+        self.in_rph = 0
+        self.styles: dict[str, int] = {}
+        self.after = False  # past sheetData
+        self.dv: list[str] | None = None  # [type, sqref] of the data validation being read
+        self.in_sqref = False
+        self.parser = None
+        self.rest_from: int | None = None  # where the part's tail was left to ``rest``
+        sheet.merges, sheet.validations, sheet.styles = [], [], self.styles
+        sheet.col_styles, sheet.row_styles = [], {}
 
     def start(self, name: str, attrs: dict) -> None:
         if self.in_c:  # a cell's children: only <v>, <f> and the <t> of inline strings matter
@@ -247,26 +298,93 @@ class _SheetHandler:
                     self.has_f, self.collect, self.buf = True, "f", []
                     self.f_type, self.f_si = attrs.get("t"), attrs.get("si", "")
             elif name == _T_T:
-                self.collect = "t"
-                if self.texts is None:
-                    self.texts = []
+                if not self.in_rph:
+                    self.collect = "t"
+                    if self.texts is None:
+                        self.texts = []
+            elif name == _T_RPH:
+                self.in_rph += 1
         elif name == _T_C:
             self.cells += 1
             if self.cells > self.limit:
                 raise _Overflow
             self.in_c = True
-            self.ref, self.kind = attrs.get("r"), attrs.get("t", "n")
+            ref = attrs.get("r")
+            if ref is None:  # implicit: the column after the previous cell of this row
+                if self.col < 0:
+                    m = _CELL_RE.match(self.ref or "")
+                    self.col = col_index(m.group(1)) if m else 0
+                self.col += 1
+                ref = col_letters(self.col) + self.row_text
+            else:
+                self.col = -1
+            self.ref, self.kind = ref, attrs.get("t", "n")
             self.has_v = self.has_f = False
+            self.in_rph = 0
             self.texts = None  # most cells are empty and styled: nothing is allocated for them
+            style = attrs.get("s")
+            if style is not None:
+                self.styles[ref] = style
+        elif name == _T_ROW:
+            r = attrs.get("r")
+            self.row = int(r) if r is not None and r.isdigit() else self.row + 1
+            self.row_text, self.col, self.ref = str(self.row), 0, None
+            if attrs.get("customFormat") in ("1", "true") and attrs.get("s") is not None:
+                self.sheet.row_styles[self.row] = attrs.get("s")
+        elif self.after:
+            self._tail(name, attrs)
+        elif name == _T_COL:
+            if attrs.get("style") is not None:
+                self.sheet.col_styles.append((attrs.get("min", "0"), attrs.get("max", "0"), attrs.get("style")))
         elif name == _T_PROTECTION:
             self.sheet.protected = attrs.get("sheet") in ("1", "true")
-        elif name in _STOP_NAMES:
+
+    def _tail(self, name: str, attrs: dict) -> None:
+        if name == _T_CF and self.parser is not None and self.dv is None:
+            # Conditional formats are most of a sheet's bytes and nothing here needs them:
+            # the data validations after them are found by ``rest`` without parsing them.
+            self.rest_from = self.parser.CurrentByteIndex
             raise _StopParsing
+        if name == _T_PROTECTION:
+            if self.sheet.protected is None:  # the schema allows one; a second changes nothing
+                self.sheet.protected = attrs.get("sheet") in ("1", "true")
+        elif name == _T_MERGE:
+            self.sheet.merges.append(attrs.get("ref", ""))
+        elif name.endswith(_DV_LOCAL):
+            self.dv = [attrs.get("type", "none"), attrs.get("sqref", "")]
+        elif self.dv is not None and name.endswith(_SQREF_LOCAL):
+            self.in_sqref, self.buf = True, []
+
+    def rest(self, data: bytes) -> None:
+        """The data validations (main and x14) in the tail of the part, from the conditional
+        formats on: each <dataValidations> block is cut out and parsed on its own."""
+        for m in _DVS_RE.finditer(data):
+            block = data[m.start():]
+            end = _DVS_END_RE.search(block)
+            if end is None:
+                break
+            handler = _BlockHandler()
+            parser = ParserCreate()  # no namespaces: the block's prefixes are declared on the root
+            parser.EntityDeclHandler = _entity_decl
+            parser.UnparsedEntityDeclHandler = _unparsed_entity_decl
+            parser.ExternalEntityRefHandler = _external_entity_ref
+            parser.StartElementHandler, parser.EndElementHandler = handler.start, handler.end
+            parser.CharacterDataHandler = handler.chars
+            parser.buffer_text = True
+            try:
+                parser.Parse(block[: end.end()], True)
+            except ExpatError as exc:
+                raise ParseError(exc) from None
+            self.sheet.validations.extend(handler.found)
+
+    def _tail_end(self, name: str) -> None:
+        if self.dv is not None:
+            self.end(name)
 
     def chars(self, text: str) -> None:
         if self.collect == "t":
             self.texts.append(text)
-        elif self.collect is not None:
+        elif self.collect is not None or self.in_sqref:
             self.buf.append(text)
 
     def end(self, name: str) -> None:
@@ -280,6 +398,19 @@ class _SheetHandler:
             self.formula, self.collect = ("".join(self.buf) if self.buf else None), None
         elif self.collect == "t" and name == _T_T:
             self.collect = None
+        elif name == _T_RPH and self.in_c:
+            self.in_rph -= 1
+        elif name == _T_SHEETDATA:
+            self.after = True
+            if self.parser is not None:  # past the cells: only the tail's few elements matter
+                self.parser.StartElementHandler = self._tail
+                self.parser.EndElementHandler = self._tail_end
+        elif self.in_sqref and name.endswith(_SQREF_LOCAL):
+            self.in_sqref = False
+            self.dv[1] = " ".join(filter(None, (self.dv[1], "".join(self.buf).strip())))
+        elif self.dv is not None and name.endswith(_DV_LOCAL):
+            self.sheet.validations.append((self.dv[0], self.dv[1]))
+            self.dv = None
 
     def _cell(self) -> None:
         ref, kind = self.ref, self.kind
@@ -315,6 +446,41 @@ class _SheetHandler:
             self.sheet.cells[ref] = CellData(value=value, formula=formula)
 
 
+_T_CF = f"{_M}conditionalFormatting"
+_DVS_RE = re.compile(rb"<(?:[A-Za-z_][\w.\-]{0,64}:)?dataValidations[\s>/]")
+_DVS_END_RE = re.compile(rb"</(?:[A-Za-z_][\w.\-]{0,64}:)?dataValidations\s*>|\A<[^<>]*/>")
+
+
+class _BlockHandler:
+    """One <dataValidations> block, parsed without namespaces: (type, sqref) of each validation,
+    the sqref an attribute (main) or an <xm:sqref> child (x14)."""
+
+    def __init__(self) -> None:
+        self.found: list[tuple[str, str]] = []
+        self.dv: list[str] | None = None
+        self.buf: list[str] | None = None
+
+    def start(self, name: str, attrs: dict) -> None:
+        local = name.rsplit(":", 1)[-1]
+        if local == "dataValidation":
+            self.dv = [attrs.get("type", "none"), attrs.get("sqref", "")]
+        elif local == "sqref" and self.dv is not None:
+            self.buf = []
+
+    def end(self, name: str) -> None:
+        local = name.rsplit(":", 1)[-1]
+        if local == "sqref" and self.buf is not None:
+            self.dv[1] = " ".join(filter(None, (self.dv[1], "".join(self.buf).strip())))
+            self.buf = None
+        elif local == "dataValidation" and self.dv is not None:
+            self.found.append((self.dv[0], self.dv[1]))
+            self.dv = None
+
+    def chars(self, text: str) -> None:
+        if self.buf is not None:
+            self.buf.append(text)
+
+
 def _read_sheet(package: Package, path: str, strings: list[str], sheet: SheetData) -> None:
     handler = _SheetHandler(strings, sheet, package.cell_limit())
     try:
@@ -324,6 +490,30 @@ def _read_sheet(package: Package, path: str, strings: list[str], sheet: SheetDat
     package.cells += handler.cells
     if sheet.protected is None:
         sheet.protected = False
+
+
+def parse_raw(sheet: SheetData, strings: list[str], limit: int = 2_000_000) -> SheetData:
+    """The cells of a sheet read raw (``skip``), parsed now: a copy of *sheet* with them.
+
+    Raises ValueError for malformed XML or more than *limit* cells (the raw bytes already
+    passed the gate's checks when the package was read)."""
+    parsed = SheetData(title=sheet.title, state=sheet.state)
+    handler = _SheetHandler(strings, parsed, limit)
+    parser = _parser(handler)
+    handler.parser = parser
+    try:
+        parser.Parse(sheet.raw or b"", True)
+    except (_Overflow, ExpatError) as exc:
+        raise ValueError(f"{sheet.title}: {type(exc).__name__}") from None
+    except _StopParsing:
+        if handler.rest_from is not None:
+            try:
+                handler.rest((sheet.raw or b"")[handler.rest_from:])
+            except ParseError:
+                raise ValueError(f"{sheet.title}: ParseError") from None
+    if parsed.protected is None:
+        parsed.protected = sheet.protected if sheet.protected is not None else False
+    return parsed
 
 
 def _translate(formula: str, origin: str, dest: str) -> str:
@@ -370,8 +560,11 @@ def read_package(package: Package, skip: frozenset[str] = frozenset(), *, first:
             title = attrs.get("name", "")
             target = wb_rels.get(attrs.get(_REL_ID, ""), "")
             sheet = SheetData(title=title, state=attrs.get("state", "visible"))
-            if target in package and "worksheets/" in target and title not in skip:
-                _read_sheet(package, target, strings, sheet)
+            if target in package and "worksheets/" in target:
+                if title in skip:  # kept raw: only the integrity checks look into it, cheaply
+                    sheet.raw = b"".join(package.stream(target))
+                else:
+                    _read_sheet(package, target, strings, sheet)
             return sheet
 
         head = next((attrs for attrs in workbook.sheets if first is not None and attrs.get("name", "") == first), None)
@@ -380,13 +573,72 @@ def read_package(package: Package, skip: frozenset[str] = frozenset(), *, first:
             accept(Book(sheets={first: early} if early is not None else {}, names=workbook.names,
                         structure_protected=workbook.structure))
         sheets: dict[str, SheetData] = {}
+        seen: set[str] = set()
+        duplicates: list[str] = []
         for attrs in workbook.sheets:
-            sheets[attrs.get("name", "")] = early if attrs is head else read(attrs)
+            title = attrs.get("name", "")
+            if title.casefold() in seen:  # Excel compares tab names without case: the first is shown
+                duplicates.append(title)
+                continue
+            seen.add(title.casefold())
+            sheets[title] = early if attrs is head else read(attrs)
+        styles_path = next((t for t in wb_rels.values() if t.endswith("styles.xml")), "xl/styles.xml")
+        locked = _locked_styles(package, styles_path, counter)
         facts = package.close()
     finally:
         package.discard()
-    book = Book(sheets=sheets, names=workbook.names, structure_protected=workbook.structure, source="xml")
+    titles = [attrs.get("name", "") for attrs in workbook.sheets]
+    local = {}
+    for index, name, text in workbook.local:
+        if index.isdigit() and int(index) < len(titles):
+            local[(titles[int(index)], name)] = text
+    book = Book(sheets=sheets, names=workbook.names, structure_protected=workbook.structure, source="xml",
+                duplicate_sheets=duplicates, local_names=local, duplicate_names=workbook.duplicates,
+                locked_styles=locked, strings=strings)
     return book, facts
+
+
+_T_XF, _T_CELLXFS, _T_CELL_PROT = (f"{_M}{t}" for t in ("xf", "cellXfs", "protection"))
+
+
+class _StylesHandler:
+    """styles.xml: for each <xf> of <cellXfs>, whether it locks its cells (Excel's default)."""
+
+    def __init__(self, counter: _Counted) -> None:
+        self.counter = counter
+        self.locked: list[bool] = []
+        self.in_xfs = False
+
+    def start(self, name: str, attrs: dict) -> None:
+        counter = self.counter
+        counter.elements += 1
+        if counter.elements > counter.limit:
+            raise _Overflow
+        if name == _T_CELLXFS:
+            self.in_xfs = True
+        elif self.in_xfs:
+            if name == _T_XF:
+                self.locked.append(True)
+            elif name == _T_CELL_PROT and self.locked:
+                self.locked[-1] = attrs.get("locked", "1") not in ("0", "false")
+
+    def end(self, name: str) -> None:
+        if name == _T_CELLXFS:
+            raise _StopParsing
+
+    def chars(self, text: str) -> None:
+        pass
+
+
+def _locked_styles(package: Package, path: str, counter: _Counted) -> list[bool] | None:
+    if path not in package:
+        return None
+    handler = _StylesHandler(counter)
+    try:
+        _parse_part(package, path, handler)
+    except _Overflow:
+        raise package.too_many_elements(path, counter.elements) from None
+    return handler.locked
 
 
 _REL_ID = f"{NS_REL[1:]}id"  # r:id as expat names the attribute
@@ -394,14 +646,15 @@ _T_SHEET, _T_NAME, _T_WB_PROTECTION = (f"{_M}{t}" for t in ("sheet", "definedNam
 
 
 class _WorkbookHandler:
-    """workbook.xml: every <sheet>, every workbook-level <definedName> (its text up to any
-    child element, later duplicates winning) and the lockStructure of the first
-    <workbookProtection> child of the root."""
+    """workbook.xml: every <sheet>, every <definedName> (its text up to any child element) by
+    scope, the names defined twice in one scope, and the lockStructure of the first
+    <workbookProtection> child of the root. Of a workbook-level name defined twice, the
+    first counts (as Excel keeps it); the duplicate itself is reported."""
 
     def __init__(self, counter: _Counted) -> None:
         self.counter = counter
         self.sheets: list[dict[str, str]] = []
-        self._names: list[tuple[str, list[str]]] = []  # in document order
+        self._names: list[tuple[str | None, str, list[str]]] = []  # (localSheetId, name, text) in order
         self._parts: list[str] | None = None  # text parts of the definedName being read
         self._depth = 0
         self.structure: bool = False
@@ -409,7 +662,26 @@ class _WorkbookHandler:
 
     @property
     def names(self) -> dict[str, str]:
-        return {name: "".join(parts) for name, parts in self._names}
+        out: dict[str, str] = {}
+        for scope, name, parts in self._names:
+            if scope is None and name not in out:
+                out[name] = "".join(parts)
+        return out
+
+    @property
+    def local(self) -> list[tuple[str, str, str]]:
+        return [(scope, name, "".join(parts)) for scope, name, parts in self._names if scope is not None]
+
+    @property
+    def duplicates(self) -> list[str]:
+        seen: set[tuple[str | None, str]] = set()
+        out = []
+        for scope, name, _parts in self._names:
+            key = (scope, name.casefold())
+            if key in seen:
+                out.append(name)
+            seen.add(key)
+        return out
 
     def start(self, name: str, attrs: dict) -> None:
         counter = self.counter
@@ -419,9 +691,8 @@ class _WorkbookHandler:
         self._depth += 1
         self._parts = None  # an element's text ends where its first child starts
         if name == _T_NAME:
-            if attrs.get("localSheetId") is None:
-                self._parts = []
-                self._names.append((attrs.get("name", ""), self._parts))
+            self._parts = []
+            self._names.append((attrs.get("localSheetId"), attrs.get("name", ""), self._parts))
         elif name == _T_SHEET:
             self.sheets.append(attrs)
         elif name == _T_WB_PROTECTION and self._depth == 2 and not self._structure_seen:

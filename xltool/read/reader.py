@@ -314,6 +314,15 @@ def read_book(book: Book, path: str = "", cfg: ScoringConfig | None = None) -> R
         values[f.id] = None if value is None else typed(f, value)
     _check_config(form, cfg, values, findings)
     _check_identity(form, meta, values, findings)
+    from xltool.read.integrity import check_integrity
+
+    prefilled = frozenset(fid for fid, value in (("info_unit_name", meta.unit_name), ("info_unit_code", meta.unit_code),
+                                                 ("info_email", meta.unit_email)) if value)
+    # The 审核 sheet holds every live check: it is compared only with a template of this very
+    # build and settings (the fingerprint vouched for them, and the bureau's agree); otherwise
+    # XT006, XT020 or XT021 says so already.
+    same_build = bool(meta.fingerprint) and not any(f.code in ("XT006", "XT020", "XT021") for f in findings)
+    check_integrity(form, book, findings, prefilled=prefilled, audit=same_build)  # first: reads 审核's protection
     _check_structure(form, book, findings, plan)
     computed = evaluate_all(form.formulas, values)
     if book.has_cached:

@@ -237,6 +237,10 @@ MESSAGES: dict[tuple[Reason, str], str] = {
         "The file {name} is damaged and cannot be opened (the upload or copy may be incomplete). "
         "Open it in Excel or WPS to check it: if it opens, save it again as .xlsx; otherwise send "
         "the original file again."),
+    (Reason.corrupt_zip, "content_types"): N_(
+        "The file {name} lacks the list of its parts ([Content_Types].xml) that every Excel workbook "
+        "holds: it was changed outside Excel or damaged, and Excel cannot open it either. Send the "
+        "workbook again as saved by Excel or WPS."),
     (Reason.not_a_workbook, ""): N_(
         "The file {name} is an office document but not an Excel workbook. Please submit the Excel "
         "workbook (.xlsx)."),
@@ -959,6 +963,8 @@ def _identify(pkg: _Package) -> None:
         if "xl/workbook.bin" in by_norm:
             pkg.wb_part, pkg.kind = "xl/workbook.bin", "xlsb"
         elif "xl/workbook.xml" in by_norm:
+            if "[content_types].xml" not in by_norm:  # Excel refuses such a package: edited outside it
+                raise _Refusal(Reason.corrupt_zip, "content_types", detail="no [Content_Types].xml")
             pkg.wb_part, pkg.kind = "xl/workbook.xml", "xlsx"
     if pkg.kind == "xlsb":
         raise _Refusal(Reason.xlsb, detail=pkg.wb_part)

@@ -14,20 +14,18 @@ from openpyxl.workbook.workbook import Workbook
 from xltool.check.describe import describe
 from xltool.check.finding import Severity
 from xltool.check.instances import build_checks
-from xltool.check.rule import allowance_excel
 from xltool.form.model import Form
 from xltool.form.scoring import ScoringConfig
 from xltool.i18n import _
 from xltool.template import styles
+from xltool.template.audit_formulas import FAIL, FIRST_ROW, NA, PASS, ROUNDING, audit_formulas  # noqa: F401
 
 AUDIT_SHEET = "审核"
-FIRST_ROW = 5
 RESULT_COL = "I"
 # Columns the add-in's 检查本表 writes its finding list into (unlocked).
 ADDIN_COLUMNS = "KLMNOP"
 ADDIN_ROWS = 300
 
-PASS, ROUNDING, FAIL, NA = "通过", "尾差", "不通过", "不适用"
 # Conditional formats on the form's sheets reach the 审核 sheet through defined names: Excel
 # 2007 refuses a rule that names another sheet, and every version (and WPS, LibreOffice)
 # accepts a defined name that does (see docs/compat.md).
@@ -45,6 +43,9 @@ def add_audit_sheet(wb: Workbook, form: Form, cells, cfg: ScoringConfig | None =
     template itself fills (the year, the unit's identity)."""
     ws = wb.create_sheet(AUDIT_SHEET)
     checks = [c for c in build_checks(form.year, cfg, form_id=form.pack_id) if c.rule.live]
+    formulas = audit_formulas(form, cells, cfg, checks)
+    for cell, formula in formulas:
+        ws[cell] = formula
     widths = {"A": 6, "B": 8, "C": 10, "D": 60, "E": 14, "F": 14, "G": 12, "H": 10, "I": 9, "J": 7,
               "K": 8, "L": 10, "M": 24, "N": 60, "O": 14, "P": 14}
     for col, width in widths.items():
@@ -53,12 +54,8 @@ def add_audit_sheet(wb: Workbook, form: Form, cells, cfg: ScoringConfig | None =
     ws["A1"].font = styles.text_font(styles.Style.TITLE)
     ws.merge_cells("A1:I1")
     last = FIRST_ROW + len(checks) - 1
-    err, warn = Severity.ERROR.label, Severity.WARNING.label
     ws["A2"] = _("Must fix, failing:")
-    ws["D2"] = f'=COUNTIFS(C{FIRST_ROW}:C{last},"{err}",I{FIRST_ROW}:I{last},"{FAIL}")'
     ws["A3"] = _("Needs explanation, failing or rounding:")
-    ws["D3"] = (f'=COUNTIFS(C{FIRST_ROW}:C{last},"{warn}",I{FIRST_ROW}:I{last},"{FAIL}")'
-                f'+COUNTIF(I{FIRST_ROW}:I{last},"{ROUNDING}")')
     for ref in ("D2", "D3"):
         ws[ref].font = Font(name=styles.FONT_NAME, bold=True)
         ws[ref].alignment = styles.text_alignment(styles.Style.LABEL)
@@ -79,29 +76,12 @@ def add_audit_sheet(wb: Workbook, form: Form, cells, cfg: ScoringConfig | None =
     marks: dict[tuple[str, str], dict[Severity, list[str]]] = {}
     for n, check in enumerate(checks, start=1):
         row = FIRST_ROW + n - 1
-        ref = lambda fid: cells.ref(fid, None)  # noqa: E731 - every reference is cross-sheet here
-        # The sides are computed once (E, F, H) and the verdict reads those cells: the sheet
-        # stays small and a row's numbers are the ones its verdict is made of.
-        lhs, rhs = check.lhs.to_excel(ref), check.rhs.to_excel(ref)
         if check.applies is not None:
-            # A row that does not apply shows no sides (they mean nothing there) and J says so.
-            ws[f"J{row}"] = f"=IF({check.applies.to_excel(ref)},1,0)"
             ws[f"J{row}"].number_format = '"适用";;"不适用"'
-            lhs, rhs = f'IF($J{row}=1,{lhs},"")', f'IF($J{row}=1,{rhs},"")'
-        excess = {"=": f"ABS(E{row}-F{row})", "<=": f"(E{row}-F{row})", ">=": f"(F{row}-E{row})"}[check.op]
-        if check.rounding is None:
-            verdict = f'IF({excess}<=H{row}+0.000001,"{PASS}","{FAIL}")'
-        else:
-            verdict = f'IF({excess}<=0.000001,"{PASS}",IF({excess}<=H{row}+0.000001,"{ROUNDING}","{FAIL}"))'
         ws[f"A{row}"] = n
         ws[f"B{row}"] = check.rule.code
         ws[f"C{row}"] = check.rule.severity.label
         ws[f"D{row}"] = describe(check, form)
-        ws[f"E{row}"] = f'=IFERROR({lhs},"")'
-        ws[f"F{row}"] = f'=IFERROR({rhs},"")'
-        ws[f"G{row}"] = f'=IFERROR(E{row}-F{row},"")'
-        ws[f"H{row}"] = f'=IFERROR({allowance_excel(check, ref)},"")'
-        ws[f"I{row}"] = f'=IFERROR({verdict},"{NA}")'
         for col in "ABCDEFGHI":
             cell = ws[f"{col}{row}"]
             cell.border = styles.BORDER

@@ -104,6 +104,7 @@ def fill_workbook(template: Path, values: dict[str, object], out: Path) -> Path:
     from xltool.read import book as books
     from xltool.form.scoring import ScoringConfig
     from xltool.form.selfeval import build_form
+    from xltool.template.cellvalue import put
     from xltool.template.writer import save_atomic
 
     meta = identify(books.from_xml(Path(template)))
@@ -124,7 +125,7 @@ def fill_workbook(template: Path, values: dict[str, object], out: Path) -> Path:
             problems.append(_("{id} ({label}) is locked in this template with “{current}”").format(
                 id=fid, label=field.label, current=cell.value))
             continue
-        cell.value = value
+        put(cell, value)  # text that starts with "=" stays text, never a formula
         if isinstance(value, str):
             _grow_row(wb[titles[field.sheet]], field.cell, value)
     if problems:

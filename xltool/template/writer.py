@@ -15,6 +15,7 @@ from xltool.form.model import Form, Role
 from xltool.form.scoring import ScoringConfig
 from xltool.form.selfeval import build_form, config_values
 from xltool.template import styles
+from xltool.template.cellvalue import put
 from xltool.template.meta import TemplateMeta, fingerprint, write_meta
 from xltool.template.protection import protect_sheet, protect_workbook
 from xltool.template.validation import add_validations
@@ -114,7 +115,7 @@ def _fields(ws: Worksheet, form: Form, key: str, cells: CellMap, values: dict[st
         if field.role is Role.DERIVED:
             cell.value = cells.formula(field)
         elif field.id in values:
-            cell.value = values[field.id]
+            put(cell, values[field.id])  # a unit named "=…" stays text
         cell.number_format = styles.NUMBER_FORMATS[field.kind]
         cell.fill = styles.field_fill(field)
         cell.font = styles.text_font(styles.Style.LABEL)
