@@ -197,9 +197,13 @@ def test_defined_names_and_shared_strings_are_bounded(tmp_path):
     sst = b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">' + strings + b"</sst>"
     with zipfile.ZipFile(src) as zf:
         rels = zf.read("xl/_rels/workbook.xml.rels")
+        types = zf.read("[Content_Types].xml")
     rels = rels.replace(b"</Relationships>", b'<Relationship Id="rIdS" Target="sharedStrings.xml" Type="http://'
                         b'schemas.openxmlformats.org/officeDocument/2006/relationships/sharedStrings"/></Relationships>')
-    path = rewrite_zip(src, tmp_path / "sst.xlsx", {"xl/_rels/workbook.xml.rels": rels}, {"xl/sharedStrings.xml": sst})
+    types = types.replace(b"</Types>", b'<Override PartName="/xl/sharedStrings.xml" ContentType="application/'
+                          b'vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/></Types>')
+    path = rewrite_zip(src, tmp_path / "sst.xlsx", {"xl/_rels/workbook.xml.rels": rels, "[Content_Types].xml": types},
+                       {"xl/sharedStrings.xml": sst})
     from_xml(path)
     stream_refuses(path, Reason.too_many_elements, Limits(max_xml_elements=2000))
 

@@ -323,7 +323,11 @@ def test_load_passes_openpyxl_options(tmp_path):
 
 def test_macro_workbook_is_read_and_noted(tmp_path):
     src = make_workbook(tmp_path / "src.xlsx")
-    path = rewrite_zip(src, tmp_path / "宏.xlsm", add={"xl/vbaProject.bin": b"\xd0\xcf\x11\xe0" + b"\0" * 100})
+    with zipfile.ZipFile(src) as zf:  # typed as Excel types it: a package types every part
+        types = zf.read("[Content_Types].xml").replace(
+            b"<Default ", b'<Default Extension="bin" ContentType="application/vnd.ms-office.vbaProject"/><Default ', 1)
+    path = rewrite_zip(src, tmp_path / "宏.xlsm", replace={"[Content_Types].xml": types},
+                       add={"xl/vbaProject.bin": b"\xd0\xcf\x11\xe0" + b"\0" * 100})
     wb, facts = load_checked(path)
     assert wb.worksheets and facts.kind == "xlsm" and facts.macro_enabled
     assert facts.notes == (Reason.macro_enabled,)

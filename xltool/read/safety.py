@@ -241,6 +241,10 @@ MESSAGES: dict[tuple[Reason, str], str] = {
         "The file {name} lacks the list of its parts ([Content_Types].xml) that every Excel workbook "
         "holds: it was changed outside Excel or damaged, and Excel cannot open it either. Send the "
         "workbook again as saved by Excel or WPS."),
+    (Reason.corrupt_zip, "content_type_missing"): N_(
+        "The file {name} does not declare the type of every part it holds (its [Content_Types].xml "
+        "is incomplete): it was changed outside Excel or damaged, and Excel cannot open it without "
+        "repairing it. Send the workbook again as saved by Excel or WPS."),
     (Reason.not_a_workbook, ""): N_(
         "The file {name} is an office document but not an Excel workbook. Please submit the Excel "
         "workbook (.xlsx)."),
@@ -676,25 +680,78 @@ def _content_types(zf: zipfile.ZipFile, by_norm: dict[str, zipfile.ZipInfo]) -> 
     return out
 
 
+# The content type a part must have, by the type of the relationship that reaches it.
+_CT_BY_REL = {
+    "worksheet": "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml",
+    "styles": "application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml",
+    "sharedStrings": "application/vnd.openxmlformats-officedocument.spreadsheetml.sharedstrings+xml",
+    "theme": "application/vnd.openxmlformats-officedocument.theme+xml",
+    "calcChain": "application/vnd.openxmlformats-officedocument.spreadsheetml.calcchain+xml",
+    "comments": "application/vnd.openxmlformats-officedocument.spreadsheetml.comments+xml",
+    "drawing": "application/vnd.openxmlformats-officedocument.drawing+xml",
+    "chart": "application/vnd.openxmlformats-officedocument.drawingml.chart+xml",
+    "table": "application/vnd.openxmlformats-officedocument.spreadsheetml.table+xml",
+    "core-properties": "application/vnd.openxmlformats-package.core-properties+xml",
+    "extended-properties": "application/vnd.openxmlformats-officedocument.extended-properties+xml",
+    "custom-properties": "application/vnd.openxmlformats-officedocument.custom-properties+xml",
+}
+
+
+def _mistyped_part(zf: zipfile.ZipFile, by_norm: dict[str, zipfile.ZipInfo], overrides: dict[str, str],
+                   wb_part: str) -> str | None:
+    """The first part [Content_Types].xml types wrongly: none at all (neither an Override nor a
+    Default for its extension), or a sheet, the styles, the shared strings or the core properties
+    typed as something else (a bare "xml" Default). Excel repairs such a package."""
+    root = _parse_xml(_read_small(zf, by_norm["[content_types].xml"]), "[Content_Types].xml")
+    defaults = {(el.get("Extension") or "").lower(): (el.get("ContentType") or "").strip().lower()
+                for el in root.iter() if _local(el.tag) == "Default"}
+
+    def ctype(name: str) -> str | None:
+        return overrides.get(name, defaults.get(name.rsplit("/", 1)[-1].rpartition(".")[2]))
+
+    for name in by_norm:
+        if not name.endswith("/") and name != "[content_types].xml" and ctype(name) is None:
+            return name
+    for source in ("", wb_part):
+        for path, kind in _rel_targets(zf, by_norm, source).values():
+            if kind == "officeDocument":
+                if path in by_norm and ctype(path) not in _CT_WORKBOOK:
+                    return path
+                continue
+            wanted = _CT_BY_REL.get(kind)
+            if wanted and path in by_norm and ctype(path) != wanted.lower():
+                return path
+    return None
+
+
+def _rel_targets(zf: zipfile.ZipFile, by_norm: dict[str, zipfile.ZipInfo], part: str) -> dict[str, tuple[str, str]]:
+    """Relationship id -> (target part, normalised and lower case; the relationship type's last
+    word) of *part* ("" for the package's own relationships)."""
+    folder, base = part.rsplit("/", 1) if "/" in part else ("", part)
+    rels_name = f"{folder}/_rels/{base}.rels" if folder else f"_rels/{base}.rels"
+    rels_info = by_norm.get(rels_name.lower())
+    if rels_info is None:
+        return {}
+    targets = {}
+    for el in _parse_xml(_read_small(zf, rels_info), rels_name).iter():
+        if _local(el.tag) == "Relationship" and el.get("Id") and el.get("TargetMode") != "External":
+            target = _norm(el.get("Target") or "")
+            if target.startswith("/"):
+                path = target.lstrip("/")
+            else:
+                path = str(PurePosixPath(folder, target)) if folder else target
+                path = os.path.normpath(path).replace("\\", "/")
+            targets[el.get("Id")] = (path.lower(), (el.get("Type") or "").rsplit("/", 1)[-1])
+    return targets
+
+
 def _sheet_titles(zf: zipfile.ZipFile, by_norm: dict[str, zipfile.ZipInfo], wb_part: str) -> dict[str, str]:
     """Map worksheet part name (normalised, lower case) -> tab name. Best effort."""
     try:
         wb_info = by_norm.get(wb_part.lower())
-        folder, base = wb_part.rsplit("/", 1) if "/" in wb_part else ("", wb_part)
-        rels_name = f"{folder}/_rels/{base}.rels" if folder else f"_rels/{base}.rels"
-        rels_info = by_norm.get(rels_name.lower())
-        if wb_info is None or rels_info is None:
+        targets = {rid: path for rid, (path, _kind) in _rel_targets(zf, by_norm, wb_part).items()}
+        if wb_info is None or not targets:
             return {}
-        targets = {}
-        for el in _parse_xml(_read_small(zf, rels_info), rels_name).iter():
-            if _local(el.tag) == "Relationship" and el.get("Id"):
-                target = _norm(el.get("Target") or "")
-                if target.startswith("/"):
-                    path = target.lstrip("/")
-                else:
-                    path = str(PurePosixPath(folder, target)) if folder else target
-                    path = os.path.normpath(path).replace("\\", "/")
-                targets[el.get("Id")] = path.lower()
         titles = {}
         for el in _parse_xml(_sheets_fragment(_read_small(zf, wb_info)), wb_part).iter():
             if _local(el.tag) == "sheet":
@@ -968,6 +1025,10 @@ def _identify(pkg: _Package) -> None:
             pkg.wb_part, pkg.kind = "xl/workbook.xml", "xlsx"
     if pkg.kind == "xlsb":
         raise _Refusal(Reason.xlsb, detail=pkg.wb_part)
+    if pkg.kind == "xlsx" and "[content_types].xml" in by_norm:
+        untyped = _mistyped_part(zf, by_norm, ctypes, pkg.wb_part)
+        if untyped is not None:
+            raise _Refusal(Reason.corrupt_zip, "content_type_missing", detail=f"no content type for {untyped}")
     if not pkg.wb_part:
         if "word/document.xml" in by_norm or any("wordprocessingml" in c for c in ctypes.values()):
             raise _Refusal(Reason.not_a_workbook, "word", detail="docx")
