@@ -183,8 +183,13 @@ def _edge_workbook(path: Path) -> Path:
             '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/>'
             '<Relationship Id="rId2" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/sharedStrings" Target="/xl/sharedStrings.xml"/>'
             '</Relationships>')
+    sml = "application/vnd.openxmlformats-officedocument.spreadsheetml"
     types = ('<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
-             '<Default Extension="xml" ContentType="application/xml"/></Types>')
+             '<Default Extension="xml" ContentType="application/xml"/>'
+             '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+             f'<Override PartName="/xl/workbook.xml" ContentType="{sml}.sheet.main+xml"/>'
+             f'<Override PartName="/xl/worksheets/sheet1.xml" ContentType="{sml}.worksheet+xml"/>'
+             f'<Override PartName="/xl/sharedStrings.xml" ContentType="{sml}.sharedStrings+xml"/></Types>')
     with zipfile.ZipFile(path, "w") as zf:
         zf.writestr("[Content_Types].xml", types)
         zf.writestr("xl/workbook.xml", workbook)

@@ -22,7 +22,9 @@ from conftest import _unavailable
 from xltool.check.checker import check_path
 from xltool.template.audit_sheet import RESULTS_NAME, STARTED_NAME
 
-FAIL_RGB, WARN_RGB = (0xFF, 0xC7, 0xCE), (0xFF, 0xEB, 0x9C)
+from xltool.template import styles  # noqa: E402
+
+FAIL_RGB, WARN_RGB = (tuple(bytes.fromhex(styles.FAIL_RGB[-6:])), tuple(bytes.fromhex(styles.WARN_RGB[-6:])))
 FORM_SHEETS = ("基本情况", "收支情况", "项目绩效", "附件2", "附件3", "审核")
 
 
