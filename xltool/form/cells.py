@@ -23,6 +23,15 @@ def column_index(letters: str) -> int:
     return n
 
 
+def column_letters(n: int) -> str:
+    """1 → A, 27 → AA: the inverse of column_index."""
+    out = ""
+    while n > 0:
+        n, rem = divmod(n - 1, 26)
+        out = chr(65 + rem) + out
+    return out
+
+
 def absolute(cell: str) -> str:
     col, row = split_cell(cell)
     return f"${col}${row}"

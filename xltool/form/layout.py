@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass, field as dfield
 from pathlib import Path
 
+from xltool.form.cells import column_index, column_letters
 from xltool.form.concepts import CONCEPTS
 from xltool.form.expr import _evaluation_order
 from xltool.form.formula import FormulaError, parse_formula
@@ -167,21 +168,6 @@ def _first_text(row: RowDecl) -> str | None:
     return next((c.text for c in row.cells.values() if c.text is not None), None)
 
 
-def _col_index(letters: str) -> int:
-    n = 0
-    for ch in letters:
-        n = n * 26 + ord(ch) - 64
-    return n
-
-
-def _col_letters(n: int) -> str:
-    out = ""
-    while n:
-        n, rem = divmod(n - 1, 26)
-        out = chr(65 + rem) + out
-    return out
-
-
 def layout(pack: Pack, year: int, cfg: ScoringConfig) -> Form:
     """The Form of *pack* for *year*; PackError naming every problem's place and line."""
     lay = _Layout(pack, year, cfg)
@@ -292,14 +278,14 @@ def _place_row(lay: _Layout, sheet: Sheet, row: RowDecl, r: int, ctx: dict, grou
         if cell.to is not None or isinstance(cell.down, int):
             end_col = cell.to or col
             end_row = r + (cell.down if isinstance(cell.down, int) else 0)
-            if _col_index(end_col) < _col_index(col) or end_row < r:
+            if column_index(end_col) < column_index(col) or end_row < r:
                 lay.problem(c_place, c_line, _("a merge must go right and down from its cell"))
             elif (end_col, end_row) != (col, r):
                 merge_end = f"{end_col}{end_row}"
                 for rr in range(r, end_row + 1):
-                    for cc in range(_col_index(col), _col_index(end_col) + 1):
-                        if (rr, cc) != (r, _col_index(col)):
-                            lay.occupy(sheet.key, f"{_col_letters(cc)}{rr}", c_place, c_line)
+                    for cc in range(column_index(col), column_index(end_col) + 1):
+                        if (rr, cc) != (r, column_index(col)):
+                            lay.occupy(sheet.key, f"{column_letters(cc)}{rr}", c_place, c_line)
         if cell.id is None:
             target: object = Text(cell=addr, text=lay.fmt(cell.text or "", ctx, c_place, c_line), style=cell.style,
                                   merge_to=merge_end, indent=cell.indent)
