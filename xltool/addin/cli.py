@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -11,6 +10,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from xltool.i18n import _
+from xltool.netaddr import is_loopback
 
 addin_app = typer.Typer(no_args_is_help=True, add_completion=False, rich_markup_mode="rich")
 console = Console()
@@ -40,15 +40,6 @@ def _warn(message: str) -> None:
 def _missing_extra(exc: ImportError) -> typer.Exit:
     _error(_("The add-in needs the optional packages: pip install 'xltool[addin]' ({error})").format(error=exc))
     return typer.Exit(2)
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 @addin_app.command("serve", help=_("Run the add-in server (manifest, task pane, check endpoint) on this PC."))
@@ -98,7 +89,7 @@ def serve(
     except ValueError as exc:
         _error(str(exc))
         raise typer.Exit(2) from None
-    if not _is_loopback(host):
+    if not is_loopback(host):
         _warn(_("Listening on {host}: other computers can reach the server. It stores nothing, but keep it inside "
                 "the bureau network and behind HTTPS.").format(host=host))
     if certfile is None:

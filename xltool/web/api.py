@@ -219,13 +219,8 @@ async def api_download(request: Request, round_id: int, which: str):
              summary="One locked template per roster unit, as a zip (multipart: 'file' the roster, 'year', optional 'form' pack id)",
              responses={200: {"content": {"application/zip": {}}}})
 async def api_templates(request: Request):
-    from xltool.web.pages import _form, _templates, _year
+    from xltool.web.pages import roster_templates
 
     s = services(request)
     fields, files = await read_uploads(request, max_files=1, max_bytes=s.cfg.max_upload_bytes)
-    year = _year(fields.get("year"))
-    form_id = _form(fields.get("form"))
-    if not files:
-        raise HTTPException(400, _("Choose the roster file (.xlsx or .csv)."))
-    data = await run_in_threadpool(_templates, year, files[0][0], files[0][1], s.cfg.audit_jobs, form_id)
-    return attachment(data, _("Templates {year}").format(year=year) + ".zip", "application/zip")
+    return await roster_templates(s, fields, files)

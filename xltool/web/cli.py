@@ -2,27 +2,18 @@
 
 from __future__ import annotations
 
-import ipaddress
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from xltool.i18n import _
+from xltool.netaddr import is_loopback
 
 
 def register(app: typer.Typer) -> None:
     app.command("serve", help=_("Serve the web pages: self-check for units (no login) and the audit desk for the "
                                 "bureau (password), with the same JSON API under /api/."))(serve)
-
-
-def _loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def serve(
@@ -63,7 +54,7 @@ def serve(
 
     if not cfg.password_hash:
         err_console.print(f"[yellow]{escape(_('No audit desk password yet: the desk stays locked until you run xltool serve --set-password.'))}[/]")
-    if not _loopback(host):
+    if not is_loopback(host):
         err_console.print(f"[yellow]{escape(_('Listening on {host}: other computers can reach these pages. Use this only on the bureau intranet, preferably behind an HTTPS reverse proxy.').format(host=host))}[/]")
     console.print(escape(_("Self-check: http://{host}:{port}/   Audit desk: http://{host}:{port}/desk   API: http://{host}:{port}/api/openapi.json").format(
         host=host if ":" not in host else f"[{host}]", port=port)))

@@ -205,6 +205,11 @@ async def desk_templates(request: Request):
     s = services(request)
     fields, files = await read_uploads(request, max_files=1, max_bytes=s.cfg.max_upload_bytes)
     check_csrf(request, fields.get("csrf_token"))
+    return await roster_templates(s, fields, files)
+
+
+async def roster_templates(s, fields: dict, files: list):
+    """One template per roster unit, as a zip (the desk page and the API)."""
     year = _year(fields.get("year"))
     form_id = _form(fields.get("form"))
     if not files:
