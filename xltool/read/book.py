@@ -380,12 +380,15 @@ class _SheetHandler:
 
     def _memo_tail(self, data: bytes) -> None:
         close = data.find(b">")  # data starts with sheetData's end tag (it had cells)
-        tail = data[close + 1:] if close >= 0 else b""
+        tail = memoryview(data)[close + 1:] if close >= 0 else b""
         prefix = self.first[: self.first_child]
-        doc = prefix + tail
-        key = hashlib.sha256(len(prefix).to_bytes(8, "little") + doc).digest()
+        digest = hashlib.sha256(len(prefix).to_bytes(8, "little"))
+        digest.update(prefix)
+        digest.update(tail)
+        key = digest.digest()
         hit = _TAILS.get(key)
         if hit is None:
+            doc = prefix + tail
             probe = _SheetHandler(self.strings, SheetData(title=self.sheet.title), 0)
             probe.after = True
             parser = _parser(probe)
@@ -774,6 +777,7 @@ class _WorkbookHandler:
         self.counter = counter
         self.sheets: list[dict[str, str]] = []
         self._names: list[tuple[str | None, str, list[str]]] = []  # (localSheetId, name, text) in order
+        self._names_out: dict[str, str] | None = None  # ``names``, once built
         self._parts: list[str] | None = None  # text parts of the definedName being read
         self._depth = 0
         self.structure: bool = False
@@ -781,11 +785,14 @@ class _WorkbookHandler:
 
     @property
     def names(self) -> dict[str, str]:
-        out: dict[str, str] = {}
-        for scope, name, parts in self._names:
-            if scope is None and name not in out:
-                out[name] = "".join(parts)
-        return out
+        """(Read once the part is parsed; each call gets its own dict.)"""
+        if self._names_out is None:
+            out: dict[str, str] = {}
+            for scope, name, parts in self._names:
+                if scope is None and name not in out:
+                    out[name] = "".join(parts)
+            self._names_out = out
+        return dict(self._names_out)
 
     @property
     def local(self) -> list[tuple[str, str, str]]:
