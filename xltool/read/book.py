@@ -630,11 +630,7 @@ def read_package(package: Package, skip: frozenset[str] = frozenset(), *, first:
         wb_part = package.workbook_part
         wb_rels = _rels(package, wb_part)
         counter = _Counted(package)
-        workbook = _WorkbookHandler(counter)
-        try:
-            _parse_part(package, wb_part, workbook)
-        except _Overflow:
-            raise package.too_many_elements(wb_part, counter.elements) from None
+        workbook = _read_workbook(package, wb_part, counter)
         strings_path = next(
             (t for t in wb_rels.values() if t.endswith("sharedStrings.xml")), "xl/sharedStrings.xml"
         )
@@ -717,7 +713,7 @@ class _StylesHandler:
 _STYLES: dict[bytes, tuple[int, tuple[bool, ...]]] = {}  # digest of styles.xml → (elements counted, locked)
 
 
-def _feed_styles(package: Package, path: str, handler: _StylesHandler, data: bytes, final: bool) -> None:
+def _feed_part(package: Package, path: str, handler, data: bytes, final: bool) -> None:
     """Parse *data* (the part, or what came of it before the stream failed) as ``_parse_part`` would."""
     parser = _parser(handler)
     try:
@@ -744,7 +740,7 @@ def _locked_styles(package: Package, path: str, counter: _Counted) -> list[bool]
             got.append(chunk)
     except BaseException:
         # A damaged part: what the streaming parse would have raised first still comes first.
-        _feed_styles(package, path, handler, b"".join(got), False)
+        _feed_part(package, path, handler, b"".join(got), False)
         raise
     data = b"".join(got)
     key = hashlib.sha256(data).digest()
@@ -756,11 +752,44 @@ def _locked_styles(package: Package, path: str, counter: _Counted) -> list[bool]
             raise package.too_many_elements(path, counter.elements)
         return list(hit[1])
     before = counter.elements
-    _feed_styles(package, path, handler, data, True)
+    _feed_part(package, path, handler, data, True)
     if len(_STYLES) > 64:
         _STYLES.clear()
     _STYLES[key] = (counter.elements - before, tuple(handler.locked))
     return handler.locked
+
+
+_WORKBOOKS: dict[bytes, tuple[int, _WorkbookHandler]] = {}  # digest of workbook.xml → (elements, parsed)
+
+
+def _read_workbook(package: Package, path: str, counter: _Counted) -> _WorkbookHandler:
+    """workbook.xml, parsed; the template's (a batch sees it again and again) is memoised by a
+    digest of its bytes, with the elements it counts against the budget."""
+    handler = _WorkbookHandler(counter)
+    got: list[bytes] = []
+    try:
+        for chunk in package.stream(path):
+            got.append(chunk)
+    except BaseException:
+        # A damaged part: what the streaming parse would have raised first still comes first.
+        _feed_part(package, path, handler, b"".join(got), False)
+        raise
+    data = b"".join(got)
+    key = hashlib.sha256(data).digest()
+    hit = _WORKBOOKS.get(key)
+    if hit is not None:
+        counter.elements += hit[0]
+        if counter.elements > counter.limit:  # where the parse would have stopped
+            counter.elements = counter.limit + 1
+            raise package.too_many_elements(path, counter.elements)
+        return hit[1].copy(counter)
+    before = counter.elements
+    _feed_part(package, path, handler, data, True)
+    if len(_WORKBOOKS) > 64:
+        _WORKBOOKS.clear()
+    handler.names, handler.duplicates  # built once, for every copy  # noqa: B018
+    _WORKBOOKS[key] = (counter.elements - before, handler.copy(counter))
+    return handler
 
 
 _REL_ID = f"{NS_REL[1:]}id"  # r:id as expat names the attribute
@@ -778,10 +807,21 @@ class _WorkbookHandler:
         self.sheets: list[dict[str, str]] = []
         self._names: list[tuple[str | None, str, list[str]]] = []  # (localSheetId, name, text) in order
         self._names_out: dict[str, str] | None = None  # ``names``, once built
+        self._dups_out: list[str] | None = None  # ``duplicates``, once built
         self._parts: list[str] | None = None  # text parts of the definedName being read
         self._depth = 0
         self.structure: bool = False
         self._structure_seen = False
+
+    def copy(self, counter: _Counted) -> _WorkbookHandler:
+        """The outcome of a parsed part, for another workbook with the same bytes (the names'
+        texts are shared: nothing changes them once parsed)."""
+        other = _WorkbookHandler(counter)
+        other.sheets = [dict(attrs) for attrs in self.sheets]
+        other._names = self._names
+        other._names_out, other._dups_out = self._names_out, self._dups_out
+        other.structure, other._structure_seen = self.structure, self._structure_seen
+        return other
 
     @property
     def names(self) -> dict[str, str]:
@@ -800,14 +840,16 @@ class _WorkbookHandler:
 
     @property
     def duplicates(self) -> list[str]:
-        seen: set[tuple[str | None, str]] = set()
-        out = []
-        for scope, name, _parts in self._names:
-            key = (scope, name.casefold())
-            if key in seen:
-                out.append(name)
-            seen.add(key)
-        return out
+        if self._dups_out is None:
+            seen: set[tuple[str | None, str]] = set()
+            out = []
+            for scope, name, _parts in self._names:
+                key = (scope, name.casefold())
+                if key in seen:
+                    out.append(name)
+                seen.add(key)
+            self._dups_out = out
+        return list(self._dups_out)
 
     def start(self, name: str, attrs: dict) -> None:
         counter = self.counter
