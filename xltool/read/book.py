@@ -13,6 +13,7 @@ and the shared strings), which is why it needs no cell-counting scan in front of
 
 from __future__ import annotations
 
+import hashlib
 import posixpath
 import re
 from collections.abc import Callable
@@ -144,10 +145,15 @@ def _parse_part(package: Package, path: str, handler) -> None:
     """
     parser = _parser(handler)
     handler.parser = parser  # a handler may swap in leaner callbacks for the rest of the part
+    head = getattr(handler, "head_handlers", None)
+    if head is not None:  # the handler tracks the part's head itself, then swaps back
+        parser.StartElementHandler, parser.EndElementHandler = head()
     chunks = package.stream(path)
     offset, chunk = 0, b""  # bytes fed before the current chunk, and the chunk
     try:
         for chunk in chunks:
+            if not offset and head is not None:
+                handler.first = chunk  # the prolog and the root's start tag: part of the tail's memo key
             parser.Parse(chunk, False)
             offset += len(chunk)
         parser.Parse(b"", True)
@@ -266,7 +272,8 @@ class _SheetHandler:
 
     __slots__ = ("strings", "sheet", "shared", "ref", "kind", "value", "formula", "f_type", "f_si",
                  "has_v", "has_f", "texts", "in_c", "collect", "buf", "cells", "limit", "row", "row_text",
-                 "col", "in_rph", "style", "styles", "after", "dv", "in_sqref", "parser", "rest_from")
+                 "col", "in_rph", "style", "styles", "after", "dv", "in_sqref", "parser", "rest_from",
+                 "memo", "first", "depth", "first_child", "sd_start", "tail_memo")
 
     def __init__(self, strings: list[str], sheet: SheetData, limit: int) -> None:
         self.strings, self.sheet = strings, sheet
@@ -285,6 +292,14 @@ class _SheetHandler:
         self.in_sqref = False
         self.parser = None
         self.rest_from: int | None = None  # where the part's tail was left to ``rest``
+        self.memo = False  # memoise the tail (set by _read_sheet): see ``head_handlers``
+        self.first: bytes = b""  # the part's first chunk (memo only)
+        self.depth = 0  # open elements, counted only before sheetData (memo only)
+        self.first_child: int | None = None  # where the root's first child starts
+        self.sd_start: int | None = None  # where sheetData starts, if a child of the root
+        self.tail_memo = False  # ``rest`` gets everything from </sheetData> on
+        self.has_v = self.has_f = False
+        self.kind = "n"
         sheet.merges, sheet.validations, sheet.styles = [], [], self.styles
         sheet.col_styles, sheet.row_styles = [], {}
 
@@ -339,6 +354,64 @@ class _SheetHandler:
         elif name == _T_PROTECTION:
             self.sheet.protected = attrs.get("sheet") in ("1", "true")
 
+    # The tail (everything after </sheetData>: merges, conditional formats, data validations,
+    # protection) is the template's, byte for byte, in nearly every workbook of a batch. With
+    # ``memo``, the cells are parsed as always and the tail's outcome is looked up by a digest
+    # of the tail and of what gives it its context (the prolog and the root's start tag: the
+    # namespaces, any DTD), and parsed on its own only when new. The context is the same
+    # only when sheetData is a child of the root, which the head handlers check.
+
+    def head_handlers(self):
+        return (self._head_start, self._head_end) if self.memo else (self.start, self.end)
+
+    def _head_start(self, name: str, attrs: dict) -> None:
+        if self.depth == 1:
+            if self.first_child is None:
+                self.first_child = self.parser.CurrentByteIndex
+            if name == _T_SHEETDATA:  # the cells: no more counting
+                self.sd_start = self.parser.CurrentByteIndex
+                self.parser.StartElementHandler, self.parser.EndElementHandler = self.start, self.end
+        self.depth += 1
+        self.start(name, attrs)
+
+    def _head_end(self, name: str) -> None:
+        self.depth -= 1
+        self.end(name)
+
+    def _memo_tail(self, data: bytes) -> None:
+        close = data.find(b">")  # data starts with sheetData's end tag (it had cells)
+        tail = memoryview(data)[close + 1:] if close >= 0 else b""
+        prefix = self.first[: self.first_child]
+        digest = hashlib.sha256(len(prefix).to_bytes(8, "little"))
+        digest.update(prefix)
+        digest.update(tail)
+        key = digest.digest()
+        hit = _TAILS.get(key)
+        if hit is None:
+            doc = prefix + tail
+            probe = _SheetHandler(self.strings, SheetData(title=self.sheet.title), 0)
+            probe.after = True
+            parser = _parser(probe)
+            probe.parser = parser
+            parser.StartElementHandler, parser.EndElementHandler = probe._tail, probe._tail_end
+            try:
+                parser.Parse(doc, True)
+            except _StopParsing:
+                probe.rest(doc[probe.rest_from:])
+            except ExpatError as exc:
+                error = ParseError(exc)
+                error.code, error.position = exc.code, (exc.lineno, exc.offset)
+                raise error from None
+            found = probe.sheet
+            hit = (tuple(found.merges), tuple(found.validations), found.protected)
+            if len(_TAILS) > 256:
+                _TAILS.clear()
+            _TAILS[key] = hit
+        self.sheet.merges.extend(hit[0])
+        self.sheet.validations.extend(hit[1])
+        if self.sheet.protected is None:
+            self.sheet.protected = hit[2]
+
     def _tail(self, name: str, attrs: dict) -> None:
         if name == _T_CF and self.parser is not None and self.dv is None:
             # Conditional formats are most of a sheet's bytes and nothing here needs them:
@@ -357,7 +430,11 @@ class _SheetHandler:
 
     def rest(self, data: bytes) -> None:
         """The data validations (main and x14) in the tail of the part, from the conditional
-        formats on: each <dataValidations> block is cut out and parsed on its own."""
+        formats on: each <dataValidations> block is cut out and parsed on its own (or, with
+        ``tail_memo``, the whole tail from </sheetData> on: ``_memo_tail``)."""
+        if self.tail_memo:
+            self._memo_tail(data)
+            return
         for m in _DVS_RE.finditer(data):
             block = data[m.start():]
             end = _DVS_END_RE.search(block)
@@ -402,6 +479,11 @@ class _SheetHandler:
             self.in_rph -= 1
         elif name == _T_SHEETDATA:
             self.after = True
+            if self.sd_start is not None and self.cells and self.first_child is not None \
+                    and self.first_child < len(self.first) and not self.tail_memo:
+                self.tail_memo = True  # the tail's outcome is memoised: ``_memo_tail``
+                self.rest_from = self.parser.CurrentByteIndex
+                raise _StopParsing
             if self.parser is not None:  # past the cells: only the tail's few elements matter
                 self.parser.StartElementHandler = self._tail
                 self.parser.EndElementHandler = self._tail_end
@@ -447,6 +529,7 @@ class _SheetHandler:
 
 
 _T_CF = f"{_M}conditionalFormatting"
+_TAILS: dict[bytes, tuple[tuple[str, ...], tuple[tuple[str, str], ...], bool | None]] = {}  # see _memo_tail
 _DVS_RE = re.compile(rb"<(?:[A-Za-z_][\w.\-]{0,64}:)?dataValidations[\s>/]")
 _DVS_END_RE = re.compile(rb"</(?:[A-Za-z_][\w.\-]{0,64}:)?dataValidations\s*>|\A<[^<>]*/>")
 
@@ -483,6 +566,7 @@ class _BlockHandler:
 
 def _read_sheet(package: Package, path: str, strings: list[str], sheet: SheetData) -> None:
     handler = _SheetHandler(strings, sheet, package.cell_limit())
+    handler.memo = True
     try:
         _parse_part(package, path, handler)
     except _Overflow:
@@ -546,11 +630,7 @@ def read_package(package: Package, skip: frozenset[str] = frozenset(), *, first:
         wb_part = package.workbook_part
         wb_rels = _rels(package, wb_part)
         counter = _Counted(package)
-        workbook = _WorkbookHandler(counter)
-        try:
-            _parse_part(package, wb_part, workbook)
-        except _Overflow:
-            raise package.too_many_elements(wb_part, counter.elements) from None
+        workbook = _read_workbook(package, wb_part, counter)
         strings_path = next(
             (t for t in wb_rels.values() if t.endswith("sharedStrings.xml")), "xl/sharedStrings.xml"
         )
@@ -630,15 +710,86 @@ class _StylesHandler:
         pass
 
 
+_STYLES: dict[bytes, tuple[int, tuple[bool, ...]]] = {}  # digest of styles.xml → (elements counted, locked)
+
+
+def _feed_part(package: Package, path: str, handler, data: bytes, final: bool) -> None:
+    """Parse *data* (the part, or what came of it before the stream failed) as ``_parse_part`` would."""
+    parser = _parser(handler)
+    try:
+        parser.Parse(data, final)
+    except _StopParsing:
+        pass
+    except _Overflow:
+        raise package.too_many_elements(path, handler.counter.elements) from None
+    except ExpatError as exc:
+        error = ParseError(exc)
+        error.code, error.position = exc.code, (exc.lineno, exc.offset)
+        raise error from None
+
+
 def _locked_styles(package: Package, path: str, counter: _Counted) -> list[bool] | None:
+    """The cellXfs' locks; a batch sees the same styles part again and again, so its outcome
+    (and the elements it counted) is memoised by a digest of its bytes."""
     if path not in package:
         return None
     handler = _StylesHandler(counter)
+    got: list[bytes] = []
     try:
-        _parse_part(package, path, handler)
-    except _Overflow:
-        raise package.too_many_elements(path, counter.elements) from None
+        for chunk in package.stream(path):
+            got.append(chunk)
+    except BaseException:
+        # A damaged part: what the streaming parse would have raised first still comes first.
+        _feed_part(package, path, handler, b"".join(got), False)
+        raise
+    data = b"".join(got)
+    key = hashlib.sha256(data).digest()
+    hit = _STYLES.get(key)
+    if hit is not None:
+        counter.elements += hit[0]
+        if counter.elements > counter.limit:  # where the parse would have stopped
+            counter.elements = counter.limit + 1
+            raise package.too_many_elements(path, counter.elements)
+        return list(hit[1])
+    before = counter.elements
+    _feed_part(package, path, handler, data, True)
+    if len(_STYLES) > 64:
+        _STYLES.clear()
+    _STYLES[key] = (counter.elements - before, tuple(handler.locked))
     return handler.locked
+
+
+_WORKBOOKS: dict[bytes, tuple[int, _WorkbookHandler]] = {}  # digest of workbook.xml → (elements, parsed)
+
+
+def _read_workbook(package: Package, path: str, counter: _Counted) -> _WorkbookHandler:
+    """workbook.xml, parsed; the template's (a batch sees it again and again) is memoised by a
+    digest of its bytes, with the elements it counts against the budget."""
+    handler = _WorkbookHandler(counter)
+    got: list[bytes] = []
+    try:
+        for chunk in package.stream(path):
+            got.append(chunk)
+    except BaseException:
+        # A damaged part: what the streaming parse would have raised first still comes first.
+        _feed_part(package, path, handler, b"".join(got), False)
+        raise
+    data = b"".join(got)
+    key = hashlib.sha256(data).digest()
+    hit = _WORKBOOKS.get(key)
+    if hit is not None:
+        counter.elements += hit[0]
+        if counter.elements > counter.limit:  # where the parse would have stopped
+            counter.elements = counter.limit + 1
+            raise package.too_many_elements(path, counter.elements)
+        return hit[1].copy(counter)
+    before = counter.elements
+    _feed_part(package, path, handler, data, True)
+    if len(_WORKBOOKS) > 64:
+        _WORKBOOKS.clear()
+    handler.names, handler.duplicates  # built once, for every copy  # noqa: B018
+    _WORKBOOKS[key] = (counter.elements - before, handler.copy(counter))
+    return handler
 
 
 _REL_ID = f"{NS_REL[1:]}id"  # r:id as expat names the attribute
@@ -655,18 +806,33 @@ class _WorkbookHandler:
         self.counter = counter
         self.sheets: list[dict[str, str]] = []
         self._names: list[tuple[str | None, str, list[str]]] = []  # (localSheetId, name, text) in order
+        self._names_out: dict[str, str] | None = None  # ``names``, once built
+        self._dups_out: list[str] | None = None  # ``duplicates``, once built
         self._parts: list[str] | None = None  # text parts of the definedName being read
         self._depth = 0
         self.structure: bool = False
         self._structure_seen = False
 
+    def copy(self, counter: _Counted) -> _WorkbookHandler:
+        """The outcome of a parsed part, for another workbook with the same bytes (the names'
+        texts are shared: nothing changes them once parsed)."""
+        other = _WorkbookHandler(counter)
+        other.sheets = [dict(attrs) for attrs in self.sheets]
+        other._names = self._names
+        other._names_out, other._dups_out = self._names_out, self._dups_out
+        other.structure, other._structure_seen = self.structure, self._structure_seen
+        return other
+
     @property
     def names(self) -> dict[str, str]:
-        out: dict[str, str] = {}
-        for scope, name, parts in self._names:
-            if scope is None and name not in out:
-                out[name] = "".join(parts)
-        return out
+        """(Read once the part is parsed; each call gets its own dict.)"""
+        if self._names_out is None:
+            out: dict[str, str] = {}
+            for scope, name, parts in self._names:
+                if scope is None and name not in out:
+                    out[name] = "".join(parts)
+            self._names_out = out
+        return dict(self._names_out)
 
     @property
     def local(self) -> list[tuple[str, str, str]]:
@@ -674,14 +840,16 @@ class _WorkbookHandler:
 
     @property
     def duplicates(self) -> list[str]:
-        seen: set[tuple[str | None, str]] = set()
-        out = []
-        for scope, name, _parts in self._names:
-            key = (scope, name.casefold())
-            if key in seen:
-                out.append(name)
-            seen.add(key)
-        return out
+        if self._dups_out is None:
+            seen: set[tuple[str | None, str]] = set()
+            out = []
+            for scope, name, _parts in self._names:
+                key = (scope, name.casefold())
+                if key in seen:
+                    out.append(name)
+                seen.add(key)
+            self._dups_out = out
+        return list(self._dups_out)
 
     def start(self, name: str, attrs: dict) -> None:
         counter = self.counter

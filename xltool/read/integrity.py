@@ -220,6 +220,24 @@ def _style_of(data: SheetData, ref: str) -> int:
         return 0
 
 
+_PROTECTION_PLANS: dict[tuple[int, str], tuple[Form, tuple, tuple]] = {}
+
+
+def _protection_plan(form: Form, key: str) -> tuple[tuple, tuple]:
+    """(cell, label, id, is an input, bureau-filled) of every field of sheet *key*, and (cell,
+    text) of its fixed texts, in the form's order (cached per form, as ``_validation_plan``)."""
+    hit = _PROTECTION_PLANS.get((id(form), key))
+    if hit is not None and hit[0] is form:
+        return hit[1], hit[2]
+    fields = tuple((f.cell, f.label, f.id, f.role is Role.INPUT, bool(f.bureau_fill))
+                   for f in form.fields if f.sheet == key)
+    texts = tuple((t.cell, t.text[:40]) for t in form.sheet(key).texts)
+    if len(_PROTECTION_PLANS) > 256:
+        _PROTECTION_PLANS.clear()
+    _PROTECTION_PLANS[(id(form), key)] = (form, fields, texts)
+    return fields, texts
+
+
 def _protection(form: Form, key: str, titles: dict[str, str], data: SheetData, locked: list[bool],
                 prefilled: frozenset[str], findings: list[Finding]) -> None:
     styles, count = data.styles or {}, len(locked)
@@ -227,8 +245,10 @@ def _protection(form: Form, key: str, titles: dict[str, str], data: SheetData, l
 
     def is_locked(ref: str) -> bool:
         style = styles.get(ref)
-        if style is not None and style in memo:
-            return memo[style]
+        if style is not None:
+            known = memo.get(style)
+            if known is not None:
+                return known
         index = _style_of(data, ref)
         value = locked[index] if 0 <= index < count else True
         if style is not None:
@@ -238,17 +258,16 @@ def _protection(form: Form, key: str, titles: dict[str, str], data: SheetData, l
     title = titles[key]
     unlocked: list[tuple[str, str, str | None]] = []  # (cell, label, field id)
     locked_inputs: list[tuple[str, str, str | None]] = []
-    for f in form.fields:
-        if f.sheet != key:
-            continue
-        if f.role is not Role.INPUT or f.id in prefilled:
-            if not is_locked(f.cell):
-                unlocked.append((f.cell, f.label, f.id))
-        elif not f.bureau_fill and is_locked(f.cell):
-            locked_inputs.append((f.cell, f.label, f.id))
-    for text in form.sheet(key).texts:
-        if not is_locked(text.cell):
-            unlocked.append((text.cell, text.text[:40], None))
+    fields, texts = _protection_plan(form, key)
+    for cell, label, fid, is_input, bureau_fill in fields:
+        if not is_input or fid in prefilled:
+            if not is_locked(cell):
+                unlocked.append((cell, label, fid))
+        elif not bureau_fill and is_locked(cell):
+            locked_inputs.append((cell, label, fid))
+    for cell, text in texts:
+        if not is_locked(cell):
+            unlocked.append((cell, text, None))
     for found, text, kind in ((unlocked, _("cells the template locks are unlocked: {cells}"), "unlocked"),
                               (locked_inputs, _("input cells are locked: {cells}"), "locked")):
         if found:
@@ -265,7 +284,8 @@ _LITERAL = re.compile(r'"([^"]*)"')
 _NUMBER = re.compile(r"(?<![A-Z_$\d.])\d+(?:\.\d*)?(?:E[+-]?\d+)?")
 
 
-_ACCEPTED: set[tuple[bytes, tuple]] = set()  # (digest of the sheet or of its formulas, expected) seen to match
+_ACCEPTED: set[tuple[bytes, tuple]] = set()  # (digest of its formulas, expected) seen to match
+_ACCEPTED_RAW: list[tuple[tuple, bytes]] = []  # (expected, the sheet's bytes) seen to match, newest first
 
 
 @lru_cache(maxsize=1)
@@ -322,12 +342,14 @@ def _audit_sheet(form: Form, sheet: SheetData, strings: list[str], findings: lis
     raw = sheet.raw
     # Fast path: (cell, formula) in document order as the template (and Excel) write them; a
     # batch sees the same sequence again and again, so once accepted its digest is enough.
-    whole = (hashlib.blake2b(raw, digest_size=16).digest(), expected)  # unchanged sheets recur byte for byte
-    if whole in _ACCEPTED:
-        return
+    # Unchanged sheets recur byte for byte: compared with the few accepted ones kept (a
+    # length check and a memcmp cost far less than any digest of ~1 MB).
+    for want, seen in _ACCEPTED_RAW:
+        if (want is expected or want == expected) and seen == raw:
+            return
     wanted = _cells_of(expected)  # helper formulas elsewhere on the sheet are not compared
     quick = [(ref, text) for ref, text in _CELL_F_RE.findall(raw) if ref in wanted]
-    digest = (hashlib.blake2b(b"\0".join(ref + b"\1" + text for ref, text in quick), digest_size=16).digest(),
+    digest = (hashlib.sha256(b"\0".join(ref + b"\1" + text for ref, text in quick)).digest(),
               expected)
     if digest not in _ACCEPTED and not (len(quick) == len(expected) and all(
             ref.decode("ascii") == cell and norm_audit_formula(text.decode("utf-8", "replace")) == want
@@ -342,7 +364,9 @@ def _audit_sheet(form: Form, sheet: SheetData, strings: list[str], findings: lis
         return
     if len(_ACCEPTED) > 256:
         _ACCEPTED.clear()
-    _ACCEPTED.update((whole, digest))
+    _ACCEPTED.add(digest)
+    _ACCEPTED_RAW.insert(0, (expected, raw))
+    del _ACCEPTED_RAW[4:]
 
 
 def _audit_cells(cells: dict, expected: tuple[tuple[str, str], ...], findings: list[Finding]) -> None:
