@@ -27,6 +27,8 @@ from xml.etree.ElementTree import ParseError
 from defusedxml import EntitiesForbidden, ExternalReferenceForbidden
 from defusedxml.ElementTree import fromstring
 
+from xltool.form.cells import column_index, column_letters
+
 if TYPE_CHECKING:  # pragma: no cover
     from xltool.read.safety import FileFacts, Limits, Package
 
@@ -245,21 +247,6 @@ _T_SHEETDATA, _T_MERGE = f"{_M}sheetData", f"{_M}mergeCell"
 _DV_LOCAL, _SQREF_LOCAL = "}dataValidation", "}sqref"  # main or x14 (Excel moves cross-sheet lists there)
 
 
-def col_index(letters: str) -> int:
-    n = 0
-    for ch in letters:
-        n = n * 26 + ord(ch) - 64
-    return n
-
-
-def col_letters(n: int) -> str:
-    out = ""
-    while n > 0:
-        n, rem = divmod(n - 1, 26)
-        out = chr(65 + rem) + out
-    return out
-
-
 class _SheetHandler:
     """Cells of one worksheet: value (typed as the cell's t says) and formula text.
 
@@ -328,9 +315,9 @@ class _SheetHandler:
             if ref is None:  # implicit: the column after the previous cell of this row
                 if self.col < 0:
                     m = _CELL_RE.match(self.ref or "")
-                    self.col = col_index(m.group(1)) if m else 0
+                    self.col = column_index(m.group(1)) if m else 0
                 self.col += 1
-                ref = col_letters(self.col) + self.row_text
+                ref = column_letters(self.col) + self.row_text
             else:
                 self.col = -1
             self.ref, self.kind = ref, attrs.get("t", "n")

@@ -19,7 +19,8 @@ from xltool.check.catalogue import rule
 from xltool.check.finding import CellRef, Finding
 from xltool.form.model import Form, Role
 from xltool.i18n import _, translations
-from xltool.read.book import Book, SheetData, col_index, parse_raw
+from xltool.form.cells import column_index as col_index
+from xltool.read.book import Book, SheetData, parse_raw
 
 AUDIT_SHEET = "审核"
 _REF = re.compile(r"^\$?([A-Z]{1,3})\$?(\d+)$")
