@@ -85,7 +85,7 @@ def _result(checked) -> SelfCheckResult:
     ok = checked.report is not None
     return SelfCheckResult(token=checked.token, file=checked.name, sha256=checked.sha256, readable=ok,
                            reason=checked.reason, message=checked.unreadable, report=checked.report,
-                           annotated_url=f"{base}/annotated" if ok else None, issues_url=f"{base}/issues" if ok else None,
+                           annotated_url=f"{base}/annotated" if ok and not checked.is_report else None, issues_url=f"{base}/issues" if ok else None,
                            submit_url=f"{base}/submit" if ok else None)
 
 
@@ -99,7 +99,7 @@ async def api_selfcheck(request: Request):
 @router.get("/selfcheck/{token}/annotated", tags=["self-check"], summary="The annotated copy (.xlsx)",
             responses={200: {"content": {XLSX_TYPE: {}}}})
 async def api_annotated(request: Request, token: str):
-    checked = svc.cached(request, token)
+    checked = svc.annotatable(request, token)
     return attachment(await run_in_threadpool(annotated_bytes, checked), f"{checked.stem}_审核标注.xlsx")
 
 

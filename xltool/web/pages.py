@@ -37,7 +37,7 @@ async def selfcheck_post(request: Request):
 
 @router.get("/selfcheck/{token}/annotated")
 async def selfcheck_annotated(request: Request, token: str):
-    checked = svc.cached(request, token)
+    checked = svc.annotatable(request, token)
     data = await run_in_threadpool(annotated_bytes, checked)
     return attachment(data, f"{checked.stem}_审核标注.xlsx")
 

@@ -39,6 +39,11 @@ class Checked:
     submitted: bool = False
 
     @property
+    def is_report(self) -> bool:
+        """A Word report (checked by xltool.word): it has an issue list but no annotated copy."""
+        return self.name.lower().endswith(".docx")
+
+    @property
     def stem(self) -> str:
         return self.name.rsplit(".", 1)[0] if "." in self.name else self.name
 
@@ -57,8 +62,13 @@ def check_bytes(name: str, data: bytes, limits: Limits | None = None) -> Checked
         work = Path(tmp) / _work_name(shown)
         work.write_bytes(data)
         try:
-            _result, report = check_path(work, limits=limits)
-        except UnreadableWorkbook as exc:
+            if work.suffix == ".docx":  # a Word report: the same rules on the figures it states
+                from xltool.word.check import check_document
+
+                _ext, _values, report = check_document(work)
+            else:
+                _result, report = check_path(work, limits=limits)
+        except UnreadableWorkbook as exc:  # UnreadableReport too
             message = exc.message.replace(str(work), shown).replace(work.name, shown)
             return Checked(token, shown, data, sha, None, unreadable=message, reason=str(exc.reason.value))
     report.path = shown

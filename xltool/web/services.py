@@ -42,6 +42,14 @@ def cached(request: Request, token: str, *, readable: bool = True) -> Checked:
     return checked
 
 
+def annotatable(request: Request, token: str) -> Checked:
+    """The cached result of a workbook (a Word report has no annotated copy)."""
+    checked = cached(request, token)
+    if checked.is_report:
+        raise HTTPException(404, _("A Word report has no annotated copy: download the issue list instead."))
+    return checked
+
+
 def submit(request: Request, checked: Checked) -> tuple[Round, StoredFile]:
     """报送: store the checked file in the current round, for the bureau's audit."""
     if checked.report is None:

@@ -39,7 +39,7 @@ CREATE TABLE IF NOT EXISTS audits (
     finished TEXT, status TEXT NOT NULL, result TEXT, error TEXT NOT NULL DEFAULT ''
 );
 """
-ALLOWED_EXT = {"xlsx", "xlsm", "xltx", "xltm", "xls", "xlsb", "ods", "et", "zip"}
+ALLOWED_EXT = {"xlsx", "xlsm", "xltx", "xltm", "xls", "xlsb", "ods", "et", "zip", "docx", "doc"}
 ROSTER_EXT = {"xlsx", "csv"}
 
 
