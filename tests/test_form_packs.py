@@ -206,3 +206,21 @@ def test_rules_config_overrides_only_what_it_states_over_the_pack(zh_locale):  #
     cfg = read_path(out).cfg
     assert cfg.caps.enabled and (cfg.weights.output, cfg.weights.benefit, cfg.weights.cost) == (50, 30, 0)
     assert cfg.region == "财预〔2020〕10号"
+
+
+@pytest.mark.parametrize("pack", PACKS)
+def test_the_bureaus_settings_judge_over_each_packs_own_rule_set(pack, zh_locale):  # noqa: F811
+    """audit (cfg given: the bureau's) judges a pack's workbook by that pack's own rule set, with
+    only what the bureau's configuration states changed: no XT021 for the pack's own weights."""
+    from xltool.form.scoring import ScoringConfig, load_scoring
+    from xltool.form.selfeval import default_scoring
+
+    result, report = check_path(filled(pack), cfg=ScoringConfig())  # the bureau states nothing
+    assert result.cfg == default_scoring(pack)
+    assert not [f for f in report.findings if f.code in ("XT020", "XT021")]
+    rules = scratch("packs_bureau") / "tolerance.toml"
+    rules.write_text("score_tolerance = 0.5\n", encoding="utf-8")
+    result, report = check_path(filled(pack), cfg=load_scoring(rules))
+    assert result.cfg.score_tolerance == 0.5 and result.cfg.weights == default_scoring(pack).weights
+    # The workbook stores the pack's tolerance, not the bureau's: reported, and the bureau's judges.
+    assert [f.code for f in report.findings if f.code == "XT021"] == ["XT021"]
