@@ -715,12 +715,12 @@ def _feed_part(package: Package, path: str, handler, data: bytes, final: bool) -
         raise error from None
 
 
-def _locked_styles(package: Package, path: str, counter: _Counted) -> list[bool] | None:
-    """The cellXfs' locks; a batch sees the same styles part again and again, so its outcome
-    (and the elements it counted) is memoised by a digest of its bytes."""
-    if path not in package:
-        return None
-    handler = _StylesHandler(counter)
+def _memoised(package: Package, path: str, handler, counter: _Counted, cache: dict, keep, restore):
+    """Parse the part at *path* with *handler*, or take its outcome from *cache*: a batch sees
+    the template's parts again and again, so ``keep(handler)`` is memoised by a digest of the
+    part's bytes, with the elements it counted against the budget (charged again on a hit, and
+    overflowing where the parse would have stopped). Returns ``restore(kept)`` on a hit, else None
+    (the outcome is then in *handler*)."""
     got: list[bytes] = []
     try:
         for chunk in package.stream(path):
@@ -731,52 +731,42 @@ def _locked_styles(package: Package, path: str, counter: _Counted) -> list[bool]
         raise
     data = b"".join(got)
     key = hashlib.sha256(data).digest()
-    hit = _STYLES.get(key)
+    hit = cache.get(key)
     if hit is not None:
         counter.elements += hit[0]
         if counter.elements > counter.limit:  # where the parse would have stopped
             counter.elements = counter.limit + 1
             raise package.too_many_elements(path, counter.elements)
-        return list(hit[1])
+        return restore(hit[1])
     before = counter.elements
     _feed_part(package, path, handler, data, True)
-    if len(_STYLES) > 64:
-        _STYLES.clear()
-    _STYLES[key] = (counter.elements - before, tuple(handler.locked))
-    return handler.locked
+    if len(cache) > 64:
+        cache.clear()
+    cache[key] = (counter.elements - before, keep(handler))
+    return None
+
+
+def _locked_styles(package: Package, path: str, counter: _Counted) -> list[bool] | None:
+    """The cellXfs' locks (memoised by the styles part's digest)."""
+    if path not in package:
+        return None
+    handler = _StylesHandler(counter)
+    hit = _memoised(package, path, handler, counter, _STYLES, lambda h: tuple(h.locked), list)
+    return hit if hit is not None else handler.locked
 
 
 _WORKBOOKS: dict[bytes, tuple[int, _WorkbookHandler]] = {}  # digest of workbook.xml → (elements, parsed)
 
 
 def _read_workbook(package: Package, path: str, counter: _Counted) -> _WorkbookHandler:
-    """workbook.xml, parsed; the template's (a batch sees it again and again) is memoised by a
-    digest of its bytes, with the elements it counts against the budget."""
+    """workbook.xml, parsed (memoised by its digest)."""
+    def keep(h: _WorkbookHandler) -> _WorkbookHandler:
+        h.names, h.duplicates  # built once, for every copy  # noqa: B018
+        return h.copy(counter)
+
     handler = _WorkbookHandler(counter)
-    got: list[bytes] = []
-    try:
-        for chunk in package.stream(path):
-            got.append(chunk)
-    except BaseException:
-        # A damaged part: what the streaming parse would have raised first still comes first.
-        _feed_part(package, path, handler, b"".join(got), False)
-        raise
-    data = b"".join(got)
-    key = hashlib.sha256(data).digest()
-    hit = _WORKBOOKS.get(key)
-    if hit is not None:
-        counter.elements += hit[0]
-        if counter.elements > counter.limit:  # where the parse would have stopped
-            counter.elements = counter.limit + 1
-            raise package.too_many_elements(path, counter.elements)
-        return hit[1].copy(counter)
-    before = counter.elements
-    _feed_part(package, path, handler, data, True)
-    if len(_WORKBOOKS) > 64:
-        _WORKBOOKS.clear()
-    handler.names, handler.duplicates  # built once, for every copy  # noqa: B018
-    _WORKBOOKS[key] = (counter.elements - before, handler.copy(counter))
-    return handler
+    hit = _memoised(package, path, handler, counter, _WORKBOOKS, keep, lambda kept: kept.copy(counter))
+    return hit if hit is not None else handler
 
 
 _REL_ID = f"{NS_REL[1:]}id"  # r:id as expat names the attribute
