@@ -50,10 +50,7 @@ def make_report_cmd(
         cfg = _scoring(rules_config)
     try:
         written, errors = make_report(workbook, out, template=template, force=force, cfg=cfg)
-    except UnreadableWorkbook as exc:
-        err_console.print(f"[red]✗ {escape(str(workbook))}：{escape(exc.message)}[/]")
-        raise typer.Exit(2) from None
-    except FormUnsupported as exc:
+    except (UnreadableWorkbook, FormUnsupported) as exc:
         err_console.print(f"[red]✗ {escape(str(workbook))}：{escape(exc.message)}[/]")
         raise typer.Exit(2) from None
     except TemplateRefused as exc:

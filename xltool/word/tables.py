@@ -145,16 +145,24 @@ def annex2_rows(form: Form, values: Mapping[str, object]) -> tuple[list[list[tup
     return rows, width
 
 
-def annex2(doc, form: Form, values: Mapping[str, object]) -> None:
-    rows, width = annex2_rows(form, values)
-    table = _grid(doc, len(rows), ANNEX2_WIDTHS[:width] + (18.0,) * max(0, width - len(ANNEX2_WIDTHS)))
+def _fill(table, rows, center) -> list:
+    """Write *rows* (per row: (first column, last column, text, header) spans, 1-based) into
+    *table*, merging each span; *center(first, text, header)* says which cells are centred.
+    Returns the table's cell grid."""
     grid = _cells(table)
     for r, cells in enumerate(rows):
         for first, last, text, header in cells:
             cell = grid[r][first - 1]
             if last > first:
                 cell = cell.merge(grid[r][last - 1])
-            _cell_text(cell, text, bold=header, center=first > 1 or header)
+            _cell_text(cell, text, bold=header, center=center(first, text, header))
+    return grid
+
+
+def annex2(doc, form: Form, values: Mapping[str, object]) -> None:
+    rows, width = annex2_rows(form, values)
+    table = _grid(doc, len(rows), ANNEX2_WIDTHS[:width] + (18.0,) * max(0, width - len(ANNEX2_WIDTHS)))
+    grid = _fill(table, rows, lambda first, text, header: first > 1 or header)
     # 财政供养人员情况 spans its header and value rows.
     top = grid[0][0]
     text = top.text
@@ -253,13 +261,7 @@ def annex3(doc, form: Form, values: Mapping[str, object], cfg: ScoringConfig) ->
               (8, 8, show(f("eval_total_score"), values.get("eval_total_score")), False), (9, 9, "", False)]]
     rows = top + body + total
     table = _grid(doc, len(rows), ANNEX3_WIDTHS)
-    grid = _cells(table)
-    for r, cells in enumerate(rows):
-        for first, last, text, header in cells:
-            cell = grid[r][first - 1]
-            if last > first:
-                cell = cell.merge(grid[r][last - 1])
-            _cell_text(cell, text, bold=header, center=header or ("：" not in text and len(text) < 20))
+    grid = _fill(table, rows, lambda first, text, header: header or ("：" not in text and len(text) < 20))
     offset = len(top)
     vertical = [(head_at, goal_at - 1, 0), (goal_at, goal_at + 1, 0), (offset - 1, offset + len(body) - 1, 0)]
     vertical += [(offset + a, offset + b, 1) for a, b in l1_spans] + [(offset + a, offset + b, 2) for a, b in l2_spans]
