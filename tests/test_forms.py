@@ -262,7 +262,7 @@ def test_the_default_pack_states_the_default_scoring():
 @pytest.mark.parametrize("path", sorted(SHIPPED_DIR.glob("*.toml")), ids=lambda p: p.stem)
 def test_every_shipped_pack_passes_forms_check(path):
     """Shipped packs are not laid out on loading (xltool starts faster); this is their check."""
-    from xltool.form.cli import validate_file
+    from xltool.check.packs import validate_file
 
     pack, form = validate_file(path)
     assert pack.id == path.stem and form.fields and form.pack_id == path.stem

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field as dfield
 from pathlib import Path
 
-from xltool.form.cells import column_index, column_letters
+from xltool.form.address import column_index, column_letters
 from xltool.form.concepts import CONCEPTS
 from xltool.form.expr import _evaluation_order
 from xltool.form.formula import FormulaError, parse_formula

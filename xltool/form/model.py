@@ -11,6 +11,7 @@ from functools import cached_property
 
 from pydantic import BaseModel, ConfigDict, Field as PField
 
+from xltool.form.address import column_index, split_cell
 from xltool.form.expr import Expr
 
 
@@ -66,14 +67,10 @@ class Field(BaseModel):
 
     @property
     def row(self) -> int:
-        from xltool.form.cells import split_cell
-
         return split_cell(self.cell)[1]
 
     @property
     def column(self) -> int:
-        from xltool.form.cells import column_index, split_cell
-
         return column_index(split_cell(self.cell)[0])
 
 

@@ -24,6 +24,8 @@ from xltool.form.selfeval import TEMPLATE_ID, VERSION, build_form, config_values
 from xltool.i18n import _
 from xltool.numbers import fmt_number, parse_number
 from xltool.read.book import Book
+from xltool.read.formulas import norm_formula
+from xltool.read.integrity import check_integrity
 from xltool.read.safety import Limits, UnreadableWorkbook
 from xltool.template.meta import META_SHEET, TemplateMeta, fingerprint, read_meta
 
@@ -116,16 +118,6 @@ def _version_key(text: str) -> tuple[int, ...]:
     return tuple(int(p) for p in re.findall(r"\d+", text or "0"))
 
 
-# Both normalisations are memoised: the same formulas, names and labels recur in every
-# workbook of a batch. typed=True keeps 1, 1.0 and True apart (their str() differ).
-@lru_cache(maxsize=8192, typed=True)
-def _norm_formula(text: str | None) -> str:
-    text = (text or "").lstrip("=")
-    text = text.replace("$", "").replace("'", "").replace(" ", "").upper()
-    # LibreOffice and Excel may or may not write the "_xlfn." prefix or the ".0" of constants.
-    return text.replace("_XLFN.", "")
-
-
 def _norm_text(text: object) -> str:
     try:
         return _norm_text_cached(text)
@@ -133,6 +125,8 @@ def _norm_text(text: object) -> str:
         return _norm_text_cached.__wrapped__(text)
 
 
+# Memoised: the same labels recur in every workbook of a batch. typed=True keeps 1, 1.0 and
+# True apart (their str() differ).
 @lru_cache(maxsize=8192, typed=True)
 def _norm_text_cached(text: object) -> str:
     return re.sub(r"\s+", "", unicodedata.normalize("NFKC", str(text or "")))
@@ -164,11 +158,11 @@ def _plan(form: Form) -> _FormPlan:
     for f in form.fields:
         if f.role is Role.DERIVED:
             expected = cells.formula(f)
-            formulas[f.id] = (expected, _norm_formula(expected))
+            formulas[f.id] = (expected, norm_formula(expected))
     titles = {s.key: s.title for s in form.sheets}
     plan = _FormPlan(
         formulas=formulas,
-        names=tuple((f, _norm_formula(cells.name_ref(f.id))) for f in form.fields),
+        names=tuple((f, norm_formula(cells.name_ref(f.id))) for f in form.fields),
         texts=tuple((sheet.key, sheet.title, text, _norm_text(text.text)) for sheet in form.sheets for text in sheet.texts),
         cells=tuple((f, titles[f.sheet], f.cell, f.role is Role.DERIVED) for f in form.fields),
         name_texts={f.id: cells.name_ref(f.id) for f in form.fields},
@@ -314,7 +308,6 @@ def read_book(book: Book, path: str = "", cfg: ScoringConfig | None = None) -> R
         values[f.id] = None if value is None else typed(f, value)
     _check_config(form, cfg, values, findings)
     _check_identity(form, meta, values, findings)
-    from xltool.read.integrity import check_integrity
 
     prefilled = frozenset(fid for fid, value in (("info_unit_name", meta.unit_name), ("info_unit_code", meta.unit_code),
                                                  ("info_email", meta.unit_email)) if value)
@@ -440,9 +433,9 @@ def _check_formula(form: Form, f: Field, found: str | None, findings: list[Findi
         from xltool.form.cells import CellMap
 
         expected = CellMap(form).formula(f)
-        expected_formula = (expected, _norm_formula(expected))
+        expected_formula = (expected, norm_formula(expected))
     expected, normalised = expected_formula
-    if _norm_formula(found) == normalised:
+    if norm_formula(found) == normalised:
         return
     r = rule("XT001")
     shown = f"={found}" if found else _("a constant value")
@@ -497,7 +490,7 @@ def _check_structure(form: Form, book: Book, findings: list[Finding], plan: _For
         r = rule("XT004")
         for f, want in plan.names:
             got = book.names.get(f.id)
-            if got is None or _norm_formula(got) != want:
+            if got is None or norm_formula(got) != want:
                 findings.append(Finding(code="XT004", severity=r.severity,
                                         message=r.message().format(name=f.id, found=got or "—"), fix=r.fix(),
                                         cells=[cell_ref(form, f.id)], instance=f.id))

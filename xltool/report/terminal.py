@@ -6,6 +6,7 @@ import re
 
 from rich.cells import cell_len
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
@@ -92,3 +93,13 @@ def print_report(report: WorkbookReport, console: Console) -> None:
     console.print(table)
     console.print(_("Must fix: {errors}; needs explanation: {warnings}.").format(
         errors=report.errors, warnings=report.warnings))
+
+
+def print_unplaced(report, console) -> None:
+    """Figures of a Word report that no field took: listed, never dropped."""
+    if not report.unplaced:
+        return
+    console.print(f"[yellow]{escape(_('Figures not placed on any field ({n}):').format(n=len(report.unplaced)))}[/]")
+    for line in report.unplaced:
+        console.print(f"  · {escape(line)}")
+

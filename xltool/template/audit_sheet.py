@@ -18,7 +18,8 @@ from xltool.form.model import Form
 from xltool.form.scoring import ScoringConfig
 from xltool.i18n import _
 from xltool.template import styles
-from xltool.template.audit_formulas import FAIL, FIRST_ROW, NA, PASS, ROUNDING, audit_formulas  # noqa: F401
+from xltool.template.audit_formulas import (FAIL, FIRST_ROW, NA, PASS, ROUNDING, audit_formulas,  # noqa: F401
+                                           store_expectation)
 
 AUDIT_SHEET = "审核"
 RESULT_COL = "I"
@@ -44,6 +45,7 @@ def add_audit_sheet(wb: Workbook, form: Form, cells, cfg: ScoringConfig | None =
     ws = wb.create_sheet(AUDIT_SHEET)
     checks = [c for c in build_checks(form.year, cfg, form_id=form.pack_id) if c.rule.live]
     formulas = audit_formulas(form, cells, cfg, checks)
+    store_expectation(form, formulas)  # what the reader compares this sheet by
     for cell, formula in formulas:
         ws[cell] = formula
     widths = {"A": 6, "B": 8, "C": 10, "D": 60, "E": 14, "F": 14, "G": 12, "H": 10, "I": 9, "J": 7,

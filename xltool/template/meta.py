@@ -49,13 +49,25 @@ def fingerprint(form: Form, unit_name: str = "", unit_code: str = "", unit_email
     check. The default settings and a template without a unit keep the hash earlier
     templates stored (they are the form's hash alone), so shipped workbooks stay valid.
     """
-    base = _fingerprint(form.pack_id, form.template_id, form.version, form.year, form.scoring_json)
+    base = _base(form)
     settings = canonical_settings(form.scoring_json)
     identity = [str(unit_name), str(unit_code)] + ([str(unit_email)] if unit_email else [])
     if settings == canonical_settings("{}") and not any(identity):
         return base
     blob = json.dumps([base, settings, *identity], ensure_ascii=False).encode("utf-8")
     return hashlib.sha256(blob).hexdigest()
+
+
+def _base(form: Form) -> str:
+    """The form's own hash: from the on-disk cache (xltool.form.derived) when this very form,
+    code and pack computed it before, otherwise computed (≈50 ms) and kept."""
+    from xltool.form import derived
+
+    base = derived.load(form, "fingerprint")
+    if not isinstance(base, str):
+        base = _fingerprint(form.pack_id, form.template_id, form.version, form.year, form.scoring_json)
+        derived.store(form, "fingerprint", base)
+    return base
 
 
 @lru_cache(maxsize=64)

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date
 
-from xltool.form.cells import split_cell
+from xltool.form.address import split_cell
 from xltool.form.model import Form, Kind
 from xltool.form.selfeval import indicator_ids
 from xltool.i18n import _
@@ -361,7 +361,7 @@ def row_items(form: Form, row: int) -> tuple[list, list]:
 
 
 def _col_index(cell: str) -> int:
-    from xltool.form.cells import column_index
+    from xltool.form.address import column_index
 
     return column_index(split_cell(cell)[0])
 

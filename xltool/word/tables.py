@@ -15,7 +15,7 @@ from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Pt
 
-from xltool.form.cells import column_index, split_cell
+from xltool.form.address import column_index, split_cell
 from xltool.form.model import Field, Form, Kind
 from xltool.form.selfeval import indicator_ids, l1_weight_label
 from xltool.form.scoring import ScoringConfig

@@ -1,12 +1,7 @@
-"""``xltool mail ...``: test the settings, flush and list the outbox.
-
-Mount with ``app.add_typer(mail_app, name="mail")``. For ``check-workbook --email``,
-call :func:`deliver_and_print`.
-"""
+"""``xltool mail ...``: test the settings, flush and list the outbox."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated
 
@@ -15,16 +10,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from typing import TYPE_CHECKING
-
 from xltool.i18n import _
-
-if TYPE_CHECKING:
-    from xltool.check.finding import WorkbookReport
-    from xltool.mail.compose import AttachmentLike
-    from xltool.mail.config import MailSettings
-    from xltool.mail.deliver import DeliveryResult
-    from xltool.mail.errors import MailError
+from xltool.mail.show import _STATUS_STYLE, fail_exit, print_delivery
 
 # The e-mail stack (Jinja2, pydantic-settings, smtplib) is imported inside the commands
 # so that `xltool` starts fast when no mail is sent.
@@ -40,87 +27,6 @@ ConfigOption = Annotated[
     Path | None,
     typer.Option("--config", "-c", help=_("Configuration file (default: xltool.toml in the current folder)")),
 ]
-
-_STATUS_STYLE = {  # by DeliveryStatus value
-    "sent": "green",
-    "written_to_outbox": "cyan",
-    "dry_run": "cyan",
-    "duplicate_refused": "yellow",
-    "failed": "red",
-    "skipped": "yellow",
-}
-
-
-def format_size(size: int) -> str:
-    if size < 1024:
-        return _("{n} bytes").format(n=size)
-    if size < 1024 * 1024:
-        return f"{size / 1024:.1f} KB"
-    return f"{size / 1024 / 1024:.1f} MB"
-
-
-def print_delivery(result: DeliveryResult, console: Console | None = None) -> None:
-    """Show one DeliveryResult: recipients, subject, attachments, outcome."""
-    console = console or Console()
-    style = _STATUS_STYLE.get(result.status.value, "white")
-    table = Table(show_header=False, box=None, padding=(0, 1))
-    table.add_column(style="bold")
-    table.add_column()
-    table.add_row(_("Delivery status"), f"[{style}]{escape(result.status.label)}[/{style}]")
-    if result.sender:
-        table.add_row(_("From (sender)"), escape(result.sender))
-    table.add_row(_("To (recipients)"), escape(", ".join(result.to)))
-    if result.cc:
-        table.add_row(_("Cc (copy)"), escape(", ".join(result.cc)))
-    table.add_row(_("Mail subject"), escape(result.subject))
-    for index, attachment in enumerate(result.attachments):
-        table.add_row(
-            _("Mail attachments") if index == 0 else "",
-            escape(f"{attachment.filename}  ({format_size(attachment.size)})"),
-        )
-    if result.size:
-        table.add_row(_("Message size"), format_size(result.size))
-    if result.outbox_path:
-        table.add_row(_("Outbox file"), escape(str(result.outbox_path)))
-    console.print(table)
-    console.print(f"[{style}]{escape(result.message)}[/{style}]")
-
-
-def _fail(console: Console, error: MailError) -> typer.Exit:
-    console.print(f"[red]{escape(error.message)}[/red]")
-    return typer.Exit(code=2)
-
-
-def deliver_and_print(
-    report: WorkbookReport,
-    attachments: Sequence[AttachmentLike],
-    *,
-    config: Path | None = None,
-    to: str | None = None,
-    cc: str | None = None,
-    dry_run: bool = False,
-    resend: bool = False,
-    console: Console | None = None,
-    settings: MailSettings | None = None,
-) -> DeliveryResult:
-    """For ``check-workbook --email``: load settings, deliver, print the outcome.
-
-    Returns the DeliveryResult (check ``result.ok`` for the exit code); a MailError
-    (bad address, bad settings, missing attachment) is printed and raises
-    ``typer.Exit(2)``.
-    """
-    from xltool.mail.config import load_settings
-    from xltool.mail.deliver import deliver_report
-    from xltool.mail.errors import MailError
-
-    console = console or Console()
-    try:
-        settings = settings or load_settings(config)
-        result = deliver_report(report, attachments, settings, to=to, cc=cc, dry_run=dry_run, resend=resend)
-    except MailError as error:
-        raise _fail(console, error) from None
-    print_delivery(result, console)
-    return result
 
 
 @mail_app.command("test", help=_("Send a test message to check the mail settings"))
@@ -142,7 +48,7 @@ def test_command(
         settings = load_settings(config)
         result = send_test(settings, to, dry_run=dry_run)
     except MailError as error:
-        raise _fail(console, error) from None
+        raise fail_exit(console, error) from None
     print_delivery(result, console)
     if not result.ok:
         raise typer.Exit(code=1)
@@ -164,7 +70,7 @@ def flush_command(
         settings = load_settings(config)
         results = flush(settings, include_permanent=include_permanent)
     except MailError as error:
-        raise _fail(console, error) from None
+        raise fail_exit(console, error) from None
     if not results:
         console.print(_("Nothing to send in the outbox: {path}").format(path=escape(str(settings.outbox))))
         return
@@ -194,7 +100,7 @@ def list_command(
     try:
         settings = load_settings(config)
     except MailError as error:
-        raise _fail(console, error) from None
+        raise fail_exit(console, error) from None
     outbox = Outbox(settings.outbox)
     try:
         wanted = MessageStatus(status) if status else None
@@ -226,4 +132,4 @@ def list_command(
     console.print(table)
 
 
-__all__ = ["deliver_and_print", "format_size", "mail_app", "print_delivery"]
+__all__ = ["mail_app"]

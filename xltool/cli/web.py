@@ -1,4 +1,4 @@
-"""``xltool serve``: the web pages and API (registered on the main app by xltool.cli)."""
+"""``xltool serve``: the web pages and API."""
 
 from __future__ import annotations
 
@@ -7,13 +7,9 @@ from typing import Annotated
 
 import typer
 
+from xltool.cli.common import console, err_console
 from xltool.i18n import _
 from xltool.netaddr import is_loopback
-
-
-def register(app: typer.Typer) -> None:
-    app.command("serve", help=_("Serve the web pages: self-check for units (no login) and the audit desk for the "
-                                "bureau (password), with the same JSON API under /api/."))(serve)
 
 
 def serve(
@@ -24,7 +20,6 @@ def serve(
 ) -> None:
     from rich.markup import escape
 
-    from xltool.cli import console, err_console
     from xltool.web.config import ConfigError, load_config
 
     try:

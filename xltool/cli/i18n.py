@@ -7,6 +7,12 @@ Typer's panel titles (computed at import) are set again.
 
 from __future__ import annotations
 
+import contextlib
+import importlib
+import importlib.abc
+import sys
+import types
+
 from xltool.i18n import _, ngettext
 
 
@@ -71,24 +77,44 @@ def validation_message(message: str) -> str:
     return _("The value is not valid here.")
 
 
+# Modules whose module-level ``_``/``ngettext`` print English: older Typer releases use click
+# itself (which calls gettext); newer ones vendor it.
+_GETTEXT_MODULES = ("click.core", "click.decorators", "click.exceptions", "click.formatting", "click.parser",
+                    "click.types", "typer.core", "typer.rich_utils")
+
+
 def install() -> None:
-    import importlib
+    """Point click's and Typer's texts at xltool's catalogue.
 
-    import typer.rich_utils as ru
-
-    # Older Typer releases use click itself (which calls gettext); newer ones vendor it.
-    names = ("click.core", "click.decorators", "click.exceptions", "click.formatting", "click.parser",
-             "click.types", "typer.core", "typer.rich_utils")
-    for name in names:
-        try:
-            module = importlib.import_module(name)
-        except ImportError:
-            continue
-        if hasattr(module, "_"):
-            module._ = _  # type: ignore[attr-defined]
-        if hasattr(module, "ngettext"):
-            module.ngettext = ngettext  # type: ignore[attr-defined]
+    Nothing is imported for it: modules already loaded are patched now, the others (Typer's
+    help and error formatter ``typer.rich_utils`` above all, which a command that runs without
+    an error never loads) right after their import.
+    """
+    pending = {}
+    for name in _GETTEXT_MODULES:
+        module = sys.modules.get(name)
+        if module is not None:
+            _patch_gettext(module)
+        else:
+            pending[name] = _patch_gettext
+    pending["typer.rich_utils"] = _patch_rich_utils
     _patch_vendored_click()
+    if "typer.rich_utils" in sys.modules:
+        _patch_rich_utils(sys.modules["typer.rich_utils"])
+        del pending["typer.rich_utils"]
+    if pending and not any(isinstance(f, _AfterImport) for f in sys.meta_path):
+        sys.meta_path.insert(0, _AfterImport(pending))
+
+
+def _patch_gettext(module) -> None:
+    if hasattr(module, "_"):
+        module._ = _  # type: ignore[attr-defined]
+    if hasattr(module, "ngettext"):
+        module.ngettext = ngettext  # type: ignore[attr-defined]
+
+
+def _patch_rich_utils(ru) -> None:
+    _patch_gettext(ru)
     ru.ARGUMENTS_PANEL_TITLE = _("Arguments")
     ru.OPTIONS_PANEL_TITLE = _("Options")
     ru.COMMANDS_PANEL_TITLE = _("Commands")
@@ -97,6 +123,80 @@ def install() -> None:
     ru.REQUIRED_LONG_STRING = _("[required]")
     ru.DEFAULT_STRING = _("[default: {}]")
     ru.RICH_HELP = _("Try [blue]'{command_path} {help_option}'[/] for help.")
+
+
+class _AfterImport(importlib.abc.MetaPathFinder):
+    """Runs an action on a module right after it is imported (once per name).
+
+    ``typer.rich_utils`` imports ``rich.markdown`` (markdown-it) and ``rich.traceback``
+    (pygments) at its top, ≈60 ms that help in rich markup never uses: while it executes, those
+    two names are served by stand-ins that import the real module when first used.
+    """
+
+    def __init__(self, actions: dict) -> None:
+        self.actions = actions
+
+    def find_spec(self, name, path=None, target=None):
+        action = self.actions.get(name)
+        if action is None:
+            return None
+        for finder in sys.meta_path:
+            if finder is self or not hasattr(finder, "find_spec"):
+                continue
+            spec = finder.find_spec(name, path, target)
+            if spec is not None:
+                break
+        else:
+            return None
+        loader = spec.loader
+        if loader is None or not hasattr(loader, "exec_module"):
+            return spec
+        del self.actions[name]
+        run = loader.exec_module
+
+        def exec_module(module) -> None:
+            with _stand_ins() if name == "typer.rich_utils" else contextlib.nullcontext():
+                run(module)
+            action(module)
+
+        loader.exec_module = exec_module  # this spec's own loader instance
+        return spec
+
+
+def _stand_in(name: str, classes: dict) -> types.ModuleType:
+    module = types.ModuleType(name)
+
+    def real():
+        if sys.modules.get(name) is module:
+            del sys.modules[name]
+        return importlib.import_module(name)
+
+    def attribute(attr: str):
+        if attr.startswith("__"):  # the import system asks for __path__ and the like
+            raise AttributeError(attr)
+        return getattr(real(), attr)
+
+    module.__getattr__ = attribute  # type: ignore[attr-defined]
+    for cls_name, methods in classes.items():
+        attrs = {m: classmethod(lambda cls, *a, _m=m, _c=cls_name, **k: getattr(getattr(real(), _c), _m)(*a, **k))
+                 for m in methods}
+        attrs["__new__"] = lambda cls, *a, _c=cls_name, **k: getattr(real(), _c)(*a, **k)
+        setattr(module, cls_name, type(cls_name, (), attrs))
+    return module
+
+
+@contextlib.contextmanager
+def _stand_ins():
+    shims = {name: _stand_in(name, classes) for name, classes in
+             (("rich.markdown", {"Markdown": ()}), ("rich.traceback", {"Traceback": ("from_exception",)}))
+             if name not in sys.modules}
+    sys.modules.update(shims)
+    try:
+        yield
+    finally:
+        for name, shim in shims.items():
+            if sys.modules.get(name) is shim:
+                del sys.modules[name]
 
 
 def _patch_vendored_click() -> None:

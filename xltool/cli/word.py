@@ -1,4 +1,4 @@
-"""The make-report and check-report commands (registered by xltool.cli)."""
+"""``make-report`` and ``check-report``: the Word report written from a workbook, or checked as it is."""
 
 from __future__ import annotations
 
@@ -8,18 +8,8 @@ from typing import Annotated, Optional
 import typer
 from rich.markup import escape
 
+from xltool.cli.common import console, err_console, refuse_overwriting, resolve_form, scoring
 from xltool.i18n import _
-
-
-def register(app: typer.Typer) -> None:
-    app.command("make-report", help=_("Write the Word report (附件1 with 附件2 and 附件3) from a filled workbook."))(make_report_cmd)
-    app.command("check-report", help=_("Check a Word report as it is (exit 0 clean, 1 findings, 2 unreadable)."))(check_report_cmd)
-
-
-def _consoles():
-    from xltool.cli import console, err_console
-
-    return console, err_console
 
 
 def make_report_cmd(
@@ -32,7 +22,6 @@ def make_report_cmd(
     from xltool.read.safety import UnreadableWorkbook
     from xltool.word.writer import FormUnsupported, ReportRefused, TemplateRefused, make_report
 
-    console, err_console = _consoles()
     if out.suffix.lower() != ".docx":
         err_console.print(f"[red]{escape(_('The report must be written to a .docx file: {out}').format(out=out))}[/]")
         raise typer.Exit(2)
@@ -45,9 +34,7 @@ def make_report_cmd(
         raise typer.Exit(2)
     cfg = None
     if rules_config:
-        from xltool.cli import _scoring
-
-        cfg = _scoring(rules_config)
+        cfg = scoring(rules_config)
     try:
         written, errors = make_report(workbook, out, template=template, force=force, cfg=cfg)
     except (UnreadableWorkbook, FormUnsupported) as exc:
@@ -76,26 +63,13 @@ def check_report_cmd(
     rules_config: Annotated[Optional[Path], typer.Option("--rules-config", help=_("Scoring configuration TOML overriding the workbook's"))] = None,
     form_name: Annotated[Optional[str], typer.Option("--form", help=_("Form pack the report follows: a pack id (xltool forms) or a pack file .toml; beside a workbook, the workbook's pack"))] = None,
 ) -> None:
-    from xltool.cli import _refuse_overwriting, _scoring
     from xltool.check.run import check_files
-    from xltool.form.cli import resolve_form
 
-    console, err_console = _consoles()
     if fmt not in ("table", "json"):
         err_console.print(f"[red]{escape(_('Unknown format {fmt}: use table or json.').format(fmt=fmt))}[/]")
         raise typer.Exit(2)
-    _refuse_overwriting(files, xlsx)
+    refuse_overwriting(files, xlsx)
     form = resolve_form(form_name)
-    cfg = _scoring(rules_config, form) if rules_config else None
+    cfg = scoring(rules_config, form) if rules_config else None
     output = check_files(files, cfg=cfg, fmt=fmt, xlsx=xlsx, console=console, err_console=err_console, form=form)
     raise typer.Exit(output.exit_code)
-
-
-def print_unplaced(report, console) -> None:
-    """Figures of a Word report that no field took: listed, never dropped."""
-    if not report.unplaced:
-        return
-    console.print(f"[yellow]{escape(_('Figures not placed on any field ({n}):').format(n=len(report.unplaced)))}[/]")
-    for line in report.unplaced:
-        console.print(f"  · {escape(line)}")
-

@@ -1,4 +1,4 @@
-"""``xltool audit``: the batch audit command (registered on the main app by xltool.cli)."""
+"""``xltool audit``: the batch audit command."""
 
 from __future__ import annotations
 
@@ -9,14 +9,8 @@ from typing import Annotated, Optional
 
 import typer
 
+from xltool.cli.common import check_exists, console, err_console, fail, scoring
 from xltool.i18n import _
-
-
-def register(app: typer.Typer) -> None:
-    app.command("audit", help=_(
-        "Audit returned workbooks in batch: files, folders and zip archives; a summary workbook, consolidated "
-        "data, per-unit issue lists, history of rounds, optional e-mail (exit 0 nothing to fix, 1 something must "
-        "be fixed, 2 a file could not be read)."))(audit)
 
 
 def audit(
@@ -39,14 +33,13 @@ def audit(
     from xltool.audit.roster import RosterError
     from xltool.audit.run import AuditOptions, run_audit
     from xltool.audit.summary import summary_line
-    from xltool.cli import _scoring, check_exists, console, err_console, fail
 
     missing = [p for p in inputs if not p.exists()]
     if missing:  # a mistyped folder is a usage error, not a round with one problem file and an empty summary
         fail(_("Nothing was audited: {paths} does not exist.").format(paths="、".join(str(p) for p in missing)))
     for option, path in (("--roster", roster), ("--previous", previous), ("--rules-config", rules_config)):
         check_exists(path, option)
-    cfg = _scoring(rules_config) if rules_config else None
+    cfg = scoring(rules_config) if rules_config else None
     options = AuditOptions(inputs=list(inputs), out=out or Path("audit"), roster=roster, jobs=jobs, email=email,
                            previous=previous, cfg=cfg, mail_config=mail_config, dry_run=dry_run, resend=resend,
                            wait=wait)
