@@ -14,6 +14,7 @@ import typer
 from typer.core import TyperCommand, TyperGroup
 
 from xltool.cli.i18n import install as _install_cli_i18n
+from xltool.cli.params import install as _install_plain_params
 from xltool.i18n import N_, _
 
 
@@ -95,6 +96,7 @@ def _guard(group: typer.Typer, wrap) -> None:
 
 
 _install_cli_i18n()
+_install_plain_params()
 app = typer.Typer(
     cls=LazyGroup,
     help=_("xltool: the budget performance self-evaluation workbook — template, check, mail, audit."),

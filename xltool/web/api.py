@@ -13,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from xltool.check.finding import WorkbookReport
 from xltool.i18n import _
 from xltool.web import services as svc
-from xltool.web.app import SESSION_COOKIE, XLSX_TYPE, attachment, read_uploads, services
+from xltool.web.helpers import SESSION_COOKIE, XLSX_TYPE, attachment, read_uploads, services
 from xltool.web.auth import CSRF_HEADER, api_desk, check_csrf
 from xltool.web.selfcheck import annotated_bytes, issue_list_bytes
 

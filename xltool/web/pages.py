@@ -8,7 +8,7 @@ from starlette.concurrency import run_in_threadpool
 
 from xltool.i18n import _
 from xltool.web import services as svc
-from xltool.web.app import XLSX_TYPE, attachment, client_of, read_uploads, render, services, templates_zip
+from xltool.web.helpers import XLSX_TYPE, attachment, client_of, read_uploads, render, services, templates_zip
 from xltool.web.auth import check_csrf, logged_in, verify_password
 from xltool.web.selfcheck import annotated_bytes, grouped, issue_list_bytes
 

@@ -6,7 +6,7 @@ from fastapi import HTTPException, Request
 from starlette.concurrency import run_in_threadpool
 
 from xltool.i18n import _
-from xltool.web.app import client_of, read_uploads, services
+from xltool.web.helpers import client_of, read_uploads, services
 from xltool.web.selfcheck import Checked, check_bytes
 from xltool.web.store import Round, StoredFile
 

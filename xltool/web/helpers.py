@@ -1,0 +1,124 @@
+"""What the page, API and service routers share: the Jinja environment and rendering, the
+services of the running app, uploads, downloads. Below ``xltool.web.app`` (which mounts the
+routers) and the routers themselves, so that none of them imports the other back."""
+
+from __future__ import annotations
+
+import io
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from urllib.parse import quote
+
+from fastapi import HTTPException, Request
+from fastapi.responses import HTMLResponse, Response
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.formparsers import MultiPartException
+
+import xltool
+from xltool.i18n import _, current_locale
+from xltool.numbers import fmt_amount
+from xltool.read.safety import Limits
+from xltool.web.audits import Auditor
+from xltool.web.auth import LoginThrottle, csrf_token, logged_in
+from xltool.web.config import WebConfig
+from xltool.web.guard import RateLimit, too_large_message
+from xltool.web.selfcheck import ResultCache, fmt_value
+from xltool.web.store import Store
+
+HERE = Path(__file__).parent
+MULTIPART_OVERHEAD = 1024 * 1024  # form fields and part headers around the file itself
+SESSION_COOKIE = "xltool_session"
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@lru_cache(maxsize=1)
+def env() -> Environment:
+    e = Environment(loader=FileSystemLoader(str(HERE / "templates")), autoescape=select_autoescape(["html"]),
+                    trim_blocks=True, lstrip_blocks=True)
+    e.globals["_"] = _
+    e.filters["num"] = fmt_value
+    e.filters["amount"] = lambda v: "" if v is None else fmt_amount(v)
+    e.filters["pct"] = lambda v: "" if v is None else f"{v * 100:.2f}%"
+    return e
+
+
+@dataclass
+class Services:
+    cfg: WebConfig
+    store: Store
+    auditor: Auditor
+    cache: ResultCache
+    rate: RateLimit
+    logins: LoginThrottle
+    limits: Limits
+
+
+def services(request: Request) -> Services:
+    return request.app.state.services
+
+
+def render(request: Request, template: str, status: int = 200, **context) -> HTMLResponse:
+    context.update(request=request, csrf=csrf_token(request), desk=logged_in(request), lang=current_locale(),
+                   version=xltool.__version__)
+    return HTMLResponse(env().get_template(template).render(**context), status_code=status)
+
+
+def attachment(data: bytes, filename: str, media_type: str = XLSX_TYPE) -> Response:
+    """A download; the (Chinese) file name goes in filename* (RFC 6266), an ASCII fallback beside it."""
+    fallback = "".join(ch if ch.isascii() and (ch.isalnum() or ch in "._-") else "_" for ch in filename) or "download"
+    disposition = f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename)}"
+    return Response(data, media_type=media_type, headers={"Content-Disposition": disposition})
+
+
+def client_of(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+async def read_uploads(request: Request, *, max_files: int, max_bytes: int, field: str = "file") -> tuple[dict, list[tuple[str, bytes]]]:
+    """The form's plain fields and its uploaded files (name, bytes); a clear 400 when they are unusable."""
+    try:
+        form = await request.form(max_files=max_files, max_fields=20)
+    except (MultiPartException, StarletteHTTPException):  # Starlette turns a parser error into a 400 in English
+        raise HTTPException(400, _("The upload could not be read, or it holds too many files (at most {n}).").format(
+            n=max_files)) from None
+    fields: dict = {}
+    files: list[tuple[str, bytes]] = []
+    total = 0
+    for key, value in form.multi_items():
+        if isinstance(value, UploadFile):
+            if key != field:
+                continue
+            data = await value.read(max_bytes + 1)
+            total += len(data)
+            if len(data) > max_bytes or total > max_bytes:
+                raise HTTPException(413, too_large_message(max_bytes))
+            if not data and not value.filename:
+                continue  # the browser's empty file input
+            files.append((value.filename or "", data))
+        else:
+            fields[key] = value
+    await form.close()
+    return fields, files
+
+
+def templates_zip(year: int, roster_name: str, roster: bytes, jobs: int = 1, form_id: str | None = None) -> bytes:
+    """One locked template per roster unit, zipped (the roster is read by xltool.audit.roster);
+    *form_id*: a registered form pack (the default form when None)."""
+    from xltool.audit.distribute import write_unit_templates
+    from xltool.web.store import ROSTER_EXT, safe_ext
+
+    ext = safe_ext(roster_name, ROSTER_EXT)
+    with tempfile.TemporaryDirectory(prefix="xltool-web-") as tmp:
+        path = Path(tmp) / f"roster.{'xlsx' if ext == 'bin' else ext}"
+        path.write_bytes(roster)
+        written = write_unit_templates(year, path, Path(tmp) / "out", jobs=jobs, form_id=form_id)
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
+            for file in written:
+                zf.write(file, arcname=file.name)
+        return buffer.getvalue()
