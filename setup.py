@@ -1,7 +1,8 @@
 """Build step beside pyproject.toml: the merged, compiled message catalogues (xltool.mo).
 
 Every ``*.po`` under ``xltool/locale/<locale>/LC_MESSAGES/`` is merged into one ``xltool.mo`` per
-locale, put into the wheel and, for an editable install, beside the .po files in the source tree.
+locale, put into the wheel and, for an editable install, beside the .po files in the source tree
+(whose modules are then also compiled to bytecode, as pip does for a regular install).
 """
 
 import importlib.util
@@ -27,6 +28,12 @@ class BuildPyWithCatalogs(build_py):
         # has just copied the .po files (package data).
         editable = getattr(self, "editable_mode", False)
         _catalogs().build(HERE / "xltool" / "locale" if editable else Path(self.build_lib) / "xltool" / "locale")
+        if editable:
+            # pip compiles a regular install's modules; an editable one runs from the source tree,
+            # which would otherwise be compiled at every start under PYTHONDONTWRITEBYTECODE.
+            import compileall
+
+            compileall.compile_dir(str(HERE / "xltool"), quiet=1)
 
     def get_outputs(self, *args, **kwargs):
         outputs = list(super().get_outputs(*args, **kwargs))

@@ -42,26 +42,28 @@ def code_stamp() -> str:
     return h.hexdigest()
 
 
-def _pack_text(form: Form) -> str:
+def _pack_text(pack_id: str) -> str:
     from xltool.form.registry import get_pack
 
     try:
-        return get_pack(form.pack_id or None).text
+        return get_pack(pack_id or None).text
     except Exception:  # noqa: BLE001 - an unknown pack: the key then rests on its id and version alone
         return ""
 
 
 def form_key(form: Form) -> str:
+    """The cache key of *form*: what its derived facts depend on (see the module's docstring)."""
     from xltool.i18n import current_locale
 
-    cached = form.__dict__.get("_derived_key")
-    if cached is not None:
-        return cached
-    ident = [code_stamp(), current_locale(), form.pack_id, form.pack_version, form.template_id, form.version,
-             form.year, form.scoring_json, hashlib.sha256(_pack_text(form).encode("utf-8")).hexdigest()]
-    key = hashlib.sha256(json.dumps(ident, ensure_ascii=False).encode("utf-8")).hexdigest()[:40]
-    form.__dict__["_derived_key"] = key
-    return key
+    return _key(current_locale(), form.pack_id, form.pack_version, form.template_id, form.version, form.year,
+                form.scoring_json)
+
+
+@lru_cache(maxsize=64)
+def _key(*ident) -> str:
+    pack = hashlib.sha256(_pack_text(ident[1]).encode("utf-8")).hexdigest()
+    blob = json.dumps([code_stamp(), *ident, pack], ensure_ascii=False).encode("utf-8")
+    return hashlib.sha256(blob).hexdigest()[:40]
 
 
 _MEMO: dict[tuple[str, str], object] = {}  # this process's loads and stores
