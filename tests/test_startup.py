@@ -42,7 +42,7 @@ def _modules_after(args: list[str], tmp_path: Path) -> tuple[int, str, set[str]]
 
 
 def test_help_lists_every_command_in_chinese_without_importing_any(tmp_path):
-    from xltool.cli.app import COMMANDS
+    from xltool.cli.registry import COMMANDS
     from xltool.i18n import translations
 
     code, out, modules = _modules_after(["--help"], tmp_path)
@@ -53,7 +53,7 @@ def test_help_lists_every_command_in_chinese_without_importing_any(tmp_path):
         assert command.name in out
         text = zh.gettext(command.help)
         assert text != command.help and re.sub(r"\s+", "", text)[:12] in flat, command.name
-    commands = {m for m in modules if m.startswith("xltool.cli.") and m not in ("xltool.cli.app", "xltool.cli.i18n",
+    commands = {m for m in modules if m.startswith("xltool.cli.") and m not in ("xltool.cli.registry", "xltool.cli.i18n",
                                                                                  "xltool.cli.params")}
     assert commands == set()
     assert not {m for m in modules if m.startswith(("xltool.check", "xltool.read", "xltool.form", "pydantic"))}
@@ -75,7 +75,7 @@ def test_every_registered_command_loads_with_its_registered_help():
     import typer
     from typer.testing import CliRunner
 
-    from xltool.cli.app import COMMANDS, app, load
+    from xltool.cli.registry import COMMANDS, app, load
     from xltool.i18n import _
 
     for entry in COMMANDS:

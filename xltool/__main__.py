@@ -1,3 +1,3 @@
-from xltool.cli.app import main
+from xltool.cli import main
 
 main()

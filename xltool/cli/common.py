@@ -1,6 +1,6 @@
 """What every command shares: the consoles, the one-sentence error exit, option checks.
 
-Imported by the command modules (never by ``xltool.cli.app``, so ``xltool --help`` does not
+Imported by the command modules (never by ``xltool.cli.registry``, so ``xltool --help`` does not
 pay for rich's console).
 """
 

@@ -138,8 +138,15 @@ class Form(BaseModel):
     def field(self, field_id: str) -> Field:
         return self.by_id[field_id]
 
+    @cached_property
+    def sheets_by_key(self) -> dict[str, Sheet]:
+        return {s.key: s for s in reversed(self.sheets)}  # the first of a key, as a search finds it
+
     def sheet(self, key: str) -> Sheet:
-        return next(s for s in self.sheets if s.key == key)
+        try:
+            return self.sheets_by_key[key]
+        except KeyError:
+            raise StopIteration(key) from None  # what the search over the list raised
 
     def sheet_title(self, key: str) -> str:
         return self.sheet(key).title

@@ -13,6 +13,7 @@ from typing import NamedTuple
 import typer
 from typer.core import TyperCommand, TyperGroup
 
+from xltool.cli import resume_collector
 from xltool.cli.i18n import install as _install_cli_i18n
 from xltool.cli.params import install as _install_plain_params
 from xltool.i18n import N_, _
@@ -65,6 +66,7 @@ class LazyGroup(TyperGroup):
         name, cmd, rest = super().resolve_command(ctx, args)
         if isinstance(cmd, _Listed):
             cmd = self.commands[name] = load(_BY_NAME[name], getattr(self, "rich_markup_mode", None))
+        resume_collector()
         return name, cmd, rest
 
 
@@ -111,5 +113,9 @@ def _root() -> None:
     pass  # a group: the commands come from COMMANDS, the help from the Typer above
 
 
-def main() -> None:  # pragma: no cover - console entry point
-    app(prog_name="xltool")
+def run() -> None:
+    """The command line of this process (``xltool.cli.main`` pauses the collector first)."""
+    try:
+        app(prog_name="xltool")
+    finally:
+        resume_collector()
