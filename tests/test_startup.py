@@ -279,3 +279,29 @@ def test_a_rule_set_compiles_once_and_loads_from_the_cache(own_cache, monkeypatc
     monkeypatch.setattr(rule, "compile", lambda *a, **k: pytest.fail("compiled again"), raising=False)
     again = rule.evaluate_many(checks, values)
     assert [(o.check.key, o.rule.code, o.lhs, o.rhs) for o in again] == expected
+
+
+def test_a_rule_set_named_by_its_key_loads_without_being_written_again(own_cache, monkeypatch):
+    """The checker names the rule set (pack, year, settings, code): code and constants are stored
+    together, so a later process neither writes the source nor compiles it; a damaged entry is
+    compiled afresh."""
+    from xltool.check import rule
+    from xltool.check.checker import run_checks
+    from xltool.form.scoring import ScoringConfig
+    from xltool.form.selfeval import build_form
+
+    form, cfg = build_form(2023), ScoringConfig()
+    values = {"fin_exp": 10.0, "fin_exp_basic": 4.0, "fin_exp_project": 5.0}
+    rule._BATCHES.clear()
+    first = [(f.code, f.instance, f.message) for f in run_checks(form, cfg, values)]
+    assert first
+    stored = list((own_cache / "rules").glob("*.batch"))
+    assert len(stored) == 1
+    rule._BATCHES.clear()
+    rule._CODES.clear()
+    monkeypatch.setattr(rule, "_sides_source", lambda *a: pytest.fail("the source was written again"))
+    assert [(f.code, f.instance, f.message) for f in run_checks(form, cfg, values)] == first
+    monkeypatch.undo()
+    stored[0].write_bytes(b"not marshal data")
+    rule._BATCHES.clear()
+    assert [(f.code, f.instance, f.message) for f in run_checks(form, cfg, values)] == first

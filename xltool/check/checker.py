@@ -127,7 +127,17 @@ class _Safe(dict):
 
 
 def run_checks(form: Form, cfg: ScoringConfig, values: Mapping[str, object]) -> list[Finding]:
-    return [to_finding(outcome, form, values) for outcome in evaluate_many(build_checks(form.year, cfg, form_id=form.pack_id), values)]
+    checks = build_checks(form.year, cfg, form_id=form.pack_id)
+    return [to_finding(outcome, form, values) for outcome in evaluate_many(checks, values, _rules_key(form, cfg))]
+
+
+def _rules_key(form: Form, cfg: ScoringConfig) -> str:
+    """What ``build_checks`` built the rule set from: the form's key (pack, year, code) and the settings."""
+    import hashlib
+
+    from xltool.form.derived import form_key
+
+    return hashlib.sha256(f"{form_key(form)}\0{cfg.model_dump_json()}".encode("utf-8")).hexdigest()[:40]
 
 
 def check_result(result: ReadResult) -> list[Finding]:

@@ -114,31 +114,65 @@ def exact(value: float) -> Decimal:
 _BATCHES: dict[int, tuple[tuple[Check, ...], list]] = {}  # id(checks) → (checks, side functions)
 
 
-def evaluate_many(checks: tuple[Check, ...], values: Mapping[str, object]) -> list[Outcome]:
+def evaluate_many(checks: tuple[Check, ...], values: Mapping[str, object], key: str | None = None) -> list[Outcome]:
     """``evaluate`` over a tuple of checks (``build_checks`` returns the same tuple each time).
 
     The whole tuple is compiled into one module on its first use (``batch_functions``), so
-    the first check of a process costs what every later one does: one call per check.
+    the first check of a process costs what every later one does: one call per check. *key*:
+    names everything the tuple was built from (see ``xltool.check.checker.run_checks``).
     """
     out = []
-    for check, sides_of in zip(checks, batch_functions(checks)):
+    for check, sides_of in zip(checks, batch_functions(checks, key)):
         sides = sides_of(values)
         if sides is not None and (outcome := _judge(check, *sides)) is not None:
             out.append(outcome)
     return out
 
 
-def batch_functions(checks: tuple[Check, ...]) -> list[Callable[[Mapping[str, object]], tuple | None]]:
+def batch_functions(checks: tuple[Check, ...], key: str | None = None) -> list[Callable[[Mapping[str, object]], tuple | None]]:
     """One side function per check, from one generated module for the whole tuple.
 
     The module's code object is kept in the on-disk cache (``xltool.cache``) under a digest of
     its source and of the interpreter's bytecode version, so a process whose rule set was
     compiled before (by any earlier process) only loads it; the constants the source names
-    (field ids, numbers) are rebuilt by the same walk that writes the source.
+    (field ids, numbers) are rebuilt by the same walk that writes the source. With *key* (what
+    the tuple was built from: pack, year, settings, code), code and constants are stored
+    together and the walk is skipped too.
     """
     hit = _BATCHES.get(id(checks))
     if hit is not None and hit[0] is checks:
         return hit[1]
+    functions = _stored_batch(key, len(checks)) if key else None
+    if functions is None:
+        functions = _compiled_batch(checks, key)
+    if len(_BATCHES) > 64:
+        _BATCHES.clear()
+    _BATCHES[id(checks)] = (checks, functions)
+    return functions
+
+
+def _stored_batch(key: str, n: int):
+    import marshal
+
+    from xltool import cache
+
+    data = cache.read(f"rules/{key}.batch")
+    if data is None:
+        return None
+    try:
+        count, constants, code = marshal.loads(data)
+        if count != n or not isinstance(constants, dict) or not hasattr(code, "co_code"):
+            return None
+        namespace = PyCompiler().namespace
+        namespace.update(constants)
+        exec(code, namespace)  # noqa: S102 - compiled by _compiled_batch from our own source
+        functions = list(namespace["_FNS"])
+    except Exception:  # noqa: BLE001 - a damaged entry: compile afresh
+        return None
+    return functions if len(functions) == n and all(callable(f) for f in functions) else None
+
+
+def _compiled_batch(checks: tuple[Check, ...], key: str | None):
     c = PyCompiler()
     parts, names, fallback = [], [], {}
     for n, check in enumerate(checks):
@@ -150,13 +184,18 @@ def batch_functions(checks: tuple[Check, ...]) -> list[Callable[[Mapping[str, ob
             names.append("None")
     source = "".join(parts) + "_FNS = (" + "".join(f"{name}, " for name in names) + ")\n"
     try:
-        exec(_code(source), c.namespace)  # noqa: S102 - our own source, from our own expressions
+        code = _code(source)
+        exec(code, c.namespace)  # noqa: S102 - our own source, from our own expressions
         functions = [fallback.get(n) or fn for n, fn in enumerate(c.namespace["_FNS"])]
     except (SyntaxError, RecursionError, MemoryError, ValueError):
-        functions = [_sides(check) for check in checks]
-    if len(_BATCHES) > 64:
-        _BATCHES.clear()
-    _BATCHES[id(checks)] = (checks, functions)
+        return [_sides(check) for check in checks]
+    constants = {k: v for k, v in c.namespace.items() if k.startswith("_k")}
+    if key and not fallback and all(type(v) in (str, int, float, bool) for v in constants.values()):
+        import marshal
+
+        from xltool import cache
+
+        cache.write(f"rules/{key}.batch", marshal.dumps((len(checks), constants, code)))
     return functions
 
 
