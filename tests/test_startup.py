@@ -305,3 +305,23 @@ def test_a_rule_set_named_by_its_key_loads_without_being_written_again(own_cache
     stored[0].write_bytes(b"not marshal data")
     rule._BATCHES.clear()
     assert [(f.code, f.instance, f.message) for f in run_checks(form, cfg, values)] == first
+
+
+def test_typers_formatter_loads_without_markdown_and_still_renders_it():
+    """typer.rich_utils is translated when it loads; markdown-it and pygments load only when used."""
+    code = (
+        "import sys\n"
+        "from xltool.cli import app\n"
+        "import xltool.cli.registry\n"
+        "import typer.rich_utils as ru\n"
+        "light = not {'rich.markdown', 'rich.traceback', 'markdown_it'} & set(sys.modules)\n"
+        "try:\n"
+        "    1 / 0\n"
+        "except ZeroDivisionError as exc:\n"
+        "    tb = ru.Traceback.from_exception(type(exc), exc, exc.__traceback__)\n"
+        "md = ru.Markdown('**x**')\n"
+        "print(light, type(tb).__module__, type(md).__module__, ru.OPTIONS_PANEL_TITLE)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(ROOT), "XLTOOL_LANG": "zh_CN"})
+    assert done.stdout.split() == ["True", "rich.traceback", "rich.markdown", "选项"], done.stderr

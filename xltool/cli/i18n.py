@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import importlib
-import importlib.abc
 import sys
 import types
 
@@ -125,7 +124,7 @@ def _patch_rich_utils(ru) -> None:
     ru.RICH_HELP = _("Try [blue]'{command_path} {help_option}'[/] for help.")
 
 
-class _AfterImport(importlib.abc.MetaPathFinder):
+class _AfterImport:  # a meta path finder (find_spec is all the import system asks for)
     """Runs an action on a module right after it is imported (once per name).
 
     ``typer.rich_utils`` imports ``rich.markdown`` (markdown-it) and ``rich.traceback``
