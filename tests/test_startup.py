@@ -53,8 +53,8 @@ def test_help_lists_every_command_in_chinese_without_importing_any(tmp_path):
         assert command.name in out
         text = zh.gettext(command.help)
         assert text != command.help and re.sub(r"\s+", "", text)[:12] in flat, command.name
-    commands = {m for m in modules if m.startswith("xltool.cli.") and m not in ("xltool.cli.registry", "xltool.cli.i18n",
-                                                                                 "xltool.cli.params")}
+    machinery = ("xltool.cli.registry", "xltool.cli.i18n", "xltool.cli.params", "xltool.cli.collector")
+    commands = {m for m in modules if m.startswith("xltool.cli.") and m not in machinery}
     assert commands == set()
     assert not {m for m in modules if m.startswith(("xltool.check", "xltool.read", "xltool.form", "pydantic"))}
     assert not {m for m in modules if m.startswith(HEAVY)}
@@ -325,3 +325,32 @@ def test_typers_formatter_loads_without_markdown_and_still_renders_it():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           env={**os.environ, "PYTHONPATH": str(ROOT), "XLTOOL_LANG": "zh_CN"})
     assert done.stdout.split() == ["True", "rich.traceback", "rich.markdown", "选项"], done.stderr
+
+
+def test_the_collector_is_paused_for_the_imports_and_back_on_for_the_command(tmp_path):
+    code = (
+        "import gc, sys\n"
+        "from xltool.cli import main\n"
+        "import xltool.cli.registry as registry\n"
+        "seen = []\n"
+        "load = registry.load\n"
+        "def watched(*a, **k):\n"
+        "    seen.append(gc.isenabled())\n"
+        "    return load(*a, **k)\n"
+        "registry.load = watched\n"
+        "import xltool.cli.rules as rules\n"
+        "schema = rules.schema\n"
+        "def command():\n"
+        "    seen.append(gc.isenabled())\n"
+        "    schema()\n"
+        "rules.schema = command\n"
+        "sys.argv = ['xltool', 'schema']\n"
+        "try:\n"
+        "    main()\n"
+        "except SystemExit as exc:\n"
+        "    sys.stderr.write(f'SEEN {seen} {exc.code} {gc.isenabled()}')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert done.stderr.rpartition("SEEN ")[2] == "[False, True] 0 True", done.stderr[-2000:]
+    assert json.loads(done.stdout)["title"]

@@ -13,7 +13,7 @@ from typing import NamedTuple
 import typer
 from typer.core import TyperCommand, TyperGroup
 
-from xltool.cli import resume_collector
+from xltool.cli.collector import resume as resume_collector
 from xltool.cli.i18n import install as _install_cli_i18n
 from xltool.cli.params import install as _install_plain_params
 from xltool.i18n import N_, _
