@@ -104,6 +104,9 @@ def _mount() -> None:
         register_audit(app)
     except ImportError:  # the audit package is optional at import time
         pass
+    from xltool.intake.cli import register as register_intake
+
+    register_intake(app)
     from xltool.word.cli import register as register_word
 
     register_word(app)
