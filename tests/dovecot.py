@@ -63,12 +63,13 @@ def _ids() -> tuple[str, str, int, int]:
 class Dovecot:
     """``with Dovecot() as server:`` a running server; ``server.append(raw)`` delivers a message."""
 
-    def __init__(self, *, ssl_files: tuple[Path, Path] | None = None) -> None:
+    def __init__(self, *, ssl_files: tuple[Path, Path] | None = None, capability: str | None = None) -> None:
         # Its own folder under /tmp: dovecot's auth and mail processes run as other users (when the
         # tests run as root) and cannot enter pytest's private tmp_path.
         self.folder = Path(tempfile.mkdtemp(prefix="xltool-dovecot-"))
         self.port = free_port()
         self.ssl_files = ssl_files
+        self.capability = capability  # what the server advertises after login, e.g. without IDLE and MOVE
         self.process: subprocess.Popen | None = None
 
     @property
@@ -106,6 +107,7 @@ default_internal_group = {pwd.getpwnam(internal_user).pw_name if os.geteuid() ==
 default_login_user = {login_user}
 first_valid_uid = 1
 mail_location = maildir:{self.mail_dir}/%u
+{f"imap_capability = {self.capability}" if self.capability else ""}
 passdb {{
   driver = passwd-file
   args = scheme=PLAIN {self.folder / 'passwd'}
@@ -138,7 +140,7 @@ service stats {{
                 raise RuntimeError(f"dovecot stopped: {self.process.stderr.read().decode(errors='replace')}")
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=1) as sock:
-                    if sock.recv(64).startswith(b"* OK"):
+                    if self.ssl_files or sock.recv(64).startswith(b"* OK"):  # TLS speaks first from the client
                         return self
             except OSError:
                 time.sleep(0.1)

@@ -319,7 +319,7 @@ def test_a_message_over_the_size_limit_is_not_downloaded(tmp_path, imap, smtp, b
     assert not (tmp_path / "store" / "已受理").exists() and not (tmp_path / "store" / "收件").exists()
     reply = replies(smtp)[0]
     assert reply["Subject"] == "【绩效自评审核】邮件过大，未能审核"
-    assert "超过本邮箱审核的上限 0 MB" not in body_text(reply)
+    assert "超过本邮箱审核的上限 0.05 MB，未打开" in body_text(reply)
     # The server saw headers fetched, never a body.
     sessions = [line for line in imap.log().splitlines() if "imap(czj)" in line and "Logged out" in line]
     assert sessions and "body_bytes=0" in sessions[-1], sessions[-1:]
@@ -486,3 +486,55 @@ def test_idle_picks_up_a_new_message_and_sigterm_stops_cleanly(tmp_path, imap, s
         if process.poll() is None:
             process.kill()
             process.communicate()
+
+
+def test_polling_without_idle_and_filing_without_move(tmp_path, smtp, books):
+    """A server with neither IDLE nor MOVE (older 政务邮箱 servers): the intake looks every
+    poll_interval seconds and files with COPY, \\Deleted and UID EXPUNGE."""
+    server = dovecot.Dovecot(capability="IMAP4rev1 LITERAL+ UIDPLUS")
+    with server:
+        config = write_config(tmp_path, server.port, smtp.port, roster=books["roster"], poll_interval=1)
+        env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+        process = subprocess.Popen([sys.executable, "-m", "xltool", "intake", "--config", str(config)],
+                                   cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            deadline = time.monotonic() + 60
+            while not (tmp_path / "store" / "intake.sqlite").is_file() and time.monotonic() < deadline:
+                time.sleep(0.1)
+            server.append(message(UNITS["b"][2], "轮询", [("乙.xlsx", books["b"].read_bytes())]))
+            deadline = time.monotonic() + 60
+            while not smtp.messages and time.monotonic() < deadline and process.poll() is None:
+                time.sleep(0.2)
+            assert len(smtp.messages) == 1
+            deadline = time.monotonic() + 20
+            while server.folders().get("&XfJZBHQG-", 0) != 1 and time.monotonic() < deadline:
+                time.sleep(0.2)
+            assert server.folders() == {"INBOX": 0, "&XfJZBHQG-": 1}
+            process.send_signal(signal.SIGINT)  # Ctrl-C stops it as cleanly as SIGTERM
+            stdout, stderr = process.communicate(timeout=30)
+            assert process.returncode == 0 and "已停止" in stdout, stderr
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.communicate()
+
+
+def test_the_workbooks_own_email_counts_only_when_the_settings_allow_it(tmp_path, imap, smtp, books):
+    strict = write_config(tmp_path, imap.port, smtp.port)  # no roster, the 填表人 address not trusted
+    imap.append(message(UNITS["a"][2], "无名册", [("甲.xlsx", books["a"].read_bytes())], message_id="<t1@a>"))
+    report = run_pass(strict)
+    assert len(report.held) == 1 and "没有单位名册" in report.held[0].reason and not smtp.messages
+    trusting = write_config(tmp_path, imap.port, smtp.port, trust_workbook_email=True)
+    imap.append(message(UNITS["a"][2], "填表人邮箱", [("甲.xlsx", books["a"].read_bytes())], message_id="<t2@a>"),
+                message(UNITS["b"][2], "冒名", [("甲.xlsx", books["a"].read_bytes())], message_id="<t3@b>"))
+    report = run_pass(trusting)
+    assert [r.sender for r in report.answered] == [UNITS["a"][2]]
+    assert [r.sender for r in report.held] == [UNITS["b"][2]]
+    # A roster address always wins over the workbook's own.
+    roster = tmp_path / "roster.csv"
+    roster.write_text(f"单位名称,单位编码,电子邮箱\n{UNITS['a'][0]},{UNITS['a'][1]},office@unit-a.example.cn\n",
+                      encoding="utf-8")
+    ruled = write_config(tmp_path, imap.port, smtp.port, roster=roster, trust_workbook_email=True)
+    imap.append(message(UNITS["a"][2], "名册为准", [("甲.xlsx", books["a"].read_bytes())], message_id="<t4@a>"))
+    report = run_pass(ruled)
+    assert len(report.held) == 1 and "office" not in report.held[0].reason and len(smtp.messages) == 1

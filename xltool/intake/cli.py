@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -85,6 +86,9 @@ def intake(
         fail(exc.message)
     except MailError as exc:
         fail(exc.message)
+    except sqlite3.Error as exc:
+        fail(_("The ledger or the audit history cannot be used ({error}): check the disk and the folders {store} and "
+               "{out}.").format(error=type(exc).__name__, store=settings.store, out=settings.out))
     except KeyboardInterrupt:
         err_console.print(f"[yellow]{escape(_('Interrupted. Everything done so far is recorded; run the same command again to go on.'))}[/]")
         raise typer.Exit(130) from None

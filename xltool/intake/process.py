@@ -100,6 +100,7 @@ class Intake:
 
             raise IntakeConfigError(_("The store folder {store} must not lie inside the output folder {out}.").format(
                 store=self.store, out=self.out))
+        self.registry = Registry.load(settings.roster, settings.trust_workbook_email)  # a bad roster: nothing taken
         self.store.mkdir(parents=True, exist_ok=True)
         self._lock = AuditLock(self.store)
         try:
@@ -108,8 +109,11 @@ class Intake:
             owner = self._lock.owner()
             raise IntakeBusy(_("Another xltool intake (process {pid} on {host}) is working on {store}; stop it first.")
                              .format(pid=owner.get("pid", "?"), host=owner.get("host", "?"), store=self.store)) from None
-        self.ledger = Ledger(self.store / LEDGER_NAME)
-        self.registry = Registry.load(settings.roster, settings.trust_workbook_email)
+        try:
+            self.ledger = Ledger(self.store / LEDGER_NAME)
+        except BaseException:
+            self._lock.release()
+            raise
         self.jobs = settings.jobs or os.cpu_count() or 1
         self._refile: list[Row] = []
         self.screen = Screen(self.out, jobs=self.jobs)

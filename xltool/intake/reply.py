@@ -155,7 +155,7 @@ def compose_reply(incoming: Incoming, checked: list[Checked], settings: MailSett
         "max_attachments": incoming.max_attachments,
         "oversize": incoming.oversize_limit > 0,
         "size_mb": f"{incoming.size / 1048576:.1f}",
-        "limit_mb": f"{incoming.oversize_limit / 1048576:.0f}",
+        "limit_mb": f"{incoming.oversize_limit / 1048576:.2f}".rstrip("0").rstrip("."),
         "attachment_names": [a.display_name for a in attachments],
         "reviewer": settings.reviewer or "",
         "signature": clean_header_text(settings.sender_name, max_length=80),

@@ -76,6 +76,8 @@ class Screen:
             shutil.rmtree(workdir, ignore_errors=True)
 
     def _check(self, folders: dict[str, Folder], workdir: Path) -> dict[str, list[Checked]]:
+        if not folders:
+            return {}
         found: dict[str, list[tuple]] = {}
         for n, (key, folder) in enumerate(sorted(folders.items())):
             collected = collect([folder.path], workdir / f"{n:05d}", limits=self.limits)

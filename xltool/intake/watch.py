@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Callable
 
+from xltool.audit.lock import AuditLocked
 from xltool.intake.imap import ImapError, Mailbox
 from xltool.intake.process import Intake, PassReport
 
@@ -78,6 +79,10 @@ def watch(intake: Intake, on_pass: Callable[[PassReport], None], on_problem: Cal
         except ImapError as exc:
             if exc.permanent:
                 raise
+            on_problem(exc.message)
+            stopper.wait(pause)
+            pause = min(pause * 2, RETRY_MAX)
+        except AuditLocked as exc:  # a long audit of the same folder (the clerk's): the next pass takes it
             on_problem(exc.message)
             stopper.wait(pause)
             pause = min(pause * 2, RETRY_MAX)
