@@ -131,6 +131,9 @@ class Ledger:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.db = sqlite3.connect(self.path, timeout=30)
         self.db.execute("PRAGMA journal_mode=WAL")
+        # Durable when the process is killed; an OS crash may lose the last stages, which the next
+        # pass does again (the outbox, fsynced, still refuses a second reply).
+        self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.executescript(_SCHEMA)
         self.db.commit()
 

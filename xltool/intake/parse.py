@@ -267,9 +267,10 @@ def _is_body_text(part: Message, name: str | None) -> bool:
     return name is None and part.get_content_maintype() in ("text", "multipart")
 
 
-def parse_message(raw: bytes, max_attachments: int) -> Parsed:
-    """The headers, the attachments (at most *max_attachments*) and whether it is malformed."""
-    headers = read_headers(raw)
+def parse_message(raw: bytes, max_attachments: int, headers: Headers | None = None) -> Parsed:
+    """The headers (read here unless given), the attachments (at most *max_attachments*) and
+    whether it is malformed."""
+    headers = headers or read_headers(raw)
     parsed = Parsed(headers=headers, raw_digest=hashlib.sha256(raw).hexdigest())
     try:
         msg: EmailMessage = email.message_from_bytes(raw, policy=default_policy)  # type: ignore[assignment]

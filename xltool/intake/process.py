@@ -194,7 +194,7 @@ class Intake:
             if not self._known(key, uidvalidity, envelope.uid):
                 self.ledger.add(self._base(headers, envelope, key, oversize=True), [], where)
             return
-        parsed = parse_message(raw, self.settings.max_attachments)
+        parsed = parse_message(raw, self.settings.max_attachments, headers)
         key = message_key(parsed)
         if self._known(key, uidvalidity, envelope.uid):
             return
