@@ -538,3 +538,20 @@ def test_the_workbooks_own_email_counts_only_when_the_settings_allow_it(tmp_path
     imap.append(message(UNITS["a"][2], "名册为准", [("甲.xlsx", books["a"].read_bytes())], message_id="<t4@a>"))
     report = run_pass(ruled)
     assert len(report.held) == 1 and "office" not in report.held[0].reason and len(smtp.messages) == 1
+
+
+def test_hostile_attachment_names_never_leave_the_store(tmp_path, imap, smtp, books):
+    config = write_config(tmp_path, imap.port, smtp.port, roster=books["roster"])
+    data = books["b"].read_bytes()
+    names = ["../../../escaped.xlsx", "CON.xlsx", "报表\u202eslx.exe.xlsx", "a" * 300 + ".xlsx", "乙.xlsx", "乙.XLSX"]
+    imap.append(message(UNITS["b"][2], "名字", [(n, data) for n in names]))
+    report = run_pass(config)
+    assert len(report.answered) == 1
+    store = (tmp_path / "store").resolve()
+    files = [p for p in store.rglob("*") if p.is_file() and p.suffix == ".xlsx"]
+    assert len(files) == len(names)
+    for path in files:
+        assert store in path.resolve().parents and "\u202e" not in path.name and len(path.name) <= 80
+        assert path.name.split(".")[0].upper() != "CON"
+    outside = [p for p in tmp_path.rglob("*escaped.xlsx") if store not in p.resolve().parents]
+    assert outside == [] and not (tmp_path.parent / "escaped.xlsx").exists()
