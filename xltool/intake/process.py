@@ -74,6 +74,12 @@ def _when(moment: datetime | None) -> str:
     return moment.astimezone().strftime("%Y-%m-%d %H:%M:%S")
 
 
+def _folder_name(sent: str, sender: str, key: str) -> str:
+    """``20240315-103000_zhangsan@163.com_1a2b3c4d``: when, from whom, and which message."""
+    when = sent.replace("-", "").replace(":", "").replace(" ", "-") or "nodate"
+    return component(f"{when}_{component(sender or 'unknown', max_length=40)}_{key[:8]}", max_length=80)
+
+
 def header_key(headers: Headers, kind: str) -> str:
     """The key of a message known only by its headers (never downloaded)."""
     ident = headers.message_id or "digest:" + headers.raw_digest
@@ -178,7 +184,7 @@ class Intake:
         where = (self.settings.folder, uidvalidity, envelope.uid)
         headers = read_headers(envelope.header)
         limit = self.settings.max_message_bytes
-        if headers.automatic:
+        if headers.automatic:  # decided from the headers: never downloaded, never answered
             key = header_key(headers, "automatic")
             if not self._known(key, uidvalidity, envelope.uid):
                 row = self._base(headers, envelope, key, automatic=headers.automatic, stage="decided",
@@ -186,10 +192,10 @@ class Intake:
                 self.ledger.add(row, [], where)
                 report.ignored.append(row)
             return
-        raw = box.body(envelope.uid, limit) if envelope.size <= limit else None
-        if raw is None or len(raw) > limit:
-            if envelope.size <= limit and raw is None:
-                return  # gone meanwhile (another client moved it)
+        raw = box.body(envelope.uid, limit) if envelope.size <= limit else b""
+        if raw is None:
+            return  # gone meanwhile (another client moved it)
+        if envelope.size > limit or len(raw) > limit:  # the server's RFC822.SIZE, or what it actually sent
             key = header_key(headers, "oversize")
             if not self._known(key, uidvalidity, envelope.uid):
                 self.ledger.add(self._base(headers, envelope, key, oversize=True), [], where)
@@ -200,14 +206,11 @@ class Intake:
             return
         folder = ""
         stored: list[Stored] = []
-        checked = [p for p in parsed.parts if p.kind == "check"]
-        if checked:
-            row_sent = _when(headers.date or envelope.internaldate)
-            folder = component(f"{row_sent.replace('-', '').replace(':', '').replace(' ', '-') or 'nodate'}_"
-                               f"{component(headers.sender or 'unknown', max_length=40)}_{key[:8]}", max_length=80)
+        if any(p.kind == "check" for p in parsed.parts):
+            folder = _folder_name(_when(headers.date or envelope.internaldate), headers.sender, key)
             target = self._locate(folder) or self.store / NEW / folder
+            moment = envelope.internaldate or headers.date
             names = Names()
-            moment = (envelope.internaldate or headers.date)
             for part in parsed.parts:
                 if part.kind != "check":
                     continue
@@ -308,7 +311,7 @@ class Intake:
                 if a.kind != "check" or folder is None:
                     continue
                 data = (folder / a.stored).read_bytes()
-                desk.add_mail_file(current.id, row.key, a.n, a.name, data, a.sha256, row.sender, row.subject, row.sent)
+                desk.add_mail_file(current.id, row.key, a.name, data, a.sha256, row.sender, row.subject, row.sent)
         except (OSError, sqlite3.Error) as exc:
             report.problems.append(_("The desk folder {desk} could not be updated: {error}").format(
                 desk=self.settings.desk, error=type(exc).__name__))

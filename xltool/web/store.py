@@ -36,7 +36,7 @@ CREATE TABLE IF NOT EXISTS files (
 );
 CREATE TABLE IF NOT EXISTS mail_files (
     file_id INTEGER PRIMARY KEY REFERENCES files(id), message_key TEXT NOT NULL, sender TEXT NOT NULL,
-    subject TEXT NOT NULL, sent TEXT NOT NULL, UNIQUE (message_key, file_id)
+    subject TEXT NOT NULL, sent TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS held_mail (
     message_key TEXT PRIMARY KEY, round_id INTEGER NOT NULL, sender TEXT NOT NULL, subject TEXT NOT NULL,
@@ -205,15 +205,15 @@ class Store:
         return [StoredFile(*r) for r in rows]
 
     # -- mail that came in through ``xltool intake`` --------------------------------------------------------
-    def add_mail_file(self, round_id: int, message_key: str, n: int, name: str, data: bytes, sha256: str,
+    def add_mail_file(self, round_id: int, message_key: str, name: str, data: bytes, sha256: str,
                       sender: str, subject: str, sent: str) -> StoredFile:
-        """A file of an answered message, stored in the round once (a second call returns the first)."""
+        """A file of an answered message, stored in the round once: a second call (the same bytes under
+        the same name, even after a crash between the two inserts) returns the first."""
         with self._db() as db:
-            row = db.execute("SELECT f.id FROM mail_files m JOIN files f ON f.id = m.file_id WHERE m.message_key = ? "
-                             "AND f.sha256 = ? AND f.name = ?", (message_key, sha256, display_name(name))).fetchone()
-        if row is not None:
-            return self.file(row[0])  # type: ignore[return-value]
-        stored = self.add_file(round_id, name, data, sha256, "mail")
+            row = db.execute("SELECT id FROM files WHERE round_id = ? AND origin = 'mail' AND sha256 = ? AND name = ?",
+                             (round_id, sha256, display_name(name))).fetchone()
+        stored = self.file(row[0]) if row is not None else self.add_file(round_id, name, data, sha256, "mail")
+        assert stored is not None
         with self._db() as db:
             db.execute("INSERT OR IGNORE INTO mail_files (file_id, message_key, sender, subject, sent) "
                        "VALUES (?, ?, ?, ?, ?)", (stored.id, message_key, sender, subject, sent))
