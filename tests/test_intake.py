@@ -571,3 +571,18 @@ def test_without_an_smtp_server_replies_wait_in_the_outbox(tmp_path, imap, books
     reply = email.message_from_bytes(stored[0].read_bytes(), policy=policy.default)
     assert reply["To"].addresses[0].addr_spec == UNITS["b"][2] and "通过" in reply["Subject"]
     assert imap.folders()["INBOX"] == 0  # ledgered in the outbox: filed; xltool mail flush sends it later
+
+
+def test_a_word_report_beside_the_workbook_is_checked_too(tmp_path, imap, smtp, books):
+    from xltool.word.writer import make_report
+
+    report_path = make_report(books["b"], tmp_path / "乙单位自评报告.docx")[0]
+    config = write_config(tmp_path, imap.port, smtp.port, roster=books["roster"])
+    imap.append(message(UNITS["b"][2], "表和报告", [("乙单位.xlsx", books["b"].read_bytes()),
+                                                  ("乙单位自评报告.docx", Path(report_path).read_bytes())]))
+    report = run_pass(config)
+    assert len(report.answered) == 1 and report.audit is not None
+    assert len(report.audit.units) == 1 and len(report.audit.units[0].reports) == 1  # the report is the companion
+    text = body_text(replies(smtp)[0])
+    assert "1. 乙单位.xlsx：通过" in text and "2. 乙单位自评报告.docx：" in text
+    assert "无法审核" not in text

@@ -47,7 +47,8 @@ CREATE TABLE IF NOT EXISTS messages (
     run_id INTEGER,
     reply_id TEXT,
     reply_status TEXT NOT NULL DEFAULT '',
-    seen TEXT NOT NULL
+    seen TEXT NOT NULL,
+    on_desk INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS messages_stage ON messages(stage);
 CREATE INDEX IF NOT EXISTS messages_sender ON messages(sender, decided);
@@ -99,6 +100,7 @@ class Row:
     reply_id: str | None
     reply_status: str
     seen: str
+    on_desk: bool = False
 
 
 @dataclass
@@ -115,13 +117,14 @@ class Stored:
 
 
 _COLUMNS = ("key, message_id, sender, sender_name, subject, sent, size, folder, oversize, malformed, automatic, "
-            "dropped, senders, stage, outcome, reason, decided, run_id, reply_id, reply_status, seen")
+            "dropped, senders, stage, outcome, reason, decided, run_id, reply_id, reply_status, seen, on_desk")
 
 
 def _row(values: tuple) -> Row:
     data = list(values)
     data[8] = bool(data[8])
     data[11] = json.loads(data[11] or "[]")
+    data[21] = bool(data[21])
     return Row(*data)
 
 
@@ -186,11 +189,11 @@ class Ledger:
         """A new message with its attachments (and the UID it was read under), in one transaction."""
         with self.db:
             self.db.execute(
-                f"INSERT OR IGNORE INTO messages ({_COLUMNS}) VALUES ({','.join('?' * 21)})",
+                f"INSERT OR IGNORE INTO messages ({_COLUMNS}) VALUES ({','.join('?' * 22)})",
                 (row.key, row.message_id, row.sender, row.sender_name, row.subject, row.sent, row.size, row.folder,
                  int(row.oversize), row.malformed, row.automatic, json.dumps(row.dropped, ensure_ascii=False),
                  row.senders, row.stage, row.outcome, row.reason, row.decided, row.run_id, row.reply_id,
-                 row.reply_status, row.seen))
+                 row.reply_status, row.seen, int(row.on_desk)))
             self.db.executemany(
                 "INSERT OR IGNORE INTO attachments (key, n, name, stored, suffix, kind, sha256, size) "
                 "VALUES (?,?,?,?,?,?,?,?)",
@@ -222,6 +225,16 @@ class Ledger:
     def reply_status(self, key: str, status: str) -> None:
         with self.db:
             self.db.execute("UPDATE messages SET reply_status = ? WHERE key = ?", (status, key))
+
+    def not_on_desk(self) -> list[Row]:
+        """Decided messages (answered or held) the desk has not been told about yet."""
+        rows = self.db.execute(f"SELECT {_COLUMNS} FROM messages WHERE on_desk = 0 AND outcome IN "
+                               "('answer', 'notice', 'held') ORDER BY sent, key")
+        return [_row(r) for r in rows]
+
+    def put_on_desk(self, key: str) -> None:
+        with self.db:
+            self.db.execute("UPDATE messages SET on_desk = 1 WHERE key = ?", (key,))
 
     def filed(self, keys: list[str]) -> None:
         with self.db:

@@ -153,6 +153,7 @@ class Intake:
             except Exception as exc:  # noqa: BLE001 - one message never stops the others
                 self._broken(uidvalidity, envelope, exc, report)
         self._decide(report)
+        self._publish(report)
         self._audit(report)
         self._reply(report, stop)
         self._file(box, uidvalidity, set(uids), report)
@@ -289,30 +290,34 @@ class Intake:
                 decided = self.ledger.get(row.key)
                 assert decided is not None
                 (report.held if outcome == HELD else report.answered).append(decided)
-                self._publish(decided, attachments, report)
         faults.point("intake_after_decide")
 
-    def _publish(self, row: Row, attachments: list[Stored], report: PassReport) -> None:
-        """With a desk folder set, the answered files enter its current round and the held message its list."""
+    def _publish(self, report: PassReport) -> None:
+        """With a desk folder set, the answered files enter its current round and the held messages its
+        list; each message once (the desk's store refuses a second copy of a file)."""
         if self.settings.desk is None:
             return
         from xltool.web.store import Store
 
+        rows = self.ledger.not_on_desk()
+        if not rows:
+            return
         try:
             desk = Store(Path(self.settings.desk))
             current = desk.current_round(_("Round 1"))
-            if row.outcome == HELD:
-                names = "、".join(a.name for a in attachments)
-                desk.hold_mail(current.id, row.key, row.sender, row.subject, row.sent, row.reason, names)
-                return
-            desk.release_mail(row.key)
-            folder = self._locate(row.folder)
-            for a in attachments:
-                if a.kind != "check" or folder is None:
-                    continue
-                data = (folder / a.stored).read_bytes()
-                desk.add_mail_file(current.id, row.key, a.name, data, a.sha256, row.sender, row.subject, row.sent)
-        except (OSError, sqlite3.Error) as exc:
+            for row in rows:
+                attachments = self.ledger.attachments(row.key)
+                if row.outcome == HELD:
+                    names = "、".join(a.name for a in attachments)
+                    desk.hold_mail(current.id, row.key, row.sender, row.subject, row.sent, row.reason, names)
+                else:
+                    folder = self._locate(row.folder)
+                    for a in attachments:
+                        if a.kind == "check" and folder is not None:
+                            desk.add_mail_file(current.id, row.key, a.name, (folder / a.stored).read_bytes(),
+                                               a.sha256, row.sender, row.subject, row.sent)
+                self.ledger.put_on_desk(row.key)
+        except (OSError, sqlite3.Error) as exc:  # the desk is a view: the next pass tries again
             report.problems.append(_("The desk folder {desk} could not be updated: {error}").format(
                 desk=self.settings.desk, error=type(exc).__name__))
 
