@@ -13,6 +13,7 @@ Messages are put in with IMAP APPEND, as a mail server's delivery would.
 
 from __future__ import annotations
 
+import grp
 import imaplib
 import os
 import pwd
@@ -103,7 +104,7 @@ listen = 127.0.0.1
 {ssl}disable_plaintext_auth = no
 auth_mechanisms = plain login
 default_internal_user = {internal_user}
-default_internal_group = {pwd.getpwnam(internal_user).pw_name if os.geteuid() == 0 else internal_user}
+default_internal_group = {grp.getgrgid(pwd.getpwnam(internal_user).pw_gid).gr_name}
 default_login_user = {login_user}
 first_valid_uid = 1
 mail_location = maildir:{self.mail_dir}/%u

@@ -67,7 +67,13 @@ def watch(intake: Intake, on_pass: Callable[[PassReport], None], on_problem: Cal
             with Mailbox(settings) as box:
                 pause = RETRY_FIRST
                 while not stopper.is_set():
-                    on_pass(intake.run(box, stopper.is_set))
+                    try:
+                        report = intake.run(box, stopper.is_set)
+                    except Exception:
+                        if stopper.is_set():  # the stop signal reached the audit's workers too: stop here
+                            return
+                        raise
+                    on_pass(report)
                     if stopper.is_set():
                         break
                     if box.can_idle:
