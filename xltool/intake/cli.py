@@ -43,7 +43,11 @@ def intake(
     except IntakeConfigError as exc:
         fail(str(exc))
     if held:
-        _list_held(settings, console)
+        try:
+            _list_held(settings, console)
+        except sqlite3.Error as exc:
+            fail(_("The ledger or the audit history cannot be used ({error}): check the disk and the folders {store} "
+                   "and {out}.").format(error=type(exc).__name__, store=settings.store, out=settings.out))
         return
     try:
         settings.check_usable()

@@ -73,6 +73,10 @@ CREATE TABLE IF NOT EXISTS uids (
 """
 
 
+# Columns added after the first version, with their declarations (ALTER TABLE on an older ledger).
+_ADDED_COLUMNS = (("on_desk", "INTEGER NOT NULL DEFAULT 0"),)
+
+
 def utc_now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
@@ -138,6 +142,10 @@ class Ledger:
         # pass does again (the outbox, fsynced, still refuses a second reply).
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.executescript(_SCHEMA)
+        columns = {row[1] for row in self.db.execute("PRAGMA table_info(messages)")}
+        for name, declaration in _ADDED_COLUMNS:  # a ledger written by an earlier version
+            if name not in columns:
+                self.db.execute(f"ALTER TABLE messages ADD COLUMN {name} {declaration}")
         self.db.commit()
 
     def close(self) -> None:
