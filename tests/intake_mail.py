@@ -49,7 +49,7 @@ def message(sender: str, subject: str, attachments: list[tuple[str, bytes]], *, 
     if "<" in sender and not sender.isascii():  # a display name in Chinese, as clients encode it
         name, _sep, address = sender.partition("<")
         sender = f"=?GBK?B?{base64.b64encode(name.strip().encode('gbk')).decode('ascii')}?= <{address}"
-    lines = [f"From: {sender}", f"To: czj@czj.example.cn", f"Subject: =?GBK?B?{subject_word}?=",
+    lines = [f"From: {sender}", "To: czj@czj.example.cn", f"Subject: =?GBK?B?{subject_word}?=",
              "Date: Fri, 15 Mar 2024 10:30:00 +0800", "MIME-Version: 1.0"]
     if message_id is not None:
         lines.append(f"Message-ID: {message_id or '<' + uuid.uuid4().hex + '@unit.example.cn>'}")

@@ -399,6 +399,12 @@ class Intake:
                     reply_id = result.duplicate_of
                     earlier = Outbox(self.mail.outbox).get(reply_id) if reply_id else None
                     status = earlier.status.value if earlier is not None else "sent"
+                    if earlier is not None and earlier.sending_since is not None:
+                        status = "interrupted"  # killed while the server took it: a person decides, never a resend
+                        report.problems.append(_(
+                            "The reply to {sender} (outbox message {id}) was interrupted while it was being sent and "
+                            "may have been delivered; it is not sent again. Ask the unit, then send it with "
+                            "“xltool mail flush --all” if it did not arrive.").format(sender=row.sender, id=reply_id))
                 self.ledger.replied(row.key, reply_id, status)
                 report.replies[status] = report.replies.get(status, 0) + 1
                 faults.point("intake_after_reply")
