@@ -291,6 +291,12 @@ def test_a_zip_of_three_workbooks_is_answered_per_workbook(tmp_path, imap, smtp,
     names = sorted(p.get_filename() for p in reply.iter_attachments())
     assert names == sorted(f"{kind}_{UNITS[k][0]}.xlsx" for k in "abc" for kind in ("问题清单", "审核标注"))
     assert report.audit is not None and len(report.audit.units) == 3
+    # More files in the archives than a message may bring: held unopened, never unpacked into a round.
+    bounded = write_config(tmp_path, imap.port, smtp.port, roster=roster, max_attachments=2)
+    imap.append(message(DEPARTMENT, "再发一次", [("三个单位.zip", data.getvalue())]))
+    report = run_pass(bounded)
+    assert len(report.held) == 1 and "压缩包中共有 3 个文件，超过本邮箱每封邮件审核 2 个的上限" in report.held[0].reason
+    assert len(smtp.messages) == 1
 
 
 def test_a_hundred_attachments_are_bounded(tmp_path, imap, smtp, books):

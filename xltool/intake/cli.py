@@ -151,8 +151,10 @@ def _list_held(settings, console) -> None:
         console.print(escape(_("No message is held.")))
         return
     table = Table(title=_("Messages held for a person ({n})").format(n=len(rows)))
-    for head in (_("Sent"), _("Sender"), _("Subject"), _("Why it was held")):
-        table.add_column(head, overflow="fold")
+    table.add_column(_("Sent"), no_wrap=True)
+    table.add_column(_("Sender"), no_wrap=True)  # an address is copied from here: never folded
+    table.add_column(_("Subject"), overflow="fold")
+    table.add_column(_("Why it was held"), overflow="fold")
     for row in rows:
         table.add_row(escape(row.sent), escape(row.sender), escape(row.subject), escape(row.reason))
     console.print(table)

@@ -23,6 +23,7 @@ import os
 import sqlite3
 import tempfile
 import traceback
+import zipfile
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -262,16 +263,42 @@ class Intake:
             folders[row.key] = Folder(path, names)
         return folders
 
+    def _archives_too_big(self, row: Row) -> str | None:
+        """Why the zip archives of *row* are too much to check (more files than the attachment limit,
+        or more bytes than a workbook may unpack to), read from their directories alone; or None."""
+        limit, declared, members = self.settings.max_attachments, 0, 0
+        folder = self._locate(row.folder)
+        for a in self.ledger.attachments(row.key):
+            if a.suffix != ".zip" or folder is None:
+                continue
+            try:
+                with zipfile.ZipFile(folder / a.stored) as archive:
+                    infos = [i for i in archive.infolist() if not i.is_dir()]
+            except (zipfile.BadZipFile, OSError, ValueError):
+                continue  # the check says what is wrong with it
+            members += len(infos)
+            declared += sum(i.file_size for i in infos)
+        if members > limit:
+            return _("the zip archives hold {n} files, more than the {limit} this mailbox checks per message").format(
+                n=members, limit=limit)
+        if declared > self.screen.limits.max_total_uncompressed:
+            return _("the zip archives unpack to {mb} MB, more than this mailbox checks per message").format(
+                mb=declared // (1024 * 1024))
+        return None
+
     def _decide(self, report: PassReport) -> None:
         rows = self.ledger.at("downloaded")
         if not rows:
             return
-        with self.screen.check(self._folders(rows)) as checked:
+        too_big = {row.key: why for row in rows if (why := self._archives_too_big(row))}
+        with self.screen.check(self._folders([r for r in rows if r.key not in too_big])) as checked:
             for row in rows:
                 attachments = self.ledger.attachments(row.key)
                 items = checked.get(row.key, [])
                 now = datetime.now(timezone.utc)
-                if any(a.kind == "check" for a in attachments) and not items:
+                if row.key in too_big:  # never unpacked, never checked: a person looks at it
+                    outcome, reason = HELD, too_big[row.key]
+                elif any(a.kind == "check" for a in attachments) and not items:
                     outcome, reason = HELD, _("the attachments of this message are missing from {store}").format(
                         store=self.store)
                 else:
