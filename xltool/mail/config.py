@@ -163,7 +163,8 @@ class MailSettings(BaseSettings):
                 raise MailConfigError(
                     _("Cannot load the CA certificate {path}: {error}").format(path=self.ca_file, error=exc)
                 ) from exc
-        return _verifying_context(None, ())
+        # The system store, as OpenSSL finds it (the environment may point it elsewhere).
+        return _verifying_context(None, (os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR")))
 
     def check_can_send(self) -> None:
         """Raise MailConfigError when the settings cannot work for sending (host set)."""
