@@ -588,3 +588,24 @@ def test_a_word_report_beside_the_workbook_is_checked_too(tmp_path, imap, smtp, 
     text = body_text(replies(smtp)[0])
     assert "1. 乙单位.xlsx：通过" in text and "2. 乙单位自评报告.docx：" in text
     assert "无法审核" not in text
+
+
+def test_a_reply_the_smtp_server_refused_waits_in_the_outbox_for_flush(tmp_path, imap, books):
+    port = dovecot.free_port()  # nobody listens here yet
+    config = write_config(tmp_path, imap.port, port, roster=books["roster"])
+    imap.append(message(UNITS["b"][2], "服务器没开", [("乙.xlsx", books["b"].read_bytes())]))
+    done = run_cli("--once", "--config", str(config), cwd=tmp_path)
+    assert done.returncode == 0 and "Traceback" not in done.stdout + done.stderr, done.stderr
+    assert "发送失败 1" in done.stdout and "xltool mail flush" in done.stdout
+    assert imap.folders()["INBOX"] == 0  # ledgered in the outbox: the message is filed all the same
+    server = Server(Recorder(), port=port)
+    try:
+        env = {k: v for k, v in os.environ.items()}
+        flushed = subprocess.run([sys.executable, "-m", "xltool", "mail", "flush", "--config", str(config)], cwd=tmp_path,
+                                 capture_output=True, text=True, env={**env, "PYTHONPATH": str(ROOT)}, timeout=120)
+        assert flushed.returncode == 0, flushed.stderr
+        assert [m.rcpt_tos for m in server.messages] == [[UNITS["b"][2]]]
+        again = run_cli("--once", "--config", str(config), cwd=tmp_path)
+        assert again.returncode == 0 and len(server.messages) == 1
+    finally:
+        server.stop()

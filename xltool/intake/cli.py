@@ -128,6 +128,8 @@ def _print_pass(report, settings, console, *, quiet: bool) -> None:
     if report.replies:
         console.print(escape(_("Replies: {tally}").format(
             tally="，".join(f"{_status_label(k)} {v}" for k, v in sorted(report.replies.items())))))
+        if report.replies.get("failed"):
+            console.print(f"[yellow]{escape(_('Replies that failed wait in the outbox; “xltool mail flush” sends them again.'))}[/]")
     if report.audit is not None:
         console.print(escape(_("Audit round {run}: {line} (in {out})").format(
             run=report.audit.run_id, line=summary_line(report.audit), out=Path(settings.out).resolve())))
