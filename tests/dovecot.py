@@ -138,7 +138,9 @@ service stats {{
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"dovecot stopped: {self.process.stderr.read().decode(errors='replace')}")
+                why = self.process.stderr.read().decode(errors="replace")
+                self.stop()  # removes its folder
+                raise RuntimeError(f"dovecot stopped: {why}")
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=1) as sock:
                     if self.ssl_files or sock.recv(64).startswith(b"* OK"):  # TLS speaks first from the client
