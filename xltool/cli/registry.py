@@ -36,6 +36,10 @@ COMMANDS: tuple[Command, ...] = (
         "Audit returned workbooks in batch: files, folders and zip archives; a summary workbook, consolidated "
         "data, per-unit issue lists, history of rounds, optional e-mail (exit 0 nothing to fix, 1 something must "
         "be fixed, 2 a file could not be read).")),
+    Command("intake", "xltool.cli.intake:intake", N_(
+        "Answer returns that arrive by e-mail: read the bureau's mailbox over IMAP, audit every workbook with the "
+        "same rules as xltool audit, reply to the unit's registered address, hold the rest for a person. "
+        "--once: one pass; otherwise keep watching (IMAP IDLE or polling) until Ctrl-C or SIGTERM.")),
     Command("make-report", "xltool.cli.word:make_report_cmd", N_("Write the Word report (附件1 with 附件2 and 附件3) from a filled workbook.")),
     Command("check-report", "xltool.cli.word:check_report_cmd", N_("Check a Word report as it is (exit 0 clean, 1 findings, 2 unreadable).")),
     Command("serve", "xltool.cli.web:serve", N_(

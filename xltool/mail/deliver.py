@@ -378,6 +378,23 @@ def deliver_report(
     return _store_and_send(outbox, message, state, settings, resend=resend)
 
 
+def deliver_message(message: EmailMessage, settings: MailSettings, *, dedupe_key: str,
+                    kind: str = "reply") -> DeliveryResult:
+    """Store an already composed *message* in the outbox under *dedupe_key* and (with a host
+    configured) send it. The ledger holds one message per key: a second call with the same key
+    sends the stored one if it never left (its writer was killed), else returns
+    ``duplicate_refused`` naming it; whatever the moment a process was killed, the key's
+    message reaches the server at most once."""
+    if settings.sends:
+        settings.check_can_send()
+    sender = message["From"].addresses[0].addr_spec
+    to = [a.addr_spec for a in message["To"].addresses]
+    cc = [a.addr_spec for a in message["Cc"].addresses] if message["Cc"] is not None else []
+    state = _state_for(message, kind=kind, sender=sender, to=to, cc=cc)
+    state.dedupe_key = dedupe_key
+    return _store_and_send(Outbox(settings.outbox), message, state, settings, resend=False)
+
+
 def send_test(settings: MailSettings, to: str | Sequence[str] | None = None, dry_run: bool = False) -> DeliveryResult:
     """Send (or, without a host, store) a test message to *to*, default the reviewer,
     else the sender. Never deduplicated."""
@@ -411,6 +428,7 @@ __all__ = [
     "DeliveryResult",
     "DeliveryStatus",
     "MailConfigError",
+    "deliver_message",
     "deliver_report",
     "flush",
     "resolve_recipients",

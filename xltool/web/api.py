@@ -65,7 +65,7 @@ class FileOut(BaseModel):
     size: int
     sha256: str
     received: str
-    origin: str = Field(description="selfcheck (报送 by the unit) or desk (uploaded by the bureau)")
+    origin: str = Field(description="selfcheck (报送 by the unit), desk (uploaded by the bureau) or mail (xltool intake)")
 
 
 class AuditState(BaseModel):

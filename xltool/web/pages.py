@@ -136,6 +136,7 @@ async def desk_round(request: Request, round_id: int, status: str = "", audit: i
         units = [(n, u) for n, u in enumerate(latest.result["units"]) if not status or u["status"] == status]
     failed = next((a for a in s.store.audits(r.id) if a.status == "failed"), None)
     return render(request, "round.html", round=r, files=s.store.files(r.id), latest=latest, units=units,
+                  mail=s.store.mail_files(r.id), held_mail=s.store.held_mail(r.id),
                   status_filter=status if status in STATUS_FILTERS else "", filters=STATUS_FILTERS, job=job,
                   failed=failed if failed and (latest is None or failed.id > latest.id) else None,
                   audits=s.store.audits(r.id), max_mb=s.cfg.max_batch_bytes // (1024 * 1024),

@@ -34,6 +34,14 @@ CREATE TABLE IF NOT EXISTS files (
     ext TEXT NOT NULL, size INTEGER NOT NULL, sha256 TEXT NOT NULL, received TEXT NOT NULL,
     origin TEXT NOT NULL, unit TEXT NOT NULL DEFAULT '', unit_code TEXT NOT NULL DEFAULT ''
 );
+CREATE TABLE IF NOT EXISTS mail_files (
+    file_id INTEGER PRIMARY KEY REFERENCES files(id), message_key TEXT NOT NULL, sender TEXT NOT NULL,
+    subject TEXT NOT NULL, sent TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS held_mail (
+    message_key TEXT PRIMARY KEY, round_id INTEGER NOT NULL, sender TEXT NOT NULL, subject TEXT NOT NULL,
+    sent TEXT NOT NULL, reason TEXT NOT NULL, files TEXT NOT NULL DEFAULT ''
+);
 CREATE TABLE IF NOT EXISTS audits (
     id INTEGER PRIMARY KEY, round_id INTEGER NOT NULL REFERENCES rounds(id), started TEXT NOT NULL,
     finished TEXT, status TEXT NOT NULL, result TEXT, error TEXT NOT NULL DEFAULT ''
@@ -195,6 +203,41 @@ class Store:
             rows = db.execute("SELECT id, round_id, name, ext, size, sha256, received, origin, unit, unit_code "
                               "FROM files WHERE round_id = ? ORDER BY id", (round_id,)).fetchall()
         return [StoredFile(*r) for r in rows]
+
+    # -- mail that came in through ``xltool intake`` --------------------------------------------------------
+    def add_mail_file(self, round_id: int, message_key: str, name: str, data: bytes, sha256: str,
+                      sender: str, subject: str, sent: str) -> StoredFile:
+        """A file of an answered message, stored in the round once: a second call (the same bytes under
+        the same name, even after a crash between the two inserts) returns the first."""
+        with self._db() as db:
+            row = db.execute("SELECT id FROM files WHERE round_id = ? AND origin = 'mail' AND sha256 = ? AND name = ?",
+                             (round_id, sha256, display_name(name))).fetchone()
+        stored = self.file(row[0]) if row is not None else self.add_file(round_id, name, data, sha256, "mail")
+        assert stored is not None
+        with self._db() as db:
+            db.execute("INSERT OR IGNORE INTO mail_files (file_id, message_key, sender, subject, sent) "
+                       "VALUES (?, ?, ?, ?, ?)", (stored.id, message_key, sender, subject, sent))
+        return stored
+
+    def hold_mail(self, round_id: int, message_key: str, sender: str, subject: str, sent: str, reason: str,
+                  files: str) -> None:
+        with self._db() as db:
+            db.execute("INSERT OR IGNORE INTO held_mail (message_key, round_id, sender, subject, sent, reason, files) "
+                       "VALUES (?, ?, ?, ?, ?, ?, ?)", (message_key, round_id, sender, subject, sent, reason, files))
+
+    def mail_files(self, round_id: int) -> dict[int, dict]:
+        """file id → sender, subject, time sent, for the round's files that came by mail."""
+        with self._db() as db:
+            rows = db.execute("SELECT m.file_id, m.sender, m.subject, m.sent FROM mail_files m JOIN files f "
+                              "ON f.id = m.file_id WHERE f.round_id = ?", (round_id,)).fetchall()
+        return {r[0]: {"sender": r[1], "subject": r[2], "sent": r[3]} for r in rows}
+
+    def held_mail(self, round_id: int) -> list[dict]:
+        """Messages the mail intake did not answer, for the clerk: newest first."""
+        with self._db() as db:
+            rows = db.execute("SELECT sender, subject, sent, reason, files FROM held_mail WHERE round_id = ? "
+                              "ORDER BY sent DESC, message_key", (round_id,)).fetchall()
+        return [{"sender": r[0], "subject": r[1], "sent": r[2], "reason": r[3], "files": r[4]} for r in rows]
 
     # -- audits ---------------------------------------------------------------------------------------------
     def start_audit(self, round_id: int) -> int:
