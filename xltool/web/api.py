@@ -26,8 +26,8 @@ def _csrf_if_cookie(request: Request) -> None:
         check_csrf(request, request.headers.get(CSRF_HEADER))
 
 
-def desk_auth(request: Request) -> None:
-    api_desk(request, services(request).cfg)
+async def desk_auth(request: Request) -> None:
+    await api_desk(request)
 
 
 class SelfCheckResult(BaseModel):

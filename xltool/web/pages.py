@@ -8,8 +8,8 @@ from starlette.concurrency import run_in_threadpool
 
 from xltool.i18n import _
 from xltool.web import services as svc
-from xltool.web.app import XLSX_TYPE, attachment, client_of, read_uploads, render, services, templates_zip
-from xltool.web.auth import check_csrf, logged_in, verify_password
+from xltool.web.app import XLSX_TYPE, attachment, read_uploads, render, services, templates_zip
+from xltool.web.auth import check_csrf, end_session, logged_in, start_session, try_password
 from xltool.web.selfcheck import annotated_bytes, grouped, issue_list_bytes
 
 router = APIRouter(include_in_schema=False)
@@ -72,15 +72,10 @@ async def login_post(request: Request):
     s = services(request)
     form = await request.form(max_files=0, max_fields=5)
     check_csrf(request, form.get("csrf_token"))
-    client = client_of(request)
-    if s.logins.blocked(client):
-        raise HTTPException(429, _("Too many wrong passwords. Wait a few minutes and try again."))
     password = str(form.get("password") or "")
-    if not await run_in_threadpool(verify_password, s.cfg, password):
-        s.logins.failed(client)
+    if not await try_password(request, password):  # the one throttle, checked before the hash
         return render(request, "login.html", status=401, failed=True, configured=bool(s.cfg.password_hash))
-    request.session.clear()  # a fresh session (and CSRF token) after logging in
-    request.session["desk"] = True
+    start_session(request)  # a fresh session (and CSRF token) after logging in
     return _see("/desk")
 
 
@@ -88,7 +83,7 @@ async def login_post(request: Request):
 async def logout(request: Request):
     form = await request.form(max_files=0, max_fields=5)
     check_csrf(request, form.get("csrf_token"))
-    request.session.clear()
+    end_session(request)  # the server forgets it: a copy of the cookie opens nothing
     return _see("/")
 
 
