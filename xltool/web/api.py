@@ -12,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 
 from xltool.check.finding import WorkbookReport
 from xltool.i18n import _
+from xltool.plaintext import plain
 from xltool.web import services as svc
 from xltool.web.app import SESSION_COOKIE, XLSX_TYPE, attachment, read_uploads, services
 from xltool.web.auth import CSRF_HEADER, api_desk, check_csrf
@@ -144,7 +145,7 @@ async def api_rounds(request: Request):
              summary="Open a new round (units' 报送 go to the newest round)")
 async def api_new_round(request: Request, body: NewRound):
     store = services(request).store
-    name = body.name.strip() or _("Round {n}").format(n=len(store.rounds()) + 1)
+    name = plain(body.name, 60) or _("Round {n}").format(n=len(store.rounds()) + 1)
     return _round_out(request, store.add_round(name))
 
 

@@ -7,6 +7,7 @@ from fastapi.responses import RedirectResponse
 from starlette.concurrency import run_in_threadpool
 
 from xltool.i18n import _
+from xltool.plaintext import plain
 from xltool.web import services as svc
 from xltool.web.app import XLSX_TYPE, attachment, read_uploads, render, services, templates_zip
 from xltool.web.auth import check_csrf, end_session, logged_in, start_session, try_password
@@ -110,7 +111,7 @@ async def desk_new_round(request: Request):
         return back
     form = await request.form(max_files=0, max_fields=5)
     check_csrf(request, form.get("csrf_token"))
-    name = str(form.get("name") or "").strip()[:60] or _("Round {n}").format(n=len(services(request).store.rounds()) + 1)
+    name = plain(form.get("name"), 60) or _("Round {n}").format(n=len(services(request).store.rounds()) + 1)
     r = services(request).store.add_round(name)
     return _see(f"/desk/rounds/{r.id}")
 

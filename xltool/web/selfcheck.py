@@ -70,7 +70,9 @@ def check_bytes(name: str, data: bytes, limits: Limits | None = None) -> Checked
                 _result, report = check_path(work, limits=limits)
         except UnreadableWorkbook as exc:  # UnreadableReport too
             message = exc.message.replace(str(work), shown).replace(work.name, shown)
-            return Checked(token, shown, data, sha, None, unreadable=message, reason=str(exc.reason.value))
+            # A Word report's reason is a plain string (legacy_doc, not_a_document), a workbook's an enum.
+            reason = getattr(exc.reason, "value", exc.reason)
+            return Checked(token, shown, data, sha, None, unreadable=message, reason=str(reason))
     report.path = shown
     return Checked(token, shown, data, sha, report)
 
