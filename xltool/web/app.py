@@ -133,21 +133,29 @@ async def read_uploads(request: Request, *, max_files: int, max_bytes: int, fiel
     return fields, files
 
 
-def templates_zip(year: int, roster_name: str, roster: bytes, jobs: int = 1, form_id: str | None = None) -> bytes:
+def templates_zip(year: int, roster_name: str, roster: bytes, jobs: int = 1, form_id: str | None = None,
+                  submit_key: str = "") -> bytes:
     """One locked template per roster unit, zipped (the roster is read by xltool.audit.roster);
-    *form_id*: a registered form pack (the default form when None)."""
+    *form_id*: a registered form pack (the default form when None). With *submit_key* each
+    template carries its unit's submission code, and the zip a CSV of the codes."""
+    from functools import partial
+
     from xltool.audit.distribute import write_unit_templates
+    from xltool.web.codes import codes_csv, roster_codes, submission_code
     from xltool.web.store import ROSTER_EXT, safe_ext
 
     ext = safe_ext(roster_name, ROSTER_EXT)
     with tempfile.TemporaryDirectory(prefix="xltool-web-") as tmp:
         path = Path(tmp) / f"roster.{'xlsx' if ext == 'bin' else ext}"
         path.write_bytes(roster)
-        written = write_unit_templates(year, path, Path(tmp) / "out", jobs=jobs, form_id=form_id)
+        code = partial(submission_code, submit_key) if submit_key else None
+        written = write_unit_templates(year, path, Path(tmp) / "out", jobs=jobs, form_id=form_id, submit_code=code)
         buffer = io.BytesIO()
         with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
             for file in written:
                 zf.write(file, arcname=file.name)
+            if submit_key:
+                zf.writestr(_("Submission codes") + ".csv", codes_csv(roster_codes(submit_key, path)))
         return buffer.getvalue()
 
 
@@ -272,7 +280,7 @@ def _timeout_page(path: str, accept: str) -> tuple[bytes, str]:
 
 
 def _lifespan(store: Store, cfg: WebConfig):
-    """While the server runs: purge the pending area every quarter of an hour."""
+    """While the server runs: purge the pending area every pending_purge_seconds (a quarter of an hour)."""
     import asyncio
     from contextlib import asynccontextmanager
 
@@ -280,7 +288,7 @@ def _lifespan(store: Store, cfg: WebConfig):
     async def lifespan(_app):
         async def purge_forever():
             while True:
-                await asyncio.sleep(900)
+                await asyncio.sleep(max(1, cfg.pending_purge_seconds))
                 try:
                     store.purge_pending(cfg.pending_keep_hours * 3600)
                 except (OSError, sqlite3.Error) as exc:

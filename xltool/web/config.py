@@ -50,6 +50,7 @@ class WebConfig:
     pending_files: int = 200
     pending_mb: int = 500
     pending_keep_hours: int = 72
+    pending_purge_seconds: int = 900  # how often the running server purges the pending area
     min_free_mb: int = 200  # nothing is stored when the data folder's disk would keep less than this
     # The HTTP server: a request's head must arrive within header_seconds; its body at
     # body_min_rate bytes per second after a grace of body_seconds; at most max_connections open.
