@@ -176,3 +176,47 @@ def test_a_long_password_costs_no_hash(tmp_path):
     assert client.get("/api/rounds", headers=basic("y" * 100_000)).status_code == 401
     assert time.monotonic() - start < 5
     assert PASSWORD and TestClient
+
+
+def _declare_size(archive: Path, member: str, size: int) -> None:
+    """Rewrite the sizes a zip declares for *member* (local header and central directory), as a bomb does."""
+    import struct
+
+    data = bytearray(archive.read_bytes())
+    name = member.encode()
+    for signature, offset in ((b"PK\x01\x02", 24), (b"PK\x03\x04", 22)):
+        at = data.find(signature)
+        while at >= 0:
+            name_at = at + (46 if signature == b"PK\x01\x02" else 30)
+            if data[name_at:name_at + len(name)] == name:
+                struct.pack_into("<I", data, at + offset, size)
+            at = data.find(signature, at + 4)
+    archive.write_bytes(bytes(data))
+
+
+def test_hostile_archives_are_listed_and_nothing_is_written_outside(tmp_path):
+    """A zip of 10,001 members, a member declaring 3 GiB, a traversal name: refused or listed, nothing outside."""
+    import zipfile
+    from pathlib import Path as _Path
+
+    from xltool.audit.inputs import collect
+
+    many = tmp_path / "many.zip"
+    with zipfile.ZipFile(many, "w") as zf:
+        for n in range(10_001):
+            zf.writestr(f"m{n}.xlsx", b"")
+    bomb = tmp_path / "bomb.zip"
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("big.xlsx", bytes(1024))
+        zf.writestr("../../escape.xlsx", EXAMPLE.read_bytes())
+    _declare_size(bomb, "big.xlsx", 3 * 1024 ** 3)
+    work = tmp_path / "work"
+    collected = collect([many, bomb], work)
+    assert collected.files == []
+    reasons = {r.source.rsplit("!", 1)[-1]: r for r in collected.rejected}
+    assert any("10001" in r.message or "10,001" in r.message for r in collected.rejected), [r.message for r in collected.rejected]
+    assert "big.xlsx" in reasons and "../../escape.xlsx" in reasons
+    written = [p for p in tmp_path.rglob("*") if p.is_file()]
+    assert sorted(p.name for p in written if work not in p.parents) == ["bomb.zip", "many.zip"]
+    assert not _Path(tmp_path.parent / "escape.xlsx").exists()
+    assert sum(p.stat().st_size for p in work.rglob("*") if p.is_file()) < 1024 * 1024

@@ -1,8 +1,8 @@
 """Workbook text shown as a title carries no bidi or control characters; hostile values echoed
 in errors are short; the data folder is private; a .docx that is not Word is a sentence, not a 500.
 
-Attacks (docs/security.md): A20 bidi override in the unit name, A21 a 100 KB form id,
-A22 the data folder readable by other users, A23 an .xlsx or old .doc renamed .docx.
+Attacks (docs/security.md): A19 bidi override in the unit name, A20 a 100 KB form id,
+A21 the data folder readable by other users, A22 an .xlsx or old .doc renamed .docx.
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ def _wait(client, audit_id: int) -> dict:
 
 
 def test_bidi_and_control_characters_never_reach_a_title(tmp_path, hostile_workbook):
-    """A20: the page heading, the desk's page titles, both 问题清单 writers, the terminal, the Word report."""
+    """A19: the page heading, the desk's page titles, both 问题清单 writers, the terminal, the Word report."""
     from xltool.check.checker import check_path
     from xltool.report.terminal import print_report
 
@@ -106,7 +106,7 @@ def _with_meta(src: Path, dst: Path, key: str, value: str) -> Path:
 
 @pytest.mark.parametrize("key", ["form", "template_id", "version"])
 def test_a_huge_identity_value_is_not_echoed_whole(tmp_path, key):
-    """A21: 100 KB in the hidden sheet's form id (or template id, version): the sentence stays short."""
+    """A20: 100 KB in the hidden sheet's form id (or template id, version): the sentence stays short."""
     from xltool.check.checker import check_path
     from xltool.read.safety import UnreadableWorkbook
 
@@ -121,7 +121,7 @@ def test_a_huge_identity_value_is_not_echoed_whole(tmp_path, key):
 
 
 def test_the_data_folder_is_private_and_stored_files_are_0600(tmp_path):
-    """A22: other accounts on the server cannot list or read what units sent."""
+    """A21: other accounts on the server cannot list or read what units sent."""
     data = tmp_path / "data"
     client = client_of(make_app(data))
     rid = client.post("/api/rounds", json={"name": "一"}, headers=basic()).json()["id"]
@@ -143,7 +143,7 @@ def test_the_data_folder_is_private_and_stored_files_are_0600(tmp_path):
 
 @pytest.mark.parametrize("kind", ["xlsx", "doc"])
 def test_a_docx_that_is_not_word_is_a_sentence_not_a_500(tmp_path, kind):
-    """A23: the web self-check answers like the CLI does (an .xlsx or an old .doc renamed .docx)."""
+    """A22: the web self-check answers like the CLI does (an .xlsx or an old .doc renamed .docx)."""
     path = tmp_path / "报告.docx"
     if kind == "xlsx":
         path.write_bytes(EXAMPLE.read_bytes())

@@ -254,7 +254,7 @@ def create_app(cfg: WebConfig) -> FastAPI:
         return response
 
     app.add_middleware(SessionMiddleware, secret_key=cfg.secret, session_cookie=SESSION_COOKIE,
-                       max_age=cfg.session_hours * 3600, same_site="lax", https_only=False)
+                       max_age=cfg.session_hours * 3600, same_site="lax", https_only=cfg.secure_cookie)
     limit_for, render_refusal = _body_limit(cfg)
     app.add_middleware(BodyLimit, limit_for=limit_for, render=render_refusal)
     app.add_middleware(BodyTimeout, grace=cfg.body_seconds, min_rate=cfg.body_min_rate, render=_timeout_page)

@@ -39,6 +39,7 @@ class WebConfig:
     argon2_concurrency: int = 2
     argon2_queue: int = 16
     session_hours: int = 8
+    secure_cookie: bool = False  # true behind HTTPS: the browser then never sends the session over plain HTTP
     # 报送 by units (no login): per round, per client address and in all; the pending area
     # (submissions without a valid submission code) is purged after pending_keep_hours.
     submit_key: str = ""
@@ -119,7 +120,7 @@ def load_config(data: Path) -> WebConfig:
             if key not in _TUNABLE:
                 raise ConfigError(_("Unknown setting “{key}” in {path}.").format(key=key, path=cfg.path))
             expected = type(getattr(cfg, key))
-            if not isinstance(value, expected) or isinstance(value, bool):
+            if not isinstance(value, expected) or (isinstance(value, bool) and expected is not bool):
                 raise ConfigError(_("The setting “{key}” in {path} has the wrong type.").format(key=key, path=cfg.path))
             setattr(cfg, key, value)
     if not cfg.secret or not cfg.submit_key:
@@ -147,6 +148,8 @@ def save_config(cfg: WebConfig) -> Path:
         value = getattr(cfg, name)
         if isinstance(value, str):
             lines.append(f'{name} = "{value}"')  # hashes and tokens hold no quotes or backslashes
+        elif isinstance(value, bool):
+            lines.append(f"{name} = {'true' if value else 'false'}")
         else:
             lines.append(f"{name} = {value}")
     path = write_bytes_atomic(cfg.path, ("\n".join(lines) + "\n").encode("utf-8"))
