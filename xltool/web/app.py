@@ -25,6 +25,7 @@ from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.formparsers import MultiPartException
 from starlette.middleware.sessions import SessionMiddleware
+from starlette.requests import ClientDisconnect
 from starlette.staticfiles import StaticFiles
 
 import xltool
@@ -228,6 +229,10 @@ def create_app(cfg: WebConfig) -> FastAPI:
         log.warning("database error on %s: %r", request.url.path, exc)
         full = "full" in str(exc).lower()
         return refusal(request, 507 if full else 503, storage_message(exc))
+
+    @app.exception_handler(ClientDisconnect)
+    async def gone(request: Request, exc: ClientDisconnect):
+        return Response(status_code=400)  # nobody is listening; nothing to log either
 
     @app.exception_handler(Exception)
     async def internal_error(request: Request, exc: Exception):
