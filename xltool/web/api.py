@@ -127,7 +127,7 @@ async def api_submit(request: Request, token: str, body: SubmitBody | None = Non
     checked = svc.cached(request, token)
     if checked.submitted:
         raise HTTPException(409, _("This file has already been submitted."))
-    done = svc.submit(request, checked, body.model_dump() if body is not None else {})
+    done = await run_in_threadpool(svc.submit, request, checked, body.model_dump() if body is not None else {})
     item = done.stored or done.pending
     return Submitted(round_id=done.round.id, round=done.round.name, file_id=item.id, file=item.name,  # type: ignore[union-attr]
                      status="stored" if done.stored else "pending", receipt=done.receipt)

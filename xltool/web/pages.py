@@ -57,7 +57,7 @@ async def selfcheck_submit(request: Request, token: str):
     checked = svc.cached(request, token)
     if checked.submitted:
         return render(request, "submitted.html", checked=checked, again=True)
-    done = svc.submit(request, checked, {k: v for k, v in form.items() if isinstance(v, str)})
+    done = await run_in_threadpool(svc.submit, request, checked, {k: v for k, v in form.items() if isinstance(v, str)})
     return render(request, "submitted.html", checked=checked, round=done.round, stored=done.stored,
                   pending=done.pending, receipt=done.receipt, hours=services(request).cfg.pending_keep_hours, again=False)
 

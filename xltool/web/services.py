@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 from fastapi import HTTPException, Request
@@ -15,6 +16,7 @@ from xltool.web.selfcheck import Checked, check_bytes
 from xltool.web.store import PendingFile, Round, StoredFile
 
 MB = 1024 * 1024
+_SUBMITTING = threading.Lock()
 
 
 def default_round_name() -> str:
@@ -135,20 +137,25 @@ def submit(request: Request, checked: Checked, fields: dict | None = None) -> Su
     if checked.report is None:
         raise HTTPException(400, _("A file that cannot be read cannot be submitted. Fix it and check it again."))
     s = services(request)
-    unit_code, verified = _identity(request, checked, fields or {})
-    r = s.store.current_round(default_round_name())
-    _within_quota(request, r, len(checked.data), unit_code, verified)
-    unit = checked.report.unit or ""
-    if verified:
-        stored = s.store.add_file(r.id, checked.name, checked.data, checked.sha256, "selfcheck", unit=unit,
-                                  unit_code=unit_code, client=client_of(request))
-        result = Submission(r, stored=stored)
-    else:
+    with _SUBMITTING:  # two presses at once store the file once
+        if checked.submitted:
+            raise HTTPException(409, _("This file has already been submitted."))
+        checked.submitted = True
+    try:
+        unit_code, verified = _identity(request, checked, fields or {})
+        r = s.store.current_round(default_round_name())
+        _within_quota(request, r, len(checked.data), unit_code, verified)
+        unit = checked.report.unit or ""
+        if verified:
+            stored = s.store.add_file(r.id, checked.name, checked.data, checked.sha256, "selfcheck", unit=unit,
+                                      unit_code=unit_code, client=client_of(request))
+            return Submission(r, stored=stored)
         pending = s.store.add_pending(r.id, checked.name, checked.data, checked.sha256, client_of(request),
                                       unit=unit, unit_code=unit_code)
-        result = Submission(r, pending=pending)
-    checked.submitted = True
-    return result
+        return Submission(r, pending=pending)
+    except BaseException:
+        checked.submitted = False  # refused or failed: the unit may try again (with the code, later)
+        raise
 
 
 def decide_pending(request: Request, pending_id: int, action: str) -> PendingFile:
@@ -234,9 +241,13 @@ async def receive_files(request: Request, r: Round, authorise=None) -> list[Stor
         authorise(fields)
     if not files:
         raise HTTPException(400, _("Choose the workbooks or zip archives to add."))
-    stored = [s.store.add_file(r.id, name, data, hashlib.sha256(data).hexdigest(), "desk", client=client_of(request))
-              for name, data in files]
-    return stored
+    client = client_of(request)
+
+    def store_all() -> list[StoredFile]:  # written and fsynced off the event loop
+        return [s.store.add_file(r.id, name, data, hashlib.sha256(data).hexdigest(), "desk", client=client)
+                for name, data in files]
+
+    return await run_in_threadpool(store_all)
 
 
 def latest(request: Request, round_id: int):
