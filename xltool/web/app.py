@@ -199,7 +199,7 @@ def create_app(cfg: WebConfig) -> FastAPI:
         cfg=cfg, store=store, auditor=Auditor(store, jobs=cfg.audit_jobs, mail_config=cfg.mail_config),
         cache=ResultCache(cfg.selfcheck_keep_minutes * 60), rate=RateLimit(cfg.selfcheck_per_minute),
         logins=PasswordGate(cfg.login_failures_per_client, cfg.login_failures_global, window),
-        codes=PasswordGate(cfg.login_failures_per_client, cfg.login_failures_global, window),
+        codes=PasswordGate(cfg.login_failures_per_client, cfg.login_failures_global, window, what="code"),
         hashes=HashPool(cfg.argon2_concurrency, cfg.argon2_queue),
         limits=Limits(max_file_bytes=cfg.max_upload_bytes),
     )

@@ -71,7 +71,10 @@ def password_tag(password_hash: str) -> str:
     return hashlib.sha256(password_hash.encode("utf-8")).hexdigest()[:16]
 
 
-def too_many() -> HTTPException:
+def too_many(what: str = "password") -> HTTPException:
+    if what == "code":
+        return HTTPException(429, _("Too many wrong submission codes from this computer. Wait a few minutes and "
+                                    "try again, or submit without a code and let the bureau confirm the file."))
     return HTTPException(429, _("Too many wrong passwords. Wait a few minutes and try again."))
 
 
@@ -83,8 +86,8 @@ class PasswordGate:
 
     MAX_CLIENTS = 50_000
 
-    def __init__(self, per_client: int = 10, overall: int = 100, window: float = 300.0) -> None:
-        self.per_client, self.overall, self.window = per_client, overall, window
+    def __init__(self, per_client: int = 10, overall: int = 100, window: float = 300.0, what: str = "password") -> None:
+        self.per_client, self.overall, self.window, self.what = per_client, overall, window, what
         self._failures: dict[str, deque[float]] = {}
         self._all: deque[float] = deque()
         self._running: dict[str, int] = {}
@@ -108,14 +111,6 @@ class PasswordGate:
             for client in list(self._failures):
                 self._recent(client, now)
 
-    def blocked(self, client: str) -> bool:
-        now = time.monotonic()
-        with self._lock:
-            self._trim(now)
-            if self._recent(client, now) + self._running.get(client, 0) >= self.per_client:
-                return True
-            return len(self._all) >= self.overall and not is_loopback(client)
-
     def begin(self, client: str) -> None:
         """Start an attempt (raise 429 if the client may not try now)."""
         now = time.monotonic()
@@ -123,7 +118,7 @@ class PasswordGate:
             self._trim(now)
             if self._recent(client, now) + self._running.get(client, 0) >= self.per_client or (
                     len(self._all) >= self.overall and not is_loopback(client)):
-                raise too_many()
+                raise too_many(self.what)
             self._running[client] = self._running.get(client, 0) + 1
 
     def end(self, client: str, ok: bool) -> None:
@@ -139,11 +134,6 @@ class PasswordGate:
             else:
                 self._failures.setdefault(client, deque()).append(now)
                 self._all.append(now)
-
-    # The names the login page used before the gate existed.
-    def failed(self, client: str) -> None:
-        self.begin(client)
-        self.end(client, False)
 
 
 class HashPool:
