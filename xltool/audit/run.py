@@ -613,9 +613,14 @@ def _email(outcome: AuditOutcome, options: AuditOptions) -> dict[str, int]:
             continue
         attachments = report_attachments(unit.report, unit.outputs[0], unit.outputs[1]) if unit.outputs else []
         try:
-            result = deliver_report(unit.report, attachments, settings, to=unit.email or None,
+            # The roster's address as given; a workbook's own 电子邮箱 goes through the capped path.
+            from_roster = unit.on_roster and unit.email and unit.email != (unit.report.contact_email or "")
+            result = deliver_report(unit.report, attachments, settings, to=unit.email if from_roster else None,
                                     dry_run=options.dry_run, resend=options.resend)
             status = result.status.label
+            if result.dropped:
+                unit.note = (unit.note + "；" if unit.note else "") + _("not sent to {n} address(es) of the workbook").format(
+                    n=len(result.dropped))
         except MailError as exc:
             status = _("not sent")
             unit.note = (unit.note + "；" if unit.note else "") + exc.message

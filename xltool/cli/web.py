@@ -28,31 +28,40 @@ def serve(
         err_console.print(f"[red]{escape(str(exc))}[/]")
         raise typer.Exit(2) from None
     if set_password:
+        import sqlite3
+
         from xltool.web.auth import set_password as store_password
 
         password = typer.prompt(_("New password for the audit desk"), hide_input=True, confirmation_prompt=True)
         try:
-            store_password(cfg, password)
+            store_password(cfg, password)  # also ends every desk session opened with the old password
         except ValueError as exc:
             err_console.print(f"[red]{escape(str(exc))}[/]")
             raise typer.Exit(2) from None
+        except (OSError, sqlite3.Error) as exc:
+            err_console.print(f"[red]{escape(_('The data folder {path} cannot be used: {error}').format(path=cfg.data, error=exc))}[/]")
+            raise typer.Exit(2) from None
         console.print(escape(_("Password saved (argon2 hash) in {path}.").format(path=cfg.path)))
+        console.print(escape(_("Every desk session opened before has ended; log in again with the new password.")))
         return
     import os
-
-    import uvicorn
+    import sqlite3
 
     from xltool.web.app import create_app
+    from xltool.web.server import run
 
     if cfg.mail_config is None and "XLTOOL_MAIL_OUTBOX" not in os.environ:
         os.environ["XLTOOL_MAIL_OUTBOX"] = str(cfg.data / "outbox")  # not the folder the server was started from
 
+    try:
+        web_app = create_app(cfg)
+    except (OSError, sqlite3.Error) as exc:  # a read-only or full data folder at start: say so, no traceback
+        err_console.print(f"[red]{escape(_('The data folder {path} cannot be used: {error}').format(path=cfg.data, error=exc))}[/]")
+        raise typer.Exit(2) from None
     if not cfg.password_hash:
         err_console.print(f"[yellow]{escape(_('No audit desk password yet: the desk stays locked until you run xltool serve --set-password.'))}[/]")
     if not is_loopback(host):
         err_console.print(f"[yellow]{escape(_('Listening on {host}: other computers can reach these pages. Use this only on the bureau intranet, preferably behind an HTTPS reverse proxy.').format(host=host))}[/]")
     console.print(escape(_("Self-check: http://{host}:{port}/   Audit desk: http://{host}:{port}/desk   API: http://{host}:{port}/api/openapi.json").format(
         host=host if ":" not in host else f"[{host}]", port=port)))
-    # X-Forwarded-For is believed only from a reverse proxy on this computer (rate limits per unit PC).
-    uvicorn.run(create_app(cfg), host=host, port=port, log_level="warning", proxy_headers=True,
-                forwarded_allow_ips="127.0.0.1")
+    run(web_app, cfg, host, port)

@@ -15,6 +15,7 @@ from pathlib import Path
 from xltool.form.layout import Pack, load
 from xltool.form.pack import PackError
 from xltool.i18n import _
+from xltool.plaintext import plain
 
 SHIPPED_DIR = Path(__file__).with_name("packs")
 DEFAULT_FORM = "example"
@@ -28,7 +29,7 @@ class UnknownForm(ValueError):
         super().__init__(_(
             "The form pack “{id}” is not known here (known: {known}). A bureau's own pack must be placed in the "
             "folder named by XLTOOL_FORMS_DIR."
-        ).format(id=form_id, known=known))
+        ).format(id=plain(form_id, 60), known=known))  # a workbook may carry 100 KB here
 
 
 @dataclass(frozen=True)

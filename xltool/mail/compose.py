@@ -420,6 +420,13 @@ def compose_message(
     return message
 
 
+def compose_notice(settings: MailSettings, to: Sequence[Address], subject: str, text: str) -> EmailMessage:
+    """A plain-text message from the bureau (subject cleaned like every header)."""
+    message = _new_message(settings, sender_address(settings), to, (), subject)
+    message.set_content(text, cte="base64")
+    return message
+
+
 def compose_test_message(settings: MailSettings, to: Sequence[Address | str]) -> EmailMessage:
     """A short message that proves the settings work."""
     to_addresses = [a if isinstance(a, Address) else parse_address(a, source="--to") for a in to]

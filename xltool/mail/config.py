@@ -88,6 +88,8 @@ class MailSettings(BaseSettings):
     backoff: float = Field(default=2.0, ge=0, description="seconds before the first retry; doubles each time")
     backoff_max: float = Field(default=60.0, ge=0, description="longest wait between two attempts")
     outbox: Path = Field(default=Path("outbox"), description="folder of .eml files, their state and the ledger")
+    max_workbook_recipients: int = Field(
+        default=3, ge=1, le=50, description="most addresses taken from a workbook's 电子邮箱 cell (the rest are reported)")
 
     @classmethod
     def settings_customise_sources(

@@ -27,6 +27,7 @@ from xltool.read.book import Book
 from xltool.read.formulas import norm_formula
 from xltool.read.integrity import check_integrity
 from xltool.read.safety import Limits, UnreadableWorkbook
+from xltool.plaintext import plain
 from xltool.template.meta import META_SHEET, TemplateMeta, fingerprint, read_meta
 
 HELPER_SHEETS = {META_SHEET, "_xltool_lists"}
@@ -98,12 +99,12 @@ def identify(book: Book) -> TemplateMeta:
         raise NotOurWorkbook(_("The template's identification sheet is damaged; use a fresh template.")) from None
     if meta.template_id != TEMPLATE_ID:
         raise NotOurWorkbook(_("This workbook is a different template ({found}), not the self-evaluation workbook.").format(
-            found=meta.template_id))
+            found=plain(meta.template_id, 60)))
     if _version_key(meta.version) > _version_key(VERSION):
         raise NotOurWorkbook(_(
             "This workbook was made by a newer template version ({found}) than this xltool knows ({known}); "
             "update xltool."
-        ).format(found=meta.version, known=VERSION), reason="newer_version")
+        ).format(found=plain(meta.version, 60), known=VERSION), reason="newer_version")
     if meta.form:
         from xltool.form.registry import get_pack
 

@@ -13,6 +13,7 @@ from rich.text import Text
 from xltool.check.finding import Finding, Severity, WorkbookReport
 from xltool.i18n import _
 from xltool.linebreak import break_lines
+from xltool.plaintext import plain
 
 
 def cells_text(finding: Finding, limit: int = 3) -> str:
@@ -67,17 +68,17 @@ def _print_narrow(report: WorkbookReport, console: Console, title: str) -> None:
 
 
 def print_report(report: WorkbookReport, console: Console) -> None:
-    title = _("{unit} {year} — {file}").format(unit=report.unit or _("(unit not filled)"), year=report.year or "",
-                                                 file=report.path)
+    title = _("{unit} {year} — {file}").format(unit=plain(report.unit) or _("(unit not filled)"), year=report.year or "",
+                                                 file=plain(report.path, 400))
     if not report.findings:
-        console.print(f"[bold green]✓ {title}：{_('no findings, the workbook passes the review')}[/]")
+        console.print(f"[bold green]✓ {escape(title)}：{_('no findings, the workbook passes the review')}[/]")
         return
     if console.width < NARROW:
         _print_narrow(report, console, title)
         console.print(_("Must fix: {errors}; needs explanation: {warnings}.").format(
             errors=report.errors, warnings=report.warnings))
         return
-    table = Table(title=title, show_lines=True, expand=True)
+    table = Table(title=Text(title), show_lines=True, expand=True)
     table.add_column(_("Rule"), no_wrap=True)
     table.add_column(_("Severity"), no_wrap=True)
     # Chinese has no spaces to break at: fold long text instead of cutting it off.

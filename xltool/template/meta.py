@@ -39,6 +39,9 @@ class TemplateMeta(BaseModel):
     unit_email: str = ""
     form: str = ""  # the form pack's id (empty: the default form); looked up among registered packs only
     form_version: str = ""
+    # The unit's submission code for the bureau's web 报送 (written only when the desk made the
+    # template; not part of the fingerprint: the server checks it against its own key).
+    submit_code: str = ""
 
 
 def fingerprint(form: Form, unit_name: str = "", unit_code: str = "", unit_email: str = "") -> str:
@@ -118,6 +121,8 @@ def write_meta(wb: Workbook, meta: TemplateMeta) -> None:
     data = meta.model_dump()
     data["generated_at"] = data["generated_at"] or datetime.now(timezone.utc).isoformat(timespec="seconds")
     data["generator"] = data["generator"] or f"xltool {__version__}"
+    if not data["submit_code"]:
+        del data["submit_code"]  # templates without a code keep the rows they always had
     for row, (key, value) in enumerate(data.items(), start=1):
         ws.cell(row=row, column=1, value=key)
         ws.cell(row=row, column=2, value=str(value)).data_type = "s"

@@ -162,9 +162,11 @@ def build_workbook(
     unit_email: str = "",
     password: str | None = None,
     form_id: str | None = None,
+    submit_code: str = "",
 ) -> Workbook:
     """The blank (or unit-personalised) locked template of the form pack *form_id* (the
-    default form when None) as an openpyxl Workbook."""
+    default form when None) as an openpyxl Workbook. *submit_code*: the unit's code for the
+    web 报送, kept in the hidden identification sheet."""
     from xltool.form.selfeval import default_scoring
 
     cfg = cfg or default_scoring(form_id)
@@ -208,6 +210,7 @@ def build_workbook(
             form_version=form.pack_version,
             fingerprint=fingerprint(form, unit_name, unit_code, unit_email),
             unit_email=unit_email,
+            submit_code=submit_code,
         ),
     )
     for ws in wb.worksheets:

@@ -12,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 
 from xltool.check.finding import WorkbookReport
 from xltool.i18n import _
+from xltool.plaintext import plain
 from xltool.web import services as svc
 from xltool.web.helpers import SESSION_COOKIE, XLSX_TYPE, attachment, read_uploads, services
 from xltool.web.auth import CSRF_HEADER, api_desk, check_csrf
@@ -26,8 +27,8 @@ def _csrf_if_cookie(request: Request) -> None:
         check_csrf(request, request.headers.get(CSRF_HEADER))
 
 
-def desk_auth(request: Request) -> None:
-    api_desk(request, services(request).cfg)
+async def desk_auth(request: Request) -> None:
+    await api_desk(request)
 
 
 class SelfCheckResult(BaseModel):
@@ -46,8 +47,17 @@ class SelfCheckResult(BaseModel):
 class Submitted(BaseModel):
     round_id: int
     round: str
-    file_id: int
+    file_id: int = Field(description="the file's id in the round, or in the pending area when pending")
     file: str
+    status: str = Field("stored", description="stored (in the round: the submission code was right) or pending "
+                                              "(no valid code: it waits for the bureau to accept it)")
+    receipt: str = Field("", description="the receipt number shown to the unit (P… for a pending file)")
+
+
+class SubmitBody(BaseModel):
+    unit_code: str = Field("", max_length=40, description="only for a file that does not state its unit code (a Word report)")
+    submit_code: str = Field("", max_length=64, description="the unit's submission code (not needed when the file is "
+                                                            "the template the bureau made for the unit)")
 
 
 class RoundOut(BaseModel):
@@ -112,13 +122,15 @@ async def api_issues(request: Request, token: str):
 
 @router.post("/selfcheck/{token}/submit", response_model=Submitted, tags=["self-check"],
              summary="报送: store the checked file for the bureau's audit (the current round)")
-async def api_submit(request: Request, token: str):
+async def api_submit(request: Request, token: str, body: SubmitBody | None = None):
     _csrf_if_cookie(request)
     checked = svc.cached(request, token)
     if checked.submitted:
         raise HTTPException(409, _("This file has already been submitted."))
-    r, stored = svc.submit(request, checked)
-    return Submitted(round_id=r.id, round=r.name, file_id=stored.id, file=stored.name)
+    done = await run_in_threadpool(svc.submit, request, checked, body.model_dump() if body is not None else {})
+    item = done.stored or done.pending
+    return Submitted(round_id=done.round.id, round=done.round.name, file_id=item.id, file=item.name,  # type: ignore[union-attr]
+                     status="stored" if done.stored else "pending", receipt=done.receipt)
 
 
 # -- the desk --------------------------------------------------------------------------------------------
@@ -144,7 +156,7 @@ async def api_rounds(request: Request):
              summary="Open a new round (units' 报送 go to the newest round)")
 async def api_new_round(request: Request, body: NewRound):
     store = services(request).store
-    name = body.name.strip() or _("Round {n}").format(n=len(store.rounds()) + 1)
+    name = plain(body.name, 60) or _("Round {n}").format(n=len(store.rounds()) + 1)
     return _round_out(request, store.add_round(name))
 
 
@@ -224,3 +236,53 @@ async def api_templates(request: Request):
     s = services(request)
     fields, files = await read_uploads(request, max_files=1, max_bytes=s.cfg.max_upload_bytes)
     return await roster_templates(s, fields, files)
+
+
+# -- 报送 without a code, and the units' submission codes ----------------------------------------------------
+
+class PendingOut(BaseModel):
+    id: int
+    round_id: int
+    name: str
+    size: int
+    sha256: str
+    received: str
+    client: str = Field(description="the address it came from")
+    unit: str
+    unit_code: str
+
+
+class UnitCodeOut(BaseModel):
+    unit: str
+    unit_code: str
+    email: str
+    code: str = Field(description="the unit's submission code")
+
+
+@router.get("/rounds/{round_id}/pending", response_model=list[PendingOut], tags=["desk"],
+            dependencies=[Depends(desk_auth)], summary="报送 waiting for confirmation (they came without a valid code)")
+async def api_pending(request: Request, round_id: int):
+    r = svc.get_round(request, round_id)
+    return [PendingOut(id=p.id, round_id=p.round_id, name=p.name, size=p.size, sha256=p.sha256, received=p.received,
+                       client=p.client, unit=p.unit, unit_code=p.unit_code) for p in services(request).store.pending(r.id)]
+
+
+@router.post("/pending/{pending_id}/{action}", tags=["desk"], dependencies=[Depends(desk_auth)],
+             summary="Accept a pending 报送 into its round (action=accept) or delete it (action=drop)")
+async def api_decide_pending(request: Request, pending_id: int, action: str):
+    p = svc.decide_pending(request, pending_id, action)
+    return {"id": p.id, "round_id": p.round_id, "action": action}
+
+
+@router.get("/rounds/{round_id}/codes", response_model=list[UnitCodeOut], tags=["desk"],
+            dependencies=[Depends(desk_auth)], summary="The submission code of every unit on the round's roster")
+async def api_codes(request: Request, round_id: int):
+    units = svc.round_codes(request, svc.get_round(request, round_id))
+    return [UnitCodeOut(unit=u.name, unit_code=u.unit_code, email=u.email, code=u.code) for u in units]
+
+
+@router.post("/rounds/{round_id}/codes/mail", tags=["desk"], dependencies=[Depends(desk_auth)],
+             summary="Mail each roster unit its submission code (through the outbox)")
+async def api_mail_codes(request: Request, round_id: int):
+    r = svc.get_round(request, round_id)
+    return {"tally": await run_in_threadpool(svc.mail_codes, request, r)}

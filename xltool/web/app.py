@@ -7,25 +7,49 @@
 
 from __future__ import annotations
 
+import errno
+import sqlite3
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
+from starlette.requests import ClientDisconnect
 from starlette.staticfiles import StaticFiles
 
 import xltool
 from xltool.i18n import _, current_locale
 from xltool.read.safety import Limits
 from xltool.web.audits import Auditor
-from xltool.web.auth import LoginThrottle
+from xltool.web.auth import HashPool, PasswordGate
 from xltool.web.config import WebConfig
-from xltool.web.guard import BodyLimit, RateLimit, json_error, too_large_message
+from xltool.web.guard import (
+    BodyLimit,
+    BodyTimeout,
+    RateLimit,
+    json_error,
+    too_large_message,
+)
 from xltool.web.helpers import (  # noqa: F401 - re-exported for older imports
-    HERE, MULTIPART_OVERHEAD, SESSION_COOKIE, XLSX_TYPE, Services, attachment, client_of, env, read_uploads, render,
-    services, templates_zip)
+    HERE,
+    MULTIPART_OVERHEAD,
+    SESSION_COOKIE,
+    XLSX_TYPE,
+    Services,
+    attachment,
+    client_of,
+    env,
+    log,
+    read_uploads,
+    refusal,
+    render,
+    services,
+    templates_zip,
+    wants_json,
+)
 from xltool.web.selfcheck import ResultCache
-from xltool.web.store import Store
+from xltool.web.store import StorageFull, Store
 
 
 def _body_limit(cfg: WebConfig):
@@ -59,12 +83,17 @@ def create_app(cfg: WebConfig) -> FastAPI:
         # No Swagger page: it loads its script from a CDN, which the CSP and an offline intranet refuse.
         docs_url=None, redoc_url=None, openapi_url="/api/openapi.json",
     )
-    store = Store(cfg.data)
+    store = Store(cfg.data, min_free_bytes=cfg.min_free_mb * 1024 * 1024)
     store.fail_running(_("The server stopped while this audit was running; run it again."))
+    store.purge_pending(cfg.pending_keep_hours * 3600)
+    window = float(cfg.login_window_seconds)
     app.state.services = Services(
         cfg=cfg, store=store, auditor=Auditor(store, jobs=cfg.audit_jobs, mail_config=cfg.mail_config),
         cache=ResultCache(cfg.selfcheck_keep_minutes * 60), rate=RateLimit(cfg.selfcheck_per_minute),
-        logins=LoginThrottle(), limits=Limits(max_file_bytes=cfg.max_upload_bytes),
+        logins=PasswordGate(cfg.login_failures_per_client, cfg.login_failures_global, window),
+        codes=PasswordGate(cfg.login_failures_per_client, cfg.login_failures_global, window, what="code"),
+        hashes=HashPool(cfg.argon2_concurrency, cfg.argon2_queue),
+        limits=Limits(max_file_bytes=cfg.max_upload_bytes),
     )
     app.include_router(api.router)
     app.include_router(pages.router)
@@ -72,9 +101,36 @@ def create_app(cfg: WebConfig) -> FastAPI:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException):
-        if request.url.path.startswith("/api/") or "text/html" not in request.headers.get("accept", ""):
+        if wants_json(request):
             return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
-        return render(request, "error.html", status=exc.status_code, message=exc.detail)
+        return refusal(request, exc.status_code, str(exc.detail), exc.headers)
+
+    # Fail closed: a full or read-only disk, a vanished file or database, any fault, is a Chinese
+    # sentence; the trace goes to the server's log only, and nothing half-stored stays behind.
+    @app.exception_handler(StorageFull)
+    async def storage_full(request: Request, exc: StorageFull):
+        return refusal(request, 507, storage_message(exc))
+
+    @app.exception_handler(OSError)
+    async def storage_error(request: Request, exc: OSError):
+        log.warning("storage error on %s: %r", request.url.path, exc)
+        return refusal(request, 507 if exc.errno in (errno.ENOSPC, errno.EDQUOT) else 503, storage_message(exc))
+
+    @app.exception_handler(sqlite3.Error)
+    async def database_error(request: Request, exc: sqlite3.Error):
+        log.warning("database error on %s: %r", request.url.path, exc)
+        full = "full" in str(exc).lower()
+        return refusal(request, 507 if full else 503, storage_message(exc))
+
+    @app.exception_handler(ClientDisconnect)
+    async def gone(request: Request, exc: ClientDisconnect):
+        return Response(status_code=400)  # nobody is listening; nothing to log either
+
+    @app.exception_handler(Exception)
+    async def internal_error(request: Request, exc: Exception):
+        log.error("internal error on %s", request.url.path, exc_info=exc)
+        return refusal(request, 500, _("Something went wrong on the server; nothing was changed. Try again, and if "
+                                       "it happens again tell the finance bureau (the details are in the server's log)."))
 
     @app.exception_handler(RequestValidationError)
     async def bad_request(request: Request, exc: RequestValidationError):
@@ -95,10 +151,53 @@ def create_app(cfg: WebConfig) -> FastAPI:
         return response
 
     app.add_middleware(SessionMiddleware, secret_key=cfg.secret, session_cookie=SESSION_COOKIE,
-                       max_age=8 * 3600, same_site="lax", https_only=False)
+                       max_age=cfg.session_hours * 3600, same_site="lax", https_only=cfg.secure_cookie)
     limit_for, render_refusal = _body_limit(cfg)
     app.add_middleware(BodyLimit, limit_for=limit_for, render=render_refusal)
+    app.add_middleware(BodyTimeout, grace=cfg.body_seconds, min_rate=cfg.body_min_rate, render=_timeout_page)
+    app.router.lifespan_context = _lifespan(store, cfg)
     return app
+
+
+def storage_message(exc: BaseException) -> str:
+    if isinstance(exc, StorageFull) or getattr(exc, "errno", None) in (errno.ENOSPC, errno.EDQUOT) or (
+            isinstance(exc, sqlite3.Error) and "full" in str(exc).lower()):
+        return _("The server's disk is full, so nothing was stored. Tell the finance bureau; try again later.")
+    return _("The server cannot use its data folder just now (it may be read-only or a file has gone missing), "
+             "so nothing was changed. Tell the finance bureau; try again later.")
+
+
+def _timeout_page(path: str, accept: str) -> tuple[bytes, str]:
+    message = _("The upload arrived too slowly and was stopped. Check the network connection and try again.")
+    if path.startswith("/api/") or "text/html" not in accept:
+        return json_error(message), "application/json; charset=utf-8"
+    page = env().get_template("error.html").render(message=message, status=408, desk=False, csrf="",
+                                                   lang=current_locale(), version=xltool.__version__)
+    return page.encode("utf-8"), "text/html; charset=utf-8"
+
+
+def _lifespan(store: Store, cfg: WebConfig):
+    """While the server runs: purge the pending area every pending_purge_seconds (a quarter of an hour)."""
+    import asyncio
+    from contextlib import asynccontextmanager
+
+    @asynccontextmanager
+    async def lifespan(_app):
+        async def purge_forever():
+            while True:
+                await asyncio.sleep(max(1, cfg.pending_purge_seconds))
+                try:
+                    store.purge_pending(cfg.pending_keep_hours * 3600)
+                except (OSError, sqlite3.Error) as exc:
+                    log.warning("purging the pending area failed: %r", exc)
+
+        task = asyncio.create_task(purge_forever())
+        try:
+            yield
+        finally:
+            task.cancel()
+
+    return lifespan
 
 
 def jsonable(errors) -> list:

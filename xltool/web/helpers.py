@@ -1,10 +1,11 @@
 """What the page, API and service routers share: the Jinja environment and rendering, the
-services of the running app, uploads, downloads. Below ``xltool.web.app`` (which mounts the
-routers) and the routers themselves, so that none of them imports the other back."""
+services of the running app, uploads, downloads, refusals. Below ``xltool.web.app`` (which mounts
+the routers) and the routers themselves, so that none of them imports the other back."""
 
 from __future__ import annotations
 
 import io
+import logging
 import tempfile
 import zipfile
 from dataclasses import dataclass
@@ -13,7 +14,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from fastapi import HTTPException, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -22,14 +23,16 @@ from starlette.formparsers import MultiPartException
 import xltool
 from xltool.i18n import _, current_locale
 from xltool.numbers import fmt_amount
+from xltool.plaintext import plain
 from xltool.read.safety import Limits
 from xltool.web.audits import Auditor
-from xltool.web.auth import LoginThrottle, csrf_token, logged_in
+from xltool.web.auth import HashPool, PasswordGate, csrf_token, logged_in
 from xltool.web.config import WebConfig
 from xltool.web.guard import RateLimit, too_large_message
 from xltool.web.selfcheck import ResultCache, fmt_value
 from xltool.web.store import Store
 
+log = logging.getLogger("xltool.web")
 HERE = Path(__file__).parent
 MULTIPART_OVERHEAD = 1024 * 1024  # form fields and part headers around the file itself
 SESSION_COOKIE = "xltool_session"
@@ -44,6 +47,7 @@ def env() -> Environment:
     e.filters["num"] = fmt_value
     e.filters["amount"] = lambda v: "" if v is None else fmt_amount(v)
     e.filters["pct"] = lambda v: "" if v is None else f"{v * 100:.2f}%"
+    e.filters["plain"] = plain  # workbook text shown as a title: no bidi or control characters
     return e
 
 
@@ -54,7 +58,9 @@ class Services:
     auditor: Auditor
     cache: ResultCache
     rate: RateLimit
-    logins: LoginThrottle
+    logins: PasswordGate  # the desk password, by the form and by HTTP Basic
+    codes: PasswordGate  # units' submission codes
+    hashes: HashPool
     limits: Limits
 
 
@@ -77,6 +83,20 @@ def attachment(data: bytes, filename: str, media_type: str = XLSX_TYPE) -> Respo
 
 def client_of(request: Request) -> str:
     return request.client.host if request.client else "unknown"
+
+
+def wants_json(request: Request) -> bool:
+    return request.url.path.startswith("/api/") or "text/html" not in request.headers.get("accept", "")
+
+
+def refusal(request: Request, status: int, message: str, headers: dict | None = None) -> Response:
+    """A Chinese sentence as JSON (API, scripts) or as the error page (browsers)."""
+    if wants_json(request):
+        return JSONResponse({"detail": message}, status_code=status, headers=headers)
+    try:
+        return render(request, "error.html", status=status, message=message)
+    except Exception:  # noqa: BLE001 - even the page failing must not become a traceback
+        return Response(message, status_code=status, media_type="text/plain; charset=utf-8")
 
 
 async def read_uploads(request: Request, *, max_files: int, max_bytes: int, field: str = "file") -> tuple[dict, list[tuple[str, bytes]]]:
@@ -106,19 +126,27 @@ async def read_uploads(request: Request, *, max_files: int, max_bytes: int, fiel
     return fields, files
 
 
-def templates_zip(year: int, roster_name: str, roster: bytes, jobs: int = 1, form_id: str | None = None) -> bytes:
+def templates_zip(year: int, roster_name: str, roster: bytes, jobs: int = 1, form_id: str | None = None,
+                  submit_key: str = "") -> bytes:
     """One locked template per roster unit, zipped (the roster is read by xltool.audit.roster);
-    *form_id*: a registered form pack (the default form when None)."""
+    *form_id*: a registered form pack (the default form when None). With *submit_key* each
+    template carries its unit's submission code, and the zip a CSV of the codes."""
+    from functools import partial
+
     from xltool.audit.distribute import write_unit_templates
+    from xltool.web.codes import codes_csv, roster_codes, submission_code
     from xltool.web.store import ROSTER_EXT, safe_ext
 
     ext = safe_ext(roster_name, ROSTER_EXT)
     with tempfile.TemporaryDirectory(prefix="xltool-web-") as tmp:
         path = Path(tmp) / f"roster.{'xlsx' if ext == 'bin' else ext}"
         path.write_bytes(roster)
-        written = write_unit_templates(year, path, Path(tmp) / "out", jobs=jobs, form_id=form_id)
+        code = partial(submission_code, submit_key) if submit_key else None
+        written = write_unit_templates(year, path, Path(tmp) / "out", jobs=jobs, form_id=form_id, submit_code=code)
         buffer = io.BytesIO()
         with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
             for file in written:
                 zf.write(file, arcname=file.name)
+            if submit_key:
+                zf.writestr(_("Submission codes") + ".csv", codes_csv(roster_codes(submit_key, path)))
         return buffer.getvalue()

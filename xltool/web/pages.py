@@ -7,9 +7,10 @@ from fastapi.responses import RedirectResponse
 from starlette.concurrency import run_in_threadpool
 
 from xltool.i18n import _
+from xltool.plaintext import plain
 from xltool.web import services as svc
-from xltool.web.helpers import XLSX_TYPE, attachment, client_of, read_uploads, render, services, templates_zip
-from xltool.web.auth import check_csrf, logged_in, verify_password
+from xltool.web.helpers import XLSX_TYPE, attachment, read_uploads, render, services, templates_zip
+from xltool.web.auth import check_csrf, end_session, logged_in, start_session, try_password
 from xltool.web.selfcheck import annotated_bytes, grouped, issue_list_bytes
 
 router = APIRouter(include_in_schema=False)
@@ -56,8 +57,9 @@ async def selfcheck_submit(request: Request, token: str):
     checked = svc.cached(request, token)
     if checked.submitted:
         return render(request, "submitted.html", checked=checked, again=True)
-    r, stored = svc.submit(request, checked)
-    return render(request, "submitted.html", checked=checked, round=r, stored=stored, again=False)
+    done = await run_in_threadpool(svc.submit, request, checked, {k: v for k, v in form.items() if isinstance(v, str)})
+    return render(request, "submitted.html", checked=checked, round=done.round, stored=done.stored,
+                  pending=done.pending, receipt=done.receipt, hours=services(request).cfg.pending_keep_hours, again=False)
 
 
 # -- login ------------------------------------------------------------------------------------------------
@@ -72,15 +74,10 @@ async def login_post(request: Request):
     s = services(request)
     form = await request.form(max_files=0, max_fields=5)
     check_csrf(request, form.get("csrf_token"))
-    client = client_of(request)
-    if s.logins.blocked(client):
-        raise HTTPException(429, _("Too many wrong passwords. Wait a few minutes and try again."))
     password = str(form.get("password") or "")
-    if not await run_in_threadpool(verify_password, s.cfg, password):
-        s.logins.failed(client)
+    if not await try_password(request, password):  # the one throttle, checked before the hash
         return render(request, "login.html", status=401, failed=True, configured=bool(s.cfg.password_hash))
-    request.session.clear()  # a fresh session (and CSRF token) after logging in
-    request.session["desk"] = True
+    start_session(request)  # a fresh session (and CSRF token) after logging in
     return _see("/desk")
 
 
@@ -88,7 +85,7 @@ async def login_post(request: Request):
 async def logout(request: Request):
     form = await request.form(max_files=0, max_fields=5)
     check_csrf(request, form.get("csrf_token"))
-    request.session.clear()
+    end_session(request)  # the server forgets it: a copy of the cookie opens nothing
     return _see("/")
 
 
@@ -115,7 +112,7 @@ async def desk_new_round(request: Request):
         return back
     form = await request.form(max_files=0, max_fields=5)
     check_csrf(request, form.get("csrf_token"))
-    name = str(form.get("name") or "").strip()[:60] or _("Round {n}").format(n=len(services(request).store.rounds()) + 1)
+    name = plain(form.get("name"), 60) or _("Round {n}").format(n=len(services(request).store.rounds()) + 1)
     r = services(request).store.add_round(name)
     return _see(f"/desk/rounds/{r.id}")
 
@@ -140,7 +137,41 @@ async def desk_round(request: Request, round_id: int, status: str = "", audit: i
                   status_filter=status if status in STATUS_FILTERS else "", filters=STATUS_FILTERS, job=job,
                   failed=failed if failed and (latest is None or failed.id > latest.id) else None,
                   audits=s.store.audits(r.id), max_mb=s.cfg.max_batch_bytes // (1024 * 1024),
-                  max_files=s.cfg.max_batch_files)
+                  max_files=s.cfg.max_batch_files, pending=s.store.pending(r.id),
+                  pending_hours=s.cfg.pending_keep_hours)
+
+
+@router.post("/desk/pending/{pending_id}/{action}")
+async def desk_pending(request: Request, pending_id: int, action: str):
+    """Accept a pending 报送 into its round, or delete it."""
+    if (back := _guard(request)) is not None:
+        return back
+    form = await request.form(max_files=0, max_fields=5)
+    check_csrf(request, form.get("csrf_token"))
+    p = svc.decide_pending(request, pending_id, action)
+    return _see(f"/desk/rounds/{p.round_id}")
+
+
+@router.get("/desk/rounds/{round_id}/codes")
+async def desk_codes(request: Request, round_id: int):
+    if (back := _guard(request)) is not None:
+        return back
+    from xltool.web.codes import codes_csv
+
+    units = svc.round_codes(request, svc.get_round(request, round_id))
+    return attachment(codes_csv(units), _("Submission codes") + ".csv", "text/csv; charset=utf-8")
+
+
+@router.post("/desk/rounds/{round_id}/codes/mail")
+async def desk_mail_codes(request: Request, round_id: int):
+    if (back := _guard(request)) is not None:
+        return back
+    form = await request.form(max_files=0, max_fields=5)
+    check_csrf(request, form.get("csrf_token"))
+    r = svc.get_round(request, round_id)
+    tally = await run_in_threadpool(svc.mail_codes, request, r)
+    return render(request, "notice.html", title=_("Submission codes"), back=f"/desk/rounds/{r.id}",
+                  lines=[f"{label}：{n}" for label, n in tally.items()] or [_("The roster lists no unit with a unit code.")])
 
 
 @router.post("/desk/rounds/{round_id}/files")
@@ -215,7 +246,8 @@ async def roster_templates(s, fields: dict, files: list):
     form_id = _form(fields.get("form"))
     if not files:
         raise HTTPException(400, _("Choose the roster file (.xlsx or .csv)."))
-    data = await run_in_threadpool(_templates, year, files[0][0], files[0][1], s.cfg.audit_jobs, form_id)
+    data = await run_in_threadpool(_templates, year, files[0][0], files[0][1], s.cfg.audit_jobs, form_id,
+                                   s.cfg.submit_key)
     return attachment(data, _("Templates {year}").format(year=year) + ".zip", "application/zip")
 
 
@@ -249,10 +281,10 @@ def _form(value) -> str | None:
     return value
 
 
-def _templates(year: int, name: str, data: bytes, jobs: int, form_id: str | None = None) -> bytes:
+def _templates(year: int, name: str, data: bytes, jobs: int, form_id: str | None = None, key: str = "") -> bytes:
     from xltool.audit.roster import RosterError
 
     try:
-        return templates_zip(year, name, data, jobs, form_id)
+        return templates_zip(year, name, data, jobs, form_id, key)
     except RosterError as exc:
         raise HTTPException(400, str(exc)) from None

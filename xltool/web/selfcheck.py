@@ -37,6 +37,8 @@ class Checked:
     reason: str = ""
     created: float = field(default_factory=time.monotonic)
     submitted: bool = False
+    embedded_code: str = ""  # the submission code in the template's hidden sheet, if the desk made it
+    client: str = ""  # who checked it (the per-client share of the cache)
 
     @property
     def is_report(self) -> bool:
@@ -66,13 +68,17 @@ def check_bytes(name: str, data: bytes, limits: Limits | None = None) -> Checked
                 from xltool.word.check import check_document
 
                 _ext, _values, report = check_document(work)
+                embedded = ""
             else:
-                _result, report = check_path(work, limits=limits)
+                result, report = check_path(work, limits=limits)
+                embedded = str(result.meta.submit_code or "")[:40]
         except UnreadableWorkbook as exc:  # UnreadableReport too
             message = exc.message.replace(str(work), shown).replace(work.name, shown)
-            return Checked(token, shown, data, sha, None, unreadable=message, reason=str(exc.reason.value))
+            # A Word report's reason is a plain string (legacy_doc, not_a_document), a workbook's an enum.
+            reason = getattr(exc.reason, "value", exc.reason)
+            return Checked(token, shown, data, sha, None, unreadable=message, reason=str(reason))
     report.path = shown
-    return Checked(token, shown, data, sha, report)
+    return Checked(token, shown, data, sha, report, embedded_code=embedded)
 
 
 def with_original(checked: Checked, write) -> bytes:
@@ -100,15 +106,21 @@ def issue_list_bytes(checked: Checked) -> bytes:
 
 
 class ResultCache:
-    """Recent self-check results by token, in memory only, forgotten after *keep_seconds*."""
+    """Recent self-check results by token, in memory only, forgotten after *keep_seconds*.
+    One client holds at most *per_client* of them (its oldest go first), so a flood from one
+    computer cannot push out the results other units are about to submit."""
 
-    def __init__(self, keep_seconds: float, max_items: int = 200, max_bytes: int = 400 * 1024 * 1024) -> None:
-        self.keep, self.max_items, self.max_bytes = keep_seconds, max_items, max_bytes
+    def __init__(self, keep_seconds: float, max_items: int = 200, max_bytes: int = 400 * 1024 * 1024,
+                 per_client: int = 10) -> None:
+        self.keep, self.max_items, self.max_bytes, self.per_client = keep_seconds, max_items, max_bytes, per_client
         self._items: OrderedDict[str, Checked] = OrderedDict()
         self._lock = threading.Lock()
 
     def put(self, checked: Checked) -> None:
         with self._lock:
+            mine = [t for t, c in self._items.items() if c.client == checked.client]
+            for token in mine[: max(0, len(mine) - self.per_client + 1)]:
+                del self._items[token]
             self._items[checked.token] = checked
             self._expire()
 

@@ -16,6 +16,7 @@ from xltool.form.model import Form
 from xltool.form.scoring import ScoringConfig
 from xltool.i18n import _
 from xltool.numbers import fmt_amount
+from xltool.plaintext import plain
 from xltool.word.tables import annex2, annex3, show
 
 SECTIONS = (
@@ -139,7 +140,7 @@ def context(form: Form, values: Mapping[str, object], errors: int = 0) -> dict[s
     report's sentences, sections and project lists."""
     y = form.year
     ctx: dict[str, object] = {f.id: show(f, values.get(f.id)) for f in form.fields}
-    unit = str(values.get("info_unit_name") or "")
+    unit = plain(values.get("info_unit_name"))  # the title and the signature line: no bidi/control characters
     initial, later = _projects(form, values)
     ctx.update(
         year=y, unit=unit, forced=errors > 0, errors=errors,
