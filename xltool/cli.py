@@ -14,6 +14,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from xltool.cli_i18n import install as _install_cli_i18n
+from xltool.exitcodes import exit_codes_help
 from xltool.i18n import _
 from xltool.usererrors import describe, os_error_message, validation_message
 
@@ -268,7 +269,7 @@ def fill(
     console.print(_("Filled workbook written: {out}").format(out=out.resolve()))
 
 
-@app.command("check-workbook", help=_("Check returned workbooks and list every discrepancy (exit 0 clean, 1 findings, 2 unreadable)."))
+@app.command("check-workbook", help=_("Check returned workbooks and list every discrepancy.") + " " + exit_codes_help())
 def check_workbook(
     files: Annotated[list[Path], typer.Argument(help=_("Returned .xlsx workbooks"))],
     fmt: Annotated[str, typer.Option("--format", "-f", help=_("table or json"))] = "table",

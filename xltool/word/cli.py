@@ -13,7 +13,9 @@ from xltool.i18n import _
 
 def register(app: typer.Typer) -> None:
     app.command("make-report", help=_("Write the Word report (附件1 with 附件2 and 附件3) from a filled workbook."))(make_report_cmd)
-    app.command("check-report", help=_("Check a Word report as it is (exit 0 clean, 1 findings, 2 unreadable)."))(check_report_cmd)
+    from xltool.exitcodes import exit_codes_help
+
+    app.command("check-report", help=_("Check a Word report as it is.") + " " + exit_codes_help())(check_report_cmd)
 
 
 def _consoles():
