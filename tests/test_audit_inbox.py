@@ -153,3 +153,13 @@ def test_members_of_unknown_type_that_are_workbooks_are_checked(tmp_path):
     collected = collect([inbox], tmp_path / "work")
     assert sorted(Path(f.source.split("!")[-1]).name for f in collected.files) == ["报表.dat", "芦淞区报表", "芦淞区报表.xlsx.bak"]
     assert [r.source.rsplit("!", 1)[-1] for r in collected.rejected] == ["单位/说明.dat"]
+
+
+def test_no_mail_for_a_template_returned_blank(zh_locale):  # noqa: F811
+    audited = audited_inbox()
+    out = audited.out.parent / "审核结果-邮件"
+    result = CliRunner().invoke(app, ["audit", str(audited.inbox), "--roster", str(audited.inbox.parent / "单位名册.csv"),
+                                      "--out", str(out), "--jobs", "1", "--email", "--dry-run"])
+    flat = "".join(result.output.split())
+    assert result.exit_code == 3, result.output
+    assert "未发送：报回的是空白模板2" in flat and "试运行1" in flat, result.output  # only the unit with findings
