@@ -25,8 +25,8 @@ from xml.sax.saxutils import escape
 
 from xltool.check.finding import CellRef, Finding, Severity, WorkbookReport
 from xltool.i18n import _, current_locale
-from xltool.report.xlsx_list import (DIFFERENCE_COLUMN, FINDING_WIDTHS, NUMBER_FORMATS, finding_rows, issue_list_file,
-                                     issue_list_title, page_furniture, row_height, safe_text)
+from xltool.report.xlsx_list import (DIFFERENCE_COLUMN, FINDING_WIDTHS, NUMBER_FORMATS, finding_rows, header_footer_text,
+                                     issue_list_file, issue_list_title, page_numbers, row_height, safe_text)
 
 SHEET_PART = "xl/worksheets/sheet1.xml"
 FIRST_ROW = 5  # header row of the findings table, as write_issue_list lays it out
@@ -112,13 +112,12 @@ _HEADER_FOOTER = "\x00page-furniture\x00"  # where the prototype's page header a
 
 
 def _header_footer(report: WorkbookReport) -> str:
-    """The <headerFooter> element of *report*'s list, as write_issue_list sets it."""
-    from openpyxl.worksheet.header_footer import HeaderFooter
-    from openpyxl.xml.functions import tostring
-
-    furniture = HeaderFooter()
-    page_furniture(furniture, issue_list_title(report), issue_list_file(report))
-    return tostring(furniture.to_tree()).decode("utf-8")
+    """The <headerFooter> element of *report*'s list, as write_issue_list sets it (page_furniture:
+    the title left, the file right, the page numbers centred below), written by hand: openpyxl's
+    objects cost more than the rest of the list."""
+    header = "&L" + header_footer_text(issue_list_title(report)) + "&R" + header_footer_text(issue_list_file(report))
+    return (f"<headerFooter><oddHeader>{escape(header)}</oddHeader>"
+            f"<oddFooter>{escape('&C' + page_numbers())}</oddFooter></headerFooter>")
 
 
 _ILLEGAL = re.compile(r"[\000-\010]|[\013-\014]|[\016-\037]")  # openpyxl's ILLEGAL_CHARACTERS_RE

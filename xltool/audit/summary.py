@@ -245,12 +245,13 @@ def summary_package(outcome: AuditOutcome, ids: list[str], labels: list[str], ro
     """The workbook with every sheet but the 全部数据 data rows, and that sheet's index."""
     wb = Workbook()
     ws = wb.active
-    for col, code in enumerate(DATA_FORMATS, start=1):  # the 全部数据 number styles, where the rendered rows expect them
-        cell = ws.cell(row=1, column=col)
+    carrier = wb.create_sheet()  # registers the 全部数据 number styles where the rendered rows expect them
+    for col, code in enumerate(DATA_FORMATS, start=1):
+        cell = carrier.cell(row=1, column=col)
         cell.number_format = code
         if cell.style_id != DATA_STYLES[code]:
             raise RuntimeError("the dataset's number styles are not where the rows expect them")
-        del ws._cells[(1, col)]  # the style stays registered; the cell was only its carrier
+    wb.remove(carrier)  # the styles stay registered
     ws.title = _("Summary")
     _summary_sheet(ws, outcome)
     _findings_sheet(wb.create_sheet(_("Findings")), outcome)
