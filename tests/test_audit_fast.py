@@ -312,6 +312,7 @@ def _list_view(path: Path) -> dict:
         "title": ws.title, "freeze": ws.freeze_panes, "filter": ws.auto_filter.ref, "dims": ws.dimensions,
         "widths": {k: v.width for k, v in ws.column_dimensions.items()},
         "setup": (ws.page_setup.orientation, ws.page_setup.fitToWidth, ws.sheet_properties.pageSetUpPr.fitToPage),
+        "pages": (ws.oddHeader.left.text, ws.oddHeader.right.text, ws.oddFooter.center.text, ws.print_title_rows),
         "cells": {c.coordinate: (c.value, c.data_type, c.font.b, c.font.sz, c.fill.fgColor.rgb, c.alignment.wrap_text,
                                  c.alignment.vertical, c.number_format) for row in ws.iter_rows() for c in row},
     }

@@ -41,7 +41,10 @@ def test_exit_codes(filled_path, corrected_path) -> None:
     assert run("check-workbook", filled_path).exit_code == 1
     assert run("check-workbook", bad).exit_code == 2
     assert run("check-workbook", scratch("cli") / "missing.xlsx").exit_code == 2
-    assert run("check-workbook", corrected_path, bad).exit_code == 2  # any unreadable input wins
+    # Some inputs checked, some unreadable: 3, whatever the others found; none readable: 2.
+    assert run("check-workbook", corrected_path, bad).exit_code == 3
+    assert run("check-workbook", filled_path, bad).exit_code == 3
+    assert run("check-workbook", bad, bad.with_name("missing.xlsx")).exit_code == 2
     assert run("check-workbook").exit_code == 2  # usage: no file
     assert run("check-workbook", corrected_path, "--no-such-option").exit_code == 2
     assert run("check-workbook", corrected_path, "--rules-config", scratch("cli") / "none.toml").exit_code == 2

@@ -59,7 +59,15 @@ def outputs(template_path, filled_path) -> dict[str, Path]:  # noqa: F811
     inbox = folder / "inbox"
     inbox.mkdir()
     (inbox / "a.xlsx").write_bytes(filled_path.read_bytes())
-    (inbox / "blank.xlsx").write_bytes(template_path.read_bytes())
+    (inbox / "blank.xlsx").write_bytes(template_path.read_bytes())  # 未填写: no outputs of its own
+    # The unit whose name holds & and < (page headers: "&&", XML: "&lt;"), filled with the example's figures.
+    import yaml
+
+    data = yaml.safe_load((ooxml.ROOT / "examples" / "luosong_2023.yaml").read_text(encoding="utf-8"))
+    for locked in ("info_unit_name", "info_unit_code", "info_email"):  # the unit template's own
+        data["values"].pop(locked, None)
+    (folder / "unit.yaml").write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    _run("fill", unit, folder / "unit.yaml", "-o", inbox / "unit.xlsx")
     (inbox / "empty.xlsx").write_bytes(b"")
     CliRunner().invoke(app, ["audit", str(inbox), "--out", str(folder / "audit")])
     out["审核汇总"] = folder / "audit" / "审核汇总.xlsx"

@@ -258,7 +258,7 @@ def test_desk_api_round_audit_summary_downloads(client, tmp_path):
     names = {wb.worksheets[0].cell(row=r, column=2).value for r in range(2, 8)}
     assert names == set(units)
     rows = list(csv.reader(io.StringIO(client.get(f"/api/rounds/{rid}/download/csv", headers=auth).content.decode("utf-8-sig"))))
-    assert len(rows) == 2 + 6
+    assert len(rows) == 1 + 6 and rows[0][0] == "单位名称"  # one header row, the Chinese labels
     page = client.get(f"/desk/rounds/{rid}?status=fix", headers=HTML, follow_redirects=False)
     assert page.status_code == 303  # the page itself needs the session
     login(client)

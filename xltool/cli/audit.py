@@ -77,10 +77,31 @@ def audit(
     else:
         console.print(escape(_("No file changed: reused {reused} results, in {seconds:.1f} s.").format(
             reused=outcome.reused, seconds=outcome.seconds)))
-    console.print(escape(_("Outputs in {out}: {files}").format(
-        out=Path(options.out).resolve(), files="、".join(p.name for p in outcome.outputs.values()))))
+    for line in outputs_lines(outcome, Path(options.out)):
+        console.print(escape(line))
+    if not outcome.checked_files:
+        err_console.print(f"[red]{escape(_('No file could be checked: see the reasons above and in the sheet 异常文件.'))}[/]"
+                          if outcome.anomalies else
+                          f"[red]{escape(_('Nothing was audited: the inputs hold no workbook.'))}[/]")
+    elif outcome.unread_files:
+        console.print(f"[yellow]{escape(_('{n} files could not be checked (unreadable, a PDF or picture, not the template): the sheet 异常文件 says why and what to do.').format(n=outcome.unread_files))}[/]")
     console.print(f"[bold]{escape(summary_line(outcome))}[/]")
     raise typer.Exit(outcome.exit_code)
+
+
+def outputs_lines(outcome, out: Path) -> list[str]:
+    """Where the results are: the folder, 审核汇总.xlsx, the CSV and units/ (what each holds)."""
+    lines = [_("Results in {out}:").format(out=out.resolve())]
+    summary, csv_file = outcome.outputs.get("summary"), outcome.outputs.get("csv")
+    if summary is not None:
+        lines.append("  " + _("{name}: summary by unit, findings, not submitted, problem files, changes, all data, "
+                              "charts").format(name=summary.name))
+    if csv_file is not None:
+        lines.append("  " + _("{name}: every figure of every unit (opens in Excel)").format(name=csv_file.name))
+    with_lists = sum(1 for u in outcome.units if u.outputs)
+    lines.append("  " + (_("units/: the issue list and marked copy of {n} units with findings").format(n=with_lists)
+                         if with_lists else _("units/: empty, no unit has findings")))
+    return lines
 
 
 class RichProgress:

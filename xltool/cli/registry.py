@@ -23,25 +23,25 @@ class Command(NamedTuple):
     name: str
     target: str  # "module:attribute": a function (a command) or a typer.Typer (a group of commands)
     help: str  # English msgid, translated when shown
+    exit_codes: bool = False  # the help ends with the checking commands' exit codes
 
 
 COMMANDS: tuple[Command, ...] = (
     Command("make-template", "xltool.cli.template:make_template", N_("Write the locked self-evaluation template for a year (one per unit with --roster).")),
     Command("fields", "xltool.cli.template:fields", N_("List the form's fields: id, sheet, cell, label, type, unit.")),
     Command("fill", "xltool.cli.template:fill", N_("Fill a template's input cells by field id from a YAML/JSON file.")),
-    Command("check-workbook", "xltool.cli.check:check_workbook", N_("Check returned workbooks and list every discrepancy (exit 0 clean, 1 findings, 2 unreadable).")),
+    Command("check-workbook", "xltool.cli.check:check_workbook", N_("Check returned workbooks and list every discrepancy."), True),
     Command("rules", "xltool.cli.rules:rules", N_("List the rule catalogue, or show one rule's documentation.")),
     Command("schema", "xltool.cli.rules:schema", N_("Print the JSON schema of check-workbook --format json.")),
     Command("audit", "xltool.cli.audit:audit", N_(
-        "Audit returned workbooks in batch: files, folders and zip archives; a summary workbook, consolidated "
-        "data, per-unit issue lists, history of rounds, optional e-mail (exit 0 nothing to fix, 1 something must "
-        "be fixed, 2 a file could not be read).")),
+        "Audit returned workbooks in batch: files, folders and zip archives (every other file is listed with what to "
+        "do); a summary workbook, consolidated data, per-unit issue lists, history of rounds, optional e-mail."), True),
     Command("intake", "xltool.cli.intake:intake", N_(
         "Answer returns that arrive by e-mail: read the bureau's mailbox over IMAP, audit every workbook with the "
         "same rules as xltool audit, reply to the unit's registered address, hold the rest for a person. "
         "--once: one pass; otherwise keep watching (IMAP IDLE or polling) until Ctrl-C or SIGTERM.")),
     Command("make-report", "xltool.cli.word:make_report_cmd", N_("Write the Word report (附件1 with 附件2 and 附件3) from a filled workbook.")),
-    Command("check-report", "xltool.cli.word:check_report_cmd", N_("Check a Word report as it is (exit 0 clean, 1 findings, 2 unreadable).")),
+    Command("check-report", "xltool.cli.word:check_report_cmd", N_("Check a Word report as it is."), True),
     Command("serve", "xltool.cli.web:serve", N_(
         "Serve the web pages: self-check for units (no login) and the audit desk for the bureau (password), with "
         "the same JSON API under /api/.")),
@@ -50,6 +50,14 @@ COMMANDS: tuple[Command, ...] = (
     Command("addin", "xltool.cli.addin:addin_app", N_("The Excel add-in (xlwings): serve or set up")),
 )
 _BY_NAME = {c.name: c for c in COMMANDS}
+
+
+def help_text(entry: Command) -> str:
+    if not entry.exit_codes:
+        return _(entry.help)
+    from xltool.exitcodes import exit_codes_help
+
+    return _(entry.help) + " " + exit_codes_help()
 
 
 class _Listed(TyperCommand):
@@ -63,7 +71,7 @@ class LazyGroup(TyperGroup):
         super().__init__(**kwargs)
         markup = getattr(self, "rich_markup_mode", None)
         for entry in COMMANDS:
-            self.commands.setdefault(entry.name, _Listed(name=entry.name, help=_(entry.help), callback=None,
+            self.commands.setdefault(entry.name, _Listed(name=entry.name, help=help_text(entry), callback=None,
                                                          rich_markup_mode=markup))
 
     def resolve_command(self, ctx, args):
@@ -85,10 +93,10 @@ def load(entry: Command, markup=None):
         command = typer.main.get_command(target)
     else:
         single = typer.Typer(add_completion=False, rich_markup_mode=markup)
-        single.command(entry.name, help=_(entry.help))(user_errors(target))
+        single.command(entry.name, help=help_text(entry))(user_errors(target))
         command = typer.main.get_command(single)
     command.name = entry.name
-    command.help = _(entry.help)
+    command.help = help_text(entry)
     return command
 
 

@@ -135,6 +135,13 @@ class Form(BaseModel):
     def inputs(self) -> list[Field]:
         return [f for f in self.fields if f.is_input]
 
+    @cached_property
+    def typed_inputs(self) -> list[Field]:
+        """The inputs a unit types itself: not the year, the identity the bureau may fill and
+        lock, nor last year's figures (prefilled from last year's audit). A template arrives
+        with those; a workbook none of whose typed inputs holds anything was not filled in."""
+        return [f for f in self.inputs if f.id != "info_year" and not f.bureau_fill and not f.id.endswith("_prev")]
+
     def field(self, field_id: str) -> Field:
         return self.by_id[field_id]
 

@@ -59,6 +59,15 @@ class ReadResult:
     source: str = "xml"
     sha256: str = ""  # of the file, as the safety gate read it
 
+    @property
+    def unfilled(self) -> bool:
+        """A template returned with nothing typed in it: every input a unit types is empty."""
+        return not any(_typed(self.raw.get(f.id)) for f in self.form.typed_inputs)
+
+
+def _typed(value: object) -> bool:
+    return value is not None and not (isinstance(value, str) and not value.strip())
+
 
 def cell_ref(form: Form, field_id: str, value: object = None) -> CellRef:
     f = form.field(field_id)

@@ -205,6 +205,9 @@ MESSAGES: dict[tuple[Reason, str], str] = {
     (Reason.legacy_xls, ""): N_(
         "The file {name} is in the old Excel 97-2003 format (.xls), which cannot be read. Open it "
         "in Excel or WPS, use Save As to save it as an Excel workbook (.xlsx), and submit it again."),
+    (Reason.legacy_xls, "et"): N_(
+        "The file {name} is in the WPS Spreadsheets format (.et), which cannot be read. Open it in WPS, use Save "
+        "As to save it as an Excel workbook (.xlsx), and submit it again."),
     (Reason.encrypted, ""): N_(
         "The file {name} is protected by a password to open, so it cannot be read. Remove the "
         "password in Excel or WPS (clear the password under file encryption), save it as .xlsx "
@@ -334,11 +337,14 @@ class _Refusal(Exception):
 
     def build(self, path: str) -> UnreadableWorkbook:
         name = Path(path).name or path
+        variant = self.variant
+        if self.reason is Reason.legacy_xls and not variant and Path(path).suffix.lower() in (".et", ".ett"):
+            variant = "et"  # a WPS user knows the file as .et, not as .xls
         values = dict(self.values)
         shown = values.pop("shown", self.detail)
         if self.reason is Reason.parse_error:
             values["detail"] = shown
-        msg = message_for(self.reason, name, self.variant, **values)
+        msg = message_for(self.reason, name, variant, **values)
         return UnreadableWorkbook(self.reason, msg, self.detail, path)
 
 

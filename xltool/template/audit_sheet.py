@@ -143,8 +143,7 @@ def _started(ws, form: Form, cells, prefilled: frozenset[str]) -> str:
     year's figures (prefilled from last year's audit) do not count: a unit's template
     arrives with them.
     """
-    refs = [cells.ref(f.id, None) for f in form.inputs
-            if f.id not in prefilled and not f.bureau_fill and not f.id.endswith("_prev")]
+    refs = [cells.ref(f.id, None) for f in form.typed_inputs if f.id not in prefilled]
     chunks = [refs[i:i + COUNT_CHUNK] for i in range(0, len(refs), COUNT_CHUNK)]
     for k, chunk in enumerate(chunks, start=1):
         ws[f"{COUNT_COLUMN}{k}"] = "=COUNTA(" + ",".join(chunk) + ")"

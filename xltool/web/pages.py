@@ -117,7 +117,7 @@ async def desk_new_round(request: Request):
     return _see(f"/desk/rounds/{r.id}")
 
 
-STATUS_FILTERS = ("passed", "explain", "fix", "unreadable")
+STATUS_FILTERS = ("passed", "explain", "fix", "blank", "unreadable")
 
 
 @router.get("/desk/rounds/{round_id}")
