@@ -75,12 +75,14 @@ def test_every_registered_command_loads_with_its_registered_help():
     import typer
     from typer.testing import CliRunner
 
-    from xltool.cli.registry import COMMANDS, app, load
+    from xltool.cli.registry import COMMANDS, app, help_text, load
     from xltool.i18n import _
 
     for entry in COMMANDS:
         command = load(entry, "rich")
-        assert command.name == entry.name and command.help == _(entry.help)
+        assert command.name == entry.name and command.help == help_text(entry)
+        assert command.help.startswith(_(entry.help))
+        assert ("退出码" in command.help) == entry.exit_codes
     for entry in COMMANDS:
         result = CliRunner().invoke(app, [entry.name, "--help"], env={"COLUMNS": "200"})
         assert result.exit_code == 0, (entry.name, result.output)
