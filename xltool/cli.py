@@ -14,9 +14,11 @@ from rich.markup import escape
 from rich.table import Table
 
 from xltool.cli_i18n import install as _install_cli_i18n
+from xltool.console import tolerant_streams
 from xltool.i18n import _
 from xltool.usererrors import describe, os_error_message, validation_message
 
+tolerant_streams()  # a GBK or ASCII console shows "?" for what it cannot, never a traceback
 _install_cli_i18n()
 app = typer.Typer(
     help=_("xltool: the budget performance self-evaluation workbook — template, check, mail, audit."),
@@ -28,6 +30,22 @@ app = typer.Typer(
 # COLUMNS says how wide the reader's window is.
 console = Console(width=None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 160)
 err_console = Console(stderr=True, width=None if sys.stderr.isatty() or os.environ.get("COLUMNS") else 160)
+
+def _show_version(value: bool) -> None:
+    if value:
+        from xltool import __version__
+
+        sys.stdout.write(f"xltool {__version__}\n")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[bool, typer.Option("--version", callback=_show_version, is_eager=True,
+                                          help=_("Show xltool's version and exit"))] = False,
+) -> None:
+    pass
+
 
 YEARS = range(2015, 2101)  # self-evaluations exist from 2015 on; anything else is a typing error
 
@@ -215,6 +233,7 @@ def fields(
     form_name: Annotated[Optional[str], typer.Option("--form", help=_("Form pack: a pack id (xltool forms) or a pack file .toml"))] = None,
 ) -> None:
     from xltool.form.cli import resolve_form
+    from xltool.form.labels import kind_label
     from xltool.form.selfeval import build_form
 
     check_year(year)
@@ -242,7 +261,7 @@ def fields(
                      (_("Label"), {"overflow": "fold"}), (_("Type"), {"overflow": "fold"}), (_("Unit"), {})):
         table.add_column(head, **kw)
     for f in rows:
-        table.add_row(f.id, form.sheet_title(f.sheet), f.cell, f.label, f.kind.value + ("" if f.is_input else f"/{f.role.value}"), f.unit)
+        table.add_row(f.id, form.sheet_title(f.sheet), f.cell, f.label, kind_label(f), f.unit)
     console.print(table)
 
 
