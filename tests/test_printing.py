@@ -159,6 +159,7 @@ def test_template_labels_break_where_a_reader_expects():
     assert (wb[proj.title].row_dimensions[row].height or 15) >= 2 * 13.5
 
 
+@pytest.mark.extra  # the ISO XSDs too, when beside the checkout
 def test_outputs_with_print_settings_are_schema_valid(tmp_path, example_report):
     """Page setups, print titles, the annotated copy's 问题 sheet written as XML: Excel opens them unrepaired."""
     import ooxml

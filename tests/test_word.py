@@ -235,6 +235,7 @@ def test_bureau_template_changes_wording(tmp_path):
 
 # -- schema and LibreOffice ------------------------------------------------------------------
 
+@pytest.mark.extra  # the ISO XSDs too, when beside the checkout
 def test_generated_report_validates():
     import ooxml
     from conftest import _unavailable

@@ -132,6 +132,7 @@ def test_audit_reads_a_report_against_the_workbooks_pack(tmp_path):
 
 
 @pytest.mark.parametrize("pack", REPORT_PACKS)
+@pytest.mark.extra  # the ISO XSDs too, when beside the checkout
 def test_each_packs_report_validates(pack):
     import ooxml
     from conftest import _unavailable
