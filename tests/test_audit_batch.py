@@ -240,12 +240,27 @@ def test_text_from_workbooks_never_becomes_a_formula(tmp_path):
             assert cell.data_type != "f", f"问题清单!{cell.coordinate}: {cell.value}"
 
 
-def test_corpus_files_are_problem_files_and_never_stop_the_batch(tmp_path):
-    corpus = ROOT.parent / "shared" / "corpus" / "calamine-tests"
-    if not corpus.is_dir():
-        if __import__("os").environ.get("CI", "").lower() == "true":
-            pytest.fail(f"workbook corpus not found at {corpus}")
-        pytest.skip("workbook corpus not available")
+def _own_corpus() -> Path:
+    from helpers import scratch
+    from odd_files import corpus_dir
+
+    return corpus_dir(scratch("odd-files"))
+
+
+def _extra_corpus() -> Path | None:
+    from extra_cases import extra_corpus
+
+    files = extra_corpus()
+    return files[0].parent if files else None
+
+
+@pytest.mark.parametrize("corpus", [
+    pytest.param(_own_corpus, id="own"),
+    pytest.param(_extra_corpus, id="extra", marks=[pytest.mark.extra, pytest.mark.skipif(
+        _extra_corpus() is None, reason="no foreign corpus beside the checkout")]),
+])
+def test_corpus_files_are_problem_files_and_never_stop_the_batch(tmp_path, corpus):
+    corpus = corpus()
     files = sorted(p for p in corpus.iterdir() if p.suffix.lower() in (".xlsx", ".xlsm", ".xls", ".xlsb", ".ods"))
     others = sorted(p for p in corpus.iterdir() if p.is_file() and p not in files and not p.name.startswith("."))
     outcome = run_audit(AuditOptions(inputs=[corpus], out=tmp_path / "out", jobs=2))

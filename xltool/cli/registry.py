@@ -120,8 +120,21 @@ app = typer.Typer(
 )
 
 
+def _show_version(value: bool) -> None:
+    if value:
+        import sys
+
+        from xltool import __version__
+
+        sys.stdout.write(f"xltool {__version__}\n")
+        raise typer.Exit()
+
+
 @app.callback()
-def _root() -> None:
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_show_version, is_eager=True,
+                                 help=_("Show xltool's version and exit")),
+) -> None:
     pass  # a group: the commands come from COMMANDS, the help from the Typer above
 
 

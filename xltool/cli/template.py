@@ -105,6 +105,7 @@ def fields(
     inputs_only: Annotated[bool, typer.Option("--inputs", help=_("Only the cells a unit fills in"))] = False,
     form_name: Annotated[Optional[str], typer.Option("--form", help=_("Form pack: a pack id (xltool forms) or a pack file .toml"))] = None,
 ) -> None:
+    from xltool.form.labels import kind_label
     from xltool.form.selfeval import build_form
 
     check_year(year)
@@ -132,5 +133,5 @@ def fields(
                      (_("Label"), {"overflow": "fold"}), (_("Type"), {"overflow": "fold"}), (_("Unit"), {})):
         table.add_column(head, **kw)
     for f in rows:
-        table.add_row(f.id, form.sheet_title(f.sheet), f.cell, f.label, f.kind.value + ("" if f.is_input else f"/{f.role.value}"), f.unit)
+        table.add_row(f.id, form.sheet_title(f.sheet), f.cell, f.label, kind_label(f), f.unit)
     console.print(table)

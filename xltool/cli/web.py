@@ -32,7 +32,11 @@ def serve(
 
         from xltool.web.auth import set_password as store_password
 
-        password = typer.prompt(_("New password for the audit desk"), hide_input=True, confirmation_prompt=True)
+        while True:  # asked twice, in Chinese (click's own confirmation prompt is English)
+            password = typer.prompt(_("New password for the audit desk"), hide_input=True)
+            if typer.prompt(_("Enter the same password again"), hide_input=True) == password:
+                break
+            err_console.print(f"[red]{escape(_('The two entries differ; enter the password again.'))}[/]")
         try:
             store_password(cfg, password)  # also ends every desk session opened with the old password
         except ValueError as exc:

@@ -253,13 +253,28 @@ def _forced(doc, note: str) -> None:
     run.font.color.rgb = RGBColor(0xC0, 0x00, 0x00)
 
 
+STYLES_WITH_EFFECTS = "http://schemas.microsoft.com/office/2007/relationships/stylesWithEffects"
+
+
+def _blank():
+    """python-docx's blank document without its Word 2010 ``stylesWithEffects`` part: a copy of
+    the styles that later Word versions no longer write and that goes stale once styles change
+    (the Open XML SDK's Word check reads the mismatch as damaged content)."""
+    import docx
+
+    doc = docx.Document()
+    for rid, rel in list(doc.part.rels.items()):
+        if rel.reltype == STYLES_WITH_EFFECTS:
+            doc.part.drop_rel(rid)
+    return doc
+
+
 def build_project(form: Form, values: Mapping[str, object], cfg: ScoringConfig, errors: int = 0):
     """A 项目支出绩效自评表 as a Word document: the unit, the title, the table (laid out from the
     pack like 附件3) and the footer line; A4 landscape."""
-    import docx
     from docx.enum.text import WD_ALIGN_PARAGRAPH
 
-    doc = docx.Document()
+    doc = _blank()
     _fonts(doc)
     _page_setup(doc.sections[0], landscape=True)
     _page_numbers(doc.sections[0])
@@ -276,7 +291,6 @@ def build_project(form: Form, values: Mapping[str, object], cfg: ScoringConfig, 
 
 def build(form: Form, values: Mapping[str, object], cfg: ScoringConfig, errors: int = 0):
     """The default report as a python-docx Document (the 自评表 alone for a project form)."""
-    import docx
     from docx.enum.section import WD_SECTION
     from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_BREAK
 
@@ -284,7 +298,7 @@ def build(form: Form, values: Mapping[str, object], cfg: ScoringConfig, errors: 
         return build_project(form, values, cfg, errors)
 
     ctx = context(form, values, errors)
-    doc = docx.Document()
+    doc = _blank()
     _fonts(doc)
     _page_setup(doc.sections[0])
     _page_numbers(doc.sections[0])
