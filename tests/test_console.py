@@ -77,7 +77,7 @@ def _commands() -> list[list[str]]:
     """Every command and subcommand path of the CLI, from its own command tree."""
     import typer
 
-    from xltool.cli import app
+    from xltool.cli.registry import COMMANDS, app, load
 
     paths: list[list[str]] = []
 
@@ -87,7 +87,10 @@ def _commands() -> list[list[str]]:
             for name, sub in sorted(command.commands.items()):
                 walk(sub, [*path, name])
 
-    walk(typer.main.get_command(app), [])
+    root = typer.main.get_command(app)
+    for entry in COMMANDS:  # the root lists every command lazily: load each to see its subcommands
+        root.commands[entry.name] = load(entry, "rich")
+    walk(root, [])
     return paths
 
 

@@ -7,9 +7,6 @@ pause the garbage collector (``xltool.cli.collector``) before the interpreter im
 
 
 def main() -> None:  # pragma: no cover - the console script and ``python -m xltool``
-    from xltool.console import tolerant_streams
-
-    tolerant_streams()  # a GBK or ASCII console shows "?" for what it cannot, never a traceback
     from xltool.cli.collector import pause
 
     pause()

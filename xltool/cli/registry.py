@@ -16,6 +16,7 @@ from typer.core import TyperCommand, TyperGroup
 from xltool.cli.collector import resume as resume_collector
 from xltool.cli.i18n import install as _install_cli_i18n
 from xltool.cli.params import install as _install_plain_params
+from xltool.console import tolerant_streams
 from xltool.i18n import N_, _
 
 
@@ -109,6 +110,7 @@ def _guard(group: typer.Typer, wrap) -> None:
             _guard(sub.typer_instance, wrap)
 
 
+tolerant_streams()  # a GBK or ASCII console shows "?" for what it cannot, never a traceback
 _install_cli_i18n()
 _install_plain_params()
 app = typer.Typer(
