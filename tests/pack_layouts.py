@@ -64,7 +64,9 @@ def pictures(ref: str) -> list[dict]:
         pack = registry.get_pack(ref, session=False)
     else:
         pack = registry.get_pack(ref.split("@")[0], session=False)
-    return [picture(build_form(year, default_scoring(pack), pack)) for year in YEARS]
+    # As stored: through JSON (tuples become lists).
+    return json.loads(json.dumps([picture(build_form(year, default_scoring(pack), pack)) for year in YEARS],
+                                 ensure_ascii=False))
 
 
 def load() -> dict[str, list[dict]]:

@@ -127,7 +127,7 @@ class _Safe(dict):
 
 
 def run_checks(form: Form, cfg: ScoringConfig, values: Mapping[str, object]) -> list[Finding]:
-    return [to_finding(outcome, form, values) for outcome in evaluate_many(build_checks(form.year, cfg, form_id=form.pack_id), values)]
+    return [to_finding(outcome, form, values) for outcome in evaluate_many(build_checks(form.year, cfg, form_id=form.pack_ref), values)]
 
 
 def check_result(result: ReadResult) -> list[Finding]:

@@ -32,30 +32,34 @@ def _consoles() -> tuple[Console, Console]:
 
 @forms_app.callback()
 def forms(ctx: typer.Context) -> None:
-    """List the shipped and registered form packs."""
+    """List the shipped and registered form packs, every version; say why a bureau's file is left out."""
     if ctx.invoked_subcommand is not None:
         return
     from xltool.form.pack import PackError
-    from xltool.form.registry import ENV_DIR, SHIPPED_DIR, available, bureau_dir, load_file
+    from xltool.form.registry import ENV_DIR, broken, bureau_dir, entries, load_file
 
     console, err_console = _consoles()
     table = Table(title=_("Form packs"))
-    for head in (_("Pack id"), _("Pack version"), _("Pack name"), _("Pack source")):
+    for head in (_("Pack id"), _("Pack version"), _("Pack name"), _("Pack extends"), _("Pack source")):
         table.add_column(head)
-    for entry in sorted(available().values(), key=lambda e: (not e.shipped, e.id != "example", e.id)):
-        pack = load_file(entry.path)
-        table.add_row(pack.id, pack.version, pack.name, _("shipped") if entry.shipped else str(entry.path))
-    console.print(table)
-    folder = bureau_dir()
-    if folder is None:
-        console.print(_("Register your own packs by putting them in a folder named by {env}.").format(env=ENV_DIR))
-    for path in sorted((folder.glob("*.toml") if folder and folder.is_dir() else [])) + sorted(SHIPPED_DIR.glob("*.toml")):
+    invalid: list[tuple[object, PackError]] = []
+    for entry in entries():
         try:
-            load_file(path)
-        except PackError as exc:
-            err_console.print(f"[red]{escape(_('{path} is not a valid pack and is ignored:').format(path=path))}[/]")
-            for problem in exc.problems:
-                err_console.print(f"  · {escape(str(problem))}")
+            pack = load_file(entry.path)
+        except PackError as exc:  # its header was fine, its body is not: listed below, left out
+            invalid.append((entry.path, exc))
+            continue
+        table.add_row(pack.id, pack.version, pack.name, pack.extends or "",
+                      _("shipped") if entry.shipped else str(entry.path))
+    console.print(table)
+    if bureau_dir() is None:
+        console.print(_("Register your own packs by putting them in a folder named by {env}.").format(env=ENV_DIR))
+    for path, problems in [*((b.path, list(b.problems)) for b in broken()), *((p, e.problems) for p, e in invalid)]:
+        err_console.print(f"[red]{escape(_('{path} is not a valid pack and is ignored:').format(path=path))}[/]")
+        for problem in problems[:10]:
+            err_console.print(f"  · {escape(str(problem))}")
+        if len(problems) > 10:
+            err_console.print(f"  · {escape(_('… and {n} more').format(n=len(problems) - 10))}")
 
 
 @forms_app.command("check", help=_("Check a form pack file: fields, formulas, layout and rules (exit 0 valid, 2 not)."))
@@ -74,14 +78,17 @@ def check(path: Annotated[Path, typer.Argument(help=_("The pack file (.toml)"))]
                     "{formulas} formulas.").format(
         path=path, id=pack.id, version=pack.version, name=pack.name, sheets=len(form.sheets),
         fields=len(form.fields), formulas=len(form.formulas)))
+    if pack.extends:
+        console.print(_("It extends {base}: everything it does not change is that pack's.").format(base=pack.extends))
 
 
 def validate_file(path: Path):
-    """Load *path* and lay it out with its rules: (pack, form), or PackError."""
-    from xltool.form.layout import load
+    """Load *path* (its base, if it extends one, from the registered packs) and lay it out with
+    its rules: (pack, form), or PackError."""
     from xltool.form.pack import PackError, Problem
+    from xltool.form.registry import load_file
 
-    pack = load(Path(path))
+    pack = load_file(Path(path), check_layout=True)
     form = pack.trial
     problems = rule_problems(pack)
     if problems:
@@ -101,7 +108,8 @@ def rule_problems(pack) -> list[str]:
 
 
 def resolve_form(value: str | None) -> str | None:
-    """The pack id for ``--form NAME|FILE`` (None: the default form); exits 2 with the reason."""
+    """The pack for ``--form NAME|NAME@VERSION|FILE`` as ``id@version`` (None: the default form);
+    exits 2 with the reason."""
     if not value:
         return None
     from xltool.form.pack import PackError
@@ -113,13 +121,13 @@ def resolve_form(value: str | None) -> str | None:
         if looks_like_file:
             pack, _form = validate_file(Path(value))
             use_file(Path(value))
-            if not is_registered(pack.id):
+            if not is_registered(pack.ref):
                 err_console.print(escape(_(
                     "Note: the pack “{id}” is not registered; to check the returned workbooks put {path} in the "
                     "folder named by XLTOOL_FORMS_DIR."
-                ).format(id=pack.id, path=value)))
-            return pack.id
-        return get_pack(value).id
+                ).format(id=pack.ref, path=value)))
+            return pack.ref
+        return get_pack(value[:120]).ref
     except PackError as exc:
         err_console.print(f"[red]{escape(_('The form pack {path} has {n} problems:').format(path=value, n=len(exc.problems)))}[/]")
         for problem in exc.problems:

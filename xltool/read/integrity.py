@@ -331,7 +331,7 @@ def _cells_of(expected: tuple[tuple[str, str], ...]) -> frozenset[bytes]:
 
 def expected_audit_formulas(form: Form) -> tuple[tuple[str, str], ...]:
     """(cell, normalised formula) of every formula the template's 审核 sheet holds, in order."""
-    return _expected_audit(form.pack_id, form.template_id + form.version, form.year, form.scoring_json)
+    return _expected_audit(form.pack_ref, form.template_id + form.version, form.year, form.scoring_json)
 
 
 def _audit_sheet(form: Form, sheet: SheetData, strings: list[str], findings: list[Finding],
