@@ -160,10 +160,12 @@ def data_problems(data: dict, limits: PackLimits = LIMITS) -> list[tuple[tuple, 
     if out:
         return out  # lengths are measured only in data of a sane size
     for loc, text in _texts(data, ()):
-        most = limits.formula if loc and loc[-1] == "formula" else limits.text
+        formula = bool(loc) and loc[-1] == "formula"
+        most = limits.formula if formula else limits.text
         if len(text) > most:
-            out.append((loc, _("the text is too long: {found} characters (at most {most})").format(
-                found=len(text), most=most)))
+            message = (_("the formula is too long: {found} characters (at most {most})") if formula
+                       else _("the text is too long: {found} characters (at most {most})"))
+            out.append((loc, message.format(found=len(text), most=most)))
             if len(out) >= 20:
                 break
     return out
