@@ -7,7 +7,8 @@ merges, widths, heights, print titles and freeze panes, laid out for 2023 and fo
 pack's own scoring. It was written before the region packs became extensions of ``example``
 (so test_pack_versions.py proves the rewrite changed no cell) and gains an entry whenever a
 version is added: ``python3 tests/pack_layouts.py`` adds the versions it lacks and never
-rewrites one it holds.
+rewrites one it holds. ``tests/data/pack_digests.json`` holds each version's declaration
+digest (what its templates record, form/pack.py ``digest``), kept the same way.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 SNAPSHOT = HERE / "data" / "pack_layouts.json.gz"
+DIGESTS = HERE / "data" / "pack_digests.json"  # id@version → the digest a template of it records
 YEARS = (2023, 2024)
 
 
@@ -73,6 +75,10 @@ def load() -> dict[str, list[dict]]:
     return json.loads(gzip.decompress(SNAPSHOT.read_bytes()))
 
 
+def digests() -> dict[str, str]:
+    return json.loads(DIGESTS.read_text(encoding="utf-8")) if DIGESTS.exists() else {}
+
+
 if __name__ == "__main__":
     sys.path.insert(0, str(HERE.parent))
     held = load() if SNAPSHOT.exists() else {}
@@ -83,3 +89,9 @@ if __name__ == "__main__":
     blob = json.dumps(dict(sorted(held.items())), ensure_ascii=False, sort_keys=True).encode("utf-8")
     SNAPSHOT.write_bytes(gzip.compress(blob, mtime=0))
     print(SNAPSHOT, SNAPSHOT.stat().st_size)
+    from xltool.form.registry import get_pack
+
+    sums = digests()
+    for ref in shipped():
+        sums.setdefault(ref, get_pack(ref, session=False).digest)
+    DIGESTS.write_text(json.dumps(dict(sorted(sums.items())), indent=1) + "\n", encoding="utf-8")

@@ -221,6 +221,19 @@ def test_the_worked_example_of_docs_forms_md(zh_locale):  # noqa: F811
 
     keys = {c.key for c in _checks_for_form(form, cfg)}
     assert "XT105:base_zx:5" in keys and "XT105:base_zx:6" not in keys
+    # The same two changes written as an extension of example@1.0 lay out cell for cell alike.
+    from pack_layouts import picture
+    from xltool.form.registry import get_pack
+
+    (extension,) = re.findall(r"整个文件只有这些（`county.toml`）：\s*```toml\n(.*?)```", text, re.S)
+    extended = parse(extension, "county.toml", base=lambda ref: get_pack(ref, session=False))
+    assert extended.extends == "example@1.0" and extended.scoring == cfg
+    assert picture(extended.trial) == picture(form)
+    # A new version, as docs/forms.md shows for the project pack's indicator rows.
+    (version,) = re.findall(r"新建 `xltool/form/packs/project/1.1.toml`：\s*```toml\n(.*?)```", text, re.S)
+    newer = parse(version, "1.1.toml", base=lambda ref: get_pack(ref, session=False))
+    assert newer.ref == "project@1.1" and newer.trial.indicator_rows == 8
+    assert build_form(2023, None, "project@1.0").indicator_rows == 5  # the shipped version stays as it is
 
 
 def test_a_bureau_pack_registered_by_folder_makes_and_reads_templates(monkeypatch, zh_locale):  # noqa: F811

@@ -173,7 +173,7 @@ def test_settings_no_version_can_prove_are_judged_by_the_packs_own(tmp_path):
     assert found["XT604"] == 1 and found["XT605"] == 2
 
 
-def test_todays_sheet_cannot_pose_as_an_older_one(filled_path, tmp_path):
+def test_todays_sheet_cannot_pose_as_an_older_one(filled_path, tmp_path):  # noqa: F811
     """Dropping the rows format 6 added leaves rows of format 5 with a hash no version wrote."""
     posing = edit_rows(filled_path, tmp_path / "posing.xlsx", drop=("format", "form_digest"))
     found = codes(check_path(posing)[1])
@@ -187,7 +187,7 @@ def test_todays_sheet_cannot_pose_as_an_older_one(filled_path, tmp_path):
     ({"form_version": "9.9"}, "没有 9.9 版"),
     ({"format": "7"}, "升级"),
 ])
-def test_a_claimed_version_that_does_not_exist_is_never_read_with_another(filled_path, tmp_path, change, word):
+def test_a_claimed_version_that_does_not_exist_is_never_read_with_another(filled_path, tmp_path, change, word):  # noqa: F811
     claimed = edit_rows(filled_path, tmp_path / "claimed.xlsx", **change)
     if word.startswith("XT"):
         assert codes(check_path(claimed)[1])[word] == 1
@@ -212,6 +212,19 @@ def test_every_shipped_pack_version_lays_out_as_when_it_was_shipped():
     assert set(shipped_refs()) <= set(held), "a new shipped version: python3 tests/pack_layouts.py adds it"
     for ref in shipped_refs():
         assert pack_layouts.pictures(ref) == held[ref], f"{ref} changed: a changed pack is a new version beside it"
+
+
+def test_every_shipped_pack_version_declares_what_its_templates_record():
+    """A template records its pack's digest and is refused when the registered file differs:
+    a shipped version's declaration never changes (comments and the file's layout may)."""
+    import pack_layouts
+
+    from xltool.form.registry import get_pack, shipped_refs
+
+    held = pack_layouts.digests()
+    assert set(shipped_refs()) <= set(held), "a new shipped version: python3 tests/pack_layouts.py adds it"
+    for ref in shipped_refs():
+        assert get_pack(ref).digest == held[ref], f"{ref} changed: a changed pack is a new version beside it"
 
 
 def test_region_packs_are_their_difference_from_example():

@@ -318,7 +318,7 @@ def locate(text: str, loc: tuple) -> int | None:
 
 def read_data(text: str, path: str = "") -> dict:
     """The TOML data of pack *text*, within the bounds of bounds.py (PackError otherwise)."""
-    from xltool.form.bounds import LIMITS, data_problems, nesting_depth
+    from xltool.form.bounds import LIMITS, nesting_depth
 
     deep = nesting_depth(text, LIMITS.nesting)
     if deep is not None:  # the TOML parser recurses once per level: refuse before it starts

@@ -102,9 +102,24 @@ def _shipped() -> dict[str, Entry]:
     return out
 
 
-@lru_cache(maxsize=256)
 def _header(path: str, mtime: int, size: int) -> tuple[str, str, str | None]:
-    """(id, version, extends) a file declares; PackError when it cannot be read within bounds."""
+    """(id, version, extends) a file declares; PackError when it cannot be read within bounds.
+    A refusal is remembered like an answer: a bad file is not read again on every lookup."""
+    found = _header_or_error(path, mtime, size)
+    if isinstance(found, PackError):
+        raise found
+    return found
+
+
+@lru_cache(maxsize=256)
+def _header_or_error(path: str, mtime: int, size: int) -> tuple[str, str, str | None] | PackError:
+    try:
+        return _read_header(path)
+    except PackError as exc:
+        return exc
+
+
+def _read_header(path: str) -> tuple[str, str, str | None]:
     text = read_pack_text(Path(path))
     data = read_data(text, path)
     info = data.get("pack") if isinstance(data.get("pack"), dict) else {}
@@ -241,7 +256,7 @@ def _base(ref: str) -> Pack:
         raise PackError("", [Problem("pack › extends", None, str(exc))]) from None
 
 
-_PACKS: dict[tuple, tuple[Pack, tuple]] = {}  # (file stamp, laid out?) → (pack, stamps of its bases)
+_PACKS: dict[tuple, tuple[Pack | PackError, tuple]] = {}  # (file stamp, laid out?) → (pack or refusal, stamps of its bases)
 
 
 def load_file(path: Path, *, check_layout: bool | None = None) -> Pack:
@@ -256,16 +271,32 @@ def load_file(path: Path, *, check_layout: bool | None = None) -> Pack:
         check_layout = path.resolve().parent.parent != SHIPPED_DIR.resolve()
     hit = _PACKS.get((key, check_layout))
     if hit is not None and hit[1] == _stamps(hit[0]):
+        if isinstance(hit[0], PackError):
+            raise hit[0]
         return hit[0]
-    pack = _load(key, check_layout)
-    if len(_PACKS) > 64:
-        _PACKS.clear()
-    _PACKS[(key, check_layout)] = (pack, _stamps(pack))
+    try:
+        pack = _load(key, check_layout)
+    except PackError as exc:  # remembered too: a bad pack is not laid out again on every lookup
+        _remember(key, check_layout, exc)
+        raise
+    _remember(key, check_layout, pack)
     return pack
 
 
-def _stamps(pack: Pack) -> tuple:
-    """The files an extension stands on, as they are now (a changed base means loading again)."""
+def _remember(key: tuple, check_layout: bool, found: Pack | PackError) -> None:
+    if len(_PACKS) > 64:
+        _PACKS.clear()
+    _PACKS[(key, check_layout)] = (found, _stamps(found))
+
+
+def _stamps(pack: Pack | PackError) -> tuple:
+    """The files an extension stands on, as they are now (a changed base means loading again);
+    a refusal stands while the registered packs stay the same."""
+    if isinstance(pack, PackError):  # the files of every registered pack as they are now
+        try:
+            return tuple(sorted((ref, _stat(e.path)) for ref, e in _catalogue()[0].items() if not e.shipped))
+        except OSError:
+            return ("gone",)
     try:
         return tuple(_stat(find(ref).path) for ref in pack.bases)
     except (OSError, UnknownForm):
