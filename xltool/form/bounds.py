@@ -16,6 +16,7 @@ The shipped packs use a fifth of each bound or less.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -49,43 +50,26 @@ class PackLimits:
 LIMITS = PackLimits()
 
 
+# What the nesting count skips (strings and comments, where brackets mean nothing) or counts.
+_TOKENS = re.compile(r'"""(?:\\.|[^\\])*?"""|\'\'\'.*?\'\'\'|"(?:\\.|[^"\\\n])*"|\'[^\'\n]*\'|#[^\n]*|[\[\]{}]',
+                     re.S)
+
+
 def nesting_depth(text: str, limit: int) -> tuple[int, int] | None:
     """(depth, line) where ``[``/``{`` nest deeper than *limit* in TOML *text*, else None.
 
-    A single pass that skips strings and comments, so brackets inside them do not count.
+    One pass of a regular expression over the text, skipping strings and comments, so brackets
+    inside them do not count (an unterminated string is left to the TOML parser to report).
     """
-    depth, line, k, n = 0, 1, 0, len(text)
-    while k < n:
-        ch = text[k]
-        if ch == "\n":
-            line += 1
-        elif ch == "#":
-            end = text.find("\n", k)
-            k = n if end < 0 else end
-            continue
-        elif ch in "\"'":
-            triple = text.startswith(ch * 3, k)
-            close = ch * 3 if triple else ch
-            j = k + len(close)
-            while j < n:
-                if ch == '"' and text[j] == "\\":
-                    j += 2
-                    continue
-                if text.startswith(close, j):
-                    break
-                if text[j] == "\n" and not triple:
-                    break
-                j += 1
-            line += text.count("\n", k, j)
-            k = j + len(close)
-            continue
-        elif ch in "[{":
+    depth = 0
+    for m in _TOKENS.finditer(text):
+        token = m.group()
+        if token in ("[", "{"):
             depth += 1
             if depth > limit:
-                return depth, line
-        elif ch in "]}":
+                return depth, text.count("\n", 0, m.start()) + 1
+        elif token in ("]", "}"):
             depth = max(0, depth - 1)
-        k += 1
     return None
 
 
