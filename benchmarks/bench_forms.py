@@ -46,7 +46,7 @@ def main() -> None:
             t = time.perf_counter()
             form = layout(pack, 2024, pack.scoring)
             lays.append(time.perf_counter() - t)
-        print(f"{path.stem:14} {len(form.fields):4d} fields  load+validate {_ms(loads)}  layout {_ms(lays)}")
+        print(f"{pack.ref:18} {len(form.fields):4d} fields  load+validate {_ms(loads)}  layout {_ms(lays)}")
 
     code = "from xltool.form.selfeval import build_form; build_form(2024)"
     env = dict(os.environ, PYTHONPATH=str(ROOT))
