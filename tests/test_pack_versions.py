@@ -403,3 +403,24 @@ def test_make_template_names_a_version(tmp_path):
     assert read_identity(from_xml(out))[0].pack_ref == "central-2020@1.0"
     said = run("make-template", "--form", "central-2020@3.0", "--year", 2023, "-o", tmp_path / "x.xlsx")
     assert said.exit_code == 2 and "没有3.0版" in flat(said.output)
+
+
+def test_a_chain_of_extensions_is_bounded_and_judged_pack_by_pack(monkeypatch, tmp_path):
+    """p0 → p1 → … → p5 → example@1.0: a pack may stand on at most 4 others; the packs lower in
+    the chain stay usable whoever looked them up first."""
+    folder = tmp_path / "forms"
+    folder.mkdir()
+    for n in range(6):
+        base = f"p{n + 1}@1.0" if n < 5 else "example@1.0"
+        (folder / f"p{n}.toml").write_text(
+            f'[pack]\nid = "chain-p{n}"\nversion = "1.0"\nextends = "chain-{base}"\nname = "链{n}"\n'.replace(
+                "chain-example", "example"), encoding="utf-8")
+    monkeypatch.setenv("XLTOOL_FORMS_DIR", str(folder))
+    from xltool.form.pack import PackError
+    from xltool.form.registry import get_pack
+
+    for n in (0, 1):
+        with pytest.raises(PackError) as err:
+            get_pack(f"chain-p{n}")
+        assert "最多逐层扩展 4" in str(err.value)
+    assert [len(get_pack(f"chain-p{n}").bases) for n in (2, 3, 4, 5)] == [4, 3, 2, 1]

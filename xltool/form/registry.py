@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import os
 import re
-import threading
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -230,30 +229,37 @@ def shipped_refs() -> list[str]:
 
 # -- loading ------------------------------------------------------------------------------------
 
-_LOADING = threading.local()  # the refs being loaded in this thread (an extension loads its base)
-
-
 def _base(ref: str) -> Pack:
-    """The base an extension names: a registered pack by id and version, never a file."""
+    """The base an extension names: a registered pack by id and version, never a file.
+
+    Its chain of bases is followed through the files' headers first (no loading, no
+    recursion), so a circle or a chain too long is refused before anything is laid out.
+    """
     from xltool.form.bounds import LIMITS
 
-    stack: list[str] = getattr(_LOADING, "stack", [])
+    def refused(message: str) -> PackError:
+        return PackError("", [Problem("pack › extends", None, message)])
+
     if split_ref(ref)[1] is None:
-        raise PackError("", [Problem("pack › extends", None, _("extends names the base pack by id and version, e.g. extends = \"example@1.0\""))])
-    try:
-        entry = find(ref)
-    except UnknownForm as exc:
-        raise PackError("", [Problem("pack › extends", None, str(exc))]) from None
-    if str(entry.path.resolve()) in stack:
-        raise PackError("", [Problem("pack › extends", None, _("the packs extend each other in a circle ({chain})").format(
-            chain=ref))])
-    if len(stack) > LIMITS.extends:
-        raise PackError("", [Problem("pack › extends", None, _("a pack may stand on at most {most} others, one on another").format(
-            most=LIMITS.extends))])
+        raise refused(_("extends names the base pack by id and version, e.g. extends = \"example@1.0\""))
+    seen: list[str] = []
+    below: str | None = ref
+    while below is not None:
+        if below in seen:
+            raise refused(_("the packs extend each other in a circle ({chain})").format(chain=" → ".join([*seen, below])))
+        if len(seen) >= LIMITS.extends:
+            raise refused(_("a pack may stand on at most {most} others, one on another").format(most=LIMITS.extends))
+        seen.append(below)
+        try:
+            below = _header(*_stat(find(below).path))[2]
+        except UnknownForm as exc:
+            raise refused(str(exc)) from None
+        except OSError as exc:
+            raise refused(_("cannot be read: {error}").format(error=exc.strerror or exc)) from None
     try:
         return get_pack(ref, session=False)
     except UnknownForm as exc:
-        raise PackError("", [Problem("pack › extends", None, str(exc))]) from None
+        raise refused(str(exc)) from None
 
 
 _PACKS: dict[tuple, tuple[Pack | PackError, tuple]] = {}  # (file stamp, laid out?) → (pack or refusal, stamps of its bases)
@@ -305,17 +311,11 @@ def _stamps(pack: Pack | PackError) -> tuple:
 
 def _load(key: tuple[str, int, int], check_layout: bool) -> Pack:
     path = key[0]
-    stack: list[str] = getattr(_LOADING, "stack", None) or []
-    _LOADING.stack = stack
-    stack.append(path)
     try:
-        pack = parse(read_pack_text(Path(path)), path, check_layout=check_layout, base=_base)
+        return parse(read_pack_text(Path(path)), path, check_layout=check_layout, base=_base)
     except (RecursionError, MemoryError) as exc:  # not reachable within the bounds; never a traceback
         raise PackError(path, [Problem(_("the file"), None, _("cannot be read: {error}").format(
             error=exc.__class__.__name__))]) from None
-    finally:
-        stack.pop()
-    return pack
 
 
 # Packs given on this command line (make-template --form FILE): usable in this process only.
