@@ -424,3 +424,18 @@ def test_a_chain_of_extensions_is_bounded_and_judged_pack_by_pack(monkeypatch, t
             get_pack(f"chain-p{n}")
         assert "最多逐层扩展 4" in str(err.value)
     assert [len(get_pack(f"chain-p{n}").bases) for n in (2, 3, 4, 5)] == [4, 3, 2, 1]
+
+
+def test_a_format_5_sheet_with_the_desks_submission_code_is_still_genuine(tmp_path):
+    """Builds of format 5 made by the web desk append a submission code they never hashed."""
+    src = FROZEN / "format5_22d6383_example_unit.xlsx"
+
+    def append(xml: bytes) -> bytes:
+        row = (b'<row r="13"><c r="A13" t="inlineStr"><is><t>submit_code</t></is></c>'
+               b'<c r="B13" t="inlineStr"><is><t>K7Q2-9XWD</t></is></c></row>')
+        return xml.replace(b"</sheetData>", row + b"</sheetData>", 1)
+
+    path = rewrite_zip(src, tmp_path / "coded.xlsx", {_meta_member(src): append})
+    meta, origin = read_identity(from_xml(path))
+    assert (origin.status, origin.format) == ("genuine", 5)
+    assert codes(check_path(path)[1])["XT006"] == 1
