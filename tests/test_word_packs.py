@@ -13,7 +13,7 @@ from test_form_packs import filled
 from test_word import run_cli
 
 from xltool.check.checker import check_path
-from xltool.form.registry import SHIPPED_DIR
+from xltool.form.registry import available
 from xltool.word.check import NOT_IN_REPORT, check_document
 
 REPORT_PACKS = ("central-2020", "province-cost", "project")  # every shipped pack besides the default
@@ -28,7 +28,7 @@ def report_of(pack: str) -> Path:
 
 
 def test_every_shipped_pack_is_covered():
-    shipped = {p.stem for p in SHIPPED_DIR.glob("*.toml")}
+    shipped = {i for i, e in available().items() if e.shipped}
     assert shipped == {"example", *REPORT_PACKS}
 
 

@@ -127,7 +127,7 @@ class _Safe(dict):
 
 
 def run_checks(form: Form, cfg: ScoringConfig, values: Mapping[str, object]) -> list[Finding]:
-    checks = build_checks(form.year, cfg, form_id=form.pack_id)
+    checks = build_checks(form.year, cfg, form_id=form.pack_ref)
     return [to_finding(outcome, form, values) for outcome in evaluate_many(checks, values, _rules_key(form, cfg))]
 
 

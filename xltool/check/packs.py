@@ -8,11 +8,12 @@ from xltool.i18n import _
 
 
 def validate_file(path: Path):
-    """Load *path* and lay it out with its rules: (pack, form), or PackError."""
-    from xltool.form.layout import load
+    """Load *path* (its base, if it extends one, from the registered packs) and lay it out with
+    its rules: (pack, form), or PackError."""
     from xltool.form.pack import PackError, Problem
+    from xltool.form.registry import load_file
 
-    pack = load(Path(path))
+    pack = load_file(Path(path), check_layout=True)
     form = pack.trial
     problems = rule_problems(pack)
     if problems:

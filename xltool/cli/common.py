@@ -127,7 +127,8 @@ def print_pack_problems(path, exc) -> None:
 
 
 def resolve_form(value: str | None) -> str | None:
-    """The pack id for ``--form NAME|FILE`` (None: the default form); exits 2 with the reason."""
+    """The pack for ``--form NAME|NAME@VERSION|FILE`` as ``id@version`` (None: the default form);
+    exits 2 with the reason."""
     if not value:
         return None
     from xltool.check.packs import validate_file
@@ -139,13 +140,13 @@ def resolve_form(value: str | None) -> str | None:
         if looks_like_file:
             pack, _form = validate_file(Path(value))
             use_file(Path(value))
-            if not is_registered(pack.id):
+            if not is_registered(pack.ref):
                 err_console.print(escape(_(
                     "Note: the pack “{id}” is not registered; to check the returned workbooks put {path} in the "
                     "folder named by XLTOOL_FORMS_DIR."
-                ).format(id=pack.id, path=value)))
-            return pack.id
-        return get_pack(value).id
+                ).format(id=pack.ref, path=value)))
+            return pack.ref
+        return get_pack(value[:120]).ref
     except PackError as exc:
         print_pack_problems(value, exc)
     except (UnknownForm, FormClash) as exc:

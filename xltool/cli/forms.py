@@ -23,29 +23,33 @@ forms_app = typer.Typer(
 
 @forms_app.callback()
 def forms(ctx: typer.Context) -> None:
-    """List the shipped and registered form packs."""
+    """List the shipped and registered form packs, every version; say why a bureau's file is left out."""
     if ctx.invoked_subcommand is not None:
         return
     from xltool.form.pack import PackError
-    from xltool.form.registry import ENV_DIR, SHIPPED_DIR, available, bureau_dir, load_file
+    from xltool.form.registry import ENV_DIR, broken, bureau_dir, entries, load_file
 
     table = Table(title=_("Form packs"))
-    for head in (_("Pack id"), _("Pack version"), _("Pack name"), _("Pack source")):
+    for head in (_("Pack id"), _("Pack version"), _("Pack name"), _("Pack extends"), _("Pack source")):
         table.add_column(head)
-    for entry in sorted(available().values(), key=lambda e: (not e.shipped, e.id != "example", e.id)):
-        pack = load_file(entry.path)
-        table.add_row(pack.id, pack.version, pack.name, _("shipped") if entry.shipped else str(entry.path))
-    console.print(table)
-    folder = bureau_dir()
-    if folder is None:
-        console.print(_("Register your own packs by putting them in a folder named by {env}.").format(env=ENV_DIR))
-    for path in sorted((folder.glob("*.toml") if folder and folder.is_dir() else [])) + sorted(SHIPPED_DIR.glob("*.toml")):
+    invalid: list[tuple[object, PackError]] = []
+    for entry in entries():
         try:
-            load_file(path)
-        except PackError as exc:
-            err_console.print(f"[red]{escape(_('{path} is not a valid pack and is ignored:').format(path=path))}[/]")
-            for problem in exc.problems:
-                err_console.print(f"  · {escape(str(problem))}")
+            pack = load_file(entry.path)
+        except PackError as exc:  # its header was fine, its body is not: listed below, left out
+            invalid.append((entry.path, exc))
+            continue
+        table.add_row(pack.id, pack.version, pack.name, pack.extends or "",
+                      _("shipped") if entry.shipped else str(entry.path))
+    console.print(table)
+    if bureau_dir() is None:
+        console.print(_("Register your own packs by putting them in a folder named by {env}.").format(env=ENV_DIR))
+    for path, problems in [*((b.path, list(b.problems)) for b in broken()), *((p, e.problems) for p, e in invalid)]:
+        err_console.print(f"[red]{escape(_('{path} is not a valid pack and is ignored:').format(path=path))}[/]")
+        for problem in problems[:10]:
+            err_console.print(f"  · {escape(str(problem))}")
+        if len(problems) > 10:
+            err_console.print(f"  · {escape(_('… and {n} more').format(n=len(problems) - 10))}")
 
 
 @forms_app.command("check", help=_("Check a form pack file: fields, formulas, layout and rules (exit 0 valid, 2 not)."))
@@ -61,3 +65,5 @@ def check(path: Annotated[Path, typer.Argument(help=_("The pack file (.toml)"))]
                     "{formulas} formulas.").format(
         path=path, id=pack.id, version=pack.version, name=pack.name, sheets=len(form.sheets),
         fields=len(form.fields), formulas=len(form.formulas)))
+    if pack.extends:
+        console.print(_("It extends {base}: everything it does not change is that pack's.").format(base=pack.extends))

@@ -3,8 +3,8 @@
 Some facts take a tenth of a second to derive (the template fingerprint, the ≈5,000 formulas of
 the 审核 sheet) and are the same in every process that reads the same pack, version, year and
 settings. They are stored under a key made of everything they are derived from: the form's
-identity (pack id and version, template id and version, year, settings, locale), the pack's
-own text, and a stamp of xltool's code and packs (size and modification time of each source
+identity (pack id and version, template id and version, year, settings, locale), the digest
+of the pack's whole declaration, and a stamp of xltool's code and packs (size and modification time of each source
 file), so a change to any of them derives afresh. Only values computed here from the form
 are stored; nothing a workbook says.
 """
@@ -42,11 +42,12 @@ def code_stamp() -> str:
     return h.hexdigest()
 
 
-def _pack_text(pack_id: str) -> str:
+def _pack_digest(pack_ref: str) -> str:
+    """The digest of the pack's whole declaration (an extension's base included)."""
     from xltool.form.registry import get_pack
 
     try:
-        return get_pack(pack_id or None).text
+        return get_pack(pack_ref or None).digest
     except Exception:  # noqa: BLE001 - an unknown pack: the key then rests on its id and version alone
         return ""
 
@@ -55,13 +56,13 @@ def form_key(form: Form) -> str:
     """The cache key of *form*: what its derived facts depend on (see the module's docstring)."""
     from xltool.i18n import current_locale
 
-    return _key(current_locale(), form.pack_id, form.pack_version, form.template_id, form.version, form.year,
+    return _key(current_locale(), form.pack_ref, form.pack_version, form.template_id, form.version, form.year,
                 form.scoring_json)
 
 
 @lru_cache(maxsize=64)
 def _key(*ident) -> str:
-    pack = hashlib.sha256(_pack_text(ident[1]).encode("utf-8")).hexdigest()
+    pack = _pack_digest(ident[1])
     blob = json.dumps([code_stamp(), *ident, pack], ensure_ascii=False).encode("utf-8")
     return hashlib.sha256(blob).hexdigest()[:40]
 

@@ -118,10 +118,16 @@ class Form(BaseModel):
     pack_id: str = ""
     pack_version: str = ""
     pack_name: str = ""
+    pack_digest: str = ""  # of the pack's declaration (form/pack.py digest); the template records it
     lists: dict[str, int] = PField(default_factory=dict)  # list (group) name → rows
     # 一级 → (weight key, label, [(二级 key, label)]), and 三级 rows under each 二级.
     tree: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = ()
     indicator_rows: int = 0
+
+    @property
+    def pack_ref(self) -> str:
+        """The exact pack version this form was laid out from, as the registry finds it again."""
+        return f"{self.pack_id}@{self.pack_version}" if self.pack_id and self.pack_version else self.pack_id
 
     @cached_property
     def by_id(self) -> dict[str, Field]:

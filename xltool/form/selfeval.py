@@ -74,7 +74,7 @@ _FORMS: dict[tuple, Form] = {}
 
 
 def _build(pack: Pack, year: int, cfg_json: str) -> Form:
-    key = (pack.id, pack.version, pack.text, year, cfg_json)
+    key = (pack.ref, pack.digest, year, cfg_json)
     form = _FORMS.get(key)
     if form is None and year == 2023 and pack.trial is not None and pack.trial.scoring_json == cfg_json:
         form = _FORMS[key] = pack.trial

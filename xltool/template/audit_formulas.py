@@ -20,7 +20,7 @@ PASS, ROUNDING, FAIL, NA = "通过", "尾差", "不通过", "不适用"
 def audit_formulas(form: Form, cells, cfg: ScoringConfig | None = None, checks: list | None = None) -> list[tuple[str, str]]:
     """(cell, formula with its "=") of every formula of the 审核 sheet, in document order (row by
     row, column by column): what the template writes, and what the reader checks it against."""
-    checks = checks if checks is not None else [c for c in build_checks(form.year, cfg, form_id=form.pack_id)
+    checks = checks if checks is not None else [c for c in build_checks(form.year, cfg, form_id=form.pack_ref)
                                                  if c.rule.live]
     last = FIRST_ROW + len(checks) - 1
     err, warn = Severity.ERROR.label, Severity.WARNING.label
@@ -72,7 +72,7 @@ def expected_formulas(form: Form) -> list[tuple[str, str]]:
     from xltool.form.selfeval import build_form
 
     cfg = ScoringConfig.model_validate_json(form.scoring_json)
-    built = build_form(form.year, cfg, form.pack_id or None)
+    built = build_form(form.year, cfg, form.pack_ref or None)
     return audit_formulas(built, CellMap(built), cfg)
 
 

@@ -18,6 +18,7 @@ from xltool.form.model import Form
 from xltool.form.scoring import ScoringConfig
 from xltool.i18n import _
 from xltool.template import styles
+from xltool.template.cellvalue import put
 from xltool.template.audit_formulas import (FAIL, FIRST_ROW, NA, PASS, ROUNDING, audit_formulas,  # noqa: F401
                                            store_expectation)
 
@@ -43,7 +44,7 @@ def add_audit_sheet(wb: Workbook, form: Form, cells, cfg: ScoringConfig | None =
     """Append the 审核 sheet; returns the number of rule rows. *prefilled*: the inputs the
     template itself fills (the year, the unit's identity)."""
     ws = wb.create_sheet(AUDIT_SHEET)
-    checks = [c for c in build_checks(form.year, cfg, form_id=form.pack_id) if c.rule.live]
+    checks = [c for c in build_checks(form.year, cfg, form_id=form.pack_ref) if c.rule.live]
     formulas = audit_formulas(form, cells, cfg, checks)
     store_expectation(form, formulas)  # what the reader compares this sheet by
     for cell, formula in formulas:
@@ -83,7 +84,7 @@ def add_audit_sheet(wb: Workbook, form: Form, cells, cfg: ScoringConfig | None =
         ws[f"A{row}"] = n
         ws[f"B{row}"] = check.rule.code
         ws[f"C{row}"] = check.rule.severity.label
-        ws[f"D{row}"] = describe(check, form)
+        put(ws[f"D{row}"], describe(check, form))  # a pack's labels are text, never a formula
         for col in "ABCDEFGHI":
             cell = ws[f"{col}{row}"]
             cell.border = styles.BORDER

@@ -262,22 +262,37 @@ def _year(value) -> int:
 
 
 def form_choices() -> list[tuple[str, str]]:
-    """(pack id, name) of the registered form packs, the default first."""
+    """(pack id, name) of the registered form packs (each id's newest version), the default
+    first; a bureau pack that is not valid is left out (``xltool forms`` says why)."""
+    from xltool.form.pack import PackError
     from xltool.form.registry import DEFAULT_FORM, available, get_pack
 
-    ids = sorted(available(), key=lambda i: (i != DEFAULT_FORM, i))
-    return [(i, get_pack(i, session=False).name) for i in ids]
+    out = []
+    for i in sorted(available(), key=lambda i: (i != DEFAULT_FORM, i)):
+        try:
+            out.append((i, get_pack(i, session=False).name))
+        except PackError:
+            continue
+    return out
 
 
 def _form(value) -> str | None:
     """A form pack id chosen on the page: only a registered id, never a path."""
     from xltool.form.registry import UnknownForm, is_registered
 
+    from xltool.form.pack import PackError
+    from xltool.form.registry import get_pack
+
     value = str(value or "").strip()
     if not value:
         return None
     if not is_registered(value):
         raise HTTPException(400, str(UnknownForm(value[:60])))
+    try:
+        get_pack(value, session=False)
+    except PackError as exc:
+        raise HTTPException(400, _("The form pack {ref} is not valid here: {problem}").format(
+            ref=value[:60], problem=str(exc.problems[0]) if exc.problems else "")) from None
     return value
 
 

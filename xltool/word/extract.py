@@ -470,7 +470,7 @@ def choices(form: Form, name: str) -> tuple[str, ...]:
     from xltool.form.registry import get_pack
 
     try:
-        return tuple(get_pack(form.pack_id or None).file.choices.get(name, ()))
+        return tuple(get_pack(form.pack_ref or None).file.choices.get(name, ()))
     except ValueError:  # a pack no longer registered: the indicator cells say it
         return ()
 
