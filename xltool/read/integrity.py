@@ -10,7 +10,6 @@ openpyxl reference reader) are ``None`` in the Book and not judged.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Iterator
 from functools import lru_cache
