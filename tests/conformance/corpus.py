@@ -445,9 +445,8 @@ def _eval_rows(case: Case, form) -> list[list[str]]:
     rows: list[list[str]] = []
     text_of = lambda fid: _text_of(case, form, fid)  # noqa: E731
     first_field = min(f.row for f in form.fields if f.sheet == "eval")
-    for r in range(first_field, header_row):
-        if _shown(case, form, "eval", r):
-            rows.append(_grid_row(form, "eval", r, text_of))
+    for r in _shown_rows(case, form, "eval", range(first_field, header_row)):
+        rows.append(_grid_row(form, "eval", r, text_of))
     # The indicator header and rows in the source's own columns.
     heads = _header_words(form, "eval", header_row)
     col_of = {part: split_cell(form.field(indicator_ids(form.tree[0][0], form.tree[0][2][0][0], 1)[part]).cell)[0]
@@ -462,10 +461,26 @@ def _eval_rows(case: Case, form) -> list[list[str]]:
         l1_label = l1_weight_label(ind.l1, scoring_for(case), form)
         l2_label = labels[ind.l1][1][ind.l2]
         rows.append([lead[0], l1_label, l2_label] + [getattr(ind, p) or "" for p in case.word_columns])
-    for r in range(last_ind + 1, last + 1):
-        if _shown(case, form, "eval", r):
-            rows.append(_grid_row(form, "eval", r, text_of))
+    for r in _shown_rows(case, form, "eval", range(last_ind + 1, last + 1)):
+        rows.append(_grid_row(form, "eval", r, text_of))
     return rows
+
+
+def _shown_rows(case: Case, form, sheet: str, rows: range) -> list[int]:
+    """The rows of *rows* the source shows: a row with a figure or text it prints, and the rows
+    of words (headers) over such a row; a block the source does not show goes with its headers."""
+    kept: list[int] = []
+    pending: list[int] = []
+    for r in rows:
+        has_fields = any(f.sheet == sheet and f.row == r for f in form.fields)
+        if not has_fields:
+            if _shown(case, form, sheet, r):
+                pending.append(r)
+            continue
+        if _shown(case, form, sheet, r):
+            kept += pending + [r]
+        pending = []
+    return kept
 
 
 def _shown(case: Case, form, sheet: str, row: int) -> bool:
@@ -659,7 +674,8 @@ def summary_line(rows: list[dict]) -> str:
     found, total = sum(r["found"] for r in rows), sum(r["total"] for r in rows)
     pending = Counter(c for r in rows for c in r["pending"])
     false = Counter(c for r in rows for c in r["false_errors"])
-    pending_false = Counter(c for r in rows for c in r["pending_false"] + r["pending_violated"])
+    pending_false = Counter(c for r in rows for c in r["pending_false"])
+    pending_violated = sum(len(r["pending_violated"]) for r in rows)
     violated = sum(len(r["violated"]) for r in rows)
     reader = sum(r["reader_pending"] for r in rows)
 
@@ -669,5 +685,5 @@ def summary_line(rows: list[dict]) -> str:
     return (f"conformance corpus: {len(cases)} cases ({real} real, {len(cases) - real} derived), {len(rows)} runs "
             f"(workbook + Word) · expected findings found {found}/{total} (pending on the rules branch: "
             f"{sum(pending.values())} — {codes(pending)}) · false 必须修改 {sum(false.values())} ({codes(false)}) · "
-            f"must-not broken {violated} · pending false/must-not findings {sum(pending_false.values())} "
-            f"({codes(pending_false)}) · Word runs pending on the reader {reader}")
+            f"must-not broken {violated} · pending: false 必须修改 {sum(pending_false.values())} "
+            f"({codes(pending_false)}), must-not {pending_violated} · Word runs pending on the reader {reader}")
