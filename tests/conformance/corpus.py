@@ -561,6 +561,7 @@ class Outcome:
     pending_violated: list[tuple[MustNot, Any]] = dfield(default_factory=list)
     unexpected_warnings: list[Any] = dfield(default_factory=list)
     out_of_scope: int = 0
+    pending_used: set[str] = dfield(default_factory=set)  # pending marks today's rules still need
     unplaced: list[str] = dfield(default_factory=list)
     reader_pending: str | None = None  # the Word reader's known gap for this layout
 
@@ -632,6 +633,8 @@ def judge(case: Case, path: str, findings, known: frozenset[str], unplaced: list
             out.unexpected_warnings.append(f)
     if path == "word" and case.pending_word and (out.missed or out.false_errors or out.violated):
         out.reader_pending = case.pending_word
+    out.pending_used = ({e.code for e in out.pending} | {f.code for f in out.pending_false}
+                        | {m.code for m, _f in out.pending_violated})
     return out
 
 
@@ -664,6 +667,7 @@ def record(outcome) -> None:
         "pending_violated": [m.code for m, _f in outcome.pending_violated],
         "pending_passed": [e.code for e in outcome.pending_passed],
         "reader_pending": bool(outcome.reader_pending),
+        "pending_marks": sorted(outcome.case.pending_rules), "pending_used": sorted(outcome.pending_used),
     }
     (Path(folder) / f"{outcome.case.id}__{outcome.path}.json").write_text(json.dumps(data), encoding="utf-8")
 
@@ -678,6 +682,12 @@ def summary_line(rows: list[dict]) -> str:
     pending_violated = sum(len(r["pending_violated"]) for r in rows)
     violated = sum(len(r["violated"]) for r in rows)
     reader = sum(r["reader_pending"] for r in rows)
+    marks: dict[str, set[str]] = {}
+    used: dict[str, set[str]] = {}
+    for r in rows:
+        marks.setdefault(r["case"], set()).update(r.get("pending_marks", ()))
+        used.setdefault(r["case"], set()).update(r.get("pending_used", ()))
+    idle = sum(len(marks[c] - used[c]) for c in marks)
 
     def codes(counter: Counter) -> str:
         return ", ".join(f"{c}×{n}" for c, n in sorted(counter.items())) or "none"
@@ -686,4 +696,5 @@ def summary_line(rows: list[dict]) -> str:
             f"(workbook + Word) · expected findings found {found}/{total} (pending on the rules branch: "
             f"{sum(pending.values())} — {codes(pending)}) · false 必须修改 {sum(false.values())} ({codes(false)}) · "
             f"must-not broken {violated} · pending: false 必须修改 {sum(pending_false.values())} "
-            f"({codes(pending_false)}), must-not {pending_violated} · Word runs pending on the reader {reader}")
+            f"({codes(pending_false)}), must-not {pending_violated}; pending marks today's rules no longer need {idle} · "
+            f"Word runs pending on the reader {reader}")
