@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import os
 import re
+import hashlib
 import json
 from collections import Counter
 from contextlib import contextmanager
@@ -345,7 +346,7 @@ def template(pack: str, year: int, cfg_json: str, folder: str) -> Path:
     from xltool.template.writer import build_workbook, save_atomic
 
     cfg = ScoringConfig.model_validate_json(cfg_json)
-    name = f"{pack}_{year}_{abs(hash(cfg_json)) % 10**8}.xlsx"
+    name = f"{pack}_{year}_{hashlib.sha256(cfg_json.encode()).hexdigest()[:12]}.xlsx"
     return save_atomic(build_workbook(year, cfg=cfg, form_id=pack), Path(folder) / name)
 
 
