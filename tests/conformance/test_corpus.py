@@ -6,7 +6,7 @@ are reported (the lead removes the marks at merge and everything must then pass 
 from __future__ import annotations
 
 import pytest
-from corpus import PATHS, load_cases, record, run_case
+from conformance.corpus import PATHS, load_cases, record, run_case
 from helpers import chinese, scratch
 
 from xltool.check.catalogue import RULES
@@ -55,7 +55,7 @@ def test_derived_variants_say_what_they_change():
 def test_a_regions_layout_is_read_in_its_packs_own_words():
     """The Sichuan table opens with its goals and words its columns 年初预算 / 调整后预算数 / 权重 /
     指标性质: the Word reader places every figure by the pack's words, none is left unplaced."""
-    from corpus import docx, packs_registered
+    from conformance.corpus import docx, packs_registered
 
     from xltool.word.check import check_document
 
@@ -81,7 +81,7 @@ def test_the_commands_give_what_the_runner_gives():
     import subprocess
     import sys
 
-    from corpus import PACKS_DIR, check_word, check_workbook, packs_registered
+    from conformance.corpus import PACKS_DIR, check_word, check_workbook, packs_registered
 
     case = next(c for c in CASES if c.id == "guichi-tangxi-weituo-2022")
     folder = scratch("conformance_cli")

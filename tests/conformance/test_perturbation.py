@@ -17,7 +17,7 @@ from decimal import Decimal
 from functools import cache
 
 import pytest
-from corpus import case_values, form_for, known_fields, load_cases, packs_registered, scoring_for, workbook
+from conformance.corpus import case_values, form_for, known_fields, load_cases, packs_registered, scoring_for, workbook
 from helpers import chinese, scratch
 
 from xltool.check.checker import check_path, to_finding
