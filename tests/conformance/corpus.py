@@ -699,3 +699,33 @@ def summary_line(rows: list[dict]) -> str:
             f"must-not broken {violated} · pending: false 必须修改 {sum(pending_false.values())} "
             f"({codes(pending_false)}), must-not {pending_violated}; pending marks today's rules no longer need {idle} · "
             f"Word runs pending on the reader {reader}")
+
+
+# -- the session hooks (called from tests/conftest.py, which every run loads, xdist's controller too) --
+
+def open_results(config) -> None:
+    """The controller makes the folder each run writes its outcome to; workers inherit the path."""
+    import tempfile
+
+    if hasattr(config, "workerinput"):
+        return
+    folder = Path(tempfile.mkdtemp(prefix="xltool-conformance-"))
+    os.environ[RESULTS_ENV] = str(folder)
+    config._conformance_results = folder
+
+
+def close_results(config) -> None:
+    import shutil
+
+    folder = getattr(config, "_conformance_results", None)
+    if folder is not None:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def print_summary(terminalreporter, config) -> None:
+    folder = getattr(config, "_conformance_results", None)
+    if folder is None or not Path(folder).is_dir():
+        return
+    rows = [json.loads(p.read_text(encoding="utf-8")) for p in sorted(Path(folder).glob("*.json"))]
+    if rows:
+        terminalreporter.write_line(summary_line(rows))
