@@ -19,7 +19,6 @@ from email import policy
 from pathlib import Path
 from types import SimpleNamespace
 
-import openpyxl
 import pytest
 
 from helpers import corrected_path, zh_locale  # noqa: F401 - fixtures

@@ -105,7 +105,8 @@ def start_plan(request: Request, plan: Plan) -> Task:
         else:
             mailing.send_reminders(plan, s.cfg, s.store, task)
 
-    task = s.tasks.start(plan.kind, titles()[plan.kind], work, back=back, round_id=plan.round_id)
+    r = svc.get_round(request, plan.round_id)
+    task = s.tasks.start(plan.kind, titles()[plan.kind], work, back=back, round_id=plan.round_id, back_label=r.name)
     if task is None:
         raise HTTPException(409, _("The same action is already running. Wait until it has finished."))
     return task

@@ -87,6 +87,16 @@ class Plan:
 
 # -- mail settings ------------------------------------------------------------------------------------------
 
+def _settings_for_sending(cfg: WebConfig):
+    """The mail settings in a task: unusable ones end it with their sentence."""
+    from xltool.mail.errors import MailError
+
+    try:
+        return mail_settings(cfg)
+    except MailError as exc:
+        raise TaskRefused(exc.message) from None
+
+
 def mail_settings(cfg: WebConfig):
     """The mail settings of the data folder (xltool.toml's [mail]); without them the messages
     wait in the data folder's outbox. MailError (a Chinese sentence) when they are unusable."""
@@ -96,20 +106,45 @@ def mail_settings(cfg: WebConfig):
     return load_settings(cfg.mail_config, **where)
 
 
-def _settings_notes(settings) -> list[str]:
+def outbox_label(settings, cfg: WebConfig) -> str:
+    """Where the messages wait: the data folder's outbox said as such, any other by its path."""
+    outbox = Path(settings.outbox).resolve()
+    try:
+        inside = outbox.relative_to(cfg.data.resolve()).as_posix()
+    except ValueError:
+        return str(outbox)
+    return _("the folder {folder} of the data folder").format(folder=inside)
+
+
+def _settings_notes(settings, cfg: WebConfig) -> list[str]:
     if settings.sends:
         return [_("The messages go to the mail server {server}; each is kept in the outbox.").format(
             server=settings.server_label)]
     return [_("No mail server is set: the messages are written to the outbox {outbox} and wait there; once "
               "[mail] is set in the data folder's xltool.toml, “xltool mail flush” sends them.").format(
-        outbox=Path(settings.outbox).resolve())]
+        outbox=outbox_label(settings, cfg))]
 
 
-def _earlier(settings, key: str) -> str:
+def _ledger(settings):
+    """The outbox, its ledger read once for the whole plan (a plan asks about every unit)."""
+    from xltool.mail.outbox import Outbox
+
+    class Once(Outbox):
+        _ledger_data: dict | None = None
+
+        def _read_ledger(self):
+            if self._ledger_data is None:
+                self._ledger_data = super()._read_ledger()
+            return self._ledger_data
+
+    return Once(settings.outbox)
+
+
+def _earlier(outbox, key: str) -> str:
     """Why a message with this dedupe key is not sent again ("" when it would be new)."""
-    from xltool.mail.outbox import MessageStatus, Outbox
+    from xltool.mail.outbox import MessageStatus
 
-    existing = Outbox(settings.outbox).find_duplicate(key)
+    existing = outbox.find_duplicate(key)
     if existing is None:
         return ""
     if isinstance(existing, str) or existing.status is MessageStatus.SENT:
@@ -159,8 +194,9 @@ def plan_results(cfg: WebConfig, store: Store, r: Round, audit: Audit | None, *,
         raise TaskRefused(_("Run the audit first."))
     result = audit.result
     settings = mail_settings(cfg)
-    plan = Plan(RESULTS, r.id, [], audit_id=audit.id, options={"passed": passed}, notes=_settings_notes(settings))
+    plan = Plan(RESULTS, r.id, [], audit_id=audit.id, options={"passed": passed}, notes=_settings_notes(settings, cfg))
     roster = bool(result.get("roster", any(u.get("on_roster") for u in result["units"])))
+    outbox = _ledger(settings)
     audit_dir = store.audit_dir(r.id)
     for n, u in enumerate(result["units"]):
         row = Planned(key=f"{n}:{u.get('key', '')}", unit=u.get("unit") or _("(unit not filled)"),
@@ -191,7 +227,7 @@ def plan_results(cfg: WebConfig, store: Store, r: Round, audit: Audit | None, *,
         if u.get("outputs") and not row.attachments:
             row.reason = _("its 问题清单 and annotated copy are missing: run the audit again")
             continue
-        row.reason = _earlier(settings, dedupe_key(report, to))  # never the same findings twice
+        row.reason = _earlier(outbox, dedupe_key(report, to))  # never the same findings twice
         if row.reason:
             continue
         row.send = True
@@ -202,7 +238,7 @@ def send_results(plan: Plan, cfg: WebConfig, store: Store, task: Task) -> None:
     from xltool.mail.deliver import deliver_report
     from xltool.mail.errors import MailError
 
-    settings = mail_settings(cfg)
+    settings = _settings_for_sending(cfg)
     audit_dir = store.audit_dir(plan.round_id)
     rows = plan.sending
     for i, row in enumerate(rows):
@@ -218,7 +254,7 @@ def send_results(plan: Plan, cfg: WebConfig, store: Store, task: Task) -> None:
             task.rows.append(_outcome(row, result))
         except (MailError, TaskRefused) as exc:
             task.rows.append(_failed(row, getattr(exc, "message", str(exc))))
-    _finish(task, plan, settings)
+    _finish(task, plan, settings, cfg)
 
 
 # -- submission codes ----------------------------------------------------------------------------------------
@@ -256,7 +292,7 @@ def plan_codes(cfg: WebConfig, store: Store, r: Round) -> Plan:
         roster = _roster_units(store, r)
     except RosterError as exc:
         raise TaskRefused(str(exc)) from None
-    plan = Plan(CODES, r.id, [], options={"roster": r.roster_name}, notes=_settings_notes(settings))
+    plan = Plan(CODES, r.id, [], options={"roster": r.roster_name}, notes=_settings_notes(settings, cfg))
     for u in roster.units:
         row = Planned(key=u.key, unit=u.name, code=u.code, ref=u)
         plan.rows.append(row)
@@ -274,7 +310,7 @@ def send_codes(plan: Plan, cfg: WebConfig, task: Task) -> None:
     from xltool.mail.deliver import deliver_notice
     from xltool.mail.errors import MailError
 
-    settings = mail_settings(cfg)
+    settings = _settings_for_sending(cfg)
     rows = plan.sending
     for i, row in enumerate(rows):
         task.progress(i, len(rows), _("Sending"))
@@ -289,7 +325,7 @@ def send_codes(plan: Plan, cfg: WebConfig, task: Task) -> None:
             task.rows.append(_outcome(row, deliver_notice(settings, to, subject, text, kind="code")))
         except MailError as exc:
             task.rows.append(_failed(row, exc.message))
-    _finish(task, plan, settings)
+    _finish(task, plan, settings, cfg)
 
 
 # -- reminders -----------------------------------------------------------------------------------------------
@@ -341,9 +377,10 @@ def plan_reminders(cfg: WebConfig, store: Store, r: Round, audit: Audit | None, 
     except RosterError as exc:
         raise TaskRefused(str(exc)) from None
     submitted, unknown = _submitted_keys(store, r, roster, audit)
+    outbox = _ledger(settings)
     plan = Plan(REMINDERS, r.id, [], audit_id=audit.id if audit else None,
                 options={"year": year, "form": form_id or "", "site": site, "day": date.today().isoformat()},
-                notes=_settings_notes(settings))
+                notes=_settings_notes(settings, cfg))
     if audit is None:
         plan.notes.insert(0, _("The round has not been audited yet: units count as submitted only when a file they "
                                "submitted on the web page or by mail names them."))
@@ -360,7 +397,7 @@ def plan_reminders(cfg: WebConfig, store: Store, r: Round, audit: Audit | None, 
             continue
         suffix = _(" (with its submission code)") if normal_unit_code(u.code) else ""
         row.attachments = [template_filename(u, year) + suffix]
-        earlier = _earlier(settings, reminder_key(r.id, u.key, row.to, plan.options["day"]))
+        earlier = _earlier(outbox, reminder_key(r.id, u.key, row.to, plan.options["day"]))
         if earlier:
             row.reason = _("reminded today already: {earlier}").format(earlier=earlier)
             continue
@@ -409,7 +446,7 @@ def send_reminders(plan: Plan, cfg: WebConfig, store: Store, task: Task) -> None
     from xltool.mail.errors import MailError
     from xltool.web.codes import normal_unit_code, submission_code
 
-    settings = mail_settings(cfg)
+    settings = _settings_for_sending(cfg)
     r = store.round(plan.round_id)
     if r is None:
         raise TaskRefused(_("No such round."))
@@ -447,7 +484,7 @@ def send_reminders(plan: Plan, cfg: WebConfig, store: Store, task: Task) -> None
                 task.rows.append(_outcome(row, deliver_message(message, settings, dedupe_key=key, kind="reminder")))
             except MailError as exc:
                 task.rows.append(_failed(row, exc.message))
-    _finish(task, plan, settings)
+    _finish(task, plan, settings, cfg)
 
 
 # -- outcomes ------------------------------------------------------------------------------------------------
@@ -486,7 +523,7 @@ def OUTCOME_LABELS() -> dict[str, str]:  # noqa: N802 - a table, translated when
             SKIPPED: _("Skipped")}
 
 
-def _finish(task: Task, plan: Plan, settings) -> None:
+def _finish(task: Task, plan: Plan, settings, cfg: WebConfig) -> None:
     """The task's summary in Chinese: how many sent, waiting in the outbox, failed (and why), skipped."""
     for row in plan.skipped:
         task.rows.append({"unit": row.unit, "unit_code": row.code, "to": list(row.to), "outcome": SKIPPED,
@@ -498,7 +535,7 @@ def _finish(task: Task, plan: Plan, settings) -> None:
     if tally[QUEUED]:
         lines.append(_("In the outbox: {n} message(s), not sent yet because no mail server is set. They wait in {outbox}; "
                        "once [mail] is set in the data folder's xltool.toml, “xltool mail flush” sends them.").format(
-            n=tally[QUEUED], outbox=Path(settings.outbox).resolve()))
+            n=tally[QUEUED], outbox=outbox_label(settings, cfg)))
     if tally[NOT_AGAIN]:
         lines.append(_("Not sent again: {n} (the same message had been sent before).").format(n=tally[NOT_AGAIN]))
     if tally[FAILED]:

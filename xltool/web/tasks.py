@@ -31,6 +31,7 @@ class Task:
     title: str  # what the page heads it with (Chinese)
     back: str  # the page to go back to
     round_id: int | None = None
+    back_label: str = ""  # the round's name, for the page's crumbs
     phase: str = ""
     total: int = 0
     done: int = 0
@@ -84,12 +85,13 @@ class Tasks:
         return self._tasks.get(task_id)
 
     def start(self, kind: str, title: str, work: Callable[[Task], None], *, back: str,
-              round_id: int | None = None) -> Task | None:
+              round_id: int | None = None, back_label: str = "") -> Task | None:
         """Run ``work(task)`` in a thread; None when a task of this *kind* is already running."""
         with self._lock:
             if self.busy(kind) is not None:
                 return None
-            task = Task(next(self._ids), kind, title, back, round_id=round_id, phase=_("Waiting to start"))
+            task = Task(next(self._ids), kind, title, back, round_id=round_id, back_label=back_label,
+                        phase=_("Waiting to start"))
             self._tasks[task.id] = task
             self._forget_old()
         threading.Thread(target=self._run, args=(task, work), name=f"task-{task.id}", daemon=True).start()
