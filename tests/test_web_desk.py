@@ -358,3 +358,20 @@ def test_api_validation_errors_are_chinese(tmp_path):
     assert body["detail"] == "请求不完整或格式不对。" and body["errors"][0]["msg"] == "不是有效的 JSON"
     r = client.post("/api/rounds", json={"name": "x" * 100}, headers=basic())
     assert r.status_code == 422 and r.json()["errors"][0]["msg"] == "太长"
+
+
+def test_roster_text_is_escaped_on_the_preview_and_the_task_page(tmp_path):
+    hostile = '<script>alert("x")</script>'
+    client = make_client(tmp_path)
+    token = login(client)
+    rid = client.post("/api/rounds", json={"name": "一"}, headers=basic()).json()["id"]
+    roster = f"单位名称,单位编码,电子邮箱\n{hostile},430203009,a@example.gov.cn\n".encode()
+    client.post(f"/api/rounds/{rid}/roster", files={"file": ("名册.csv", roster)}, headers=basic())
+    for kind in ("codes", "reminders"):
+        page = client.get(f"/desk/rounds/{rid}/mail/{kind}", headers=HTML).text
+        assert "<script>alert" not in page and "&lt;script&gt;alert" in page, kind
+    plan = client.get(f"/api/rounds/{rid}/mail/codes", headers=basic()).json()["plan"]
+    done = client.post(f"/desk/rounds/{rid}/mail/codes", data={"csrf_token": token, "plan": plan}, headers=HTML)
+    wait_task(client, str(done.url).rsplit("/", 1)[1])
+    page = client.get(str(done.url), headers=HTML).text
+    assert "<script>alert" not in page and "&lt;script&gt;alert" in page
