@@ -110,7 +110,11 @@ def test_every_help_page(encoding):
         assert code == 0, (where, err.decode(encoding, "replace"))
         assert b"Traceback" not in err and b"--help" in out, where
         if encoding == "gbk":
-            assert "用法" in out.decode("gbk"), where  # Chinese shown, not replaced
+            text = out.decode("gbk")
+            assert "用法" in text, where  # Chinese shown, not replaced
+            # what to type is named in Chinese, never as a Python type
+            for python_type in ("<str>", "<bool>", "<int>", "<float>", "<path>", "list["):
+                assert python_type not in text, (where, python_type)
 
 
 def _jobs(folder: Path) -> list[tuple[str, list[str], int]]:

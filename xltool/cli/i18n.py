@@ -53,6 +53,11 @@ def _msgids() -> None:  # pragma: no cover - listed so the extractor sees these 
     _("Enter a file or folder path.")
     _("Use one of the values listed by --help.")
     _("The value is not valid here.")
+    _("file")
+    _("path")
+    _("text")
+    _("whole number")
+    _("number")
 
 
 # pydantic's and click's English for values that do not convert (Typer ≥ 0.20 validates with pydantic).
@@ -98,6 +103,7 @@ def install() -> None:
             pending[name] = _patch_gettext
     pending["typer.rich_utils"] = _patch_rich_utils
     _patch_vendored_click()
+    _patch_type_labels()
     if "typer.rich_utils" in sys.modules:
         _patch_rich_utils(sys.modules["typer.rich_utils"])
         del pending["typer.rich_utils"]
@@ -266,3 +272,42 @@ def _patch_vendored_click() -> None:
         return write_usage(self, prog, args, _("Usage:") + " " if prefix is None else prefix)
 
     formatting.HelpFormatter.write_usage = usage
+
+
+# Typer shows a value's Python type in --help (<str>, <list[Path]>, <bool>): a finance clerk reads
+# a Chinese word for what to type instead, and nothing for a flag.
+_TYPE_LABELS = {"str": "text", "int": "whole number", "float": "number", "Path": "path"}
+
+
+def _patch_type_labels() -> None:
+    try:
+        from typer.core import _TyperParameter
+    except ImportError:  # an older Typer prints click's own metavars
+        return
+    if getattr(_TyperParameter, "_xltool_labels", False):
+        return
+    original = _TyperParameter.display_type
+
+    def display_type(self, ctx):
+        if getattr(self, "is_flag", False) or getattr(self, "is_bool_flag", False):
+            return None
+        desc = self.type_descriptor
+        if desc.is_ranged:
+            return f"<{_(_TYPE_LABELS.get(desc.ranged_type_name, 'number'))}>"
+        if desc.is_choice or desc.is_datetime or desc.is_tuple:
+            return original(self, ctx)
+        annotation = desc.annotation
+        name = self._bare_type(annotation)
+        if name == "bool":
+            return None
+        if desc.is_list:
+            element = name[len("list["):-1] if name.startswith("list[") else name
+            label = _("file") if element == "Path" else _(_TYPE_LABELS.get(element, "text"))
+        elif desc.is_path or name == "Path":
+            label = _("path")
+        else:
+            label = _(_TYPE_LABELS.get(name, "text"))
+        return f"<{label}>"
+
+    _TyperParameter.display_type = display_type
+    _TyperParameter._xltool_labels = True
