@@ -9,12 +9,18 @@ from __future__ import annotations
 import ipaddress
 import os
 import ssl
-import tomllib
 from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+)
 
 from xltool.i18n import _
 
@@ -139,32 +145,11 @@ class IntakeSettings(BaseModel):
 
 
 def _read_table(path: Path) -> dict[str, Any]:
-    try:
-        with path.open("rb") as fh:
-            document = tomllib.load(fh)
-    except (tomllib.TOMLDecodeError, OSError) as exc:
-        from xltool.usererrors import describe
+    from xltool.settingsfile import read_settings_table
 
-        raise IntakeConfigError(_("Cannot read {path}: {error}").format(path=path, error=describe(exc))) from exc
-    table = document.get(TOML_TABLE, {})
-    if not isinstance(table, dict):
-        raise IntakeConfigError(_("[intake] in {path} must be a table").format(path=path))
-    secrets = sorted(k for k in table if k.lower() in _SECRET_KEYS)
-    if secrets:  # name the key, never echo its value
-        raise IntakeConfigError(_("The password must not be written in {path} (key “{key}” in [intake]); delete it "
-                                  "and set the environment variable {env} instead").format(
-            path=path, key=secrets[0], env=PASSWORD_ENV))
-    known = set(IntakeSettings.model_fields) - {"password"}
-    unknown = sorted(k for k in table if k not in known)
-    if unknown:
-        raise IntakeConfigError(_("Unknown intake settings in {path}: {keys}. Valid settings: {valid}").format(
-            path=path, keys=", ".join(unknown), valid=", ".join(sorted(known))))
-    data = dict(table)
-    for key in _PATH_KEYS:
-        if isinstance(data.get(key), str) and data[key].strip():
-            candidate = Path(data[key]).expanduser()
-            data[key] = candidate if candidate.is_absolute() else path.parent / candidate
-    return data
+    return read_settings_table(path, table=TOML_TABLE, known=set(IntakeSettings.model_fields) - {"password"},
+                               secret_keys=_SECRET_KEYS, path_keys=_PATH_KEYS, password_env=PASSWORD_ENV,
+                               error=IntakeConfigError)
 
 
 def load_intake_settings(config_path: str | os.PathLike[str] | None = None, **overrides: Any) -> IntakeSettings:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import ipaddress
 import os
 import ssl
-import tomllib
 from contextvars import ContextVar
 from enum import Enum
 from functools import lru_cache
@@ -20,7 +19,11 @@ from typing import Any
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic.fields import FieldInfo
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 from xltool.i18n import _
 from xltool.mail.errors import MailConfigError
@@ -219,39 +222,11 @@ def default_config_path() -> Path:
 
 
 def _read_mail_table(path: Path) -> dict[str, Any]:
-    try:
-        with path.open("rb") as fh:
-            document = tomllib.load(fh)
-    except (tomllib.TOMLDecodeError, OSError) as exc:
-        from xltool.usererrors import describe
+    from xltool.settingsfile import read_settings_table
 
-        raise MailConfigError(_("Cannot read {path}: {error}").format(path=path, error=describe(exc))) from exc
-    table = document.get(TOML_TABLE, {})
-    if not isinstance(table, dict):
-        raise MailConfigError(_("[mail] in {path} must be a table").format(path=path))
-    secrets = sorted(k for k in table if k.lower() in _SECRET_KEYS)
-    if secrets:
-        # Name the key, never echo its value.
-        raise MailConfigError(
-            _(
-                "The password must not be written in {path} (key “{key}” in [mail]); "
-                "delete it and set the environment variable {env} instead"
-            ).format(path=path, key=secrets[0], env=PASSWORD_ENV)
-        )
-    known = set(MailSettings.model_fields) - {"password"}
-    unknown = sorted(k for k in table if k not in known)
-    if unknown:
-        raise MailConfigError(
-            _("Unknown mail settings in {path}: {keys}. Valid settings: {valid}").format(
-                path=path, keys=", ".join(unknown), valid=", ".join(sorted(known))
-            )
-        )
-    data = dict(table)
-    for key in _PATH_KEYS:
-        if isinstance(data.get(key), str) and data[key].strip():
-            candidate = Path(data[key]).expanduser()
-            data[key] = candidate if candidate.is_absolute() else (path.parent / candidate)
-    return data
+    return read_settings_table(path, table=TOML_TABLE, known=set(MailSettings.model_fields) - {"password"},
+                               secret_keys=_SECRET_KEYS, path_keys=_PATH_KEYS, password_env=PASSWORD_ENV,
+                               error=MailConfigError)
 
 
 def _describe_validation_error(exc: ValidationError) -> str:
