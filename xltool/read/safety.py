@@ -34,6 +34,7 @@ from functools import lru_cache
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from xltool.form.address import column_index, column_letters
 from xltool.i18n import _
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -814,18 +815,11 @@ _A1_RE = re.compile(r"^\$?([A-Za-z]{1,4})?\$?([0-9]{1,9})?$")
 def _col_index(letters: str | bytes) -> int:
     if isinstance(letters, bytes):
         letters = letters.decode("ascii")
-    n = 0
-    for ch in letters.upper():
-        n = n * 26 + (ord(ch) - 64)
-    return n
+    return column_index(letters.upper())
 
 
 def _col_letters(n: int) -> str:
-    out = ""
-    while n > 0:
-        n, rem = divmod(n - 1, 26)
-        out = chr(65 + rem) + out
-    return out or "A"
+    return column_letters(n) or "A"
 
 
 _MAX_ROW, _MAX_COL = 1_048_576, 16_384
