@@ -16,7 +16,7 @@ import openpyxl
 import pytest
 from lxml import etree
 
-from helpers import YEAR, scratch
+from helpers import YEAR, lo_convert_many, scratch
 from helpers import zh_locale  # noqa: F401 - autouse
 from xltool.check.checker import check_path
 from xltool.read.book import from_xml
@@ -146,6 +146,20 @@ def test_a_spliced_template_reads_and_checks_as_the_built_one(pairs, key) -> Non
     ws = openpyxl.load_workbook(spliced)[got.form.sheet_title("info")]
     assert ws["B3"].data_type == "s" and ws["B3"].value == unit.name and ws["B3"].protection.locked
     assert ws["B12"].protection.locked is bool(unit.email)  # an e-mail left out is typed by the unit
+
+
+def test_libreoffice_opens_a_spliced_template_and_its_live_checks_agree(soffice, pairs) -> None:
+    """The real spreadsheet opens the spliced zip, recalculates, and its 审核 counters agree with
+    check-workbook (a template with prefilled figures has its findings)."""
+    spliced, _built = pairs["hostile, every cell"]
+    (recalculated,) = lo_convert_many([spliced], scratch("splice_lo"), recalc=True)
+    ws = openpyxl.load_workbook(recalculated, data_only=True)["审核"]
+    _result, report = check_path(spliced)
+    errors = sum(f.severity.value == "error" for f in report.findings)
+    warnings = sum(f.severity.value == "warning" for f in report.findings)
+    assert (ws["D2"].value, ws["D3"].value) == (errors, warnings)
+    info = openpyxl.load_workbook(recalculated)[read_path(spliced).form.sheet_title("info")]
+    assert info["B3"].value == UNITS["hostile, every cell"].name
 
 
 TEXTS = ["单位", " leading", "trailing ", "   ", "a\r\nb\tc", "emoji 😀 𠀀", "\u202e\u2066bidi\u2069", "<&>\"'",
