@@ -120,7 +120,7 @@ def _jobs(folder: Path) -> list[tuple[str, list[str], int]]:
     inbox = folder / "收件箱"
     inbox.mkdir(exist_ok=True)
     (inbox / "单位.xlsx").write_bytes(COMMITTED_FILLED.read_bytes())
-    pack = ROOT / "xltool" / "form" / "packs" / "example.toml"
+    pack = ROOT / "xltool" / "form" / "packs" / "example" / "1.0.toml"
     return [
         ("version", ["--version"], 0),
         ("check-workbook findings", ["check-workbook", str(COMMITTED_FILLED)], 1),

@@ -111,8 +111,13 @@ def test_workbook_text_is_escaped_on_every_page(client, tmp_path):
     assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in r.text and "&lt;b&gt;名.xlsx" in r.text
     assert "script-src 'self'" in r.headers["content-security-policy"]
     # The same workbook at the desk: 报送, audit, the summary and the unit's page.
-    r = client.post(re.search(r'action="(/selfcheck/[^"]+/submit)"', r.text).group(1), data={"csrf_token": token}, headers=HTML)
-    assert r.status_code == 200 and "&lt;b&gt;名.xlsx" in r.text
+    submit = re.search(r'action="(/selfcheck/[^"]+/submit)"', r.text).group(1)
+    r = client.post(submit, data={"csrf_token": token}, headers=HTML)  # 9 必须修改: asked first
+    assert r.status_code == 200 and 'id="confirm-submit"' in r.text and "&lt;b&gt;名.xlsx" in r.text
+    assert "<script>alert" not in r.text
+    r = client.post(submit, data={"csrf_token": token, "confirm": "1"}, headers=HTML)
+    assert r.status_code == 200 and 'id="receipt"' in r.text and "&lt;b&gt;名.xlsx" in r.text
+    assert "<script>alert" not in r.text and "&lt;script&gt;" in r.text  # the unit's name on the receipt
     token = login(client)
     pending = client.get("/desk/rounds/1", headers=HTML).text  # the pending list shows the name escaped
     assert "<b>名" not in pending and "&lt;b&gt;名.xlsx" in pending

@@ -72,7 +72,9 @@ def test_a_stranger_cannot_put_a_file_in_a_units_round(tmp_path, unit_workbook):
     token = token_of(page.get("/", headers=HTML).text)
     shown = page.post("/selfcheck", data={"csrf_token": token}, files={"file": ("u.xlsx", unit_workbook)}, headers=HTML)
     action = re.search(r'action="(/selfcheck/[^"]+/submit)"', shown.text).group(1)
-    done = page.post(action, data={"csrf_token": token}, headers=HTML)
+    asked = page.post(action, data={"csrf_token": token}, headers=HTML)  # 必须修改 left: the page asks first
+    assert asked.status_code == 200 and 'id="confirm-submit"' in asked.text
+    done = page.post(action, data={"csrf_token": token, "confirm": "1"}, headers=HTML)
     assert done.status_code == 200 and 'id="pending"' in done.text and "财政局确认" in done.text
 
 
@@ -257,8 +259,17 @@ def test_the_desk_lists_and_mails_the_codes(tmp_path):
     listing = client.get(f"/desk/rounds/{rid}/codes", headers=HTML)
     rows = list(csv.reader(io.StringIO(listing.content.decode("utf-8-sig"))))
     assert rows[1][0].startswith("'=")  # a roster name never becomes a formula in the bureau's spreadsheet
-    r = client.post(f"/desk/rounds/{rid}/codes/mail", data={"csrf_token": token}, headers=HTML)
-    assert r.status_code == 200 and "发件箱" in r.text
+    # The desk shows who gets a code first; the confirm (CSRF and the list's digest) sends them.
+    preview = client.get(f"/desk/rounds/{rid}/mail/codes", headers=HTML)
+    assert preview.status_code == 200 and "发件箱" in preview.text and not list((data / "outbox").rglob("*.eml"))
+    plan = re.search(r'name="plan" value="([^"]+)"', preview.text).group(1)
+    r = client.post(f"/desk/rounds/{rid}/mail/codes", data={"csrf_token": token, "plan": plan}, headers=HTML)
+    assert r.status_code == 200 and "/desk/tasks/" in str(r.url)
+    task = str(r.url).rsplit("/", 1)[1]
+    deadline = time.monotonic() + 60
+    while client.get(f"/api/tasks/{task}", headers=basic()).json()["state"] == "running" and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert "发件箱" in client.get(f"/desk/tasks/{task}", headers=HTML).text
     messages = [email.message_from_bytes(p.read_bytes(), policy=policy.default)
                 for p in (data / "outbox").rglob("*.eml")]
     assert len(messages) == 2

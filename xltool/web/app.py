@@ -24,6 +24,7 @@ from xltool.read.safety import Limits
 from xltool.web.audits import Auditor
 from xltool.web.auth import HashPool, PasswordGate
 from xltool.web.config import WebConfig
+from xltool.web.errors import message_for, storage_message, title_for, validation_errors
 from xltool.web.guard import (
     BodyLimit,
     BodyTimeout,
@@ -50,6 +51,7 @@ from xltool.web.helpers import (  # noqa: F401 - re-exported for older imports
 )
 from xltool.web.selfcheck import ResultCache
 from xltool.web.store import StorageFull, Store
+from xltool.web.tasks import Tasks
 
 
 def _body_limit(cfg: WebConfig):
@@ -62,7 +64,7 @@ def _body_limit(cfg: WebConfig):
         message = too_large_message(limit - MULTIPART_OVERHEAD)
         if path.startswith("/api/") or "text/html" not in accept:
             return json_error(message), "application/json; charset=utf-8"
-        page = env().get_template("error.html").render(message=message, status=413, desk=False, csrf="",
+        page = env().get_template("error.html").render(message=message, title=title_for(413), desk=False, csrf="",
                                                        lang=current_locale(), version=xltool.__version__)
         return page.encode("utf-8"), "text/html; charset=utf-8"
 
@@ -74,7 +76,7 @@ CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src '
 
 
 def create_app(cfg: WebConfig) -> FastAPI:
-    from xltool.web import api, pages
+    from xltool.web import actions, api, pages
 
     app = FastAPI(
         title=_("xltool web API"), version=xltool.__version__,
@@ -94,16 +96,17 @@ def create_app(cfg: WebConfig) -> FastAPI:
         codes=PasswordGate(cfg.login_failures_per_client, cfg.login_failures_global, window, what="code"),
         hashes=HashPool(cfg.argon2_concurrency, cfg.argon2_queue),
         limits=Limits(max_file_bytes=cfg.max_upload_bytes),
+        tasks=Tasks(store.tasks_dir),
     )
     app.include_router(api.router)
     app.include_router(pages.router)
+    app.include_router(actions.router)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException):
-        if wants_json(request):
-            return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
-        return refusal(request, exc.status_code, str(exc.detail), exc.headers)
+        # Starlette's own reasons (Not Found, Method Not Allowed) become Chinese sentences.
+        return refusal(request, exc.status_code, message_for(exc.status_code, exc.detail), exc.headers)
 
     # Fail closed: a full or read-only disk, a vanished file or database, any fault, is a Chinese
     # sentence; the trace goes to the server's log only, and nothing half-stored stays behind.
@@ -135,9 +138,9 @@ def create_app(cfg: WebConfig) -> FastAPI:
     @app.exception_handler(RequestValidationError)
     async def bad_request(request: Request, exc: RequestValidationError):
         message = _("The request is incomplete or malformed.")
-        if request.url.path.startswith("/api/"):
-            return JSONResponse({"detail": message, "errors": jsonable(exc.errors())}, status_code=422)
-        return render(request, "error.html", status=422, message=message)
+        if wants_json(request):
+            return JSONResponse({"detail": message, "errors": validation_errors(exc.errors())}, status_code=422)
+        return refusal(request, 422, message)
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next):
@@ -159,19 +162,11 @@ def create_app(cfg: WebConfig) -> FastAPI:
     return app
 
 
-def storage_message(exc: BaseException) -> str:
-    if isinstance(exc, StorageFull) or getattr(exc, "errno", None) in (errno.ENOSPC, errno.EDQUOT) or (
-            isinstance(exc, sqlite3.Error) and "full" in str(exc).lower()):
-        return _("The server's disk is full, so nothing was stored. Tell the finance bureau; try again later.")
-    return _("The server cannot use its data folder just now (it may be read-only or a file has gone missing), "
-             "so nothing was changed. Tell the finance bureau; try again later.")
-
-
 def _timeout_page(path: str, accept: str) -> tuple[bytes, str]:
     message = _("The upload arrived too slowly and was stopped. Check the network connection and try again.")
     if path.startswith("/api/") or "text/html" not in accept:
         return json_error(message), "application/json; charset=utf-8"
-    page = env().get_template("error.html").render(message=message, status=408, desk=False, csrf="",
+    page = env().get_template("error.html").render(message=message, title=title_for(408), desk=False, csrf="",
                                                    lang=current_locale(), version=xltool.__version__)
     return page.encode("utf-8"), "text/html; charset=utf-8"
 
@@ -201,4 +196,5 @@ def _lifespan(store: Store, cfg: WebConfig):
 
 
 def jsonable(errors) -> list:
-    return [{"loc": list(map(str, e.get("loc", ()))), "msg": str(e.get("msg", ""))} for e in errors]
+    """Validation errors as JSON, each with a Chinese reason (kept for older imports)."""
+    return validation_errors(errors)

@@ -22,15 +22,16 @@ from starlette.formparsers import MultiPartException
 
 import xltool
 from xltool.i18n import _, current_locale
-from xltool.numbers import fmt_amount
+from xltool.numbers import fmt_kind
 from xltool.plaintext import plain
 from xltool.read.safety import Limits
 from xltool.web.audits import Auditor
 from xltool.web.auth import HashPool, PasswordGate, csrf_token, logged_in
 from xltool.web.config import WebConfig
 from xltool.web.guard import RateLimit, too_large_message
-from xltool.web.selfcheck import ResultCache, fmt_value
+from xltool.web.selfcheck import ResultCache, place_of
 from xltool.web.store import Store
+from xltool.web.tasks import Tasks
 
 log = logging.getLogger("xltool.web")
 HERE = Path(__file__).parent
@@ -44,9 +45,10 @@ def env() -> Environment:
     e = Environment(loader=FileSystemLoader(str(HERE / "templates")), autoescape=select_autoescape(["html"]),
                     trim_blocks=True, lstrip_blocks=True)
     e.globals["_"] = _
-    e.filters["num"] = fmt_value
-    e.filters["amount"] = lambda v: "" if v is None else fmt_amount(v)
-    e.filters["pct"] = lambda v: "" if v is None else f"{v * 100:.2f}%"
+    # Every figure on every page: {{ value|num("amount") }}, "rate", "score", "count", or a
+    # finding cell's own kind; the one formatter of xltool.numbers (2,450.21, 97.58%, 100.00, 12).
+    e.filters["num"] = lambda value, kind=None: fmt_kind(kind, value)
+    e.filters["place"] = place_of  # a workbook cell, or the place in a Word report
     e.filters["plain"] = plain  # workbook text shown as a title: no bidi or control characters
     return e
 
@@ -62,6 +64,7 @@ class Services:
     codes: PasswordGate  # units' submission codes
     hashes: HashPool
     limits: Limits
+    tasks: Tasks  # the templates zip and the actions on many units, in the background
 
 
 def services(request: Request) -> Services:
@@ -93,8 +96,14 @@ def refusal(request: Request, status: int, message: str, headers: dict | None = 
     """A Chinese sentence as JSON (API, scripts) or as the error page (browsers)."""
     if wants_json(request):
         return JSONResponse({"detail": message}, status_code=status, headers=headers)
+    from xltool.web.errors import title_for
+
     try:
-        return render(request, "error.html", status=status, message=message)
+        response = render(request, "error.html", status=status, message=message, title=title_for(status),
+                          not_found=status == 404)
+        for key, value in (headers or {}).items():
+            response.headers.setdefault(key, value)
+        return response
     except Exception:  # noqa: BLE001 - even the page failing must not become a traceback
         return Response(message, status_code=status, media_type="text/plain; charset=utf-8")
 
@@ -127,10 +136,11 @@ async def read_uploads(request: Request, *, max_files: int, max_bytes: int, fiel
 
 
 def templates_zip(year: int, roster_name: str, roster: bytes, jobs: int = 1, form_id: str | None = None,
-                  submit_key: str = "") -> bytes:
+                  submit_key: str = "", progress=None) -> bytes:
     """One locked template per roster unit, zipped (the roster is read by xltool.audit.roster);
     *form_id*: a registered form pack (the default form when None). With *submit_key* each
-    template carries its unit's submission code, and the zip a CSV of the codes."""
+    template carries its unit's submission code, and the zip a CSV of the codes. *progress*:
+    called with (done, total) as the templates are written (see write_unit_templates)."""
     from functools import partial
 
     from xltool.audit.distribute import write_unit_templates
@@ -142,7 +152,8 @@ def templates_zip(year: int, roster_name: str, roster: bytes, jobs: int = 1, for
         path = Path(tmp) / f"roster.{'xlsx' if ext == 'bin' else ext}"
         path.write_bytes(roster)
         code = partial(submission_code, submit_key) if submit_key else None
-        written = write_unit_templates(year, path, Path(tmp) / "out", jobs=jobs, form_id=form_id, submit_code=code)
+        written = write_unit_templates(year, path, Path(tmp) / "out", jobs=jobs, form_id=form_id, submit_code=code,
+                                       progress=progress)
         buffer = io.BytesIO()
         with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
             for file in written:
@@ -150,3 +161,46 @@ def templates_zip(year: int, roster_name: str, roster: bytes, jobs: int = 1, for
             if submit_key:
                 zf.writestr(_("Submission codes") + ".csv", codes_csv(roster_codes(submit_key, path)))
         return buffer.getvalue()
+
+
+def parse_year(value) -> int:
+    try:
+        year = int(str(value))
+    except ValueError:
+        raise HTTPException(400, _("Give the year as four digits, e.g. 2023.")) from None
+    if not 2000 <= year <= 2100:
+        raise HTTPException(400, _("Give the year as four digits, e.g. 2023."))
+    return year
+
+
+def form_choices() -> list[tuple[str, str]]:
+    """(pack id, name) of the registered form packs (each id's newest version), the default
+    first; a bureau pack that is not valid is left out (``xltool forms`` says why)."""
+    from xltool.form.pack import PackError
+    from xltool.form.registry import DEFAULT_FORM, available, get_pack
+
+    out = []
+    for i in sorted(available(), key=lambda i: (i != DEFAULT_FORM, i)):
+        try:
+            out.append((i, get_pack(i, session=False).name))
+        except PackError:
+            continue
+    return out
+
+
+def parse_form(value) -> str | None:
+    """A form pack id chosen on the page: only a registered id, never a path."""
+    from xltool.form.pack import PackError
+    from xltool.form.registry import UnknownForm, get_pack, is_registered
+
+    value = str(value or "").strip()
+    if not value:
+        return None
+    if not is_registered(value):
+        raise HTTPException(400, str(UnknownForm(value[:60])))
+    try:
+        get_pack(value, session=False)
+    except PackError as exc:
+        raise HTTPException(400, _("The form pack {ref} is not valid here: {problem}").format(
+            ref=value[:60], problem=str(exc.problems[0]) if exc.problems else "")) from None
+    return value

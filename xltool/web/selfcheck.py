@@ -10,6 +10,7 @@ and 报送 can store exactly the file that was checked.
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 import tempfile
 import threading
@@ -21,7 +22,6 @@ from pathlib import Path
 from xltool.check.checker import check_path
 from xltool.check.finding import Finding, Severity, WorkbookReport
 from xltool.i18n import _
-from xltool.numbers import fmt_number
 from xltool.read.safety import Limits, UnreadableWorkbook
 from xltool.web.store import display_name, safe_ext
 
@@ -39,6 +39,7 @@ class Checked:
     submitted: bool = False
     embedded_code: str = ""  # the submission code in the template's hidden sheet, if the desk made it
     client: str = ""  # who checked it (the per-client share of the cache)
+    receipt: object = None  # the Receipt once submitted (shown again, printable, while the result is kept)
 
     @property
     def is_report(self) -> bool:
@@ -141,14 +142,6 @@ class ResultCache:
 
 # -- what the page shows ----------------------------------------------------------------------------------
 
-def fmt_value(value: object) -> str:
-    if isinstance(value, bool):
-        return str(value)
-    if isinstance(value, (int, float)):
-        return fmt_number(value)
-    return "" if value is None else str(value)
-
-
 @dataclass
 class FindingView:
     n: int
@@ -161,10 +154,42 @@ class FindingView:
         return self.finding.severity is Severity.ERROR
 
 
+# The place a Word report states a figure, as xltool.word.extract writes it: "第二部分第4段",
+# "附件3 表格 第3行第5列", "封面第2段" (English: "Part 2 paragraph 4", "附件3 table row 3 column 5").
+_PLACE = re.compile(r"^(?P<part>.+?)\s*(?:第\d+段|第\d+行第\d+列|paragraph \d+|row \d+ column \d+)$")
+
+
+def place_of(cell) -> str:
+    """Where a finding's cell is, as the person who wrote the file knows it: a Word report's own
+    place (第二部分第4段, as ``xltool check-report`` cites it), else the workbook cell (收支情况!B37)."""
+    return cell.where or f"{cell.sheet}!{cell.cell}"
+
+
+def _part(report_place: str) -> str:
+    if report_place.startswith(("（", "(")):  # computed, or not stated in the report
+        return _("Figures the report does not state")
+    m = _PLACE.match(report_place)
+    return m.group("part").strip() if m else report_place
+
+
+def _group_of(f: Finding) -> str:
+    if not f.cells:
+        return _("Whole workbook")
+    stated = [c.where for c in f.cells if c.where]
+    if stated:  # a Word report: by the part of the report
+        return _part(next((w for w in stated if not w.startswith(("（", "("))), stated[0]))
+    return f.cells[0].sheet
+
+
+def cites_places(report: WorkbookReport | None) -> bool:
+    """A Word report's findings cite places in the report, not workbook cells."""
+    return report is not None and any(c.where for f in report.findings for c in f.cells)
+
+
 def grouped(report: WorkbookReport) -> list[tuple[str, list[FindingView]]]:
-    """Findings grouped by the sheet of their first cell, in the order the sheets first appear."""
+    """Findings grouped by where their first cell is (a workbook's sheet, a Word report's part),
+    in the order the groups first appear."""
     groups: dict[str, list[FindingView]] = {}
     for n, f in enumerate(report.findings, start=1):
-        sheet = f.cells[0].sheet if f.cells else _("Whole workbook")
-        groups.setdefault(sheet, []).append(FindingView(n, f, f.cells[:2], f.cells[2:]))
+        groups.setdefault(_group_of(f), []).append(FindingView(n, f, f.cells[:2], f.cells[2:]))
     return list(groups.items())

@@ -60,6 +60,33 @@ def annotatable(request: Request, token: str) -> Checked:
 
 
 @dataclass
+class Receipt:
+    """What a unit prints after 报送: enough to prove which file the bureau received, and when."""
+
+    number: str  # the receipt number: the file's id in the round, or P<n> while it waits for the bureau
+    pending: bool
+    round: str
+    unit: str
+    unit_code: str
+    file: str
+    sha256: str
+    received: str
+    errors: int
+    warnings: int
+
+    @property
+    def sha_short(self) -> str:
+        """The first 16 hex digits in groups of four: enough to tell two files apart by eye."""
+        head = self.sha256[:16].upper()
+        return " ".join(head[i:i + 4] for i in range(0, len(head), 4))
+
+    def public(self) -> dict:
+        return {"receipt": self.number, "pending": self.pending, "round": self.round, "unit": self.unit,
+                "unit_code": self.unit_code, "file": self.file, "sha256": self.sha256, "received": self.received,
+                "errors": self.errors, "warnings": self.warnings}
+
+
+@dataclass
 class Submission:
     """What a 报送 became: a file of the round (identity shown) or a pending one (the desk decides)."""
 
@@ -70,6 +97,14 @@ class Submission:
     @property
     def receipt(self) -> str:
         return f"{self.stored.id}" if self.stored is not None else f"P{self.pending.id}"  # type: ignore[union-attr]
+
+    def receipt_of(self, checked: Checked) -> Receipt:
+        item = self.stored or self.pending
+        report = checked.report
+        return Receipt(number=self.receipt, pending=self.pending is not None, round=self.round.name,
+                       unit=(report.unit if report else "") or "", unit_code=item.unit_code,  # type: ignore[union-attr]
+                       file=checked.name, sha256=checked.sha256, received=item.received,  # type: ignore[union-attr]
+                       errors=report.errors if report else 0, warnings=report.warnings if report else 0)
 
 
 def _refuse(status: int, message: str):
@@ -149,10 +184,13 @@ def submit(request: Request, checked: Checked, fields: dict | None = None) -> Su
         if verified:
             stored = s.store.add_file(r.id, checked.name, checked.data, checked.sha256, "selfcheck", unit=unit,
                                       unit_code=unit_code, client=client_of(request))
-            return Submission(r, stored=stored)
-        pending = s.store.add_pending(r.id, checked.name, checked.data, checked.sha256, client_of(request),
-                                      unit=unit, unit_code=unit_code)
-        return Submission(r, pending=pending)
+            done = Submission(r, stored=stored)
+        else:
+            pending = s.store.add_pending(r.id, checked.name, checked.data, checked.sha256, client_of(request),
+                                          unit=unit, unit_code=unit_code)
+            done = Submission(r, pending=pending)
+        checked.receipt = done.receipt_of(checked)
+        return done
     except BaseException:
         checked.submitted = False  # refused or failed: the unit may try again (with the code, later)
         raise
@@ -184,44 +222,6 @@ def round_codes(request: Request, r: Round):
         return roster_codes(s.cfg.submit_key, roster)
     except RosterError as exc:
         raise HTTPException(400, str(exc)) from None
-
-
-def mail_codes(request: Request, r: Round) -> dict[str, int]:
-    """Mail each roster unit that has an address its submission code (through the outbox);
-    a tally of what happened, by Chinese label."""
-    from xltool.mail.addresses import capped_address_list
-    from xltool.mail.config import load_settings
-    from xltool.mail.deliver import deliver_notice
-    from xltool.mail.errors import MailError
-
-    s = services(request)
-    units = round_codes(request, r)
-    import os
-
-    # Without the data folder's own settings the outbox is the data folder's (as `serve` arranges).
-    where = {} if s.cfg.mail_config or "XLTOOL_MAIL_OUTBOX" in os.environ else {"outbox": s.cfg.data / "outbox"}
-    try:
-        settings = load_settings(s.cfg.mail_config, **where)
-    except MailError as exc:
-        raise HTTPException(400, exc.message) from None
-    tally: dict[str, int] = {}
-    for u in units:
-        try:
-            to, _left_out = capped_address_list(u.email, source=_("roster"), limit=settings.max_workbook_recipients)
-            if not to:
-                status = _("no e-mail address on the roster")
-            else:
-                subject = _("[Submission code] {unit}").format(unit=u.name)
-                text = _("{unit} (unit code {unit_code}):\n\nYour unit's submission code for the finance bureau's web "
-                         "page is {code}.\n\nAfter the self-check, press Submit and type the code when asked. A "
-                         "template the bureau made for your unit carries the code already. Keep the code within your "
-                         "unit: with it, a file is accepted as your unit's.\n").format(
-                    unit=u.name, unit_code=u.unit_code, code=u.code)
-                status = deliver_notice(settings, to, subject, text, kind="code").status.label
-        except MailError as exc:
-            status = _("not sent") + f"（{exc.message}）"
-        tally[status] = tally.get(status, 0) + 1
-    return tally
 
 
 def get_round(request: Request, round_id: int) -> Round:

@@ -9,6 +9,8 @@ Layout of ``--data DIR``::
     rounds/<id>/audit/            the latest audit's outputs (审核汇总.xlsx, CSV, units/)
     pending/p<n>.<ext>            报送 without a valid submission code, until the desk accepts
                                   them or they are purged (pending_keep_hours)
+    tasks/t<n>.zip                a background task's download (the templates zip), while the
+                                  server that made it runs
     audit-history/               xltool audit's history database, shared by all rounds
 
 A name a user gave a file is only ever shown (escaped), never used to build a path.
@@ -265,6 +267,16 @@ class Store:
     @property
     def pending_dir(self) -> Path:
         return self.data / "pending"
+
+    @property
+    def tasks_dir(self) -> Path:
+        """Files the desk's background tasks made (the templates zip), until they are downloaded."""
+        return self.data / "tasks"
+
+    def save_task_file(self, task_id: int, data: bytes, ext: str) -> Path:
+        """A task's download, private like every stored file; refused on a nearly full disk."""
+        self._room_for(len(data))
+        return write_private(self.tasks_dir / f"t{int(task_id):06d}.{ext}", data)
 
     def add_round(self, name: str) -> Round:
         with self._db() as db:

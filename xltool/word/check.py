@@ -78,7 +78,10 @@ def _cite(form: Form, finding: Finding, ext: Extraction) -> Finding:
         if where is None and c.field_id:
             where = _("(computed: {label})").format(label=c.label) if form.field(c.field_id).derived \
                 else _("(not stated in the report: {label})").format(label=c.label)
-        cells.append(c.model_copy(update={"where": where}))
+        update: dict[str, object] = {"where": where}
+        if not c.kind and c.field_id and c.field_id in form.by_id:  # read as the form states it (2,450.21, 97.58%)
+            update["kind"] = "year" if c.field_id == "info_year" else form.field(c.field_id).kind.value
+        cells.append(c.model_copy(update=update))
     return finding.model_copy(update={"cells": cells})
 
 
