@@ -65,7 +65,8 @@ def write_unit_templates(year: int, roster: Path, out_folder: Path, cfg: Scoring
     The template is built once (per set of identity cells the roster fills, about 1.5 s) and
     each unit's file spliced from it (template/units.py), a few milliseconds each; a large
     roster is shared among *jobs* processes. *progress*, if given, is called with
-    (done, total) before the first template and as templates are written.
+    (done, total) before the first template and after each one (each chunk of
+    64 when shared among processes).
     """
     from xltool.template.units import UnitTemplates
 
@@ -104,8 +105,8 @@ def write_unit_templates(year: int, roster: Path, out_folder: Path, cfg: Scoring
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(tasks) // CHUNK + 1))
     chunks = [tasks[i:i + CHUNK] for i in range(0, len(tasks), CHUNK)]
     if jobs == 1 or len(tasks) < PARALLEL_FROM:
-        for chunk in chunks:
-            done([str(templates.write(Path(out), unit)) for out, unit in chunk])
+        for out, unit in tasks:  # progress after each unit: a few milliseconds apiece
+            done([str(templates.write(Path(out), unit))])
         return written
     with ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker, initargs=(templates,)) as pool:
         for paths in pool.map(_write_units, chunks):
