@@ -40,7 +40,7 @@ from openpyxl.worksheet.pagebreak import Break
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
-from xltool.audit.model import KEY_FIGURES, AuditOutcome, Status
+from xltool.audit.model import KEY_FIGURES, AuditOutcome, Status, UnitResult
 from xltool.check.finding import Severity
 from xltool.form.model import Form
 from xltool.i18n import _
@@ -127,11 +127,15 @@ def dataset_fields(outcome: AuditOutcome) -> list:
 
 
 def dataset_form(outcome: AuditOutcome) -> Form | None:
+    """The form whose fields name the dataset's columns: that of the year, scoring and pack most
+    units' readable, filled-in workbooks state (read from their identity headers)."""
     from xltool.form.scoring import ScoringConfig
     from xltool.form.selfeval import build_form
 
-    keys = Counter((u.report.year, u.submission.header.get("scoring", "{}"), u.submission.header.get("form") or "")
-                   for u in outcome.units if u.report is not None and u.report.year and u.submission)
+    keys = Counter((u.submission.header.get("year"), u.submission.header.get("scoring", "{}"),
+                    u.submission.header.get("form") or "")
+                   for u in outcome.units if u.submission is not None and u.submission.readable
+                   and not u.submission.blank and u.submission.header.get("year"))
     if not keys:
         return build_form(outcome.year) if outcome.year else None
     (year, scoring, form_id), _n = keys.most_common(1)[0]
@@ -145,32 +149,53 @@ def dataset_form(outcome: AuditOutcome) -> Form | None:
         return build_form(int(year), cfg)
 
 
+class Dataset:
+    """全部数据 and 汇总数据.csv: a row per unit with a readable workbook, every field of the
+    dataset form. Rows are added one unit at a time (``add``), while the unit's values are at
+    hand, and kept as a compact list each, so the round need not keep every unit's values."""
+
+    def __init__(self, outcome: AuditOutcome) -> None:
+        form = dataset_form(outcome)
+        fields = list(form.fields) if form else []
+        self.ids = ["unit", "unit_code", "file", "status"] + [f.id for f in fields]
+        self.labels = [_("Unit name"), _("Unit code"), _("File"), _("Review result")]
+        if form:
+            self.labels += [f"{form.sheet_title(f.sheet)} {f.label}" for f in fields]
+        self.field_ids = [f.id for f in fields]
+        self.integer = [i for i, f in enumerate(fields, start=4) if f.kind.value == "integer"]
+        kinds = ["year" if f.id == "info_year" else f.kind.value for f in fields]
+        self.formats = [None] * 4 + [NUMBER_FORMATS.get(kind) for kind in kinds]
+        self.rows: list[list[object]] = []
+
+    def add(self, u: UnitResult) -> None:
+        """The unit's row (its status final, its values loaded), when it has a readable workbook."""
+        if u.report is None:
+            return
+        row = [u.unit, u.code, u.submission.name if u.submission else "", u.status.label]
+        row += [round(v, 6) if type(v) is float else v for v in map(u.values.get, self.field_ids)]
+        for i in self.integer:
+            if type(row[i]) is float and row[i].is_integer():
+                row[i] = int(row[i])
+        self.rows.append(row)
+
+    def keep(self, outcome: AuditOutcome) -> None:
+        outcome.dataset = (self.ids, self.labels, self.rows, self.formats)
+
+
+def summary_values(values: dict) -> dict:
+    """The figures the summary sheets, charts and desk read of a unit (the dataset has the rest)."""
+    return {k: v for k, v in values.items() if k in _SUMMARY_VALUES}
+
+
 def dataset_rows(outcome: AuditOutcome) -> tuple[list[str], list[str], list[list[object]]]:
     """(field ids, labels, one row per unit with a readable workbook); computed once per outcome."""
     if outcome.dataset is not None:
         return outcome.dataset[:3]
-    form = dataset_form(outcome)
-    fields = list(form.fields) if form else []
-    ids = ["unit", "unit_code", "file", "status"] + [f.id for f in fields]
-    labels = [_("Unit name"), _("Unit code"), _("File"), _("Review result")]
-    if form:
-        labels += [f"{form.sheet_title(f.sheet)} {f.label}" for f in fields]
-    field_ids = [f.id for f in fields]
-    integer = [i for i, f in enumerate(fields, start=4) if f.kind.value == "integer"]
-    rows = []
+    dataset = Dataset(outcome)
     for u in outcome.units:
-        if u.report is None:
-            continue
-        row = [u.unit, u.code, u.submission.name if u.submission else "", u.status.label]
-        row += [round(v, 6) if type(v) is float else v for v in map(u.values.get, field_ids)]
-        for i in integer:
-            if type(row[i]) is float and row[i].is_integer():
-                row[i] = int(row[i])
-        rows.append(row)
-    kinds = ["year" if f.id == "info_year" else f.kind.value for f in fields]
-    formats = [None] * 4 + [NUMBER_FORMATS.get(kind) for kind in kinds]
-    outcome.dataset = (ids, labels, rows, formats)
-    return ids, labels, rows
+        dataset.add(u)
+    dataset.keep(outcome)
+    return dataset.ids, dataset.labels, dataset.rows
 
 
 def dataset_formats(outcome: AuditOutcome) -> list[str | None]:
@@ -230,7 +255,7 @@ def _for_summary(outcome: AuditOutcome) -> AuditOutcome:
     """A copy holding only what the summary sheets read, so that it pickles quickly."""
     from dataclasses import replace
 
-    units = [replace(u, values={k: v for k, v in u.values.items() if k in _SUMMARY_VALUES}) for u in outcome.units]
+    units = [replace(u, values=summary_values(u.values)) for u in outcome.units]
     return replace(outcome, units=units, dataset=None)
 
 
