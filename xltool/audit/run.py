@@ -494,7 +494,7 @@ def _unit_outputs(outcome: AuditOutcome, history: History, out: Path, workers: W
             history.set_output_stamp(str(paths[0]), stamp, commit=False)
             continue
         stamps[str(s.path)] = (stamp, paths)
-        tasks.append((str(s.path), report_json, str(folder), s.source))
+        tasks.append((str(s.path), unit, str(folder), s.source))  # its report rendered when its turn comes
 
     units = {str(u.submission.path): u for u in outcome.units if u.submission is not None and u.submission.path}
 
@@ -511,8 +511,9 @@ def _unit_outputs(outcome: AuditOutcome, history: History, out: Path, workers: W
             return
         history.set_output_stamp(str(paths[0]), stamp, commit=False)
 
-    map_unordered(write_outputs_unless_gone, tasks, workers.get(len(tasks)) if len(tasks) > 4 else None, on_result,
-                   workers.in_flight)
+    rendered = ((path, unit.report.model_dump_json(), folder, source) for path, unit, folder, source in tasks)
+    map_unordered(write_outputs_unless_gone, rendered, workers.get(len(tasks)) if len(tasks) > 4 else None, on_result,
+                  workers.in_flight)
     history.commit()
     if root.is_dir():
         stale = [p for p in root.rglob("*.xlsx") if p not in expected and not p.is_dir()]
