@@ -26,13 +26,13 @@ How the figures are made consistent
   twice, so the identities hold to the cent.
 
 How 1,000 workbooks are made fast
-  One template is built with openpyxl (about a second). Its zip is read once; in every
-  worksheet part the ``<c>`` element of each field cell is located, so a sheet becomes a list
-  of constant byte segments with one slot per field. A variant renders only the slots (the
-  value, or the formula with its cached result computed by the form's own expressions, as
-  Excel would store it) and joins the segments. Parts that never change (the 审核 sheet,
-  styles, theme, ...) are deflated once and their compressed bytes are reused by a small zip
-  writer, so a variant costs a few milliseconds: 1,000 take a few seconds.
+  One template is built with openpyxl (about a second) and each variant is spliced from its
+  bytes by the template layer's splicer (xltool/template/splice.py, the same code that writes
+  a roster's per-unit templates): in every worksheet part the ``<c>`` element of each field
+  cell is a slot between constant byte segments; a variant renders only the slots (the value,
+  or the formula with its cached result computed by the form's own expressions, as Excel would
+  store it). Parts that never change (the 审核 sheet, styles, theme, ...) are deflated once and
+  their compressed bytes reused, so a variant costs a few milliseconds: 1,000 take a few seconds.
 """
 
 from __future__ import annotations
@@ -46,7 +46,6 @@ import re
 import struct
 import sys
 import time
-import zlib
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import cache
@@ -357,16 +356,12 @@ FAULTS = (
 
 # -- the workbook factory -------------------------------------------------------------------------
 
-_CELL_RE = re.compile(rb'<c r="([A-Z]+[0-9]+)"(?: [^>]*?)?(?:/>|>.*?</c>)', re.S)
-_STYLE_RE = re.compile(rb' s="([0-9]+)"')
-_EPOCH = datetime(1899, 12, 30)
-
-
 def _xml_text(text: str) -> bytes:
     return escape(text).encode("utf-8")
 
 
 def _number(value: float | int) -> bytes:
+    """A number as Excel stores it (up to 17 significant digits)."""
     if isinstance(value, bool):
         value = int(value)
     if isinstance(value, int) or (isinstance(value, float) and value.is_integer() and abs(value) < 1e15):
@@ -374,121 +369,33 @@ def _number(value: float | int) -> bytes:
     return repr(float(value)).encode()
 
 
-def _serial(value: date) -> float:
-    return (datetime(value.year, value.month, value.day) - _EPOCH).days
-
-
-class _Slots:
-    """One worksheet part as constant segments around the cells we rewrite."""
-
-    def __init__(self, xml: bytes, cells: set[str]) -> None:
-        self.segments: list[bytes] = []
-        self.slots: list[tuple[str, bytes]] = []  # (cell, style attribute or b"")
-        pos = 0
-        for m in _CELL_RE.finditer(xml):
-            ref = m.group(1).decode()
-            if ref not in cells:
-                continue
-            self.segments.append(xml[pos:m.start()])
-            style = _STYLE_RE.search(m.group(0).split(b">", 1)[0])
-            self.slots.append((ref, b' s="' + style.group(1) + b'"' if style else b""))
-            pos = m.end()
-        self.segments.append(xml[pos:])
-        missing = cells - {ref for ref, _ in self.slots}
-        if missing:
-            raise ValueError(f"cells not found in the template's sheet XML: {sorted(missing)[:5]}")
-
-    def render(self, cells: dict[str, bytes]) -> bytes:
-        out = [self.segments[0]]
-        for (ref, style), seg in zip(self.slots, self.segments[1:]):
-            out.append(b'<c r="' + ref.encode() + b'"' + style + cells[ref])
-            out.append(seg)
-        return b"".join(out)
-
-
-@dataclass
-class _Entry:
-    name: str
-    data: bytes | None = None  # uncompressed, for parts rewritten per variant
-    crc: int = 0
-    size: int = 0
-    deflated: bytes = b""
-
-
-def _deflate(data: bytes, level: int = 6) -> bytes:
-    c = zlib.compressobj(level, zlib.DEFLATED, -15)
-    return c.compress(data) + c.flush()
-
-
-def write_zip(path: Path, entries: list[_Entry]) -> None:
-    """A minimal zip writer (deflate, UTF-8 names) taking pre-compressed entries."""
-    dos_time = (12 << 11) | (0 << 5)
-    dos_date = ((2024 - 1980) << 9) | (3 << 5) | 1
-    local, central = bytearray(), bytearray()
-    for e in entries:
-        name = e.name.encode("utf-8")
-        offset = len(local)
-        head = struct.pack("<4sHHHHHIIIHH", b"PK\x03\x04", 20, 0x800, 8, dos_time, dos_date, e.crc,
-                           len(e.deflated), e.size, len(name), 0)
-        local += head + name + e.deflated
-        central += struct.pack("<4sHHHHHHIIIHHHHHII", b"PK\x01\x02", 20, 20, 0x800, 8, dos_time, dos_date, e.crc,
-                               len(e.deflated), e.size, len(name), 0, 0, 0, 0, 0, offset) + name
-    end = struct.pack("<4sHHHHIIH", b"PK\x05\x06", 0, 0, len(entries), len(entries), len(central), len(local), 0)
-    path.write_bytes(bytes(local) + bytes(central) + end)
-
-
 class WorkbookFactory:
-    """Build the template once; render variants by rewriting field cells in the sheet XML."""
+    """Build the template once; render variants by writing the field cells into its bytes
+    (the template layer's splicer, xltool/template/splice.py, as make-template --roster does)."""
 
     def __init__(self, year: int = 2023, cfg: ScoringConfig | None = None) -> None:
-        import tempfile
-        import zipfile
+        from io import BytesIO
 
-        from xltool.template.writer import write_template
+        from xltool.form.selfeval import default_scoring
+        from xltool.template.meta import META_SHEET, meta_rows
+        from xltool.template.splice import Splicer
+        from xltool.template.writer import build_workbook, template_meta
 
         self.form = build_form(year, cfg)
         self.cfg = cfg or ScoringConfig()
         self.cells = CellMap(self.form)
-        with tempfile.TemporaryDirectory() as tmp:
-            path = write_template(Path(tmp) / "template.xlsx", year, cfg=cfg, unit_name="（单位名称）",
-                                  unit_code="000000", unit_email="unit@example.com")
-            with zipfile.ZipFile(path) as zf:
-                parts = {i.filename: zf.read(i.filename) for i in zf.infolist()}
-                order = [i.filename for i in zf.infolist()]
-            from xltool.read.book import from_xml
-
-            meta = from_xml(path).sheets["_xltool_meta"]
-            # The hidden sheet's rows as stored: the fingerprint seals them all (template/meta.py).
-            self.meta_rows = {str(k): "" if v is None else str(v) for k, v in (
-                (meta.get(f"A{r}").value, meta.get(f"B{r}").value) for r in range(1, 40)) if k}
-        sheet_parts = self._sheet_parts(parts)
-        titles = {s.key: s.title for s in self.form.sheets}
-        self.by_part: dict[str, list] = {}
+        stand_in = ("（单位名称）", "000000", "unit@example.com")  # every variant writes its own
+        wb = build_workbook(year, cfg=cfg, unit_name=stand_in[0], unit_code=stand_in[1], unit_email=stand_in[2])
+        buffer = BytesIO()
+        wb.save(buffer)
+        # The hidden sheet's rows as the writer stores them: the fingerprint seals them all (template/meta.py).
+        self.meta_rows = meta_rows(template_meta(self.form, cfg or default_scoring(None), *stand_in))
+        self.titles = {s.key: s.title for s in self.form.sheets}
+        cells: dict[str, list[str]] = {}
         for f in self.form.fields:
-            self.by_part.setdefault(sheet_parts[titles[f.sheet]], []).append(f)
-        self.meta_part = sheet_parts["_xltool_meta"]
-        self.slots = {part: _Slots(parts[part], {f.cell for f in fields}) for part, fields in self.by_part.items()}
-        # Unit name, code, fingerprint and e-mail: a template made for the unit (as --roster writes).
-        self.slots[self.meta_part] = _Slots(parts[self.meta_part], {"B4", "B5", "B7", "B10"})
-        self.entries: list[_Entry] = []
-        for name in order:
-            entry = _Entry(name)
-            if name not in self.slots:
-                entry.data = parts[name]
-                entry.crc, entry.size, entry.deflated = zlib.crc32(parts[name]), len(parts[name]), _deflate(parts[name])
-            self.entries.append(entry)
+            cells.setdefault(self.titles[f.sheet], []).append(f.cell)
+        self.splicer = Splicer(buffer.getvalue(), cells, meta_sheet=META_SHEET)
         self.formula_text = {f.id: _xml_text(self.cells.formula(f)[1:]) for f in self.form.fields if f.formula is not None}
-
-    @staticmethod
-    def _sheet_parts(parts: dict[str, bytes]) -> dict[str, str]:
-        rels = dict(re.findall(rb'Target="/?([^"]+)" Id="([^"]+)"', parts["xl/_rels/workbook.xml.rels"]))
-        targets = {rid.decode(): target.decode() for target, rid in rels.items()}
-        out = {}
-        # Any attribute order (openpyxl may put an xmlns:r declaration first).
-        for name, rid in re.findall(rb'<sheet\b[^>]*?\bname="([^"]+)"[^>]*?\br:id="([^"]+)"', parts["xl/workbook.xml"]):
-            target = targets[rid.decode()]
-            out[name.decode("utf-8")] = target if target.startswith("xl/") else "xl/" + target
-        return out
 
     def typed(self, values: dict[str, object]) -> dict[str, object]:
         """The inputs as the reader types them, plus the bureau's settings."""
@@ -509,68 +416,63 @@ class WorkbookFactory:
 
     def render(self, values: dict[str, object], out: Path, *, unit: Unit | None = None, fault: Fault | None = None) -> Path:
         """Write a workbook holding *values* (inputs by field id), cached results included."""
+        from xltool.template.writer import document_title
+
         fault = fault or Fault("", "", "", "")
         typed = self.typed(values)
         for fid, text in fault.cell_text.items():
             typed.pop(fid, None)  # the reader would not count the text as a number
         computed = evaluate_all(self.form.formulas, typed)
-        cell_xml: dict[str, dict[str, bytes]] = {}
-        for part, fields in self.by_part.items():
-            cells = cell_xml[part] = {}
-            for f in fields:
-                if f.formula is not None:
-                    cached = fault.cached.get(f.id, computed.get(f.id))
-                    if f.id in fault.constant:
-                        cells[f.cell] = self._value_xml(f, cached)
-                    else:
-                        cells[f.cell] = self._formula_xml(f.id, cached)
-                elif f.id in fault.cell_text:
-                    cells[f.cell] = self._value_xml(f, fault.cell_text[f.id], text=True)
-                elif f.role is Role.CONFIG:
-                    cells[f.cell] = self._value_xml(f, typed.get(f.id))
-                else:
-                    cells[f.cell] = self._value_xml(f, values.get(f.id))
+        cells: dict[str, dict[str, object]] = {}
+        for f in self.form.fields:
+            if f.formula is not None:
+                cached = fault.cached.get(f.id, computed.get(f.id))
+                value = self._value(cached) if f.id in fault.constant else self._formula_xml(f.id, cached)
+            elif f.id in fault.cell_text:
+                value = str(fault.cell_text[f.id])
+            elif f.role is Role.CONFIG:
+                value = self._value(typed.get(f.id))
+            else:
+                value = self._value(values.get(f.id))
+            cells.setdefault(self.titles[f.sheet], {})[f.cell] = value
         name = (unit.name if unit else str(values.get("info_unit_name") or ""))
         code = (unit.code if unit else str(values.get("info_unit_code") or ""))
         email = str(values.get("info_email") or "")
-        sealed = seal({**self.meta_rows, "unit_name": name, "unit_code": code, "unit_email": email})
-        cell_xml[self.meta_part] = {"B4": self._string_xml(name), "B5": self._string_xml(code),
-                                    "B7": self._string_xml(sealed), "B10": self._string_xml(email)}
-        entries = []
-        for entry in self.entries:
-            if entry.data is None:
-                data = self.slots[entry.name].render(cell_xml[entry.name])
-                entry = _Entry(entry.name, None, zlib.crc32(data), len(data), _deflate(data, 1))
-            entries.append(entry)
+        rows = {**self.meta_rows, "unit_name": name, "unit_code": code, "unit_email": email}
+        rows["fingerprint"] = seal(rows)
         out.parent.mkdir(parents=True, exist_ok=True)
-        write_zip(out, entries)
+        out.write_bytes(self.splicer.render(cells, meta=rows, title=document_title(self.form, name)))
         return out
 
     @staticmethod
-    def _string_xml(text: str) -> bytes:
-        if not text:
-            return b' t="n"/>'
-        space = b' xml:space="preserve"' if text != text.strip() else b""
-        return b' t="inlineStr"><is><t' + space + b">" + _xml_text(text) + b"</t></is></c>"
+    def _value(value: object) -> object:
+        """A value as Excel stores it: numbers with up to 17 significant digits, text as text."""
+        from xltool.template.splice import Raw
 
-    def _value_xml(self, f, value: object, text: bool = False) -> bytes:
-        if value is None or value == "":
-            return b' t="n"/>'
-        if text or isinstance(value, str):
-            return self._string_xml(str(value))
+        if value is None or value == "" or isinstance(value, str):
+            return value or None
         if isinstance(value, date):
             value = _serial(value)
-        return b' t="n"><v>' + _number(value) + b"</v></c>"
+        return Raw(b' t="n"><v>' + _number(value) + b"</v></c>")
 
     def _formula_xml(self, fid: str, cached: object) -> bytes:
+        from xltool.template.splice import Raw
+
         f = b"<f>" + self.formula_text[fid] + b"</f>"
         if cached is None or cached == "":
-            return b' t="str">' + f + b"<v></v></c>"
+            return Raw(b' t="str">' + f + b"<v></v></c>")
         if isinstance(cached, date):
             cached = _serial(cached)
         if isinstance(cached, str):
-            return b' t="str">' + f + b"<v>" + _xml_text(cached) + b"</v></c>"
-        return b">" + f + b"<v>" + _number(cached) + b"</v></c>"
+            return Raw(b' t="str">' + f + b"<v>" + _xml_text(cached) + b"</v></c>")
+        return Raw(b">" + f + b"<v>" + _number(cached) + b"</v></c>")
+
+
+_EPOCH = datetime(1899, 12, 30)
+
+
+def _serial(value: date) -> float:
+    return (datetime(value.year, value.month, value.day) - _EPOCH).days
 
 
 @cache

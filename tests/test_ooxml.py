@@ -54,6 +54,10 @@ def outputs(template_path, filled_path) -> dict[str, Path]:  # noqa: F811
     _run("make-template", "--year", 2023, "--unit", "芦淞区<测试>&单位", "--unit-code", "A-01", "--email",
          "a@b.cn", "-o", unit)
     out["unit template"] = unit
+    roster = folder / "roster.csv"  # make-template --roster splices each unit's cells into one template's bytes
+    roster.write_text('单位名称,单位编码,电子邮箱\n"芦淞区<测试>&""单位"" \u202e",=1+1,\n', encoding="utf-8")
+    _run("make-template", "--year", 2023, "--roster", roster, "-o", folder / "roster")
+    (out["unit template (roster)"],) = sorted((folder / "roster").glob("*.xlsx"))
     _run("fill", template_path, ooxml.ROOT / "examples" / "luosong_2023.yaml", "-o", folder / "filled.xlsx")
     out["filled (fill)"] = folder / "filled.xlsx"
     _run("check-workbook", filled_path, "--xlsx", folder / "list.xlsx", "--annotate", folder / "annotated.xlsx")
@@ -80,7 +84,7 @@ def outputs(template_path, filled_path) -> dict[str, Path]:  # noqa: F811
     return out
 
 
-@pytest.mark.parametrize("name", ["template", "unit template", "filled", "filled (fill)", "问题清单",
+@pytest.mark.parametrize("name", ["template", "unit template", "unit template (roster)", "filled", "filled (fill)", "问题清单",
                                   "annotated (openpyxl)", "annotated (fast)", "审核汇总", "audit unit output 0",
                                   "audit unit output 1", "audit unit output 2", "audit unit output 3"])
 def test_every_output_is_schema_valid(outputs, name: str) -> None:

@@ -196,6 +196,22 @@ class History:
             return None
         return Stored(sha256=sha256, status=row[0], header=json.loads(row[1]), body=row[2])
 
+    def header(self, sha256: str, rules_key: str) -> dict | None:
+        """The identity header of a stored result (its status under "_status"), without its body."""
+        row = self.db.execute("SELECT status, header FROM results WHERE sha256 = ? AND rules_key = ?",
+                              (sha256, rules_key)).fetchone() if sha256 else None
+        if row is None:
+            return None
+        header = json.loads(row[1])
+        header["_status"] = row[0]
+        return header
+
+    def body(self, sha256: str, rules_key: str) -> str | None:
+        """The body (JSON text) of a stored result, read when a unit's turn comes."""
+        row = self.db.execute("SELECT body FROM results WHERE sha256 = ? AND rules_key = ?",
+                              (sha256, rules_key)).fetchone() if sha256 else None
+        return row[0] if row else None
+
     def record(self, run_id: int, rules_key: str, *, source: str, sha256: str, size: int, mtime: float,
                stored: Stored, reused: bool) -> None:
         """Store a result (when new) and this round's submission of it; commit a group of

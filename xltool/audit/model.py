@@ -171,6 +171,7 @@ class AuditOutcome:
     interrupted: bool = False
     dataset: tuple | None = field(default=None, repr=False)  # (ids, labels, rows), built once for xlsx and CSV
     clutter: int = 0  # lock files, Thumbs.db, macOS forks in the inputs: counted, not listed
+    cross_counts: list[int] = field(default_factory=lambda: [0, 0])  # last year: [compared, without figures]
 
     def count(self, status: Status) -> int:
         return sum(u.status is status for u in self.units)

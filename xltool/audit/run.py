@@ -20,9 +20,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
-from itertools import islice
 from pathlib import Path
 
 from xltool.audit.history import DB_NAME, History, Stored
@@ -30,9 +28,10 @@ from xltool.audit.inputs import NOT_AUDITED, InputFile, collect, remove_workdir
 from xltool.audit.model import (
     Anomaly, AnomalyKind, AuditOutcome, Changes, Status, Submission, UnitResult,
 )
+from xltool.audit.pool import Workers, batches, map_unordered
 from xltool.audit.roster import Roster, load_roster, norm_name, unit_key
 from xltool.audit.worker import (
-    STAMP_FILE, check_files, finding_keys, init_worker, output_names, output_stamp, staging_key,
+    STAMP_FILE, check_files, finding_keys, output_names, output_stamp, staging_key,
     write_outputs_unless_gone,
 )
 from xltool.form.scoring import ScoringConfig
@@ -114,88 +113,6 @@ def file_digest(item: InputFile, limits: Limits) -> str:
     return digest.hexdigest()
 
 
-def _batches(tasks: Iterable[tuple], size: int) -> Iterator[tuple[list[tuple]]]:
-    """(a list of up to *size* tasks,) at a time: the arguments of one ``check_files`` call."""
-    queue = iter(tasks)
-    while batch := list(islice(queue, size)):
-        yield (batch,)
-
-
-def _map_unordered(fn: Callable, tasks: Iterable[tuple], pool: ProcessPoolExecutor | None,
-                   on_result: Callable[[tuple, object], None], in_flight: int = 16) -> None:
-    """Run fn(*task) for every task, in *pool* when given (else here); results in completion order.
-
-    At most *in_flight* tasks are queued at a time, so thousands of files never pile up in
-    memory and an interruption stops promptly.
-    """
-    if pool is None:
-        for task in tasks:
-            on_result(task, fn(*task))
-        return
-    pending: dict[Future, tuple] = {}
-    queue = iter(tasks)
-    limit = max(1, in_flight)
-    for task in queue:
-        pending[pool.submit(fn, *task)] = task
-        if len(pending) >= limit:
-            break
-    while pending:
-        done, _rest = wait(pending, return_when=FIRST_COMPLETED)
-        for future in done:
-            task = pending.pop(future)
-            on_result(task, future.result())
-            nxt = next(queue, None)
-            if nxt is not None:
-                pending[pool.submit(fn, *nxt)] = nxt
-
-
-class _Workers:
-    """The worker pool of a round, started when first needed (never for a single task)."""
-
-    def __init__(self, jobs: int) -> None:
-        self.jobs = jobs
-        self.pool: ProcessPoolExecutor | None = None
-        self._started: Future | None = None  # the first task, which starts every worker
-
-    @property
-    def in_flight(self) -> int:
-        return 8 * self.jobs
-
-    def get(self, tasks: int) -> ProcessPoolExecutor | None:
-        if self.jobs <= 1 or tasks <= 1:
-            return self.pool
-        if self.pool is None:
-            self.start()
-            self._started.result()  # type: ignore[union-attr]  # every worker is up before any thread starts
-        return self.pool
-
-    def start(self, warm: tuple[str, str | None] | None = None) -> None:
-        """Start the workers now (warming them up on the workbook *warm* names), without waiting."""
-        if self.jobs <= 1 or self.pool is not None:
-            return
-        # Loaded once here rather than in every worker: the per-unit output writers (openpyxl
-        # among them) and the summary, which this process needs at the end anyway.
-        import xltool.audit.issuelist  # noqa: F401
-        import xltool.audit.marking  # noqa: F401
-        import xltool.audit.summary  # noqa: F401
-
-        # The platform's default start method (fork on Linux: workers inherit the loaded
-        # modules). A first task starts every worker now, before any progress-bar thread.
-        self.pool = ProcessPoolExecutor(max_workers=self.jobs, initializer=init_worker, initargs=(os.getpid(), warm))
-        self._started = self.pool.submit(os.getpid)
-
-    def stop(self, *, interrupted: bool) -> None:
-        pool, self.pool = self.pool, None
-        if pool is None:
-            return
-        if interrupted:
-            pool.shutdown(wait=False, cancel_futures=True)
-            for process in list((getattr(pool, "_processes", None) or {}).values()):  # do not wait for running checks
-                process.terminate()
-        else:
-            pool.shutdown(wait=True)
-
-
 # -- the round ------------------------------------------------------------------------------------------
 
 def run_audit(options: AuditOptions, progress: Progress | None = None) -> AuditOutcome:
@@ -204,7 +121,9 @@ def run_audit(options: AuditOptions, progress: Progress | None = None) -> AuditO
     AuditLocked when another audit holds the output folder longer than options.wait."""
     from xltool.audit.lock import AuditLock
 
-    with AuditLock(Path(options.out), wait=options.wait):
+    from xltool.form.registry import pinned
+
+    with AuditLock(Path(options.out), wait=options.wait), pinned():  # each form pack resolved once per round
         return _run_audit(options, progress)
 
 
@@ -226,7 +145,7 @@ def _run_audit(options: AuditOptions, progress: Progress | None = None) -> Audit
     workdir = Path(tempfile.mkdtemp(prefix="xltool-audit-"))
     staging = out / STAGING
     history = History(out / DB_NAME)
-    workers = _Workers(jobs)
+    workers = Workers(jobs)
     interrupted = True
     try:
         exclude = [out] + ([Path(options.roster)] if options.roster else [])
@@ -283,7 +202,7 @@ def _run_audit(options: AuditOptions, progress: Progress | None = None) -> Audit
 
         # A few files per task when there are many: fewer round trips, the same balance.
         size = max(1, min(BATCH, len(collected.files) // (8 * jobs))) if pool is not None else 1
-        _map_unordered(check_files, _batches(tasks, size), pool, on_result, workers.in_flight)
+        map_unordered(check_files, batches(tasks, size), pool, on_result, workers.in_flight)
         history.commit()
         progress.stop()
         outcome = finalise(history, run_id, key, files, collected.rejected, roster, previous, options, workers, progress,
@@ -313,33 +232,45 @@ def _changed(item: InputFile) -> tuple[str, dict, str]:
 
 
 def finalise(history: History, run_id: int, key: str, files: list[tuple[InputFile, str]], rejected: list,
-             roster: Roster | None, previous, options: AuditOptions, workers: _Workers,
+             roster: Roster | None, previous, options: AuditOptions, workers: Workers,
              progress: Progress, *, clutter: int = 0) -> AuditOutcome:
-    """Build the outcome from the database and write every output."""
+    """Build the outcome from the database and write every output.
+
+    Each unit's stored result is read from the database when its turn comes and reduced at once
+    to what the outputs need of it (its report, its dataset row, the figures the summary shows),
+    so the round's memory does not grow with every unit's values."""
+    from xltool.audit.summary import Dataset, summary_values
+
     progress.phase(_("Writing the outputs"))
     current = {(item.source, sha): item for item, sha in files}
     submissions: list[Submission] = []
-    bodies: dict[str, str] = {}  # sha256 → the stored body (JSON text), read once
     for source, sha, size, mtime, status in history.submissions(run_id):
         item = current.get((source, sha))
-        stored = history.result(sha, key) if item is not None else None
-        if stored is None:
+        header = history.header(sha, key) if item is not None else None
+        if header is None:
             continue
-        bodies[sha] = stored.body
-        submissions.append(Submission(source=source, sha256=sha, size=size, mtime=mtime, status=stored.status,
-                                      header=stored.header, body=None, path=item.path))
+        header.pop("findings", None)  # the report has them; the round never reads this copy
+        submissions.append(Submission(source=source, sha256=sha, size=size, mtime=mtime, status=header.pop("_status"),
+                                      header=header, body=None, path=item.path))
     outcome = resolve(submissions, roster, rejected, run_id)
+    dataset = Dataset(outcome)
     for unit in outcome.units:
         if unit.submission is not None and unit.submission.readable:
-            _load_body(bodies.get(unit.submission.sha256), unit)
+            _load_body(history.body(unit.submission.sha256, key), unit)
             if unit.reports and unit.report is not None:
                 from xltool.word.check import audit_across
 
-                audit_across(unit, [bodies.get(r.sha256) for r in unit.reports])
+                audit_across(unit, [history.body(r.sha256, key) for r in unit.reports])
+            if previous is not None:
+                _cross_year(unit, previous, outcome.cross_counts)
+            dataset.add(unit)
+            unit.values = summary_values(unit.values)
+    dataset.keep(outcome)
     outcome.files = len(files) + len(rejected)
     outcome.clutter = clutter
     if previous is not None:
-        outcome.cross_year = _cross_year(outcome, previous)
+        outcome.cross_year = _("compared with last year: {compared} units, {missing} without last year's figures").format(
+            compared=outcome.cross_counts[0], missing=outcome.cross_counts[1])
     outcome.previous_run = history.previous_run(run_id)
     _compare_rounds(outcome, history.round(outcome.previous_run) if outcome.previous_run else {})
     history.save_round(run_id, [_round_row(u, key) for u in outcome.units])
@@ -471,30 +402,28 @@ def resolve(submissions: list[Submission], roster: Roster | None, rejected: list
 
 # -- last year, last round ---------------------------------------------------------------------------------
 
-def _cross_year(outcome: AuditOutcome, previous) -> str:
+def _cross_year(unit: UnitResult, previous, counts: list[int]) -> None:
+    """Last year's figures of the unit compared with this year's (its findings added);
+    *counts*: [units compared, units without last year's figures], counted on."""
     from xltool.audit.crossyear import cross_year_findings
     from xltool.check.checker import sort_findings
     from xltool.form.selfeval import build_form
 
-    compared = missing = 0
-    for unit in outcome.units:
-        if unit.report is None or not unit.report.year:
-            continue
-        last = previous.lookup(unit.code or unit.report.unit_code, unit.unit or unit.report.unit)
-        if last is None or (last.year and last.year != unit.report.year - 1):
-            missing += 1
-            continue
-        scoring = unit.submission.header.get("scoring") if unit.submission else None
-        form = build_form(unit.report.year, ScoringConfig.model_validate_json(scoring) if scoring else None,
-                          unit.submission.header.get("form") or None if unit.submission else None)
-        found = cross_year_findings(form, unit.values, last.values)
-        compared += 1
-        if found:
-            unit.report.findings = sort_findings(unit.report.findings + found)
-            unit.errors, unit.warnings = unit.report.errors, unit.report.warnings
-            unit.status = Status.FIX if unit.errors else Status.EXPLAIN if unit.warnings else Status.PASSED
-    return _("compared with last year: {compared} units, {missing} without last year's figures").format(
-        compared=compared, missing=missing)
+    if unit.report is None or not unit.report.year:
+        return
+    last = previous.lookup(unit.code or unit.report.unit_code, unit.unit or unit.report.unit)
+    if last is None or (last.year and last.year != unit.report.year - 1):
+        counts[1] += 1
+        return
+    scoring = unit.submission.header.get("scoring") if unit.submission else None
+    form = build_form(unit.report.year, ScoringConfig.model_validate_json(scoring) if scoring else None,
+                      unit.submission.header.get("form") or None if unit.submission else None)
+    found = cross_year_findings(form, unit.values, last.values)
+    counts[0] += 1
+    if found:
+        unit.report.findings = sort_findings(unit.report.findings + found)
+        unit.errors, unit.warnings = unit.report.errors, unit.report.warnings
+        unit.status = Status.FIX if unit.errors else Status.EXPLAIN if unit.warnings else Status.PASSED
 
 
 def _findings_of(unit: UnitResult) -> list[dict]:
@@ -531,7 +460,7 @@ def _round_row(unit: UnitResult, key: str) -> dict:
 
 # -- per-unit outputs --------------------------------------------------------------------------------------
 
-def _unit_outputs(outcome: AuditOutcome, history: History, out: Path, workers: _Workers) -> None:
+def _unit_outputs(outcome: AuditOutcome, history: History, out: Path, workers: Workers) -> None:
     """units/<code or name>/问题清单.xlsx and the annotated copy, for every unit with findings.
 
     Files already in place with the current stamp (workbook bytes + findings + xltool version
@@ -565,7 +494,7 @@ def _unit_outputs(outcome: AuditOutcome, history: History, out: Path, workers: _
             history.set_output_stamp(str(paths[0]), stamp, commit=False)
             continue
         stamps[str(s.path)] = (stamp, paths)
-        tasks.append((str(s.path), report_json, str(folder), s.source))
+        tasks.append((str(s.path), unit, str(folder), s.source))  # its report rendered when its turn comes
 
     units = {str(u.submission.path): u for u in outcome.units if u.submission is not None and u.submission.path}
 
@@ -582,8 +511,9 @@ def _unit_outputs(outcome: AuditOutcome, history: History, out: Path, workers: _
             return
         history.set_output_stamp(str(paths[0]), stamp, commit=False)
 
-    _map_unordered(write_outputs_unless_gone, tasks, workers.get(len(tasks)) if len(tasks) > 4 else None, on_result,
-                   workers.in_flight)
+    rendered = ((path, unit.report.model_dump_json(), folder, source) for path, unit, folder, source in tasks)
+    map_unordered(write_outputs_unless_gone, rendered, workers.get(len(tasks)) if len(tasks) > 4 else None, on_result,
+                  workers.in_flight)
     history.commit()
     if root.is_dir():
         stale = [p for p in root.rglob("*.xlsx") if p not in expected and not p.is_dir()]

@@ -22,13 +22,16 @@ Given a process pool, openpyxl's part runs in a worker while the rows are render
 
 from __future__ import annotations
 
-from xltool.atomic import write_bytes_atomic
+from xltool.atomic import write_atomic
 
 import csv
 import io
+import marshal
 import re
+import tempfile
 import zipfile
 from collections import Counter
+from collections.abc import Iterable, Iterator
 from datetime import date
 from pathlib import Path
 from xml.sax.saxutils import escape
@@ -40,7 +43,7 @@ from openpyxl.worksheet.pagebreak import Break
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
-from xltool.audit.model import KEY_FIGURES, AuditOutcome, Status
+from xltool.audit.model import KEY_FIGURES, AuditOutcome, Status, UnitResult
 from xltool.check.finding import Severity
 from xltool.form.model import Form
 from xltool.i18n import _
@@ -127,11 +130,15 @@ def dataset_fields(outcome: AuditOutcome) -> list:
 
 
 def dataset_form(outcome: AuditOutcome) -> Form | None:
+    """The form whose fields name the dataset's columns: that of the year, scoring and pack most
+    units' readable, filled-in workbooks state (read from their identity headers)."""
     from xltool.form.scoring import ScoringConfig
     from xltool.form.selfeval import build_form
 
-    keys = Counter((u.report.year, u.submission.header.get("scoring", "{}"), u.submission.header.get("form") or "")
-                   for u in outcome.units if u.report is not None and u.report.year and u.submission)
+    keys = Counter((u.submission.header.get("year"), u.submission.header.get("scoring", "{}"),
+                    u.submission.header.get("form") or "")
+                   for u in outcome.units if u.submission is not None and u.submission.readable
+                   and not u.submission.blank and u.submission.header.get("year"))
     if not keys:
         return build_form(outcome.year) if outcome.year else None
     (year, scoring, form_id), _n = keys.most_common(1)[0]
@@ -145,32 +152,79 @@ def dataset_form(outcome: AuditOutcome) -> Form | None:
         return build_form(int(year), cfg)
 
 
-def dataset_rows(outcome: AuditOutcome) -> tuple[list[str], list[str], list[list[object]]]:
+class Rows:
+    """The dataset's rows, kept in a temporary file rather than in memory (a round of 10,000
+    units holds millions of values): appended one at a time, read back in order as often as
+    needed. Values are plain (text, numbers, booleans, None) and come back exactly."""
+
+    def __init__(self) -> None:
+        self._file = tempfile.TemporaryFile(prefix="xltool-dataset-")
+        self._count = 0
+
+    def __len__(self) -> int:
+        return self._count
+
+    def append(self, row: list[object]) -> None:
+        self._file.seek(0, 2)
+        marshal.dump(row, self._file)
+        self._count += 1
+
+    def __iter__(self) -> Iterator[list[object]]:
+        position = 0
+        for _n in range(self._count):  # each reader keeps its own place
+            self._file.seek(position)
+            row = marshal.load(self._file)
+            position = self._file.tell()
+            yield row
+
+
+class Dataset:
+    """全部数据 and 汇总数据.csv: a row per unit with a readable workbook, every field of the
+    dataset form. Rows are added one unit at a time (``add``), while the unit's values are at
+    hand, and kept as a compact list each, so the round need not keep every unit's values."""
+
+    def __init__(self, outcome: AuditOutcome) -> None:
+        form = dataset_form(outcome)
+        fields = list(form.fields) if form else []
+        self.ids = ["unit", "unit_code", "file", "status"] + [f.id for f in fields]
+        self.labels = [_("Unit name"), _("Unit code"), _("File"), _("Review result")]
+        if form:
+            self.labels += [f"{form.sheet_title(f.sheet)} {f.label}" for f in fields]
+        self.field_ids = [f.id for f in fields]
+        self.integer = [i for i, f in enumerate(fields, start=4) if f.kind.value == "integer"]
+        kinds = ["year" if f.id == "info_year" else f.kind.value for f in fields]
+        self.formats = [None] * 4 + [NUMBER_FORMATS.get(kind) for kind in kinds]
+        self.rows = Rows()
+
+    def add(self, u: UnitResult) -> None:
+        """The unit's row (its status final, its values loaded), when it has a readable workbook."""
+        if u.report is None:
+            return
+        row = [u.unit, u.code, u.submission.name if u.submission else "", u.status.label]
+        row += [round(v, 6) if type(v) is float else v for v in map(u.values.get, self.field_ids)]
+        for i in self.integer:
+            if type(row[i]) is float and row[i].is_integer():
+                row[i] = int(row[i])
+        self.rows.append(row)
+
+    def keep(self, outcome: AuditOutcome) -> None:
+        outcome.dataset = (self.ids, self.labels, self.rows, self.formats)
+
+
+def summary_values(values: dict) -> dict:
+    """The figures the summary sheets, charts and desk read of a unit (the dataset has the rest)."""
+    return {k: v for k, v in values.items() if k in _SUMMARY_VALUES}
+
+
+def dataset_rows(outcome: AuditOutcome) -> tuple[list[str], list[str], Rows]:
     """(field ids, labels, one row per unit with a readable workbook); computed once per outcome."""
     if outcome.dataset is not None:
         return outcome.dataset[:3]
-    form = dataset_form(outcome)
-    fields = list(form.fields) if form else []
-    ids = ["unit", "unit_code", "file", "status"] + [f.id for f in fields]
-    labels = [_("Unit name"), _("Unit code"), _("File"), _("Review result")]
-    if form:
-        labels += [f"{form.sheet_title(f.sheet)} {f.label}" for f in fields]
-    field_ids = [f.id for f in fields]
-    integer = [i for i, f in enumerate(fields, start=4) if f.kind.value == "integer"]
-    rows = []
+    dataset = Dataset(outcome)
     for u in outcome.units:
-        if u.report is None:
-            continue
-        row = [u.unit, u.code, u.submission.name if u.submission else "", u.status.label]
-        row += [round(v, 6) if type(v) is float else v for v in map(u.values.get, field_ids)]
-        for i in integer:
-            if type(row[i]) is float and row[i].is_integer():
-                row[i] = int(row[i])
-        rows.append(row)
-    kinds = ["year" if f.id == "info_year" else f.kind.value for f in fields]
-    formats = [None] * 4 + [NUMBER_FORMATS.get(kind) for kind in kinds]
-    outcome.dataset = (ids, labels, rows, formats)
-    return ids, labels, rows
+        dataset.add(u)
+    dataset.keep(outcome)
+    return dataset.ids, dataset.labels, dataset.rows
 
 
 def dataset_formats(outcome: AuditOutcome) -> list[str | None]:
@@ -210,7 +264,6 @@ class SummaryWriter:
                 self.future = None
 
     def write(self, out: Path) -> Path:
-        data = dataset_rows_xml(self.rows, first_row=3, formats=dataset_formats(self.outcome))
         package = None
         if self.future is not None:
             try:
@@ -219,8 +272,10 @@ class SummaryWriter:
                 package = None
         if package is None:
             package, index = summary_package(self.outcome, self.ids, self.labels, len(self.rows))
-        return _write_atomic(out, _splice_rows(package, index, data, rows=len(self.rows), first_row=3,
-                                               columns=len(self.ids)))
+        formats = dataset_formats(self.outcome)
+        return write_atomic(out, lambda tmp: _splice_rows(
+            package, index, _rows_xml(self.rows, first_row=3, formats=formats, width=len(self.ids)), tmp,
+            rows=len(self.rows), first_row=3, columns=len(self.ids)))
 
 
 _SUMMARY_VALUES = frozenset({fid for fid, _label, _kind in KEY_FIGURES} | {"eval_exec_rate", "eval_total_score"})
@@ -230,7 +285,7 @@ def _for_summary(outcome: AuditOutcome) -> AuditOutcome:
     """A copy holding only what the summary sheets read, so that it pickles quickly."""
     from dataclasses import replace
 
-    units = [replace(u, values={k: v for k, v in u.values.items() if k in _SUMMARY_VALUES}) for u in outcome.units]
+    units = [replace(u, values=summary_values(u.values)) for u in outcome.units]
     return replace(outcome, units=units, dataset=None)
 
 
@@ -480,11 +535,14 @@ def csv_safe(value: object) -> object:
 
 def write_csv(outcome: AuditOutcome, out: Path) -> Path:
     _ids, labels, rows = dataset_rows(outcome)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow([csv_safe(v) for v in labels])  # one header row: what a person reads (全部数据 has the ids)
-    writer.writerows([csv_safe(v) if type(v) is str else "" if v is None else v for v in row] for row in rows)
-    return _write_atomic(out, buffer.getvalue().encode("utf-8-sig"))
+
+    def write(tmp: Path) -> None:
+        with open(tmp, "w", encoding="utf-8-sig", newline="") as fh:  # row by row: no copy of the whole table
+            writer = csv.writer(fh, lineterminator="\r\n")
+            writer.writerow([csv_safe(v) for v in labels])  # one header row: what a person reads (全部数据 has the ids)
+            writer.writerows([csv_safe(v) if type(v) is str else "" if v is None else v for v in row] for row in rows)
+
+    return write_atomic(out, write)
 
 
 # -- package surgery for the big sheet ---------------------------------------------------------------
@@ -511,50 +569,58 @@ def _cell_xml(ref: str, value: object, style: str = "") -> str:
     return f'<c r="{ref}" t="inlineStr"><is><t{space}>{escape(text)}</t></is></c>'
 
 
-def dataset_rows_xml(rows: list[list[object]], *, first_row: int, formats: list[str | None] | None = None) -> bytes:
-    """The <row> elements of 全部数据, numbered from *first_row*; *formats*: each column's
-    number format (one of DATA_FORMATS, registered by summary_package), None for text."""
-    if not rows:
-        return b""
-    width = max(len(row) for row in rows)
+ROWS_PER_CHUNK = 200  # rows rendered at a time when streamed into the package
+
+
+def _rows_xml(rows: Iterable[list[object]], *, first_row: int, formats: list[str | None] | None,
+              width: int) -> Iterator[bytes]:
+    """The <row> elements of 全部数据, numbered from *first_row*, in chunks of ``ROWS_PER_CHUNK``
+    rows; *formats*: each column's number format (one of DATA_FORMATS, registered by
+    summary_package), None for text."""
     letters = [get_column_letter(c) for c in range(1, width + 1)]
     styles = [f' s="{DATA_STYLES[code]}"' if code else "" for code in (formats or [])]
     styles += [""] * (width - len(styles))
-    parts = []
+    parts: list[str] = []
     for r, row in enumerate(rows, start=first_row):
         parts.append(f'<row r="{r}">')
         for c, value in enumerate(row):
             if value is not None and value != "":
                 parts.append(_cell_xml(f"{letters[c]}{r}", value, styles[c]))
         parts.append("</row>")
-    return "".join(parts).encode("utf-8")
+        if (r - first_row) % ROWS_PER_CHUNK == ROWS_PER_CHUNK - 1:
+            yield "".join(parts).encode("utf-8")
+            parts = []
+    if parts:
+        yield "".join(parts).encode("utf-8")
 
 
-def _splice_rows(package: bytes, sheet_index: int, data: bytes, *, rows: int, first_row: int, columns: int) -> bytes:
-    """Insert the rendered rows *data* into the sheet at *sheet_index* (0-based) of an
-    openpyxl-written package."""
-    if not rows:
-        return package
+def _splice_rows(package: bytes, sheet_index: int, data: Iterable[bytes], out: Path, *, rows: int, first_row: int,
+                 columns: int) -> None:
+    """Write *package* (openpyxl's) to *out* with the rendered rows *data* (chunks of XML, read
+    once, as they come) inserted into the sheet at *sheet_index* (0-based)."""
     part = f"xl/worksheets/sheet{sheet_index + 1}.xml"  # openpyxl names sheets in order
-    with zipfile.ZipFile(io.BytesIO(package)) as zin:
-        xml = zin.read(part)
-        end = xml.rfind(b"</sheetData>")
-        if end < 0:
-            raise ValueError("no sheetData in the dataset sheet")
-        xml = xml[:end] + data + xml[end:]
-        last = f"{get_column_letter(columns)}{first_row + rows - 1}".encode()
-        xml = re.sub(rb'<dimension ref="[^"]*"', b'<dimension ref="A1:' + last + b'"', xml, count=1)
-        out = io.BytesIO()
-        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zout:
-            for info in zin.infolist():
-                if info.filename == part:  # level 1: almost as small, three times faster
-                    zout.writestr(info, xml, compress_type=zipfile.ZIP_DEFLATED, compresslevel=1)
-                else:
-                    zout.writestr(info, zin.read(info.filename))
-    return out.getvalue()
+    if not rows:
+        Path(out).write_bytes(package)
+        return
+    with zipfile.ZipFile(io.BytesIO(package)) as zin, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            if info.filename != part:
+                zout.writestr(info, zin.read(info.filename))
+                continue
+            xml = zin.read(part)
+            end = xml.rfind(b"</sheetData>")
+            if end < 0:
+                raise ValueError("no sheetData in the dataset sheet")
+            last = f"{get_column_letter(columns)}{first_row + rows - 1}".encode()
+            head = re.sub(rb'<dimension ref="[^"]*"', b'<dimension ref="A1:' + last + b'"', xml[:end], count=1)
+            entry = zipfile.ZipInfo(part, date_time=info.date_time)
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            entry._compresslevel = 1  # level 1: almost as small, three times faster
+            with zout.open(entry, "w") as sheet:
+                sheet.write(head)
+                for chunk in data:
+                    sheet.write(chunk)
+                sheet.write(xml[end:])
 
-
-def _write_atomic(out: Path, data: bytes) -> Path:
-    return write_bytes_atomic(out, data)
 
 __all__ = ["write_summary", "SummaryWriter", "write_csv", "summary_line", "summary_name", "csv_name", "csv_safe", "dataset_rows"]

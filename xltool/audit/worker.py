@@ -162,13 +162,16 @@ def check_files(tasks: list[tuple]) -> list[tuple[str, dict, str]]:
 
 
 def init_worker(parent_pid: int, warm: tuple[str, str | None] | None = None) -> None:
-    """Pool initializer: leave Ctrl-C to the parent, and exit if the parent dies.
+    """Pool initializer: leave Ctrl-C to the parent, exit if the parent dies, resolve packs once.
 
     With *warm* (a workbook's path and the scoring settings), check that workbook twice and
     forget the results: the form is built and the rules are compiled (which the second use of
     a rule does) while the parent is still hashing the inputs.
     """
+    from xltool.form.registry import pin
+
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    pin()  # the pool lives for one round: each form pack resolved once, not per workbook
 
     def watch() -> None:
         while True:

@@ -16,6 +16,9 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -368,6 +371,30 @@ def find(form_id: str | None) -> Entry:
     raise UnknownVersion(name, version[:20])
 
 
+# Packs resolved within a batch (``pinned``): (form id, session) → pack, each looked up once.
+# A context variable: the web server's other threads keep resolving afresh while a round runs.
+_PINNED: ContextVar[dict[tuple[str, bool], Pack] | None] = ContextVar("xltool_pinned_packs", default=None)
+
+
+@contextmanager
+def pinned() -> Iterator[None]:
+    """Within it, each pack is resolved once and kept: a batch (an audit round) reads one set of
+    packs, and does not list the bureau's folder and stat the pack files for every workbook.
+    A pack changed meanwhile is seen by the next batch."""
+    token = _PINNED.set({}) if _PINNED.get() is None else None
+    try:
+        yield
+    finally:
+        if token is not None:
+            _PINNED.reset(token)
+
+
+def pin() -> None:
+    """Resolve each pack once for the rest of this process (an audit worker: one round)."""
+    if _PINNED.get() is None:
+        _PINNED.set({})
+
+
 def get_pack(form_id: str | None = None, *, session: bool = True) -> Pack:
     """The registered pack *form_id*: an id (its newest version) or ``id@version`` (exactly that
     version, or UnknownVersion; never another). *session*: also the packs given on this command
@@ -375,7 +402,13 @@ def get_pack(form_id: str | None = None, *, session: bool = True) -> Pack:
     form_id = form_id or DEFAULT_FORM
     if session and form_id in _SESSION:
         return _SESSION[form_id]
-    return load_file(find(form_id).path)
+    kept = _PINNED.get()
+    if kept is None:
+        return load_file(find(form_id).path)
+    found = kept.get((form_id, session))
+    if found is None:  # an unknown or refused pack raises here, as unpinned, and is not kept
+        found = kept[(form_id, session)] = load_file(find(form_id).path)
+    return found
 
 
 def shipped_path(form_id: str = DEFAULT_FORM) -> Path:

@@ -21,7 +21,8 @@ from pathlib import Path
 from xltool.audit.history import DB_NAME, History, Stored
 from xltool.audit.inputs import collect
 from xltool.audit.lock import AuditLock
-from xltool.audit.run import _batches, _map_unordered, _Workers, file_digest, rules_key  # the audit's own pool
+from xltool.audit.pool import Workers, batches, map_unordered  # the audit's own pool
+from xltool.audit.run import file_digest, rules_key
 from xltool.audit.worker import check_files
 from xltool.check.finding import WorkbookReport
 from xltool.form.scoring import ScoringConfig
@@ -115,7 +116,7 @@ class Screen:
         if todo:
             tasks = [(path, source, self.cfg_json, None, self.limits) for path, source in todo.values()]
             shas = {task[0]: sha for sha, task in zip(todo, tasks)}
-            workers = _Workers(self.jobs if len(tasks) > 4 else 1)
+            workers = Workers(self.jobs if len(tasks) > 4 else 1)
             interrupted = True
 
             def on_result(batch: tuple, answers: list) -> None:
@@ -127,7 +128,7 @@ class Screen:
 
             try:
                 size = max(1, min(4, len(tasks) // (8 * workers.jobs)))
-                _map_unordered(check_files, _batches(tasks, size), workers.get(len(tasks)), on_result,
+                map_unordered(check_files, batches(tasks, size), workers.get(len(tasks)), on_result,
                                workers.in_flight)
                 interrupted = False
             finally:

@@ -18,6 +18,7 @@ from xltool.template import styles
 from xltool.template.cellvalue import put
 from xltool.template.meta import TemplateMeta, write_meta
 from xltool.template.protection import protect_sheet, protect_workbook
+from xltool.template.splice import xml_safe
 from xltool.template.validation import add_validations
 
 DEFAULT_PASSWORD = "xltool"
@@ -172,6 +173,7 @@ def build_workbook(
     cfg = cfg or default_scoring(form_id)
     form = build_form(year, cfg, form_id)
     cells = CellMap(form)
+    unit_name, unit_code, unit_email = (xml_safe(t or "") for t in (unit_name, unit_code, unit_email))
     values: dict[str, object] = {**config_values(cfg, form), "info_year": year}
     for fid, value in (("info_unit_name", unit_name), ("info_unit_code", unit_code), ("info_email", unit_email)):
         if value:
@@ -197,27 +199,40 @@ def build_workbook(
         # Workbook-level names equal to the field ids, so formulas and tools can say B_x.
         ref = f"{quote_sheet(form.sheet_title(field.sheet))}!{absolute(field.cell)}"
         wb.defined_names[field.id] = DefinedName(field.id, attr_text=ref)
-    write_meta(
-        wb,
-        TemplateMeta(
-            template_id=form.template_id,
-            version=form.version,
-            year=year,
-            unit_name=unit_name,
-            unit_code=unit_code,
-            scoring=cfg.model_dump_json(),
-            form=form.pack_id,
-            form_version=form.pack_version,
-            form_digest=form.pack_digest,
-            unit_email=unit_email,
-            submit_code=submit_code,
-        ),
-    )
+    write_meta(wb, template_meta(form, cfg, unit_name, unit_code, unit_email, submit_code))
+    wb.properties.title = document_title(form, unit_name)
     for ws in wb.worksheets:
         protect_sheet(ws, secret)
     protect_workbook(wb, secret)
     wb.active = 0
     return wb
+
+
+def template_meta(form: Form, cfg: ScoringConfig, unit_name: str = "", unit_code: str = "", unit_email: str = "",
+                  submit_code: str = "", generated_at: str = "") -> TemplateMeta:
+    """What the hidden identification sheet of a template of *form* for this unit says."""
+    return TemplateMeta(
+        template_id=form.template_id,
+        version=form.version,
+        year=form.year,
+        unit_name=unit_name,
+        unit_code=unit_code,
+        scoring=cfg.model_dump_json(),
+        generated_at=generated_at,
+        form=form.pack_id,
+        form_version=form.pack_version,
+        form_digest=form.pack_digest,
+        unit_email=unit_email,
+        submit_code=xml_safe(submit_code or ""),
+    )
+
+
+def document_title(form: Form, unit_name: str = "") -> str:
+    """The document title (file properties) of a template: the year, the form and the unit."""
+    from xltool.i18n import _
+
+    title = _("{form} ({year})").format(year=form.year, form=form.pack_name or form.template_id)
+    return f"{title} — {unit_name}" if unit_name else title
 
 
 def save_atomic(wb: Workbook, out: Path) -> Path:
