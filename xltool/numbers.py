@@ -70,6 +70,13 @@ def parse_number(text: str) -> tuple[float, bool] | None:
     return (value / 100.0, True) if percent else (value, False)
 
 
+def too_precise(value: object, places: int = 2) -> bool:
+    """A figure stated with more than *places* decimals (2701.574 for an amount in 万元)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        return False
+    return abs(value - round(value, places)) > 1e-9 * max(1.0, abs(value))
+
+
 def fmt_year(value: float | None) -> str:
     """A year reads as written: 2023, never 2,023."""
     if value is None:

@@ -22,7 +22,8 @@ from xltool.form.scoring import ScoringConfig, overlay
 from xltool.form.registry import UnknownForm
 from xltool.form.selfeval import TEMPLATE_ID, VERSION, build_form, config_values, default_scoring
 from xltool.i18n import _
-from xltool.numbers import fmt_number, parse_number
+from xltool.form.measure import is_instruction
+from xltool.numbers import fmt_amount, fmt_number, parse_number, too_precise
 from xltool.read.book import Book
 from xltool.read.safety import Limits, UnreadableWorkbook
 from xltool.template.meta import META_SHEET, TemplateMeta, fingerprint, read_meta
@@ -55,6 +56,7 @@ class ReadResult:
     findings: list[Finding] = field(default_factory=list)
     source: str = "xml"
     sha256: str = ""  # of the file, as the safety gate read it
+    missing_sheets: list[str] = field(default_factory=list)  # keys of the form's sheets the workbook lacks
 
 
 def cell_ref(form: Form, field_id: str, value: object = None) -> CellRef:
@@ -259,6 +261,8 @@ class _Typer:
             text = str(raw).strip()
             if text in f.choices or unicodedata.normalize("NFKC", text) in f.choices:
                 return unicodedata.normalize("NFKC", text)
+            if f.kind is Kind.NUMBER and f.choices:
+                return self._indicator_value(f, raw, text)
             parsed = parse_number(text)
             if parsed is None:
                 self._finding("XT102", f, raw)
@@ -277,7 +281,24 @@ class _Typer:
             self._finding("XT701", f, raw, value=fmt_number(value))
         if f.kind is Kind.INTEGER and value != int(value):
             self._finding("XT104", f, raw, detail=_("enter a whole number"))
+        if f.kind is Kind.AMOUNT and too_precise(value):
+            # Stated in 万元 to two decimals: said once here, compared as stated everywhere else.
+            self._finding("XT106", f, fmt_number(value), value=fmt_amount(value))
         return value
+
+    def _indicator_value(self, f: Field, raw: object, text: str) -> object:
+        """An indicator's 年度指标值 / 实际完成值 written as text: a number (90%, 38000平方米), a
+        target with its comparator and unit (≥50个), or qualitative text (达成预期指标, 是, 合格) —
+        all as published forms write them. Instruction text left in the cell is not a value."""
+        if is_instruction(text):
+            self._finding("XT104", f, raw, detail=_(
+                "enter the value itself: a number, a target such as ≥50个, or a judgement such as 达成"))
+            return None
+        parsed = parse_number(text)
+        if parsed is not None and finite(parsed[0]) is not None:
+            value, percent = parsed
+            return value * 100 if percent else value  # 90% in a number cell means 90 (the unit is %)
+        return unicodedata.normalize("NFKC", text)
 
 
 def read_book(book: Book, path: str = "", cfg: ScoringConfig | None = None) -> ReadResult:
@@ -329,7 +350,8 @@ def read_book(book: Book, path: str = "", cfg: ScoringConfig | None = None) -> R
         _check_cached(form, computed, cached, findings)
     values.update(computed)
     return ReadResult(form=form, meta=meta, cfg=cfg, values=values, raw=raw, cached=cached,
-                      findings=findings, source=book.source)
+                      findings=findings, source=book.source,
+                      missing_sheets=[s.key for s in form.sheets if s.title not in book.sheets])
 
 
 def settings_for(meta: TemplateMeta, bureau: ScoringConfig | None, findings: list[Finding],
