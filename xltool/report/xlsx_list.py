@@ -11,7 +11,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from xltool.check.finding import Severity, WorkbookReport
 from xltool.i18n import _
-from xltool.report.terminal import cells_text
+from xltool.report.terminal import cells_text, coverage_line
 from xltool.template.styles import FAIL_RGB, WARN_RGB
 from xltool.template.writer import save_atomic
 
@@ -43,7 +43,8 @@ def values_text(finding, limit: int = 4) -> str:
 def finding_rows(report: WorkbookReport) -> list[list[object]]:
     rows = []
     for n, f in enumerate(report.findings, start=1):
-        rows.append([n, f.code, f.severity.label, cells_text(f, limit=4), f.message, values_text(f),
+        message = f.message + (f"\n{f.confidence_text}" if f.confidence_text else "")
+        rows.append([n, f.code, f.severity.label, cells_text(f, limit=4), message, values_text(f),
                      f.difference_text, "\n".join(f.attribution), f.fix])
     return rows
 
@@ -114,6 +115,9 @@ def write_issue_list(report: WorkbookReport, out: Path) -> Path:
     write_cell(ws, 2, 1, _("Must fix: {errors}; needs explanation: {warnings}.").format(
         errors=report.errors, warnings=report.warnings))
     write_cell(ws, 3, 1, _("File: {file}").format(file=Path(report.path).name))
+    covered = coverage_line(report)
+    if covered:  # what ran, so that an empty list never reads as “nothing was checked”
+        write_cell(ws, 4, 1, covered)
     rows = finding_rows(report)
     write_findings_sheet(ws, rows, first_row=5)
     for r, f in enumerate(report.findings, start=6):

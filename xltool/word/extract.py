@@ -40,6 +40,7 @@ class Extraction:
     unplaced: list[Unplaced] = field(default_factory=list)
     placed: int = 0
     form: Form | None = None  # the form it was read against (set by check.check_document)
+    from_text: set[str] = field(default_factory=set)  # fields read from the narrative, not from a table
 
     def put(self, form: Form, fid: str, value: object, where: str) -> None:
         if value is None or value == "" or fid in self.where:
@@ -579,8 +580,9 @@ def _eval(form: Form, table: Table, name: str, out: Extraction) -> None:
             counter[(l1, l2)] = counter.get((l1, l2), 0) + 1
             j = counter[(l1, l2)]
             rest = row[k + 1:]
-            if j > form.indicator_rows or not rest or _empty(rest[0].text) and not any(_cell_number(c.text) is not None for c in rest):
-                if j > form.indicator_rows:
+            rows = form.rows_of(l1, l2)
+            if j > rows or not rest or _empty(rest[0].text) and not any(_cell_number(c.text) is not None for c in rest):
+                if j > rows:
                     _unplaced_numbers(rest, where, out)
                 continue
             _indicator(form, l1, l2, j, rest, layout, where, out)
@@ -711,7 +713,9 @@ def extract(form: Form, doc: Document) -> Extraction:
         tables[kind] += 1
         name = _("Annex {n}").format(n=kind) + ("" if tables[kind] == 1 else str(tables[kind]))
         (_base if kind == 2 else _eval)(form, block, name, out)
+    in_tables = set(out.where)
     _narrative(form, narrative, out)
+    out.from_text = set(out.where) - in_tables
     _type(form, out)
     return out
 
