@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from xltool.check.checker import judge, run_checks
+from helpers import zh_locale  # noqa: F401  (fixture)
+from xltool.check.checker import judge
 from xltool.check.finding import Severity
 from xltool.form.expr import evaluate_all
 from xltool.form.model import Kind
@@ -397,3 +398,64 @@ def test_an_empty_form_says_nothing_was_judged():
     _found, coverage = run({}, pack="project", base={}, covered=True)
     by = {f.family: f for f in coverage.families}
     assert by["scoring"].status == "skipped" and by["scoring"].judged == 0
+
+
+# -- what ran and how sure, in every output ----------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def example_report():
+    from xltool.check.checker import check_path
+
+    return check_path(ROOT / "examples/luosong_2023_filled.xlsx")[1]
+
+
+def test_the_terminal_says_what_ran(example_report, zh_locale):  # noqa: F811
+    from rich.console import Console
+
+    from xltool.report.terminal import print_report
+
+    for width in (200, 80):
+        console = Console(record=True, width=width)
+        print_report(example_report, console)
+        text = console.export_text()
+        assert "已审核：" in text and "部分审核：部门整体共性指标" in text and "设置中已关闭" in text, text[-800:]
+    passing = example_report.model_copy(update={"findings": []})
+    console = Console(record=True, width=200)
+    print_report(passing, console)
+    assert "已审核：" in console.export_text()  # “no findings” still says what was checked
+
+
+def test_json_and_schema_carry_coverage_and_confidence(example_report):
+    from xltool.report.model import CheckOutput
+
+    data = CheckOutput(workbooks=[example_report]).model_dump(mode="json")
+    families = data["workbooks"][0]["coverage"]["families"]
+    assert {f["family"] for f in families} >= {"pairs", "scoring", "policy"}
+    assert all("confidence" in f for f in data["workbooks"][0]["findings"])
+    schema = CheckOutput.model_json_schema()
+    assert "Coverage" in schema["$defs"] and "confidence" in schema["$defs"]["Finding"]["properties"]
+
+
+def test_both_issue_lists_say_what_ran(example_report, tmp_path, zh_locale):  # noqa: F811
+    import openpyxl
+
+    from xltool.audit.issuelist import write_issue_list_fast
+    from xltool.report.xlsx_list import write_issue_list
+
+    slow = openpyxl.load_workbook(write_issue_list(example_report, tmp_path / "slow.xlsx")).active
+    fast = openpyxl.load_workbook(write_issue_list_fast(example_report, tmp_path / "fast.xlsx")).active
+    assert slow["A4"].value == fast["A4"].value and slow["A4"].value.startswith("已审核：")
+    assert [[c.value for c in r] for r in slow.iter_rows()] == [[c.value for c in r] for r in fast.iter_rows()]
+
+
+def test_a_missing_sheet_is_named_in_what_ran():
+    from xltool.check.checker import check_result_covered
+    from xltool.read.book import from_xml
+    from xltool.read.reader import read_book
+
+    book = from_xml(ROOT / "examples/luosong_2023_filled.xlsx")
+    book.sheets.pop("附件2")  # its rules read nothing
+    result = read_book(book)
+    _found, coverage = check_result_covered(result)
+    assert result.missing_sheets == ["base"]
+    assert "附件2" in "".join(r for f in coverage.families for r in f.reasons)
