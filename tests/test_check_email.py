@@ -80,7 +80,7 @@ def test_findings_are_mailed_to_the_unit_with_both_workbooks(workdir, smtp):
     msg = email.message_from_bytes(data, policy=policy.default)
     subject = str(msg["Subject"])
     assert UNIT in subject and "2023" in subject
-    assert "必须修改 9 项" in subject and "需要说明 4 项" in subject
+    assert "必须修改 5 项" in subject and "需要说明 8 项" in subject
     html = msg.get_body(("html",)).get_content()
     text = msg.get_body(("plain",)).get_content()
     for body in (html, text):

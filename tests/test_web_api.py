@@ -94,9 +94,10 @@ def test_selfcheck_page_groups_findings_by_sheet_and_shows_both_values(client):
     assert r.status_code == 200
     sheets = re.findall(r'<h2 class="sheet-title">(\S+) <span class="count">(\d+)</span>', r.text)
     assert {s for s, _n in sheets} >= {"收支情况", "附件3", "附件2"}
-    assert sum(int(n) for _s, n in sheets) == 13  # the README's 9 must-fix and 4 needs-explanation
+    assert sum(int(n) for _s, n in sheets) == 13  # the README's 5 must-fix and 8 needs-explanation
     assert "收支情况!B37" in r.text and "附件3!E5" in r.text and "2,450.02" in r.text and "2,450.21" in r.text
-    assert 'id="errors">9<' in r.text and 'id="warnings">4<' in r.text
+    assert 'id="errors">5<' in r.text and 'id="warnings">8<' in r.text
+    assert 'id="coverage"' in r.text and "审核范围" in r.text  # what was checked, always shown
 
 
 def test_workbook_text_is_escaped_on_every_page(client, tmp_path):
