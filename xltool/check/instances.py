@@ -154,14 +154,13 @@ def _indicator_expected(ids: dict[str, str], cfg: ScoringConfig) -> Expr:
 
 
 def _scoring(form: Form, cfg: ScoringConfig) -> list[Check]:
-    out = []
-    if _has(form, "eval_exec_score", "eval_exec_weight"):
-        out.append(_compare(form, "XT601", "eval_exec_score", Ref("eval_exec_score"), "<=", Ref("eval_exec_weight"),
-                            rounding=False, kind="number", applies=Filled("eval_exec_score")))
+    # Every form with indicators has the execution row: a pack without it is refused (forms check).
+    out = [_compare(form, "XT601", "eval_exec_score", Ref("eval_exec_score"), "<=", Ref("eval_exec_weight"),
+                    rounding=False, kind="number", applies=Filled("eval_exec_score"))]
     out.append(_compare(form, "XT603", "total", Ref("eval_total_weight"), "=", Const(100), rounding=False,
                         kind="number", fields=("eval_total_weight",), rhs_label="100", stated=False))
     ex = policy.execution(form)
-    if ex is not None and _has(form, "eval_exec_score", "eval_exec_weight"):
+    if ex is not None:
         # Judged only where 执行率 is defined, from the figures that are there (XT502 says when not):
         # above the rule is 自评得分虚高 (XT604), below it the unit was stricter (XT616).
         expected = _execution_expected(cfg, ex.rate)

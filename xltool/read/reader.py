@@ -16,7 +16,7 @@ from pathlib import Path
 
 from xltool.check.finding import CellRef, Finding
 from xltool.check.catalogue import rule
-from xltool.form.expr import evaluate_all
+from xltool.form.expr import evaluate_all, excel_round
 from xltool.form.model import Field, Form, Kind, Role
 from xltool.form.scoring import ScoringConfig, overlay
 from xltool.form.registry import UnknownForm
@@ -283,7 +283,7 @@ class _Typer:
             self._finding("XT104", f, raw, detail=_("enter a whole number"))
         if f.kind is Kind.AMOUNT and too_precise(value):
             # Stated in 万元 to two decimals: said once here, compared as stated everywhere else.
-            self._finding("XT106", f, fmt_number(value), value=fmt_amount(value))
+            self._finding("XT106", f, fmt_number(value), value=fmt_amount(excel_round(value, 2)))
         return value
 
     def _indicator_value(self, f: Field, raw: object, text: str) -> object:

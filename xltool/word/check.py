@@ -63,7 +63,7 @@ def _precision(form: Form, ext: Extraction) -> list[Finding]:
         f = form.field(fid)
         if f.kind is Kind.AMOUNT and too_precise(value):
             params = {"where": ext.where.get(fid, ""), "label": f.label, "text": fmt_number(value),  # type: ignore[arg-type]
-                      "value": fmt_amount(value)}  # type: ignore[arg-type]
+                      "value": fmt_amount(excel_round(value, 2))}  # type: ignore[arg-type]
             out.append(Finding(
                 code="XT106", severity=r.severity, message=r.message().format(**params), fix=r.fix().format(**params),
                 cells=[CellRef(field_id=fid, sheet=form.sheet_title(f.sheet), cell=f.cell, label=f.label, value=value,
