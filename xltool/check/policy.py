@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from xltool.check.blanks import all_of, first_stated, stated, statements
+from xltool.check.blanks import all_of, first_stated, numeric_leaves, stated, statements
 from xltool.check.catalogue import rule
 from xltool.check.compare import compare, has
 from xltool.check.rule import Check
@@ -91,8 +91,11 @@ def department_ratios(form: Form, cfg: ScoringConfig) -> list[Check]:
             ratio = Div(Abs(Sub(n, d)), d)
         else:
             ratio = Div(n, d)
+        # The figures first (the message quotes them), then the cells they are computed from, which
+        # the live marks colour (a computed 三公经费 is no cell a unit types into).
+        leaves = [i for i in numeric_leaves(ratio, form.formulas) if form.field(i).is_input and i not in (num, den)]
         out.append(compare(
-            form, code, key, Round(ratio, 4), op, Const(limit), fields=(num, den), rounding=False, kind="rate",
+            form, code, key, Round(ratio, 4), op, Const(limit), fields=(num, den, *leaves), rounding=False, kind="rate",
             applies=all_of(stated(form, n), stated(form, d), Cmp(">", Abs(d), Const(0))), stated=False,
             params={"formula": words},
         ))
