@@ -144,9 +144,7 @@ def coverage(form: Form, cfg: ScoringConfig, checks: tuple[Check, ...], values: 
                     sheets="、".join(form.sheet_title(s) for s in sorted(missing))))
             out.families.append(run if run.status == "skipped" or not run.reasons else _status(run))
             continue
-        if off:
-            run.reasons.append(_("turned off in the settings: {rules}").format(
-                rules="、".join(f"{c}（{switches[c][0]}）" for c in off)))
+        run.off = [f"{c}（{switches[c][0]}）" for c in off]
         run.not_in_form = [c for c in absent if c not in off]
         if blank_sheet:
             run.reasons.append(_("{n} rule instances read only sheets missing from the workbook ({sheets})").format(
@@ -170,8 +168,9 @@ def _status(run: FamilyRun) -> FamilyRun:
     if run.status == "skipped" or run.checks == 0:
         run.status = "skipped"
         if not run.reasons:
-            run.reasons.append(_("the form pack has no figures for these rules"))
-        run.not_in_form = []
+            run.reasons.append(_("turned off in the settings: {rules}").format(rules="、".join(run.off)) if run.off
+                               and not run.not_in_form else _("the form pack has no figures for these rules"))
+        run.not_in_form, run.off = [], []
     elif run.reasons:
         run.status = "partial"
     return run

@@ -100,12 +100,16 @@ class FamilyRun(BaseModel):
                                     "scoring, policy, plausibility")
     title: str = Field(description="the family's name (Chinese)")
     status: Literal["ran", "partial", "skipped"] = Field(
-        description="ran: every rule of the family judged figures; partial: some did not; skipped: none did")
+        description="ran: the family's rules judged the figures there are; partial: some could not (a sheet "
+                    "missing, a Word report); skipped: none did. Rules not applicable to the form or turned off "
+                    "by the settings are listed apart (not_in_form, off)")
     checks: int = Field(0, description="rule instances the form pack gives the family")
     judged: int = Field(0, description="of those, instances that had figures to judge")
     reasons: list[str] = Field(default_factory=list, description="why rules of the family did not run (Chinese)")
     not_in_form: list[str] = Field(default_factory=list,
                                    description="rules of the family the form pack has no figures for (not applicable)")
+    off: list[str] = Field(default_factory=list,
+                           description="rules of the family the scoring settings turn off, each with its setting")
 
 
 class Coverage(BaseModel):

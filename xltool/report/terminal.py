@@ -79,6 +79,9 @@ def coverage_lines(report: WorkbookReport) -> list[str]:
     for f in cov.families:
         if f.status == "skipped":
             lines.append(_("Not checked: {family} — {reasons}").format(family=f.title, reasons="；".join(f.reasons)))
+    off = [rule for f in cov.families for rule in f.off]
+    if off:
+        lines.append(_("Turned off in the settings: {rules}").format(rules="、".join(off)))
     absent = [code for f in cov.families if f.status != "skipped" for code in f.not_in_form]
     if absent:
         lines.append(_("Not applicable to this form (it has no figures for them): {rules}").format(
