@@ -69,7 +69,7 @@ def test_api_selfcheck_reports_the_example_and_offers_both_downloads(client, tmp
     assert "filename*=UTF-8''" in annotated.headers["content-disposition"]
     (tmp_path / "a.xlsx").write_bytes(annotated.content)
     wb = openpyxl.load_workbook(tmp_path / "a.xlsx")
-    assert "2,450.21" in wb["附件3"]["E5"].comment.text
+    assert "2,450.21" in wb["项目绩效"]["D4"].comment.text  # 实际单位年度总支出 against 2,450.02 (XT301)
     issues = client.get(body["issues_url"])
     (tmp_path / "i.xlsx").write_bytes(issues.content)
     ws = openpyxl.load_workbook(tmp_path / "i.xlsx")["问题清单"]
