@@ -384,7 +384,9 @@ def lo_batch(soffice, corrected_path, filled_path, form):
 def test_perturbed_copies_agree_with_python(lo_batch, form) -> None:
     paths, _report = lo_batch
     base = compare_workbook(cells_xml(paths["corrected"]), form, model_values(form, corrected_values()))
-    assert not [k for k, v in base.items() if v == FAIL and k.startswith(("XT3", "XT4", "XT5", "XT6"))]
+    # The corrected example keeps one ratio note of its data: 三公经费 up 24.61% on last year (XT504).
+    assert not [k for k, v in base.items() if v == FAIL and k.startswith(("XT3", "XT4", "XT5", "XT6"))
+                and k != "XT504:sgjf_change_max"]
     turned: set[str] = set()
     for name, (change, code, verdict) in {**PERTURBATIONS, **SCENARIOS}.items():
         verdicts = compare_workbook(cells_xml(paths[name]), form, model_values(form, {**corrected_values(), **change}))

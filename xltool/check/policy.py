@@ -103,9 +103,11 @@ def department_ratios(form: Form, cfg: ScoringConfig) -> list[Check]:
 
 
 def _direction_deviation(ids: dict[str, str], theta: float) -> Expr:
+    # No division: Excel's AND evaluates every argument, and a blank target must not make #VALUE!.
+    # Rounded to 6 places: 130 − 100 × 1.3 is −2.8e−14 in binary floats.
     t, a = Ref(ids["target"]), Ref(ids["actual"])
-    up = And((TextIs(ids["dir"], "≥"), Cmp(">=", Round(Div(Sub(a, t), t), 6), Const(theta))))
-    down = And((TextIs(ids["dir"], "≤"), Cmp(">=", Round(Div(Sub(t, a), t), 6), Const(theta))))
+    up = And((TextIs(ids["dir"], "≥"), Cmp(">=", Round(Sub(a, t * (1 + theta)), 6), Const(0))))
+    down = And((TextIs(ids["dir"], "≤"), Cmp(">=", Round(Sub(t * (1 - theta), a), 6), Const(0))))
     return Or((up, down))
 
 
@@ -122,8 +124,10 @@ def deviations(form: Form, cfg: ScoringConfig, named: dict[str, Expr]) -> list[C
         out.append(compare(
             form, "XT612", ids["reason"], Filled(ids["reason"]), ">=", Const(1), rounding=False, kind="flag",
             stated=False, fields=(ids["reason"], ids["actual"], ids["target"], ids["dir"], ids["name"]),
-            applies=And((named[ids["name"]], Cmp("=", Count((ids["target"], ids["actual"])), Const(2)), figures,
-                         _direction_deviation(ids, theta))),
+            # IF, not AND: Excel evaluates every argument of AND, and a target written as text
+            # (达成) must not turn the row into #VALUE!.
+            applies=If(And((named[ids["name"]], Cmp("=", Count((ids["target"], ids["actual"])), Const(2)), figures)),
+                       _direction_deviation(ids, theta), Const(0)),
             params={"name": f"{l2_label}第{j}行", "indicator": ids["name"], "row": f"{l1}:{l2}:{j}"},
         ))
     return out
