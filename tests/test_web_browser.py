@@ -67,11 +67,12 @@ def test_unit_checks_the_example_downloads_the_annotated_copy_and_submits(page, 
     page.set_input_files("#file", str(EXAMPLE))
     page.click("#check-button")
     page.wait_for_selector("table.findings")
-    row = page.locator("tr[data-code=XT301]", has_text="全年执行数").first
+    row = page.locator("tr[data-code=XT301]", has_text="实际单位年度总支出").first
     text = row.inner_text()
     assert "2,450.02" in text and "2,450.21" in text and "0.19" in text
-    assert "收支情况!B37" in text and "附件3!E5" in text
-    assert page.locator("#errors").inner_text() == "9" and page.locator("#warnings").inner_text() == "4"
+    assert "收支情况!B37" in text and "项目绩效!D4" in text
+    assert page.locator("#errors").inner_text() == "5" and page.locator("#warnings").inner_text() == "8"
+    assert "审核范围" in page.locator("#coverage").inner_text()  # what was checked
     headings = page.locator("h2.sheet-title").all_inner_texts()
     assert any(h.startswith("附件3") for h in headings) and any(h.startswith("收支情况") for h in headings)
     _shot(page, "web_selfcheck.png", tmp_path)
@@ -81,7 +82,7 @@ def test_unit_checks_the_example_downloads_the_annotated_copy_and_submits(page, 
     info.value.save_as(saved)
     assert saved.name.endswith("_审核标注.xlsx")
     wb = openpyxl.load_workbook(saved)
-    cell = wb["附件3"]["E5"]
+    cell = wb["项目绩效"]["D4"]
     assert cell.comment is not None and "XT301" in cell.comment.text and cell.fill.fgColor.rgb.endswith("FFC7CE")
     with page.expect_download() as info:
         page.click("#download-issues")
