@@ -6,7 +6,8 @@ In-process, one check is split into *read* (``read_path``: safety inspection, XM
 identification, integrity, typing, derived values) and *rules* (``check_result``: every rule
 instance). The CLI figure is the wall time of ``xltool check-workbook FILE`` in a fresh
 process (interpreter start and imports included), the way the bureau runs it.
-Targets (issue 3): ≤ 50 ms in-process for the checks, ≤ 0.6 s for the whole command.
+Targets: ≤ 50 ms in-process for the checks (issue 3); the whole command ≤ 6 × ``python -c pass``
+(issue 20, see bench_startup.py for the start-up figures).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "luosong_2023.yaml"
 TARGET_IN_PROCESS = 0.050
-TARGET_CLI = 0.6
+TARGET_CLI_RATIO = 6.0  # issue 20: the whole command ≤ 6 × the interpreter's start
 
 
 def _median_ms(times: list[float]) -> str:
@@ -74,6 +75,11 @@ def main(argv: list[str] | None = None) -> int:
             cli.append(time.perf_counter() - t0)
             code = done.returncode
         cli = cli[1:]  # the first run warms the page cache
+        floor = []  # the interpreter's own start, in the same run (see bench_startup.py)
+        for _ in range(args.cli_runs):
+            t0 = time.perf_counter()
+            subprocess.run([sys.executable, "-c", "pass"], capture_output=True, env=env)
+            floor.append(time.perf_counter() - t0)
 
     print(f"xltool check benchmark on the example ({findings} findings, {args.runs} in-process runs)")
     print(f"  command: {' '.join(cmd[:2])} …")
@@ -82,9 +88,10 @@ def main(argv: list[str] | None = None) -> int:
     ok = statistics.median(totals) <= TARGET_IN_PROCESS
     print(f"  in-process per check    {_median_ms(totals)}   target ≤ {TARGET_IN_PROCESS * 1000:.0f} ms: "
           f"{'met' if ok else 'NOT met'}")
-    ok_cli = statistics.median(cli) <= TARGET_CLI
-    print(f"  CLI wall time           median {statistics.median(cli):.3f} s  (min {min(cli):.3f}, max {max(cli):.3f}, "
-          f"exit {code})   target ≤ {TARGET_CLI} s: {'met' if ok_cli else 'NOT met'}")
+    ratio = statistics.median(cli) / statistics.median(floor)
+    print(f"  CLI wall time           {ratio:.1f} × python -c pass  (median {statistics.median(cli):.3f} s, min "
+          f"{min(cli):.3f}, max {max(cli):.3f}, exit {code}; python {statistics.median(floor) * 1000:.0f} ms)   "
+          f"target ≤ {TARGET_CLI_RATIO:g} ×: {'met' if ratio <= TARGET_CLI_RATIO else 'NOT met'}")
     return 0
 
 

@@ -31,19 +31,22 @@ def main() -> None:
     runs = parser.parse_args().runs
 
     from xltool.form.layout import layout, parse
-    from xltool.form.registry import SHIPPED_DIR
+    from xltool.form.registry import get_pack, shipped_path, shipped_refs
 
-    for path in sorted(SHIPPED_DIR.glob("*.toml")):
+    def base(ref):
+        return get_pack(ref, session=False)
+
+    for path in [shipped_path(ref) for ref in shipped_refs()]:
         text = path.read_text(encoding="utf-8")
         loads, lays = [], []
         for _ in range(runs):
             t = time.perf_counter()
-            pack = parse(text, str(path), check_layout=False)
+            pack = parse(text, str(path), check_layout=False, base=base)
             loads.append(time.perf_counter() - t)
             t = time.perf_counter()
             form = layout(pack, 2024, pack.scoring)
             lays.append(time.perf_counter() - t)
-        print(f"{path.stem:14} {len(form.fields):4d} fields  load+validate {_ms(loads)}  layout {_ms(lays)}")
+        print(f"{pack.ref:18} {len(form.fields):4d} fields  load+validate {_ms(loads)}  layout {_ms(lays)}")
 
     code = "from xltool.form.selfeval import build_form; build_form(2024)"
     env = dict(os.environ, PYTHONPATH=str(ROOT))

@@ -4,7 +4,7 @@
 
 In-process: ``make_report`` on the corrected example (read and check the workbook, build the
 document, save it atomically) and ``check_document`` on its output (safety gate, python-docx,
-extraction, every rule) and on the example report text turned into a .docx (the seed). The CLI
+extraction, every rule) and on the example report as a unit types it in Word (tests/unit_report.py). The CLI
 figures are wall times of ``xltool make-report`` and ``xltool check-report`` in fresh processes.
 """
 
@@ -45,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import yaml
 
-    from word_seed import seed_docx
+    from unit_report import unit_report
     from xltool.template.fill import fill_workbook
     from xltool.template.writer import write_template
     from xltool.word.check import check_document
@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
         data.update(yaml.safe_load((ROOT / "examples" / "luosong_2023_corrections.yaml").read_text(encoding="utf-8"))["values"])
         filled = fill_workbook(write_template(folder / "template.xlsx", 2023), data, folder / "corrected.xlsx")
         report = folder / "报告.docx"
-        seed = seed_docx(folder / "seed.docx")
+        seed = unit_report(folder / "unit.docx")
         make_report(filled, report)  # warm caches (form, rules, catalogues, python-docx)
         check_document(report)
         made = _timed(lambda: make_report(filled, report), args.runs)
@@ -69,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
         cli_check = _timed(lambda: cli("check-report", str(report)), args.cli_runs)
         print(f"make-report in-process ({args.runs} runs):            {_median_ms(made)}")
         print(f"check-report in-process, generated report:        {_median_ms(checked)}")
-        print(f"check-report in-process, seed report (hand-typed): {_median_ms(checked_seed)}")
+        print(f"check-report in-process, a unit's hand-typed report:  {_median_ms(checked_seed)}")
         print(f"xltool make-report command ({args.cli_runs} runs):       {_median_ms(cli_make)}")
         print(f"xltool check-report command:                       {_median_ms(cli_check)}")
         print(f"report size: {report.stat().st_size / 1024:.0f} KiB")

@@ -64,7 +64,7 @@ from xltool.form.expr import evaluate_all, excel_round  # noqa: E402
 from xltool.form.model import Form, Kind, Role  # noqa: E402
 from xltool.form.scoring import ScoringConfig  # noqa: E402
 from xltool.form.selfeval import build_form, config_values  # noqa: E402
-from xltool.template.meta import fingerprint  # noqa: E402
+from xltool.template.meta import seal  # noqa: E402
 
 EXAMPLE = ROOT / "examples" / "luosong_2023.yaml"
 CORRECTIONS = ROOT / "examples" / "luosong_2023_corrections.yaml"
@@ -462,6 +462,12 @@ class WorkbookFactory:
             with zipfile.ZipFile(path) as zf:
                 parts = {i.filename: zf.read(i.filename) for i in zf.infolist()}
                 order = [i.filename for i in zf.infolist()]
+            from xltool.read.book import from_xml
+
+            meta = from_xml(path).sheets["_xltool_meta"]
+            # The hidden sheet's rows as stored: the fingerprint seals them all (template/meta.py).
+            self.meta_rows = {str(k): "" if v is None else str(v) for k, v in (
+                (meta.get(f"A{r}").value, meta.get(f"B{r}").value) for r in range(1, 40)) if k}
         sheet_parts = self._sheet_parts(parts)
         titles = {s.key: s.title for s in self.form.sheets}
         self.by_part: dict[str, list] = {}
@@ -534,9 +540,9 @@ class WorkbookFactory:
         name = (unit.name if unit else str(values.get("info_unit_name") or ""))
         code = (unit.code if unit else str(values.get("info_unit_code") or ""))
         email = str(values.get("info_email") or "")
-        seal = fingerprint(self.form, name, code, email)
+        sealed = seal({**self.meta_rows, "unit_name": name, "unit_code": code, "unit_email": email})
         cell_xml[self.meta_part] = {"B4": self._string_xml(name), "B5": self._string_xml(code),
-                                    "B7": self._string_xml(seal), "B10": self._string_xml(email)}
+                                    "B7": self._string_xml(sealed), "B10": self._string_xml(email)}
         entries = []
         for entry in self.entries:
             if entry.data is None:

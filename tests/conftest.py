@@ -31,3 +31,23 @@ def uno_python(soffice: str) -> str:
     if path is None:
         _unavailable("Python with the uno module (python3-uno)")
     return path
+
+
+# The conformance corpus's summary line (tests/conformance): each case's outcome is written to a
+# folder made here (xdist workers inherit its path) and added up when the session ends.
+def pytest_configure(config: pytest.Config) -> None:
+    from conformance.corpus import open_results
+
+    open_results(config)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    from conformance.corpus import close_results
+
+    close_results(config)
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
+    from conformance.corpus import print_summary
+
+    print_summary(terminalreporter, config)

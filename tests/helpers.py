@@ -30,7 +30,6 @@ EXAMPLE_YAML = EXAMPLES / "luosong_2023.yaml"
 CORRECTIONS_YAML = EXAMPLES / "luosong_2023_corrections.yaml"
 COMMITTED_FILLED = EXAMPLES / "luosong_2023_filled.xlsx"
 COMMITTED_TEMPLATE = ROOT / "workbook_templates" / "selfeval_2023.xlsx"
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 YEAR = 2023
 PASSWORD = "xltool"  # the template's default sheet password
 

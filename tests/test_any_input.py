@@ -102,16 +102,19 @@ def test_audit_of_a_folder_with_a_blank_template_an_unfilled_copy_and_an_empty_f
                "-o", inbox / "未填写.xlsx").exit_code == 0
     (inbox / "空文件.xlsx").write_bytes(b"")
     result = run("audit", inbox, "--out", out)
-    assert result.exit_code == 2, result.output  # 2: a file could not be read (the empty one)
+    assert result.exit_code == 3, result.output  # 3: done, but a file could not be read (the empty one)
     summary = out / "审核汇总.xlsx"
     assert summary.is_file()
     wb = openpyxl.load_workbook(summary, read_only=True)
     listed = " ".join(str(c) for ws in wb.worksheets for row in ws.iter_rows(values_only=True) for c in row if c)
     for name in ("空白模板.xlsx", "未填写.xlsx", "空文件.xlsx"):
         assert name in listed, name
-    # The blank template's outputs sit in a folder named after the file, never a folder named *.xlsx.
-    assert not [p for p in (out / "units").rglob("*.xlsx") if p.is_dir()]
-    assert (out / "units" / "空白模板" / "问题清单.xlsx").is_file()
+    # Both templates were returned with nothing typed in: 未填写, not the template's every required entry.
+    statuses = [row[6] for row in wb["汇总"].iter_rows(min_row=2, values_only=True) if row[0]]
+    assert statuses == ["未填写", "未填写"], statuses
+    assert "空白未填写2" in "".join(result.output.split())
+    # No issue list for a blank template (nor a folder named *.xlsx for one).
+    assert not (out / "units").exists() or not list((out / "units").rglob("*"))
     # A second run over the same outputs (stale clean-up included) ends the same way.
     assert run("audit", inbox, "--out", out).exit_code == result.exit_code
 

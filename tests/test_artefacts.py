@@ -13,9 +13,9 @@ import pytest
 
 from xltool.form.selfeval import VERSION, build_form
 from xltool.read.book import from_xml
-from xltool.read.reader import identify, read_book
+from xltool.read.reader import read_book, read_identity
 from xltool.template.fill import load_data, validate
-from xltool.template.meta import fingerprint
+from xltool.template.meta import FORMAT
 
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE = ROOT / "workbook_templates/selfeval_2023.xlsx"
@@ -25,9 +25,13 @@ REGEN = "xltool make-template --year 2023 -o workbook_templates/selfeval_2023.xl
 
 @pytest.mark.parametrize("path", [TEMPLATE, FILLED], ids=["template", "example"])
 def test_shipped_workbook_matches_the_current_form(path):
-    meta = identify(from_xml(path))
-    assert meta.version == VERSION
-    assert meta.fingerprint == fingerprint(build_form(meta.year)), f"stale: regenerate with `{REGEN}` (see this file)"
+    from xltool.form.registry import get_pack
+
+    meta, origin = read_identity(from_xml(path))
+    assert meta.version == VERSION and origin.status == "genuine"
+    # Written in this xltool's format from the newest default pack (the cells themselves are
+    # compared by test_template.py::test_committed_template_is_current).
+    assert origin.format == FORMAT and meta.form_digest == get_pack().digest, f"stale: regenerate with `{REGEN}` (see this file)"
 
 
 def test_shipped_example_holds_the_yaml_figures():

@@ -117,9 +117,11 @@ def test_summary_workbook_sheets_charts_and_dataset(audited):
     assert data[2][ids.index("eval_total_score")].value == "附件3 总分 得分"
     assert data.max_row == 2 + sum(1 for u in outcome.units if u.report)
     text = (out / csv_name()).read_bytes()
-    assert text.startswith(b"\xef\xbb\xbf")
+    assert text.startswith(b"\xef\xbb\xbf")  # Excel opens it as UTF-8
     rows = list(csv.reader(io.StringIO(text.decode("utf-8-sig"))))
-    assert rows[0] == ids and len(rows) == data.max_row
+    # One header row, the Chinese labels (the field ids are 全部数据's first row only).
+    assert rows[0] == [c.value for c in data[2]] and rows[0][:4] == ["单位名称", "单位编码", "文件", "审核结果"]
+    assert len(rows) == data.max_row - 1 and not any(r[0] == "unit" for r in rows)
 
 
 def _sheets(path: Path) -> dict:
@@ -227,10 +229,10 @@ def test_text_from_workbooks_never_becomes_a_formula(tmp_path):
     assert "'=HYPERLINK(\"http://example.com\",\"点击\")" in names
     assert "'+430299" in names and "'@SUM(1+1)" in names
     rows = list(csv.reader(io.StringIO((out / csv_name()).read_text(encoding="utf-8-sig"))))
-    assert rows[2][0] == "'=HYPERLINK(\"http://example.com\",\"点击\")" and rows[2][1] == "'+430299"
-    for text in (c for row in rows[2:] for c in row):
+    assert rows[1][0] == "'=HYPERLINK(\"http://example.com\",\"点击\")" and rows[1][1] == "'+430299"
+    for text in (c for row in rows[1:] for c in row):
         assert not text.startswith(("=", "+", "@", "\t", "\r")), text
-    negative = [c for c in rows[2] if c.startswith("'-")]
+    negative = [c for c in rows[1] if c.startswith("'-")]
     assert not negative, "numbers (e.g. a negative 年中调整) stay numbers"
     issues = openpyxl.load_workbook(out / "units" / unit.folder_name / "问题清单.xlsx").active
     for row in issues.iter_rows():
@@ -238,23 +240,41 @@ def test_text_from_workbooks_never_becomes_a_formula(tmp_path):
             assert cell.data_type != "f", f"问题清单!{cell.coordinate}: {cell.value}"
 
 
-def test_corpus_files_are_problem_files_and_never_stop_the_batch(tmp_path):
-    corpus = ROOT.parent / "shared" / "corpus" / "calamine-tests"
-    if not corpus.is_dir():
-        if __import__("os").environ.get("CI", "").lower() == "true":
-            pytest.fail(f"workbook corpus not found at {corpus}")
-        pytest.skip("workbook corpus not available")
+def _own_corpus() -> Path:
+    from helpers import scratch
+    from odd_files import corpus_dir
+
+    return corpus_dir(scratch("odd-files"))
+
+
+def _extra_corpus() -> Path | None:
+    from extra_cases import extra_corpus
+
+    files = extra_corpus()
+    return files[0].parent if files else None
+
+
+@pytest.mark.parametrize("corpus", [
+    pytest.param(_own_corpus, id="own"),
+    pytest.param(_extra_corpus, id="extra", marks=[pytest.mark.extra, pytest.mark.skipif(
+        _extra_corpus() is None, reason="no foreign corpus beside the checkout")]),
+])
+def test_corpus_files_are_problem_files_and_never_stop_the_batch(tmp_path, corpus):
+    corpus = corpus()
     files = sorted(p for p in corpus.iterdir() if p.suffix.lower() in (".xlsx", ".xlsm", ".xls", ".xlsb", ".ods"))
+    others = sorted(p for p in corpus.iterdir() if p.is_file() and p not in files and not p.name.startswith("."))
     outcome = run_audit(AuditOptions(inputs=[corpus], out=tmp_path / "out", jobs=2))
     assert outcome.units == []
     reported = {Path(a.source).name: a for a in outcome.anomalies}
-    assert set(reported) == {p.name for p in files}
-    for anomaly in reported.values():
-        assert anomaly.kind in (AnomalyKind.UNREADABLE, AnomalyKind.NOT_OURS), anomaly
+    assert set(reported) == {p.name for p in files + others}  # every file, a workbook or not
+    for name, anomaly in reported.items():
+        expected = (AnomalyKind.NOT_AUDITED,) if name in {p.name for p in others} else (
+            AnomalyKind.UNREADABLE, AnomalyKind.NOT_OURS)
+        assert anomaly.kind in expected, anomaly
         assert anomaly.message
-    assert outcome.exit_code == 2
+    assert outcome.exit_code == 2  # not one file could be checked
     ws = openpyxl.load_workbook(tmp_path / "out" / summary_name())["异常文件"]
-    assert ws.max_row - 1 == len(files)
+    assert ws.max_row - 1 == len(files) + len(others)
 
 
 def test_manifest_is_json(audited):

@@ -73,8 +73,9 @@ def test_zip_members_are_extracted_safely(tmp_path, workbooks):
     ])
     rejected = {r.source.rsplit("!", 1)[-1]: r.reason for r in collected.rejected}
     assert rejected == {"../escape.xlsx": "unsafe_entry", "/absolute.xlsx": "unsafe_entry", "C:/drive.xlsx": "unsafe_entry",
-                        "link.xlsx": "unsafe_entry"}
-    assert collected.ignored == 1  # the PDF (the __MACOSX resource fork is not even counted)
+                        "link.xlsx": "unsafe_entry", "说明.pdf": "file_type"}  # the PDF: listed, not extracted
+    assert "说明.pdf" in next(r.message for r in collected.rejected if r.reason == "file_type")
+    assert collected.clutter == 1  # the __MACOSX resource fork
     for f in collected.files:
         assert (tmp_path / "work") in f.path.parents and f.path.name in f.source
     assert not (tmp_path / "escape.xlsx").exists() and not Path("/absolute.xlsx").exists()
@@ -123,6 +124,9 @@ def test_audit_reads_zip_input_and_never_touches_the_originals(tmp_path, workboo
     assert all(u.submission.source.startswith(f"{archive}!单位报送/") for u in outcome.units)
     rejected = [a for a in outcome.anomalies if a.kind is AnomalyKind.REJECTED]
     assert [a.source for a in rejected] == [f"{archive}!../../evil.xlsx"]
+    # The text file is listed with what to do; the Office lock file is nobody's submission.
+    assert [a.source for a in outcome.anomalies if a.kind is AnomalyKind.NOT_AUDITED] == [str(loose / "note.txt")]
+    assert outcome.clutter == 1
     huge = next(a for a in outcome.anomalies if a.source.endswith("huge.xlsx"))
     assert huge.kind is AnomalyKind.UNREADABLE and "MB" in huge.message
     faulty = [u for u in outcome.units if u.report.findings]

@@ -12,10 +12,11 @@ import openpyxl
 import pytest
 from typer.testing import CliRunner
 
+from extra_cases import extra_corpus
 from helpers import (  # noqa: F401  (fixtures)
-    CORPUS, chinese_beyond, corrected_path, example_report, filled_path, form, has_cjk, in_ci, scratch,
-    template_path, zh_locale,
+    chinese_beyond, corrected_path, example_report, filled_path, form, has_cjk, scratch, template_path, zh_locale,
 )
+from odd_files import CORPUS, corpus_dir
 from xltool.cli import app
 from xltool.report.model import CheckOutput
 
@@ -41,7 +42,10 @@ def test_exit_codes(filled_path, corrected_path) -> None:
     assert run("check-workbook", filled_path).exit_code == 1
     assert run("check-workbook", bad).exit_code == 2
     assert run("check-workbook", scratch("cli") / "missing.xlsx").exit_code == 2
-    assert run("check-workbook", corrected_path, bad).exit_code == 2  # any unreadable input wins
+    # Some inputs checked, some unreadable: 3, whatever the others found; none readable: 2.
+    assert run("check-workbook", corrected_path, bad).exit_code == 3
+    assert run("check-workbook", filled_path, bad).exit_code == 3
+    assert run("check-workbook", bad, bad.with_name("missing.xlsx")).exit_code == 2
     assert run("check-workbook").exit_code == 2  # usage: no file
     assert run("check-workbook", corrected_path, "--no-such-option").exit_code == 2
     assert run("check-workbook", corrected_path, "--rules-config", scratch("cli") / "none.toml").exit_code == 2
@@ -150,19 +154,19 @@ def test_outputs_never_overwrite_an_input(filled_path, option: str) -> None:
 
 # -- the corpus of foreign workbooks ----------------------------------------------------
 
-def _corpus() -> list[Path]:
-    folder = CORPUS / "calamine-tests"
-    if not folder.is_dir():
-        if in_ci():
-            pytest.fail(f"corpus missing in CI: {folder}")
-        pytest.skip("corpus not available")
-    files = sorted(p for p in folder.iterdir() if p.is_file())
-    assert len(files) > 100
-    return files
+def _own_corpus() -> list[Path]:
+    folder = corpus_dir(scratch("odd-files"))
+    return sorted(folder / name for name in CORPUS)
 
 
-def test_corpus_every_file_refused_cleanly_json() -> None:
-    files = _corpus()
+CORPORA = [pytest.param(_own_corpus, id="own"),
+           pytest.param(extra_corpus, id="extra", marks=[pytest.mark.extra, pytest.mark.skipif(
+               not extra_corpus(), reason="no foreign corpus beside the checkout")])]
+
+
+@pytest.mark.parametrize("corpus", CORPORA)
+def test_corpus_every_file_refused_cleanly_json(corpus) -> None:
+    files = corpus()
     start = time.perf_counter()
     result = run("check-workbook", *files, "--format", "json")
     elapsed = time.perf_counter() - start
@@ -179,8 +183,9 @@ def test_corpus_every_file_refused_cleanly_json() -> None:
           f"{sorted({u.reason for u in output.unreadable})}")
 
 
-def test_corpus_table_mode_one_line_each() -> None:
-    files = _corpus()
+@pytest.mark.parametrize("corpus", CORPORA)
+def test_corpus_table_mode_one_line_each(corpus) -> None:
+    files = corpus()
     result = run("check-workbook", *files)
     assert result.exit_code == 2
     text = result.stderr

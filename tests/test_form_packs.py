@@ -20,13 +20,13 @@ from xltool.check.checker import check_path, run_checks
 from xltool.check.instances import build_checks
 from xltool.form.expr import evaluate_all
 from xltool.form.model import Kind, Role
-from xltool.form.registry import DEFAULT_FORM, SHIPPED_DIR, available
+from xltool.form.registry import DEFAULT_FORM, available, shipped_path
 from xltool.read.book import from_xml
 from xltool.template.fill import fill_workbook, load_data
 from xltool.template.writer import build_workbook, save_atomic
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKS = sorted(p.stem for p in SHIPPED_DIR.glob("*.toml") if p.stem != DEFAULT_FORM)
+PACKS = sorted(i for i, e in available().items() if e.shipped and i != DEFAULT_FORM)
 AUDIT = "审核"
 
 
@@ -183,7 +183,7 @@ def test_roster_templates_of_a_shipped_pack(zh_locale):  # noqa: F811
         assert not [f for f in read.findings if f.code in ("XT006", "XT007")]
     # A pack file that is not registered cannot be used for a roster (workers could not find it again).
     pack = scratch("packs_roster") / "mine.toml"
-    pack.write_text((SHIPPED_DIR / "example.toml").read_text(encoding="utf-8").replace(
+    pack.write_text(shipped_path().read_text(encoding="utf-8").replace(
         'id = "example"', 'id = "mine-2024"'), encoding="utf-8")
     refused = CliRunner().invoke(app, ["make-template", "--form", str(pack), "--year", "2024", "--roster",
                                        str(roster), "-o", str(folder / "out2")])

@@ -54,9 +54,9 @@ from helpers import scratch, zh_locale  # noqa: E402,F401
 from xltool.cli import app  # noqa: E402
 from xltool.form.layout import parse  # noqa: E402
 from xltool.form.pack import PackError  # noqa: E402
-from xltool.form.registry import SHIPPED_DIR  # noqa: E402
+from xltool.form.registry import shipped_path, shipped_refs  # noqa: E402
 
-DEFAULT_PACK = (SHIPPED_DIR / "example.toml").read_text(encoding="utf-8")
+DEFAULT_PACK = shipped_path("example@1.0").read_text(encoding="utf-8")
 
 
 def _refused(text: str) -> list:
@@ -132,7 +132,7 @@ def _run(*args: object):
 def test_forms_lists_and_checks_packs(zh_locale):  # noqa: F811
     listed = _run("forms")
     assert listed.exit_code == 0 and "example" in listed.stdout
-    ok = _run("forms", "check", SHIPPED_DIR / "example.toml")
+    ok = _run("forms", "check", shipped_path())
     assert ok.exit_code == 0 and "有效" in ok.stdout
     bad = scratch("forms") / "bad.toml"
     bad.write_text(DEFAULT_PACK.replace('concept = "public_cost" }', 'concept = "public_costs" }'), encoding="utf-8")
@@ -181,7 +181,7 @@ def test_the_template_states_its_pack_and_the_reader_refuses_unknown_ones(templa
     rows = _meta_rows(template_path)
     assert rows["form"] == "example" and rows["form_version"] == "1.0"
     assert read_book(from_xml(template_path)).form.pack_id == "example"
-    for value in ("hunan-2031", "../../etc/passwd", str(SHIPPED_DIR / "example.toml")):
+    for value in ("hunan-2031", "../../etc/passwd", str(shipped_path())):
         path = _with_form(template_path, value, "other_form.xlsx")
         with pytest.raises(NotOurWorkbook) as err:
             identify(from_xml(path))
@@ -221,6 +221,19 @@ def test_the_worked_example_of_docs_forms_md(zh_locale):  # noqa: F811
 
     keys = {c.key for c in _checks_for_form(form, cfg)}
     assert "XT105:base_zx:5" in keys and "XT105:base_zx:6" not in keys
+    # The same two changes written as an extension of example@1.0 lay out cell for cell alike.
+    from pack_layouts import picture
+    from xltool.form.registry import get_pack
+
+    (extension,) = re.findall(r"整个文件只有这些（`county.toml`）：\s*```toml\n(.*?)```", text, re.S)
+    extended = parse(extension, "county.toml", base=lambda ref: get_pack(ref, session=False))
+    assert extended.extends == "example@1.0" and extended.scoring == cfg
+    assert picture(extended.trial) == picture(form)
+    # A new version, as docs/forms.md shows for the project pack's indicator rows.
+    (version,) = re.findall(r"新建 `xltool/form/packs/project/1.1.toml`：\s*```toml\n(.*?)```", text, re.S)
+    newer = parse(version, "1.1.toml", base=lambda ref: get_pack(ref, session=False))
+    assert newer.ref == "project@1.1" and newer.trial.indicator_rows == 8
+    assert build_form(2023, None, "project@1.0").indicator_rows == 3  # the shipped version stays as it is
 
 
 def test_a_bureau_pack_registered_by_folder_makes_and_reads_templates(monkeypatch, zh_locale):  # noqa: F811
@@ -259,13 +272,16 @@ def test_the_default_pack_states_the_default_scoring():
     assert get_pack().scoring == ScoringConfig() == load_scoring(DEFAULT_FILE)
 
 
-@pytest.mark.parametrize("path", sorted(SHIPPED_DIR.glob("*.toml")), ids=lambda p: p.stem)
-def test_every_shipped_pack_passes_forms_check(path):
-    """Shipped packs are not laid out on loading (xltool starts faster); this is their check."""
-    from xltool.form.cli import validate_file
+@pytest.mark.parametrize("ref", shipped_refs())
+def test_every_shipped_pack_passes_forms_check(ref):
+    """Shipped packs are not laid out on loading (xltool starts faster); this is their check.
+    A shipped file's place (<id>/<version>.toml) is what it declares."""
+    from xltool.check.packs import validate_file
 
+
+    path = shipped_path(ref)
     pack, form = validate_file(path)
-    assert pack.id == path.stem and form.fields and form.pack_id == path.stem
+    assert pack.ref == ref == f"{path.parent.name}@{path.stem}" and form.fields and form.pack_ref == ref
 
 
 def test_forms_lists_a_broken_bureau_pack_as_ignored(monkeypatch, zh_locale):  # noqa: F811
@@ -278,6 +294,11 @@ def test_forms_lists_a_broken_bureau_pack_as_ignored(monkeypatch, zh_locale):  #
     flat = "".join(listed.output.split())
     assert "不是有效的表单包，已忽略" in flat and "fin_projects" in flat
     assert "broken-2024" not in listed.stdout
-    from xltool.form.registry import available
+    # Left out everywhere a pack is offered or chosen; every other pack keeps working.
+    from xltool.form.pack import PackError
+    from xltool.form.registry import get_pack
+    from xltool.web.pages import form_choices
 
-    assert "broken-2024" not in available()
+    assert "broken-2024" not in dict(form_choices()) and "central-2020" in dict(form_choices())
+    with pytest.raises(PackError):
+        get_pack("broken-2024")

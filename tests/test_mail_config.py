@@ -10,7 +10,8 @@ from typer.testing import CliRunner
 
 from xltool.check.finding import Finding, Severity, WorkbookReport
 from xltool.mail import MailConfigError, MailSettings, Security, deliver_report, load_settings
-from xltool.mail.cli import deliver_and_print, mail_app
+from xltool.cli.mail import mail_app
+from xltool.mail.show import deliver_and_print
 
 SECRET = "Pa55-w0rd-in-file"
 

@@ -627,7 +627,7 @@ def test_injected_address_is_rejected_before_anything_is_stored(tmp_path, smtp_s
 def test_send_test_message_and_cli(tmp_path, smtp_server, monkeypatch):
     from typer.testing import CliRunner
 
-    from xltool.mail.cli import mail_app
+    from xltool.cli.mail import mail_app
 
     settings = settings_for(tmp_path, smtp_server.port)
     result = send_test(settings, "ops@czj.example.cn")

@@ -184,11 +184,9 @@ def test_validation_types_are_the_template_writers(form) -> None:
 def test_a_template_of_another_build_is_xt006_not_xt021(form) -> None:
     """The 审核 sheet lists every live check of the build that made the template; a workbook from
     another build (another fingerprint) is reported as such, not as an altered 审核 sheet."""
-    from xltool.template.meta import fingerprint
-
     parts = V.read_parts(filled_file())
     meta = V.sheet_of(parts, "_xltool_meta")
-    mine = fingerprint(form).encode()
+    mine = read_path(filled_file()).meta.fingerprint.encode()
     assert mine in parts[meta]
     other = dict(parts, **{meta: parts[meta].replace(mine, b"0" * len(mine))})
     other = V._sheet_edit("审核", V._audit_value(b"I21", "通过".encode()))(other)

@@ -180,11 +180,20 @@ BOOK_CASES = {
     "XT701": lambda b: setattr(b.sheets["附件2"].cells["D11"], "value", -0.28),
     # The hidden sheet's settings edited (issue 14): the fingerprint no longer vouches for them.
     "XT020": lambda b: _edit_meta(b, "B6", lambda v: v.replace('"score_tolerance":0.01', '"score_tolerance":10.0')),
-    # An older version cannot be vouched for: settings other than the bureau's are reported.
-    "XT021": lambda b: (_edit_meta(b, "B2", lambda v: "0.9"),
+    # An older template (rows as format 5 wrote them) whose settings no table can prove: settings
+    # other than the bureau's are reported.
+    "XT021": lambda b: (_as_format_5(b),
                         _edit_meta(b, "B6", lambda v: v.replace('"score_tolerance":0.01', '"score_tolerance":10.0'))),
     "XT120": lambda b: setattr(b.sheets["基本情况"].cells["B6"], "value", float("inf")),
 }
+
+
+def _as_format_5(book):
+    """The meta sheet without the rows format 6 added (format, form_digest)."""
+    cells = book.sheets["_xltool_meta"].cells
+    for row in (13, 14):
+        assert cells[f"A{row}"].value in ("format", "form_digest")
+        cells.pop(f"A{row}"), cells.pop(f"B{row}", None)
 
 
 def _edit_meta(book, cell, change):

@@ -1,8 +1,8 @@
-"""The safety gate: every corpus file and a set of hostile synthetic files.
+"""The safety gate: every file of the odd-file corpus and a set of hostile synthetic files.
 
-The corpus lives beside the project checkout (../shared/corpus/calamine-tests); it is read
-in place, never copied. Without it the corpus test skips, except on CI (CI=true) where a
-missing corpus is a failure.
+The corpus is made by the project's own generators (tests/odd_files.py). A folder beside the
+checkout may add foreign workbooks as extra cases (tests/extra_cases.py); they are read in
+place, never copied, and never required.
 """
 
 from __future__ import annotations
@@ -27,6 +27,10 @@ import openpyxl
 import pytest
 from babel.messages.pofile import read_po
 from defusedxml import DTDForbidden, EntitiesForbidden
+from extra_cases import extra_corpus
+from helpers import scratch
+from odd_files import (CORPUS, LOADS, REFUSED, biff_stream, build_cfb, corpus_dir, make_workbook,
+                       patch_declared_size, rewrite_zip)
 
 from xltool.read import safety
 from xltool.read.safety import (
@@ -42,7 +46,6 @@ from xltool.read.safety import (
 )
 
 REPO = Path(__file__).resolve().parents[1]
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "calamine-tests"
 LOCALE = REPO / "xltool" / "locale"
 CJK = re.compile(r"[\u4e00-\u9fff]")
 MAX_SECONDS = 5.0
@@ -74,24 +77,13 @@ def refuse(path, reason: Reason | None = None, limits: Limits | None = None, **k
 # ----------------------------------------------------------------------------- the corpus
 
 
-def _corpus_files() -> list[Path]:
-    if not CORPUS.is_dir():
-        return []
-    return sorted(p for p in CORPUS.iterdir() if p.is_file())
+def own_corpus() -> Path:
+    return corpus_dir(scratch("odd-files"))
 
 
-CORPUS_FILES = _corpus_files()
-
-
-def _require_corpus() -> None:
-    message = f"workbook corpus not found at {CORPUS}"
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(message)
-    pytest.skip(message)
-
-
-# Files whose outcome is pinned. Everything else may load or be refused (with a clear message).
-EXPECTED_REFUSALS = {
+# Foreign files a folder beside the checkout may add, with the outcomes pinned for them.
+EXTRA = extra_corpus()
+EXTRA_REFUSALS = {
     "pass_protected.xlsx": Reason.encrypted,  # OLE2 EncryptedPackage
     "pass_protected.xlsb": Reason.encrypted,
     "pass_protected.ods": Reason.encrypted,  # ODF manifest encryption-data
@@ -102,24 +94,35 @@ EXPECTED_REFUSALS = {
     "strict_iso_paths.xlsx": Reason.strict_ooxml,
     "issue252.xlsx": Reason.corrupt_zip,  # bad CRC-32
 }
-MUST_LOAD = {
+EXTRA_MUST_LOAD = {
     "any_sheets.xlsx", "date.xlsx", "date_1904.xlsx", "merge_cells.xlsx", "picture.xlsx",
     "issues.xlsx", "table-multiple.xlsx", "nonstandard-xml-ns-prefix.xlsx", "issue_553.xlsx",
     "richtext-namespaced.xlsx", "shared_formula_bench.xlsx", "vba.xlsm", "issue221.xlsm",
 }
 
 
-def expected_reason(name: str) -> Reason | None:
-    if name in EXPECTED_REFUSALS:
-        return EXPECTED_REFUSALS[name]
-    suffix = Path(name).suffix.lower()
-    return {".xls": Reason.legacy_xls, ".xlsb": Reason.xlsb, ".ods": Reason.ods}.get(suffix)
+def _by_suffix(name: str) -> Reason | None:
+    return {".xls": Reason.legacy_xls, ".xlsb": Reason.xlsb, ".ods": Reason.ods}.get(Path(name).suffix.lower())
 
 
-@pytest.mark.parametrize("path", CORPUS_FILES or [None], ids=lambda p: p.name if p else "corpus-missing")
-def test_corpus_file(path):
-    if path is None:
-        _require_corpus()
+def expectation(case: tuple[str, str]) -> tuple[Path, object]:
+    """(path, what must become of it): LOADS, REFUSED, a Reason, or None (either, if clearly)."""
+    kind, name = case
+    if kind == "own":
+        return own_corpus() / name, CORPUS[name].expect if CORPUS[name].expect != "any" else None
+    path = next(p for p in EXTRA if p.name == name)
+    if name in EXTRA_MUST_LOAD:
+        return path, LOADS
+    return path, EXTRA_REFUSALS.get(name) or _by_suffix(name)
+
+
+CASES = ([pytest.param(("own", n), id=n) for n in CORPUS]
+         + [pytest.param(("extra", p.name), id=f"extra-{p.name}", marks=pytest.mark.extra) for p in EXTRA])
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_corpus_file(case):
+    path, want = expectation(case)
     tracemalloc.start()
     started = time.perf_counter()
     try:
@@ -133,9 +136,8 @@ def test_corpus_file(path):
 
     assert elapsed < MAX_SECONDS, f"{path.name} took {elapsed:.2f}s"
     assert peak < MAX_PEAK_BYTES, f"{path.name} peaked at {peak / 2**20:.0f} MB"
-    want = expected_reason(path.name)
     if outcome is None:
-        assert want is None, f"{path.name} loaded but should be refused as {want}"
+        assert want in (None, LOADS), f"{path.name} loaded but should be refused as {want}"
         assert wb.worksheets
         assert facts.kind in ("xlsx", "xlsm")
         assert facts.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
@@ -143,23 +145,39 @@ def test_corpus_file(path):
             assert facts.macro_enabled and Reason.macro_enabled in facts.notes
             assert CJK.search(describe_note(Reason.macro_enabled, facts))
     else:
-        assert_clear(outcome, want)
-        assert path.name not in MUST_LOAD, f"{path.name}: {outcome.reason} {outcome.detail}"
+        assert want != LOADS, f"{path.name}: {outcome.reason} {outcome.detail}"
+        assert_clear(outcome, want if isinstance(want, Reason) else None)
 
 
-def test_corpus_is_complete():
-    if not CORPUS_FILES:
-        _require_corpus()
-    names = {p.name for p in CORPUS_FILES}
+def test_corpus_covers_what_files_in_the_wild_do():
+    """Every kind of odd file is in the corpus, and each one is made (the generators run)."""
+    folder = own_corpus()
+    assert sorted(p.name for p in folder.iterdir()) == sorted(CORPUS)
+    assert {".xlsx", ".xlsm", ".xls", ".xlsb", ".ods"} <= {Path(n).suffix for n in CORPUS}
+    outcomes = {odd.expect for odd in CORPUS.values()}
+    assert {LOADS, REFUSED, Reason.encrypted, Reason.legacy_xls, Reason.xlsb, Reason.ods, Reason.zip_bomb,
+            Reason.corrupt_zip, Reason.too_many_cells, Reason.strict_ooxml, Reason.unsafe_xml} <= outcomes
+    with zipfile.ZipFile(folder / "dates_1904.xlsx") as zf:
+        assert b'date1904="1"' in zf.read("xl/workbook.xml")
+    with zipfile.ZipFile(folder / "shared_formulas.xlsx") as zf:
+        assert b't="shared"' in zf.read("xl/worksheets/sheet1.xml")
+    with zipfile.ZipFile(folder / "rich_text.xlsx") as zf:
+        assert b"<rPh" in zf.read("xl/sharedStrings.xml")
+    assert (folder / "encrypted.xlsx").read_bytes()[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+
+
+@pytest.mark.extra
+@pytest.mark.skipif(not EXTRA, reason="no foreign corpus beside the checkout")
+def test_extra_corpus_is_complete():
+    names = {p.name for p in EXTRA}
     assert len(names) >= 100
     assert {"OOM_alloc.xls", "OOM_alloc2.xls", "OOM_alloc3.xls", "pass_protected.xlsx"} <= names
 
 
 def test_corpus_inspect_in_worker_processes():
     """The audit runs inspect() in workers: facts and refusals must cross process boundaries."""
-    if not CORPUS_FILES:
-        _require_corpus()
-    picks = [CORPUS / n for n in ("any_sheets.xlsx", "pass_protected.xlsx", "OOM_alloc.xls", "vba.xlsm")]
+    folder = own_corpus()
+    picks = [folder / n for n in ("sheets.xlsx", "encrypted.xlsx", "huge_ole_stream.xls", "macro.xlsm")]
     with ProcessPoolExecutor(max_workers=2) as pool:
         results = list(pool.map(_inspect_or_refusal, picks))
     assert isinstance(results[0], FileFacts) and results[0].kind == "xlsx"
@@ -174,124 +192,6 @@ def _inspect_or_refusal(path):
         return inspect(path)
     except UnreadableWorkbook as exc:
         return exc
-
-
-# ----------------------------------------------------------------------------- helpers
-
-
-def make_workbook(path: Path, rows: int = 3, title: str = "数据") -> Path:
-    wb = openpyxl.Workbook()
-    ws = wb.active
-    ws.title = title
-    ws.append(["项目", "年初预算数", "全年执行数"])
-    for i in range(rows):
-        ws.append([f"项目{i}", 100.25 + i, 99.5 + i])
-    wb.save(path)
-    return path
-
-
-def rewrite_zip(src: Path, dst: Path, replace: dict[str, bytes | None] | None = None,
-                add: dict[str, bytes] | None = None) -> Path:
-    """Copy a zip, replacing (or with None dropping) entries and adding new ones."""
-    replace = replace or {}
-    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as zout:
-        for info in zin.infolist():
-            if info.filename in replace:
-                if replace[info.filename] is not None:
-                    zout.writestr(info.filename, replace[info.filename])
-            else:
-                zout.writestr(info.filename, zin.read(info.filename))
-        for name, data in (add or {}).items():
-            zout.writestr(name, data)
-    return dst
-
-
-def patch_declared_size(path: Path, entry: str, size: int) -> None:
-    """Patch an entry's uncompressed size in its local and central directory headers."""
-    data = bytearray(path.read_bytes())
-    name = entry.encode()
-    for sig, size_off, name_len_off, header_len in ((b"PK\x01\x02", 24, 28, 46), (b"PK\x03\x04", 22, 26, 30)):
-        pos = 0
-        while (pos := data.find(sig, pos)) != -1:
-            n = struct.unpack_from("<H", data, pos + name_len_off)[0]
-            if bytes(data[pos + header_len:pos + header_len + n]) == name:
-                struct.pack_into("<I", data, pos + size_off, size)
-            pos += 4
-    path.write_bytes(bytes(data))
-
-
-def build_cfb(streams: dict[str, bytes]) -> bytes:
-    """A minimal compound file (MS-CFB v3, 512-byte sectors) holding *streams*.
-
-    Streams under 4096 bytes go to the mini stream, as Office writes them.
-    """
-    ss, endc, free, fatsect = 512, 0xFFFFFFFE, 0xFFFFFFFF, 0xFFFFFFFD
-    sectors: list[bytes] = []
-    fat: dict[int, int] = {}
-
-    def alloc(data: bytes, pad: bytes = b"\0") -> int:
-        chunks = [data[i:i + ss].ljust(ss, pad) for i in range(0, max(len(data), 1), ss)]
-        start = len(sectors)
-        for k, chunk in enumerate(chunks):
-            sectors.append(chunk)
-            fat[start + k] = start + k + 1 if k < len(chunks) - 1 else endc
-        return start
-
-    mini, minifat, starts = bytearray(), [], {}
-    for name, data in streams.items():
-        if len(data) < 4096:
-            n = max(1, -(-len(data) // 64))
-            first = len(mini) // 64
-            minifat += [first + k + 1 if k < n - 1 else endc for k in range(n)]
-            mini += data.ljust(n * 64, b"\0")
-            starts[name] = first
-    root_start = alloc(bytes(mini)) if mini else endc
-    minifat_start = alloc(struct.pack(f"<{len(minifat)}I", *minifat), b"\xff") if minifat else endc
-    n_minifat = -(-len(minifat) * 4 // ss) if minifat else 0
-    for name, data in streams.items():
-        if len(data) >= 4096:
-            starts[name] = alloc(data)
-
-    def entry(name: str, kind: int, start: int, size: int, child: int = free, right: int = free) -> bytes:
-        raw = name.encode("utf-16-le") + b"\0\0"
-        return (raw.ljust(64, b"\0") + struct.pack("<HBBIII", len(raw), kind, 1, free, right, child)
-                + b"\0" * 36 + struct.pack("<IQ", start, size))
-
-    names = list(streams)
-    dir_entries = [entry("Root Entry", 5, root_start, len(mini), child=1 if names else free)]
-    for i, name in enumerate(names):  # a degenerate tree: each entry's right sibling is the next
-        right = i + 2 if i + 1 < len(names) else free
-        dir_entries.append(entry(name, 2, starts[name], len(streams[name]), right=right))
-    dir_blob = b"".join(dir_entries)
-    dir_blob += b"\0" * (-len(dir_blob) % ss)
-    dir_start = alloc(dir_blob)
-
-    n_fat = 1
-    while len(sectors) + n_fat > n_fat * (ss // 4):
-        n_fat += 1
-    fat_start = len(sectors)
-    for i in range(n_fat):
-        fat[fat_start + i] = fatsect
-    table = [fat.get(i, free) for i in range(n_fat * ss // 4)]
-    for i in range(n_fat):
-        sectors.append(struct.pack(f"<{ss // 4}I", *table[i * ss // 4:(i + 1) * ss // 4]))
-    difat = [fat_start + i for i in range(n_fat)] + [free] * (109 - n_fat)
-    header = (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 16
-              + struct.pack("<HHHHH", 0x3E, 3, 0xFFFE, 9, 6) + b"\0" * 6
-              + struct.pack("<IIIIIIIII", 0, n_fat, dir_start, 0, 4096, minifat_start, n_minifat, endc, 0)
-              + struct.pack("<109I", *difat))
-    assert len(header) == 512
-    return header + b"".join(sectors)
-
-
-def biff_stream(filepass: bool, pad_to: int = 0) -> bytes:
-    bof = struct.pack("<HH", 0x0809, 16) + struct.pack("<HHHHII", 0x0600, 0x0005, 0x0DBB, 0x07CC, 0, 0x06)
-    records = bof
-    if filepass:
-        records += struct.pack("<HH", 0x002F, 54) + struct.pack("<HHH", 1, 1, 1) + bytes(range(48))
-    records += struct.pack("<HH", 0x0085, 8) + b"\0" * 8  # BOUNDSHEET
-    records += struct.pack("<HH", 0x000A, 0)  # EOF
-    return records.ljust(pad_to, b"\0")
 
 
 # ----------------------------------------------------------------------------- good files

@@ -237,17 +237,21 @@ def test_frozen_panes_print_titles_and_a4(wb, form) -> None:
 # -- metadata -------------------------------------------------------------------------
 
 def test_meta_sheet_very_hidden_with_identity(wb, form) -> None:
-    from xltool.form.selfeval import TEMPLATE_ID, VERSION, build_form
-    from xltool.template.meta import fingerprint
+    from xltool.form.selfeval import TEMPLATE_ID, VERSION
+    from xltool.template.meta import FORMAT, seal
 
     meta = wb["_xltool_meta"]
     assert meta.sheet_state == "veryHidden"
     rows = {r[0]: r[1] for r in meta.iter_rows(values_only=True) if r[0]}
     assert rows["template_id"] == TEMPLATE_ID and rows["version"] == VERSION
     assert str(rows["year"]) == str(YEAR)
+    # The format this xltool writes, the pack version and the digest of its declaration; the
+    # fingerprint seals every row as stored (a later xltool recomputes it from the sheet alone).
+    assert rows["format"] == str(FORMAT) and rows["form"] == form.pack_id and rows["form_version"] == form.pack_version
+    assert rows["form_digest"] == form.pack_digest and re.fullmatch(r"[0-9a-f]{64}", rows["form_digest"])
     assert re.fullmatch(r"[0-9a-f]{64}", rows["fingerprint"])
-    assert rows["fingerprint"] == fingerprint(form)
-    assert fingerprint(build_form(YEAR + 1)) != rows["fingerprint"]  # the fingerprint sees the year's labels
+    assert rows["fingerprint"] == seal(rows)
+    assert seal({**rows, "year": str(YEAR + 1)}) != rows["fingerprint"]
     for ws in wb.worksheets:
         if ws.title not in HELPER_SHEETS:
             assert ws.sheet_state == "visible", ws.title
@@ -314,7 +318,7 @@ def test_committed_template_is_current(wb, form) -> None:
     assert committed.sheetnames == wb.sheetnames
     meta = {r[0]: r[1] for r in committed["_xltool_meta"].iter_rows(values_only=True) if r[0]}
     fresh = {r[0]: r[1] for r in wb["_xltool_meta"].iter_rows(values_only=True) if r[0]}
-    for key in ("template_id", "version", "year", "scoring", "fingerprint"):
+    for key in ("template_id", "version", "year", "scoring", "format", "form", "form_version", "form_digest"):
         assert meta[key] == fresh[key], f"committed template is stale ({key}); regenerate it"
     for ws in wb.worksheets:
         if ws.title in HELPER_SHEETS:

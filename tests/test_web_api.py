@@ -80,10 +80,12 @@ def test_api_selfcheck_reports_the_example_and_offers_both_downloads(client, tmp
 def test_nothing_is_stored_until_submit(client, tmp_path):
     data = tmp_path / "data"
     body = client.post("/api/selfcheck", files={"file": ("x.xlsx", EXAMPLE.read_bytes())}).json()
-    assert not list(data.glob("rounds/*/files/*"))
+    assert not list(data.glob("rounds/*/files/*")) and not list(data.glob("pending/*"))
     r = client.post(body["submit_url"])
     assert r.status_code == 200, r.text
-    stored = list(data.glob("rounds/*/files/*"))
+    # Without the unit's submission code the file waits for the desk (tests/security/test_sec_submissions.py).
+    assert r.json()["status"] == "pending"
+    stored = list(data.glob("pending/*"))
     assert [p.read_bytes() for p in stored] == [EXAMPLE.read_bytes()]
     assert client.post(body["submit_url"]).status_code == 409  # never stored twice
 
@@ -110,9 +112,17 @@ def test_workbook_text_is_escaped_on_every_page(client, tmp_path):
     assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in r.text and "&lt;b&gt;名.xlsx" in r.text
     assert "script-src 'self'" in r.headers["content-security-policy"]
     # The same workbook at the desk: 报送, audit, the summary and the unit's page.
-    r = client.post(re.search(r'action="(/selfcheck/[^"]+/submit)"', r.text).group(1), data={"csrf_token": token}, headers=HTML)
-    assert r.status_code == 200 and "&lt;b&gt;名.xlsx" in r.text
-    login(client)
+    submit = re.search(r'action="(/selfcheck/[^"]+/submit)"', r.text).group(1)
+    r = client.post(submit, data={"csrf_token": token}, headers=HTML)  # 9 必须修改: asked first
+    assert r.status_code == 200 and 'id="confirm-submit"' in r.text and "&lt;b&gt;名.xlsx" in r.text
+    assert "<script>alert" not in r.text
+    r = client.post(submit, data={"csrf_token": token, "confirm": "1"}, headers=HTML)
+    assert r.status_code == 200 and 'id="receipt"' in r.text and "&lt;b&gt;名.xlsx" in r.text
+    assert "<script>alert" not in r.text and "&lt;script&gt;" in r.text  # the unit's name on the receipt
+    token = login(client)
+    pending = client.get("/desk/rounds/1", headers=HTML).text  # the pending list shows the name escaped
+    assert "<b>名" not in pending and "&lt;b&gt;名.xlsx" in pending
+    client.post("/desk/pending/1/accept", data={"csrf_token": token})
     client.post("/api/rounds/1/audit", headers={"x-csrf-token": token_of(client.get("/desk", headers=HTML).text)})
     wait_audit(client, 1)
     for url in ("/desk/rounds/1", "/desk/audits/1/units/0", "/desk"):
@@ -254,7 +264,7 @@ def test_desk_api_round_audit_summary_downloads(client, tmp_path):
     names = {wb.worksheets[0].cell(row=r, column=2).value for r in range(2, 8)}
     assert names == set(units)
     rows = list(csv.reader(io.StringIO(client.get(f"/api/rounds/{rid}/download/csv", headers=auth).content.decode("utf-8-sig"))))
-    assert len(rows) == 2 + 6
+    assert len(rows) == 1 + 6 and rows[0][0] == "单位名称"  # one header row, the Chinese labels
     page = client.get(f"/desk/rounds/{rid}?status=fix", headers=HTML, follow_redirects=False)
     assert page.status_code == 303  # the page itself needs the session
     login(client)
@@ -269,8 +279,9 @@ def test_templates_zip_from_a_roster(client, tmp_path):
     r = client.post("/api/templates", data={"year": "2024"}, files={"file": ("名册.csv", roster.encode("utf-8"))}, headers=basic())
     assert r.status_code == 200 and r.headers["content-type"] == "application/zip"
     with zipfile.ZipFile(io.BytesIO(r.content)) as zf:
-        names = sorted(zf.namelist())
+        names = sorted(n for n in zf.namelist() if n.endswith(".xlsx"))
         assert names == ["430203001_芦淞区机关事务服务中心_2024.xlsx", "430203002_芦淞区财政局_2024.xlsx"]
+        assert "报送码.csv" in zf.namelist()
         wb = openpyxl.load_workbook(io.BytesIO(zf.read(names[0])))
     assert wb["基本情况"].protection.sheet
     r = client.post("/api/templates", data={"year": "24"}, files={"file": ("名册.csv", b"x")}, headers=basic())

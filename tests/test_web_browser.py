@@ -5,12 +5,13 @@ opens it; the bureau logs in (a wrong password is refused), uploads a zip of gen
 workbooks, watches the audit's progress and sees every unit in the summary; hostile uploads
 (.xls, zip bomb, 200 MB) get a Chinese sentence and the server keeps serving.
 
-Set XLTOOL_SCREENSHOTS=1 to write docs/img/web_selfcheck.png and docs/img/web_desk.png.
+Set XLTOOL_SCREENSHOTS=1 to write docs/img/web_*.png (self-check, desk, mail preview, receipt).
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -87,9 +88,28 @@ def test_unit_checks_the_example_downloads_the_annotated_copy_and_submits(page, 
     with page.expect_download() as info:
         page.click("#download-issues")
     assert info.value.suggested_filename == "问题清单.xlsx"
+    # 9 必须修改 left: the page says so, names the first five, and asks before anything is stored.
     page.click("#submit")
-    page.wait_for_selector("#submitted")
-    assert "回执号" in page.inner_text("#submitted")
+    page.wait_for_selector("#confirm-submit")
+    assert "这个文件还有 9 项必须修改" in page.inner_text("#confirm-submit")
+    assert page.locator("#first-findings li").count() == 5
+    page.click("#go-back")
+    page.wait_for_selector("table.findings")
+    page.click("#submit")
+    page.click("#submit-anyway")
+    page.wait_for_selector("#receipt")
+    receipt = page.inner_text("#receipt")
+    assert "回执号" in receipt and "株洲市芦淞区机关事务服务中心" in receipt and "luosong_2023_filled.xlsx" in receipt
+    assert "必须修改 9" in receipt and "需要说明 4" in receipt
+    assert page.is_visible("#print-receipt")
+    _shot(page, "web_receipt.png", tmp_path)
+    # Printed (Chromium's own print to PDF, A4): one page, without the site's header and buttons.
+    pdf = tmp_path / "回执.pdf"
+    page.pdf(path=str(pdf), format="A4", print_background=True)
+    assert len(re.findall(rb"/Type\s*/Page\b(?!s)", pdf.read_bytes())) == 1
+    page.emulate_media(media="print")
+    assert not page.is_visible("#print-receipt") and not page.is_visible("header.top")
+    assert page.is_visible("#receipt-no")
 
 
 @pytest.mark.parametrize("kind", ["xls", "bomb", "huge"])
@@ -172,7 +192,78 @@ def test_bureau_logs_in_uploads_a_zip_watches_the_audit_and_sees_every_unit(page
     info.value.save_as(saved)
     assert info.value.suggested_filename == "审核汇总.xlsx"
     assert len(openpyxl.load_workbook(saved).sheetnames) >= 5
+    round_url = page.url.split("?")[0]
     fault = next(e for e in manifest["files"] if e["kind"] == "fault")
     page.click(f"#units a:text-is('{fault['unit']}')")
     page.wait_for_selector("table.findings")
     assert fault["rule"] in page.inner_text("main")
+    # Mail to all units: the list first (who, which address, counts, attachments; who is skipped and why).
+    page.goto(round_url)
+    audits = page.locator("#audit-history tr.audit-row").count()
+    page.click("#send-mail")
+    page.wait_for_selector("#preview")
+    sending = int(page.inner_text("#will-send"))
+    assert sending == page.locator("tr.plan-row.send").count() and sending == len(manifest["files"]) - 1
+    skipped = page.inner_text("tr.plan-row.skip")
+    assert "不在单位名册中" in skipped  # the generator's last unit is not on the roster
+    row = page.locator("tr.plan-row.send", has_text=fault["unit"]).inner_text()
+    assert fault["email"] in row and f"问题清单_{fault['unit']}.xlsx" in row
+    _shot(page, "web_mail_preview.png", tmp_path)
+    assert not list((server.data / "outbox").rglob("*.eml"))  # nothing before the confirm
+    page.click("#confirm")
+    page.wait_for_selector("#task-done", timeout=120_000)
+    summary = page.inner_text("#task-done")
+    assert f"写入发件箱 {sending} 封" in summary and "跳过 1 个单位" in summary and "xltool mail flush" in summary
+    assert len(list((server.data / "outbox").rglob("*.eml"))) == sending
+    page.goto(round_url)
+    assert page.locator("#audit-history tr.audit-row").count() == audits  # the audit was not run again
+    # A reminder to the roster's units that sent nothing, each with its own template.
+    page.click("#remind")
+    page.wait_for_selector("#preview")
+    assert int(page.inner_text("#will-send")) == len(manifest["not_submitted"])
+    page.click("#confirm")
+    page.wait_for_selector("#task-done", timeout=180_000)
+    assert f"写入发件箱 {len(manifest['not_submitted'])} 封" in page.inner_text("#task-done")
+
+
+def test_the_templates_zip_shows_progress_and_a_download_link(page, server, tmp_path):
+    roster = tmp_path / "名册.csv"
+    roster.write_text("单位名称,单位编码,电子邮箱\n芦淞区机关事务服务中心,430203001,a@example.gov.cn\n"
+                      "芦淞区财政局,430203002,b@example.gov.cn\n芦淞区教育局,430203003,c@example.gov.cn\n", encoding="utf-8")
+    page.goto(server.url + "/login")
+    page.fill("#password", PASSWORD)
+    page.click("#login")
+    page.wait_for_url("**/desk")
+    page.add_init_script("""
+      document.addEventListener('DOMContentLoaded', () => {
+        const bar = document.getElementById('progress');
+        if (!bar) return;
+        new MutationObserver(() => {
+          const seen = JSON.parse(sessionStorage.getItem('seen') || '[]');
+          seen.push(document.getElementById('progress-text').textContent);
+          sessionStorage.setItem('seen', JSON.stringify(seen));
+        }).observe(bar, {attributes: true});
+      });""")
+    page.set_input_files("#templates-roster", str(roster))
+    page.fill("input[name=year]", "2024")
+    page.click("#make-templates")
+    page.wait_for_url("**/desk/tasks/*")
+    page.wait_for_selector("#task-download", timeout=180_000)
+    seen = page.evaluate("JSON.parse(sessionStorage.getItem('seen') || '[]')")
+    assert any("正在生成模板" in text and "/ 3" in text for text in seen), seen
+    assert "3 份已生成" in page.inner_text("#task-done")
+    with page.expect_download() as info:
+        page.click("#task-download")
+    assert info.value.suggested_filename == "2024年度模板.zip"
+    saved = tmp_path / "t.zip"
+    info.value.save_as(saved)
+    import zipfile
+
+    with zipfile.ZipFile(saved) as zf:
+        assert len([n for n in zf.namelist() if n.endswith(".xlsx")]) == 3
+
+
+def test_an_unknown_page_is_chinese_in_the_browser(page, server):
+    response = page.goto(server.url + "/没有这个页面")
+    assert response.status == 404
+    assert page.inner_text("#error h1") == "找不到页面" and "Not Found" not in page.content()

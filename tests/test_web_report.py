@@ -6,12 +6,12 @@ from __future__ import annotations
 import openpyxl
 
 from test_web_api import make_client, token_of
-from word_seed import seed_docx
+from unit_report import unit_report
 
 
 def test_a_word_report_is_checked_with_its_issue_list_and_no_annotated_copy(tmp_path):
     client = make_client(tmp_path / "data")
-    report = seed_docx(tmp_path / "报告.docx")
+    report = unit_report(tmp_path / "报告.docx")
     r = client.post("/api/selfcheck", files={"file": ("芦淞区报告.docx", report.read_bytes())})
     assert r.status_code == 200, r.text
     body = r.json()
@@ -35,7 +35,7 @@ def test_the_page_offers_no_annotated_copy_for_a_report(tmp_path):
     client = make_client(tmp_path / "data")
     page = client.get("/")
     assert ".docx" in page.text
-    report = seed_docx(tmp_path / "报告.docx")
+    report = unit_report(tmp_path / "报告.docx")
     r = client.post("/selfcheck", data={"csrf_token": token_of(page.text)},
                     files={"file": ("报告.docx", report.read_bytes())}, follow_redirects=True)
     assert r.status_code == 200, r.text

@@ -66,6 +66,7 @@ class Server:
             setattr(cfg, key, value)
         save_config(cfg)
         set_password(cfg, password)
+        self.data = data
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))

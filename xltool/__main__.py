@@ -1,3 +1,3 @@
-from xltool.cli import app
+from xltool.cli import main
 
-app(prog_name="xltool")
+main()

@@ -1,8 +1,10 @@
 """User-facing text through gettext catalogues (zh_CN by default, en beside it).
 
-Catalogues live as .po files under xltool/locale/<locale>/LC_MESSAGES/, one file per
-area of the package (core.po, mail.po, ...), merged into one catalogue and compiled in
-memory with babel on first use, so no binary .mo file has to be committed or built.
+Catalogues live as .po files under xltool/locale/<locale>/LC_MESSAGES/, one file per area of
+the package (core.po, mail.po, ...). They are merged and compiled into one ``xltool.mo`` per
+locale when the package is built (see ``xltool.catalogs`` and ``setup.py``); at run time that
+file is loaded as long as it was made from the .po files present, and otherwise the catalogue is
+compiled once into the user cache (``xltool.cache``) or, failing that, in memory.
 """
 
 from __future__ import annotations
@@ -12,9 +14,6 @@ import io
 import os
 from functools import lru_cache
 from pathlib import Path
-
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
 
 LOCALE_DIR = Path(__file__).parent / "locale"
 DOMAIN = "xltool"
@@ -27,28 +26,41 @@ def current_locale() -> str:
 
 @lru_cache(maxsize=None)
 def translations(locale: str) -> gettext.NullTranslations:
-    files = sorted((LOCALE_DIR / locale / "LC_MESSAGES").glob("*.po"))
+    from xltool import cache, catalogs
+
+    folder = LOCALE_DIR / locale / "LC_MESSAGES"
+    files = catalogs.po_files(folder)
     if not files:
         return gettext.NullTranslations()
-    catalog = None
-    for po in files:
-        with po.open("rb") as fh:
-            part = read_po(fh, locale=locale)
-        if catalog is None:
-            catalog = part
-            continue
-        for message in part:
-            if message.id:
-                catalog[message.id] = message
-    buf = io.BytesIO()
-    write_mo(buf, catalog)
-    buf.seek(0)
-    return gettext.GNUTranslations(buf)
+    digest = catalogs.sources_digest(files)
+    for data in (_read(folder / catalogs.MO_NAME), cache.read(f"locale/{locale}-{digest}.mo")):
+        if data:
+            try:
+                built = gettext.GNUTranslations(io.BytesIO(data))
+            except (OSError, ValueError, UnicodeDecodeError):  # a truncated or foreign file: compile
+                continue
+            if catalogs.stamp_of(built) == digest:
+                return built
+    data = catalogs.compile_catalog(files, locale, digest)
+    cache.write(f"locale/{locale}-{digest}.mo", data)
+    return gettext.GNUTranslations(io.BytesIO(data))
+
+
+def _read(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except OSError:
+        return None
 
 
 def _(message: str) -> str:
     """Translate *message* (an English msgid) into the current locale."""
     return translations(current_locale()).gettext(message)
+
+
+def N_(message: str) -> str:
+    """Mark *message* for extraction; it is translated with ``_()`` where it is shown."""
+    return message
 
 
 def ngettext(singular: str, plural: str, n: int) -> str:

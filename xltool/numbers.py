@@ -103,14 +103,24 @@ def fmt_figure(value: float | None) -> str:
     return fmt_number(value)
 
 
-_BY_KIND = {"amount": fmt_amount, "rate": fmt_rate, "year": fmt_year, "integer": fmt_integer}
+def fmt_count(value: float | None) -> str:
+    """How many (files, units, findings): a plain integer, as the audit's summary line writes it."""
+    if value is None or _absurd(float(value)) or float(value) != int(value):
+        return fmt_figure(value)
+    return str(int(value))
+
+
+# A score (得分, 总分) reads with two decimals, 100.00 beside 9.76, as the scoring rules round it.
+_BY_KIND = {"amount": fmt_amount, "rate": fmt_rate, "year": fmt_year, "integer": fmt_integer, "score": fmt_amount,
+            "count": fmt_count}
 
 
 def fmt_kind(kind: str | None, value: object) -> str:
-    """Any figure a person reads, by what it is (``Kind`` values, ``year``); text passes through.
+    """Any figure a person reads, by what it is (``Kind`` values, ``year``, ``score``, ``count``);
+    text passes through.
 
-    Every output (terminal, 问题清单, 审核汇总, mail, annotated copy) formats through this one
-    function, so a figure reads the same everywhere and no float shows as 1236.9099999999999.
+    Every output (terminal, 问题清单, 审核汇总, mail, annotated copy, every web page) formats
+    through this one function, so a figure reads the same everywhere and no float shows as 1236.9099999999999.
     """
     if value is None:
         return ""

@@ -191,12 +191,19 @@ def create_app(*, base_url: str | None = None, cfg: ScoringConfig | None = None)
     async def scripts_call(script_name: str, request: Request) -> JSONResponse:
         if script_name not in scripts.registered():
             raise HTTPException(404, _("There is no script called “{name}”.").format(name=script_name))
+        too_large = HTTPException(413, _("The workbook sent is too large for the add-in; check it with check-workbook."),
+                                  headers={"Connection": "close"})
         declared = request.headers.get("content-length")
         if declared and declared.isdigit() and int(declared) > MAX_BODY:
-            raise HTTPException(413, _("The workbook sent is too large for the add-in; check it with check-workbook."))
-        body = await request.body()
-        if len(body) > MAX_BODY:
-            raise HTTPException(413, _("The workbook sent is too large for the add-in; check it with check-workbook."))
+            raise too_large
+        parts: list[bytes] = []
+        size = 0
+        async for chunk in request.stream():  # counted as it arrives: a chunked body has no declared size
+            size += len(chunk)
+            if size > MAX_BODY:
+                raise too_large
+            parts.append(chunk)
+        body = b"".join(parts)
         try:
             payload = json.loads(body.decode("utf-8"))
         except (UnicodeDecodeError, json.JSONDecodeError):

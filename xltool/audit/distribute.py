@@ -39,7 +39,7 @@ def template_filename(unit: RosterUnit, year: int) -> str:
 
 
 def _write_one(year: int, cfg_json: str, name: str, code: str, email: str, password: str | None,
-               prefill: dict[str, object], out: str, form_id: str | None = None) -> str:
+               prefill: dict[str, object], out: str, form_id: str | None = None, submit_code: str = "") -> str:
     from xltool.form.selfeval import build_form
     from xltool.template.fill import validate
     from xltool.template.cellvalue import put
@@ -47,7 +47,7 @@ def _write_one(year: int, cfg_json: str, name: str, code: str, email: str, passw
 
     cfg = ScoringConfig.model_validate_json(cfg_json)
     wb = build_workbook(year, cfg=cfg, unit_name=name, unit_code=code, unit_email=email, password=password,
-                        form_id=form_id)
+                        form_id=form_id, submit_code=submit_code)
     if prefill:
         form = build_form(year, cfg, form_id)
         titles = {s.key: s.title for s in form.sheets}
@@ -59,9 +59,10 @@ def _write_one(year: int, cfg_json: str, name: str, code: str, email: str, passw
 
 def write_unit_templates(year: int, roster: Path, out_folder: Path, cfg: ScoringConfig | None = None,
                          password: str | None = None, previous: Path | None = None, jobs: int | None = None,
-                         form_id: str | None = None, progress=None) -> list[Path]:
+                         form_id: str | None = None, progress=None, submit_code=None) -> list[Path]:
     """Write one locked template per roster unit into *out_folder*; returns the files written.
-    *form_id*: a registered form pack (the default form when None).
+    *form_id*: a registered form pack (the default form when None). *submit_code*: a function
+    of the unit code giving the unit's web submission code (the desk's), kept in each template.
 
     *progress*, if given, is called with (done, total) after each template (about 1.5 s each).
     """
@@ -87,7 +88,8 @@ def write_unit_templates(year: int, roster: Path, out_folder: Path, cfg: Scoring
         last = last_year.lookup(unit.code, unit.name) if last_year else None
         prefill = prefill_from_previous(form, last.values) if last and (not last.year or last.year == year - 1) else {}
         tasks.append((year, cfg.model_dump_json(), unit.name, unit.code, unit.email, password, prefill,
-                      str(out_folder / filename), form_id))
+                      str(out_folder / filename), form_id,
+                      submit_code(unit.code) if submit_code is not None and unit.code else ""))
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(tasks)))
     written: list[Path] = []
 

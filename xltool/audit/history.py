@@ -217,6 +217,16 @@ class History:
         if self._pending >= COMMIT_GROUP or time.monotonic() - self._last_commit >= COMMIT_EVERY:
             self.commit()
 
+    def remember(self, rules_key: str, stored: Stored) -> None:
+        """Keep a result checked outside a round (the mail intake checks a file before it lets it
+        into one), so the round that takes the file reuses it instead of checking it again."""
+        self.db.execute(
+            "INSERT OR REPLACE INTO results(sha256, rules_key, status, header, body, checked_at) VALUES (?,?,?,?,?,?)",
+            (stored.sha256, rules_key, stored.status, json.dumps(stored.header, ensure_ascii=False), stored.body,
+             now()),
+        )
+        self._pending += 1
+
     def submissions(self, run_id: int) -> Iterator[tuple[str, str, int, float, str]]:
         """(source, sha256, size, mtime, status) of this round's submissions."""
         yield from self.db.execute("SELECT source, sha256, size, mtime, status FROM submissions WHERE run_id = ?",

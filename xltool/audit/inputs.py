@@ -1,5 +1,10 @@
 """What the audit reads: files, folders (recursively) and zip archives of returned workbooks.
 
+Every file found is accounted for: a workbook or Word report is checked, a zip archive is
+opened, and anything else (a PDF, a photo, a .doc, a CSV, a RAR archive) is listed as not
+audited with what it is and what to do (``xltool.audit.filetypes``); only system clutter (lock
+files, Thumbs.db, macOS forks) is merely counted.
+
 Archives are extracted member by member into a private temporary folder: names are never
 used as paths (a member becomes ``<n>/<basename>``), absolute paths, ``..``, drive letters,
 links and encrypted members are refused, and every member's declared and actual size is
@@ -18,13 +23,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path, PurePosixPath
 
+from xltool.audit.filetypes import is_archive, is_candidate, is_clutter, not_audited_message, worth_checking
 from xltool.i18n import _
 from xltool.read.safety import Limits
 
-# Spreadsheet-like files picked up from folders and archives (explicit file arguments are
-# always taken, whatever their extension, so a wrong format gets a clear message).
-WORKBOOK_SUFFIXES = {".xlsx", ".xlsm", ".xltx", ".xltm", ".xls", ".xlsb", ".ods", ".et", ".ett", ".docx"}  # .docx: a Word report
-ARCHIVE_SUFFIXES = {".zip"}
 MAX_ARCHIVE_MEMBERS = 10_000
 MAX_ARCHIVE_TOTAL = 4 * 1024 * 1024 * 1024  # extracted bytes per audit
 MAX_NESTING = 2  # a zip inside a zip inside the input
@@ -38,28 +40,32 @@ class InputFile:
     size: int
 
 
+NOT_AUDITED = "file_type"  # Rejected.reason of a file that is not a workbook (a PDF, a photo, ...)
+
+
 @dataclass(frozen=True)
 class Rejected:
-    """An input that is not checked at all (refused archive member, missing path)."""
+    """An input that is not checked at all (a PDF or other file type, a refused archive member,
+    a missing path)."""
 
     source: str
     reason: str  # machine-readable
-    message: str  # translated sentence
+    message: str  # translated sentence: what the file is and what to do
 
 
 @dataclass
 class Collected:
     files: list[InputFile] = field(default_factory=list)
     rejected: list[Rejected] = field(default_factory=list)
-    ignored: int = 0  # other files in folders (PDF, Word, ...) that were not looked at
+    clutter: int = 0  # lock files, Thumbs.db, macOS forks, hidden files: nobody's submission
 
 
-def _is_workbook_name(name: str) -> bool:
-    """A spreadsheet by its name; not an Office lock file (~$x.xlsx), a hidden file or a macOS
-    resource fork (__MACOSX/._x.xlsx)."""
-    path = PurePosixPath(name.replace("\\", "/"))
-    return (path.suffix.lower() in WORKBOOK_SUFFIXES and not path.name.startswith(("~$", "."))
-            and "__MACOSX" not in path.parts)
+def _head(path: Path) -> bytes:
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(8)
+    except OSError:
+        return b""
 
 
 def _member_name(info: zipfile.ZipInfo) -> str:
@@ -129,14 +135,16 @@ class Collector:
         resolved = path.resolve()
         if resolved in self._seen:
             return
-        suffix = path.suffix.lower()
-        if suffix in ARCHIVE_SUFFIXES:
+        if is_archive(path.name):
             self._seen.add(resolved)
             self._archive(path, str(path), depth=1)
             return
-        if not explicit and not _is_workbook_name(path.name):
-            if not path.name.startswith((".", "~$")):
-                self.result.ignored += 1
+        if not explicit and is_clutter(path.name):
+            self.result.clutter += 1
+            return
+        if not is_candidate(path.name) and not worth_checking(path.name, _head(path)):
+            self._seen.add(resolved)
+            self._reject(str(path), NOT_AUDITED, not_audited_message(path.name))
             return
         try:
             st = path.stat()
@@ -176,10 +184,12 @@ class Collector:
     def _member(self, zf: zipfile.ZipFile, info: zipfile.ZipInfo, archive: str, depth: int) -> None:
         name = _member_name(info)
         source = f"{archive}!{name}"
-        is_archive = PurePosixPath(name).suffix.lower() in ARCHIVE_SUFFIXES
-        if not (_is_workbook_name(name) or is_archive):
-            if not PurePosixPath(name).name.startswith((".", "~$")) and "__MACOSX" not in name:
-                self.result.ignored += 1
+        nested = is_archive(name)
+        if is_clutter(name):
+            self.result.clutter += 1
+            return
+        if not (nested or is_candidate(name) or worth_checking(name, self._member_head(zf, info))):
+            self._reject(source, NOT_AUDITED, not_audited_message(name))
             return
         if _unsafe(name):
             self._reject(source, "unsafe_entry", _(
@@ -195,7 +205,7 @@ class Collector:
                 "The archive member {name} is encrypted (the archive has a password); extract it yourself and "
                 "audit the folder.").format(name=name))
             return
-        limit = self.limits.max_file_bytes if not is_archive else self.limits.max_total_uncompressed
+        limit = self.limits.max_file_bytes if not nested else self.limits.max_total_uncompressed
         if info.file_size > limit:
             self._reject(source, "too_large", _(
                 "The archive member {name} is {size} MB, larger than the limit of {limit} MB.").format(
@@ -222,7 +232,7 @@ class Collector:
         self._extracted += written
         mtime = datetime(*info.date_time).timestamp() if info.date_time[0] >= 1980 else 0.0
         os.utime(target, (mtime, mtime))
-        if is_archive:
+        if nested:
             if depth >= MAX_NESTING:
                 self._reject(source, "too_deep", _(
                     "The archive {name} is nested too deeply inside other archives; extract it first.").format(name=name))
@@ -230,6 +240,17 @@ class Collector:
                 self._archive(target, source, depth + 1)
             return
         self.result.files.append(InputFile(path=target, source=source, mtime=mtime, size=written))
+
+    @staticmethod
+    def _member_head(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
+        """The first bytes of a member of unknown type (nothing for an encrypted or damaged one)."""
+        if info.flag_bits & 0x1:
+            return b""
+        try:
+            with zf.open(info) as src:
+                return src.read(8)
+        except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError, RuntimeError):
+            return b""
 
     @staticmethod
     def _extract(zf: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path, limit: int) -> int:

@@ -26,7 +26,8 @@ from xml.sax.saxutils import escape
 from xltool.check.finding import CellRef, Finding, Severity, WorkbookReport
 from xltool.i18n import _, current_locale
 from xltool.report.terminal import coverage_line
-from xltool.report.xlsx_list import FINDING_WIDTHS, finding_rows, row_height, safe_text
+from xltool.report.xlsx_list import (DIFFERENCE_COLUMN, FINDING_WIDTHS, NUMBER_FORMATS, finding_rows, header_footer_text,
+                                     issue_list_file, issue_list_title, page_numbers, row_height, safe_text)
 
 SHEET_PART = "xl/worksheets/sheet1.xml"
 FIRST_ROW = 5  # header row of the findings table, as write_issue_list lays it out
@@ -44,15 +45,23 @@ class _Prototype:
     header_row: str  # the whole header row element
     styles: list[str]  # per column of a data row
     severity_styles: dict[Severity, str]  # column C of an error row and of a warning row
+    number_styles: dict[str, str]  # the 差额 column, by the finding's kind (its number format)
 
 
 _PROTOTYPES: dict[str, _Prototype] = {}
 
 
+_KINDS = tuple(NUMBER_FORMATS)
+
+
 def _sample() -> WorkbookReport:
+    """An error and a warning finding (rows 6 and 7), then one finding of every other kind: the
+    styles of every column, of each severity and of each number format of the 差额."""
     cell = CellRef(field_id="x", sheet="S", cell="A1", label="L", value=1.5)
-    findings = [Finding(code="XT000", severity=severity, message="m", fix="f", cells=[cell], difference=1.5,
-                        attribution=["a"], instance=severity.value) for severity in (Severity.ERROR, Severity.WARNING)]
+    kinds = (_KINDS[0],) + _KINDS
+    findings = [Finding(code="XT000", severity=Severity.WARNING if n == 1 else Severity.ERROR, message="m", fix="f",
+                        cells=[cell], difference=1.5, attribution=["a"], instance=str(n), kind=kind)
+                for n, kind in enumerate(kinds)]
     return WorkbookReport(path="sample.xlsx", unit="U", year=2000, findings=findings)
 
 
@@ -82,16 +91,34 @@ def _prototype() -> _Prototype:
     if header is None:
         raise ValueError("prototype header row missing")
     data_row = FIRST_ROW + 1
+    tail = re.sub(r"<autoFilter\b[^>]*/>", "", xml[end:])
+    tail = re.sub(r"<headerFooter\b.*?</headerFooter>|<headerFooter\b[^>]*/>", _HEADER_FOOTER, tail, count=1, flags=re.S)
+    if _HEADER_FOOTER not in tail:
+        raise ValueError("prototype page header missing")
+    column = COLUMNS[DIFFERENCE_COLUMN - 1]
     proto = _Prototype(
-        parts=parts, order=order, head=xml[:start], tail=re.sub(r"<autoFilter\b[^>]*/>", "", xml[end:]),
+        parts=parts, order=order, head=xml[:start], tail=tail,
         title_style=_cell_style(xml, "A1"), line_styles=(_cell_style(xml, "A2"), _cell_style(xml, "A3")),
         header_row=header.group(0),
         styles=[_cell_style(xml, f"{col}{data_row}") for col in COLUMNS],
         severity_styles={Severity.ERROR: _cell_style(xml, f"C{data_row}"),
                          Severity.WARNING: _cell_style(xml, f"C{data_row + 1}")},
+        number_styles={kind: _cell_style(xml, f"{column}{data_row + 1 + n}") for n, kind in enumerate(_KINDS)},
     )
     _PROTOTYPES[locale] = proto
     return proto
+
+
+_HEADER_FOOTER = "\x00page-furniture\x00"  # where the prototype's page header and footer were
+
+
+def _header_footer(report: WorkbookReport) -> str:
+    """The <headerFooter> element of *report*'s list, as write_issue_list sets it (page_furniture:
+    the title left, the file right, the page numbers centred below), written by hand: openpyxl's
+    objects cost more than the rest of the list."""
+    header = "&L" + header_footer_text(issue_list_title(report)) + "&R" + header_footer_text(issue_list_file(report))
+    return (f"<headerFooter><oddHeader>{escape(header)}</oddHeader>"
+            f"<oddFooter>{escape('&C' + page_numbers())}</oddFooter></headerFooter>")
 
 
 _ILLEGAL = re.compile(r"[\000-\010]|[\013-\014]|[\016-\037]")  # openpyxl's ILLEGAL_CHARACTERS_RE
@@ -124,9 +151,9 @@ def issue_list_bytes(report: WorkbookReport) -> bytes:
     proto = _prototype()
     rows = finding_rows(report)
     lines = [
-        f'<row r="1">{_cell("A1", proto.title_style, _("Review of {unit} {year}").format(unit=report.unit or "", year=report.year or ""))}</row>',
+        f'<row r="1">{_cell("A1", proto.title_style, issue_list_title(report))}</row>',
         f'<row r="2">{_cell("A2", proto.line_styles[0], _("Must fix: {errors}; needs explanation: {warnings}.").format(errors=report.errors, warnings=report.warnings))}</row>',
-        f'<row r="3">{_cell("A3", proto.line_styles[1], _("File: {file}").format(file=Path(report.path).name))}</row>',
+        f'<row r="3">{_cell("A3", proto.line_styles[1], issue_list_file(report))}</row>',
     ]
     covered = coverage_line(report)
     if covered:
@@ -135,13 +162,15 @@ def issue_list_bytes(report: WorkbookReport) -> bytes:
     for r, (row, finding) in enumerate(zip(rows, report.findings), start=FIRST_ROW + 1):
         cells = []
         for c, value in enumerate(row):
-            style = proto.severity_styles[finding.severity] if c == 2 else proto.styles[c]
+            style = (proto.severity_styles[finding.severity] if c == 2 else
+                     proto.number_styles.get(finding.kind, proto.number_styles["number"]) if c == DIFFERENCE_COLUMN - 1
+                     else proto.styles[c])
             cells.append(_cell(f"{COLUMNS[c]}{r}", style, value))
         height = row_height(row, FINDING_WIDTHS)
         lines.append(f'<row r="{r}" ht="{height:g}" customHeight="1">{"".join(cells)}</row>')
     last = FIRST_ROW + len(rows)
     head = re.sub(r'<dimension ref="[^"]*"', f'<dimension ref="A1:I{last}"', proto.head, count=1)
-    tail = proto.tail
+    tail = proto.tail.replace(_HEADER_FOOTER, _header_footer(report), 1)
     if rows:
         tail = tail.replace("</sheetData>", f'</sheetData><autoFilter ref="A{FIRST_ROW}:I{last}" />', 1)
     sheet = (head + "".join(lines) + tail).encode("utf-8")

@@ -125,6 +125,25 @@ class _Styles:
         self.mapped: dict[tuple[int, Severity], int] = {}
         self.bold_font: int | None = None
         self.font_count = 0
+        self.new_num_fmts: dict[str, int] = {}  # format code → id, appended to <numFmts>
+
+    def num_fmt_id(self, code: str) -> int:
+        """The id of number format *code*: a built-in one, one the workbook declares, or a new one."""
+        from openpyxl.styles.numbers import BUILTIN_FORMATS_REVERSE
+
+        if code in BUILTIN_FORMATS_REVERSE:
+            return BUILTIN_FORMATS_REVERSE[code]
+        if code in self.new_num_fmts:
+            return self.new_num_fmts[code]
+        from html import unescape
+
+        declared = [(_attr(tag, "numFmtId"), _attr(tag, "formatCode")) for tag in re.findall(r"<numFmt\b[^>]*>", self.xml)]
+        for num_id, declared_code in declared:
+            if declared_code is not None and num_id is not None and unescape(declared_code) == code:
+                return int(num_id)
+        used = [int(i) for i, _c in declared if i and i.isdigit()] + list(self.new_num_fmts.values())
+        self.new_num_fmts[code] = max([163, *used]) + 1
+        return self.new_num_fmts[code]
 
     def style_for(self, original: int, severity: Severity) -> int:
         key = (original, severity)
@@ -144,8 +163,10 @@ class _Styles:
             self.new_xfs.append(head + rest)
         return self.mapped[key]
 
-    def add_xf(self, *, bold: bool = False, fill_rgb: str | None = None, wrap: bool = False) -> int:
-        """A new cell style (for the 问题 sheet): optional bold font, solid fill, wrapped top-aligned text."""
+    def add_xf(self, *, bold: bool = False, fill_rgb: str | None = None, wrap: bool = False,
+               num_fmt: str | None = None) -> int:
+        """A new cell style (for the 问题 sheet): optional bold font, solid fill, wrapped top-aligned
+        text, number format."""
         font_id = 0
         if bold:
             if self.bold_font is None:
@@ -160,7 +181,9 @@ class _Styles:
             fill_id = self.fill_count + len(self.new_fills)
             self.new_fills.append(f'<fill><patternFill patternType="solid"><fgColor rgb="00{fill_rgb}"/>'
                                   f'<bgColor rgb="00000000"/></patternFill></fill>')
-        xf = (f'<xf numFmtId="0" fontId="{font_id}" fillId="{fill_id}" borderId="0" xfId="0"'
+        num_id = self.num_fmt_id(num_fmt) if num_fmt else 0
+        xf = (f'<xf numFmtId="{num_id}" fontId="{font_id}" fillId="{fill_id}" borderId="0" xfId="0"'
+              + (' applyNumberFormat="1"' if num_id else "")
               + (' applyFont="1"' if bold else "") + (' applyFill="1"' if fill_rgb else ""))
         xf += ' applyAlignment="1"><alignment vertical="top" wrapText="1"/></xf>' if wrap else "/>"
         self.new_xfs.append(xf)
@@ -168,6 +191,20 @@ class _Styles:
 
     def render(self) -> bytes:
         xml = self.xml
+        if self.new_num_fmts:
+            from xml.sax.saxutils import quoteattr
+
+            formats = [f'<numFmt numFmtId="{i}" formatCode={quoteattr(code)}/>'
+                       for code, i in self.new_num_fmts.items()]
+            if re.search(r"<numFmts\b", xml):
+                count = len(re.findall(r"<numFmt\b", xml)) + len(formats)
+                xml = _append_children(xml, "numFmts", formats, count)
+            else:  # the first child of <styleSheet>
+                start = re.search(r"<styleSheet\b[^>]*>", xml)
+                if start is None:
+                    raise _Unsupported("no styleSheet")
+                xml = (xml[:start.end()] + f'<numFmts count="{len(formats)}">' + "".join(formats) + "</numFmts>"
+                       + xml[start.end():])
         if self.bold_font is not None:
             xml = _append_children(xml, "fonts", ['<font><b/><sz val="11"/><name val="Calibri"/></font>'],
                                    self.font_count + 1)
@@ -369,10 +406,10 @@ def _add_issues_sheet(zin: zipfile.ZipFile, report: WorkbookReport, styles: _Sty
     """The printable 问题 sheet report.annotate adds, written as XML: same cells, same page setup."""
     from openpyxl.utils import get_column_letter
 
-    from xltool.audit.issuelist import _cell
+    from xltool.audit.issuelist import _cell, _header_footer
     from xltool.report.annotate import ISSUES_SHEET
-    from xltool.report.xlsx_list import (FINDING_HEADERS, FINDING_WIDTHS, HEADER_FILL, SEVERITY_FILL, finding_rows,
-                                         row_height)
+    from xltool.report.xlsx_list import (COUNT_FORMAT, DIFFERENCE_COLUMN, FINDING_HEADERS, FINDING_WIDTHS, HEADER_FILL,
+                                         SEVERITY_FILL, finding_rows, number_format, row_height)
 
     part = "xl/worksheets/sheet_xltool_issues.xml"
     workbook = changed.get("xl/workbook.xml", zin.read("xl/workbook.xml")).decode("utf-8")
@@ -380,13 +417,19 @@ def _add_issues_sheet(zin: zipfile.ZipFile, report: WorkbookReport, styles: _Sty
         raise _Unsupported("the workbook already has a 问题 sheet")
     head = f' s="{styles.add_xf(bold=True, fill_rgb=HEADER_FILL.fgColor.rgb[-6:])}"'
     body = f' s="{styles.add_xf(wrap=True)}"'
+    count = f' s="{styles.add_xf(wrap=True, num_fmt=COUNT_FORMAT)}"'  # the 序号
     severity = {s: f' s="{styles.add_xf(wrap=True, fill_rgb=fill.fgColor.rgb[-6:])}"' for s, fill in SEVERITY_FILL.items()}
+    numbers: dict[str, str] = {}  # the 差额's style by its number format
     rows = finding_rows(report)
     cols = "".join(f'<col min="{i}" max="{i}" width="{w}" customWidth="1"/>' for i, w in enumerate(FINDING_WIDTHS, 1))
     lines = ['<row r="1">' + "".join(_cell(f"{get_column_letter(c)}1", head, h)
                                      for c, h in enumerate(FINDING_HEADERS, 1)) + "</row>"]
     for r, (row, finding) in enumerate(zip(rows, report.findings), start=2):
-        cells = "".join(_cell(f"{get_column_letter(c)}{r}", severity[finding.severity] if c == 3 else body, v)
+        code = number_format(finding.kind)
+        if code not in numbers:
+            numbers[code] = f' s="{styles.add_xf(wrap=True, num_fmt=code)}"'
+        cells = "".join(_cell(f"{get_column_letter(c)}{r}", severity[finding.severity] if c == 3 else
+                              numbers[code] if c == DIFFERENCE_COLUMN else count if c == 1 else body, v)
                         for c, v in enumerate(row, 1))
         lines.append(f'<row r="{r}" ht="{row_height(row, FINDING_WIDTHS):g}" customHeight="1">{cells}</row>')
     last = get_column_letter(len(FINDING_HEADERS))
@@ -397,8 +440,9 @@ def _add_issues_sheet(zin: zipfile.ZipFile, report: WorkbookReport, styles: _Sty
              'state="frozen"/><selection pane="bottomLeft" activeCell="A2" sqref="A2"/></sheetView></sheetViews>'
              f'<sheetFormatPr defaultRowHeight="15"/><cols>{cols}</cols><sheetData>{"".join(lines)}</sheetData>'
              '<sheetProtection sheet="1" autoFilter="0"/>'
-             '<pageMargins left="0.4" right="0.4" top="0.5" bottom="0.5" header="0.3" footer="0.3"/>'
-             '<pageSetup paperSize="9" orientation="landscape" fitToWidth="1" fitToHeight="0"/></worksheet>')
+             '<pageMargins left="0.4" right="0.4" top="0.75" bottom="0.75" header="0.3" footer="0.3"/>'
+             '<pageSetup paperSize="9" orientation="landscape" fitToWidth="1" fitToHeight="0"/>'
+             f'{_header_footer(report)}</worksheet>')
     changed[part] = sheet.encode("utf-8")
     # The workbook: a last <sheet>, its relationship, and the header row repeated on every printed page.
     rels_part, rels = _rels(zin, "xl/workbook.xml")

@@ -29,7 +29,8 @@ class Status(str, Enum):
     PASSED = "passed"  # 通过: no findings
     EXPLAIN = "explain"  # 需说明: only 需要说明 findings
     FIX = "fix"  # 需修改: at least one 必须修改 finding
-    UNREADABLE = "unreadable"  # 无法读取: the unit's only file(s) could not be read
+    BLANK = "blank"  # 未填写: the unit returned its template with nothing typed in it
+    UNREADABLE = "unreadable"  # 无法读取: the unit's only file(s) could not be read (or were a PDF, a photo, ...)
 
     @property
     def label(self) -> str:
@@ -37,6 +38,7 @@ class Status(str, Enum):
             Status.PASSED: _("Passed"),
             Status.EXPLAIN: _("Explanation needed"),
             Status.FIX: _("Must be fixed"),
+            Status.BLANK: _("Not filled in"),
             Status.UNREADABLE: _("Unreadable"),
         }[self]
 
@@ -47,6 +49,7 @@ class AnomalyKind(str, Enum):
     DUPLICATE = "duplicate"
     NOT_ON_ROSTER = "not_on_roster"
     REJECTED = "rejected"  # refused before checking (archive member, missing input)
+    NOT_AUDITED = "not_audited"  # not a workbook: a PDF, a photo, a .doc, a CSV, a RAR archive ...
 
     @property
     def label(self) -> str:
@@ -56,7 +59,13 @@ class AnomalyKind(str, Enum):
             AnomalyKind.DUPLICATE: _("Duplicate submission (set aside)"),
             AnomalyKind.NOT_ON_ROSTER: _("Unit not on the roster"),
             AnomalyKind.REJECTED: _("Not checked"),
+            AnomalyKind.NOT_AUDITED: _("Not a workbook"),
         }[self]
+
+    @property
+    def unread(self) -> bool:
+        """A file whose content did not reach the checks (the others were checked, or only noted)."""
+        return self in (AnomalyKind.UNREADABLE, AnomalyKind.NOT_OURS, AnomalyKind.REJECTED, AnomalyKind.NOT_AUDITED)
 
 
 @dataclass
@@ -79,6 +88,11 @@ class Submission:
     @property
     def readable(self) -> bool:
         return self.status == "ok"
+
+    @property
+    def blank(self) -> bool:
+        """A template returned with nothing typed in it (see Form.typed_inputs)."""
+        return self.readable and bool(self.header.get("blank"))
 
 
 @dataclass
@@ -156,9 +170,20 @@ class AuditOutcome:
     mail_note: str = ""  # e.g. where the messages wait when no server is set
     interrupted: bool = False
     dataset: tuple | None = field(default=None, repr=False)  # (ids, labels, rows), built once for xlsx and CSV
+    clutter: int = 0  # lock files, Thumbs.db, macOS forks in the inputs: counted, not listed
 
     def count(self, status: Status) -> int:
         return sum(u.status is status for u in self.units)
+
+    @property
+    def unread_files(self) -> int:
+        """Files whose content could not be checked (listed in 异常文件 with the reason)."""
+        return sum(a.kind.unread for a in self.anomalies)
+
+    @property
+    def checked_files(self) -> int:
+        """Files whose content reached the checks: every unit's kept file, blank ones included."""
+        return sum(u.submission is not None and u.submission.readable for u in self.units)
 
     @property
     def changes_total(self) -> tuple[int, int, int]:
@@ -169,7 +194,13 @@ class AuditOutcome:
 
     @property
     def exit_code(self) -> int:
-        """As check-workbook: 2 when a file could not be read, 1 when something must be fixed, else 0."""
-        if any(a.kind in (AnomalyKind.UNREADABLE, AnomalyKind.NOT_OURS, AnomalyKind.REJECTED) for a in self.anomalies):
-            return 2
-        return 1 if any(u.status is Status.FIX for u in self.units) else 0
+        """As check-workbook and check-report (see xltool.exitcodes): NOT_DONE when no file could be
+        checked at all, SOME_UNREADABLE when some could not, FINDINGS when a unit must fix its
+        workbook or returned it blank, else CLEAN."""
+        from xltool.exitcodes import ExitCode
+
+        if not self.checked_files:
+            return ExitCode.NOT_DONE
+        if self.unread_files:
+            return ExitCode.SOME_UNREADABLE
+        return ExitCode.FINDINGS if any(u.status in (Status.FIX, Status.BLANK) for u in self.units) else ExitCode.CLEAN

@@ -26,7 +26,7 @@ from itertools import islice
 from pathlib import Path
 
 from xltool.audit.history import DB_NAME, History, Stored
-from xltool.audit.inputs import InputFile, collect, remove_workdir
+from xltool.audit.inputs import NOT_AUDITED, InputFile, collect, remove_workdir
 from xltool.audit.model import (
     Anomaly, AnomalyKind, AuditOutcome, Changes, Status, Submission, UnitResult,
 )
@@ -286,7 +286,8 @@ def _run_audit(options: AuditOptions, progress: Progress | None = None) -> Audit
         _map_unordered(check_files, _batches(tasks, size), pool, on_result, workers.in_flight)
         history.commit()
         progress.stop()
-        outcome = finalise(history, run_id, key, files, collected.rejected, roster, previous, options, workers, progress)
+        outcome = finalise(history, run_id, key, files, collected.rejected, roster, previous, options, workers, progress,
+                           clutter=collected.clutter)
         outcome.checked, outcome.reused = len(by_task), len(files) - len(by_task)
         outcome.seconds = time.perf_counter() - started
         history.finish_run(run_id)
@@ -313,7 +314,7 @@ def _changed(item: InputFile) -> tuple[str, dict, str]:
 
 def finalise(history: History, run_id: int, key: str, files: list[tuple[InputFile, str]], rejected: list,
              roster: Roster | None, previous, options: AuditOptions, workers: _Workers,
-             progress: Progress) -> AuditOutcome:
+             progress: Progress, *, clutter: int = 0) -> AuditOutcome:
     """Build the outcome from the database and write every output."""
     progress.phase(_("Writing the outputs"))
     current = {(item.source, sha): item for item, sha in files}
@@ -331,11 +332,12 @@ def finalise(history: History, run_id: int, key: str, files: list[tuple[InputFil
     for unit in outcome.units:
         if unit.submission is not None and unit.submission.readable:
             _load_body(bodies.get(unit.submission.sha256), unit)
-            if unit.reports:
+            if unit.reports and unit.report is not None:
                 from xltool.word.check import audit_across
 
                 audit_across(unit, [bodies.get(r.sha256) for r in unit.reports])
     outcome.files = len(files) + len(rejected)
+    outcome.clutter = clutter
     if previous is not None:
         outcome.cross_year = _cross_year(outcome, previous)
     outcome.previous_run = history.previous_run(run_id)
@@ -359,6 +361,12 @@ def finalise(history: History, run_id: int, key: str, files: list[tuple[InputFil
 def _load_body(text: str | None, unit: UnitResult) -> None:
     from xltool.check.finding import WorkbookReport
 
+    if unit.submission is not None and unit.submission.blank:
+        # Nothing typed: one status, not the template's every required entry as 必须修改.
+        unit.status = Status.BLANK
+        unit.note = (unit.note + "；" if unit.note else "") + _(
+            "The template was returned blank: nothing was filled in.")
+        return
     body = json.loads(text) if text else {}
     report = WorkbookReport.model_validate(body.get("report", {"path": unit.submission.source}))  # type: ignore[union-attr]
     report.path = unit.submission.source  # type: ignore[union-attr]  # what the bureau knows the file by
@@ -371,8 +379,9 @@ def _load_body(text: str | None, unit: UnitResult) -> None:
 # -- who submitted what -------------------------------------------------------------------------------------
 
 def _newness(s: Submission) -> tuple:
-    """Newest last: 填报日期, then the file's modification time, then the name."""
-    return (str(s.header.get("date") or ""), s.mtime, s.source)
+    """Kept last: a filled workbook before a blank template, then by 填报日期, the file's
+    modification time, the name."""
+    return (not s.blank, str(s.header.get("date") or ""), s.mtime, s.source)
 
 
 def resolve(submissions: list[Submission], roster: Roster | None, rejected: list, run_id: int) -> AuditOutcome:
@@ -384,6 +393,8 @@ def resolve(submissions: list[Submission], roster: Roster | None, rejected: list
         if s.readable:
             h = s.header
             member = roster.match(h.get("unit_code"), h.get("unit")) if roster else None
+            if member is None and roster is not None and not (h.get("unit_code") or h.get("unit")):
+                member = roster.guess_from_filename(s.name)  # e.g. a blank template named for its unit
             if member is not None:
                 k = member.key
             elif h.get("unit_code") or h.get("unit"):
@@ -401,8 +412,13 @@ def resolve(submissions: list[Submission], roster: Roster | None, rejected: list
                 unreadable.setdefault(member.key, []).append((s, member))
     for r in rejected:
         member = roster.guess_from_filename(r.source.rsplit("!", 1)[-1]) if roster else None
-        anomalies.append(Anomaly(source=r.source, kind=AnomalyKind.REJECTED, message=r.message,
+        kind = AnomalyKind.NOT_AUDITED if r.reason == NOT_AUDITED else AnomalyKind.REJECTED
+        anomalies.append(Anomaly(source=r.source, kind=kind, message=r.message,
                                  unit=member.name if member else "", code=member.code if member else ""))
+        if member is not None and kind is AnomalyKind.NOT_AUDITED:
+            # The unit sent something (a scan, a .doc): it is not 未提交, its file cannot be audited.
+            unreadable.setdefault(member.key, []).append((Submission(
+                source=r.source, sha256="", size=0, mtime=0.0, status="rejected", header={"message": r.message}), member))
     units: dict[str, UnitResult] = {}
     for k, group in readable.items():
         # A Word report sent beside a workbook is its companion, not a duplicate: checked across.
@@ -423,6 +439,8 @@ def resolve(submissions: list[Submission], roster: Roster | None, rejected: list
         for older, _m in group[:-1]:
             if older.sha256 == kept.sha256:
                 why = _("the same content as the file kept")
+            elif older.blank and not kept.blank:
+                why = _("this one is a blank template, the file kept is filled in")
             elif str(older.header.get("date") or "") != str(h.get("date") or ""):
                 why = _("the file kept has a later 填报日期 ({date})").format(date=h.get("date"))
             else:
@@ -430,7 +448,7 @@ def resolve(submissions: list[Submission], roster: Roster | None, rejected: list
             anomalies.append(Anomaly(source=older.source, kind=AnomalyKind.DUPLICATE, unit=unit.unit, code=unit.code,
                                      kept=kept.source, message=_("This unit submitted more than one workbook; this one "
                                                                  "was set aside: {why}.").format(why=why)))
-        if roster is not None and member is None:
+        if roster is not None and member is None and not (kept.blank and not (h.get("unit") or h.get("unit_code"))):
             anomalies.append(Anomaly(source=kept.source, kind=AnomalyKind.NOT_ON_ROSTER, unit=unit.unit, code=unit.code,
                                      message=_("The unit {unit} (code {code}) in this workbook is not on the roster; it "
                                                "was checked, but check the unit name and code.").format(
@@ -604,6 +622,10 @@ def _email(outcome: AuditOutcome, options: AuditOptions) -> dict[str, int]:
         outcome.mail_error = exc.message
         return tally
     for unit in outcome.units:
+        if unit.status is Status.BLANK:
+            status = _("not mailed: the template was returned blank")
+            tally[status] = tally.get(status, 0) + 1
+            continue
         if unit.report is None:
             continue
         if options.roster is not None and not unit.on_roster:
@@ -613,15 +635,20 @@ def _email(outcome: AuditOutcome, options: AuditOptions) -> dict[str, int]:
             continue
         attachments = report_attachments(unit.report, unit.outputs[0], unit.outputs[1]) if unit.outputs else []
         try:
-            result = deliver_report(unit.report, attachments, settings, to=unit.email or None,
+            # The roster's address as given; a workbook's own 电子邮箱 goes through the capped path.
+            from_roster = unit.on_roster and unit.email and unit.email != (unit.report.contact_email or "")
+            result = deliver_report(unit.report, attachments, settings, to=unit.email if from_roster else None,
                                     dry_run=options.dry_run, resend=options.resend)
             status = result.status.label
+            if result.dropped:
+                unit.note = (unit.note + "；" if unit.note else "") + _("not sent to {n} address(es) of the workbook").format(
+                    n=len(result.dropped))
         except MailError as exc:
             status = _("not sent")
             unit.note = (unit.note + "；" if unit.note else "") + exc.message
         tally[status] = tally.get(status, 0) + 1
-    skipped = _("not mailed: unit not on the roster")
-    if settings.host is None and not options.dry_run and any(k != skipped for k in tally):
+    skipped = (_("not mailed: unit not on the roster"), _("not mailed: the template was returned blank"))
+    if settings.host is None and not options.dry_run and any(k not in skipped for k in tally):
         # No server configured: say where the messages wait instead of implying they were sent.
         where = _("no mail server set, the messages wait in {outbox} (xltool mail flush sends them)").format(
             outbox=Path(settings.outbox).resolve())

@@ -2,11 +2,17 @@
 
 Sheets: 汇总 (one row per unit), 问题明细 (every finding, filterable), 未提交, 异常文件, 变化
 (fixed / new / still open since the last round), 全部数据 (every field of every unit) and
-图表 (native Excel bar charts: 执行率 and 总分 distributions, findings by rule).
+图表 (native Excel bar charts: 执行率 and 总分 distributions, findings by rule and its title).
+
+Printed, every sheet is A4 landscape one page wide with its header row repeated, long texts
+wrapped, the title, year and audit date at the top of each page and the page numbers at the
+bottom; 全部数据 (a thousand columns) is not printed (its print area is an empty cell). Every
+figure is a number cell with a number format, never text.
 
 Text that comes from a workbook is always written as a string cell and through
 ``safe_text`` (a leading = + - @ gets an apostrophe), so it can never turn into a formula;
-the CSV escapes such cells the same way.
+the CSV escapes such cells the same way. The CSV has one header row, the Chinese labels,
+and a BOM so that Excel opens it as UTF-8.
 
 全部数据 holds about a thousand columns per unit. openpyxl needs seconds for a sheet that
 size, so the workbook is written by openpyxl with that sheet's two header rows only, and
@@ -23,11 +29,13 @@ import io
 import re
 import zipfile
 from collections import Counter
+from datetime import date
 from pathlib import Path
 from xml.sax.saxutils import escape
 
 from openpyxl import Workbook
 from openpyxl.chart import BarChart, Reference
+from openpyxl.chart.label import DataLabelList
 from openpyxl.worksheet.pagebreak import Break
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
@@ -38,19 +46,23 @@ from xltool.form.model import Form
 from xltool.i18n import _
 from xltool.report.terminal import cells_text
 from xltool.template.styles import FAIL_RGB, WARN_RGB
-from xltool.report.xlsx_list import (HEADER_FILL, SEVERITY_FILL, print_setup, row_height, safe_text, values_text,
-                                     write_cell)
+from xltool.report.xlsx_list import (COUNT_FORMAT, HEADER_FILL, NUMBER_FORMATS, SEVERITY_FILL, number_format,
+                                     page_furniture, print_setup, row_height, safe_text, values_text, write_cell)
 
 STATUS_FILL = {
     Status.PASSED: PatternFill("solid", fgColor="C6EFCE"),
     Status.EXPLAIN: PatternFill("solid", fgColor=WARN_RGB),
     Status.FIX: PatternFill("solid", fgColor=FAIL_RGB),
+    Status.BLANK: PatternFill("solid", fgColor="DDEBF7"),
     Status.UNREADABLE: PatternFill("solid", fgColor="D9D9D9"),
 }
-NUMBER_FORMATS = {"amount": "#,##0.00", "rate": "0.00%", "number": "0.##"}
 RATE_BINS = ((None, 0.6, "< 60%"), (0.6, 0.7, "60%–70%"), (0.7, 0.8, "70%–80%"), (0.8, 0.9, "80%–90%"),
              (0.9, 0.95, "90%–95%"), (0.95, 1.0000001, "95%–100%"), (1.0000001, None, "> 100%"))
 SCORE_BINS = ((None, 60, "< 60"), (60, 70, "60–69"), (70, 80, "70–79"), (80, 90, "80–89"), (90, None, "≥ 90"))
+# The cell styles of the 全部数据 numbers, registered first in every summary workbook so that the
+# rows can be rendered (in this process) while openpyxl writes the rest (maybe in a worker).
+DATA_FORMATS = tuple(dict.fromkeys(NUMBER_FORMATS.values()))
+DATA_STYLES = {code: n for n, code in enumerate(DATA_FORMATS, start=1)}
 
 
 def summary_name() -> str:
@@ -71,14 +83,24 @@ def _header(ws, row: int, headers: list[str], widths: list[float] | None = None)
         cell.alignment = Alignment(wrap_text=True, vertical="center")
         if widths:
             ws.column_dimensions[get_column_letter(col)].width = widths[col - 1] if col - 1 < len(widths) else 14
+    if widths:
+        ws.row_dimensions[row].height = row_height(headers, tuple(widths))
 
 
-def _table(ws, headers: list[str], rows: list[list[object]], widths: list[float]) -> None:
-    """A filterable table: bold header, frozen, every text a string cell."""
+def _table(ws, headers: list[str], rows: list[list[object]], widths: list[float],
+           formats: dict[int, str] | None = None) -> None:
+    """A filterable table: bold header, frozen, every text a string cell, wrapped at the top of
+    a row tall enough for it; *formats*: the number format of each numeric column (1-based)."""
     _header(ws, 1, headers, widths)
+    wrap = Alignment(wrap_text=True, vertical="top")
     for r, row in enumerate(rows, start=2):
         for c, value in enumerate(row, start=1):
             write_cell(ws, r, c, value)
+            cell = ws.cell(row=r, column=c)
+            cell.alignment = wrap
+            if formats and c in formats:
+                cell.number_format = formats[c]
+        ws.row_dimensions[r].height = row_height(row, tuple(widths))
     ws.freeze_panes = "A2"
     ws.auto_filter.ref = f"A1:{get_column_letter(len(headers))}{max(1, len(rows) + 1)}"
 
@@ -126,7 +148,7 @@ def dataset_form(outcome: AuditOutcome) -> Form | None:
 def dataset_rows(outcome: AuditOutcome) -> tuple[list[str], list[str], list[list[object]]]:
     """(field ids, labels, one row per unit with a readable workbook); computed once per outcome."""
     if outcome.dataset is not None:
-        return outcome.dataset
+        return outcome.dataset[:3]
     form = dataset_form(outcome)
     fields = list(form.fields) if form else []
     ids = ["unit", "unit_code", "file", "status"] + [f.id for f in fields]
@@ -145,8 +167,16 @@ def dataset_rows(outcome: AuditOutcome) -> tuple[list[str], list[str], list[list
             if type(row[i]) is float and row[i].is_integer():
                 row[i] = int(row[i])
         rows.append(row)
-    outcome.dataset = (ids, labels, rows)
+    kinds = ["year" if f.id == "info_year" else f.kind.value for f in fields]
+    formats = [None] * 4 + [NUMBER_FORMATS.get(kind) for kind in kinds]
+    outcome.dataset = (ids, labels, rows, formats)
     return ids, labels, rows
+
+
+def dataset_formats(outcome: AuditOutcome) -> list[str | None]:
+    """The number format of each dataset column (None: a text column)."""
+    dataset_rows(outcome)
+    return outcome.dataset[3]  # type: ignore[index]
 
 
 def _tidy(value: object) -> object:
@@ -180,7 +210,7 @@ class SummaryWriter:
                 self.future = None
 
     def write(self, out: Path) -> Path:
-        data = dataset_rows_xml(self.rows, first_row=3)
+        data = dataset_rows_xml(self.rows, first_row=3, formats=dataset_formats(self.outcome))
         package = None
         if self.future is not None:
             try:
@@ -204,10 +234,24 @@ def _for_summary(outcome: AuditOutcome) -> AuditOutcome:
     return replace(outcome, units=units, dataset=None)
 
 
-def summary_package(outcome: AuditOutcome, ids: list[str], labels: list[str], rows: int) -> tuple[bytes, int]:
+def summary_title(outcome: AuditOutcome) -> str:
+    if outcome.year:
+        return _("Audit summary of the {year} self-evaluations").format(year=outcome.year)
+    return _("Audit summary of the self-evaluations")
+
+
+def summary_package(outcome: AuditOutcome, ids: list[str], labels: list[str], rows: int,
+                    today: date | None = None) -> tuple[bytes, int]:
     """The workbook with every sheet but the 全部数据 data rows, and that sheet's index."""
     wb = Workbook()
     ws = wb.active
+    carrier = wb.create_sheet()  # registers the 全部数据 number styles where the rendered rows expect them
+    for col, code in enumerate(DATA_FORMATS, start=1):
+        cell = carrier.cell(row=1, column=col)
+        cell.number_format = code
+        if cell.style_id != DATA_STYLES[code]:
+            raise RuntimeError("the dataset's number styles are not where the rows expect them")
+    wb.remove(carrier)  # the styles stay registered
     ws.title = _("Summary")
     _summary_sheet(ws, outcome)
     _findings_sheet(wb.create_sheet(_("Findings")), outcome)
@@ -224,19 +268,24 @@ def summary_package(outcome: AuditOutcome, ids: list[str], labels: list[str], ro
     if rows:
         data_ws.auto_filter.ref = f"A2:{get_column_letter(len(ids))}{rows + 2}"
     _charts_sheet(wb.create_sheet(_("Charts")), outcome)
-    _print_setup(wb, data_ws)
+    _print_setup(wb, data_ws, outcome, today or date.today(), len(ids))
+    wb.properties.title = summary_title(outcome)
     buffer = io.BytesIO()
     wb.save(buffer)
     return buffer.getvalue(), wb.sheetnames.index(data_title)
 
 
-def _print_setup(wb: Workbook, data_ws) -> None:
-    """Each sheet one A4 page wide with its header repeated; charts one per page; 全部数据
-    (a thousand columns of field ids) prints only its first cell, i.e. not at all in practice."""
+def _print_setup(wb: Workbook, data_ws, outcome: AuditOutcome, today: date, columns: int) -> None:
+    """Each sheet one A4 page wide with its header repeated, the title, year and date above and
+    the page numbers below; charts one per page; 全部数据 (a thousand columns) not printed."""
     charts = wb.worksheets[-1]
+    audited = _("Audited on {date}").format(date=today.isoformat())
     for ws in wb.worksheets:
         print_setup(ws, None if ws in (data_ws, charts) else "1:1", landscape=True)
-    data_ws.print_area = "A1"
+        page_furniture(ws, f"{summary_title(outcome)} · {ws.title}", audited)
+    # Its print area is an empty cell beyond the data: nothing to print, no page (Excel and
+    # LibreOffice leave out an empty page); the CSV is the same data for other uses.
+    data_ws.print_area = f"{get_column_letter(columns + 2)}1"
     # A table and its chart side by side fit the width at 100 %; a manual break after each (fit-to-page
     # would ignore the breaks).
     charts.sheet_properties.pageSetUpPr.fitToPage = False
@@ -250,25 +299,22 @@ def _summary_sheet(ws, outcome: AuditOutcome) -> None:
     headers += [_("Compared with the last round"), _("Note")]
     rows = []
     for n, u in enumerate(outcome.units, start=1):
+        version = (u.report.template_version if u.report else
+                   u.submission.header.get("template_version") if u.submission and u.submission.readable else "")
         row: list[object] = [n, u.unit, u.code, u.department, u.submission.name if u.submission else "",
-                             (u.report.template_version if u.report else "") or "", u.status.label,
+                             version or "", u.status.label,
                              u.errors if u.report else None, u.warnings if u.report else None]
         row += [_tidy(_num(u.values.get(fid))) for fid, _label, _kind in KEY_FIGURES]
         row += [u.changes.summary() if u.changes else "", u.note]
         rows.append(row)
     # Narrow enough to print one A4 landscape page wide at a readable size; long texts wrap.
-    widths = (5, 22, 9, 9, 18, 7, 8, 7, 7, 11, 11, 8, 9, 6, 16, 22)
-    _table(ws, headers, rows, list(widths))
-    wrap = Alignment(wrap_text=True, vertical="top")
-    for r, row in enumerate(rows, start=2):
-        for c in (2, 4, 5, 15, 16):
-            ws.cell(row=r, column=c).alignment = wrap
-        ws.row_dimensions[r].height = row_height(row, widths)
+    widths = [5, 20, 9, 8, 16, 6, 8, 6, 6, 11, 11, 8, 9, 7, 14, 22]
     first_figure = 10
+    formats = {1: COUNT_FORMAT, 8: COUNT_FORMAT, 9: COUNT_FORMAT}
+    formats.update({first_figure + k: number_format(kind) for k, (_fid, _label, kind) in enumerate(KEY_FIGURES)})
+    _table(ws, headers, rows, widths, formats)
     for r, u in enumerate(outcome.units, start=2):
         ws.cell(row=r, column=7).fill = STATUS_FILL[u.status]
-        for offset, (_fid, _label, kind) in enumerate(KEY_FIGURES):
-            ws.cell(row=r, column=first_figure + offset).number_format = NUMBER_FORMATS[kind]
     n = len(outcome.units) + 3
     write_cell(ws, n, 2, summary_line(outcome))
     ws.cell(row=n, column=2).font = Font(bold=True)
@@ -278,37 +324,32 @@ def _findings_sheet(ws, outcome: AuditOutcome) -> None:
     headers = [_("Unit name"), _("Unit code"), _("File"), _("Rule"), _("Severity"), _("Cells"), _("Problem"),
                _("Values involved"), _("Difference"), _("Where the difference comes from"), _("What to do")]
     rows = []
-    severities = []
+    findings = []
     for u in outcome.units:
         if u.report is None:
             continue
         for f in u.report.findings:
             rows.append([u.unit, u.code, u.submission.name if u.submission else "", f.code, f.severity.label,
-                         cells_text(f, limit=4), f.message, values_text(f), f.difference_text,
+                         cells_text(f, limit=4), f.message, values_text(f), f.difference,
                          "\n".join(f.attribution), f.fix])
-            severities.append(f.severity)
-    widths = (16, 10, 16, 7, 9, 14, 40, 28, 10, 24, 26)  # one A4 landscape page wide, wrapped
-    _table(ws, headers, rows, list(widths))
-    wrap = Alignment(wrap_text=True, vertical="top")
-    for r, (row, severity) in enumerate(zip(rows, severities), start=2):
-        ws.cell(row=r, column=5).fill = SEVERITY_FILL[severity]
-        for c in range(1, len(headers) + 1):
-            ws.cell(row=r, column=c).alignment = wrap
-        ws.row_dimensions[r].height = row_height(row, widths)
+            findings.append(f)
+    widths = [11, 8, 11, 7, 8, 13, 25, 31, 10, 24, 18]  # one A4 landscape page wide, wrapped
+    _table(ws, headers, rows, widths)
+    for r, f in enumerate(findings, start=2):
+        ws.cell(row=r, column=5).fill = SEVERITY_FILL[f.severity]
+        ws.cell(row=r, column=9).number_format = number_format(f.kind)
 
 
 def _missing_sheet(ws, outcome: AuditOutcome) -> None:
     headers = [_("Unit name"), _("Unit code"), _("E-mail address"), _("Department")]
     rows = [[u.name, u.code, u.email, u.department] for u in outcome.not_submitted]
-    _table(ws, headers, rows, [32, 12, 30, 14])
+    _table(ws, headers, rows, [36, 12, 32, 16])
 
 
 def _anomalies_sheet(ws, outcome: AuditOutcome) -> None:
-    headers = [_("File"), _("Problem type"), _("Reason"), _("Unit name"), _("Unit code"), _("File kept")]
+    headers = [_("File"), _("Problem type"), _("Reason and what to do"), _("Unit name"), _("Unit code"), _("File kept")]
     rows = [[a.source, a.kind.label, a.message, a.unit, a.code, a.kept] for a in outcome.anomalies]
-    _table(ws, headers, rows, [48, 18, 80, 28, 12, 40])
-    for r in range(2, len(rows) + 2):
-        ws.cell(row=r, column=3).alignment = Alignment(wrap_text=True, vertical="top")
+    _table(ws, headers, rows, [30, 10, 58, 18, 9, 26])
 
 
 def change_rows(outcome: AuditOutcome) -> list[list[object]]:
@@ -326,7 +367,7 @@ def change_rows(outcome: AuditOutcome) -> list[list[object]]:
 def _changes_sheet(ws, outcome: AuditOutcome) -> None:
     headers = [_("Unit name"), _("Unit code"), _("Change"), _("Rule"), _("Finding key"), _("Severity"), _("Problem")]
     rows = change_rows(outcome)
-    _table(ws, headers, rows, [28, 12, 10, 8, 36, 10, 80])
+    _table(ws, headers, rows, [20, 9, 7, 7, 24, 8, 64])
     if outcome.previous_run is None:
         ws.cell(row=len(rows) + 3, column=1, value=_("This is the first audit round: there is no earlier round to compare with."))
 
@@ -334,33 +375,54 @@ def _changes_sheet(ws, outcome: AuditOutcome) -> None:
 CHART_SECTION_ROWS = 34  # rows of 15 pt (set explicitly): 510 pt of an A4 landscape page's 523 pt at 100 %
 
 
+def _rule_label(code: str) -> str:
+    """A rule as a chart names it: its code and title (XT301 同一数字多处填报不一致)."""
+    from xltool.check.catalogue import RULES
+
+    rule = RULES.get(code)
+    return f"{code} {rule.title()}" if rule is not None else code
+
+
 def _charts_sheet(ws, outcome: AuditOutcome) -> None:
-    """Three small tables and a bar chart beside each."""
+    """Three small tables and a bar chart beside each, one per printed page."""
     readable = [u for u in outcome.units if u.report is not None]
     rates = Counter(_bin(_num(u.values.get("eval_exec_rate")), RATE_BINS) for u in readable)
     scores = Counter(_bin(_num(u.values.get("eval_total_score")), SCORE_BINS) for u in readable)
     by_rule = Counter(f.code for u in readable for f in u.report.findings)  # type: ignore[union-attr]
-    ws.column_dimensions["A"].width = 14
+    ws.column_dimensions["A"].width = 42  # the longest rule title (XT403, 42 units) on one line
+    ws.column_dimensions["B"].width = 8
+    ws.column_dimensions["C"].width = 1
     tables = (
         (_("Execution rate"), _("Units"), [(label, rates.get(label, 0)) for _lo, _hi, label in RATE_BINS],
-         _("Distribution of execution rates (执行率)")),
+         _("Distribution of execution rates (执行率)"), "col"),
         (_("Total score"), _("Units"), [(label, scores.get(label, 0)) for _lo, _hi, label in SCORE_BINS],
-         _("Distribution of total scores (总分)")),
-        (_("Rule"), _("Findings"), sorted(by_rule.items()), _("Findings by rule")),
+         _("Distribution of total scores (总分)"), "col"),
+        (_("Rule"), _("Number of findings"), [(_rule_label(code), n) for code, n in sorted(by_rule.items())],
+         _("Findings by rule"), "bar"),
     )
     row = 1
-    for head, count_head, items, title in tables:
+    for head, count_head, items, title, direction in tables:
         _header(ws, row, [head, count_head])
         for k, (label, count) in enumerate(items, start=1):
             ws.cell(row=row + k, column=1, value=label).data_type = "s"
-            ws.cell(row=row + k, column=2, value=count)
+            ws.cell(row=row + k, column=2, value=count).number_format = COUNT_FORMAT
         chart = BarChart()
-        chart.type = "col"
+        chart.type = direction  # rules as horizontal bars: their titles are long
         chart.title = title
         chart.y_axis.title = count_head
         chart.x_axis.title = head
+        chart.x_axis.delete = chart.y_axis.delete = False  # Excel hides an axis that does not say so
         chart.legend = None
-        chart.height, chart.width = 7.5, 16
+        # The count on each bar, nothing else (LibreOffice shows the category and series names too
+        # unless told not to).
+        chart.dataLabels = DataLabelList(showVal=True, showCatName=False, showSerName=False, showLegendKey=False,
+                                         showPercent=False)
+        if direction == "bar":
+            chart.x_axis.scaling.orientation = "maxMin"  # the first rule at the top, as in the table
+            chart.x_axis.title = None  # the labels are the rules: a title would sit on the longest one
+            chart.height, chart.width = min(17.0, max(7.5, 3 + 0.7 * len(items))), 12
+        else:
+            chart.height, chart.width = 7.5, 12
         if items:
             data = Reference(ws, min_col=2, min_row=row, max_row=row + len(items))
             cats = Reference(ws, min_col=1, min_row=row + 1, max_row=row + len(items))
@@ -379,11 +441,9 @@ def _charts_sheet(ws, outcome: AuditOutcome) -> None:
 # -- the summary line ------------------------------------------------------------------------------
 
 def _unreadable_files(outcome: AuditOutcome) -> int:
-    """Files that could not be read (the 异常文件 of those kinds), never 0 beside five broken files."""
-    from xltool.audit.model import AnomalyKind
-
-    kinds = (AnomalyKind.UNREADABLE, AnomalyKind.NOT_OURS, AnomalyKind.REJECTED)
-    return max(outcome.count(Status.UNREADABLE), sum(a.kind in kinds for a in outcome.anomalies))
+    """Files that could not be checked (the 异常文件 of those kinds: unreadable, not the template, a
+    PDF or other type), never 0 beside five broken files."""
+    return max(outcome.count(Status.UNREADABLE), outcome.unread_files)
 
 
 def summary_line(outcome: AuditOutcome) -> str:
@@ -391,11 +451,15 @@ def summary_line(outcome: AuditOutcome) -> str:
                "unreadable {unreadable}").format(
         files=outcome.files, units=len(outcome.units), passed=outcome.count(Status.PASSED),
         explain=outcome.count(Status.EXPLAIN), fix=outcome.count(Status.FIX), unreadable=_unreadable_files(outcome))]
+    if outcome.count(Status.BLANK):
+        parts.append(_("returned blank (not filled in) {n}").format(n=outcome.count(Status.BLANK)))
     if outcome.not_submitted:
         parts.append(_("not submitted {n}").format(n=len(outcome.not_submitted)))
     problem_files = len(outcome.anomalies)
     if problem_files:
         parts.append(_("problem files {n}").format(n=problem_files))
+    if outcome.clutter:
+        parts.append(_("system files skipped {n} (lock files, Thumbs.db and the like)").format(n=outcome.clutter))
     if outcome.previous_run is not None:
         fixed, new, still = outcome.changes_total
         parts.append(_("since the last round: fixed {fixed}, new {new}, still open {still}").format(
@@ -415,11 +479,10 @@ def csv_safe(value: object) -> object:
 
 
 def write_csv(outcome: AuditOutcome, out: Path) -> Path:
-    ids, labels, rows = dataset_rows(outcome)
+    _ids, labels, rows = dataset_rows(outcome)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow([csv_safe(v) for v in ids])
-    writer.writerow([csv_safe(v) for v in labels])
+    writer.writerow([csv_safe(v) for v in labels])  # one header row: what a person reads (全部数据 has the ids)
     writer.writerows([csv_safe(v) if type(v) is str else "" if v is None else v for v in row] for row in rows)
     return _write_atomic(out, buffer.getvalue().encode("utf-8-sig"))
 
@@ -430,9 +493,10 @@ _ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _INF = float("inf")
 
 
-def _cell_xml(ref: str, value: object) -> str:
+def _cell_xml(ref: str, value: object, style: str = "") -> str:
+    """One cell of 全部数据; *style* (' s="n"') formats a number, never a text."""
     if type(value) is float and value == value and value not in (_INF, -_INF):
-        return f'<c r="{ref}"><v>{value!r}</v></c>'
+        return f'<c r="{ref}"{style}><v>{value!r}</v></c>'
     if value is None or value == "":
         return ""
     if isinstance(value, bool):
@@ -441,23 +505,27 @@ def _cell_xml(ref: str, value: object) -> str:
         if value != value or value in (float("inf"), float("-inf")):
             value = str(value)
         else:
-            return f'<c r="{ref}"><v>{repr(float(value)) if isinstance(value, float) else value}</v></c>'
+            return f'<c r="{ref}"{style}><v>{repr(float(value)) if isinstance(value, float) else value}</v></c>'
     text = _ILLEGAL.sub("", str(safe_text(str(value))))
     space = ' xml:space="preserve"' if text != text.strip() else ""
     return f'<c r="{ref}" t="inlineStr"><is><t{space}>{escape(text)}</t></is></c>'
 
 
-def dataset_rows_xml(rows: list[list[object]], *, first_row: int) -> bytes:
-    """The <row> elements of 全部数据, numbered from *first_row*."""
+def dataset_rows_xml(rows: list[list[object]], *, first_row: int, formats: list[str | None] | None = None) -> bytes:
+    """The <row> elements of 全部数据, numbered from *first_row*; *formats*: each column's
+    number format (one of DATA_FORMATS, registered by summary_package), None for text."""
     if not rows:
         return b""
-    letters = [get_column_letter(c) for c in range(1, max(len(row) for row in rows) + 1)]
+    width = max(len(row) for row in rows)
+    letters = [get_column_letter(c) for c in range(1, width + 1)]
+    styles = [f' s="{DATA_STYLES[code]}"' if code else "" for code in (formats or [])]
+    styles += [""] * (width - len(styles))
     parts = []
     for r, row in enumerate(rows, start=first_row):
         parts.append(f'<row r="{r}">')
         for c, value in enumerate(row):
             if value is not None and value != "":
-                parts.append(_cell_xml(f"{letters[c]}{r}", value))
+                parts.append(_cell_xml(f"{letters[c]}{r}", value, styles[c]))
         parts.append("</row>")
     return "".join(parts).encode("utf-8")
 

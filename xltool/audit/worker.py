@@ -138,9 +138,10 @@ def check_file(path: str, source: str, cfg_json: str | None, staging: str | None
         "errors": report.errors, "warnings": report.warnings, "findings": finding_keys(dumped["findings"]),
         "sha256": report.sha256,  # of the bytes checked: the round compares it with the file it hashed
         "scoring": result.cfg.model_dump_json(),
-        "form": result.form.pack_id,  # the form pack, by id
+        "form": result.form.pack_ref,  # the form pack, by id@version
+        "blank": bool(getattr(result, "unfilled", False)),  # a template returned with nothing typed in it
     }
-    if staging and report.findings:
+    if staging and report.findings and not header["blank"]:  # a blank template gets no lists
         report_json = WorkbookReport.model_validate(dumped).model_dump_json()  # exactly as the round reloads it
         folder = Path(staging) / staging_key(source, report.sha256)
         try:

@@ -177,9 +177,9 @@ def judge(form: Form, cfg: ScoringConfig, values: Mapping[str, object], *,
     certainty by the caller (a Word report's narrative), by field id."""
     reading = read_indicators(form, cfg, values)
     notes = {**(notes or {}), **reading.notes}
-    checks = build_checks(form.year, cfg, form_id=form.pack_id)
+    checks = build_checks(form.year, cfg, form_id=form.pack_ref)
     findings = [to_finding(outcome, form, reading.values, shown=values, cfg=cfg, notes=notes)
-                for outcome in evaluate_many(checks, reading.values) if not _prints_as_zero(outcome)]
+                for outcome in evaluate_many(checks, reading.values, _rules_key(form, cfg)) if not _prints_as_zero(outcome)]
     extra = []
     if reading.unjudged:
         rows = "、".join(reading.unjudged[:5]) + ("等" if len(reading.unjudged) > 5 else "")
@@ -192,6 +192,15 @@ def judge(form: Form, cfg: ScoringConfig, values: Mapping[str, object], *,
 def run_checks(form: Form, cfg: ScoringConfig, values: Mapping[str, object],
                notes: Mapping[str, tuple[str, str]] | None = None) -> list[Finding]:
     return judge(form, cfg, values, notes=notes)[0]
+
+
+def _rules_key(form: Form, cfg: ScoringConfig) -> str:
+    """What ``build_checks`` built the rule set from: the form's key (pack, year, code) and the settings."""
+    import hashlib
+
+    from xltool.form.derived import form_key
+
+    return hashlib.sha256(f"{form_key(form)}\0{cfg.model_dump_json()}".encode("utf-8")).hexdigest()[:40]
 
 
 def check_result(result: ReadResult) -> list[Finding]:

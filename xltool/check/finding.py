@@ -5,7 +5,7 @@ from __future__ import annotations
 from enum import Enum
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 Confidence = Literal["high", "medium", "low"]
 
@@ -135,6 +135,14 @@ class WorkbookReport(BaseModel):
     findings: list[Finding] = Field(default_factory=list)
     unplaced: list[str] = Field(default_factory=list, description="figures of a Word report not placed on a field")
     coverage: Coverage | None = Field(default=None, description="which rule families ran, and why others did not")
+
+    @field_validator("unit", "unit_code", "contact_name", mode="before")
+    @classmethod
+    def _shown_plain(cls, value: object) -> object:
+        """The unit's own words become titles (pages, 问题清单, mail): no bidi or control characters."""
+        from xltool.plaintext import plain_or_none
+
+        return plain_or_none(value) if isinstance(value, str) else value
 
     @property
     def errors(self) -> int:

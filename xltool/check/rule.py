@@ -112,37 +112,141 @@ def exact(value: float) -> Decimal:
         return Decimal(repr(float(value)))
 
 
-_BATCHES: dict[int, tuple[tuple[Check, ...], list | None]] = {}  # id(checks) → (checks, side functions)
+_BATCHES: dict[int, tuple[tuple[Check, ...], list]] = {}  # id(checks) → (checks, side functions)
 
 
-def evaluate_many(checks: tuple[Check, ...], values: Mapping[str, object]) -> list[Outcome]:
+def evaluate_many(checks: tuple[Check, ...], values: Mapping[str, object], key: str | None = None) -> list[Outcome]:
     """``evaluate`` over a tuple of checks (``build_checks`` returns the same tuple each time).
 
-    The first call evaluates check by check (interpreted); the second compiles every check and
-    keeps the tuple's side functions, so that from then on a batch costs one call per check.
+    The whole tuple is compiled into one module on its first use (``batch_functions``), so
+    the first check of a process costs what every later one does: one call per check. *key*:
+    names everything the tuple was built from (see ``xltool.check.checker.run_checks``).
     """
-    hit = _BATCHES.get(id(checks))
-    if hit is None or hit[0] is not checks:
-        if len(_BATCHES) > 64:
-            _BATCHES.clear()
-        _BATCHES[id(checks)] = (checks, None)
-        return [outcome for check in checks if (outcome := evaluate(check, values)) is not None]
-    functions = hit[1]
-    if functions is None:
-        functions = [_sides(c) for c in checks]  # each check's second use: compiled
-        _BATCHES[id(checks)] = (checks, functions)
     out = []
-    for check, sides_of in zip(checks, functions):
+    for check, sides_of in zip(checks, batch_functions(checks, key)):
         sides = sides_of(values)
         if sides is not None and (outcome := _judge(check, *sides)) is not None:
             out.append(outcome)
     return out
 
 
+def batch_functions(checks: tuple[Check, ...], key: str | None = None) -> list[Callable[[Mapping[str, object]], tuple | None]]:
+    """One side function per check, from one generated module for the whole tuple.
+
+    The module's code object is kept in the on-disk cache (``xltool.cache``) under a digest of
+    its source and of the interpreter's bytecode version, so a process whose rule set was
+    compiled before (by any earlier process) only loads it; the constants the source names
+    (field ids, numbers) are rebuilt by the same walk that writes the source. With *key* (what
+    the tuple was built from: pack, year, settings, code), code and constants are stored
+    together and the walk is skipped too.
+    """
+    hit = _BATCHES.get(id(checks))
+    if hit is not None and hit[0] is checks:
+        return hit[1]
+    functions = _stored_batch(key, len(checks)) if key else None
+    if functions is None:
+        functions = _compiled_batch(checks, key)
+    if len(_BATCHES) > 64:
+        _BATCHES.clear()
+    _BATCHES[id(checks)] = (checks, functions)
+    return functions
+
+
+def _stored_batch(key: str, n: int):
+    import marshal
+
+    from xltool import cache
+
+    data = cache.read(f"rules/{key}.batch")
+    if data is None:
+        return None
+    try:
+        count, constants, code = marshal.loads(data)
+        if count != n or not isinstance(constants, dict) or not hasattr(code, "co_code"):
+            return None
+        namespace = PyCompiler().namespace
+        namespace.update(constants)
+        exec(code, namespace)  # noqa: S102 - compiled by _compiled_batch from our own source
+        functions = list(namespace["_FNS"])
+    except Exception:  # noqa: BLE001 - a damaged entry: compile afresh
+        return None
+    return functions if len(functions) == n and all(callable(f) for f in functions) else None
+
+
+def _compiled_batch(checks: tuple[Check, ...], key: str | None):
+    c = PyCompiler()
+    parts, names, fallback = [], [], {}
+    for n, check in enumerate(checks):
+        try:
+            parts.append(_sides_source(c, check, f"_s{n}"))
+            names.append(f"_s{n}")
+        except (RecursionError, MemoryError, ValueError):  # absurdly deep trees: interpreted
+            fallback[n] = lambda values, check=check: _sides_slow(check, values)
+            names.append("None")
+    source = "".join(parts) + "_FNS = (" + "".join(f"{name}, " for name in names) + ")\n"
+    try:
+        code = _code(source)
+        exec(code, c.namespace)  # noqa: S102 - our own source, from our own expressions
+        functions = [fallback.get(n) or fn for n, fn in enumerate(c.namespace["_FNS"])]
+    except (SyntaxError, RecursionError, MemoryError, ValueError):
+        return [_sides(check) for check in checks]
+    constants = {k: v for k, v in c.namespace.items() if k.startswith("_k")}
+    if key and not fallback and all(type(v) in (str, int, float, bool) for v in constants.values()):
+        import marshal
+
+        from xltool import cache
+
+        cache.write(f"rules/{key}.batch", marshal.dumps((len(checks), constants, code)))
+    return functions
+
+
+def _sides_source(c: PyCompiler, check: Check, name: str) -> str:
+    lines = []
+    if check.applies is not None:
+        lines.append(f"if not {c.expr(check.applies)}: return None")
+    lines.append(f"lhs = {c.expr(check.lhs)}")
+    lines.append(f"rhs = {c.expr(check.rhs)}")
+    lines.append("if lhs is None or rhs is None: return None")
+    extra = c.expr(check.tolerance_expr) if check.tolerance_expr is not None else "0.0"
+    lines.append(f"return lhs, rhs, {extra}")
+    return f"def {name}(v):\n" + "".join(f"    {line}\n" for line in lines)
+
+
+_CODES: dict[str, object] = {}  # source digest → code object, in this process
+
+
+def _code(source: str):
+    """The compiled *source*: from this process, the on-disk cache, or compiled (and stored)."""
+    import hashlib
+    import marshal
+    from importlib.util import MAGIC_NUMBER
+
+    from xltool import cache
+
+    digest = hashlib.sha256(MAGIC_NUMBER + source.encode("utf-8")).hexdigest()[:40]
+    code = _CODES.get(digest)
+    if code is not None:
+        return code
+    name = f"rules/{digest}.code"
+    data = cache.read(name)
+    if data is not None:
+        try:
+            code = marshal.loads(data)
+        except (EOFError, ValueError, TypeError):
+            code = None
+    if code is None or not hasattr(code, "co_code"):
+        code = compile(source, "<xltool rules>", "exec")
+        cache.write(name, marshal.dumps(code))
+    if len(_CODES) > 16:
+        _CODES.clear()
+    _CODES[digest] = code
+    return code
+
+
 # Each check compiles once into one Python function (see xltool.form.expr.compiled) that
 # returns None when the check does not apply or a side is undefined, else (lhs, rhs, the
 # rounding allowance's variable part). Remembered per check object, and only while the
-# check still holds the same expressions.
+# check still holds the same expressions. (Single checks: the add-in, the Word report.)
 _SIDES: dict[int, tuple] = {}  # id(check) → (check, applies, lhs, rhs, tolerance_expr, function)
 
 
@@ -152,11 +256,9 @@ def _sides(check: Check) -> Callable[[Mapping[str, object]], tuple | None]:
             and hit[3] is check.rhs and hit[4] is check.tolerance_expr):
         if hit[5] is not None:
             return hit[5]
-        fn = _compile_sides(check)  # second use: worth compiling (batches, the add-in)
+        fn = _compile_sides(check)  # second use: worth compiling
     else:
-        # First use: interpret. One CLI run evaluates each check once, and compiling all
-        # 744 checks costs more (≈0.2 s) than interpreting them.
-        fn = None
+        fn = None  # first use: interpret (one check compiled alone costs more than one evaluation)
     if len(_SIDES) > 50_000:
         _SIDES.clear()
     _SIDES[id(check)] = (check, check.applies, check.lhs, check.rhs, check.tolerance_expr, fn)
@@ -166,15 +268,7 @@ def _sides(check: Check) -> Callable[[Mapping[str, object]], tuple | None]:
 def _compile_sides(check: Check) -> Callable[[Mapping[str, object]], tuple | None]:
     c = PyCompiler()
     try:
-        lines = []
-        if check.applies is not None:
-            lines.append(f"if not {c.expr(check.applies)}: return None")
-        lines.append(f"lhs = {c.expr(check.lhs)}")
-        lines.append(f"rhs = {c.expr(check.rhs)}")
-        lines.append("if lhs is None or rhs is None: return None")
-        extra = c.expr(check.tolerance_expr) if check.tolerance_expr is not None else "0.0"
-        lines.append(f"return lhs, rhs, {extra}")
-        exec("def _sides(v):\n" + "".join(f"    {line}\n" for line in lines), c.namespace)  # noqa: S102
+        exec(_sides_source(c, check, "_sides"), c.namespace)  # noqa: S102
         return c.namespace["_sides"]  # type: ignore[return-value]
     except (SyntaxError, RecursionError, MemoryError, ValueError):  # absurdly deep trees
         return lambda values: _sides_slow(check, values)

@@ -43,7 +43,7 @@ def check_files(files, *, cfg=None, fmt="table", xlsx=None, annotate_out=None, c
                 err_console: Console | None = None, email=False, to=None, cc=None, dry_run=False, resend=False,
                 mail_config=None, form: str | None = None) -> CheckOutput:
     """*form*: the form pack a Word report is read against (a workbook names its own)."""
-    from xltool.report.terminal import print_report
+    from xltool.report.terminal import print_report, print_unplaced
 
     console = console or Console()
     err_console = err_console or Console(stderr=True)
@@ -73,10 +73,7 @@ def check_files(files, *, cfg=None, fmt="table", xlsx=None, annotate_out=None, c
         output.workbooks.append(report)
         if fmt != "json":
             print_report(report, console)
-            if report.unplaced:
-                from xltool.word.cli import print_unplaced
-
-                print_unplaced(report, console)
+            print_unplaced(report, console)
         list_path = _target(xlsx, path, many, "_问题清单", names["list"])
         annotated_path = _target(annotate_out, path, many, "_审核标注",
                                  names["list"] if _same_folder(xlsx, annotate_out) else names["annotated"])
@@ -100,7 +97,7 @@ def check_files(files, *, cfg=None, fmt="table", xlsx=None, annotate_out=None, c
 
 
 def _email(report, path: Path, list_path, annotated_path, *, to, cc, dry_run, resend, mail_config, console) -> None:
-    from xltool.mail.cli import deliver_and_print
+    from xltool.mail.show import deliver_and_print
     from xltool.mail.compose import report_attachments
     from xltool.report.annotate import annotate
     from xltool.report.xlsx_list import write_issue_list

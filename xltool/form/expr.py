@@ -487,19 +487,28 @@ def _evaluation_order(formulas: Mapping[str, Expr]) -> tuple[str, ...]:
             and all(formulas.get(k) is e for k, e in hit[1])):
         return hit[2]
     order: dict[str, None] = {}
-
-    def visit(field_id: str, stack: tuple[str, ...] = ()) -> None:
-        if field_id in order:
-            return
-        if field_id in stack:
-            raise ValueError(f"cyclic formula through {field_id}")
-        for ref in formulas[field_id].refs():
-            if ref in formulas:
-                visit(ref, stack + (field_id,))
-        order[field_id] = None
-
-    for field_id in formulas:
-        visit(field_id)
+    # Depth first without recursion: a pack may chain thousands of derived fields.
+    for root in formulas:
+        if root in order:
+            continue
+        path: list[str] = [root]
+        on_path = {root}
+        pending = [iter([r for r in formulas[root].refs() if r in formulas])]
+        while pending:
+            child = next(pending[-1], None)
+            if child is None:
+                pending.pop()
+                done = path.pop()
+                on_path.discard(done)
+                order[done] = None
+                continue
+            if child in order:
+                continue
+            if child in on_path:
+                raise ValueError(f"cyclic formula through {child}")
+            path.append(child)
+            on_path.add(child)
+            pending.append(iter([r for r in formulas[child].refs() if r in formulas]))
     if len(_ORDERS) > 64:
         _ORDERS.clear()
     _ORDERS[id(formulas)] = (formulas, tuple(formulas.items()), tuple(order))
@@ -636,12 +645,17 @@ class PyCompiler:
 
 
 def leaf_refs(expr: Expr, formulas: Mapping[str, Expr]) -> list[str]:
-    """Input field ids an expression finally rests on, expanding derived fields."""
+    """Input field ids an expression finally rests on, expanding derived fields (without
+    recursion: a chain of derived fields may be long)."""
     out: dict[str, None] = {}
-    for ref in expr.refs():
+    seen: set[str] = set()
+    stack = list(reversed(expr.refs()))
+    while stack:
+        ref = stack.pop()
         if ref in formulas:
-            for leaf in leaf_refs(formulas[ref], formulas):
-                out.setdefault(leaf, None)
+            if ref not in seen:
+                seen.add(ref)
+                stack.extend(reversed(formulas[ref].refs()))
         else:
             out.setdefault(ref, None)
     return list(out)

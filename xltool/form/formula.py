@@ -9,6 +9,11 @@ round(x, digits) and copy(id). In a reference, ``*`` stands for the row numbers 
 Nothing is ever handed to Python's eval: the text is tokenised and parsed here, and the
 result is built from the same node classes the Python-declared form used, with the same
 operator sugar (``a + b + c`` is one SUM), so both give identical Excel formulas.
+
+A pack is hostile input: the text is bounded in length, the parser counts how deeply it has
+descended (brackets, functions, a leading minus) before each step down, and the tree it
+builds is bounded in depth (``a - b - c - …`` nests one node per operator), so no formula
+can take the parser, or anything that later walks the tree, near Python's recursion limit.
 """
 
 from __future__ import annotations
@@ -18,7 +23,11 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from xltool.form.bounds import LIMITS
 from xltool.form.expr import Abs, Const, Copy, Expr, Max, Min, Ref, Round, Sum
+
+MAX_NESTING = LIMITS.formula_depth  # brackets, function calls and leading minus signs, one inside another
+MAX_TREE = 2 * LIMITS.formula_depth  # nodes on the longest path of the built expression
 
 _TOKEN = re.compile(r"\s*(?:(?P<num>\d+(?:\.\d+)?)|(?P<name>[A-Za-z_][A-Za-z0-9_]*(?:(?<=_)\*[A-Za-z0-9_]*)*)|(?P<op>[-+*/(),]))")
 
@@ -61,10 +70,37 @@ FUNCTIONS = ("sum", "min", "max", "abs", "round", "copy")
 
 class _Parser:
     def __init__(self, text: str, resolve: Callable[[str, int], Sequence[str]]) -> None:
+        if len(text) > LIMITS.formula:
+            raise FormulaError("long", str(LIMITS.formula))
         self.text = text
         self.toks = _tokens(text)
         self.i = 0
         self.resolve = resolve
+        self.nesting = 0
+        self.depths: dict[int, tuple[Expr, int]] = {}  # id → (node, depth) of the nodes built here
+
+    def descend(self) -> None:
+        """One level further down (a bracket, a call, a leading minus): refused beyond the bound."""
+        self.nesting += 1
+        if self.nesting > MAX_NESTING:
+            raise FormulaError("deep", str(MAX_NESTING), self.tok.pos)
+
+    def depth(self, node: Expr) -> int:
+        hit = self.depths.get(id(node))
+        return hit[1] if hit is not None and hit[0] is node else 1
+
+    def built(self, node: Expr, *children: Expr) -> Expr:
+        """Record *node*'s depth (children built before it); refused beyond the bound."""
+        first = children[0] if children else None
+        if (isinstance(node, Sum) and isinstance(first, Sum) and len(node.items) == len(first.items) + 1
+                and all(a is b for a, b in zip(node.items, first.items))):
+            depth = max(self.depth(first), 1 + self.depth(children[-1]))  # a + b + c stays one SUM
+        else:
+            depth = 1 + max((self.depth(c) for c in children), default=0)
+        if depth > MAX_TREE:
+            raise FormulaError("deep", str(MAX_NESTING), self.tok.pos)
+        self.depths[id(node)] = (node, depth)
+        return node
 
     @property
     def tok(self) -> _Tok:
@@ -90,7 +126,7 @@ class _Parser:
         while self.tok.text in ("+", "-") and self.tok.kind == "op":
             op = self.take().text
             right = self.product()
-            expr = expr + right if op == "+" else expr - right
+            expr = self.built(expr + right if op == "+" else expr - right, expr, right)
         return expr
 
     def product(self) -> Expr:
@@ -98,7 +134,7 @@ class _Parser:
         while self.tok.text in ("*", "/") and self.tok.kind == "op":
             op = self.take().text
             right = self.atom()
-            expr = expr * right if op == "*" else expr / right
+            expr = self.built(expr * right if op == "*" else expr / right, expr, right)
         return expr
 
     def atom(self) -> Expr:
@@ -108,16 +144,25 @@ class _Parser:
             return Const(float(tok.text))
         if tok.text == "-" and tok.kind == "op":
             self.take()
-            return Const(0.0) - self.atom()
+            self.descend()
+            inner = self.atom()
+            self.nesting -= 1
+            zero = Const(0.0)
+            return self.built(zero - inner, zero, inner)
         if tok.text == "(":
             self.take()
+            self.descend()
             expr = self.sum()
             self.take(")")
+            self.nesting -= 1
             return expr
         if tok.kind == "name":
             self.take()
             if self.tok.text == "(":
-                return self.call(tok)
+                self.descend()
+                expr = self.call(tok)
+                self.nesting -= 1
+                return expr
             refs = self.refs(tok)
             if len(refs) != 1:
                 raise FormulaError("many", tok.text, tok.pos)
@@ -158,15 +203,15 @@ class _Parser:
             self.take(")")
             break
         if fn == "sum":
-            return Sum(tuple(args))
+            return self.built(Sum(tuple(args)), *args)
         if fn == "min":
-            return Min(tuple(args))
+            return self.built(Min(tuple(args)), *args)
         if fn == "max":
-            return Max(tuple(args))
+            return self.built(Max(tuple(args)), *args)
         if fn == "abs":
             if len(args) != 1:
                 raise FormulaError("arity", "abs", name.pos)
-            return Abs(args[0])
+            return self.built(Abs(args[0]), args[0])
         if len(args) not in (1, 2):
             raise FormulaError("arity", "round", name.pos)
         digits = 2
@@ -174,7 +219,9 @@ class _Parser:
             if not isinstance(args[1], Const) or args[1].value != int(args[1].value):
                 raise FormulaError("digits", "", name.pos)
             digits = int(args[1].value)
-        return Round(args[0], digits)
+            if not 0 <= digits <= 10:
+                raise FormulaError("digits", "", name.pos)
+        return self.built(Round(args[0], digits), args[0])
 
 
 def parse_formula(text: str, ids: Sequence[str], listed: Sequence[str] = ()) -> Expr:

@@ -13,13 +13,14 @@ import re
 from dataclasses import dataclass, field as dfield
 from pathlib import Path
 
-from xltool.form.cells import column_index, column_letters
+from xltool.form.address import column_index, column_letters
 from xltool.form.concepts import CONCEPTS
 from xltool.form.expr import _evaluation_order
 from xltool.form.formula import FormulaError, parse_formula
 from xltool.form.model import Field, Form, Kind, Role, Sheet, Style, Text
 from xltool.form.pack import (
-    CellDecl, PackError, PackFile, Problem, RowDecl, describe_loc, locate, parse_pack, read_pack_text,
+    CellDecl, PackError, PackFile, Problem, RowDecl, bounds_problems, describe_loc, digest, locate, read_data,
+    read_pack_text, validate_data,
 )
 from xltool.form.scoring import ScoringConfig, Weights
 from xltool.i18n import _
@@ -32,13 +33,18 @@ INDICATOR_PARTS = ("name", "dir", "target", "actual", "unit", "weight", "score",
 
 @dataclass
 class Pack:
-    """A validated pack file."""
+    """A validated pack: its declaration (merged with its base when it extends one)."""
 
     file: PackFile
-    text: str
+    text: str  # the file as written (an extension: only its own part)
     path: str
     scoring: ScoringConfig
     trial: Form | None = None  # laid out for 2023 under its own scoring while validating
+    digest: str = ""  # of the declaration as merged (pack.digest); a template records it
+    extends: str | None = None  # the base ``id@version`` of an extension
+    data: dict = dfield(default_factory=dict, repr=False)  # the merged TOML data
+    origin: dict = dfield(default_factory=dict, repr=False)  # merged location → the extension's (extend.py)
+    bases: tuple[str, ...] = ()  # the refs it stands on, nearest first
 
     @property
     def id(self) -> str:
@@ -49,17 +55,62 @@ class Pack:
         return self.file.pack.version
 
     @property
+    def ref(self) -> str:
+        return f"{self.id}@{self.version}"
+
+    @property
     def name(self) -> str:
         return self.file.pack.name
 
+    def line(self, loc: tuple) -> int | None:
+        """The line of this file a location of the merged pack points at (None: from the base)."""
+        if self.extends is None:
+            return locate(self.text, loc)
+        for k in range(len(loc), 1, -1):
+            mapped = self.origin.get(tuple(loc[:k]))
+            if mapped is not None:
+                return locate(self.text, (*mapped, *loc[k:]))
+        if loc and loc[0] == "sheet":
+            return None  # a row of the base pack
+        return locate(self.text, loc)
 
-def parse(text: str, path: str = "", *, check_layout: bool = True) -> Pack:
+
+def parse(text: str, path: str = "", *, check_layout: bool = True, base=None) -> Pack:
     """Validate *text* as a pack: the file, its scoring, and a trial layout (PackError).
 
     ``check_layout=False`` (the shipped packs, whose layout the tests check) leaves the
     layout to the first build of a form, so starting xltool lays out only the year it needs.
+    *base*: a function giving the Pack of an ``id@version`` (the registry's), for a pack that
+    extends another; the pack never names a file to read.
     """
-    file = parse_pack(text, path)
+    from xltool.form.extend import ExtendError, base_ref, merge
+
+    data = read_data(text, path)
+    origin: dict = {}
+    bases: tuple[str, ...] = ()
+    try:
+        ref = base_ref(data)
+        if ref is not None:
+            if base is None:
+                raise PackError(path, [Problem("pack › extends", locate(text, ("pack", "extends")), _(
+                    "this pack extends {ref}, which is looked up among the shipped and registered packs only"
+                ).format(ref=ref))])
+            try:
+                parent = base(ref)
+            except PackError as exc:
+                raise PackError(path, [Problem("pack › extends", locate(text, ("pack", "extends")), _(
+                    "the base pack {ref} cannot be used: {problem}").format(ref=ref, problem=p.message))
+                    for p in exc.problems[:5]]) from None
+            data, origin = merge(parent.data, data)
+            bases = (ref, *parent.bases)
+    except ExtendError as exc:
+        raise PackError(path, [Problem(describe_loc(loc), locate(text, loc), message)
+                               for loc, message in exc.problems]) from None
+    pack = Pack(file=None, text=text, path=path, scoring=None, extends=ref, data=data, origin=origin,  # type: ignore[arg-type]
+                bases=bases)
+    if ref is not None:
+        bounds_problems(data, text, path, pack.line)
+    file = validate_data(data, text, path, pack.line)
     try:
         scoring = ScoringConfig.model_validate(file.scoring)
     except ValueError as exc:
@@ -69,17 +120,17 @@ def parse(text: str, path: str = "", *, check_layout: bool = True) -> Pack:
 
         errors = exc.errors(include_url=False) if isinstance(exc, ValidationError) else []
         raise PackError(path, [
-            Problem(describe_loc(("scoring", *e["loc"])), locate(text, ("scoring", *e["loc"])), _pydantic_message(e))
+            Problem(describe_loc(("scoring", *e["loc"])), pack.line(("scoring", *e["loc"])), _pydantic_message(e))
             for e in errors
         ] or [Problem("scoring", None, str(exc))]) from None
-    pack = Pack(file=file, text=text, path=path, scoring=scoring)
+    pack.file, pack.scoring, pack.digest = file, scoring, digest(data)
     if check_layout:
         pack.trial = layout(pack, 2023, scoring)  # raises PackError with every problem of the layout
     return pack
 
 
-def load(path: Path, *, check_layout: bool = True) -> Pack:
-    return parse(read_pack_text(Path(path)), str(path), check_layout=check_layout)
+def load(path: Path, *, check_layout: bool = True, base=None) -> Pack:
+    return parse(read_pack_text(Path(path)), str(path), check_layout=check_layout, base=base)
 
 
 def pack_lists(file: PackFile) -> dict[str, int]:
@@ -146,7 +197,7 @@ class _Layout:
 
     def problem(self, place: str, line: int | tuple | None, message: str) -> None:
         if isinstance(line, tuple):  # a location, turned into a line only when needed
-            line = next((n for k in range(len(line), 0, -1) if (n := locate(self.pack.text, line[:k]))), None)
+            line = next((n for k in range(len(line), 0, -1) if (n := self.pack.line(line[:k]))), None)
         self.problems.append(Problem(str(place), line, message))
 
     def fmt(self, text: str, ctx: dict, place: str, line: int | None) -> str:
@@ -176,12 +227,14 @@ def _first_text(row: RowDecl) -> str | None:
 def layout(pack: Pack, year: int, cfg: ScoringConfig) -> Form:
     """The Form of *pack* for *year*; PackError naming every problem's place and line."""
     lay = _Layout(pack, year, cfg)
-    file, text = pack.file, pack.text
+    file = pack.file
     info = file.pack
-    # The stamp names the pack too (except the default form's), so a values-only copy of the
-    # workbook (the add-in's JSON) still says which pack it was laid out from.
+    _size(lay)  # before a single row is laid out
+    # The stamp names the pack too (except the default form's first version, whose templates
+    # never did), so a values-only copy of the workbook (the add-in's JSON) still says which
+    # pack version it was laid out from.
     stamp = f"{info.template_id} v{info.form_version}"
-    if info.id != "example":
+    if (info.id, info.version) != ("example", "1.0"):
         stamp += f" · {info.id} v{info.version}"
     base_ctx = {"year": year, "prev_year": year - 1, "region": cfg.region, "template": stamp}
     weights = set(Weights.model_fields)
@@ -266,11 +319,55 @@ def layout(pack: Pack, year: int, cfg: ScoringConfig) -> Form:
     fields = _fields(lay)
     if lay.problems:
         raise PackError(pack.path, lay.problems)
-    return Form(
+    form = Form(
         template_id=info.template_id, version=info.form_version, year=year, sheets=sheets, fields=fields,
         scoring_json=cfg.model_dump_json(), pack_id=info.id, pack_version=info.version, pack_name=info.name,
-        lists=lay.lists, tree=tuple(tree), indicator_rows=indicator_count, indicator_counts=counts,
+        pack_digest=pack.digest, lists=lay.lists, tree=tuple(tree), indicator_rows=indicator_count,
+        indicator_counts=counts,
     )
+    _excel_lengths(lay, form)
+    return form
+
+
+def _size(lay: _Layout) -> None:
+    """The rows and fields the layout would make, counted from the declaration (PackError
+    when beyond the bounds of bounds.py): a pack of 6,000 lists of 200 rows is refused here."""
+    from xltool.form.bounds import LIMITS
+
+    file = lay.pack.file
+    second = sum(len(ind.children) for ind in file.indicator)
+    fields = 0
+    for s_no, sheet in enumerate(file.sheet):
+        rows = 0
+        for row in sheet.row:
+            n = (row.count or 1) * (second if row.indicators else 1)
+            rows += n
+            fields += n * (sum(1 for c in row.cells.values() if c.id is not None)
+                           + (len(sheet.columns) if row.values is not None else 0))
+        if rows > LIMITS.laid_out_rows:
+            lay.problem(_Place(("sheet", sheet.title)), ("sheet", s_no), _(
+                "the sheet would have {found} rows (at most {most})").format(found=rows, most=LIMITS.laid_out_rows))
+    if fields > LIMITS.fields:
+        lay.problem(_("the file"), None, _("the pack would have {found} fields (at most {most})").format(
+            found=fields, most=LIMITS.fields))
+    if lay.problems:
+        raise PackError(lay.pack.path, lay.problems)
+
+
+def _excel_lengths(lay: _Layout, form: Form) -> None:
+    """Every derived cell's formula fits Excel's limit once its references are filled in."""
+    from xltool.form.bounds import LIMITS
+    from xltool.form.cells import CellMap
+
+    cells = CellMap(form)
+    for f in form.fields:
+        if f.formula is not None and len(text := cells.formula(f)) > LIMITS.excel_formula:
+            pending = next(p for p in lay.pending if p.kw["id"] == f.id)
+            lay.problem(pending.place, pending.line, _(
+                "the formula of {id} is {found} characters long in Excel (at most {most})").format(
+                id=f.id, found=len(text), most=LIMITS.excel_formula))
+    if lay.problems:
+        raise PackError(lay.pack.path, lay.problems)
 
 
 def _place_row(lay: _Layout, sheet: Sheet, row: RowDecl, r: int, ctx: dict, group: str | None,
@@ -450,6 +547,8 @@ def _formula_message(fid: str, text: str, exc: FormulaError) -> str:
         "arity": _("{detail}() has the wrong number of arguments"),
         "digits": _("round() takes a whole number of digits"),
         "copy": _("copy() takes one field id"),
+        "deep": _("the formula is nested too deeply (at most {detail} levels of brackets and functions)"),
+        "long": _("the formula is too long (at most {detail} characters)"),
     }.get(exc.code, exc.code + " {detail}")
     return _("the formula of {id} “{formula}”: {problem} (at character {pos})").format(
         id=fid, formula=text, problem=what.format(detail=exc.detail), pos=exc.position + 1)

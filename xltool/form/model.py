@@ -11,6 +11,7 @@ from functools import cached_property
 
 from pydantic import BaseModel, ConfigDict, Field as PField
 
+from xltool.form.address import column_index, split_cell
 from xltool.form.expr import Expr
 
 
@@ -66,14 +67,10 @@ class Field(BaseModel):
 
     @property
     def row(self) -> int:
-        from xltool.form.cells import split_cell
-
         return split_cell(self.cell)[1]
 
     @property
     def column(self) -> int:
-        from xltool.form.cells import column_index, split_cell
-
         return column_index(split_cell(self.cell)[0])
 
 
@@ -121,6 +118,7 @@ class Form(BaseModel):
     pack_id: str = ""
     pack_version: str = ""
     pack_name: str = ""
+    pack_digest: str = ""  # of the pack's declaration (form/pack.py digest); the template records it
     lists: dict[str, int] = PField(default_factory=dict)  # list (group) name → rows
     # 一级 → (weight key, label, [(二级 key, label)]), and 三级 rows under each 二级.
     tree: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = ()
@@ -137,6 +135,11 @@ class Form(BaseModel):
         return [(l1, l2, l2_label, j) for l1, _label, kids in self.tree for l2, l2_label in kids
                 for j in range(1, self.rows_of(l1, l2) + 1)]
 
+    @property
+    def pack_ref(self) -> str:
+        """The exact pack version this form was laid out from, as the registry finds it again."""
+        return f"{self.pack_id}@{self.pack_version}" if self.pack_id and self.pack_version else self.pack_id
+
     @cached_property
     def by_id(self) -> dict[str, Field]:
         return {f.id: f for f in self.fields}
@@ -149,11 +152,25 @@ class Form(BaseModel):
     def inputs(self) -> list[Field]:
         return [f for f in self.fields if f.is_input]
 
+    @cached_property
+    def typed_inputs(self) -> list[Field]:
+        """The inputs a unit types itself: not the year, the identity the bureau may fill and
+        lock, nor last year's figures (prefilled from last year's audit). A template arrives
+        with those; a workbook none of whose typed inputs holds anything was not filled in."""
+        return [f for f in self.inputs if f.id != "info_year" and not f.bureau_fill and not f.id.endswith("_prev")]
+
     def field(self, field_id: str) -> Field:
         return self.by_id[field_id]
 
+    @cached_property
+    def sheets_by_key(self) -> dict[str, Sheet]:
+        return {s.key: s for s in reversed(self.sheets)}  # the first of a key, as a search finds it
+
     def sheet(self, key: str) -> Sheet:
-        return next(s for s in self.sheets if s.key == key)
+        try:
+            return self.sheets_by_key[key]
+        except KeyError:
+            raise StopIteration(key) from None  # what the search over the list raised
 
     def sheet_title(self, key: str) -> str:
         return self.sheet(key).title

@@ -177,12 +177,13 @@ class IndicatorDecl(_Strict):
 
 class PackInfo(_Strict):
     id: str
-    version: str = PField(pattern=r"^\d+(\.\d+)*$")
-    name: str
+    version: str = PField(pattern=r"^\d+(\.\d+)*$", max_length=20)
+    name: str = PField(min_length=1, max_length=200)
     description: str = ""
     template_id: str = "xltool-jxzp"
     form_version: str = "1.0"
     level1_text: str = "{label}（{weight}分）"
+    extends: str | None = PField(None, pattern=r"^[a-z][a-z0-9-]{1,40}@\d+(\.\d+)*$")  # merged in before validation
 
     @field_validator("id")
     @classmethod
@@ -326,32 +327,84 @@ def locate(text: str, loc: tuple) -> int | None:
     return start if path else None
 
 
-def parse_pack(text: str, path: str = "") -> PackFile:
-    """Validate pack *text*; PackError lists every problem with its place and line."""
+def read_data(text: str, path: str = "") -> dict:
+    """The TOML data of pack *text*, within the bounds of bounds.py (PackError otherwise)."""
+    from xltool.form.bounds import LIMITS, nesting_depth
+
+    deep = nesting_depth(text, LIMITS.nesting)
+    if deep is not None:  # the TOML parser recurses once per level: refuse before it starts
+        raise PackError(path, [Problem(_("the file"), deep[1], _(
+            "brackets are nested too deeply (more than {most} levels)").format(most=LIMITS.nesting))])
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         m = re.search(r"line (\d+)", str(exc))
         raise PackError(path, [Problem(_("the file"), int(m[1]) if m else None,
                                        _("not valid TOML: {error}").format(error=exc))]) from None
+    except RecursionError:  # not reachable within the nesting bound; never a traceback
+        raise PackError(path, [Problem(_("the file"), None, _(
+            "brackets are nested too deeply (more than {most} levels)").format(most=LIMITS.nesting))]) from None
+    bounds_problems(data, text, path)
+    return data
+
+
+def bounds_problems(data: dict, text: str, path: str, line=None) -> None:
+    """PackError when *data* exceeds a bound; *line* maps a location to a line of *text*."""
+    from xltool.form.bounds import data_problems
+
+    found = data_problems(data)
+    if found:
+        line = line or (lambda loc: locate(text, loc))
+        raise PackError(path, [Problem(describe_loc(loc), line(loc), message) for loc, message in found])
+
+
+def validate_data(data: dict, text: str, path: str = "", line=None) -> PackFile:
+    """The PackFile of parsed (and merged) *data*; PackError lists every problem with its place
+    and line (*line* maps a location of *data* to a line of *text*)."""
+    line = line or (lambda loc: locate(text, loc))
     try:
         return PackFile.model_validate(data)
     except ValidationError as exc:
         problems = [
-            Problem(describe_loc(tuple(e["loc"])), locate(text, tuple(e["loc"])), _pydantic_message(e))
+            Problem(describe_loc(tuple(e["loc"])), line(tuple(e["loc"])), _pydantic_message(e))
             for e in exc.errors(include_url=False)
         ]
         raise PackError(path, problems) from None
 
 
+def parse_pack(text: str, path: str = "") -> PackFile:
+    """Validate pack *text* written out in full; PackError lists every problem with its place and line."""
+    return validate_data(read_data(text, path), text, path)
+
+
+def digest(data: dict) -> str:
+    """A digest of the pack as declared (after an extension is merged with its base): every
+    key and value, whatever the layout of the file; the name and description do not count.
+    A template records it, so a pack version edited in place is noticed, never used silently."""
+    import hashlib
+    import json
+
+    info = {k: v for k, v in (data.get("pack") or {}).items() if k not in ("name", "description", "extends")}
+    blob = json.dumps({**data, "pack": info}, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
 def read_pack_text(path: Path) -> str:
+    from xltool.form.bounds import LIMITS
+
     try:
-        raw = Path(path).read_bytes()
+        size = Path(path).stat().st_size
+        if size > LIMITS.file_bytes:  # refused before a byte is read
+            raise PackError(str(path), [Problem(_("the file"), None, _(
+                "too large for a form pack ({size} bytes; at most {most})").format(size=size, most=LIMITS.file_bytes))])
+        with open(path, "rb") as fh:
+            raw = fh.read(LIMITS.file_bytes + 1)
     except OSError as exc:
         raise PackError(str(path), [Problem(_("the file"), None, _("cannot be read: {error}").format(
             error=exc.strerror or exc))]) from None
-    if len(raw) > 2_000_000:
-        raise PackError(str(path), [Problem(_("the file"), None, _("too large for a form pack"))])
+    if len(raw) > LIMITS.file_bytes:
+        raise PackError(str(path), [Problem(_("the file"), None, _(
+            "too large for a form pack ({size} bytes; at most {most})").format(size=len(raw), most=LIMITS.file_bytes))])
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError:

@@ -1,6 +1,6 @@
 """The 部门（单位）整体支出绩效自评 form for one year, laid out from its form pack.
 
-The form is data: ``form/packs/example.toml`` (the default) and the other packs declare
+The form is data: ``form/packs/example/1.0.toml`` (the default) and the other packs declare
 sheets, rows, fields, formulas, lists, the indicator tree and the scoring rule set;
 layout.py computes every cell. This module keeps the names the rest of xltool imports
 (build_form, the default form's list sizes and indicator tree) so nothing else changes.
@@ -74,7 +74,7 @@ _FORMS: dict[tuple, Form] = {}
 
 
 def _build(pack: Pack, year: int, cfg_json: str) -> Form:
-    key = (pack.id, pack.version, pack.text, year, cfg_json)
+    key = (pack.ref, pack.digest, year, cfg_json)
     form = _FORMS.get(key)
     if form is None and year == 2023 and pack.trial is not None and pack.trial.scoring_json == cfg_json:
         form = _FORMS[key] = pack.trial

@@ -128,6 +128,45 @@ def parse_address_list(values: str | Iterable[str] | None, *, source: str) -> li
     return result
 
 
+def capped_address_list(values: str | Iterable[str] | None, *, source: str,
+                        limit: int) -> tuple[list[Address], list[tuple[str, str]]]:
+    """Addresses a workbook (or a roster) names, at most *limit* of them and only valid ones.
+
+    Returns (kept, dropped): *dropped* lists each address not used, with the reason in a
+    sentence. A value holding a line break is refused as a whole (AddressError): it is an
+    attempt to add headers, not a typing slip."""
+    if values is None:
+        return [], []
+    items = [values] if isinstance(values, str) else list(values)
+    kept: list[Address] = []
+    dropped: list[tuple[str, str]] = []
+    seen: set[str] = set()
+    for item in items:
+        if item is None:
+            continue
+        raw = str(item)
+        if any(ch in raw for ch in "\r\n\x00"):
+            raise _invalid(raw[:200], source, _("it contains a line break"))
+        normalised = unicodedata.normalize("NFKC", raw[:20_000]).strip()
+        parts = [normalised] if "<" in normalised else [p for p in _LIST_SEPARATORS.split(normalised) if p]
+        for part in parts:
+            try:
+                address = parse_address(part, source=source)
+            except AddressError as exc:
+                dropped.append((part[:80], exc.message))
+                continue
+            key = address.addr_spec.lower()
+            if key in seen:
+                continue
+            seen.add(key)
+            if len(kept) < limit:
+                kept.append(address)
+            else:
+                dropped.append((address.addr_spec, _("more than {n} addresses; only the first {n} are used").format(
+                    n=limit)))
+    return kept, dropped
+
+
 def addr_spec(address: Address) -> str:
     """The bare ``local@domain`` of an address (what goes on the SMTP envelope)."""
     return address.addr_spec

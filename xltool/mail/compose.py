@@ -243,9 +243,9 @@ def dedupe_key(report: WorkbookReport, to: Iterable[Address | str]) -> str:
 
 
 @lru_cache(maxsize=None)
-def _environment(html: bool) -> Environment:
+def _environment(html: bool, folder: str = str(_TEMPLATES)) -> Environment:
     env = Environment(
-        loader=FileSystemLoader(str(_TEMPLATES)),
+        loader=FileSystemLoader(folder),
         autoescape=html,  # HTML: every value escaped; plain text: nothing to escape
         undefined=StrictUndefined,
         extensions=["jinja2.ext.i18n"],
@@ -264,6 +264,12 @@ def _environment(html: bool) -> Environment:
 
 def render_template(name: str, **context: object) -> str:
     return _environment(name.endswith(".html.j2")).get_template(name).render(**context)
+
+
+def render_from(folder: Path, name: str, **context: object) -> str:
+    """A template of another package's *folder*, rendered like the mail's own (HTML autoescaped,
+    gettext resolved at call time)."""
+    return _environment(name.endswith(".html.j2"), str(folder)).get_template(name).render(**context)
 
 
 # -- message assembly ------------------------------------------------------------------------
@@ -378,6 +384,46 @@ def compose_report_message(
     message.add_alternative(render_template("report.html.j2", **context), subtype="html", cte="base64")
     for item in files:
         _add_attachment(message, item)
+    return message
+
+
+def compose_message(
+    settings: MailSettings,
+    *,
+    to: Address,
+    subject: str,
+    text: str,
+    html: str | None = None,
+    attachments: Sequence[AttachmentLike] = (),
+    headers: Sequence[tuple[str, str]] = (),
+) -> EmailMessage:
+    """A message of xltool's own wording to one recipient (the mail intake's replies): From the
+    configured sender, Reply-To the reviewer, plain text (and HTML), the attachments read now
+    (AttachmentError if missing). *headers* are added as given (threading, Auto-Submitted)."""
+    message = _new_message(settings, sender_address(settings), [to], (), subject)
+    reviewer = _resolve_reviewer(settings)
+    if reviewer is not None:
+        message["Reply-To"] = reviewer
+    for name, value in headers:
+        if name in message:
+            del message[name]
+        message[name] = value
+    files = [as_attachment(a) for a in attachments]
+    for item in files:
+        if not item.path.is_file():
+            raise AttachmentError(_("Attachment not found: {path}").format(path=item.path))
+    message.set_content(text, cte="base64")
+    if html is not None:
+        message.add_alternative(html, subtype="html", cte="base64")
+    for item in files:
+        _add_attachment(message, item)
+    return message
+
+
+def compose_notice(settings: MailSettings, to: Sequence[Address], subject: str, text: str) -> EmailMessage:
+    """A plain-text message from the bureau (subject cleaned like every header)."""
+    message = _new_message(settings, sender_address(settings), to, (), subject)
+    message.set_content(text, cte="base64")
     return message
 
 

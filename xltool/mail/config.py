@@ -14,6 +14,7 @@ import ssl
 import tomllib
 from contextvars import ContextVar
 from enum import Enum
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -87,6 +88,8 @@ class MailSettings(BaseSettings):
     backoff: float = Field(default=2.0, ge=0, description="seconds before the first retry; doubles each time")
     backoff_max: float = Field(default=60.0, ge=0, description="longest wait between two attempts")
     outbox: Path = Field(default=Path("outbox"), description="folder of .eml files, their state and the ledger")
+    max_workbook_recipients: int = Field(
+        default=3, ge=1, le=50, description="most addresses taken from a workbook's 电子邮箱 cell (the rest are reported)")
 
     @classmethod
     def settings_customise_sources(
@@ -149,17 +152,21 @@ class MailSettings(BaseSettings):
             return False
 
     def ssl_context(self) -> ssl.SSLContext:
-        """A verifying client context; with ``ca_file``, only that CA is trusted."""
+        """A verifying client context; with ``ca_file``, only that CA is trusted. Made once per CA
+        file (and its version): loading the system's CA store takes tens of milliseconds, which a
+        mail per unit, or a reply per message of the mail intake, would pay every time."""
         if self.ca_file is not None:
             if not self.ca_file.is_file():
                 raise MailConfigError(_("CA certificate file not found: {path}").format(path=self.ca_file))
             try:
-                return ssl.create_default_context(cafile=str(self.ca_file))
+                stat = self.ca_file.stat()
+                return _verifying_context(str(self.ca_file), (stat.st_mtime_ns, stat.st_size))
             except (ssl.SSLError, OSError) as exc:
                 raise MailConfigError(
                     _("Cannot load the CA certificate {path}: {error}").format(path=self.ca_file, error=exc)
                 ) from exc
-        return ssl.create_default_context()
+        # The system store, as OpenSSL finds it (the environment may point it elsewhere).
+        return _verifying_context(None, (os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR")))
 
     def check_can_send(self) -> None:
         """Raise MailConfigError when the settings cannot work for sending (host set)."""
@@ -200,6 +207,11 @@ class MailSettings(BaseSettings):
         for key, value in super().__repr_args__():
             if key != "password":
                 yield key, value
+
+
+@lru_cache(maxsize=8)
+def _verifying_context(cafile: str | None, version: tuple) -> ssl.SSLContext:
+    return ssl.create_default_context(cafile=cafile)
 
 
 def default_config_path() -> Path:

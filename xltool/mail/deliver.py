@@ -20,13 +20,14 @@ from pydantic import BaseModel, Field
 from xltool import faults
 from xltool.check.finding import WorkbookReport
 from xltool.i18n import _
-from xltool.mail.addresses import parse_address, parse_address_list
+from xltool.mail.addresses import capped_address_list, parse_address, parse_address_list
 from xltool.mail.compose import (
     MAIL_POLICY,
     PLACEHOLDER_SENDER,
     AttachmentLike,
     sender_address,
     attachment_summary,
+    compose_notice,
     compose_report_message,
     compose_test_message,
     dedupe_key,
@@ -44,6 +45,7 @@ from xltool.mail.outbox import (
     now_iso,
 )
 from xltool.mail.smtp import SendFailure, send_with_retries
+from xltool.plaintext import clip
 
 
 class DeliveryStatus(str, Enum):
@@ -84,6 +86,7 @@ class DeliveryResult(BaseModel):
     reason: str | None = None
     permanent: bool | None = None
     refused: dict[str, str] = Field(default_factory=dict)
+    dropped: dict[str, str] = Field(default_factory=dict, description="workbook addresses not used, with the reason")
     dedupe_key: str | None = None
     duplicate_of: str | None = None
 
@@ -110,13 +113,30 @@ def resolve_recipients(
 ) -> tuple[list[Address], list[Address]]:
     """To: *to* if given, else the workbook's 电子邮箱. Cc: *cc* plus the configured
     reviewer, minus anything already in To. Raises AddressError (translated)."""
+    to_list, cc_list, _dropped = recipients(report, settings, to, cc)
+    return to_list, cc_list
+
+
+def recipients(
+    report: WorkbookReport,
+    settings: MailSettings,
+    to: str | Sequence[str] | None = None,
+    cc: str | Sequence[str] | None = None,
+) -> tuple[list[Address], list[Address], dict[str, str]]:
+    """:func:`resolve_recipients` and the workbook addresses left out: a workbook is hostile, so
+    at most ``max_workbook_recipients`` of its addresses are used, and only valid ones."""
+    dropped: dict[str, str] = {}
     if to:
         to_list = parse_address_list(to, source="--to")
     else:
-        to_list = parse_address_list(report.contact_email, source=_("e-mail address in the workbook"))
+        to_list, left_out = capped_address_list(report.contact_email, source=_("e-mail address in the workbook"),
+                                                limit=settings.max_workbook_recipients)
+        dropped = {address: clip(why, 200) for address, why in left_out}
         if len(to_list) == 1 and report.contact_name:
             # Greet the 填表人 by name in the To header too.
             to_list = [parse_address(to_list[0].addr_spec, source="", display_name=report.contact_name)]
+        if not to_list and dropped:
+            raise AddressError(next(iter(dropped.values())))
     if not to_list:
         raise AddressError(
             _("The workbook has no e-mail address and no recipient was given with --to")
@@ -131,7 +151,7 @@ def resolve_recipients(
         if key not in taken:
             taken.add(key)
             unique_cc.append(address)
-    return to_list, unique_cc
+    return to_list, unique_cc, dropped
 
 
 def _state_for(message: EmailMessage, *, kind: str, sender: str, to: list[str], cc: list[str]) -> MessageState:
@@ -357,7 +377,7 @@ def deliver_report(
     AttachmentError, MailConfigError. Delivery problems are returned as
     ``status=failed`` with ``reason`` and ``permanent``.
     """
-    to_list, cc_list = resolve_recipients(report, settings, to, cc)
+    to_list, cc_list, dropped = recipients(report, settings, to, cc)
     if settings.sends and not dry_run:
         settings.check_can_send()
     message = compose_report_message(report, to=to_list, cc=cc_list, attachments=attachments, settings=settings)
@@ -374,8 +394,51 @@ def deliver_report(
     state.dedupe_key = dedupe_key(report, to_list)
     outbox = Outbox(settings.outbox)
     if dry_run:
-        return _dry_run_result(outbox, message, state, resend)
-    return _store_and_send(outbox, message, state, settings, resend=resend)
+        result = _dry_run_result(outbox, message, state, resend)
+    else:
+        result = _store_and_send(outbox, message, state, settings, resend=resend)
+    return _with_dropped(result, dropped)
+
+
+def _with_dropped(result: DeliveryResult, dropped: dict[str, str]) -> DeliveryResult:
+    """Say which of the workbook's addresses were not used, and why."""
+    if not dropped:
+        return result
+    note = _("Not sent to {n} address(es) from the workbook: {list}").format(
+        n=len(dropped), list="；".join(f"{address}（{why}）" for address, why in list(dropped.items())[:5])
+        + ("…" if len(dropped) > 5 else ""))
+    return result.model_copy(update={"dropped": dropped, "message": f"{result.message} {note}"})
+
+
+def deliver_notice(settings: MailSettings, to: Sequence[Address], subject: str, text: str, *,
+                   kind: str = "notice") -> DeliveryResult:
+    """A short plain-text message from the bureau (e.g. a unit's submission code) through the
+    outbox; never deduplicated (the desk sends it again when asked)."""
+    if not to:
+        raise AddressError(_("The workbook has no e-mail address and no recipient was given with --to"))
+    if settings.sends:
+        settings.check_can_send()
+    message = compose_notice(settings, to, subject, text)
+    sender = message["From"].addresses[0].addr_spec
+    state = _state_for(message, kind=kind, sender=sender, to=[a.addr_spec for a in to], cc=[])
+    return _store_and_send(Outbox(settings.outbox), message, state, settings, resend=True)
+
+
+def deliver_message(message: EmailMessage, settings: MailSettings, *, dedupe_key: str,
+                    kind: str = "reply") -> DeliveryResult:
+    """Store an already composed *message* in the outbox under *dedupe_key* and (with a host
+    configured) send it. The ledger holds one message per key: a second call with the same key
+    sends the stored one if it never left (its writer was killed), else returns
+    ``duplicate_refused`` naming it; whatever the moment a process was killed, the key's
+    message reaches the server at most once."""
+    if settings.sends:
+        settings.check_can_send()
+    sender = message["From"].addresses[0].addr_spec
+    to = [a.addr_spec for a in message["To"].addresses]
+    cc = [a.addr_spec for a in message["Cc"].addresses] if message["Cc"] is not None else []
+    state = _state_for(message, kind=kind, sender=sender, to=to, cc=cc)
+    state.dedupe_key = dedupe_key
+    return _store_and_send(Outbox(settings.outbox), message, state, settings, resend=False)
 
 
 def send_test(settings: MailSettings, to: str | Sequence[str] | None = None, dry_run: bool = False) -> DeliveryResult:
@@ -411,6 +474,8 @@ __all__ = [
     "DeliveryResult",
     "DeliveryStatus",
     "MailConfigError",
+    "deliver_message",
+    "deliver_notice",
     "deliver_report",
     "flush",
     "resolve_recipients",

@@ -27,7 +27,7 @@ from xml.etree.ElementTree import ParseError
 from defusedxml import EntitiesForbidden, ExternalReferenceForbidden
 from defusedxml.ElementTree import fromstring
 
-from xltool.form.cells import column_index, column_letters
+from xltool.form.address import column_index, column_letters
 
 if TYPE_CHECKING:  # pragma: no cover
     from xltool.read.safety import FileFacts, Limits, Package

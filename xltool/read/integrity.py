@@ -10,7 +10,6 @@ openpyxl reference reader) are ``None`` in the Book and not judged.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Iterator
 from functools import lru_cache
@@ -19,8 +18,10 @@ from xltool.check.catalogue import rule
 from xltool.check.finding import CellRef, Finding
 from xltool.form.model import Form, Role
 from xltool.i18n import _, translations
-from xltool.form.cells import column_index as col_index
+from xltool.form.address import column_index as col_index
 from xltool.read.book import Book, SheetData, parse_raw
+from xltool.read.formulas import norm_formula
+from xltool.template.audit_formulas import audit_expectation, expected_formulas, formulas_digest
 
 AUDIT_SHEET = "审核"
 _REF = re.compile(r"^\$?([A-Z]{1,3})\$?(\d+)$")
@@ -286,7 +287,7 @@ _NUMBER = re.compile(r"(?<![A-Z_$\d.])\d+(?:\.\d*)?(?:E[+-]?\d+)?")
 
 
 _ACCEPTED: set[tuple[bytes, tuple]] = set()  # (digest of its formulas, expected) seen to match
-_ACCEPTED_RAW: list[tuple[tuple, bytes]] = []  # (expected, the sheet's bytes) seen to match, newest first
+_ACCEPTED_RAW: list[tuple[object, bytes]] = []  # (form key or expected, the sheet's bytes) seen to match, newest first
 
 
 @lru_cache(maxsize=1)
@@ -304,24 +305,10 @@ def norm_audit_formula(text: str | None) -> str:
     words (the language the template was made in) replaced by tokens."""
     from html import unescape
 
-    from xltool.read.reader import _norm_formula
-
     words = _severity_words()
     text = _LITERAL.sub(lambda m: '"' + words.get(m[1], m[1]) + '"', unescape(text or ""))
     # Constants as spreadsheets rewrite them: LibreOffice saves 0.00005 as 5E-05.
-    return _NUMBER.sub(lambda m: repr(float(m[0])), _norm_formula(text))
-
-
-@lru_cache(maxsize=16)
-def _expected_audit(form_id: str, fingerprint_key: str, year: int, scoring_json: str) -> tuple[tuple[str, str], ...]:
-    from xltool.form.cells import CellMap
-    from xltool.form.scoring import ScoringConfig
-    from xltool.form.selfeval import build_form
-    from xltool.template.audit_formulas import audit_formulas
-
-    cfg = ScoringConfig.model_validate_json(scoring_json)
-    form = build_form(year, cfg, form_id or None)
-    return tuple((cell, norm_audit_formula(formula[1:])) for cell, formula in audit_formulas(form, CellMap(form), cfg))
+    return _NUMBER.sub(lambda m: repr(float(m[0])), norm_formula(text))
 
 
 @lru_cache(maxsize=16)
@@ -330,28 +317,47 @@ def _cells_of(expected: tuple[tuple[str, str], ...]) -> frozenset[bytes]:
 
 
 def expected_audit_formulas(form: Form) -> tuple[tuple[str, str], ...]:
-    """(cell, normalised formula) of every formula the template's 审核 sheet holds, in order."""
-    return _expected_audit(form.pack_id, form.template_id + form.version, form.year, form.scoring_json)
+    """(cell, normalised formula) of every formula the template's 审核 sheet holds, in order.
+    Needed only when a sheet's formulas differ from the template's bytes (saved by another
+    program, or changed): kept on disk like ``audit_expectation``."""
+    from xltool.form import derived
+
+    stored = derived.load(form, "audit-normalised")
+    if isinstance(stored, tuple) and all(isinstance(p, tuple) and len(p) == 2 for p in stored[:1]):
+        return stored
+    expected = tuple((cell, norm_audit_formula(formula[1:])) for cell, formula in expected_formulas(form))
+    derived.store(form, "audit-normalised", expected)
+    return expected
 
 
 def _audit_sheet(form: Form, sheet: SheetData, strings: list[str], findings: list[Finding],
                  expected: tuple[tuple[str, str], ...] | None) -> None:
-    expected = expected if expected is not None else expected_audit_formulas(form)
     if sheet.raw is None:  # parsed with the other sheets
-        _audit_cells(sheet.cells, expected, findings)
+        _audit_cells(sheet.cells, expected if expected is not None else expected_audit_formulas(form), findings)
         return
     raw = sheet.raw
-    # Fast path: (cell, formula) in document order as the template (and Excel) write them; a
-    # batch sees the same sequence again and again, so once accepted its digest is enough.
-    # Unchanged sheets recur byte for byte: compared with the few accepted ones kept (a
-    # length check and a memcmp cost far less than any digest of ~1 MB).
+    if expected is None:
+        from xltool.form.derived import form_key
+
+        key: object = form_key(form)
+    else:
+        key = expected
+    # Unchanged sheets recur byte for byte in a batch: compared with the few accepted ones kept
+    # (a length check and a memcmp cost far less than any digest of ~1 MB).
     for want, seen in _ACCEPTED_RAW:
-        if (want is expected or want == expected) and seen == raw:
+        if (want is key or want == key) and seen == raw:
             return
+    found = _CELL_F_RE.findall(raw)  # (cell, formula) in document order, as the template writes them
+    if expected is None:
+        # The template's own bytes: one digest, against the one derived from the form.
+        digest, wanted = audit_expectation(form)
+        if formulas_digest([(ref, text) for ref, text in found if ref in wanted]) == digest:
+            _accept(key, raw)
+            return
+        expected = expected_audit_formulas(form)  # a mismatch: compare normalised, cell by cell
     wanted = _cells_of(expected)  # helper formulas elsewhere on the sheet are not compared
-    quick = [(ref, text) for ref, text in _CELL_F_RE.findall(raw) if ref in wanted]
-    digest = (hashlib.sha256(b"\0".join(ref + b"\1" + text for ref, text in quick)).digest(),
-              expected)
+    quick = [(ref, text) for ref, text in found if ref in wanted]
+    digest = (formulas_digest(quick), expected)
     if digest not in _ACCEPTED and not (len(quick) == len(expected) and all(
             ref.decode("ascii") == cell and norm_audit_formula(text.decode("utf-8", "replace")) == want
             for (ref, text), (cell, want) in zip(quick, expected))):
@@ -366,7 +372,11 @@ def _audit_sheet(form: Form, sheet: SheetData, strings: list[str], findings: lis
     if len(_ACCEPTED) > 256:
         _ACCEPTED.clear()
     _ACCEPTED.add(digest)
-    _ACCEPTED_RAW.insert(0, (expected, raw))
+    _accept(key, raw)
+
+
+def _accept(key, raw: bytes) -> None:
+    _ACCEPTED_RAW.insert(0, (key, raw))
     del _ACCEPTED_RAW[4:]
 
 

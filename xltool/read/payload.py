@@ -154,13 +154,14 @@ def _year(value: object) -> int | None:
 
 
 def _pack_stamp(guide: SheetData | None) -> str | None:
-    """The pack id a guide sheet's version stamp names (None: the default form)."""
+    """The ``id@version`` a guide sheet's version stamp names (None: the default form's first
+    version, whose stamp names no pack)."""
     if guide is None:
         return None
     for cell in guide.cells.values():
         m = _PACK_STAMP.match(cell.value) if isinstance(cell.value, str) else None
         if m:
-            return m[3]
+            return f"{m[3]}@{m[4]}"
     return None
 
 
@@ -169,17 +170,21 @@ def _meta_from_layout(sheets: dict[str, SheetData]) -> SheetData:
     from xltool.form.scoring import ScoringConfig, Weights
     from xltool.form.selfeval import TEMPLATE_ID, VERSION, build_form
     from xltool.read.reader import NotOurWorkbook
-    from xltool.template.meta import META_SHEET, fingerprint
+    from xltool.template.meta import META_SHEET, TemplateMeta, meta_rows
 
     layout = build_form(_LAYOUT_YEAR)  # sheet titles and cells do not depend on the year
-    form_id = _pack_stamp(sheets.get(layout.sheet_title("guide")))
-    if form_id:
-        from xltool.form.registry import UnknownForm, get_pack
+    form_id = _pack_stamp(sheets.get(layout.sheet_title("guide"))) or "example@1.0"
+    from xltool.form.pack import PackError
+    from xltool.form.registry import UnknownForm, get_pack
 
-        try:  # looked up by id among the registered packs only
-            layout = build_form(_LAYOUT_YEAR, None, get_pack(form_id, session=False))
-        except UnknownForm as exc:
-            raise NotOurWorkbook(str(exc)) from None
+    try:  # looked up by id and version among the registered packs only
+        pack = get_pack(form_id, session=False)
+        layout = build_form(_LAYOUT_YEAR, None, pack)
+    except UnknownForm as exc:
+        raise NotOurWorkbook(str(exc)) from None
+    except PackError as exc:
+        raise NotOurWorkbook(_("The form pack {ref} of this workbook is not valid here: {problem}").format(
+            ref=form_id, problem=str(exc.problems[0]) if exc.problems else "")) from None
     missing = [s.title for s in layout.sheets if s.title not in sheets]
     if missing:
         raise NotOurWorkbook(_(
@@ -224,10 +229,9 @@ def _meta_from_layout(sheets: dict[str, SheetData]) -> SheetData:
     region = guide.get(region_text.cell).value if region_text else None
     if isinstance(region, str) and region.strip():
         cfg = cfg.model_copy(update={"region": region.strip()})
-    rows = {"template_id": template_id, "version": version, "year": str(year), "scoring": cfg.model_dump_json(),
-            "form": form_id or "",
-            # The settings were read from the locked cells just now: the stand-in vouches for them.
-            "fingerprint": fingerprint(build_form(year, cfg, form_id or None))}
+    # The settings were read from the locked cells just now: the stand-in vouches for them.
+    rows = meta_rows(TemplateMeta(template_id=template_id, version=version, year=year, scoring=cfg.model_dump_json(),
+                                  form=pack.id, form_version=pack.version, form_digest=pack.digest))
     meta = SheetData(title=META_SHEET, state="veryHidden")
     for r, (key, value) in enumerate(rows.items(), start=1):
         meta.cells[f"A{r}"] = CellData(value=key)

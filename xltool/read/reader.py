@@ -19,14 +19,18 @@ from xltool.check.catalogue import rule
 from xltool.form.expr import evaluate_all, excel_round
 from xltool.form.model import Field, Form, Kind, Role
 from xltool.form.scoring import ScoringConfig, overlay
+from xltool.form.pack import PackError
 from xltool.form.registry import UnknownForm
 from xltool.form.selfeval import TEMPLATE_ID, VERSION, build_form, config_values, default_scoring
 from xltool.i18n import _
 from xltool.form.measure import is_instruction
 from xltool.numbers import fmt_amount, fmt_number, parse_number, too_precise
 from xltool.read.book import Book
+from xltool.read.formulas import norm_formula
+from xltool.read.integrity import check_integrity
 from xltool.read.safety import Limits, UnreadableWorkbook
-from xltool.template.meta import META_SHEET, TemplateMeta, fingerprint, read_meta
+from xltool.plaintext import plain
+from xltool.template.meta import FORMAT, META_SHEET, TemplateMeta, read_meta, seal
 
 HELPER_SHEETS = {META_SHEET, "_xltool_lists"}
 
@@ -58,6 +62,15 @@ class ReadResult:
     sha256: str = ""  # of the file, as the safety gate read it
     missing_sheets: list[str] = field(default_factory=list)  # keys of the form's sheets the workbook lacks
 
+    @property
+    def unfilled(self) -> bool:
+        """A template returned with nothing typed in it: every input a unit types is empty."""
+        return not any(_typed(self.raw.get(f.id)) for f in self.form.typed_inputs)
+
+
+def _typed(value: object) -> bool:
+    return value is not None and not (isinstance(value, str) and not value.strip())
+
 
 def cell_ref(form: Form, field_id: str, value: object = None) -> CellRef:
     f = form.field(field_id)
@@ -80,7 +93,29 @@ def _ref_value(value: object) -> object:
     return value if isinstance(value, (float, str)) or value is None else str(value)
 
 
+@dataclass(frozen=True)
+class Provenance:
+    """What the hidden sheet proves about the template: see template/legacy.py for formats 1–5."""
+
+    status: str  # legacy.GENUINE / EDITED / UNPROVABLE
+    format: int | None  # the template format (None: rows no version wrote)
+    pack_ref: str  # id@version of the pack that made it
+
+    @property
+    def older(self) -> bool:
+        """A genuine (or unprovable) template of an earlier format: XT006."""
+        from xltool.template.legacy import EDITED
+
+        return self.status != EDITED and self.format is not None and self.format < FORMAT
+
+
 def identify(book: Book) -> TemplateMeta:
+    return read_identity(book)[0]
+
+
+def read_identity(book: Book) -> tuple[TemplateMeta, Provenance]:
+    """The meta sheet of *book* and what it proves; NotOurWorkbook when it cannot be read with
+    the pack version that made it (a foreign workbook, a newer one, a pack version not here)."""
     meta_sheet = book.sheets.get(META_SHEET)
     if meta_sheet is None:
         raise NotOurWorkbook(_(
@@ -98,34 +133,52 @@ def identify(book: Book) -> TemplateMeta:
         raise NotOurWorkbook(_("The template's identification sheet is damaged; use a fresh template.")) from None
     if meta.template_id != TEMPLATE_ID:
         raise NotOurWorkbook(_("This workbook is a different template ({found}), not the self-evaluation workbook.").format(
-            found=meta.template_id))
-    if _version_key(meta.version) > _version_key(VERSION):
+            found=plain(meta.template_id, 60)))
+    if _version_key(meta.version) > _version_key(VERSION) or (meta.format_number or 0) > FORMAT:
         raise NotOurWorkbook(_(
             "This workbook was made by a newer template version ({found}) than this xltool knows ({known}); "
             "update xltool."
-        ).format(found=meta.version, known=VERSION), reason="newer_version")
-    if meta.form:
-        from xltool.form.registry import get_pack
+        ).format(found=_version_label(plain(meta.version, 20), meta.format_number), known=_version_label(VERSION, FORMAT)),
+            reason="newer_version")
+    from xltool.form.registry import get_pack
 
-        try:
-            get_pack(meta.form, session=False)  # by id among the shipped and registered packs, never a path
-        except UnknownForm as exc:
-            raise NotOurWorkbook(str(exc)) from None
-    return meta
+    try:
+        pack = get_pack(meta.pack_ref, session=False)  # by id and version among the shipped and registered packs, never a path
+    except UnknownForm as exc:
+        raise NotOurWorkbook(str(exc)) from None
+    except PackError as exc:
+        raise NotOurWorkbook(_("The form pack {ref} of this workbook is not valid here: {problem}").format(
+            ref=meta.pack_ref[:80], problem=str(exc.problems[0]) if exc.problems else "")) from None
+    return meta, _provenance(meta, {k: "" if v is None else str(v) for k, v in rows.items()}, pack)
+
+
+def _provenance(meta: TemplateMeta, rows: dict[str, str], pack) -> Provenance:
+    from xltool.template import legacy
+
+    number = meta.format_number
+    if number is None:
+        verdict = legacy.judge(rows)
+        status, fmt = verdict.status, verdict.format
+    elif number == FORMAT:
+        status, fmt = (legacy.GENUINE if meta.fingerprint == seal(rows) else legacy.EDITED), number
+        if status == legacy.GENUINE and meta.form_digest != pack.digest:
+            raise NotOurWorkbook(_(
+                "This workbook was made with the form pack {ref}, whose file here has changed since. Restore that "
+                "version's file: a changed pack is a new version beside the old one (docs/forms.md)."
+            ).format(ref=pack.ref))
+    else:  # a format no version wrote
+        status, fmt = legacy.EDITED, None
+    if meta.version != pack.file.pack.form_version:  # the pack version states the template version it makes
+        status = legacy.EDITED
+    return Provenance(status, fmt, pack.ref)
+
+
+def _version_label(version: str, fmt: int | None) -> str:
+    return _("{version} (format {format})").format(version=version, format=fmt) if fmt else version
 
 
 def _version_key(text: str) -> tuple[int, ...]:
     return tuple(int(p) for p in re.findall(r"\d+", text or "0"))
-
-
-# Both normalisations are memoised: the same formulas, names and labels recur in every
-# workbook of a batch. typed=True keeps 1, 1.0 and True apart (their str() differ).
-@lru_cache(maxsize=8192, typed=True)
-def _norm_formula(text: str | None) -> str:
-    text = (text or "").lstrip("=")
-    text = text.replace("$", "").replace("'", "").replace(" ", "").upper()
-    # LibreOffice and Excel may or may not write the "_xlfn." prefix or the ".0" of constants.
-    return text.replace("_XLFN.", "")
 
 
 def _norm_text(text: object) -> str:
@@ -135,6 +188,8 @@ def _norm_text(text: object) -> str:
         return _norm_text_cached.__wrapped__(text)
 
 
+# Memoised: the same labels recur in every workbook of a batch. typed=True keeps 1, 1.0 and
+# True apart (their str() differ).
 @lru_cache(maxsize=8192, typed=True)
 def _norm_text_cached(text: object) -> str:
     return re.sub(r"\s+", "", unicodedata.normalize("NFKC", str(text or "")))
@@ -166,11 +221,11 @@ def _plan(form: Form) -> _FormPlan:
     for f in form.fields:
         if f.role is Role.DERIVED:
             expected = cells.formula(f)
-            formulas[f.id] = (expected, _norm_formula(expected))
+            formulas[f.id] = (expected, norm_formula(expected))
     titles = {s.key: s.title for s in form.sheets}
     plan = _FormPlan(
         formulas=formulas,
-        names=tuple((f, _norm_formula(cells.name_ref(f.id))) for f in form.fields),
+        names=tuple((f, norm_formula(cells.name_ref(f.id))) for f in form.fields),
         texts=tuple((sheet.key, sheet.title, text, _norm_text(text.text)) for sheet in form.sheets for text in sheet.texts),
         cells=tuple((f, titles[f.sheet], f.cell, f.role is Role.DERIVED) for f in form.fields),
         name_texts={f.id: cells.name_ref(f.id) for f in form.fields},
@@ -304,15 +359,12 @@ class _Typer:
 def read_book(book: Book, path: str = "", cfg: ScoringConfig | None = None) -> ReadResult:
     """Read *book*. *cfg* is the bureau's scoring configuration; without it the settings stored
     in the workbook judge only when its fingerprint vouches for them (see settings_for)."""
-    meta = identify(book)
-    try:
-        # The pack is looked up by its id among the registered packs: the workbook never names a file.
-        fallback = default_scoring(meta.form or None)
-    except UnknownForm as exc:
-        raise NotOurWorkbook(str(exc)) from None
+    meta, origin = read_identity(book)
+    # The pack is looked up by its id and version among the registered packs: the workbook never names a file.
+    fallback = default_scoring(origin.pack_ref)
     findings: list[Finding] = []
-    cfg = settings_for(meta, cfg, findings, fallback)
-    form = build_form(int(meta.year), cfg, meta.form or None)
+    cfg = settings_for(meta, cfg, findings, fallback, origin)
+    form = build_form(int(meta.year), cfg, origin.pack_ref)
     typer = _Typer(form, findings)
     values: dict[str, object] = {}
     raw: dict[str, object] = {}
@@ -335,7 +387,6 @@ def read_book(book: Book, path: str = "", cfg: ScoringConfig | None = None) -> R
         values[f.id] = None if value is None else typed(f, value)
     _check_config(form, cfg, values, findings)
     _check_identity(form, meta, values, findings)
-    from xltool.read.integrity import check_integrity
 
     prefilled = frozenset(fid for fid, value in (("info_unit_name", meta.unit_name), ("info_unit_code", meta.unit_code),
                                                  ("info_email", meta.unit_email)) if value)
@@ -355,16 +406,20 @@ def read_book(book: Book, path: str = "", cfg: ScoringConfig | None = None) -> R
 
 
 def settings_for(meta: TemplateMeta, bureau: ScoringConfig | None, findings: list[Finding],
-                 default: ScoringConfig | None = None) -> ScoringConfig:
+                 default: ScoringConfig | None = None, origin: Provenance | None = None) -> ScoringConfig:
     """The scoring settings that judge this workbook; what the workbook says is evidence only.
 
     With the bureau's configuration (*bureau*: audit, ``--rules-config``) it wins, and stored
     settings that differ are reported (XT021). Without it the stored settings are used only
-    when the fingerprint of the current template version vouches for them; otherwise the
-    default settings judge and the edit is reported (XT020, or XT021 for an older version).
-    *default* is the rule set of the workbook's form pack (looked up by id, never read from the
-    workbook); the bureau's settings override it key by key, as ``--rules-config`` does for a template.
+    when the fingerprint vouches for them (*origin*: what the hidden sheet proves); otherwise
+    the pack's own settings judge, and an edited sheet is reported (XT020), or stored settings
+    of an older template that cannot be proven differ (XT021). An older template is noted (XT006).
+    *default* is the rule set of the workbook's form pack (looked up by id and version, never
+    read from the workbook); the bureau's settings override it key by key, as ``--rules-config``
+    does for a template.
     """
+    from xltool.template.legacy import EDITED, GENUINE
+
     default = default if default is not None else ScoringConfig()
     if bureau is not None:
         bureau = overlay(default, bureau)
@@ -373,23 +428,18 @@ def settings_for(meta: TemplateMeta, bureau: ScoringConfig | None, findings: lis
                                           else default)
     except ValueError:
         embedded = None
-    older = _version_key(meta.version) < _version_key(VERSION)
-    if older:
+    if origin is None:
+        origin = Provenance(EDITED, None, meta.pack_ref)
+    if origin.older:
         r = rule("XT006")
         findings.append(Finding(code="XT006", severity=r.severity,
-                                message=r.message().format(found=meta.version, expected=VERSION),
+                                message=r.message().format(found=_version_label(meta.version, origin.format),
+                                                           expected=_version_label(VERSION, FORMAT)),
                                 fix=r.fix(), instance="version"))
-    sealed = False
-    if embedded is not None and not older:
-        try:
-            expected = fingerprint(build_form(int(meta.year), embedded, meta.form or None), meta.unit_name,
-                                   meta.unit_code, meta.unit_email)
-        except (ValueError, KeyError, OverflowError):  # a year the form cannot be built for
-            expected = None
-        sealed = meta.fingerprint == expected
+    sealed = origin.status == GENUINE and embedded is not None
     chosen = bureau if bureau is not None else embedded if sealed else default
     detail = settings_difference(embedded, chosen)
-    if not older and not sealed:
+    if origin.status == EDITED:
         what = _("the fingerprint does not match")
         r = rule("XT020")
         findings.append(Finding(
@@ -462,9 +512,9 @@ def _check_formula(form: Form, f: Field, found: str | None, findings: list[Findi
         from xltool.form.cells import CellMap
 
         expected = CellMap(form).formula(f)
-        expected_formula = (expected, _norm_formula(expected))
+        expected_formula = (expected, norm_formula(expected))
     expected, normalised = expected_formula
-    if _norm_formula(found) == normalised:
+    if norm_formula(found) == normalised:
         return
     r = rule("XT001")
     shown = f"={found}" if found else _("a constant value")
@@ -519,7 +569,7 @@ def _check_structure(form: Form, book: Book, findings: list[Finding], plan: _For
         r = rule("XT004")
         for f, want in plan.names:
             got = book.names.get(f.id)
-            if got is None or _norm_formula(got) != want:
+            if got is None or norm_formula(got) != want:
                 findings.append(Finding(code="XT004", severity=r.severity,
                                         message=r.message().format(name=f.id, found=got or "—"), fix=r.fix(),
                                         cells=[cell_ref(form, f.id)], instance=f.id))

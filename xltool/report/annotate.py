@@ -65,11 +65,10 @@ ISSUES_SHEET = "问题"
 
 def add_findings_sheet(wb, report: WorkbookReport) -> None:
     """Comments do not print: a last sheet lists every finding beside the cells it marks."""
-    from xltool.report.xlsx_list import SEVERITY_FILL, finding_rows, write_findings_sheet
+    from xltool.report.xlsx_list import issue_list_file, issue_list_title, page_furniture, write_findings_sheet
 
     ws = wb.create_sheet(ISSUES_SHEET)
-    write_findings_sheet(ws, finding_rows(report))
-    for r, f in enumerate(report.findings, start=2):
-        ws.cell(row=r, column=3).fill = SEVERITY_FILL[f.severity]
+    write_findings_sheet(ws, report)
+    page_furniture(ws, issue_list_title(report), issue_list_file(report))
     ws.protection.sheet = True  # read-only like the rest of the copy (no password: it holds no figures)
     ws.protection.autoFilter = False

@@ -23,7 +23,10 @@ class CheckOutput(BaseModel):
 
     @property
     def exit_code(self) -> int:
-        """0 no 必须修改, 1 findings to fix, 2 an input could not be read."""
+        """See xltool.exitcodes: 0 no 必须修改, 1 findings to fix, 2 no input could be read, 3 some
+        inputs could not be read (the others were checked)."""
+        from xltool.exitcodes import ExitCode
+
         if self.unreadable:
-            return 2
-        return 1 if any(w.errors for w in self.workbooks) else 0
+            return ExitCode.SOME_UNREADABLE if self.workbooks else ExitCode.NOT_DONE
+        return ExitCode.FINDINGS if any(w.errors for w in self.workbooks) else ExitCode.CLEAN

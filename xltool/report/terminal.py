@@ -6,12 +6,14 @@ import re
 
 from rich.cells import cell_len
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
 from xltool.check.finding import Finding, Severity, WorkbookReport
 from xltool.i18n import _
 from xltool.linebreak import break_lines
+from xltool.plaintext import plain
 
 
 def cells_text(finding: Finding, limit: int = 3) -> str:
@@ -103,10 +105,10 @@ def print_coverage(report: WorkbookReport, console: Console) -> None:
 
 
 def print_report(report: WorkbookReport, console: Console) -> None:
-    title = _("{unit} {year} — {file}").format(unit=report.unit or _("(unit not filled)"), year=report.year or "",
-                                                 file=report.path)
+    title = _("{unit} {year} — {file}").format(unit=plain(report.unit) or _("(unit not filled)"), year=report.year or "",
+                                                 file=plain(report.path, 400))
     if not report.findings:
-        console.print(f"[bold green]✓ {title}：{_('no findings, the workbook passes the review')}[/]")
+        console.print(f"[bold green]✓ {escape(title)}：{_('no findings, the workbook passes the review')}[/]")
         print_coverage(report, console)
         return
     if console.width < NARROW:
@@ -115,7 +117,7 @@ def print_report(report: WorkbookReport, console: Console) -> None:
             errors=report.errors, warnings=report.warnings))
         print_coverage(report, console)
         return
-    table = Table(title=title, show_lines=True, expand=True)
+    table = Table(title=Text(title), show_lines=True, expand=True)
     table.add_column(_("Rule"), no_wrap=True)
     table.add_column(_("Severity"), no_wrap=True)
     # Chinese has no spaces to break at: fold long text instead of cutting it off.
@@ -134,3 +136,13 @@ def print_report(report: WorkbookReport, console: Console) -> None:
     console.print(_("Must fix: {errors}; needs explanation: {warnings}.").format(
         errors=report.errors, warnings=report.warnings))
     print_coverage(report, console)
+
+
+def print_unplaced(report, console) -> None:
+    """Figures of a Word report that no field took: listed, never dropped."""
+    if not report.unplaced:
+        return
+    console.print(f"[yellow]{escape(_('Figures not placed on any field ({n}):').format(n=len(report.unplaced)))}[/]")
+    for line in report.unplaced:
+        console.print(f"  · {escape(line)}")
+

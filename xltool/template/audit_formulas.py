@@ -4,6 +4,9 @@ sheet (``audit_sheet``) and the reader checks a returned workbook's 审核 sheet
 
 from __future__ import annotations
 
+import hashlib
+from functools import lru_cache
+
 from xltool.check.finding import Severity
 from xltool.check.instances import build_checks
 from xltool.check.rule import allowance_excel
@@ -17,7 +20,7 @@ PASS, ROUNDING, FAIL, NA = "通过", "尾差", "不通过", "不适用"
 def audit_formulas(form: Form, cells, cfg: ScoringConfig | None = None, checks: list | None = None) -> list[tuple[str, str]]:
     """(cell, formula with its "=") of every formula of the 审核 sheet, in document order (row by
     row, column by column): what the template writes, and what the reader checks it against."""
-    checks = checks if checks is not None else [c for c in build_checks(form.year, cfg, form_id=form.pack_id)
+    checks = checks if checks is not None else [c for c in build_checks(form.year, cfg, form_id=form.pack_ref)
                                                  if c.rule.live]
     last = FIRST_ROW + len(checks) - 1
     err, warn = Severity.ERROR.label, Severity.WARNING.label
@@ -48,3 +51,56 @@ def audit_formulas(form: Form, cells, cfg: ScoringConfig | None = None, checks: 
         if applies is not None:
             out.append((f"J{row}", applies))
     return out
+
+
+# -- the digest a returned workbook's 审核 sheet is compared by (xltool.read.integrity) --------------
+
+def xml_text(formula: str) -> bytes:
+    """A formula (without "=") as the template's XML holds it between <f> and </f> (openpyxl
+    writes characters beyond ASCII as character references)."""
+    return formula.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").encode("ascii", "xmlcharrefreplace")
+
+
+def formulas_digest(pairs) -> bytes:
+    """The digest of (cell, XML text) byte pairs in document order."""
+    return hashlib.sha256(b"\0".join(ref + b"\1" + text for ref, text in pairs)).digest()
+
+
+def expected_formulas(form: Form) -> list[tuple[str, str]]:
+    """``audit_formulas`` of the template *form* stands for, built afresh from its declaration."""
+    from xltool.form.cells import CellMap
+    from xltool.form.selfeval import build_form
+
+    cfg = ScoringConfig.model_validate_json(form.scoring_json)
+    built = build_form(form.year, cfg, form.pack_ref or None)
+    return audit_formulas(built, CellMap(built), cfg)
+
+
+def store_expectation(form: Form, formulas: list[tuple[str, str]]) -> tuple[bytes, tuple[bytes, ...]]:
+    """Keep the digest and cells of *formulas* (this template's 审核 sheet) for the reader."""
+    from xltool.form import derived
+
+    pairs = [(cell.encode("ascii"), xml_text(formula[1:])) for cell, formula in formulas]
+    value = (formulas_digest(pairs), tuple(ref for ref, _text in pairs))
+    derived.store(form, "audit", value)
+    return value
+
+
+def audit_expectation(form: Form) -> tuple[bytes, frozenset[bytes]]:
+    """(digest, cells) of the formulas *form*'s template writes on its 审核 sheet: the digest of
+    each (cell, formula) as the XML holds it, in document order. Derived from the form, never
+    from a workbook, and kept on disk (xltool.form.derived) per pack, version, year, settings
+    and code, so that a process reading an unchanged sheet neither builds nor normalises the
+    ≈5,000 formulas. Writing a template stores it (``add_audit_sheet``)."""
+    from xltool.form import derived
+
+    stored = derived.load(form, "audit")
+    if not (isinstance(stored, tuple) and len(stored) == 2 and isinstance(stored[0], bytes)
+            and isinstance(stored[1], tuple)):
+        stored = store_expectation(form, expected_formulas(form))
+    return stored[0], _frozen(stored[1])
+
+
+@lru_cache(maxsize=16)
+def _frozen(cells: tuple[bytes, ...]) -> frozenset[bytes]:
+    return frozenset(cells)

@@ -18,7 +18,9 @@ from xltool.form.model import Form
 from xltool.form.scoring import ScoringConfig
 from xltool.i18n import _
 from xltool.template import styles
-from xltool.template.audit_formulas import FAIL, FIRST_ROW, NA, PASS, ROUNDING, audit_formulas  # noqa: F401
+from xltool.template.cellvalue import put
+from xltool.template.audit_formulas import (FAIL, FIRST_ROW, NA, PASS, ROUNDING, audit_formulas,  # noqa: F401
+                                           store_expectation)
 
 AUDIT_SHEET = "审核"
 RESULT_COL = "I"
@@ -42,8 +44,9 @@ def add_audit_sheet(wb: Workbook, form: Form, cells, cfg: ScoringConfig | None =
     """Append the 审核 sheet; returns the number of rule rows. *prefilled*: the inputs the
     template itself fills (the year, the unit's identity)."""
     ws = wb.create_sheet(AUDIT_SHEET)
-    checks = [c for c in build_checks(form.year, cfg, form_id=form.pack_id) if c.rule.live]
+    checks = [c for c in build_checks(form.year, cfg, form_id=form.pack_ref) if c.rule.live]
     formulas = audit_formulas(form, cells, cfg, checks)
+    store_expectation(form, formulas)  # what the reader compares this sheet by
     for cell, formula in formulas:
         ws[cell] = formula
     widths = {"A": 6, "B": 8, "C": 10, "D": 60, "E": 14, "F": 14, "G": 12, "H": 10, "I": 9, "J": 7,
@@ -81,7 +84,7 @@ def add_audit_sheet(wb: Workbook, form: Form, cells, cfg: ScoringConfig | None =
         ws[f"A{row}"] = n
         ws[f"B{row}"] = check.rule.code
         ws[f"C{row}"] = check.rule.severity.label
-        ws[f"D{row}"] = describe(check, form)
+        put(ws[f"D{row}"], describe(check, form))  # a pack's labels are text, never a formula
         for col in "ABCDEFGHI":
             cell = ws[f"{col}{row}"]
             cell.border = styles.BORDER
@@ -141,8 +144,7 @@ def _started(ws, form: Form, cells, prefilled: frozenset[str]) -> str:
     year's figures (prefilled from last year's audit) do not count: a unit's template
     arrives with them.
     """
-    refs = [cells.ref(f.id, None) for f in form.inputs
-            if f.id not in prefilled and not f.bureau_fill and not f.id.endswith("_prev")]
+    refs = [cells.ref(f.id, None) for f in form.typed_inputs if f.id not in prefilled]
     chunks = [refs[i:i + COUNT_CHUNK] for i in range(0, len(refs), COUNT_CHUNK)]
     for k, chunk in enumerate(chunks, start=1):
         ws[f"{COUNT_COLUMN}{k}"] = "=COUNTA(" + ",".join(chunk) + ")"

@@ -111,7 +111,7 @@ def fill_workbook(template: Path, values: dict[str, object], out: Path) -> Path:
 
     meta = identify(books.from_xml(Path(template)))
     form = build_form(meta.year, ScoringConfig.model_validate_json(meta.scoring) if meta.scoring else None,
-                      meta.form or None)
+                      meta.pack_ref)
     coerced = validate(form, values)
     data_year = coerced.get("info_year")
     if data_year is not None and int(data_year) != form.year:  # type: ignore[call-overload]

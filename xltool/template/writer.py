@@ -16,7 +16,7 @@ from xltool.form.scoring import ScoringConfig
 from xltool.form.selfeval import build_form, config_values
 from xltool.template import styles
 from xltool.template.cellvalue import put
-from xltool.template.meta import TemplateMeta, fingerprint, write_meta
+from xltool.template.meta import TemplateMeta, write_meta
 from xltool.template.protection import protect_sheet, protect_workbook
 from xltool.template.validation import add_validations
 
@@ -35,7 +35,7 @@ def _layout(ws: Worksheet, form: Form, key: str) -> None:
         ws.column_dimensions[col].width = width
     for text in sheet.texts:
         cell = ws[text.cell]
-        cell.value = text.text
+        put(cell, text.text)  # a pack's text that starts with "=" stays text, never a formula
         cell.font = styles.text_font(text.style)
         cell.alignment = styles.text_alignment(text.style, text.indent)
         if text.style is styles.Style.HEADER:
@@ -96,7 +96,7 @@ def _fit(ws: Worksheet, text) -> None:
                                    indent=cell.alignment.indent)
         return
     lines = break_lines(text.text, width)
-    cell.value = "\n".join(lines)
+    put(cell, "\n".join(lines))
     cell.alignment = Alignment(horizontal=cell.alignment.horizontal, vertical="center", wrap_text=True,
                                indent=cell.alignment.indent)
     available = sum((ws.row_dimensions[r].height or 15.0) for r in range(min_row, max_row + 1))
@@ -146,7 +146,7 @@ class _Lists:
             self.ws.sheet_state = "hidden"
         self.column += 1
         for row, choice in enumerate(choices, start=1):
-            self.ws.cell(row=row, column=self.column, value=choice)
+            put(self.ws.cell(row=row, column=self.column), choice)
         from openpyxl.utils import get_column_letter
 
         col = get_column_letter(self.column)
@@ -162,9 +162,11 @@ def build_workbook(
     unit_email: str = "",
     password: str | None = None,
     form_id: str | None = None,
+    submit_code: str = "",
 ) -> Workbook:
     """The blank (or unit-personalised) locked template of the form pack *form_id* (the
-    default form when None) as an openpyxl Workbook."""
+    default form when None) as an openpyxl Workbook. *submit_code*: the unit's code for the
+    web 报送, kept in the hidden identification sheet."""
     from xltool.form.selfeval import default_scoring
 
     cfg = cfg or default_scoring(form_id)
@@ -206,8 +208,9 @@ def build_workbook(
             scoring=cfg.model_dump_json(),
             form=form.pack_id,
             form_version=form.pack_version,
-            fingerprint=fingerprint(form, unit_name, unit_code, unit_email),
+            form_digest=form.pack_digest,
             unit_email=unit_email,
+            submit_code=submit_code,
         ),
     )
     for ws in wb.worksheets:

@@ -12,8 +12,9 @@ from starlette.concurrency import run_in_threadpool
 
 from xltool.check.finding import WorkbookReport
 from xltool.i18n import _
+from xltool.plaintext import plain
 from xltool.web import services as svc
-from xltool.web.app import SESSION_COOKIE, XLSX_TYPE, attachment, read_uploads, services
+from xltool.web.helpers import SESSION_COOKIE, XLSX_TYPE, attachment, read_uploads, services
 from xltool.web.auth import CSRF_HEADER, api_desk, check_csrf
 from xltool.web.selfcheck import annotated_bytes, issue_list_bytes
 
@@ -26,8 +27,8 @@ def _csrf_if_cookie(request: Request) -> None:
         check_csrf(request, request.headers.get(CSRF_HEADER))
 
 
-def desk_auth(request: Request) -> None:
-    api_desk(request, services(request).cfg)
+async def desk_auth(request: Request) -> None:
+    await api_desk(request)
 
 
 class SelfCheckResult(BaseModel):
@@ -46,8 +47,21 @@ class SelfCheckResult(BaseModel):
 class Submitted(BaseModel):
     round_id: int
     round: str
-    file_id: int
+    file_id: int = Field(description="the file's id in the round, or in the pending area when pending")
     file: str
+    status: str = Field("stored", description="stored (in the round: the submission code was right) or pending "
+                                              "(no valid code: it waits for the bureau to accept it)")
+    receipt: str = Field("", description="the receipt number shown to the unit (P… for a pending file)")
+    received: str = Field("", description="when the bureau's server stored it")
+    sha256: str = ""
+    errors: int = Field(0, description="必须修改 findings of the file as submitted (the page asks before submitting them)")
+    warnings: int = 0
+
+
+class SubmitBody(BaseModel):
+    unit_code: str = Field("", max_length=40, description="only for a file that does not state its unit code (a Word report)")
+    submit_code: str = Field("", max_length=64, description="the unit's submission code (not needed when the file is "
+                                                            "the template the bureau made for the unit)")
 
 
 class RoundOut(BaseModel):
@@ -65,7 +79,7 @@ class FileOut(BaseModel):
     size: int
     sha256: str
     received: str
-    origin: str = Field(description="selfcheck (报送 by the unit) or desk (uploaded by the bureau)")
+    origin: str = Field(description="selfcheck (报送 by the unit), desk (uploaded by the bureau) or mail (xltool intake)")
 
 
 class AuditState(BaseModel):
@@ -112,13 +126,17 @@ async def api_issues(request: Request, token: str):
 
 @router.post("/selfcheck/{token}/submit", response_model=Submitted, tags=["self-check"],
              summary="报送: store the checked file for the bureau's audit (the current round)")
-async def api_submit(request: Request, token: str):
+async def api_submit(request: Request, token: str, body: SubmitBody | None = None):
     _csrf_if_cookie(request)
     checked = svc.cached(request, token)
     if checked.submitted:
         raise HTTPException(409, _("This file has already been submitted."))
-    r, stored = svc.submit(request, checked)
-    return Submitted(round_id=r.id, round=r.name, file_id=stored.id, file=stored.name)
+    done = await run_in_threadpool(svc.submit, request, checked, body.model_dump() if body is not None else {})
+    item = done.stored or done.pending
+    receipt = checked.receipt
+    return Submitted(round_id=done.round.id, round=done.round.name, file_id=item.id, file=item.name,  # type: ignore[union-attr]
+                     status="stored" if done.stored else "pending", receipt=done.receipt, received=receipt.received,
+                     sha256=receipt.sha256, errors=receipt.errors, warnings=receipt.warnings)
 
 
 # -- the desk --------------------------------------------------------------------------------------------
@@ -144,7 +162,7 @@ async def api_rounds(request: Request):
              summary="Open a new round (units' 报送 go to the newest round)")
 async def api_new_round(request: Request, body: NewRound):
     store = services(request).store
-    name = body.name.strip() or _("Round {n}").format(n=len(store.rounds()) + 1)
+    name = plain(body.name, 60) or _("Round {n}").format(n=len(store.rounds()) + 1)
     return _round_out(request, store.add_round(name))
 
 
@@ -219,8 +237,162 @@ async def api_download(request: Request, round_id: int, which: str):
              summary="One locked template per roster unit, as a zip (multipart: 'file' the roster, 'year', optional 'form' pack id)",
              responses={200: {"content": {"application/zip": {}}}})
 async def api_templates(request: Request):
+    """Kept for scripts that wait for the zip; /api/templates/tasks reports progress instead."""
     from xltool.web.pages import roster_templates
 
     s = services(request)
     fields, files = await read_uploads(request, max_files=1, max_bytes=s.cfg.max_upload_bytes)
     return await roster_templates(s, fields, files)
+
+
+# -- 报送 without a code, and the units' submission codes ----------------------------------------------------
+
+class PendingOut(BaseModel):
+    id: int
+    round_id: int
+    name: str
+    size: int
+    sha256: str
+    received: str
+    client: str = Field(description="the address it came from")
+    unit: str
+    unit_code: str
+
+
+class UnitCodeOut(BaseModel):
+    unit: str
+    unit_code: str
+    email: str
+    code: str = Field(description="the unit's submission code")
+
+
+@router.get("/rounds/{round_id}/pending", response_model=list[PendingOut], tags=["desk"],
+            dependencies=[Depends(desk_auth)], summary="报送 waiting for confirmation (they came without a valid code)")
+async def api_pending(request: Request, round_id: int):
+    r = svc.get_round(request, round_id)
+    return [PendingOut(id=p.id, round_id=p.round_id, name=p.name, size=p.size, sha256=p.sha256, received=p.received,
+                       client=p.client, unit=p.unit, unit_code=p.unit_code) for p in services(request).store.pending(r.id)]
+
+
+@router.post("/pending/{pending_id}/{action}", tags=["desk"], dependencies=[Depends(desk_auth)],
+             summary="Accept a pending 报送 into its round (action=accept) or delete it (action=drop)")
+async def api_decide_pending(request: Request, pending_id: int, action: str):
+    p = svc.decide_pending(request, pending_id, action)
+    return {"id": p.id, "round_id": p.round_id, "action": action}
+
+
+@router.get("/rounds/{round_id}/codes", response_model=list[UnitCodeOut], tags=["desk"],
+            dependencies=[Depends(desk_auth)], summary="The submission code of every unit on the round's roster")
+async def api_codes(request: Request, round_id: int):
+    units = svc.round_codes(request, svc.get_round(request, round_id))
+    return [UnitCodeOut(unit=u.name, unit_code=u.unit_code, email=u.email, code=u.code) for u in units]
+
+
+# -- actions on many units: shown first, then done in the background --------------------------------------
+
+class PlannedUnit(BaseModel):
+    unit: str
+    unit_code: str
+    to: list[str]
+    cc: list[str]
+    errors: int | None
+    warnings: int | None
+    status: str = Field(description="the unit's audit status (results only)")
+    attachments: list[str]
+    send: bool = Field(description="true: it will be sent; false: skipped, see reason")
+    reason: str
+
+
+class PlanOut(BaseModel):
+    kind: str
+    round_id: int
+    audit_id: int | None = Field(description="the stored audit whose results are mailed (the audit is not run again)")
+    plan: str = Field(description="give it back to the POST: what is sent is what this answer showed")
+    options: dict
+    notes: list[str]
+    sending: int
+    skipped: int
+    units: list[PlannedUnit]
+
+
+class ConfirmPlan(BaseModel):
+    plan: str = Field("", max_length=64, description="the plan from the GET; empty: whatever the list is now")
+    passed: bool = Field(True, description="results: also mail the units that passed")
+    year: int | None = Field(None, description="reminders: the year of the templates (default: the round's)")
+    form: str = Field("", max_length=60, description="reminders: a registered form pack id")
+
+
+class TaskState(BaseModel):
+    task_id: int
+    kind: str
+    title: str
+    round_id: int | None
+    phase: str
+    total: int
+    done: int
+    percent: int
+    state: str = Field(description="running, done or failed")
+    message: str
+    summary: list[str] = Field(description="what happened, in Chinese sentences")
+    rows: list[dict] = Field(description="one per unit: unit, unit_code, to, outcome (sent, queued, not_again, "
+                                         "failed, skipped), label, detail")
+    download: bool
+    seconds: float
+
+
+def _params(body: ConfirmPlan | None) -> dict:
+    if body is None:
+        return {}
+    return {"passed": "1" if body.passed else "0", "year": body.year or "", "form": body.form}
+
+
+@router.get("/rounds/{round_id}/mail/{kind}", response_model=PlanOut, tags=["desk"],
+            dependencies=[Depends(desk_auth)],
+            summary="Who would get what (kind: results, codes, reminders) and who is skipped, and why")
+async def api_plan(request: Request, round_id: int, kind: str, passed: bool = True, year: int | None = None,
+                   form: str = ""):
+    from xltool.web.actions import _kind, make_plan
+
+    plan = await make_plan(request, _kind(kind), round_id,
+                           {"passed": "1" if passed else "0", "year": year or "", "form": form})
+    return plan.public()
+
+
+@router.post("/rounds/{round_id}/mail/{kind}", response_model=TaskState, status_code=202, tags=["desk"],
+             dependencies=[Depends(desk_auth)],
+             summary="Send what the GET showed (give its plan back); poll /api/tasks/{task_id}")
+async def api_send_plan(request: Request, round_id: int, kind: str, body: ConfirmPlan | None = None):
+    from xltool.web.actions import _kind, make_plan, start_plan
+
+    plan = await make_plan(request, _kind(kind), round_id, _params(body))
+    if body is not None and body.plan and body.plan != plan.digest:
+        raise HTTPException(409, _("The list has changed since it was shown (a new audit, roster or file): look at "
+                                   "it again before sending."))
+    return TaskState(**start_plan(request, plan).as_dict())
+
+
+@router.get("/tasks/{task_id}", response_model=TaskState, tags=["desk"], dependencies=[Depends(desk_auth)],
+            summary="Progress and outcome of a background task (mail to many units, the templates zip)")
+async def api_task(request: Request, task_id: int):
+    from xltool.web.actions import get_task
+
+    return TaskState(**get_task(request, task_id).as_dict())
+
+
+@router.get("/tasks/{task_id}/download", tags=["desk"], dependencies=[Depends(desk_auth)],
+            summary="What a finished task made (the templates zip)", responses={200: {"content": {"application/zip": {}}}})
+async def api_task_download(request: Request, task_id: int):
+    from xltool.web.actions import task_download
+
+    return task_download(request, task_id)
+
+
+@router.post("/templates/tasks", response_model=TaskState, status_code=202, tags=["desk"],
+             dependencies=[Depends(desk_auth)],
+             summary="The templates zip in the background (same fields as /api/templates); poll /api/tasks/{task_id}")
+async def api_templates_task(request: Request):
+    from xltool.web.actions import start_templates
+
+    s = services(request)
+    fields, files = await read_uploads(request, max_files=1, max_bytes=s.cfg.max_upload_bytes)
+    return TaskState(**(await start_templates(request, fields, files)).as_dict())

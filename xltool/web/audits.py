@@ -14,7 +14,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from xltool.audit.model import KEY_FIGURES, AuditOutcome, Status
+from xltool.audit.model import KEY_FIGURES, AnomalyKind, AuditOutcome, Status
 from xltool.audit.run import AuditOptions, Progress, run_audit
 from xltool.audit.summary import RATE_BINS, SCORE_BINS, csv_name, summary_line, summary_name
 from xltool.i18n import _
@@ -108,7 +108,8 @@ class Auditor:
                                    roster=store.roster_path(r), jobs=self.jobs, email=email,
                                    mail_config=self.mail_config)
             outcome = run_audit(options, _JobProgress(job))
-            result = outcome_dict(outcome, files, store.files_dir(r.id))
+            result = outcome_dict(outcome, files, store.files_dir(r.id), store.audit_dir(r.id),
+                                  roster=options.roster is not None)
             store.finish_audit(job.audit_id, result)
             job.state, job.message = "done", result["summary_line"]
         except (RosterError, PreviousError) as exc:
@@ -135,8 +136,34 @@ def display_source(source: str, by_stored: dict[str, StoredFile]) -> tuple[str, 
     return stored.name + (f" → {member}" if member else ""), stored.id
 
 
-def _status_counts(outcome: AuditOutcome) -> dict[str, int]:
-    return {s.value: outcome.count(s) for s in Status}
+def unread(kind: AnomalyKind) -> bool:
+    """A problem file whose content never reached the checks: what the summary line counts as 无法读取."""
+    flag = getattr(kind, "unread", None)  # the audit's own definition, where it has one
+    return bool(flag) if flag is not None else kind in (AnomalyKind.UNREADABLE, AnomalyKind.NOT_OURS,
+                                                           AnomalyKind.REJECTED)
+
+
+def status_counts(outcome: AuditOutcome) -> dict[str, int]:
+    """The counts every page shows, the summary line's own: units by status, except 无法读取,
+    which counts the files that could not be read (a broken file names no unit), as
+    ``xltool.audit.summary.summary_line`` does; the desk's 无法读取 tab lists those files."""
+    counts = {s.value: outcome.count(s) for s in Status}
+    files = sum(unread(a.kind) for a in outcome.anomalies)
+    counts[Status.UNREADABLE.value] = max(counts[Status.UNREADABLE.value], files)
+    return counts
+
+
+def _outputs(paths: list[Path], out_dir: Path | None) -> list[str]:
+    """A unit's 问题清单 and annotated copy, relative to the audit's output folder (for mailing later)."""
+    if out_dir is None:
+        return []
+    shown = []
+    for p in paths:
+        try:
+            shown.append(Path(p).resolve().relative_to(out_dir.resolve()).as_posix())
+        except (OSError, ValueError):
+            return []
+    return shown
 
 
 def _bins(values: list[float | None], bins) -> list[dict]:
@@ -157,7 +184,11 @@ def _number(value: object) -> float | None:
     return float(value)
 
 
-def outcome_dict(outcome: AuditOutcome, files: list[StoredFile], files_dir: Path) -> dict:
+def outcome_dict(outcome: AuditOutcome, files: list[StoredFile], files_dir: Path, out_dir: Path | None = None,
+                 *, roster: bool = False) -> dict:
+    """The audit's outcome as the JSON the desk keeps: what its pages and the API show, and what
+    mailing each unit its result needs later without running the audit again (each unit's
+    report details and output files)."""
     by_stored = {f.stored_name: f for f in files}
     units = []
     for u in outcome.units:
@@ -169,17 +200,20 @@ def outcome_dict(outcome: AuditOutcome, files: list[StoredFile], files_dir: Path
             "changes": u.changes.summary() if u.changes else "",
             "figures": {fid: _number(u.values.get(fid)) for fid, _label, _kind in KEY_FIGURES},
             "findings": [f.model_dump(mode="json") for f in u.report.findings] if u.report else [],
+            "report": u.report.model_dump(mode="json", exclude={"findings"}) if u.report else None,
+            "outputs": _outputs(u.outputs, out_dir) if u.report else [],
         })
     readable = [u for u in outcome.units if u.report is not None]
     by_rule = Counter(f.code for u in readable for f in u.report.findings)  # type: ignore[union-attr]
     return {
         "run_id": outcome.run_id, "year": outcome.year, "files": outcome.files, "checked": outcome.checked,
         "reused": outcome.reused, "seconds": round(outcome.seconds, 2), "summary_line": summary_line(outcome),
-        "counts": _status_counts(outcome), "units": units,
+        "counts": status_counts(outcome), "units": units, "roster": roster,
         "not_submitted": [{"unit": n.name, "code": n.code, "email": n.email, "department": n.department}
                           for n in outcome.not_submitted],
         "anomalies": [{"file": display_source(a.source, by_stored)[0], "kind": a.kind.value, "kind_label": a.kind.label,
-                       "message": a.message, "unit": a.unit, "code": a.code} for a in outcome.anomalies],
+                       "message": a.message, "unit": a.unit, "code": a.code, "unread": unread(a.kind)}
+                      for a in outcome.anomalies],
         "charts": {
             "rate": _bins([_number(u.values.get("eval_exec_rate")) for u in readable], RATE_BINS),
             "score": _bins([_number(u.values.get("eval_total_score")) for u in readable], SCORE_BINS),

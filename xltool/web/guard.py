@@ -1,4 +1,4 @@
-"""Limits in front of the application: request body size and the self-check rate.
+"""Limits in front of the application: request body size and read time, and the self-check rate.
 
 ``BodyLimit`` is pure ASGI, so a 200 MB upload is counted as it arrives, never buffered: past
 the limit the rest is read and dropped (up to a hard cap, so the browser gets the answer instead
@@ -8,6 +8,7 @@ answered at once.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 import time
@@ -93,6 +94,61 @@ async def _drain(receive) -> None:
         total += len(message.get("body", b""))
         if not message.get("more_body"):
             return
+
+
+class BodyTimeout:
+    """408 for a request body that trickles in: after *grace* seconds it must keep arriving at
+    *min_rate* bytes per second on average (Apache's mod_reqtimeout ``body=20,MinRate=500``).
+    A slow client then holds a connection for seconds, not hours. The head of the request is
+    bounded earlier, by the HTTP server (:mod:`xltool.web.server`)."""
+
+    def __init__(self, app, grace: float, min_rate: float, render: Callable[[str, str], tuple[bytes, str]]) -> None:
+        self.app, self.grace, self.min_rate, self.render = app, float(grace), float(min_rate), render
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or self.grace <= 0:
+            return await self.app(scope, receive, send)
+        start = time.monotonic()
+        seen = 0
+        timed_out = False
+        done = False
+        started = False
+
+        async def timed():
+            nonlocal seen, timed_out, done
+            if done:
+                return await receive()  # the body is complete: only a disconnect can come
+            if timed_out:
+                return {"type": "http.disconnect"}
+            deadline = start + self.grace + (seen / self.min_rate if self.min_rate > 0 else 1e9)
+            try:
+                message = await asyncio.wait_for(receive(), max(0.001, deadline - time.monotonic()))
+            except asyncio.TimeoutError:
+                # The application gets an empty end of body and fails on it; its answer is replaced.
+                timed_out = True
+                return {"type": "http.request", "body": b"", "more_body": False}
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                done = not message.get("more_body", False)
+            else:
+                done = True
+            return message
+
+        async def guarded_send(message):
+            nonlocal started
+            if timed_out and not started:
+                return
+            started = True
+            await send(message)
+
+        await self.app(scope, timed, guarded_send)
+        if timed_out and not started:
+            accept = dict(scope.get("headers", [])).get(b"accept", b"").decode("latin-1")
+            body, ctype = self.render(scope["path"], accept)
+            await send({"type": "http.response.start", "status": 408,
+                        "headers": [(b"content-type", ctype.encode()), (b"content-length", str(len(body)).encode()),
+                                    (b"connection", b"close")]})
+            await send({"type": "http.response.body", "body": body})
 
 
 def json_error(message: str) -> bytes:

@@ -130,7 +130,10 @@ def _cite(form: Form, finding: Finding, ext: Extraction) -> Finding:
         if where is None and c.field_id:
             where = _("(computed: {label})").format(label=c.label) if form.field(c.field_id).derived \
                 else _("(not stated in the report: {label})").format(label=c.label)
-        cells.append(c.model_copy(update={"where": where}))
+        update: dict[str, object] = {"where": where}
+        if not c.kind and c.field_id and c.field_id in form.by_id:  # read as the form states it (2,450.21, 97.58%)
+            update["kind"] = "year" if c.field_id == "info_year" else form.field(c.field_id).kind.value
+        cells.append(c.model_copy(update=update))
     return finding.model_copy(update={"cells": cells})
 
 
@@ -177,9 +180,9 @@ def across(checked: list[tuple[Path, object, WorkbookReport]]) -> None:
         for book_path, result, book in books:
             if book.year == report.year and same_unit(book.unit, report.unit):
                 form = result.form  # type: ignore[attr-defined]
-                if ext.form is not None and ext.form.pack_id != form.pack_id:
+                if ext.form is not None and ext.form.pack_ref != form.pack_ref:
                     # Beside a workbook the report is read against the workbook's pack.
-                    ext, _values, again = check_document(path, cfg=result.cfg, form=form.pack_id)  # type: ignore[attr-defined]
+                    ext, _values, again = check_document(path, cfg=result.cfg, form=form.pack_ref)  # type: ignore[attr-defined]
                     report.findings, report.unplaced = again.findings, again.unplaced
                 extra = cross_findings(form, ext, result.values, Path(book_path).name)  # type: ignore[attr-defined]
                 report.findings = _sort(report.findings + extra)
@@ -227,7 +230,7 @@ def audit_across(unit, bodies: list[str | None]) -> None:
     extra: list[Finding] = []
     for sub, text in zip(unit.reports, bodies):
         body = json.loads(text) if text else {}
-        if sub.header.get("form") != form.pack_id:
+        if sub.header.get("form") != form.pack_ref:
             body = _read_again(sub, form, body)
         where = {k: f"{sub.name} {v}" for k, v in (body.get("where") or {}).items()}
         ext = Extraction(values={k: v for k, v in (body.get("values") or {}).items() if k in where}, where=where)
@@ -245,7 +248,7 @@ def _read_again(sub, form: Form, body: dict) -> dict:
     if sub.path is None or not Path(sub.path).is_file():
         return body
     try:
-        result, _report = audit_result(Path(sub.path), ScoringConfig.model_validate_json(form.scoring_json), form.pack_id)
+        result, _report = audit_result(Path(sub.path), ScoringConfig.model_validate_json(form.scoring_json), form.pack_ref)
     except Exception:  # noqa: BLE001 - the worker's reading stands; the audit goes on
         return body
     return {"values": result.values, "where": result.where}

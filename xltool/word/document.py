@@ -1,8 +1,8 @@
 """A .docx read as a sequence of paragraphs and tables, after a safety gate.
 
 The file is hostile until read: bounded in size, every zip entry decompressed under limits
-(declared sizes, compression ratio, entry count) before python-docx sees it, XML parts with a
-DOCTYPE refused. Merged table cells come back from python-docx once per grid column and once
+(declared sizes, compression ratio, entry count) before python-docx sees it, XML parts holding
+a DOCTYPE or any other markup declaration anywhere, in any encoding, refused. Merged table cells come back from python-docx once per grid column and once
 per row they span; here a row holds each cell once, and a cell continued from the row above
 is marked ``continued`` (its text is kept: it names the group a row belongs to).
 """
@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from xltool.i18n import _
-from xltool.read.safety import Reason, UnreadableWorkbook
+from xltool.read.safety import DtdScan, Reason, UnreadableWorkbook
 
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 MAIN_PART = "word/document.xml"
@@ -130,22 +130,27 @@ def _gate(data: bytes, path: Path, limits: DocLimits) -> None:
                 info.compress_size, 1):
             raise _refuse(Reason.zip_bomb, _("{name} expands to far more data than a report holds; it was not opened."),
                           path)
+        # Every XML part is scanned whole, in the encoding it declares (not only its first bytes).
+        scan = DtdScan() if info.filename.lower().endswith((".xml", ".rels", ".vml")) else None
+        unsafe = False
         try:
             with zf.open(info) as fh:  # streamed: the declared size is not trusted
-                head = b""
                 while chunk := fh.read(65536):
-                    if not head:
-                        head = chunk[:4096]
                     total += len(chunk)
                     if total > limits.max_total_uncompressed:
                         raise _refuse(Reason.zip_bomb, _("{name} expands to far more data than a report holds; it "
                                                          "was not opened."), path)
+                    if scan is not None and scan.feed(chunk):
+                        unsafe = True
+                        break
+                else:
+                    unsafe = scan is not None and scan.feed(b"", final=True)
         except UnreadableReport:
             raise
         except Exception as exc:  # noqa: BLE001 - CRC errors, unsupported compression, truncation
             raise _refuse(Reason.corrupt_zip, _("{name} is damaged and cannot be opened as a Word document."), path,
                           repr(exc)) from None
-        if info.filename.endswith((".xml", ".rels")) and (b"<!DOCTYPE" in head or b"<!ENTITY" in head):
+        if unsafe:
             raise _refuse(Reason.unsafe_xml, _("{name} contains XML that xltool does not read (a document type "
                                                "declaration); save it again from Word or WPS."), path)
 

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date
 
-from xltool.form.cells import split_cell
+from xltool.form.address import split_cell
 from xltool.form.model import Form, Kind
 from xltool.form.selfeval import indicator_ids
 from xltool.i18n import _
@@ -362,16 +362,27 @@ def row_items(form: Form, row: int) -> tuple[list, list]:
 
 
 def _col_index(cell: str) -> int:
-    from xltool.form.cells import column_index
+    from xltool.form.address import column_index
 
     return column_index(split_cell(cell)[0])
 
 
 def is_column_row(form: Form, row: int) -> bool:
     """A row with one label and figures under the 年初预算数 / 全年预算数 / 全年执行数 … headers
-    (年度资金总额; the project form's 当年财政拨款 / 上年结转资金 / 其他资金 rows)."""
+    (年度资金总额; the project form's 当年财政拨款 / 上年结转资金 / 其他资金 rows); words to the right
+    of the figures (a form's 得分计算方法 note) do not make it another kind of row."""
     texts, fields = row_items(form, row)
-    return len(texts) == 1 and len(fields) >= 2
+    if len(fields) < 2:
+        return False
+    first, last = fields[0].column, fields[-1].column
+    cols = [_col_index(t.cell) for t in texts]
+    return sum(c < first for c in cols) == 1 and not any(first < c < last for c in cols)
+
+
+def _indicator_head_row(form: Form) -> int | None:
+    """The row of the indicator header (一级指标 … ), just above the first indicator row."""
+    rows = [f.row for f in form.fields if f.sheet == "eval" and f.group and f.group.startswith("ind_")]
+    return min(rows) - 1 if rows else None
 
 
 def labelled_fields(form: Form, row: int) -> list[tuple[str, str]]:
@@ -386,8 +397,43 @@ def labelled_fields(form: Form, row: int) -> list[tuple[str, str]]:
 
 
 def head_row(form: Form) -> int | None:
-    """附件3's 年初预算数 … header row."""
+    """附件3's 年初预算数 … header row: the row of words just above the 全年预算数 row (a region's
+    form may word the columns otherwise: 年初预算 / 调整后预算数, 年初预算数（A）)."""
+    budget = form.by_id.get("eval_budget_full")
+    if budget is not None and budget.sheet == "eval" and _row_words(form, budget.row - 1):
+        return budget.row - 1
     return _row_of(form, "eval", "年初预算数")
+
+
+def _row_words(form: Form, row: int) -> list[str]:
+    """The words of one row of the form's 附件3 sheet, squashed, left to right."""
+    texts = sorted((t for t in form.sheet("eval").texts if split_cell(t.cell)[1] == row and t.text.strip()),
+                   key=lambda t: _col_index(t.cell))
+    return [P.squash(t.text) for t in texts]
+
+
+def head_words(form: Form) -> set[str]:
+    """The column words of the funds header (年初预算数, 全年预算数, … as the pack words them)."""
+    head = head_row(form)
+    return {w for w in _row_words(form, head)} if head else set()
+
+
+def _is_head(form: Form, texts: list[str]) -> bool:
+    words = head_words(form)
+    return "年初预算数" in texts or (len(words) >= 3 and len(words & set(texts)) >= 3)
+
+
+def goal_words(form: Form) -> set[str]:
+    """The words over the two goal cells (预期目标 / 实际完成情况, or the region's)."""
+    goal = form.by_id.get("eval_goal_expected")
+    return set(_row_words(form, goal.row - 1)) if goal is not None else set()
+
+
+def total_word(form: Form) -> str:
+    """The label of the 总分 row (总分, or 合计)."""
+    total = form.by_id.get("eval_total_weight")
+    words = _row_words(form, total.row) if total is not None else []
+    return words[0] if words else "总分"
 
 
 def goal_row(form: Form) -> int | None:
@@ -412,7 +458,8 @@ def _column_labels(form: Form) -> dict[str, dict[str, str]]:
         return {}
     heads = {split_cell(t.cell)[0]: P.squash(t.text) for t in form.sheet("eval").texts if split_cell(t.cell)[1] == head}
     out: dict[str, dict[str, str]] = {}
-    last = _row_of(form, "eval", "年度总体目标") or head
+    ends = [r for r in (_row_of(form, "eval", "年度总体目标"), _indicator_head_row(form)) if r and r > head]
+    last = min(ends) if ends else head
     for row in range(head + 1, last):
         if is_column_row(form, row):
             texts, fields = row_items(form, row)
@@ -471,7 +518,7 @@ def choices(form: Form, name: str) -> tuple[str, ...]:
     from xltool.form.registry import get_pack
 
     try:
-        return tuple(get_pack(form.pack_id or None).file.choices.get(name, ()))
+        return tuple(get_pack(form.pack_ref or None).file.choices.get(name, ()))
     except ValueError:  # a pack no longer registered: the indicator cells say it
         return ()
 
@@ -526,11 +573,11 @@ def _eval(form: Form, table: Table, name: str, out: Extraction) -> None:
                 out.put(form, "eval_unit_name", rest[0].text.strip(), where(rest[0]))
                 out.put(form, "info_unit_name", rest[0].text.strip(), where(rest[0]))
             continue
-        if "年初预算数" in texts:
+        if _is_head(form, texts):
             heads = texts
             continue
         label_at = next((k for k, t in enumerate(texts) if _label(t) in column_rows), None)
-        if label_at is not None and mode == "":
+        if label_at is not None and mode in ("", "after_goal"):
             start = label_at
             columns = column_rows[_label(texts[label_at])]
             for cell, head in zip(row[start + 1:], heads[start + 1:] if heads else []):
@@ -543,7 +590,7 @@ def _eval(form: Form, table: Table, name: str, out: Extraction) -> None:
             if not heads:
                 _unplaced_numbers(row[start + 1:], where, out)
             continue
-        if "预期目标" in texts:
+        if "预期目标" in texts or (goal_words(form) and goal_words(form) <= set(texts)):
             mode = "goal"
             continue
         if mode == "goal":
@@ -554,9 +601,11 @@ def _eval(form: Form, table: Table, name: str, out: Extraction) -> None:
             continue
         if "一级指标" in texts or "三级指标" in texts:
             mode = "indicators"
-            layout = _indicator_layout(texts)
+            layout = _indicator_layout(texts, form)
             continue
-        if texts and texts[0].startswith("总分") or (len(texts) > 1 and "总分" in texts[:2]):
+        total = total_word(form)
+        if texts and (texts[0].startswith("总分") or texts[0].startswith(total)) or (
+                len(texts) > 1 and ("总分" in texts[:2] or total in texts[:2])):
             nums = _figures(own)
             for fid, cell in zip(("eval_total_weight", "eval_total_score"), nums):
                 out.put(form, fid, _cell_number(cell.text), where(cell))
@@ -625,16 +674,35 @@ _INDICATOR_HEADS = (("三级", "name"), ("方向", "dir"), ("指标值", "target
                     ("单位", "unit"), ("分值", "weight"), ("得分", "score"), ("偏差", "reason"))
 
 
-def _indicator_layout(heads: list[str]) -> tuple[str, ...]:
+def _indicator_layout(heads: list[str], form: Form | None = None) -> tuple[str, ...]:
     """The header's order of the columns after 二级指标 (a table copied from the template has
-    指标方向 and 计量单位 columns too); the published order when the header does not say."""
+    指标方向 and 计量单位 columns too); the published order when the header does not say. A header
+    word the form pack itself uses for a column (指标性质, 权重, 未完成原因分析) names that column."""
     start = next((i for i, h in enumerate(heads) if "二级" in h), None)
     if start is None:
         return INDICATOR_COLUMNS
+    own = _pack_indicator_words(form) if form is not None else {}
     out = []
     for head in heads[start + 1:]:
-        out.append(next((key for word, key in _INDICATOR_HEADS if word in head), ""))
+        out.append(own.get(head) or next((key for word, key in _INDICATOR_HEADS if word in head), ""))
     return tuple(out) if {"name", "target", "actual"} <= set(out) else INDICATOR_COLUMNS
+
+
+def _pack_indicator_words(form: Form) -> dict[str, str]:
+    """The form's indicator header word over each part's column → the part."""
+    row = _indicator_head_row(form)
+    if row is None or not form.tree:
+        return {}
+    l1, _label1, kids = form.tree[0]
+    ids = indicator_ids(l1, kids[0][0], 1)
+    words = {split_cell(t.cell)[0]: P.squash(t.text) for t in form.sheet("eval").texts
+             if split_cell(t.cell)[1] == row}
+    out = {}
+    for part, fid in ids.items():
+        f = form.by_id.get(fid)
+        if f is not None and words.get(split_cell(f.cell)[0]):
+            out[words[split_cell(f.cell)[0]]] = part
+    return out
 
 
 def _indicator(form: Form, l1: str, l2: str, j: int, cells, layout: tuple[str, ...], where,
@@ -725,6 +793,10 @@ def _guess(table: Table) -> int:
     if "经费控制" in text or "财政供养" in text:
         return 2
     if "年度资金总额" in text or "绩效指标" in text or "年初预算数" in text:
+        return 3
+    # A region's project form may open with its goals and word its funds header otherwise.
+    rest = "".join(P.squash(c.text) for row in table.rows[6:60] for c in row)
+    if "绩效指标" in rest and ("年初预算" in rest or "预算执行" in rest):
         return 3
     return 0
 

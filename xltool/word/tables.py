@@ -12,10 +12,9 @@ from collections.abc import Mapping
 from docx.enum.table import WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml import OxmlElement
-from docx.oxml.ns import qn
 from docx.shared import Pt
 
-from xltool.form.cells import column_index, split_cell
+from xltool.form.address import column_index, split_cell
 from xltool.form.model import Field, Form, Kind
 from xltool.form.selfeval import indicator_ids, l1_weight_label
 from xltool.form.scoring import ScoringConfig
@@ -86,9 +85,7 @@ ANNEX3_WIDTHS = (16.0, 24.0, 30.0, 30.0, 30.0, 30.0, 22.0, 22.0, 63.0)
 
 def _repeat_header(row) -> None:
     tr_pr = row._tr.get_or_add_trPr()
-    el = OxmlElement("w:tblHeader")
-    el.set(qn("w:val"), "true")
-    tr_pr.append(el)
+    tr_pr.append(OxmlElement("w:tblHeader"))  # on, as Word writes it (no w:val)
 
 
 # -- 附件2 -----------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from xltool.form.model import Form
 from xltool.form.scoring import ScoringConfig
 from xltool.i18n import _
 from xltool.numbers import fmt_amount
+from xltool.plaintext import plain
 from xltool.word.tables import annex2, annex3, show
 
 SECTIONS = (
@@ -139,7 +140,7 @@ def context(form: Form, values: Mapping[str, object], errors: int = 0) -> dict[s
     report's sentences, sections and project lists."""
     y = form.year
     ctx: dict[str, object] = {f.id: show(f, values.get(f.id)) for f in form.fields}
-    unit = str(values.get("info_unit_name") or "")
+    unit = plain(values.get("info_unit_name"))  # the title and the signature line: no bidi/control characters
     initial, later = _projects(form, values)
     ctx.update(
         year=y, unit=unit, forced=errors > 0, errors=errors,
@@ -252,13 +253,28 @@ def _forced(doc, note: str) -> None:
     run.font.color.rgb = RGBColor(0xC0, 0x00, 0x00)
 
 
+STYLES_WITH_EFFECTS = "http://schemas.microsoft.com/office/2007/relationships/stylesWithEffects"
+
+
+def _blank():
+    """python-docx's blank document without its Word 2010 ``stylesWithEffects`` part: a copy of
+    the styles that later Word versions no longer write and that goes stale once styles change
+    (the Open XML SDK's Word check reads the mismatch as damaged content)."""
+    import docx
+
+    doc = docx.Document()
+    for rid, rel in list(doc.part.rels.items()):
+        if rel.reltype == STYLES_WITH_EFFECTS:
+            doc.part.drop_rel(rid)
+    return doc
+
+
 def build_project(form: Form, values: Mapping[str, object], cfg: ScoringConfig, errors: int = 0):
     """A 项目支出绩效自评表 as a Word document: the unit, the title, the table (laid out from the
     pack like 附件3) and the footer line; A4 landscape."""
-    import docx
     from docx.enum.text import WD_ALIGN_PARAGRAPH
 
-    doc = docx.Document()
+    doc = _blank()
     _fonts(doc)
     _page_setup(doc.sections[0], landscape=True)
     _page_numbers(doc.sections[0])
@@ -275,7 +291,6 @@ def build_project(form: Form, values: Mapping[str, object], cfg: ScoringConfig, 
 
 def build(form: Form, values: Mapping[str, object], cfg: ScoringConfig, errors: int = 0):
     """The default report as a python-docx Document (the 自评表 alone for a project form)."""
-    import docx
     from docx.enum.section import WD_SECTION
     from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_BREAK
 
@@ -283,7 +298,7 @@ def build(form: Form, values: Mapping[str, object], cfg: ScoringConfig, errors: 
         return build_project(form, values, cfg, errors)
 
     ctx = context(form, values, errors)
-    doc = docx.Document()
+    doc = _blank()
     _fonts(doc)
     _page_setup(doc.sections[0])
     _page_numbers(doc.sections[0])

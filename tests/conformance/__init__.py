@@ -1,0 +1,1 @@
+"""The conformance corpus: published self-evaluation returns as cases, and their runner."""

@@ -1,0 +1,57 @@
+"""A small on-disk cache for what xltool derives from its own declarations (compiled catalogues,
+rule code, the 审核 sheet's expected formulas), so that each process does not derive it again.
+
+Entries are named by a digest of everything they are derived from, so a stale entry is never
+found; nothing a workbook, a request or a mail supplies is ever stored here. The folder is
+``$XLTOOL_CACHE_DIR``, else the user's cache folder (``$XDG_CACHE_HOME/xltool``,
+``~/.cache/xltool``, ``%LOCALAPPDATA%\\xltool``). A read-only or missing folder only means
+the value is derived again: reading and writing never fail.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+
+def cache_dir() -> Path | None:
+    if os.environ.get("XLTOOL_CACHE_DIR"):
+        return Path(os.environ["XLTOOL_CACHE_DIR"])
+    if sys.platform == "win32" and os.environ.get("LOCALAPPDATA"):
+        return Path(os.environ["LOCALAPPDATA"]) / "xltool"
+    if os.environ.get("XDG_CACHE_HOME"):
+        return Path(os.environ["XDG_CACHE_HOME"]) / "xltool"
+    try:
+        return Path.home() / ".cache" / "xltool"
+    except RuntimeError:  # no home folder
+        return None
+
+
+def read(name: str) -> bytes | None:
+    """The entry *name* (a relative path of our own making), or None."""
+    folder = cache_dir()
+    if folder is None:
+        return None
+    try:
+        return (folder / name).read_bytes()
+    except (OSError, ValueError):
+        return None
+
+
+def write(name: str, data: bytes) -> None:
+    """Store *data* as *name* atomically; silently nothing when the folder cannot be written."""
+    folder = cache_dir()
+    if folder is None:
+        return
+    target = folder / name
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_bytes(data)
+        os.replace(tmp, target)
+    except (OSError, ValueError):
+        try:
+            tmp.unlink()
+        except OSError:
+            pass

@@ -1,0 +1,26 @@
+"""The ``xltool`` command line: ``main`` is the console script, ``app`` the Typer application.
+
+The commands are listed in ``xltool.cli.registry`` and each lives in its own module here,
+imported only when it runs. This package imports nothing until used, so that ``main`` can
+pause the garbage collector (``xltool.cli.collector``) before the interpreter imports Typer.
+"""
+
+
+def main() -> None:  # pragma: no cover - the console script and ``python -m xltool``
+    from xltool.cli.collector import pause
+
+    pause()
+    from xltool.cli.registry import run
+
+    run()
+
+
+def __getattr__(name: str):
+    if name in ("app", "COMMANDS"):
+        from xltool.cli import registry
+
+        return getattr(registry, name)
+    raise AttributeError(name)
+
+
+__all__ = ["COMMANDS", "app", "main"]

@@ -1,0 +1,148 @@
+"""The ``xltool`` command line: the list of commands, each loaded only when it runs.
+
+A command is one line of ``COMMANDS``: its name, where its function (or its Typer group)
+lives, and its help. ``xltool --help`` lists them from here without importing any of them;
+``xltool check-workbook …`` imports ``xltool.cli.check`` and what it needs, nothing else.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import NamedTuple
+
+import typer
+from typer.core import TyperCommand, TyperGroup
+
+from xltool.cli.collector import resume as resume_collector
+from xltool.cli.i18n import install as _install_cli_i18n
+from xltool.cli.params import install as _install_plain_params
+from xltool.console import tolerant_streams
+from xltool.i18n import N_, _
+
+
+class Command(NamedTuple):
+    name: str
+    target: str  # "module:attribute": a function (a command) or a typer.Typer (a group of commands)
+    help: str  # English msgid, translated when shown
+    exit_codes: bool = False  # the help ends with the checking commands' exit codes
+
+
+COMMANDS: tuple[Command, ...] = (
+    Command("make-template", "xltool.cli.template:make_template", N_("Write the locked self-evaluation template for a year (one per unit with --roster).")),
+    Command("fields", "xltool.cli.template:fields", N_("List the form's fields: id, sheet, cell, label, type, unit.")),
+    Command("fill", "xltool.cli.template:fill", N_("Fill a template's input cells by field id from a YAML/JSON file.")),
+    Command("check-workbook", "xltool.cli.check:check_workbook", N_("Check returned workbooks and list every discrepancy."), True),
+    Command("rules", "xltool.cli.rules:rules", N_("List the rule catalogue, or show one rule's documentation.")),
+    Command("schema", "xltool.cli.rules:schema", N_("Print the JSON schema of check-workbook --format json.")),
+    Command("audit", "xltool.cli.audit:audit", N_(
+        "Audit returned workbooks in batch: files, folders and zip archives (every other file is listed with what to "
+        "do); a summary workbook, consolidated data, per-unit issue lists, history of rounds, optional e-mail."), True),
+    Command("intake", "xltool.cli.intake:intake", N_(
+        "Answer returns that arrive by e-mail: read the bureau's mailbox over IMAP, audit every workbook with the "
+        "same rules as xltool audit, reply to the unit's registered address, hold the rest for a person. "
+        "--once: one pass; otherwise keep watching (IMAP IDLE or polling) until Ctrl-C or SIGTERM.")),
+    Command("make-report", "xltool.cli.word:make_report_cmd", N_("Write the Word report (附件1 with 附件2 and 附件3) from a filled workbook.")),
+    Command("check-report", "xltool.cli.word:check_report_cmd", N_("Check a Word report as it is."), True),
+    Command("serve", "xltool.cli.web:serve", N_(
+        "Serve the web pages: self-check for units (no login) and the audit desk for the bureau (password), with "
+        "the same JSON API under /api/.")),
+    Command("mail", "xltool.cli.mail:mail_app", N_("Mail: test the settings, send or list the outbox")),
+    Command("forms", "xltool.cli.forms:forms_app", N_("Form packs: list them, or check a pack file")),
+    Command("addin", "xltool.cli.addin:addin_app", N_("The Excel add-in (xlwings): serve or set up")),
+)
+_BY_NAME = {c.name: c for c in COMMANDS}
+
+
+def help_text(entry: Command) -> str:
+    if not entry.exit_codes:
+        return _(entry.help)
+    from xltool.exitcodes import exit_codes_help
+
+    return _(entry.help) + " " + exit_codes_help()
+
+
+class _Listed(TyperCommand):
+    """A command as the help lists it (name and help), before its module is imported."""
+
+
+class LazyGroup(TyperGroup):
+    """Every command of ``COMMANDS`` is known by name; its module loads when it is invoked."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        markup = getattr(self, "rich_markup_mode", None)
+        for entry in COMMANDS:
+            self.commands.setdefault(entry.name, _Listed(name=entry.name, help=help_text(entry), callback=None,
+                                                         rich_markup_mode=markup))
+
+    def resolve_command(self, ctx, args):
+        name, cmd, rest = super().resolve_command(ctx, args)
+        if isinstance(cmd, _Listed):
+            cmd = self.commands[name] = load(_BY_NAME[name], getattr(self, "rich_markup_mode", None))
+        resume_collector()
+        return name, cmd, rest
+
+
+def load(entry: Command, markup=None):
+    """The click command of *entry*: its module imported, every callback guarded by ``user_errors``."""
+    from xltool.cli.common import user_errors
+
+    module, _sep, attr = entry.target.partition(":")
+    target = getattr(importlib.import_module(module), attr)
+    if isinstance(target, typer.Typer):
+        _guard(target, user_errors)
+        command = typer.main.get_command(target)
+    else:
+        single = typer.Typer(add_completion=False, rich_markup_mode=markup)
+        single.command(entry.name, help=help_text(entry))(user_errors(target))
+        command = typer.main.get_command(single)
+    command.name = entry.name
+    command.help = help_text(entry)
+    return command
+
+
+def _guard(group: typer.Typer, wrap) -> None:
+    for command in group.registered_commands:
+        if command.callback is not None and not getattr(command.callback, "__wrapped__", None):
+            command.callback = wrap(command.callback)
+    for sub in group.registered_groups:
+        if sub.typer_instance is not None:
+            _guard(sub.typer_instance, wrap)
+
+
+tolerant_streams()  # a GBK or ASCII console shows "?" for what it cannot, never a traceback
+_install_cli_i18n()
+_install_plain_params()
+app = typer.Typer(
+    cls=LazyGroup,
+    help=_("xltool: the budget performance self-evaluation workbook — template, check, mail, audit."),
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode="rich",
+)
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        import sys
+
+        from xltool import __version__
+
+        sys.stdout.write(f"xltool {__version__}\n")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_show_version, is_eager=True,
+                                 help=_("Show xltool's version and exit")),
+) -> None:
+    pass  # a group: the commands come from COMMANDS, the help from the Typer above
+
+
+def run() -> None:
+    """The command line of this process (``xltool.cli.main`` pauses the collector first)."""
+    try:
+        app(prog_name="xltool")
+    finally:
+        resume_collector()

@@ -1,0 +1,99 @@
+"""Facts derived from a form's declaration, kept in the on-disk cache (``xltool.cache``).
+
+Some facts take a tenth of a second to derive (the template fingerprint, the ≈5,000 formulas of
+the 审核 sheet) and are the same in every process that reads the same pack, version, year and
+settings. They are stored under a key made of everything they are derived from: the form's
+identity (pack id and version, template id and version, year, settings, locale), the digest
+of the pack's whole declaration, and a stamp of xltool's code and packs (size and modification time of each source
+file), so a change to any of them derives afresh. Only values computed here from the form
+are stored; nothing a workbook says.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import marshal
+import os
+from functools import lru_cache
+from pathlib import Path
+
+from xltool import cache
+from xltool.form.model import Form
+
+PACKAGE = Path(__file__).resolve().parents[1]
+
+
+@lru_cache(maxsize=1)
+def code_stamp() -> str:
+    """Size and mtime of every source of xltool (code, packs, catalogues): changes with the code."""
+    from xltool import __version__
+
+    h = hashlib.sha256(__version__.encode())
+    for dirpath, dirnames, filenames in os.walk(PACKAGE):
+        dirnames[:] = sorted(d for d in dirnames if d not in ("__pycache__", "static", "templates"))
+        for name in sorted(filenames):
+            if name.endswith((".py", ".toml", ".po")):
+                try:
+                    st = os.stat(os.path.join(dirpath, name))
+                except OSError:
+                    continue
+                h.update(f"{dirpath}/{name}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+    return h.hexdigest()
+
+
+def _pack_digest(pack_ref: str) -> str:
+    """The digest of the pack's whole declaration (an extension's base included)."""
+    from xltool.form.registry import get_pack
+
+    try:
+        return get_pack(pack_ref or None).digest
+    except Exception:  # noqa: BLE001 - an unknown pack: the key then rests on its id and version alone
+        return ""
+
+
+def form_key(form: Form) -> str:
+    """The cache key of *form*: what its derived facts depend on (see the module's docstring)."""
+    from xltool.i18n import current_locale
+
+    return _key(current_locale(), form.pack_ref, form.pack_version, form.template_id, form.version, form.year,
+                form.scoring_json)
+
+
+@lru_cache(maxsize=64)
+def _key(*ident) -> str:
+    pack = _pack_digest(ident[1])
+    blob = json.dumps([code_stamp(), *ident, pack], ensure_ascii=False).encode("utf-8")
+    return hashlib.sha256(blob).hexdigest()[:40]
+
+
+_MEMO: dict[tuple[str, str], object] = {}  # this process's loads and stores
+
+
+def load(form: Form, kind: str):
+    """The stored *kind* of *form*, or None."""
+    key = (form_key(form), kind)
+    if key in _MEMO:
+        return _MEMO[key]
+    data = cache.read(f"forms/{key[0]}.{kind}")
+    if data is None:
+        return None
+    try:
+        value = marshal.loads(data)
+    except (EOFError, ValueError, TypeError):
+        return None
+    _remember(key, value)
+    return value
+
+
+def store(form: Form, kind: str, value) -> None:
+    """Keep *value* (plain data: str, bytes, tuples) as the *kind* of *form*."""
+    key = (form_key(form), kind)
+    _remember(key, value)
+    cache.write(f"forms/{key[0]}.{kind}", marshal.dumps(value))
+
+
+def _remember(key: tuple[str, str], value) -> None:
+    if len(_MEMO) > 256:
+        _MEMO.clear()
+    _MEMO[key] = value
