@@ -44,6 +44,16 @@ def fmt_number(value: float | None) -> str:
     return _fmt(value, lambda v: format_decimal(v, format="#,##0.####", locale=LOCALE))
 
 
+# What the forms themselves print in a cell with no figure (“——”), and what units type there:
+# read as an empty cell by every reader (workbook and Word alike), never as “not a number”.
+NO_FIGURE = frozenset(("-", "--", "——", "—", "－", "－－", "/", "／", "无", "…", "……", "......"))
+
+
+def no_figure(text: str) -> bool:
+    """Whether *text* is only the mark of a cell with no figure (spaces ignored)."""
+    return _SPACES.sub("", text) in NO_FIGURE
+
+
 def parse_number(text: str) -> tuple[float, bool] | None:
     """Parse *text* as a number; returns (value, was_percent) or None when it is not one.
 

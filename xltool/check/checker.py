@@ -180,6 +180,7 @@ def judge(form: Form, cfg: ScoringConfig, values: Mapping[str, object], *,
     checks = build_checks(form.year, cfg, form_id=form.pack_ref)
     findings = [to_finding(outcome, form, reading.values, shown=values, cfg=cfg, notes=notes)
                 for outcome in evaluate_many(checks, reading.values, _rules_key(form, cfg)) if not _prints_as_zero(outcome)]
+    findings += [_not_a_figure(form, fid, values.get(fid)) for fid in reading.not_figures]
     extra = []
     if reading.unjudged:
         rows = "、".join(reading.unjudged[:5]) + ("等" if len(reading.unjudged) > 5 else "")
@@ -187,6 +188,16 @@ def judge(form: Form, cfg: ScoringConfig, values: Mapping[str, object], *,
                        "judgement ({rows})").format(n=len(reading.unjudged), rows=rows))
     return findings, coverage(form, cfg, checks, values, missing_sheets=missing_sheets, word=word,
                               unplaced=unplaced, notes=extra)
+
+
+def _not_a_figure(form: Form, fid: str, raw: object) -> Finding:
+    """XT102 for an indicator's 实际完成值 written in words where its target is a figure."""
+    from xltool.check.catalogue import rule
+
+    r, f = rule("XT102"), form.field(fid)
+    params = {"where": f"{form.sheet_title(f.sheet)}!{f.cell}", "label": f.label, "text": raw}
+    return Finding(code="XT102", severity=r.severity, message=r.message().format(**params), fix=r.fix().format(**params),
+                   cells=[cell_ref(form, fid, raw)], instance=fid)
 
 
 def run_checks(form: Form, cfg: ScoringConfig, values: Mapping[str, object],
@@ -210,7 +221,13 @@ def check_result(result: ReadResult) -> list[Finding]:
 
 def check_result_covered(result: ReadResult) -> tuple[list[Finding], Coverage]:
     findings, covered = judge(result.form, result.cfg, result.values, missing_sheets=tuple(result.missing_sheets))
+    # A cell that holds words where a figure belongs is said once (XT102), not again as empty (XT103).
+    unreadable = {c.field_id for f in result.findings if f.code in NOT_A_FIGURE for c in f.cells}
+    findings = [f for f in findings if not (f.code == "XT103" and {c.field_id for c in f.cells} <= unreadable)]
     return result.findings + findings, covered
+
+
+NOT_A_FIGURE = ("XT102", "XT120")  # entry findings whose cell is read as no value
 
 
 def check_path(path: Path, *, backend: str = "xml", cfg: ScoringConfig | None = None,

@@ -29,12 +29,14 @@ class Reading:
     values: Mapping[str, object]  # the values the rules judge (the input itself when nothing changed)
     notes: dict[str, tuple[str, str]] = field(default_factory=dict)  # field id → (confidence, how it was read)
     unjudged: list[str] = field(default_factory=list)  # named rows whose score no rule can recompute
+    not_figures: list[str] = field(default_factory=list)  # 实际完成值 in words where a figure belongs (XT102)
 
 
 def read_indicators(form: Form, cfg: ScoringConfig, values: Mapping[str, object]) -> Reading:
     out: dict[str, object] | None = None
     notes: dict[str, tuple[str, str]] = {}
     unjudged: list[str] = []
+    not_figures: list[str] = []
     judgements = tuple(cfg.indicator.qualitative)
     for l1, l2, label, j in form.indicator_places():
         ids = indicator_ids(l1, l2, j)
@@ -51,9 +53,11 @@ def read_indicators(form: Form, cfg: ScoringConfig, values: Mapping[str, object]
         name = values.get(ids["name"])
         if isinstance(name, str) and name.strip() and name.strip() != "无" and target is not None and actual is not None:
             final = {k: changes.get(ids[k], values.get(ids[k])) for k in ("dir", "target", "actual")}
-            if not _scorable(final, judgements):
+            if _word_for_a_figure(final):
+                not_figures.append(ids["actual"])
+            elif not _scorable(final, judgements):
                 unjudged.append(f"{label}第{j}行「{name.strip()}」")
-    return Reading(values if out is None else out, notes, unjudged)
+    return Reading(values if out is None else out, notes, unjudged, not_figures)
 
 
 def _scorable(row: dict[str, object], judgements: tuple[str, ...]) -> bool:
@@ -86,19 +90,18 @@ def _read_row(ids: dict[str, str], target: object, actual: object, stated_dir: o
     # A text holding no single figure stays text: filled, but not a number the rules can judge.
     if mt is not None and isinstance(target, str) and mt.number is not None:
         changes[ids["target"]] = mt.number
-    if ma is not None and isinstance(actual, str):
-        if ma.number is not None:
-            changes[ids["actual"]] = ma.number
-        else:
-            judgement, sure = judgement_of(actual, None, judgements, words)
-            met = judgement == (judgements[0] if judgements else None)
-            if met and mt is not None and mt.number is not None:
-                # “达成” against a figure: the target was reached.
-                changes[ids["actual"]] = mt.number
-                notes[ids["actual"]] = ("medium", _("实际完成值 “{actual}” read as the target reached ({target})").format(
-                    actual=normal_text(actual), target=mt.text))
+    if ma is not None and isinstance(actual, str) and ma.number is not None:
+        changes[ids["actual"]] = ma.number
     _percent_points(ids, mt, ma, target, actual, changes, notes)
     return changes
+
+
+def _word_for_a_figure(row: dict[str, object]) -> bool:
+    """A quantitative row (≥, ≤, = a figure) whose 实际完成值 is words (完成, 达成): 财预〔2020〕10号
+    第十六条 scores it by the ratio of the actual to the target, which a word does not give."""
+    target, actual = row["target"], row["actual"]
+    return (row["dir"] in DIRECTIONS[:3] and isinstance(target, (int, float)) and not isinstance(target, bool)
+            and isinstance(actual, str) and bool(actual.strip()))
 
 
 def _percent_points(ids: dict[str, str], mt: Measure | None, ma: Measure | None, target: object, actual: object,

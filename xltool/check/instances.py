@@ -84,6 +84,29 @@ def _totals(form: Form) -> list[Check]:
             if not _has(form, pid, *(f"base_{p}_{col}" for p in parts)):
                 continue
             out.append(_compare(form, "XT203", pid, lhs, "<=", Ref(pid), lhs_label="其中合计"))
+    return out + _of_which_blank(form)
+
+
+def _of_which_blank(form: Form) -> list[Check]:
+    """XT108 for a 其中 block: every 其中 cell empty under a parent stated (not zero) — a missing
+    breakdown, said once per block rather than compared as 0.00 column by column."""
+    out = []
+    for parent, parts in OF_WHICH:
+        parents = [f"base_{parent}_{col}" for col, _ in reversed(BASE_COLUMNS)]  # the year's 决算数 first
+        cells = [f"base_{p}_{col}" for p in parts for col, _ in BASE_COLUMNS]
+        parents, cells = [i for i in parents if i in form.by_id], [i for i in cells if i in form.by_id]
+        if not parents or not cells:
+            continue
+        stated_nonzero = tuple(Cmp(">", Abs(Ref(i)), Const(0)) for i in parents)
+        names = list(dict.fromkeys(form.field(i).label.split(" / ")[0] for i in cells))
+        name = _label(form, parents[0]).split(" / ")[0]
+        out.append(Check(
+            rule=rule("XT108"), instance=f"of_which:{parent}",
+            lhs=Sum(tuple(Filled(i) for i in cells)), op=">=", rhs=Const(1),
+            fields=tuple(parents) + tuple(cells), kind="flag",
+            applies=stated_nonzero[0] if len(stated_nonzero) == 1 else Or(stated_nonzero),
+            lhs_label=name, params={"name": name, "rows": "、".join(names), "counterparts": ",".join(parents)},
+        ))
     return out
 
 

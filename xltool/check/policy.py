@@ -144,7 +144,8 @@ def score_inflation(form: Form, cfg: ScoringConfig) -> list[Check]:
     score_rate = Div(Sub(Ref("eval_total_score"), Ref("eval_exec_score")), weights)
     return [compare(
         form, "XT613", "total", Round(Sub(score_rate, ex.rate), 4), "<=", Const(margin), rounding=False,
-        kind="rate", stated=False, fields=ids + ("eval_budget_full", "eval_exec"),
+        kind="rate", stated=False,
+        fields=ids + tuple(i for i in ("eval_exec_rate", "eval_budget_full", "eval_exec") if i in form.by_id),
         applies=all_of(ex.defined, Cmp(">", weights, Const(0)), stated(form, ex.spent), Filled("eval_exec_score")),
         params={"margin": f"{margin * 100:g}"},
     )]

@@ -24,7 +24,7 @@ from xltool.form.registry import UnknownForm
 from xltool.form.selfeval import TEMPLATE_ID, VERSION, build_form, config_values, default_scoring
 from xltool.i18n import _
 from xltool.form.measure import is_instruction
-from xltool.numbers import fmt_amount, fmt_number, parse_number, too_precise
+from xltool.numbers import fmt_amount, fmt_number, no_figure, parse_number, too_precise
 from xltool.read.book import Book
 from xltool.read.formulas import norm_formula
 from xltool.read.integrity import check_integrity
@@ -318,6 +318,8 @@ class _Typer:
                 return unicodedata.normalize("NFKC", text)
             if f.kind is Kind.NUMBER and f.choices:
                 return self._indicator_value(f, raw, text)
+            if no_figure(text):  # “——”: the cell states no figure (blank, as the Word reader reads it)
+                return None
             parsed = parse_number(text)
             if parsed is None:
                 self._finding("XT102", f, raw)

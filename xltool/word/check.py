@@ -94,6 +94,8 @@ def _stated(form: Form, ext: Extraction, values: dict[str, object], said: set[st
                 out.append(_missing_breakdown(form, fid, stated, parts))
             continue
         digits = 4 if f.kind is Kind.RATE else 2
+        if f.kind is Kind.RATE and fid in ext.places:
+            digits = min(digits, ext.places[fid] + 2)  # “86%” states a whole percent: compared at that
         shown, expected = excel_round(float(stated), digits), excel_round(float(computed), digits)
         if shown == expected:
             continue

@@ -16,6 +16,7 @@ from xltool.form.address import split_cell
 from xltool.form.model import Form, Kind
 from xltool.form.selfeval import indicator_ids
 from xltool.i18n import _
+from xltool.numbers import NO_FIGURE
 from xltool.word import patterns as P
 from xltool.word.document import Document, Para, Table
 
@@ -41,6 +42,7 @@ class Extraction:
     placed: int = 0
     form: Form | None = None  # the form it was read against (set by check.check_document)
     from_text: set[str] = field(default_factory=set)  # fields read from the narrative, not from a table
+    places: dict[str, int] = field(default_factory=dict)  # rates: decimals of the percent as stated
 
     def put(self, form: Form, fid: str, value: object, where: str) -> None:
         if value is None or value == "" or fid in self.where:
@@ -49,6 +51,9 @@ class Extraction:
             self.unplace(where, str(value))
             return
         target = self.stated if form.field(fid).derived else self.values
+        if isinstance(value, Percent):
+            self.places[fid] = value.places
+            value = float(value)
         target[fid] = value
         self.where[fid] = where
         self.placed += 1
@@ -70,17 +75,33 @@ def _label(text: str) -> str:
 
 def _cell_number(text: str) -> float | None:
     s = P.squash(text).replace("万元", "").replace("元", "")
-    if s in ("", "-", "--", "——", "—", "/", "无", "…", "……", "......"):
+    if not s or s in NO_FIGURE:
         return None
     m = re.fullmatch(r"-?\d+(?:,\d{3})*(?:\.\d+)?%?", s)
     if not m:
         return None
     value = P.number(s.rstrip("%"))
-    return value / 100 if s.endswith("%") else value
+    if not s.endswith("%"):
+        return value
+    places = len(s.rstrip("%").partition(".")[2])
+    return Percent(value / 100, places)
+
+
+class Percent(float):
+    """A rate as a cell states it (“86%”): *places* decimals of the percent, so that it is
+    compared at the precision it is stated (86% against 86.20% computed is not a difference)."""
+
+    places: int
+
+    def __new__(cls, value: float, places: int) -> "Percent":
+        obj = super().__new__(cls, value)
+        obj.places = places
+        return obj
 
 
 def _empty(text: str) -> bool:
-    return P.squash(text) in ("", "——", "—", "-", "--", "/", "…", "……", "......", "无")
+    s = P.squash(text)
+    return not s or s in NO_FIGURE
 
 
 # -- narrative ---------------------------------------------------------------------------
