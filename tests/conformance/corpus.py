@@ -109,6 +109,9 @@ class Case(_Strict):
     word_columns: list[str] = ["name", "target", "actual", "weight", "score", "reason"]
     raw: dict[str, str] = {}  # text typed into a cell as it is (the fill would refuse it)
     weights: dict[str, float] | None = None  # the bureau's weights for this project's template
+    # The bureau's policy settings where a case turns a check on or off (a derived variant that
+    # applies every 53号 ratio); merged into the pack's [policy], ratios key by key.
+    policy: dict[str, Any] = {}
     expect: list[Expect] = []
     must_not: list[MustNot] = []
     word: bool = True
@@ -164,9 +167,14 @@ def scoring_for(case: Case):
     from xltool.form.selfeval import default_scoring
 
     cfg = default_scoring(case.pack)
-    if case.weights:
+    if case.weights or case.policy:
         data = cfg.model_dump()
-        data["weights"].update(case.weights)
+        data["weights"].update(case.weights or {})
+        for key, value in case.policy.items():
+            if isinstance(value, dict):
+                data["policy"][key] = {**(data["policy"].get(key) or {}), **value}
+            else:
+                data["policy"][key] = value
         cfg = ScoringConfig.model_validate(data)
     return cfg
 
@@ -534,7 +542,7 @@ def docx(case: Case, folder: Path) -> Path:
 def check_word(case: Case, folder: Path):
     from xltool.word.check import check_document
 
-    _ext, _values, report = check_document(docx(case, folder), cfg=scoring_for(case) if case.weights else None,
+    _ext, _values, report = check_document(docx(case, folder), cfg=scoring_for(case) if case.weights or case.policy else None,
                                            form=case.pack)
     return report.findings, report
 

@@ -204,7 +204,9 @@ RULES: dict[str, Rule] = {
             "XT102", E, "Not a number",
             "{where} ({label}) holds “{text}”, which is not a number.",
             "Enter a number in this cell.",
-            "Finds cells that must hold a number but hold text that cannot be read as one.",
+            "Finds cells that must hold a number but hold text that cannot be read as one, including the 实际完成值 of a "
+            "quantitative indicator (≥, ≤, = a figure) written in words (完成, 达成). A cell holding only “——” or “/” "
+            "states no figure and is read as empty.",
             "A figure that is not a number cannot be checked or added up.",
             "附件3!E5 holds “见附表”.",
             live=False,
@@ -251,8 +253,9 @@ RULES: dict[str, Rule] = {
             "XT108", W, "Breakdown missing",
             "{name}: the breakdown rows ({rows}) are all empty, while {other_label} states {other}.",
             "Fill in the breakdown rows ({rows}), or explain why the figure has none.",
-            "Finds a total computed from rows that are all empty while the same figure is stated elsewhere, and says so "
-            "once per block, instead of comparing an empty sum (0.00) with the stated figure.",
+            "Finds a total computed from rows that are all empty while the same figure is stated elsewhere, and a 其中 "
+            "block left empty under a stated parent (附件2 公用经费, 公务用车), and says so once per block, instead of "
+            "comparing an empty sum (0.00) with the stated figure.",
             "A blank is not a zero: empty breakdown rows mean the breakdown is missing, not that its parts add up to 0.00.",
             "项目自评表: 年度资金总额 全年预算数 89.97, while 当年财政拨款、上年结转资金、其他资金 are all empty.",
             source=N_("附件3 表样 (年度资金总额 and its 其中 rows: 当年财政拨款, 上年结转资金, 其他资金); 附件2 填表说明 "

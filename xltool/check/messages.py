@@ -101,9 +101,14 @@ def _inflation(check, outcome, form, values, shown, cfg, params) -> None:  # XT6
     total, exec_score = _f(values.get("eval_total_score")) or 0.0, _f(values.get("eval_exec_score")) or 0.0
     weights = (_f(values.get("eval_total_weight")) or 0.0) - (_f(values.get("eval_exec_weight")) or 0.0)
     score_rate = (total - exec_score) / weights if weights else 0.0
-    params["score_rate"] = fmt_rate(score_rate)
-    params["rate"] = fmt_rate(score_rate - outcome.lhs)
-    params["diff"] = fmt_figure(round(outcome.lhs * 100, 2))
+    rate = _f(values.get("eval_exec_rate"))
+    if rate is None:  # the pack computes no rate field: the one the rule computed
+        rate = score_rate - outcome.lhs
+    # Both rates and their gap as printed (two decimals of a percent), so the sentence adds up.
+    shown_score, shown_rate = round(score_rate * 100, 2), round(rate * 100, 2)
+    params["score_rate"] = fmt_rate(shown_score / 100)
+    params["rate"] = fmt_rate(shown_rate / 100)
+    params["diff"] = fmt_figure(round(shown_score - shown_rate, 2))
 
 
 def _grade(check, outcome, form, values, shown, cfg, params) -> None:  # XT614

@@ -624,6 +624,11 @@ def _eval(form: Form, table: Table, name: str, out: Extraction) -> None:
             mode = "indicators"
             layout = _indicator_layout(texts, form)
             continue
+        if "eval_grade" in form.by_id and texts and _label(texts[0]) == _label(form.field("eval_grade").label):
+            if len(own) > 1:  # 自评等级 (a pack's grade row, below the indicators or 总分)
+                out.put(form, "eval_grade", own[-1].text.strip(), where(own[-1]))
+            mode = "done"
+            continue
         total = total_word(form)
         if texts and (texts[0].startswith("总分") or texts[0].startswith(total)) or (
                 len(texts) > 1 and ("总分" in texts[:2] or total in texts[:2])):
