@@ -567,6 +567,12 @@ def _abs(value: float | None) -> float | None:
     return None if value is None else abs(value)
 
 
+def _named(value: object, skip: str) -> bool:
+    """CountNamed's test of one field (see CountNamed.evaluate)."""
+    text = value.strip() if isinstance(value, str) else "" if value is None else str(value)
+    return bool(text) and text != skip
+
+
 _CMP_PY = {"=": "==", "<=": "<=", ">=": ">=", "<": "<", ">": ">"}
 
 
@@ -575,7 +581,7 @@ class PyCompiler:
 
     def __init__(self) -> None:
         self.namespace: dict[str, object] = {
-            "_num": _num, "_mul": _mul, "_round": _round, "_min": _min, "_max": _max, "_abs": _abs,
+            "_num": _num, "_mul": _mul, "_round": _round, "_min": _min, "_max": _max, "_abs": _abs, "_named": _named,
             "_sum": sum, "isinstance": isinstance, "float": float, "str": str,
         }
         self.count = 0
@@ -629,6 +635,12 @@ class PyCompiler:
         if t is Count:
             return ("float(_sum((" + "".join(f"_num(v.get({self.constant(i)})) is not None, " for i in e.ids)
                     + ")))")
+        if t is CountNamed:
+            skip = self.constant(e.skip)
+            return "float(_sum((" + "".join(f"_named(v.get({self.constant(i)}), {skip}), " for i in e.ids) + ")))"
+        if t is IsText:
+            x = self.temp()
+            return f"(1.0 if isinstance(({x} := v.get({self.constant(e.id)})), str) and {x}.strip() else 0.0)"
         if t is If:
             return f"({self.expr(e.then)} if {self.expr(e.cond)} else {self.expr(e.other)})"
         if t is And or t is Or:
