@@ -91,7 +91,7 @@ def test_unit_checks_the_example_downloads_the_annotated_copy_and_submits(page, 
     # 9 必须修改 left: the page says so, names the first five, and asks before anything is stored.
     page.click("#submit")
     page.wait_for_selector("#confirm-submit")
-    assert "这个文件还有 9 项必须修改" in page.inner_text("#confirm-submit")
+    assert "这个文件还有 5 项必须修改" in page.inner_text("#confirm-submit")
     assert page.locator("#first-findings li").count() == 5
     page.click("#go-back")
     page.wait_for_selector("table.findings")
@@ -100,7 +100,7 @@ def test_unit_checks_the_example_downloads_the_annotated_copy_and_submits(page, 
     page.wait_for_selector("#receipt")
     receipt = page.inner_text("#receipt")
     assert "回执号" in receipt and "株洲市芦淞区机关事务服务中心" in receipt and "luosong_2023_filled.xlsx" in receipt
-    assert "必须修改 9" in receipt and "需要说明 4" in receipt
+    assert "必须修改 5" in receipt and "需要说明 8" in receipt
     assert page.is_visible("#print-receipt")
     _shot(page, "web_receipt.png", tmp_path)
     # Printed (Chromium's own print to PDF, A4): one page, without the site's header and buttons.
