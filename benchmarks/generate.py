@@ -195,7 +195,9 @@ def consistent_values(form: Form, unit: Unit, rng: random.Random, *, submitted: 
         if f"base_{key}_budget" in form.by_id:
             v[f"base_{key}_budget"] = _a(max(final, near(final, 1.0, 1.25)))
         if f"base_{key}_prev" in form.by_id:
-            v[f"base_{key}_prev"] = _a(near(final, 0.85, 1.15))
+            # 三公经费 only fall from year to year (XT504); other rows move either way.
+            low = 1.0 if key in ("car_buy", "car_run", "reception", "abroad") else 0.85
+            v[f"base_{key}_prev"] = _a(near(final, low, 1.15))
 
     for key in ("car_buy", "car_run", "reception", "abroad", "procurement"):
         row3(key, amount(_c(ex.get(f"base_{key}_final")) or (2000 if key == "abroad" and rng.random() < 0.3 else 0)))
@@ -243,7 +245,8 @@ def _score_indicator(v: dict[str, object], stem: str, rng: random.Random, *, bas
         over = (actual - target) / target
         score = weight if actual <= target else 0.0 if actual >= 2 * target else excel_round((1 - over) * weight, 2)
     v[f"{stem}_target"], v[f"{stem}_actual"], v[f"{stem}_score"] = target, actual, score
-    if score < weight:
+    missed = actual < target if direction == "≥" else actual > target
+    if score < weight or missed:
         v.setdefault(f"{stem}_reason", "加强管理，提高服务质量")
     else:
         v.pop(f"{stem}_reason", None)
@@ -285,15 +288,19 @@ def _fault_rate(v, rng):
 
 
 def _fault_exec_score(v, rng):
-    v["eval_exec_score"] = round(max(0.0, _f(v, "eval_exec_score") - 1.0), 2)
-    return Fault("exec_score", "XT604", "eval_exec_score", "预算执行率得分 one point too low")
+    score = _f(v, "eval_exec_score")
+    if score + 0.5 <= 10:  # above the rule: 自评得分虚高 (XT604); the weight is 10
+        v["eval_exec_score"] = round(score + 0.5, 2)
+        return Fault("exec_score", "XT604", "eval_exec_score", "预算执行率得分 half a point above the rule")
+    v["eval_exec_score"] = round(max(0.0, score - 1.0), 2)
+    return Fault("exec_score", "XT616", "eval_exec_score", "预算执行率得分 one point below the rule")
 
 
 def _fault_indicator_score(v, rng):
     stem = "eval_satisfaction_service_1"
     v[f"{stem}_score"] = round(max(0.0, _f(v, f"{stem}_score") - 1.5), 2)
     v.setdefault(f"{stem}_reason", "加强管理")
-    return Fault("indicator_score", "XT605", f"{stem}_score", "满意度 score 1.5 below the rule")
+    return Fault("indicator_score", "XT616", f"{stem}_score", "满意度 score 1.5 below the rule")
 
 
 def _fault_income_total(v, rng):

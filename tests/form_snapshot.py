@@ -4,7 +4,10 @@
 form became a pack file) with ``python3 tests/form_snapshot.py``, and once more from the
 Python-declared form of the branch that changed rule instances in parallel (issue 10: XT301 quiet
 while a side is empty, XT610 live), before the two were merged; test_forms.py compares the form
-built from the default pack against it.
+built from the default pack against it. Issue 23 wrote it again from the default pack when the
+rule families changed the rule instances and added the policy settings (fields, sheets and
+concepts were checked unchanged against the earlier snapshot first), and again when a blank 其中
+block became an XT108 instance.
 """
 
 from __future__ import annotations

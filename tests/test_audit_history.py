@@ -43,7 +43,7 @@ def test_rounds_show_fixed_new_and_still_open(tmp_path, factory):
     values = {u.code: generate.consistent_values(factory.form, u, rng) for u in units}
     # Round 1: unit 0 has two faults, unit 1 one, units 2 and 3 are clean.
     v0 = dict(values[units[0].code])
-    generate._fault_exec_score(v0, rng)
+    score = generate._fault_exec_score(v0, rng).rule  # XT604 above the rule, XT616 below it
     generate._fault_required(v0, rng)
     _write(factory, folder, units[0], v0)
     v1 = dict(values[units[1].code])
@@ -54,7 +54,7 @@ def test_rounds_show_fixed_new_and_still_open(tmp_path, factory):
     first = run_audit(AuditOptions(inputs=[folder], out=out, jobs=1))
     assert first.previous_run is None and first.checked == 4
     before = {u.code: {f.key for f in u.report.findings} for u in first.units}
-    assert "XT604:eval_exec_score" in before[units[0].code] and "XT103:info_preparer" in before[units[0].code]
+    assert f"{score}:eval_exec_score" in before[units[0].code] and "XT103:info_preparer" in before[units[0].code]
 
     # Round 2: unit 0 fixes the score but not 填表人 and breaks 年度 instead; unit 1 is untouched.
     v0 = dict(values[units[0].code])
@@ -65,7 +65,7 @@ def test_rounds_show_fixed_new_and_still_open(tmp_path, factory):
     assert second.previous_run == first.run_id
     assert second.checked == 1 and second.reused == 3, "unchanged files are not checked again"
     unit0 = next(u for u in second.units if u.code == units[0].code)
-    assert {f["key"] for f in unit0.changes.fixed} == {"XT604:eval_exec_score"}
+    assert {f["key"] for f in unit0.changes.fixed} == {f"{score}:eval_exec_score"}
     assert {f["key"] for f in unit0.changes.new} == {"XT705:year"}
     assert "XT103:info_preparer" in {f["key"] for f in unit0.changes.still}
     unit1 = next(u for u in second.units if u.code == units[1].code)
@@ -75,7 +75,7 @@ def test_rounds_show_fixed_new_and_still_open(tmp_path, factory):
 
     ws = openpyxl.load_workbook(out / summary_name())["变化"]
     rows = [[c.value for c in row] for row in ws.iter_rows(min_row=2)]
-    assert [units[0].name, units[0].code, "已改正", "XT604", "XT604:eval_exec_score"] in [r[:5] for r in rows]
+    assert [units[0].name, units[0].code, "已改正", score, f"{score}:eval_exec_score"] in [r[:5] for r in rows]
     assert [units[0].name, units[0].code, "新出现", "XT705", "XT705:year"] in [r[:5] for r in rows]
     summary = openpyxl.load_workbook(out / summary_name())["汇总"]
     line = summary.cell(row=summary.max_row, column=2).value

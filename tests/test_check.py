@@ -52,11 +52,16 @@ def test_hand_arithmetic_matches_the_report_text() -> None:
 
 
 def test_expenditure_stated_twice_differs(report) -> None:
-    f = [f for f in report.findings if f.code == "XT301" and {"收支情况!B37", "附件3!E5"} <= cell_refs(f)]
-    assert len(f) == 1, "XT301 between 收支情况!B37 and 附件3!E5"
+    # 项目绩效!D4 (section 六) and 附件3!E5 both state 2,450.21 and are compared directly, at zero
+    # tolerance; the section 二 total 2,450.02 is the one that differs: said once.
+    assert n("proj_spending") == n("eval_exec")
+    assert not any(f.code == "XT301" and "附件3!E5" in {f"{c.sheet}!{c.cell}" for c in f.cells[:2]}
+                   for f in report.findings)
+    f = [f for f in report.findings if f.code == "XT301" and {"收支情况!B37", "项目绩效!D4"} <= cell_refs(f)]
+    assert len(f) == 1, "XT301 between 收支情况!B37 and 项目绩效!D4"
     f = f[0]
     assert f.severity.value == "error"
-    assert _pair(f) == {FIN_EXP_ALL, n("eval_exec")} == {2450.02, 2450.21}
+    assert _pair(f) == {FIN_EXP_ALL, n("proj_spending")} == {2450.02, 2450.21}
     assert abs(abs(f.difference) - 0.19) < 1e-9
     assert "2,450.02" in f.message and "2,450.21" in f.message
 
@@ -100,15 +105,17 @@ def test_execution_rate_against_wrong_base(report) -> None:
 
 
 def test_execution_score(report) -> None:
-    f = _only(report, "XT604", "eval_exec_score")
+    # 9 is below what the rule gives (9.76): the unit was stricter, not 自评得分虚高 (XT616, 需要说明).
+    f = _only(report, "XT616", "eval_exec_score")
     assert _pair(f) == {9.0, round(10 * EXEC_RATE, 2)} == {9.0, 9.76}
+    assert f.severity.value == "warning" and not any(g.code == "XT604" for g in report.findings)
 
 
 def test_indicator_scores(report) -> None:
-    sat = _only(report, "XT605", "eval_satisfaction_service_1_score")
+    sat = _only(report, "XT616", "eval_satisfaction_service_1_score")
     assert _pair(sat) == {7.0, round(85 / 90 * 10, 2)} == {7.0, 9.44}
     assert "满意度" in sat.message
-    cost = _only(report, "XT605", "eval_cost_costecon_1_score")
+    cost = _only(report, "XT616", "eval_cost_costecon_1_score")
     target, actual = n("eval_cost_costecon_1_target"), n("eval_cost_costecon_1_actual")
     expected = round((1 - (actual - target) / target) * 20, 2)
     assert _pair(cost) == {15.0, expected} == {15.0, 18.77}
@@ -143,9 +150,9 @@ def test_procurement_far_from_budget(report) -> None:
 
 def test_nothing_else_must_be_fixed(report) -> None:
     errors = Counter(f.code for f in report.findings if f.severity.value == "error")
-    assert errors == Counter({"XT301": 4, "XT401": 1, "XT501": 1, "XT604": 1, "XT605": 2}), errors
-    warnings = {f.code for f in report.findings if f.severity.value == "warning"}
-    assert {"XT202", "XT404", "XT610", "XT707"} <= warnings
+    assert errors == Counter({"XT301": 3, "XT401": 1, "XT501": 1}), errors
+    warnings = Counter(f.code for f in report.findings if f.severity.value == "warning")
+    assert warnings == Counter({"XT202": 1, "XT404": 1, "XT504": 1, "XT610": 1, "XT616": 3, "XT707": 1}), warnings
 
 
 def test_every_finding_is_chinese_and_located(report, form) -> None:

@@ -52,7 +52,7 @@ def test_the_corrected_example_has_no_must_fix_finding(pack, zh_locale):  # noqa
     errors = [f"{f.code} {f.message}" for f in report.findings if f.severity.value == "error"]
     assert errors == []
     # Not vacuous: the same workbook with one figure broken has a must-fix finding.
-    broken = fill_workbook(filled(pack), {"eval_exec_score": 3.0}, scratch("packs") / f"{pack}_broken.xlsx")
+    broken = fill_workbook(filled(pack), {"eval_exec_score": 10.0}, scratch("packs") / f"{pack}_broken.xlsx")
     assert any(f.code == "XT604" and f.severity.value == "error" for f in check_path(broken)[1].findings)
 
 
@@ -152,7 +152,7 @@ def test_addin_payload_without_the_meta_sheet_finds_its_pack(pack, zh_locale):  
     from test_addin_support import office_payload
     from xltool.addin.engine import check_payload
 
-    broken = fill_workbook(filled(pack), {"eval_exec_score": 3.0}, scratch("packs") / f"{pack}_addin.xlsx")
+    broken = fill_workbook(filled(pack), {"eval_exec_score": 10.0}, scratch("packs") / f"{pack}_addin.xlsx")
     _result, report = check_path(broken)
     outcome = check_payload(office_payload(broken, notes={}, drop=("_xltool_meta",)))
     assert outcome.status == "ok", outcome.message

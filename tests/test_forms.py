@@ -230,9 +230,9 @@ def test_the_worked_example_of_docs_forms_md(zh_locale):  # noqa: F811
     assert extended.extends == "example@1.0" and extended.scoring == cfg
     assert picture(extended.trial) == picture(form)
     # A new version, as docs/forms.md shows for the project pack's indicator rows.
-    (version,) = re.findall(r"新建 `xltool/form/packs/project/1.1.toml`：\s*```toml\n(.*?)```", text, re.S)
-    newer = parse(version, "1.1.toml", base=lambda ref: get_pack(ref, session=False))
-    assert newer.ref == "project@1.1" and newer.trial.indicator_rows == 8
+    (version,) = re.findall(r"`xltool/form/packs/project/1.2.toml`：\s*```toml\n(.*?)```", text, re.S)
+    newer = parse(version, "1.2.toml", base=lambda ref: get_pack(ref, session=False))
+    assert newer.ref == "project@1.2" and newer.trial.indicator_rows == 8
     assert build_form(2023, None, "project@1.0").indicator_rows == 3  # the shipped version stays as it is
 
 

@@ -145,12 +145,12 @@ def test_a_units_return_is_answered_once_with_its_findings(tmp_path, imap, smtp,
     assert sorted(got) == [UNITS["a"][2], UNITS["b"][2]]
     assert all(len(m.rcpt_tos) == 1 for m in smtp.messages), "never more than one address"
     reply = got[UNITS["a"][2]]
-    assert reply["Subject"] == "【绩效自评审核】株洲市甲单位2023年度：必须修改 9 项，需要说明 4 项"
+    assert reply["Subject"] == "【绩效自评审核】株洲市甲单位2023年度：必须修改 5 项，需要说明 8 项"
     assert reply["In-Reply-To"] == "<return-a-1@unit-a.example.cn>"
     assert reply["Auto-Submitted"] == "auto-replied"
     text = body_text(reply)
-    assert "张三：您好！" in text and "甲单位绩效自评表.xlsx：必须修改 9 项，需要说明 4 项" in text
-    assert "XT301" in text and "XT605" in text
+    assert "张三：您好！" in text and "甲单位绩效自评表.xlsx：必须修改 5 项，需要说明 8 项" in text
+    assert "XT301" in text and "XT616" in text
     names = [p.get_filename() for p in reply.iter_attachments()]
     assert names == ["问题清单_株洲市甲单位.xlsx", "审核标注_甲单位绩效自评表.xlsx"]
     ok = got[UNITS["b"][2]]
@@ -267,7 +267,7 @@ def test_chinese_attachment_names_are_read(style, tmp_path, imap, smtp, books):
     saved = list((tmp_path / "store" / "已受理").rglob("*.xlsx"))
     assert [p.name for p in saved] == [NAME]
     reply = replies(smtp)[0]
-    assert f"{NAME}：必须修改 9 项" in body_text(reply)
+    assert f"{NAME}：必须修改 5 项" in body_text(reply)
     assert "审核标注_株洲市芦淞区机关事务服务中心2023年度绩效自评表.xlsx" in [p.get_filename() for p in reply.iter_attachments()]
 
 
@@ -286,7 +286,7 @@ def test_a_zip_of_three_workbooks_is_answered_per_workbook(tmp_path, imap, smtp,
     reply = replies(smtp)[0]
     assert reply["Subject"] == "【绩效自评审核】收到 3 个文件：通过 0 个，需说明 1 个，需修改 2 个，无法审核 0 个"
     text = body_text(reply)
-    for key, verdict in (("a", "必须修改 9 项"), ("b", "通过；需要说明 2 项"), ("c", "必须修改 9 项")):
+    for key, verdict in (("a", "必须修改 5 项"), ("b", "通过；需要说明 3 项"), ("c", "必须修改 5 项")):
         assert f"三个单位.zip → {UNITS[key][0]}.xlsx：{verdict}" in text
     names = sorted(p.get_filename() for p in reply.iter_attachments())
     assert names == sorted(f"{kind}_{UNITS[k][0]}.xlsx" for k in "abc" for kind in ("问题清单", "审核标注"))
@@ -311,7 +311,7 @@ def test_a_hundred_attachments_are_bounded(tmp_path, imap, smtp, books):
     assert len(json.loads(row["dropped"])) == 95
     text = body_text(replies(smtp)[0])
     assert "本邮箱每封邮件最多审核 5 个附件" in text and "第099份.xlsx" in text
-    assert text.count("：通过；需要说明 2 项") == 5
+    assert text.count("：通过；需要说明 3 项") == 5
 
 
 def test_a_message_over_the_size_limit_is_not_downloaded(tmp_path, imap, smtp, books):

@@ -99,10 +99,10 @@ def test_the_corpus_holds_every_format_ever_written():
 
 
 def test_the_example_counts_are_those_the_readme_states():
-    """README: 9 项必须修改，4 项需要说明 on the example data; an older template adds one note."""
+    """README: 5 项必须修改，8 项需要说明 on the example data; an older template adds one note."""
     for entry in MANIFEST:
         if entry["data"] == "examples/luosong_2023.yaml":
-            assert entry["errors"] == 9 and entry["warnings"] == 4 + (entry["format"] < FORMAT)
+            assert entry["errors"] == 5 and entry["warnings"] == 8 + (entry["format"] < FORMAT)
 
 
 # -- the hidden sheet of an older template is still sealed ----------------------------------------
@@ -154,7 +154,7 @@ def test_an_edited_older_sheet_is_xt020_not_a_note(src, change):
     tampered = edit_rows(src, scratch("legacy_edit") / f"{src.stem}_{next(iter(change))}.xlsx", **change)
     found = codes(check_path(tampered)[1])
     assert found["XT020"] == 1 and "XT006" not in found
-    assert found["XT604"] == 1 and found["XT605"] == 2  # judged by the pack's own settings
+    assert found["XT616"] == 3  # judged by the pack's own settings (the three scores below the rule)
 
 
 def test_settings_no_version_can_prove_are_judged_by_the_packs_own(tmp_path):
@@ -170,7 +170,7 @@ def test_settings_no_version_can_prove_are_judged_by_the_packs_own(tmp_path):
     tampered = edit_rows(OLD, tmp_path / "tolerance.xlsx", scoring=json.dumps(scoring, ensure_ascii=False))
     found = codes(check_path(tampered)[1])
     assert found["XT006"] == 1 and found["XT021"] == 1 and "XT020" not in found
-    assert found["XT604"] == 1 and found["XT605"] == 2
+    assert found["XT616"] == 3  # the three scores below the rule
 
 
 def test_todays_sheet_cannot_pose_as_an_older_one(filled_path, tmp_path):  # noqa: F811

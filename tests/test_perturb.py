@@ -127,7 +127,9 @@ def test_dict_and_file_approaches_agree(form) -> None:
         path = fill_workbook(template_file(), values, scratch("perturb_files") / f"{fid}.xlsx")
         result, report = check_path(path)
         assert result.values[fid] == pytest.approx(value)
-        from_file = {(f.key, f.message) for f in report.findings}
+        # Notes made while reading the file (XT106: a perturbed amount with three decimals) are not
+        # rule instances; the dict approach has no file to read.
+        from_file = {(f.key, f.message) for f in report.findings if f.code != "XT106"}
         from_dict = {(k, m) for k, m, _ in findings(form, values)}
         assert from_file == from_dict, (fid, from_file ^ from_dict)
         assert from_dict - {(k, m) for k, m, _ in findings(form, corrected_values())}, fid

@@ -42,6 +42,11 @@ PERTURBATIONS: dict[str, tuple[dict[str, object], str, str]] = {
     "half_row": ({"fin_proj_10_amount": 5.0}, "XT105", FAIL),
     "weight": ({"eval_output_qty_1_weight": 25}, "XT602", FAIL),
     "no_rate": ({"proj_exec_rate": None}, "XT103", FAIL),
+    "below_rule": ({"eval_exec_score": 9}, "XT616", FAIL),
+    "breakdown": ({"eval_inc_general": None}, "XT108", FAIL),
+    "deviation": ({"eval_output_qty_1_actual": 50000}, "XT612", FAIL),
+    "no_budget": ({"eval_budget_full": 0}, "XT502", FAIL),
+    "score_rate": ({"eval_exec": 2000.0, "eval_exec_score": 7.97}, "XT613", FAIL),
 }
 # Rows that need several inputs to exist at all: a 定性 indicator and an "=" indicator.
 SCENARIOS: dict[str, tuple[dict[str, object], str, str]] = {
@@ -54,6 +59,10 @@ SCENARIOS: dict[str, tuple[dict[str, object], str, str]] = {
         "info_date": date(2024, 3, 31),  # a date, copied into the footers of 附件2 and 附件3
     }, "XT606", FAIL),
     "equal_direction": ({"eval_output_time_1_dir": "=", "eval_output_time_1_actual": 11}, "XT605", FAIL),
+    # A target written as published (≥38000平方米, no direction): complete on the sheet (ISTEXT states the
+    # direction); its score is recomputed by the checker only, the sheet shows 不适用.
+    "text_target": ({"eval_output_qty_1_dir": None, "eval_output_qty_1_target": "≥38000平方米",
+                     "eval_output_qty_1_actual": "38000平方米"}, "XT605", NA),
 }
 
 
@@ -204,7 +213,7 @@ def test_every_formula_cell_of_the_example_agrees(lo_example, form) -> None:
     verdicts = compare_workbook(cells, form, model_values(form, example_values()))
     # The example's known problems show as failures on the sheet as well.
     failing = {k.split(":")[0] for k, v in verdicts.items() if v == FAIL}
-    assert {"XT301", "XT401", "XT501", "XT604", "XT605"} <= failing
+    assert {"XT301", "XT401", "XT501", "XT616", "XT504"} <= failing
     assert any(v == ROUNDING for v in verdicts.values())
     assert any(v == NA for v in verdicts.values()) and any(v == PASS for v in verdicts.values())
 
@@ -375,7 +384,9 @@ def lo_batch(soffice, corrected_path, filled_path, form):
 def test_perturbed_copies_agree_with_python(lo_batch, form) -> None:
     paths, _report = lo_batch
     base = compare_workbook(cells_xml(paths["corrected"]), form, model_values(form, corrected_values()))
-    assert not [k for k, v in base.items() if v == FAIL and k.startswith(("XT3", "XT4", "XT5", "XT6"))]
+    # The corrected example keeps one ratio note of its data: 三公经费 up 24.61% on last year (XT504).
+    assert not [k for k, v in base.items() if v == FAIL and k.startswith(("XT3", "XT4", "XT5", "XT6"))
+                and k != "XT504:sgjf_change_max"]
     turned: set[str] = set()
     for name, (change, code, verdict) in {**PERTURBATIONS, **SCENARIOS}.items():
         verdicts = compare_workbook(cells_xml(paths[name]), form, model_values(form, {**corrected_values(), **change}))

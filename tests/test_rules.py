@@ -48,6 +48,7 @@ def codes(findings) -> set[str]:
 # code → changes to the corrected example that must make exactly this rule fire
 CASES: dict[str, dict[str, object]] = {
     "XT103": {"info_email": None},
+    "XT108": {"eval_inc_general": None},  # the income breakdown left blank: missing, not 0.00
     "XT105": {"fin_proj_8_amount": 3.0},
     "XT201": {"eval_exp_basic": 400.19},
     "XT202": {"eval_exp_project": 2130.81},
@@ -58,10 +59,18 @@ CASES: dict[str, dict[str, object]] = {
     "XT403": {"eval_exp_project": 2200.8, "eval_inc_general": 2580.99, "eval_budget_full": 2580.99},
     "XT404": {"base_basic_adjust_final": 0},
     "XT501": {"proj_exec_rate": 0.95},
+    "XT502": {"eval_budget_full": 0},
+    "XT503": {"base_staff_quota": 18},
+    "XT504": {"base_reception_final": 20.0},
+    "XT505": {"base_public_final": 40.0},
+    "XT506": {"base_procurement_final": 10.0},
+    "XT507": {"eval_exec": 1800.0},
+    "XT508": {"eval_budget_initial": 3000.0},
+    "XT509": {"base_reception_final": 0.5},
     "XT601": {"eval_output_qty_1_score": 25},
     "XT602": {"eval_output_qty_1_weight": 25, "eval_output_qty_1_score": 25},
     "XT603": {"eval_output_qty_1_weight": 25, "eval_output_qty_1_score": 25},
-    "XT604": {"eval_exec_score": 8},
+    "XT604": {"eval_exec_score": 10},  # above the rule (9.76): 自评得分虚高
     "XT605": {"eval_benefit_sustain_1_actual": 900},
     "XT606": {"eval_output_time_1_dir": "定性", "eval_output_time_1_actual": "部分达成", "eval_output_time_1_score": 20},
     "XT607": {"eval_satisfaction_service_1_reason": None},
@@ -69,6 +78,11 @@ CASES: dict[str, dict[str, object]] = {
     "XT609": {"eval_exec": 1800.0, "eval_exec_score": 7.17},
     "XT610": {"eval_cost_costecon_1_actual": 358.37, "eval_cost_costecon_1_score": 18.77},
     "XT611": {"eval_output_quality_1_target": 95},
+    "XT612": {"eval_output_qty_1_actual": 50000, "eval_output_qty_1_reason": None},
+    "XT613": {"eval_exec": 2000.0, "eval_exec_score": 7.97},
+    "XT615": {"eval_output_time_1_name": "无", "eval_output_time_1_dir": None, "eval_output_time_1_target": None,
+              "eval_output_time_1_actual": None, "eval_output_time_1_weight": 0, "eval_output_time_1_score": 0},
+    "XT616": {"eval_exec_score": 8},  # below the rule (9.76): the unit was stricter
     "XT702": {"eval_exec": 2600.0},
     "XT703": {"base_bld_1_name": "办公楼", "base_bld_1_area_approved": 1000, "base_bld_1_area_actual": 1200},
     "XT704": {"base_staff_quota": 18},
@@ -79,7 +93,10 @@ CASES: dict[str, dict[str, object]] = {
     "XT709": {"fin_income": 1450.02},
     "XT710": {"base_procurement_final": 3244.0, "base_procurement_budget": 3244.0},
 }
-CONFIGS = {"XT609": ScoringConfig(caps={"enabled": True})}
+_RATIOS_ON = {"policy": {"ratios": {"staff_control_max": 1.0, "sgjf_change_max": 0.3, "procurement_min": 0.05,
+                                     "adjustment_max": 0.1, "sgjf_control_max": 1.0}}}
+CONFIGS = {"XT609": ScoringConfig(caps={"enabled": True}), "XT615": ScoringConfig(policy={"min_indicators": 5}),
+           **{code: ScoringConfig(**_RATIOS_ON) for code in ("XT503", "XT504", "XT506", "XT508", "XT509")}}
 
 
 @pytest.fixture(scope="module")
@@ -91,9 +108,10 @@ def test_corrected_example_has_no_must_fix(baseline):
     assert [f.message for f in baseline if f.severity.value == "error"] == []
 
 
-# The corrected example keeps two 需要说明 notes that are facts of its data, not errors:
-# 39.21 + 31.57 = 70.78 against 70.77 (rounding) and 政府采购 324.40 budgeted, 28.44 spent.
-INHERENT = {"XT202": {"XT202:base_car_prev"}, "XT707": {"XT707:procurement"}}
+# The corrected example keeps three 需要说明 notes that are facts of its data, not errors:
+# 39.21 + 31.57 = 70.78 against 70.77 (rounding), 政府采购 324.40 budgeted, 28.44 spent, and
+# 三公经费 up from 70.77 (2022) to 88.19 (2023), +24.61%, where they are not to rise.
+INHERENT = {"XT202": {"XT202:base_car_prev"}, "XT707": {"XT707:procurement"}, "XT504": {"XT504:sgjf_change_max"}}
 
 
 def test_corrected_example_notes_are_only_the_inherent_ones(baseline):
@@ -156,6 +174,7 @@ BOOK_CASES = {
     "XT032": lambda b: b.sheets["附件3"].styles.__setitem__("C5", "0"),  # style 0 locks
     "XT033": lambda b: setattr(b.sheets["附件3"], "validations", []),
     "XT101": lambda b: setattr(b.sheets["收支情况"].cells["B4"], "value", "2,701.57万元"),
+    "XT106": lambda b: setattr(b.sheets["附件3"].cells["C5"], "value", 2701.574),
     "XT102": lambda b: setattr(b.sheets["附件3"].cells["E5"], "value", "见附表"),
     "XT104": lambda b: setattr(b.sheets["项目绩效"].cells["C8"], "value", "Y"),
     "XT701": lambda b: setattr(b.sheets["附件2"].cells["D11"], "value", -0.28),
@@ -206,9 +225,31 @@ def test_older_version_is_a_note():
 
 
 def test_every_rule_has_docs_and_a_test_case():
-    # XT720 compares two years' workbooks: tests/test_audit_history.py makes it fire and stay quiet.
-    tested = set(CASES) | set(BOOK_CASES) | {"XT006", "XT720"}
+    # XT720 compares two years' workbooks: tests/test_audit_history.py makes it fire and stay quiet;
+    # XT614 needs a form that states a grade (the project pack): tests/test_rule_families.py.
+    tested = set(CASES) | set(BOOK_CASES) | {"XT006", "XT720", "XT614"}
     for code, rule in RULES.items():
         assert rule.title() and rule.what() and rule.why() and rule.example() and rule.fix(), code
+        assert rule.source(), f"{code} names no source clause"
         if code.startswith("XT"):
             assert code in tested, f"{code} has no firing case in this file"
+
+
+def test_xt106_is_said_once_and_the_figure_compared_as_stated(example_book):
+    """2701.574 where the report states 2,701.57: one note, no XT301 (the two print alike)."""
+    book = _mutate(example_book, BOOK_CASES["XT106"])
+    from xltool.check.checker import check_result
+
+    found = check_result(read_book(book))
+    assert [f.code for f in found if f.code in ("XT106", "XT301")] == ["XT106"]
+
+
+def test_indicator_values_as_published_are_read_not_refused(example_book):
+    """“≥38000平方米” in the target cell is a target with its comparator and unit (no XT102); text
+    left over from the instructions is not a value (XT104)."""
+    ok = _mutate(example_book, lambda b: setattr(b.sheets["附件3"].cells["F14"], "value", "≥38000平方米"))
+    result = read_book(ok)
+    assert not any(f.code in ("XT101", "XT102") for f in result.findings)
+    assert result.values["eval_output_qty_1_target"] == "≥38000平方米"
+    junk = _mutate(example_book, lambda b: setattr(b.sheets["附件3"].cells["F14"], "value", "请填写年度指标值"))
+    assert any(f.code == "XT104" for f in read_book(junk).findings)

@@ -1,6 +1,6 @@
 """Issue 14: a returned workbook never chooses the rules that judge it.
 
-Reproduction first: the filled example has three wrong scores (XT604, XT605 ×2). Editing the
+Reproduction first: the filled example has three wrong scores (XT616 ×3, below the rule). Editing the
 hidden sheet's score tolerance to 10 once made them disappear with no integrity finding.
 Now the edit is an integrity finding (XT020) and the wrong scores are still found. With the
 bureau's configuration (``--rules-config``, ``audit``) the bureau's settings judge and a
@@ -24,7 +24,7 @@ from xltool.cli import app
 from xltool.form.scoring import Caps, ScoringConfig
 from xltool.template.meta import META_SHEET
 
-SCORING = {"XT604", "XT605"}
+SCORING = {"XT604", "XT605", "XT616"}
 ROWS = {"template_id": "B1", "version": "B2", "year": "B3", "unit_name": "B4", "unit_code": "B5", "scoring": "B6",
         "fingerprint": "B7", "unit_email": "B10", "form": "B11"}
 
@@ -70,7 +70,7 @@ def _codes(report) -> dict[str, int]:
 def test_the_example_is_judged_by_its_own_sealed_settings(filled_path) -> None:
     codes = _codes(check_path(filled_path)[1])
     assert "XT020" not in codes and "XT021" not in codes
-    assert codes.get("XT604") == 1 and codes.get("XT605") == 2
+    assert codes.get("XT616") == 3  # the three scores below the rule
 
 
 def test_editing_the_score_tolerance_no_longer_hides_wrong_scores(filled_path) -> None:
@@ -82,7 +82,7 @@ def test_editing_the_score_tolerance_no_longer_hides_wrong_scores(filled_path) -
     hit = next(f for f in report.findings if f.code == "XT020")
     assert hit.severity.value == "error" and "score_tolerance" in hit.message
     # Judged with the default settings, not the edited ones: the wrong scores are still found.
-    assert codes.get("XT604") == 1 and codes.get("XT605") == 2
+    assert codes.get("XT616") == 3  # the three scores below the rule
 
 
 @pytest.mark.parametrize("change", [
@@ -106,7 +106,7 @@ def test_an_older_version_label_does_not_let_the_settings_through(filled_path) -
                          scoring=_scoring_with(filled_path, score_tolerance=10.0))
     codes = _codes(check_path(tampered)[1])
     assert codes.get("XT020") == 1 and "XT006" not in codes
-    assert codes.get("XT604") == 1 and codes.get("XT605") == 2
+    assert codes.get("XT616") == 3  # the three scores below the rule
 
 
 @pytest.fixture(scope="module")

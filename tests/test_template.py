@@ -23,7 +23,7 @@ from helpers import (  # noqa: F401  (fixtures)
 from xltool.form.model import Kind, Role
 
 WHITELIST = {"SUM", "ROUND", "ABS", "IF", "AND", "OR", "MIN", "MAX", "N", "COUNT", "COUNTIF", "COUNTIFS",
-             "IFERROR", "TRIM", "LEN", "ISNUMBER", "FIND", "INDEX", "COUNTA"}
+             "IFERROR", "TRIM", "LEN", "ISNUMBER", "FIND", "INDEX", "COUNTA", "ISTEXT", "SUMPRODUCT"}
 HELPER_SHEETS = {"_xltool_meta", "_xltool_lists"}
 AUDIT = "审核"
 

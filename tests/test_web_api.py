@@ -69,7 +69,7 @@ def test_api_selfcheck_reports_the_example_and_offers_both_downloads(client, tmp
     assert "filename*=UTF-8''" in annotated.headers["content-disposition"]
     (tmp_path / "a.xlsx").write_bytes(annotated.content)
     wb = openpyxl.load_workbook(tmp_path / "a.xlsx")
-    assert "2,450.21" in wb["附件3"]["E5"].comment.text
+    assert "2,450.21" in wb["项目绩效"]["D4"].comment.text  # 实际单位年度总支出 against 2,450.02 (XT301)
     issues = client.get(body["issues_url"])
     (tmp_path / "i.xlsx").write_bytes(issues.content)
     ws = openpyxl.load_workbook(tmp_path / "i.xlsx")["问题清单"]
@@ -96,9 +96,10 @@ def test_selfcheck_page_groups_findings_by_sheet_and_shows_both_values(client):
     assert r.status_code == 200
     sheets = re.findall(r'<h2 class="sheet-title">(\S+) <span class="count">(\d+)</span>', r.text)
     assert {s for s, _n in sheets} >= {"收支情况", "附件3", "附件2"}
-    assert sum(int(n) for _s, n in sheets) == 13  # the README's 9 must-fix and 4 needs-explanation
+    assert sum(int(n) for _s, n in sheets) == 13  # the README's 5 must-fix and 8 needs-explanation
     assert "收支情况!B37" in r.text and "附件3!E5" in r.text and "2,450.02" in r.text and "2,450.21" in r.text
-    assert 'id="errors">9<' in r.text and 'id="warnings">4<' in r.text
+    assert 'id="errors">5<' in r.text and 'id="warnings">8<' in r.text
+    assert 'id="coverage"' in r.text and "审核范围" in r.text  # what was checked, always shown
 
 
 def test_workbook_text_is_escaped_on_every_page(client, tmp_path):

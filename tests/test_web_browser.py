@@ -68,11 +68,12 @@ def test_unit_checks_the_example_downloads_the_annotated_copy_and_submits(page, 
     page.set_input_files("#file", str(EXAMPLE))
     page.click("#check-button")
     page.wait_for_selector("table.findings")
-    row = page.locator("tr[data-code=XT301]", has_text="全年执行数").first
+    row = page.locator("tr[data-code=XT301]", has_text="实际单位年度总支出").first
     text = row.inner_text()
     assert "2,450.02" in text and "2,450.21" in text and "0.19" in text
-    assert "收支情况!B37" in text and "附件3!E5" in text
-    assert page.locator("#errors").inner_text() == "9" and page.locator("#warnings").inner_text() == "4"
+    assert "收支情况!B37" in text and "项目绩效!D4" in text
+    assert page.locator("#errors").inner_text() == "5" and page.locator("#warnings").inner_text() == "8"
+    assert "审核范围" in page.locator("#coverage").inner_text()  # what was checked
     headings = page.locator("h2.sheet-title").all_inner_texts()
     assert any(h.startswith("附件3") for h in headings) and any(h.startswith("收支情况") for h in headings)
     _shot(page, "web_selfcheck.png", tmp_path)
@@ -82,7 +83,7 @@ def test_unit_checks_the_example_downloads_the_annotated_copy_and_submits(page, 
     info.value.save_as(saved)
     assert saved.name.endswith("_审核标注.xlsx")
     wb = openpyxl.load_workbook(saved)
-    cell = wb["附件3"]["E5"]
+    cell = wb["项目绩效"]["D4"]
     assert cell.comment is not None and "XT301" in cell.comment.text and cell.fill.fgColor.rgb.endswith("FFC7CE")
     with page.expect_download() as info:
         page.click("#download-issues")
@@ -90,7 +91,7 @@ def test_unit_checks_the_example_downloads_the_annotated_copy_and_submits(page, 
     # 9 必须修改 left: the page says so, names the first five, and asks before anything is stored.
     page.click("#submit")
     page.wait_for_selector("#confirm-submit")
-    assert "这个文件还有 9 项必须修改" in page.inner_text("#confirm-submit")
+    assert "这个文件还有 5 项必须修改" in page.inner_text("#confirm-submit")
     assert page.locator("#first-findings li").count() == 5
     page.click("#go-back")
     page.wait_for_selector("table.findings")
@@ -99,7 +100,7 @@ def test_unit_checks_the_example_downloads_the_annotated_copy_and_submits(page, 
     page.wait_for_selector("#receipt")
     receipt = page.inner_text("#receipt")
     assert "回执号" in receipt and "株洲市芦淞区机关事务服务中心" in receipt and "luosong_2023_filled.xlsx" in receipt
-    assert "必须修改 9" in receipt and "需要说明 4" in receipt
+    assert "必须修改 5" in receipt and "需要说明 8" in receipt
     assert page.is_visible("#print-receipt")
     _shot(page, "web_receipt.png", tmp_path)
     # Printed (Chromium's own print to PDF, A4): one page, without the site's header and buttons.

@@ -16,8 +16,8 @@ from xltool.template.fill import fill_workbook
 
 
 def broken(pack: str):
-    """The pack's corrected example with the 执行率 score mistyped: one must-fix finding."""
-    return fill_workbook(filled(pack), {"eval_exec_score": 3.0}, scratch("web_packs") / f"{pack}_broken.xlsx")
+    """The pack's corrected example with the 执行率 score set above the rule (10): one must-fix finding (XT604)."""
+    return fill_workbook(filled(pack), {"eval_exec_score": 10.0}, scratch("web_packs") / f"{pack}_broken.xlsx")
 
 
 @pytest.mark.parametrize("pack", PACKS)

@@ -75,7 +75,7 @@ def test_the_units_report_is_shaped_like_one():
 def test_the_units_report_gives_the_workbooks_findings():
     _ext, _values, report = checked(unit_path())
     workbook = example_report()[1]
-    assert len(_errors(workbook)) == 9 and len(_warnings(workbook)) == 4
+    assert len(_errors(workbook)) == 5 and len(_warnings(workbook)) == 8
     assert _errors(report) == _errors(workbook)
     assert _warnings(report) == _warnings(workbook)
 
@@ -89,10 +89,12 @@ def test_each_finding_cites_where_the_report_states_it():
             assert cell.where == ext.where[cell.field_id]
             assert PLACE.match(cell.where), cell.where
     by_key = {f"{f.code}:{f.instance}": f for f in report.findings}
-    # 全年执行数 2450.21 is in 附件3's 年度资金总额 row; 财政拨款支出 2,450.02 in the 4th paragraph of 第二部分.
-    places = {c.field_id: c.where for c in by_key["XT301:spending_total:eval_exec"].cells}
-    assert places["eval_exec"] == "附件3 表格 第3行第5列"
+    # 实际单位年度总支出 2,450.21 is in 第六部分 (附件3's 全年执行数 says the same, in its 年度资金总额 row);
+    # 财政拨款支出 2,450.02 is computed from the 4th paragraph of 第二部分.
+    places = {c.field_id: c.where for c in by_key["XT301:spending_total:fin_exp_all"].cells}
+    assert places["proj_spending"].startswith("第六部分")
     assert places["fin_staff_cost"] == "第二部分第4段"
+    assert {c.where for c in by_key["XT501:proj_exec_rate"].cells if c.field_id == "eval_exec"} == {"附件3 表格 第3行第5列"}
     assert {c.where for c in by_key["XT501:proj_exec_rate"].cells if c.field_id == "proj_exec_rate"} == {"第六部分第2段"}
     assert {c.where for c in by_key["XT401:1"].cells if c.field_id == "proj_1_balance"} == {"第六部分第11段"}
 
@@ -196,7 +198,7 @@ def test_make_report_refuses_must_fix_unless_forced(tmp_path):
     import docx
 
     first = docx.Document(str(out)).paragraphs[0].text
-    assert "9 项“必须修改”" in first
+    assert "5 项“必须修改”" in first
     assert not list(tmp_path.glob(".*.tmp"))
 
 

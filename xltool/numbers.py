@@ -44,6 +44,16 @@ def fmt_number(value: float | None) -> str:
     return _fmt(value, lambda v: format_decimal(v, format="#,##0.####", locale=LOCALE))
 
 
+# What the forms themselves print in a cell with no figure (“——”), and what units type there:
+# read as an empty cell by every reader (workbook and Word alike), never as “not a number”.
+NO_FIGURE = frozenset(("-", "--", "——", "—", "－", "－－", "/", "／", "无", "…", "……", "......"))
+
+
+def no_figure(text: str) -> bool:
+    """Whether *text* is only the mark of a cell with no figure (spaces ignored)."""
+    return _SPACES.sub("", text) in NO_FIGURE
+
+
 def parse_number(text: str) -> tuple[float, bool] | None:
     """Parse *text* as a number; returns (value, was_percent) or None when it is not one.
 
@@ -68,6 +78,13 @@ def parse_number(text: str) -> tuple[float, bool] | None:
     except (NumberFormatError, ValueError):
         return None
     return (value / 100.0, True) if percent else (value, False)
+
+
+def too_precise(value: object, places: int = 2) -> bool:
+    """A figure stated with more than *places* decimals (2701.574 for an amount in 万元)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        return False
+    return abs(value - round(value, places)) > 1e-9 * max(1.0, abs(value))
 
 
 def fmt_year(value: float | None) -> str:

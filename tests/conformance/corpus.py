@@ -109,12 +109,11 @@ class Case(_Strict):
     word_columns: list[str] = ["name", "target", "actual", "weight", "score", "reason"]
     raw: dict[str, str] = {}  # text typed into a cell as it is (the fill would refuse it)
     weights: dict[str, float] | None = None  # the bureau's weights for this project's template
+    # The bureau's policy settings where a case turns a check on or off (a derived variant that
+    # applies every 53号 ratio); merged into the pack's [policy], ratios key by key.
+    policy: dict[str, Any] = {}
     expect: list[Expect] = []
     must_not: list[MustNot] = []
-    # Rule codes whose implementation is on the rules branch: until it is merged, a missed
-    # expectation or a false finding with one of these codes is reported as pending, not failed.
-    pending_rules: dict[str, str] = {}
-    pending_word: str | None = None  # the Word path's reader cannot yet read this layout: why
     word: bool = True
     word_reason: str = ""  # why a case has no Word path
 
@@ -126,9 +125,6 @@ class Case(_Strict):
             raise ValueError("a real case names its source")
         if not self.word and not self.word_reason:
             raise ValueError("say why a case has no Word path")
-        for code in self.pending_rules:
-            if not re.fullmatch(r"XT\d{3}", code):
-                raise ValueError(f"pending rule {code}")
         return self
 
 
@@ -171,9 +167,14 @@ def scoring_for(case: Case):
     from xltool.form.selfeval import default_scoring
 
     cfg = default_scoring(case.pack)
-    if case.weights:
+    if case.weights or case.policy:
         data = cfg.model_dump()
-        data["weights"].update(case.weights)
+        data["weights"].update(case.weights or {})
+        for key, value in case.policy.items():
+            if isinstance(value, dict):
+                data["policy"][key] = {**(data["policy"].get(key) or {}), **value}
+            else:
+                data["policy"][key] = value
         cfg = ScoringConfig.model_validate(data)
     return cfg
 
@@ -541,7 +542,7 @@ def docx(case: Case, folder: Path) -> Path:
 def check_word(case: Case, folder: Path):
     from xltool.word.check import check_document
 
-    _ext, _values, report = check_document(docx(case, folder), cfg=scoring_for(case) if case.weights else None,
+    _ext, _values, report = check_document(docx(case, folder), cfg=scoring_for(case) if case.weights or case.policy else None,
                                            form=case.pack)
     return report.findings, report
 
@@ -554,22 +555,14 @@ class Outcome:
     path: str
     found: list[Expect] = dfield(default_factory=list)
     missed: list[Expect] = dfield(default_factory=list)
-    pending: list[Expect] = dfield(default_factory=list)  # missed, code pending on the rules branch
-    pending_passed: list[Expect] = dfield(default_factory=list)  # found although the code is pending
     false_errors: list[Any] = dfield(default_factory=list)  # in scope, unexpected, 必须修改
-    pending_false: list[Any] = dfield(default_factory=list)  # the same, code pending
     violated: list[tuple[MustNot, Any]] = dfield(default_factory=list)
-    pending_violated: list[tuple[MustNot, Any]] = dfield(default_factory=list)
     unexpected_warnings: list[Any] = dfield(default_factory=list)
     out_of_scope: int = 0
-    pending_used: set[str] = dfield(default_factory=set)  # pending marks today's rules still need
     unplaced: list[str] = dfield(default_factory=list)
-    reader_pending: str | None = None  # the Word reader's known gap for this layout
 
     @property
     def failed(self) -> bool:
-        if self.reader_pending:
-            return False
         return bool(self.missed or self.false_errors or self.violated)
 
     def describe(self) -> str:
@@ -580,14 +573,6 @@ class Outcome:
             lines.append(f"  FALSE 必须修改 {f.code} {_cited(f)}: {f.message}")
         for m, f in self.violated:
             lines.append(f"  must-not {m.code} at {m.at}: {f.severity.value} {f.message}")
-        for e in self.pending:
-            lines.append(f"  pending  {e.code} at {e.at} (missed; {self.case.pending_rules.get(e.code, '')[:60]})")
-        for f in self.pending_false:
-            lines.append(f"  pending-false {f.code} {_cited(f)}: {f.message}")
-        for m, f in self.pending_violated:
-            lines.append(f"  pending-must-not {m.code} at {m.at}: {f.message}")
-        if self.reader_pending:
-            lines.append(f"  word reader gap: {self.reader_pending}")
         return "\n".join(lines)
 
 
@@ -597,7 +582,6 @@ def _cited(finding) -> set[str]:
 
 def judge(case: Case, path: str, findings, known: frozenset[str], unplaced: list[str] | None = None) -> Outcome:
     out = Outcome(case, path, unplaced=list(unplaced or []))
-    pending = set(case.pending_rules)
     expects = [e for e in case.expect if path in e.paths]
     matched: set[int] = set()
     for e in expects:
@@ -608,9 +592,9 @@ def judge(case: Case, path: str, findings, known: frozenset[str], unplaced: list
                    candidates[0] if candidates else None)
         if hit is not None:
             matched.add(hit)
-            (out.pending_passed if e.code in pending else out.found).append(e)
+            out.found.append(e)
         else:
-            (out.pending if e.code in pending else out.missed).append(e)
+            out.missed.append(e)
     def in_scope(f) -> bool:
         cited = _cited(f)
         return not cited or cited <= known
@@ -620,7 +604,7 @@ def judge(case: Case, path: str, findings, known: frozenset[str], unplaced: list
             continue
         for f in findings:
             if f.code == m.code and (m.at in _cited(f) if m.at else in_scope(f)):
-                (out.pending_violated if m.code in pending else out.violated).append((m, f))
+                out.violated.append((m, f))
     for k, f in enumerate(findings):
         if k in matched:
             continue
@@ -629,13 +613,9 @@ def judge(case: Case, path: str, findings, known: frozenset[str], unplaced: list
             out.out_of_scope += 1
             continue
         if f.severity.value == "error":
-            (out.pending_false if f.code in pending else out.false_errors).append(f)
+            out.false_errors.append(f)
         else:
             out.unexpected_warnings.append(f)
-    if path == "word" and case.pending_word and (out.missed or out.false_errors or out.violated):
-        out.reader_pending = case.pending_word
-    out.pending_used = ({e.code for e in out.pending} | {f.code for f in out.pending_false}
-                        | {m.code for m, _f in out.pending_violated})
     return out
 
 
@@ -659,16 +639,10 @@ def record(outcome) -> None:
         return
     data = {
         "case": outcome.case.id, "path": outcome.path, "real": outcome.case.real,
-        "found": len(outcome.found) + len(outcome.pending_passed),
-        "total": len(outcome.found) + len(outcome.pending_passed) + len(outcome.missed) + len(outcome.pending),
-        "pending": [e.code for e in outcome.pending],
+        "found": len(outcome.found), "total": len(outcome.found) + len(outcome.missed),
+        "missed": [e.code for e in outcome.missed],
         "false_errors": [f.code for f in outcome.false_errors],
-        "pending_false": [f.code for f in outcome.pending_false],
         "violated": [m.code for m, _f in outcome.violated],
-        "pending_violated": [m.code for m, _f in outcome.pending_violated],
-        "pending_passed": [e.code for e in outcome.pending_passed],
-        "reader_pending": bool(outcome.reader_pending),
-        "pending_marks": sorted(outcome.case.pending_rules), "pending_used": sorted(outcome.pending_used),
     }
     (Path(folder) / f"{outcome.case.id}__{outcome.path}.json").write_text(json.dumps(data), encoding="utf-8")
 
@@ -677,28 +651,16 @@ def summary_line(rows: list[dict]) -> str:
     cases = {r["case"]: r["real"] for r in rows}
     real = sum(cases.values())
     found, total = sum(r["found"] for r in rows), sum(r["total"] for r in rows)
-    pending = Counter(c for r in rows for c in r["pending"])
+    missed = Counter(c for r in rows for c in r["missed"])
     false = Counter(c for r in rows for c in r["false_errors"])
-    pending_false = Counter(c for r in rows for c in r["pending_false"])
-    pending_violated = sum(len(r["pending_violated"]) for r in rows)
     violated = sum(len(r["violated"]) for r in rows)
-    reader = sum(r["reader_pending"] for r in rows)
-    marks: dict[str, set[str]] = {}
-    used: dict[str, set[str]] = {}
-    for r in rows:
-        marks.setdefault(r["case"], set()).update(r.get("pending_marks", ()))
-        used.setdefault(r["case"], set()).update(r.get("pending_used", ()))
-    idle = sum(len(marks[c] - used[c]) for c in marks)
 
     def codes(counter: Counter) -> str:
         return ", ".join(f"{c}×{n}" for c, n in sorted(counter.items())) or "none"
 
     return (f"conformance corpus: {len(cases)} cases ({real} real, {len(cases) - real} derived), {len(rows)} runs "
-            f"(workbook + Word) · expected findings found {found}/{total} (pending on the rules branch: "
-            f"{sum(pending.values())} — {codes(pending)}) · false 必须修改 {sum(false.values())} ({codes(false)}) · "
-            f"must-not broken {violated} · pending: false 必须修改 {sum(pending_false.values())} "
-            f"({codes(pending_false)}), must-not {pending_violated}; pending marks today's rules no longer need {idle} · "
-            f"Word runs pending on the reader {reader}")
+            f"(workbook + Word) · expected findings found {found}/{total} (missed: {codes(missed)}) · "
+            f"false 必须修改 {sum(false.values())} ({codes(false)}) · must-not broken {violated}")
 
 
 # -- the session hooks (called from tests/conftest.py, which every run loads, xdist's controller too) --

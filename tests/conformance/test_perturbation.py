@@ -27,14 +27,6 @@ from xltool.form.expr import evaluate_all, leaf_refs
 from xltool.form.model import Kind
 from xltool.form.selfeval import config_values
 
-# The precision family is on the rules branch (a figure compared at its stated precision, XT106):
-# until it is merged, a 必须修改 of these codes raised by +0.004 is reported as pending. The lead
-# removes this set at merge; then +0.004 must raise no 必须修改 at all.
-PENDING_PRECISION = {
-    "XT301": "one figure stated twice is compared at zero tolerance, not at its stated precision",
-    "XT702": "执行数 89.974 against 预算数 89.97 is reported as exceeding it, printed 89.97 > 89.97",
-}
-
 CORRECTED = [c for c in load_cases() if not c.raw and not any(e.severity == "error" for e in c.expect)]
 
 
@@ -117,7 +109,7 @@ def test_perturbing_a_published_amount(case):
         form, cfg, subsets = _subsets(case.id)
         base = _values(case, form, cfg)
         ties = _ties(case, form, base)
-        missed, false, pending = [], [], []
+        missed, false = [], []
         tried = 0
         for fid, checks in subsets.items():
             value = base.get(fid)
@@ -137,10 +129,8 @@ def test_perturbing_a_published_amount(case):
                     for f in new:
                         if f.severity.value != "error":
                             continue
-                        (pending if f.code in PENDING_PRECISION else false).append(f"{fid} +0.004 → {f.code} {f.message}")
+                        false.append(f"{fid} +0.004 → {f.code} {f.message}")
         assert tried or not ties, case.id
-        if pending:
-            print(f"\n{case.id}: {len(pending)} +0.004 findings pending on the precision family, e.g. {pending[0]}")
         assert missed == [], missed
         assert false == [], false
 

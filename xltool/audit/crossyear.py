@@ -68,6 +68,7 @@ def pairs(form, current: Mapping[str, object], previous: Mapping[str, object]) -
 
 def cross_year_findings(form, current: Mapping[str, object], previous: Mapping[str, object]) -> list[Finding]:
     """XT720 findings of one unit: *current* and *previous* are the two years' values by field id."""
+    from xltool.form.expr import excel_round
     from xltool.numbers import fmt_amount
     from xltool.read.reader import cell_ref
 
@@ -75,7 +76,8 @@ def cross_year_findings(form, current: Mapping[str, object], previous: Mapping[s
     out = []
     for this_id, last_id in pairs(form, current, previous):
         actual, expected = _number(current.get(this_id)), _number(previous.get(last_id))
-        diff = actual - expected
+        # Compared as stated (万元 to two decimals): 70.774 restates 70.77 (XT106 notes the decimals).
+        diff = round(excel_round(actual, 2) - excel_round(expected, 2), 2)
         if abs(diff) <= EPS:
             continue
         label = form.field(this_id).label.rsplit(" / ", 1)[0]

@@ -25,6 +25,7 @@ from xml.sax.saxutils import escape
 
 from xltool.check.finding import CellRef, Finding, Severity, WorkbookReport
 from xltool.i18n import _, current_locale
+from xltool.report.terminal import coverage_line
 from xltool.report.xlsx_list import (DIFFERENCE_COLUMN, FINDING_WIDTHS, NUMBER_FORMATS, finding_rows, header_footer_text,
                                      issue_list_file, issue_list_title, page_numbers, row_height, safe_text)
 
@@ -153,8 +154,11 @@ def issue_list_bytes(report: WorkbookReport) -> bytes:
         f'<row r="1">{_cell("A1", proto.title_style, issue_list_title(report))}</row>',
         f'<row r="2">{_cell("A2", proto.line_styles[0], _("Must fix: {errors}; needs explanation: {warnings}.").format(errors=report.errors, warnings=report.warnings))}</row>',
         f'<row r="3">{_cell("A3", proto.line_styles[1], issue_list_file(report))}</row>',
-        proto.header_row,
     ]
+    covered = coverage_line(report)
+    if covered:
+        lines.append(f'<row r="4">{_cell("A4", "", covered)}</row>')
+    lines.append(proto.header_row)
     for r, (row, finding) in enumerate(zip(rows, report.findings), start=FIRST_ROW + 1):
         cells = []
         for c, value in enumerate(row):

@@ -14,8 +14,9 @@ from xltool.i18n import _
 E, W = Severity.ERROR, Severity.WARNING
 
 
-def _rule(code, severity, title, message, fix, what, why, example, live=True) -> Rule:
+def _rule(code, severity, title, message, fix, what, why, example, live=True, source=None) -> Rule:
     # Texts stay English msgids here and are translated when shown (lazy: locale may change).
+    source = source or SOURCES.get(code[:4]) or SOURCES.get(code[:3], "")
     return Rule(
         code=code,
         severity=severity,
@@ -26,7 +27,31 @@ def _rule(code, severity, title, message, fix, what, why, example, live=True) ->
         why=lambda: _(why),
         example=lambda: _(example),
         live=live,
+        source=lambda: _(source) if source else "",
     )
+
+
+def N_(message: str) -> str:
+    """Marks a msgid for extraction; translated where it is shown."""
+    return message
+
+
+# The source of a family of rules, by code prefix (a rule's own ``source`` takes precedence).
+SOURCES = {
+    "XT0": N_("The template issued by the finance bureau: its formulas, sheets, names, protection and settings "
+              "are part of the form (regional instructions: “指标内容及分值不得修改”)."),
+    "XT1": N_("The form's 填报说明: every figure is a number in the stated unit (万元 to two decimals, 人, %), every "
+              "required entry is filled."),
+    "XT2": N_("XBRL Calculations 1.1 (a total of rounded parts is consistent within (n+1) × 0.005); the 表内审核公式 "
+              "of 久其 决算 software."),
+    "XT4": N_("附件1 第六部分 and 附件2 表样: 年初预算 + 年中调整 − 实际支出 = 结余结转 for every project; the "
+              "unspent budget is carried over."),
+    "XT60": N_("财预〔2020〕10号 第十三条 (weights: 预算执行率 10, 产出 50, 效益 30, 满意度 10, total 100) and "
+               "第十六条 (scoring of each indicator), as set by the bureau's scoring settings."),
+    "XT61": N_("财预〔2020〕10号 第十六条 and the scoring rule set of the 预算管理一体化 performance module."),
+    "XT7": N_("Reviewers' plausibility checks on 附件2 and 附件1 第二部分; 财预〔2020〕10号 第二十六条 (results reported "
+              "with the 部门决算, deviations explained)."),
+}
 
 
 RULES: dict[str, Rule] = {
@@ -179,7 +204,9 @@ RULES: dict[str, Rule] = {
             "XT102", E, "Not a number",
             "{where} ({label}) holds “{text}”, which is not a number.",
             "Enter a number in this cell.",
-            "Finds cells that must hold a number but hold text that cannot be read as one.",
+            "Finds cells that must hold a number but hold text that cannot be read as one, including the 实际完成值 of a "
+            "quantitative indicator (≥, ≤, = a figure) written in words (完成, 达成). A cell holding only “——” or “/” "
+            "states no figure and is read as empty.",
             "A figure that is not a number cannot be checked or added up.",
             "附件3!E5 holds “见附表”.",
             live=False,
@@ -208,6 +235,31 @@ RULES: dict[str, Rule] = {
             "In the project and special-fund lists a name needs an amount and an amount needs a name.",
             "An amount without a name cannot be matched across the report's lists.",
             "收支情况!B15 holds 8.71 but A15 is empty.",
+        ),
+        _rule(
+            "XT106", W, "Amount with more than two decimals",
+            "{where} ({label}) holds {text}: amounts are stated in 万元 to two decimals, so it is compared as {value}.",
+            "Enter the amount in 万元 to two decimals.",
+            "Finds amounts typed with more than two decimals, says so once, and compares them at the stated precision "
+            "(rounded to two decimals) everywhere else.",
+            "Amounts in the form are 万元 to two decimals; a third decimal is a typing slip (or a figure in another unit), "
+            "and comparing it unrounded would report differences that print as 0.00.",
+            "附件3!C5 年初预算数 2701.574 while the report states 2,701.57: one note here, no XT301.",
+            live=False,
+            source=N_("The form's 填报说明 (金额单位为万元，保留两位小数); XBRL Calculations 1.1 (a figure is compared at the "
+                      "precision it is stated)."),
+        ),
+        _rule(
+            "XT108", W, "Breakdown missing",
+            "{name}: the breakdown rows ({rows}) are all empty, while {other_label} states {other}.",
+            "Fill in the breakdown rows ({rows}), or explain why the figure has none.",
+            "Finds a total computed from rows that are all empty while the same figure is stated elsewhere, and a 其中 "
+            "block left empty under a stated parent (附件2 公用经费, 公务用车), and says so once per block, instead of "
+            "comparing an empty sum (0.00) with the stated figure.",
+            "A blank is not a zero: empty breakdown rows mean the breakdown is missing, not that its parts add up to 0.00.",
+            "项目自评表: 年度资金总额 全年预算数 89.97, while 当年财政拨款、上年结转资金、其他资金 are all empty.",
+            source=N_("附件3 表样 (年度资金总额 and its 其中 rows: 当年财政拨款, 上年结转资金, 其他资金); 附件2 填表说明 "
+                      "(“项目支出”需要填报基本支出以外的所有项目支出情况)."),
         ),
         _rule(
             "XT120", E, "Number out of range",
@@ -243,6 +295,7 @@ RULES: dict[str, Rule] = {
             "Checks that the 其中 rows under a figure add up to no more than the figure.",
             "其中 rows are subsets; together they cannot exceed their parent.",
             "附件2: 办公经费 30 + 会议费、培训费 0.5 > 公用经费 21.82.",
+            source=N_("附件2 表样: “其中” rows are a part of the row above them."),
         ),
         # -- one figure, two places ----------------------------------------------------
         _rule(
@@ -252,6 +305,7 @@ RULES: dict[str, Rule] = {
             "Every figure the report, 附件2 and 附件3 state more than once is compared across all its places; the list comes from the form, where each such field names the concept it states.",
             "Two statements of one figure at the same precision must be equal; a difference is a typing or copying error.",
             "财政拨款支出 2,450.02 in the report's section 二 against 全年执行数 2,450.21 in 附件3.",
+            source=N_("The 表间审核公式 of 久其 决算 software: one figure stated in several tables must be equal; XBRL Calculations 1.1 (two statements of one figure at the same precision are equal)."),
         ),
         # -- budget flow ---------------------------------------------------------------
         _rule(
@@ -285,6 +339,7 @@ RULES: dict[str, Rule] = {
             "年初 basic budget = 年初预算数 − the projects' 年初预算; the change to the full-year basic budget must be stated in 附件2.",
             "An adjustment of the basic budget is a reportable event in 附件2.",
             "380.19 − (2,701.57 − 2,364.00) = 42.62, but 附件2 leaves 部门基本支出预算调整 empty.",
+            source=N_("附件2 表样 (部门基本支出预算调整)."),
         ),
         # -- ratios ---------------------------------------------------------------------
         _rule(
@@ -294,6 +349,91 @@ RULES: dict[str, Rule] = {
             "Recomputes every ratio the report states from its inputs with the published definition.",
             "A ratio computed against the wrong base (e.g. 年初预算数 instead of 全年预算数) misreports performance.",
             "预算执行率 90.70% in the report, but 2,450.21 / 2,510.99 = 97.58%.",
+            source=N_("财预〔2020〕10号 附2 (预算执行率 = 实际支出 ÷ 预算资金; the pack states the denominator, by default 全年预算数)."),
+        ),
+        _rule(
+            "XT502", W, "Execution rate undefined",
+            "全年预算数 is {budget}, so 执行率 (全年执行数 ÷ 全年预算数) cannot be computed; {detail}.",
+            "Fill in 全年预算数 (the adjusted budget) and 全年执行数, or explain why there was no budget.",
+            "When 全年预算数 is empty or zero (and no other statement of it is filled), 执行率 is undefined (0 ÷ 0): says "
+            "so, rather than judging the rate or its score as 0. Where 全年预算数 is empty but its breakdown is filled, the "
+            "rate is computed from the breakdown.",
+            "With no budget the rate and its score are unknown; a 预算执行率得分 of 0 must not pass unnoticed.",
+            "全年预算数 and 全年执行数 both 0.00, 预算执行率得分 0.",
+            source=N_("财预〔2020〕10号 附2 (预算执行率 = 实际支出 ÷ 预算资金) and 第二十六条 (a low execution rate is "
+                      "explained separately)."),
+        ),
+        _rule(
+            "XT503", W, "Staff control rate above the norm",
+            "在职人员控制率 is {lhs} ({formula}), above the limit of {rhs}.",
+            "Explain the staffing in the report, or correct 在职人数 and 编制数.",
+            "Recomputes 在职人员控制率 = 在职人数 ÷ 编制数 and compares it with the region's limit (policy.ratios."
+            "staff_control_max; off by default, as XT704 already reports staff above the establishment).",
+            "The ratio is a 共性指标 of department-level evaluation; regions score it against their own norm.",
+            "在职 21, 编制 19 → 110.53%, limit 100%.",
+            source=N_("财预〔2013〕53号 附件2 (在职人员控制率 = 在职人员数 ÷ 编制数)."),
+        ),
+        _rule(
+            "XT504", W, "三公经费 up on last year",
+            "三公经费变动率 is {lhs} ({formula}), above the limit of {rhs}.",
+            "Explain the increase of 三公经费 in the report, or correct the figures.",
+            "Recomputes 三公经费变动率 = (本年决算数 − 上年决算数) ÷ 上年决算数 from 附件2 and compares it with the limit "
+            "(policy.ratios.sgjf_change_max, default 0: any increase).",
+            "三公经费 are to fall, never rise (“只减不增”); an increase needs an explanation.",
+            "三公经费 70.77 last year, 88.19 this year → +24.61%.",
+            source=N_("财预〔2013〕53号 附件2 (“三公经费”变动率 = (本年 − 上年) ÷ 上年); the requirement that 三公经费 "
+                      "only decrease (“只减不增”)."),
+        ),
+        _rule(
+            "XT505", W, "公用经费 above budget",
+            "公用经费控制率 is {lhs} ({formula}), above the limit of {rhs}.",
+            "Explain the overspend on 公用经费 in the report, or correct the figures.",
+            "Recomputes 公用经费控制率 = 公用经费决算数 ÷ 预算数 from 附件2 and compares it with the limit "
+            "(policy.ratios.public_control_max, default 100%).",
+            "公用经费 are controlled spending; spending beyond the budget must be explained.",
+            "公用经费 预算 37.79, 决算 40.00 → 105.85%.",
+            source=N_("财预〔2013〕53号 附件2 (公用经费控制率 = 实际支出公用经费总额 ÷ 预算安排公用经费总额)."),
+        ),
+        _rule(
+            "XT506", W, "Procurement execution rate below the norm",
+            "政府采购执行率 is {lhs} ({formula}), below the minimum of {rhs}.",
+            "Explain why the procurement budget was not used, or correct the figures.",
+            "Recomputes 政府采购执行率 = 实际采购金额 ÷ 采购预算 from 附件2 and compares it with the minimum "
+            "(policy.ratios.procurement_min; off by default, as XT707 reports large gaps between budget and final).",
+            "A procurement budget left unused points to poor planning; regions score the ratio against a norm.",
+            "政府采购 预算 324.40, 决算 28.44 → 8.77%, minimum 90%.",
+            source=N_("财预〔2013〕53号 附件2 (政府采购执行率 = 实际政府采购金额 ÷ 政府采购预算数)."),
+        ),
+        _rule(
+            "XT507", W, "Carry-over rate above the norm",
+            "结转结余率 is {lhs} ({formula}), above the limit of {rhs}.",
+            "Explain the unspent budget in the report (carry-overs, returns), or correct the figures.",
+            "Recomputes 结转结余率 = (全年预算数 − 全年执行数) ÷ 全年预算数 and compares it with the limit "
+            "(policy.ratios.carryover_max, default 20%).",
+            "A large unspent share of the budget needs an explanation; the 一体化 module warns above 20%.",
+            "全年预算数 100.00, 全年执行数 70.00 → 30.00%.",
+            source=N_("财预〔2013〕53号 附件2 (结转结余率 = 结转结余总额 ÷ 支出预算数); the 预算管理一体化 自评预警 "
+                      "(结余率 > 20%)."),
+        ),
+        _rule(
+            "XT508", W, "Budget adjustment rate above the norm",
+            "预算调整率 is {lhs} ({formula}), above the limit of {rhs}.",
+            "Explain the budget adjustments in the report, or correct the budgets.",
+            "Recomputes 预算调整率 = |全年预算数 − 年初预算数| ÷ 年初预算数 and compares it with the limit "
+            "(policy.ratios.adjustment_max; off by default: no national norm).",
+            "Large adjustments mean the budget was not planned as executed.",
+            "年初预算数 2,701.57, 全年预算数 2,510.99 → 7.05%, limit 5%.",
+            source=N_("财预〔2013〕53号 附件2 (预算调整率 = 预算调整数 ÷ 预算数)."),
+        ),
+        _rule(
+            "XT509", W, "三公经费 control rate above the norm",
+            "三公经费控制率 is {lhs} ({formula}), above the limit of {rhs}.",
+            "Explain the overspend on 三公经费 in the report, or correct the figures.",
+            "Recomputes 三公经费控制率 = 三公经费决算数 ÷ 预算数 from 附件2 and compares it with the limit "
+            "(policy.ratios.sgjf_control_max; off by default, as XT708 reports each item above its budget).",
+            "三公经费 are controlled spending; spending beyond the budget must be explained.",
+            "三公经费 预算 88.19, 决算 95.00 → 107.72%, limit 100%.",
+            source=N_("财预〔2013〕53号 附件2 (“三公经费”控制率 = 实际支出数 ÷ 预算安排数)."),
         ),
         # -- scoring -------------------------------------------------------------------
         _rule(
@@ -321,44 +461,56 @@ RULES: dict[str, Rule] = {
             "10 + 40 + 20 + 10 + 20 = 100 (passes).",
         ),
         _rule(
-            "XT604", E, "Execution score does not follow the rule",
-            "预算执行率得分 is {lhs}, but the scoring rule gives {rhs}.",
+            "XT604", E, "Execution score above the rule",
+            "预算执行率得分 is {lhs}, higher than the {rhs} the scoring rule gives.",
             "Set the score to {rhs} ({method}).",
-            "Recomputes the execution-rate score from 执行率 with the configured method (default: 分值 × 执行率, capped at 分值).",
-            "Self-assessed scores must follow the published rule.",
-            "执行率 97.58%, 分值 10 → 9.76, but 9 is stated.",
+            "Recomputes the execution-rate score from 执行率 with the configured method (default: 分值 × 执行率, capped at "
+            "分值) and finds a self-assessed score above it (a score below it is XT616).",
+            "A score above what the published rule gives is 自评得分虚高, the main fault the policy names.",
+            "执行率 97.58%, 分值 10 → 9.76, but 10 is stated.",
+            source=N_("The 预算管理一体化 performance module (预算执行率得分 = 分值 × 执行率, at most 分值); 财预〔2020〕10号 第十三条."),
         ),
         _rule(
-            "XT605", E, "Indicator score does not follow the rule",
-            "{name}: the score is {lhs}, but the scoring rule gives {rhs}.",
+            "XT605", E, "Indicator score above the rule",
+            "{name}: the score is {lhs}, higher than the {rhs} the scoring rule gives.",
             "Set the score to {rhs}, or correct the target, actual value or direction.",
-            "Recomputes each indicator's score: ≥ full weight when actual ≥ target, else round(actual/target × weight, 2); ≤ full weight when actual ≤ target, else round((1 − (actual − target)/target) × weight, 2), 0 from twice the target; = full weight when equal, else reduced by the relative deviation.",
-            "Self-assessed scores must follow the published rule.",
-            "满意度: target 90, actual 85, weight 10 → 9.44, but 7 is stated.",
+            "Recomputes each indicator's score: ≥ full weight when actual ≥ target, else round(actual/target × weight, 2); ≤ full weight when actual ≤ target, else round((1 − (actual − target)/target) × weight, 2), 0 from twice the target; = full weight when equal, else reduced by the relative deviation. Targets and actual values written with their comparator and unit (≥50个, ≤90万元, =100%) are read as numbers. A score above the rule is reported here, a score below it as XT616.",
+            "A score above what the published rule gives is 自评得分虚高, the main fault the policy names.",
+            "满意度: target 90, actual 85, weight 10 → 9.44, but 10 is stated.",
+            source=N_("财预〔2020〕10号 第十六条 (定量指标: target met → full marks, otherwise 完成值 ÷ 指标值 × 分值); the 预算管理一体化 rule for 反向 indicators."),
         ),
         _rule(
             "XT606", E, "Qualitative score outside its band",
             "{name}: the judgement allows {band}, but the score is {lhs}.",
             "Choose a score within the band, or change the judgement (达成 / 部分达成 / 未达成).",
-            "For 定性 indicators the score must lie in the band of the judgement: 达成 80–100%, 部分达成 60–80%, 未达成 0–60% of the weight.",
+            "For 定性 indicators the score may not exceed the band of the judgement: 达成 80–100%, 部分达成 60–80%, 未达成 "
+            "0–60% of the weight (a score below the band is XT616). The judgement is the 实际完成值 when it is one of these "
+            "words; an actual value that repeats the target, or is worded otherwise (基本完成, 效果明显 …), is read as a "
+            "judgement with less certainty (the finding says so).",
             "The bands are the published rule for qualitative indicators.",
             "部分达成 with weight 10 and score 9.",
+            source=N_("财预〔2020〕10号 第十六条 (定性指标: 达成 100–80%, 部分达成 80–60%, 未达成 60–0% of the weight)."),
         ),
         _rule(
             "XT607", E, "Reason for a lost point missing",
-            "{name} scored {lhs} of {rhs}, but no reason for the deviation is given.",
+            "{name}: {detail}, but no reason for the deviation is given.",
             "Fill in 偏差原因分析及改进措施 for this indicator.",
-            "An indicator scored below its weight needs a deviation analysis.",
-            "The published form requires 偏差原因分析及改进措施 wherever points were lost.",
-            "满意度 scored 7 of 10 with the reason column empty.",
+            "An indicator that missed its target (an actual below a ≥ target or above a ≤ target, a 定性 judgement of "
+            "部分达成 or 未达成) or scored below its weight needs a deviation analysis.",
+            "The published form requires 偏差原因分析及改进措施 wherever a target was missed or points were lost.",
+            "满意度: target 90, actual 85, scored 9.44 of 10, with the reason column empty.",
+            source=N_("财预〔2020〕10号 第十一条 (未完成绩效目标或偏离绩效目标较大的，要分析说明原因，研究提出改进措施)."),
         ),
         _rule(
             "XT608", E, "Indicator row incomplete",
             "{name}: direction, target, actual value, weight and score must all be filled ({lhs} of {rhs} are).",
             "Complete the indicator row, or clear it.",
-            "An indicator with a name needs all of its figures.",
+            "An indicator with a name needs all of its figures. A target or actual value may be a number, a number with "
+            "its comparator and unit (≥50个) or a qualitative text (达成, 是, 合格); a target written with its comparator "
+            "or as qualitative text states the direction too.",
             "An incomplete indicator cannot be scored.",
             "绿化养护 with a target but no actual value.",
+            source=N_("附件3 表样: every 三级指标 states its 指标值, 实际完成值, 分值 and 得分 (and its direction)."),
         ),
         _rule(
             "XT609", E, "Total score above the cap for this execution rate",
@@ -367,6 +519,7 @@ RULES: dict[str, Rule] = {
             "Optional (caps.enabled): caps the total score by execution rate, e.g. 70–80% → at most 89.",
             "Some provinces cap the self-assessed total when the budget was poorly executed.",
             "执行率 75% with 总分 95 → cap 89.",
+            source=N_("The 预算管理一体化 performance module (总分 capped by 执行率: 70–80% → 89, 60–70% → 79, < 60% → 69, < 50% → 59)."),
         ),
         _rule(
             "XT610", W, "Indicator value differs from the figure it names",
@@ -375,6 +528,7 @@ RULES: dict[str, Rule] = {
             "When a cost indicator is named after a figure of the report (基本支出, 人员经费, 公用经费, 项目支出, 三公经费), its actual value must be that figure.",
             "An indicator that quotes another figure than its name says misreports the cost.",
             "成本指标「基本支出」 actual 358.37, but 基本支出 is 380.19 (358.37 is 人员经费).",
+            source=N_("附件3 表样 and 附件1 第二部分: a 成本指标 named after a figure of the report quotes that figure."),
         ),
         _rule(
             "XT611", E, "Figures on a row marked 无",
@@ -383,6 +537,67 @@ RULES: dict[str, Rule] = {
             "A 三级 row named 无 states that the 二级 has no indicator: it carries no target, actual value, weight or score.",
             "Figures on a 无 row are scored by nobody and hide a real indicator.",
             "质量指标「无」 with a target of 95.",
+            source=N_("附件3 表样: a 二级指标 without indicators is written 无 with 0 分."),
+        ),
+        _rule(
+            "XT612", W, "Actual far beyond its target",
+            "{name}: the actual value {actual} is {deviation} beyond the target {target} (偏离 at {threshold} or more), "
+            "but no reason is given{deduction}.",
+            "Explain the deviation in 偏差原因分析及改进措施 (was the target set too low?).",
+            "Finds indicators whose 完成值 exceeds a ≥ target, or stays below a ≤ target, by the deviation threshold "
+            "(indicator.deviation_threshold, default 30%) with the reason column empty. Where the region deducts points "
+            "for it (indicator.deviation_deduction, default 0 = off), XT605 expects the deducted score.",
+            "A result far beyond its target means the target was set too low or the result is misstated; the policy asks "
+            "for an explanation and lets regions deduct points.",
+            "绿化养护: target ≥ 1,000 平方米, actual 1,500 平方米 (+50%), reason empty.",
+            source=N_("财预〔2020〕10号 第十一条 (偏离绩效目标较大的，要分析说明原因) and 第十六条 (a result far above the "
+                      "target is explained; a target set clearly too low loses points); the 预算管理一体化 module "
+                      "(指标偏离 ≥ 30%, −2 分)."),
+        ),
+        _rule(
+            "XT613", W, "Indicator scores well above the execution rate",
+            "The indicators scored {score_rate} of their weights, {diff} percentage points above 预算执行率 {rate} (more "
+            "than {margin}).",
+            "Check the indicator scores against the results (自评得分虚高?), or explain why results outran spending.",
+            "Compares the indicators' score rate (Σ 得分 ÷ Σ 分值, without 预算执行率) with 执行率 and warns when it is "
+            "higher by more than the margin (policy.inflation_margin, default 5 percentage points).",
+            "Results seldom run far ahead of spending; the policy names 绩效自评不实、得分虚高 as the main fault, and the "
+            "一体化 module's 自评预警 flags this gap.",
+            "执行率 80.00%, indicators 88 of 90 points (97.78%) → 17.78 points above.",
+            source=N_("The 预算管理一体化 自评预警 (指标得分率高于预算执行率 5 个百分点以上); the 解读 of 财预〔2020〕10号 "
+                      "(绩效自评不实、得分虚高)."),
+        ),
+        _rule(
+            "XT614", E, "Stated grade differs from the total score",
+            "The grade is stated as {stated}, but 总分 {score} gives {expected} ({bands}).",
+            "State the grade the total score gives ({expected}), or correct the scores.",
+            "Where the form states a grade (自评等级), compares it with the grade of 总分 (policy.grades, default 优 ≥ 90, "
+            "良 80–90, 中 60–80, 差 < 60).",
+            "The grade follows from the score; a better grade than the score gives overstates the result.",
+            "总分 86 with the grade 优 (86 is 良).",
+            source=N_("财预〔2020〕10号 第十八条 (优 90（含）–100, 良 80（含）–90, 中 60（含）–80, 差 60 以下)."),
+        ),
+        _rule(
+            "XT615", W, "Fewer 三级指标 than required",
+            "{count} 三级指标 are named, fewer than the {minimum} required.",
+            "Add 三级指标 so that the table has at least {minimum}, or explain why fewer apply.",
+            "Counts the named 三级指标 (rows named 无 do not count) and compares with the region's minimum "
+            "(policy.min_indicators, default 3).",
+            "Too few indicators cannot show what the money achieved; regional instructions set a minimum.",
+            "A project table with 数量指标 and 满意度指标 only: 2 三级指标.",
+            source=N_("Regional instructions for 绩效目标 and 自评表 (三级指标 “总数不得少于3个”); 财预〔2021〕101号 "
+                      "(核心绩效指标)."),
+        ),
+        _rule(
+            "XT616", W, "Score below the rule",
+            "{name}: the score is {lhs}, lower than the {rhs} the scoring rule gives.",
+            "Explain in 偏差原因分析及改进措施 why the score is lower than the rule gives, or set it to {rhs}.",
+            "Finds self-assessed scores below what the rule gives (the unit was stricter than the rule): the execution "
+            "score, quantitative indicators, and 定性 indicators below the band of their judgement. 需要说明 by default; "
+            "policy.below_rule = \"error\" makes it 必须修改.",
+            "A score below the rule is not 自评得分虚高, but it departs from the published rule and needs a reason.",
+            "满意度: target 90, actual 85, weight 10 → 9.44, but 7 is stated.",
+            source=N_("财预〔2020〕10号 第十六条 and the 预算管理一体化 scoring rule set."),
         ),
         # -- plausibility ------------------------------------------------------------
         _rule(
@@ -401,6 +616,7 @@ RULES: dict[str, Rule] = {
             "Checks 执行率 ≤ 100%.",
             "Spending beyond the adjusted budget is not allowed; usually one figure is wrong.",
             "全年执行数 2,600.00 with 全年预算数 2,510.99.",
+            source=N_("财预〔2020〕10号 附2 (预算执行率 at most 100%)."),
         ),
         _rule(
             "XT703", W, "Building above its approval",
@@ -409,6 +625,7 @@ RULES: dict[str, Rule] = {
             "Checks that completed buildings stay within the approved size and investment (控制率 ≤ 100%).",
             "Overruns of 楼堂馆所 must be explained.",
             "实际规模 1,200㎡ with 批复规模 1,000㎡.",
+            source=N_("附件2 表样 (楼堂馆所: 规模控制率, 投资概算控制率)."),
         ),
         _rule(
             "XT704", W, "Staff above the establishment",
@@ -417,6 +634,7 @@ RULES: dict[str, Rule] = {
             "Checks that 实际在职人数 does not exceed 编制数 (控制率 ≤ 100%).",
             "Staff above the establishment must be explained.",
             "在职 21 with 编制数 19.",
+            source=N_("附件2 表样 (在职人员控制率 = 实际在职人数 ÷ 编制数); 财预〔2013〕53号 附件2."),
         ),
         _rule(
             "XT705", E, "Year differs from the template",
@@ -480,6 +698,7 @@ RULES: dict[str, Rule] = {
             "unexplained correction.",
             "附件2 公务用车购置和维护经费 2022年决算数 70.77, but the 2022 workbook reported 70.78.",
             live=False,
+            source=N_("附件2 表样: 上年决算数 is last year's 本年决算数."),
         ),
     )
 }

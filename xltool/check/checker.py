@@ -9,10 +9,13 @@ from pathlib import Path
 from babel.numbers import format_decimal
 
 from xltool.check.attribution import attribute
-from xltool.check.finding import CellRef, Finding, WorkbookReport
+from xltool.check.coverage import coverage
+from xltool.check.finding import CellRef, Coverage, Finding, WorkbookReport
+from xltool.check.indicators import read_indicators
 from xltool.check.instances import build_checks
+from xltool.check.messages import flavour_params
 from xltool.check.rule import Check, Outcome, allowance, evaluate_many
-from xltool.form.expr import Ref, leaf_refs
+from xltool.form.expr import Ref, Round, leaf_refs
 from xltool.form.model import Form
 from xltool.form.scoring import ScoringConfig
 from xltool.i18n import _
@@ -32,6 +35,8 @@ def _fmt_allowance(value: Decimal) -> str:
 
 def _side(form: Form, expr: object, shown: str, values: Mapping[str, object]) -> str:
     """A side that is one input cell left blank says so, rather than quoting the 0 it counts as."""
+    if isinstance(expr, Round):  # an amount compared at its stated precision
+        expr = expr.inner
     if isinstance(expr, Ref) and form.field(expr.id).is_input and _blank(values.get(expr.id)):
         return _("(empty)")
     return shown
@@ -55,8 +60,14 @@ def _cells(form: Form, check: Check, values: Mapping[str, object]) -> list[CellR
     return out
 
 
-def to_finding(outcome: Outcome, form: Form, values: Mapping[str, object]) -> Finding:
+def to_finding(outcome: Outcome, form: Form, values: Mapping[str, object], *,
+               shown: Mapping[str, object] | None = None, cfg: ScoringConfig | None = None,
+               notes: Mapping[str, tuple[str, str]] | None = None) -> Finding:
+    """*values*: what the rules judged; *shown*: the values as read, which the finding's cells
+    quote (an indicator's “≥50个” rather than the 50 it was judged as); *notes*: readings that are
+    less than certain, by field id (see xltool.check.indicators)."""
     check, r = outcome.check, outcome.rule
+    shown = values if shown is None else shown
     params = {
         "lhs_label": check.lhs_label, "rhs_label": check.rhs_label,
         # The sentence states the same signed difference (前者 − 后者) as the 差额 column;
@@ -76,15 +87,47 @@ def to_finding(outcome: Outcome, form: Form, values: Mapping[str, object]) -> Fi
         actual, expected = _f(values.get(check.fields[0])), _f(values.get(check.fields[1]))
     if "name" in check.params or check.rule.code == "XT401":
         params["name"] = _row_name(check, values) or params.get("name", "")
+    flavour_params(check, outcome, form, values, shown, cfg, params)
     flag = check.kind == "flag"  # filled / not filled: no figures to compare
+    confidence, basis = _confidence(form, check, notes or {})
     return Finding(
         code=r.code, severity=r.severity, message=r.message().format_map(_Safe(params)),
-        fix=r.fix().format_map(_Safe(params)), cells=_cells(form, check, values),
+        fix=r.fix().format_map(_Safe(params)), cells=_cells(form, check, shown),
         expected=None if flag else round(expected, 6), actual=None if flag else round(actual, 6),
         difference=None if flag else round(outcome.diff if difference is None else difference, 6),
         kind="amount" if difference is not None or flag else check.kind,
         attribution=attribute(check, outcome, form, values), instance=check.instance,
+        confidence=confidence, basis=basis,
     )
+
+
+_LEVELS = {"high": 0, "medium": 1, "low": 2}
+
+
+def _confidence(form: Form, check: Check, notes: Mapping[str, tuple[str, str]]) -> tuple[str, list[str]]:
+    """The least certain reading among the figures the check read, and what each reading was."""
+    if not notes:
+        return "high", []
+    level, basis = "high", []
+    for fid in check.fields:
+        ids = [fid] + (leaf_refs(form.formulas[fid], form.formulas) if fid in form.formulas else [])
+        for i in ids:
+            if i in notes:
+                how, text = notes[i]
+                level = how if _LEVELS.get(how, 0) > _LEVELS[level] else level
+                if text not in basis:
+                    basis.append(text)
+    if len(basis) > 3:  # a total read from many sentences: the first few, and how many more
+        basis = basis[:3] + [_("{n} more").format(n=len(basis) - 3)]
+    return level, basis
+
+
+def _prints_as_zero(outcome: Outcome) -> bool:
+    """A difference that prints as 0.00 (or 0.00%) is no difference at the stated precision."""
+    kind = outcome.check.kind
+    if kind not in ("amount", "rate"):
+        return False
+    return fmt_kind(kind, abs(outcome.diff)) == fmt_kind(kind, 0.0)
 
 
 def _where(form: Form, check: Check) -> str:
@@ -126,9 +169,40 @@ class _Safe(dict):
         return "{" + key + "}"
 
 
-def run_checks(form: Form, cfg: ScoringConfig, values: Mapping[str, object]) -> list[Finding]:
+def judge(form: Form, cfg: ScoringConfig, values: Mapping[str, object], *,
+          notes: Mapping[str, tuple[str, str]] | None = None, missing_sheets: tuple[str, ...] = (),
+          word: bool = False, unplaced: int = 0) -> tuple[list[Finding], Coverage]:
+    """Every rule instance of the form over *values*, and what ran. Indicator rows are read first
+    as published forms fill them (xltool.check.indicators). *notes*: figures read with less
+    certainty by the caller (a Word report's narrative), by field id."""
+    reading = read_indicators(form, cfg, values)
+    notes = {**(notes or {}), **reading.notes}
     checks = build_checks(form.year, cfg, form_id=form.pack_ref)
-    return [to_finding(outcome, form, values) for outcome in evaluate_many(checks, values, _rules_key(form, cfg))]
+    findings = [to_finding(outcome, form, reading.values, shown=values, cfg=cfg, notes=notes)
+                for outcome in evaluate_many(checks, reading.values, _rules_key(form, cfg)) if not _prints_as_zero(outcome)]
+    findings += [_not_a_figure(form, fid, values.get(fid)) for fid in reading.not_figures]
+    extra = []
+    if reading.unjudged:
+        rows = "、".join(reading.unjudged[:5]) + ("等" if len(reading.unjudged) > 5 else "")
+        extra.append(_("{n} indicator rows not scored by rule: their target or actual value is not a figure or a "
+                       "judgement ({rows})").format(n=len(reading.unjudged), rows=rows))
+    return findings, coverage(form, cfg, checks, values, missing_sheets=missing_sheets, word=word,
+                              unplaced=unplaced, notes=extra)
+
+
+def _not_a_figure(form: Form, fid: str, raw: object) -> Finding:
+    """XT102 for an indicator's 实际完成值 written in words where its target is a figure."""
+    from xltool.check.catalogue import rule
+
+    r, f = rule("XT102"), form.field(fid)
+    params = {"where": f"{form.sheet_title(f.sheet)}!{f.cell}", "label": f.label, "text": raw}
+    return Finding(code="XT102", severity=r.severity, message=r.message().format(**params), fix=r.fix().format(**params),
+                   cells=[cell_ref(form, fid, raw)], instance=fid)
+
+
+def run_checks(form: Form, cfg: ScoringConfig, values: Mapping[str, object],
+               notes: Mapping[str, tuple[str, str]] | None = None) -> list[Finding]:
+    return judge(form, cfg, values, notes=notes)[0]
 
 
 def _rules_key(form: Form, cfg: ScoringConfig) -> str:
@@ -142,7 +216,18 @@ def _rules_key(form: Form, cfg: ScoringConfig) -> str:
 
 def check_result(result: ReadResult) -> list[Finding]:
     """Entry and integrity findings from reading, then every rule's findings."""
-    return result.findings + run_checks(result.form, result.cfg, result.values)
+    return check_result_covered(result)[0]
+
+
+def check_result_covered(result: ReadResult) -> tuple[list[Finding], Coverage]:
+    findings, covered = judge(result.form, result.cfg, result.values, missing_sheets=tuple(result.missing_sheets))
+    # A cell that holds words where a figure belongs is said once (XT102), not again as empty (XT103).
+    unreadable = {c.field_id for f in result.findings if f.code in NOT_A_FIGURE for c in f.cells}
+    findings = [f for f in findings if not (f.code == "XT103" and {c.field_id for c in f.cells} <= unreadable)]
+    return result.findings + findings, covered
+
+
+NOT_A_FIGURE = ("XT102", "XT120")  # entry findings whose cell is read as no value
 
 
 def check_path(path: Path, *, backend: str = "xml", cfg: ScoringConfig | None = None,
@@ -150,6 +235,7 @@ def check_path(path: Path, *, backend: str = "xml", cfg: ScoringConfig | None = 
     from xltool.read.reader import read_path
 
     result = read_path(Path(path), backend=backend, cfg=cfg, limits=limits)
+    findings, covered = check_result_covered(result)
     v = result.values
     report = WorkbookReport(
         path=str(path), sha256=result.sha256,
@@ -157,7 +243,7 @@ def check_path(path: Path, *, backend: str = "xml", cfg: ScoringConfig | None = 
         unit_code=_text(v.get("info_unit_code")) or result.meta.unit_code or None,
         year=result.form.year, template_version=result.meta.version,
         contact_name=_text(v.get("info_preparer")), contact_email=_text(v.get("info_email")),
-        findings=sort_findings(check_result(result)),
+        findings=sort_findings(findings), coverage=covered,
     )
     return result, report
 

@@ -30,8 +30,8 @@ def rules_table(width: int = 160) -> Table:
 def rules_json() -> str:
     data = [
         {"code": r.code, "severity": r.severity.value, "severity_label": r.severity.label, "title": r.title(),
-         "what": r.what(), "why": r.why(), "example": r.example(), "fix": r.fix(), "message": r.message(),
-         "live": r.live}
+         "what": r.what(), "why": r.why(), "source": r.source(), "example": r.example(), "fix": r.fix(),
+         "message": r.message(), "live": r.live}
         for r in sorted(RULES.values(), key=lambda r: r.code)
     ]
     return json.dumps(data, ensure_ascii=False, indent=2)
@@ -44,7 +44,8 @@ def rule_docs(rules: list[Rule] | None = None) -> str:
             f"## {r.code} {r.title()}（{r.severity.label}）\n\n"
             f"**{_('What it does')}**：{r.what()}\n\n"
             f"**{_('Why')}**：{r.why()}\n\n"
-            f"**{_('Example')}**：{r.example()}\n\n"
+            + (f"**{_('Source')}**：{r.source()}\n\n" if r.source() else "")
+            + f"**{_('Example')}**：{r.example()}\n\n"
             f"**{_('How to fix')}**：{r.fix()}\n"
         )
     return "\n".join(parts)

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from enum import Enum
+from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator
+
+Confidence = Literal["high", "medium", "low"]
 
 
 class Severity(str, Enum):
@@ -51,10 +54,26 @@ class Finding(BaseModel):
     kind: str = Field(default="amount", description="how expected, actual and difference read: amount, rate, number, year")
     attribution: list[str] = Field(default_factory=list, description="rows that account for a difference")
     instance: str = Field(default="", description="stable key of the rule instance within the workbook")
+    confidence: Confidence = Field(
+        default="high",
+        description="how sure the finding is: high when it rests on figures as typed in their cells; medium when "
+                    "it rests on something read (a figure found in a report's narrative, an indicator value written "
+                    "as text, a 定性 judgement worded otherwise than 达成/部分达成/未达成); low when a guess")
+    basis: list[str] = Field(default_factory=list, description="what was read, where confidence is not high")
 
     @property
     def key(self) -> str:
         return f"{self.code}:{self.instance}"
+
+    @property
+    def confidence_text(self) -> str:
+        """'' when the finding rests on figures as typed; else how sure it is and why (Chinese)."""
+        from xltool.i18n import _
+
+        if self.confidence == "high":
+            return ""
+        level = _("medium") if self.confidence == "medium" else _("low")
+        return _("Confidence {level}: {basis}").format(level=level, basis="；".join(self.basis) or "—")
 
     @property
     def difference_text(self) -> str:
@@ -76,6 +95,32 @@ class Finding(BaseModel):
         return fmt_kind(self.kind, self.actual)
 
 
+class FamilyRun(BaseModel):
+    family: str = Field(description="family key: integrity, entries, totals, pairs, flows, execution, ratios, "
+                                    "scoring, policy, plausibility")
+    title: str = Field(description="the family's name (Chinese)")
+    status: Literal["ran", "partial", "skipped"] = Field(
+        description="ran: the family's rules judged the figures there are; partial: some could not (a sheet "
+                    "missing, a Word report); skipped: none did. Rules not applicable to the form or turned off "
+                    "by the settings are listed apart (not_in_form, off)")
+    checks: int = Field(0, description="rule instances the form pack gives the family")
+    judged: int = Field(0, description="of those, instances that had figures to judge")
+    reasons: list[str] = Field(default_factory=list, description="why rules of the family did not run (Chinese)")
+    not_in_form: list[str] = Field(default_factory=list,
+                                   description="rules of the family the form pack has no figures for (not applicable)")
+    off: list[str] = Field(default_factory=list,
+                           description="rules of the family the scoring settings turn off, each with its setting")
+
+
+class Coverage(BaseModel):
+    families: list[FamilyRun] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list, description="what else was not judged, and why (Chinese)")
+
+    @property
+    def skipped(self) -> list[FamilyRun]:
+        return [f for f in self.families if f.status != "ran"]
+
+
 class WorkbookReport(BaseModel):
     """The result of checking one workbook: identity facts plus findings."""
 
@@ -89,6 +134,7 @@ class WorkbookReport(BaseModel):
     contact_email: str | None = None
     findings: list[Finding] = Field(default_factory=list)
     unplaced: list[str] = Field(default_factory=list, description="figures of a Word report not placed on a field")
+    coverage: Coverage | None = Field(default=None, description="which rule families ran, and why others did not")
 
     @field_validator("unit", "unit_code", "contact_name", mode="before")
     @classmethod

@@ -9,54 +9,19 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+from xltool.check import pairs, policy
 from xltool.check.catalogue import rule
+from xltool.check.compare import below_rule, compare as _compare, has as _has, label as _label
 from xltool.check.rule import Check
 from xltool.form.expr import (
-    Abs, And, Or, Cmp, Const, Count, Div, Expr, Filled, If, Max, Min, Ref, Round, Sub, Sum, TextIs, leaf_refs, total,
+    Abs, And, Or, Cmp, Const, Count, Div, Expr, Filled, If, IsText, Max, Min, Ref, Round, Sub, Sum, TextIs, total,
 )
-from xltool.form.model import Form, Kind
+from xltool.form.model import Form
 from xltool.form.scoring import ScoringConfig
 from xltool.form.selfeval import BASE_COLUMNS, build_form, indicator_ids
 
-HALF_CENT = 0.005
 # 附件2 rows with 其中 rows under them: (parent, its 其中 rows).
 OF_WHICH = (("car", ("car_buy", "car_run")), ("public", ("office", "utilities", "meeting")))
-
-
-def _has(form: Form, *ids: str) -> bool:
-    """Whether the form pack declares every field a rule reads (a project form has no 附件2)."""
-    return all(i in form.by_id for i in ids)
-
-
-def _label(form: Form, fid: str) -> str:
-    f = form.field(fid)
-    return f"{form.sheet_title(f.sheet)} {f.label}"
-
-
-def _leaves(form: Form, expr: Expr) -> list[str]:
-    return [i for i in leaf_refs(expr, form.formulas) if form.field(i).numeric]
-
-
-def _rounding_allowance(form: Form, lhs: Expr, rhs: Expr) -> Expr | None:
-    """(number of stated figures) × 0.005, or None when both sides are one stated figure."""
-    single = lambda e: isinstance(e, Ref) and not form.field(e.id).derived  # noqa: E731
-    if single(lhs) and single(rhs):
-        return None
-    leaves = tuple(dict.fromkeys(_leaves(form, lhs) + _leaves(form, rhs)))
-    return Count(leaves) * HALF_CENT
-
-
-def _compare(form: Form, code: str, instance: str, lhs: Expr, op: str, rhs: Expr, *, fields=None,
-             lhs_label="", rhs_label="", rounding=True, tolerance=0.0, kind="amount", **kw) -> Check:
-    fields = tuple(fields or dict.fromkeys(lhs.refs() + rhs.refs()))
-    allowance = _rounding_allowance(form, lhs, rhs) if rounding else None
-    return Check(
-        rule=rule(code), instance=instance, lhs=lhs, op=op, rhs=rhs, fields=fields,
-        tolerance=tolerance, tolerance_expr=allowance,
-        lhs_label=lhs_label or (_label(form, lhs.id) if isinstance(lhs, Ref) else ""),
-        rhs_label=rhs_label or (_label(form, rhs.id) if isinstance(rhs, Ref) else ""),
-        rounding=rule("XT202") if allowance is not None else None, kind=kind, **kw,
-    )
 
 
 def _required(form: Form) -> list[Check]:
@@ -119,24 +84,29 @@ def _totals(form: Form) -> list[Check]:
             if not _has(form, pid, *(f"base_{p}_{col}" for p in parts)):
                 continue
             out.append(_compare(form, "XT203", pid, lhs, "<=", Ref(pid), lhs_label="其中合计"))
-    return out
+    return out + _of_which_blank(form)
 
 
-def _identities(form: Form) -> list[Check]:
+def _of_which_blank(form: Form) -> list[Check]:
+    """XT108 for a 其中 block: every 其中 cell empty under a parent stated (not zero) — a missing
+    breakdown, said once per block rather than compared as 0.00 column by column."""
     out = []
-    for concept, fields in form.concepts().items():
-        kind = "number" if fields[0].kind is Kind.INTEGER else "amount"
-        head = fields[0]
-        for other in fields[1:]:
-            # A required entry left empty is XT103's finding; comparing its 0 with the figure
-            # stated elsewhere would report the same gap a second time.
-            empty_required = [Filled(f.id) for f in (head, other) if f.is_input and f.required]
-            out.append(_compare(
-                form, "XT301", f"{concept}:{other.id}", Ref(head.id), "=", Ref(other.id),
-                rounding=kind == "amount", kind=kind, params={"concept": concept},
-                applies=(empty_required[0] if len(empty_required) == 1 else And(tuple(empty_required)))
-                if empty_required else None,
-            ))
+    for parent, parts in OF_WHICH:
+        parents = [f"base_{parent}_{col}" for col, _ in reversed(BASE_COLUMNS)]  # the year's 决算数 first
+        cells = [f"base_{p}_{col}" for p in parts for col, _ in BASE_COLUMNS]
+        parents, cells = [i for i in parents if i in form.by_id], [i for i in cells if i in form.by_id]
+        if not parents or not cells:
+            continue
+        stated_nonzero = tuple(Cmp(">", Abs(Ref(i)), Const(0)) for i in parents)
+        names = list(dict.fromkeys(form.field(i).label.split(" / ")[0] for i in cells))
+        name = _label(form, parents[0]).split(" / ")[0]
+        out.append(Check(
+            rule=rule("XT108"), instance=f"of_which:{parent}",
+            lhs=Sum(tuple(Filled(i) for i in cells)), op=">=", rhs=Const(1),
+            fields=tuple(parents) + tuple(cells), kind="flag",
+            applies=stated_nonzero[0] if len(stated_nonzero) == 1 else Or(stated_nonzero),
+            lhs_label=name, params={"name": name, "rows": "、".join(names), "counterparts": ",".join(parents)},
+        ))
     return out
 
 
@@ -146,7 +116,7 @@ def _flows(form: Form) -> list[Check]:
         p = lambda k: f"proj_{i}_{k}"  # noqa: E731
         lhs = Ref(p("initial")) + Ref(p("adjust")) - Ref(p("actual"))
         out.append(_compare(
-            form, "XT401", str(i), lhs, "=", Ref(p("balance")),
+            form, "XT401", str(i), lhs, "=", Ref(p("balance")), stated=False,
             fields=(p("initial"), p("adjust"), p("actual"), p("balance"), p("name")),
             # Projects of the 年初预算, and any project with a 年中调整 (added or changed mid-year).
             applies=Or((And((TextIs(p("initial_flag"), "是"), Filled(p("initial")))), Filled(p("adjust")))),
@@ -157,14 +127,15 @@ def _flows(form: Form) -> list[Check]:
         return out  # a form without the project list and 附件2 (e.g. the project-level form)
     unspent = Ref("eval_budget_full") - Ref("eval_exec")
     out.append(_compare(form, "XT402", "overall", unspent, "=", Ref("proj_total_balance"),
-                        fields=("eval_budget_full", "eval_exec", "proj_total_balance"),
+                        fields=("eval_budget_full", "eval_exec", "proj_total_balance"), lhs_label="全年预算数 − 全年执行数",
                         applies=Filled("eval_budget_full")))
     spent_plus = Ref("proj_total_actual") + Ref("proj_total_balance")
     out.append(_compare(form, "XT403", "overall", Ref("eval_exp_project"), "=", spent_plus,
                         fields=("eval_exp_project", "proj_total_actual", "proj_total_balance"),
+                        rhs_label="项目绩效 实际支出合计 + 结余结转合计",
                         applies=Filled("eval_exp_project")))
     change = Ref("eval_exp_basic") - (Ref("eval_budget_initial") - Ref("proj_total_initial"))
-    out.append(_compare(form, "XT404", "overall", Ref("base_basic_adjust_final"), "=", change,
+    out.append(_compare(form, "XT404", "overall", Ref("base_basic_adjust_final"), "=", change, stated=False,
                         fields=("base_basic_adjust_final", "eval_exp_basic", "eval_budget_initial", "proj_total_initial"),
                         applies=And((Filled("eval_exp_basic"), Filled("proj_1_initial")))))
     return out
@@ -181,8 +152,8 @@ def _ratios(form: Form) -> list[Check]:
     )]
 
 
-def _execution_expected(cfg: ScoringConfig) -> Expr:
-    weight, rate = Ref("eval_exec_weight"), Ref("eval_exec_rate")
+def _execution_expected(cfg: ScoringConfig, rate: Expr) -> Expr:
+    weight = Ref("eval_exec_weight")
     if cfg.execution.method == "linear":
         return Min((weight, Round(weight * rate, 2)))
     expr: Expr = Const(0)
@@ -206,52 +177,82 @@ def _indicator_expected(ids: dict[str, str], cfg: ScoringConfig) -> Expr:
 
 
 def _scoring(form: Form, cfg: ScoringConfig) -> list[Check]:
-    out = [
-        _compare(form, "XT601", "eval_exec_score", Ref("eval_exec_score"), "<=", Ref("eval_exec_weight"),
-                 rounding=False, kind="number", applies=Filled("eval_exec_score")),
-        _compare(form, "XT603", "total", Ref("eval_total_weight"), "=", Const(100), rounding=False, kind="number",
-                 fields=("eval_total_weight",), rhs_label="100"),
-        _compare(form, "XT604", "eval_exec_score", Ref("eval_exec_score"), "=", _execution_expected(cfg),
-                 rounding=False, tolerance=cfg.score_tolerance, kind="number",
-                 fields=("eval_exec_score", "eval_exec_rate", "eval_exec_weight"),
-                 applies=And((Filled("eval_exec_score"), Filled("eval_budget_full"))),
-                 params={"method": "分值 × 执行率，最高为分值" if cfg.execution.method == "linear" else "按执行率分档"}),
-    ]
+    # Every form with indicators has the execution row: a pack without it is refused (forms check).
+    out = [_compare(form, "XT601", "eval_exec_score", Ref("eval_exec_score"), "<=", Ref("eval_exec_weight"),
+                    rounding=False, kind="number", applies=Filled("eval_exec_score"))]
+    out.append(_compare(form, "XT603", "total", Ref("eval_total_weight"), "=", Const(100), rounding=False,
+                        kind="number", fields=("eval_total_weight",), rhs_label="100", stated=False))
+    ex = policy.execution(form)
+    if ex is not None:
+        # Judged only where 执行率 is defined, from the figures that are there (XT502 says when not):
+        # above the rule is 自评得分虚高 (XT604), below it the unit was stricter (XT616).
+        expected = _execution_expected(cfg, ex.rate)
+        kw = dict(rounding=False, tolerance=cfg.score_tolerance, kind="number", stated=False,
+                  fields=("eval_exec_score", "eval_exec_rate", "eval_exec_weight"),
+                  applies=And((Filled("eval_exec_score"), ex.defined)),
+                  params={"method": "分值 × 执行率，最高为分值" if cfg.execution.method == "linear" else "按执行率分档",
+                          "name": "预算执行率得分"})
+        out.append(_compare(form, "XT604", "eval_exec_score", Ref("eval_exec_score"), "<=", expected, **kw))
+        out.append(_compare(form, "XT616", "eval_exec_score", Ref("eval_exec_score"), ">=", expected,
+                            severity_rule=below_rule(cfg), **kw))
     if cfg.caps.enabled:
         cap: Expr = Const(cfg.caps.bands[-1][1])
         for minimum, limit in sorted(cfg.caps.bands):
             cap = If(Cmp(">=", Ref("eval_exec_rate"), Const(minimum - 1e-9)), Const(limit), cap)
         out.append(_compare(form, "XT609", "total", Ref("eval_total_score"), "<=", cap, rounding=False,
                             kind="number", fields=("eval_total_score", "eval_exec_rate")))
+    named = {}
     for l1, l1_label, children in form.tree:
-        rows = [indicator_ids(l1, l2, j) for l2, _ in children for j in range(1, form.indicator_rows + 1)]
+        rows = [indicator_ids(l1, l2, j) for l2, _ in children for j in range(1, form.rows_of(l1, l2) + 1)]
         out.append(_compare(
             form, "XT602", l1, total(r["weight"] for r in rows), "=", Ref(f"guide_w_{l1}"), rounding=False,
             kind="number", fields=tuple(r["weight"] for r in rows) + (f"guide_w_{l1}",), params={"name": l1_label},
+            stated=False,
         ))
         for l2, l2_label in children:
-            for j in range(1, form.indicator_rows + 1):
-                out += _indicator_checks(form, cfg, indicator_ids(l1, l2, j), f"{l2_label}第{j}行")
+            for j in range(1, form.rows_of(l1, l2) + 1):
+                ids = indicator_ids(l1, l2, j)
+                named[ids["name"]] = And((Filled(ids["name"]), Cmp("=", TextIs(ids["name"], "无"), Const(0))))
+                out += _indicator_checks(form, cfg, ids, f"{l2_label}第{j}行", named[ids["name"]])
+    out += policy.deviations(form, cfg, named)
     return out
 
 
-def _indicator_checks(form: Form, cfg: ScoringConfig, ids: dict[str, str], where: str) -> list[Check]:
-    named = And((Filled(ids["name"]), Cmp("=", TextIs(ids["name"], "无"), Const(0))))
+def _missed(ids: dict[str, str], cfg: ScoringConfig) -> Expr:
+    """The row missed its target: an actual short of a ≥ target, above a ≤ target, off an = target,
+    or a 定性 judgement below the first (达成)."""
+    t, a = Ref(ids["target"]), Ref(ids["actual"])
+    two = Cmp("=", Count((ids["target"], ids["actual"])), Const(2))
+    lower = tuple(TextIs(ids["actual"], j) for j in list(cfg.indicator.qualitative)[1:])
+    return Or((
+        And((TextIs(ids["dir"], "≥"), two, Cmp("<", a, t))),
+        And((TextIs(ids["dir"], "≤"), two, Cmp(">", a, t))),
+        And((TextIs(ids["dir"], "="), two, Cmp("=", Cmp("=", a, t), Const(0)))),
+        And((TextIs(ids["dir"], "定性"), Or(lower))),
+    ))
+
+
+def _indicator_checks(form: Form, cfg: ScoringConfig, ids: dict[str, str], where: str, named: Expr) -> list[Check]:
     scored = And((Filled(ids["score"]), Filled(ids["weight"])))
     quantitative = And((named, scored, Cmp("=", TextIs(ids["dir"], "定性"), Const(0)), Filled(ids["dir"]),
                         Cmp(">", Count((ids["target"], ids["actual"])), Const(1))))
     params = {"name": where, "indicator": ids["name"]}
-    kw = {"rounding": False, "kind": "number", "params": params}
+    kw = {"rounding": False, "kind": "number", "params": params, "stated": False}
+    score_fields = (ids["score"], ids["target"], ids["actual"], ids["weight"], ids["dir"], ids["name"])
     checks = [
         _compare(form, "XT601", ids["score"], Ref(ids["score"]), "<=", Ref(ids["weight"]),
                  applies=scored, fields=(ids["score"], ids["weight"], ids["name"]), **kw),
-        _compare(form, "XT605", ids["score"], Ref(ids["score"]), "=", _indicator_expected(ids, cfg),
-                 applies=quantitative, tolerance=cfg.score_tolerance,
-                 fields=(ids["score"], ids["target"], ids["actual"], ids["weight"], ids["dir"], ids["name"]), **kw),
+        # Above the rule is 自评得分虚高 (XT605); below it the unit was stricter than the rule (XT616).
+        _compare(form, "XT605", ids["score"], Ref(ids["score"]), "<=", _indicator_expected(ids, cfg),
+                 applies=quantitative, tolerance=cfg.score_tolerance, fields=score_fields, **kw),
+        _compare(form, "XT616", ids["score"], Ref(ids["score"]), ">=", _indicator_expected(ids, cfg),
+                 applies=quantitative, tolerance=cfg.score_tolerance, fields=score_fields,
+                 severity_rule=below_rule(cfg), **kw),
         _compare(form, "XT607", ids["reason"], Filled(ids["reason"]), ">=", Const(1),
-                 applies=And((named, scored, Cmp("<", Ref(ids["score"]), Ref(ids["weight"])))),
-                 fields=(ids["reason"], ids["score"], ids["weight"], ids["name"]),
-                 lhs_label="", **kw),
+                 applies=And((named, scored, Or((Cmp("<", Ref(ids["score"]), Ref(ids["weight"])), _missed(ids, cfg))))),
+                 fields=(ids["reason"], ids["score"], ids["weight"], ids["target"], ids["actual"], ids["dir"],
+                         ids["name"]),
+                 lhs_label="", **{**kw, "kind": "flag"}),
     ]
     # Figures on a row without an indicator name are not scored by anyone: the row needs its name.
     figures = (ids["dir"], ids["target"], ids["actual"], ids["weight"], ids["score"])
@@ -266,11 +267,15 @@ def _indicator_checks(form: Form, cfg: ScoringConfig, ids: dict[str, str], where
         + Abs(Ref(ids["score"])), "=", Const(0), applies=TextIs(ids["name"], "无"),
         fields=(ids["name"], ids["target"], ids["actual"], ids["weight"], ids["score"]), **kw,
     ))
-    filled = Count((ids["target"], ids["weight"], ids["score"])) + Filled(ids["dir"]) + Filled(ids["actual"])
+    # Complete: a target and an actual value (a number, ≥50个, or qualitative text), weight and
+    # score, and a direction — in its column, or stated by a target written as text.
+    filled = (Count((ids["weight"], ids["score"])) + Filled(ids["target"]) + Filled(ids["actual"])
+              + Or((Filled(ids["dir"]), IsText(ids["target"]))))
     checks.append(_compare(form, "XT608", ids["name"], filled, "=", Const(5), applies=named,
                            fields=(ids["name"], ids["dir"], ids["target"], ids["actual"], ids["weight"], ids["score"]),
                            **kw))
-    # 定性: the score must lie in the band of the judgement given as the actual value.
+    # 定性: the score must lie in the band of the judgement given as the actual value: above it is
+    # 自评得分虚高 (XT606), below it the unit was stricter than the rule (XT616).
     w, s = Ref(ids["weight"]), Ref(ids["score"])
     low: Expr = Const(0)
     high: Expr = Const(0)
@@ -279,14 +284,13 @@ def _indicator_checks(form: Form, cfg: ScoringConfig, ids: dict[str, str], where
         low = If(TextIs(ids["actual"], judgement), Const(lo), low)
         high = If(TextIs(ids["actual"], judgement), Const(hi), high)
         known.append(TextIs(ids["actual"], judgement))
-    band = Min((Max((s, Round(w * low, 2))), Round(w * high, 2)))
     bands = "；".join(f"{j} {lo:.0%}–{hi:.0%}" for j, (lo, hi) in cfg.indicator.qualitative.items())
-    checks.append(_compare(
-        form, "XT606", ids["score"], s, "=", band,
-        applies=And((named, scored, TextIs(ids["dir"], "定性"), Or(tuple(known)))),
-        fields=(ids["score"], ids["actual"], ids["weight"], ids["name"]), tolerance=cfg.score_tolerance,
-        rounding=False, kind="number", params={**params, "band": bands},
-    ))
+    band_kw = dict(applies=And((named, scored, TextIs(ids["dir"], "定性"), Or(tuple(known)))),
+                   fields=(ids["score"], ids["actual"], ids["weight"], ids["name"]), tolerance=cfg.score_tolerance,
+                   rounding=False, kind="number", stated=False, params={**params, "band": bands})
+    checks.append(_compare(form, "XT606", ids["score"], s, "<=", Round(w * high, 2), **band_kw))
+    checks.append(_compare(form, "XT616", f"{ids['score']}:band", s, ">=", Round(w * low, 2),
+                           severity_rule=below_rule(cfg), **band_kw))
     return checks
 
 
@@ -302,19 +306,17 @@ NAMED_FIGURES = {
 
 def _named_figures(form: Form) -> list[Check]:
     out = []
-    for l1, _label, children in form.tree:
-        for l2, l2_label in children:
-            for j in range(1, form.indicator_rows + 1):
-                ids = indicator_ids(l1, l2, j)
-                for name, fid in NAMED_FIGURES.items():
-                    if fid not in form.by_id:
-                        continue
-                    out.append(_compare(
-                        form, "XT610", f"{ids['actual']}:{fid}", Ref(ids["actual"]), "=", Ref(fid),
-                        applies=And((TextIs(ids["name"], name), Filled(ids["actual"]))), rounding=False,
-                        fields=(ids["actual"], fid, ids["name"]),
-                        params={"name": f"{l2_label}第{j}行", "indicator": ids["name"]},
-                    ))
+    for l1, l2, l2_label, j in form.indicator_places():
+        ids = indicator_ids(l1, l2, j)
+        for name, fid in NAMED_FIGURES.items():
+            if fid not in form.by_id:
+                continue
+            out.append(_compare(
+                form, "XT610", f"{ids['actual']}:{fid}", Ref(ids["actual"]), "=", Ref(fid),
+                applies=And((TextIs(ids["name"], name), Filled(ids["actual"]))), rounding=False,
+                fields=(ids["actual"], fid, ids["name"]),
+                params={"name": f"{l2_label}第{j}行", "indicator": ids["name"]},
+            ))
     return out
 
 
@@ -382,8 +384,10 @@ def _checks(year: int, cfg_json: str, form_id: str) -> tuple[Check, ...]:
 
 def _checks_for_form(form: Form, cfg: ScoringConfig) -> tuple[Check, ...]:
     checks = (
-        _required(form) + _half_rows(form) + _totals(form) + _identities(form) + _flows(form)
-        + _ratios(form) + _scoring(form, cfg) + _named_figures(form) + _plausibility(form, cfg)
+        _required(form) + _half_rows(form) + _totals(form) + pairs.breakdowns(form) + pairs.identities(form)
+        + _flows(form) + _ratios(form) + policy.undefined_rate(form) + policy.department_ratios(form, cfg)
+        + _scoring(form, cfg) + policy.score_inflation(form, cfg) + policy.grade(form, cfg)
+        + policy.indicator_count(form, cfg) + _named_figures(form) + _plausibility(form, cfg)
     )
     keys = [c.key for c in checks]
     assert len(keys) == len(set(keys)), "rule instance keys must be unique"

@@ -33,6 +33,7 @@ class Rule:
     why: Callable[[], str]
     example: Callable[[], str]
     live: bool = True  # rendered on the 审核 sheet
+    source: Callable[[], str] = lambda: ""  # the clause or published text the rule comes from
 
 
 @dataclass(frozen=True)  # compiled and cached by identity (see _sides, evaluate_many): never changed

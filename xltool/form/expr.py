@@ -304,6 +304,55 @@ class Filled(Expr):
 
 
 @dataclass(frozen=True)
+class IsText(Expr):
+    """1.0 when a field holds text rather than a number (Excel's ISTEXT)."""
+
+    id: str
+
+    def evaluate(self, values: Values) -> float | None:
+        value = values.get(self.id)
+        return 1.0 if isinstance(value, str) and value.strip() else 0.0
+
+    def to_excel(self, cell_of: CellOf) -> str:
+        return f"ISTEXT({cell_of(self.id)})"
+
+    def refs(self) -> list[str]:
+        return [self.id]
+
+
+@dataclass(frozen=True)
+class CountNamed(Expr):
+    """How many of the fields hold a name other than ``skip`` (e.g. 三级指标 not written 无).
+
+    ``span`` is set when the fields are one column's consecutive cells: Excel then counts the
+    range with SUMPRODUCT instead of one term per cell (a formula stays short however many
+    rows a pack gives)."""
+
+    ids: tuple[str, ...]
+    skip: str = ""
+    span: bool = False
+
+    def evaluate(self, values: Values) -> float | None:
+        n = 0
+        for i in self.ids:
+            value = values.get(i)
+            text = value.strip() if isinstance(value, str) else "" if value is None else str(value)
+            n += bool(text) and text != self.skip
+        return float(n)
+
+    def to_excel(self, cell_of: CellOf) -> str:
+        skip = self.skip.replace('"', '""')
+        if self.span and len(self.ids) > 1:
+            first, last = cell_of(self.ids[0]), cell_of(self.ids[-1])
+            rng = f"{first}:{last.rsplit('!', 1)[-1]}"
+            return f'SUMPRODUCT((LEN(TRIM({rng}))>0)*(TRIM({rng})<>"{skip}"))'
+        return "(" + "+".join(f'(LEN(TRIM({cell_of(i)}))>0)*(TRIM({cell_of(i)})<>"{skip}")' for i in self.ids) + ")"
+
+    def refs(self) -> list[str]:
+        return list(dict.fromkeys(self.ids))
+
+
+@dataclass(frozen=True)
 class Count(Expr):
     """How many of the fields hold a number (Excel's COUNT)."""
 
@@ -404,6 +453,9 @@ def excel_round(value: float, digits: int = 2) -> float:
     """Round half away from zero, as Excel's ROUND does (Python's round is banker's)."""
     if not math.isfinite(value) or abs(value) >= 1e15:
         return value  # beyond two-decimal precision anyway (and Decimal.quantize would overflow)
+    near = round(value, digits)
+    if abs(value - near) <= min(1e-6, 1e-9 * max(1.0, abs(value))):
+        return near + 0.0  # already stated to *digits* (no tie to break): the common case, without Decimal
     return float(Decimal(repr(value)).quantize(_quantum(digits), rounding=ROUND_HALF_UP))
 
 
@@ -515,6 +567,12 @@ def _abs(value: float | None) -> float | None:
     return None if value is None else abs(value)
 
 
+def _named(value: object, skip: str) -> bool:
+    """CountNamed's test of one field (see CountNamed.evaluate)."""
+    text = value.strip() if isinstance(value, str) else "" if value is None else str(value)
+    return bool(text) and text != skip
+
+
 _CMP_PY = {"=": "==", "<=": "<=", ">=": ">=", "<": "<", ">": ">"}
 
 
@@ -523,7 +581,7 @@ class PyCompiler:
 
     def __init__(self) -> None:
         self.namespace: dict[str, object] = {
-            "_num": _num, "_mul": _mul, "_round": _round, "_min": _min, "_max": _max, "_abs": _abs,
+            "_num": _num, "_mul": _mul, "_round": _round, "_min": _min, "_max": _max, "_abs": _abs, "_named": _named,
             "_sum": sum, "isinstance": isinstance, "float": float, "str": str,
         }
         self.count = 0
@@ -577,6 +635,12 @@ class PyCompiler:
         if t is Count:
             return ("float(_sum((" + "".join(f"_num(v.get({self.constant(i)})) is not None, " for i in e.ids)
                     + ")))")
+        if t is CountNamed:
+            skip = self.constant(e.skip)
+            return "float(_sum((" + "".join(f"_named(v.get({self.constant(i)}), {skip}), " for i in e.ids) + ")))"
+        if t is IsText:
+            x = self.temp()
+            return f"(1.0 if isinstance(({x} := v.get({self.constant(e.id)})), str) and {x}.strip() else 0.0)"
         if t is If:
             return f"({self.expr(e.then)} if {self.expr(e.cond)} else {self.expr(e.other)})"
         if t is And or t is Or:
@@ -611,6 +675,6 @@ def leaf_refs(expr: Expr, formulas: Mapping[str, Expr]) -> list[str]:
 
 __all__ = [
     "Expr", "Ref", "Const", "Sum", "Sub", "Mul", "Div", "Round", "Min", "Max",
-    "Cmp", "Count", "TextIs", "Filled", "If", "And", "Or", "Abs", "Copy",
+    "Cmp", "Count", "CountNamed", "IsText", "TextIs", "Filled", "If", "And", "Or", "Abs", "Copy",
     "total", "wrap", "excel_round", "evaluate_all", "leaf_refs", "compiled", "PyCompiler",
 ]

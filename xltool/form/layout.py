@@ -139,7 +139,12 @@ def pack_lists(file: PackFile) -> dict[str, int]:
 
 
 def pack_tree(file: PackFile) -> tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...]:
-    return tuple((ind.key, ind.label, tuple(ind.children)) for ind in file.indicator)
+    return tuple((ind.key, ind.label, tuple((c[0], c[1]) for c in ind.children)) for ind in file.indicator)
+
+
+def pack_indicator_counts(file: PackFile) -> dict[tuple[str, str], int]:
+    """(一级, 二级) → rows, for the 二级 that state their own number of 三级 rows."""
+    return {(ind.key, c[0]): c[2] for ind in file.indicator for c in ind.children if len(c) == 3}
 
 
 def pack_indicator_rows(file: PackFile) -> int:
@@ -240,7 +245,8 @@ def layout(pack: Pack, year: int, cfg: ScoringConfig) -> Form:
             lay.problem(describe_loc(("indicator", n, "key")), line, _(
                 "the 一级 key {key} is not a weight of [scoring.weights] ({known})").format(
                 key=ind.key, known="、".join(sorted(weights - {"execution"}))))
-        tree.append((ind.key, ind.label, tuple(ind.children)))
+        tree.append((ind.key, ind.label, tuple((c[0], c[1]) for c in ind.children)))
+    counts = pack_indicator_counts(file)
     sheets: list[Sheet] = []
     keys: dict[str, int] = {}
     titles: dict[str, int] = {}
@@ -275,7 +281,7 @@ def layout(pack: Pack, year: int, cfg: ScoringConfig) -> Form:
                     level_marks.append(("1", l1, l1_label, k))
                     for l2, l2_label in kids:
                         level_marks.append(("2", l2, l2_label, k))
-                        for j in range(1, row.count + 1):
+                        for j in range(1, counts.get((l1, l2), row.count) + 1):
                             ctx = {**base_ctx, "l1": l1, "l2": l2, "j": j, "l1_label": l1_label,
                                    "l2_label": l2_label, "where": f"{l2_label}第{j}行"}
                             instances.append((ctx, f"ind_{l1}", j))
@@ -317,6 +323,7 @@ def layout(pack: Pack, year: int, cfg: ScoringConfig) -> Form:
         template_id=info.template_id, version=info.form_version, year=year, sheets=sheets, fields=fields,
         scoring_json=cfg.model_dump_json(), pack_id=info.id, pack_version=info.version, pack_name=info.name,
         pack_digest=pack.digest, lists=lay.lists, tree=tuple(tree), indicator_rows=indicator_count,
+        indicator_counts=counts,
     )
     _excel_lengths(lay, form)
     return form

@@ -122,7 +122,18 @@ class Form(BaseModel):
     lists: dict[str, int] = PField(default_factory=dict)  # list (group) name → rows
     # 一级 → (weight key, label, [(二级 key, label)]), and 三级 rows under each 二级.
     tree: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = ()
-    indicator_rows: int = 0
+    indicator_rows: int = 0  # 三级 rows under each 二级 (the indicator row's ``count``)
+    # (一级 key, 二级 key) → its own number of 三级 rows where the pack gives one.
+    indicator_counts: dict[tuple[str, str], int] = PField(default_factory=dict)
+
+    def rows_of(self, l1: str, l2: str) -> int:
+        """How many 三级 rows the 二级 *l2* under the 一级 *l1* holds."""
+        return self.indicator_counts.get((l1, l2), self.indicator_rows)
+
+    def indicator_places(self) -> list[tuple[str, str, str, int]]:
+        """(一级, 二级, 二级 label, row number) of every 三级 row, in the form's order."""
+        return [(l1, l2, l2_label, j) for l1, _label, kids in self.tree for l2, l2_label in kids
+                for j in range(1, self.rows_of(l1, l2) + 1)]
 
     @property
     def pack_ref(self) -> str:

@@ -162,7 +162,17 @@ class SheetDecl(_Strict):
 class IndicatorDecl(_Strict):
     key: str = PField(pattern=r"^[a-z][a-z0-9]{0,15}$")  # a weight of [scoring.weights]
     label: str
-    children: list[tuple[str, str]] = PField(min_length=1)  # (二级 key, label)
+    # (二级 key, label) or (二级 key, label, rows): a 二级 may hold more 三级 rows than the
+    # indicator row's ``count`` (real project tables list up to 25 under one 二级).
+    children: list[tuple[str, str] | tuple[str, str, int]] = PField(min_length=1)
+
+    @field_validator("children")
+    @classmethod
+    def _rows(cls, v: list) -> list:
+        for child in v:
+            if len(child) == 3 and not 1 <= child[2] <= 200:
+                raise ValueError("child_rows")
+        return v
 
 
 class PackInfo(_Strict):
@@ -226,6 +236,7 @@ _VALUE_ERRORS = {
     "count_without_list": lambda: _("count is only meaningful with list or indicators"),
     "levels": lambda: _("the indicator row needs level1 and level2 (columns of the 一级 and 二级 labels)"),
     "pack_id": lambda: _("a pack id is lower-case letters, digits and hyphens, e.g. hunan-2023"),
+    "child_rows": lambda: _("the rows of a 二级 indicator are between 1 and 200"),
 }
 
 

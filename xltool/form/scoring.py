@@ -10,7 +10,19 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool
+
+
+def _off_only(value: object) -> object:
+    if value is True:
+        raise ValueError("a threshold is a number, or false to turn its rule off")
+    return value
+
+
+# A threshold a region may turn off: false (in TOML) or None (the default of a rule that is off).
+Threshold = Annotated[float | StrictBool | None, AfterValidator(_off_only)]
 
 DEFAULT_FILE = Path(__file__).with_name("scoring_default.toml")
 
@@ -47,6 +59,14 @@ class IndicatorScoring(BaseModel):
     # Some provinces deduct points when an actual exceeds its target by a wide margin.
     deviation_deduction: float = 0.0
     deviation_threshold: float = 0.3
+    # 定性 actual values worded otherwise than the judgements above (read with less certainty).
+    judgement_words: dict[str, list[str]] = {
+        "达成": ["完成", "已完成", "全部完成", "全部达成", "达到", "已达到", "达标", "实现", "已实现", "达成预期指标",
+                 "达到预期", "达到预期目标", "效果明显", "效果显著", "合格", "是", "满足", "符合"],
+        "部分达成": ["基本达成", "基本完成", "基本实现", "基本达到", "部分完成", "部分实现", "基本满足", "基本合格",
+                     "效果一般"],
+        "未达成": ["未完成", "未实现", "未达到", "未达标", "不合格", "否", "效果不明显"],
+    }
 
 
 class Caps(BaseModel):
@@ -68,6 +88,37 @@ class Plausibility(BaseModel):
     income_gap_ratio: float = 0.2
 
 
+class Ratios(BaseModel):
+    """Thresholds of the 财预〔2013〕53号 附件2 department ratios (XT503–XT509), each recomputed
+    from the figures the form holds; a threshold of false (None by default) turns its rule off."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    staff_control_max: Threshold = None  # XT503 在职人员控制率 (off: XT704 reports 超编)
+    sgjf_change_max: Threshold = 0.0  # XT504 三公经费变动率: “三公”经费只减不增
+    public_control_max: Threshold = 1.0  # XT505 公用经费控制率 = 决算 ÷ 预算
+    procurement_min: Threshold = None  # XT506 政府采购执行率 (off: XT707 reports large gaps)
+    carryover_max: Threshold = 0.2  # XT507 结转结余率 (the 一体化 module's yellow warning)
+    adjustment_max: Threshold = None  # XT508 预算调整率 |全年 − 年初| ÷ 年初 (no national norm)
+    sgjf_control_max: Threshold = None  # XT509 三公经费控制率 (off: XT708 reports each item)
+
+
+class Policy(BaseModel):
+    """Reviewers' checks from the policy texts (XT612–XT616); see scoring_default.toml."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # XT613: indicator score rate − 执行率 above this is 自评得分虚高 (false: off).
+    inflation_margin: Threshold = 0.05
+    # XT614: grade bands (minimum total score, grade), highest first (财预〔2020〕10号 第十八条).
+    grades: list[tuple[float, str]] = [(90, "优"), (80, "良"), (60, "中"), (0, "差")]
+    # XT615: the fewest named 三级指标 a table may have (0: off).
+    min_indicators: int = 3
+    # XT616: a score below what the rule gives (the unit was stricter): "warning" or "error".
+    below_rule: str = Field("warning", pattern="^(warning|error)$")
+    ratios: Ratios = Ratios()
+
+
 class ScoringConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -77,6 +128,7 @@ class ScoringConfig(BaseModel):
     indicator: IndicatorScoring = IndicatorScoring()
     caps: Caps = Caps()
     plausibility: Plausibility = Plausibility()
+    policy: Policy = Policy()
     score_tolerance: float = 0.01
 
 
@@ -106,3 +158,8 @@ def _merge(base: dict, over: dict) -> dict:
     for key, value in over.items():
         out[key] = _merge(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
     return out
+
+
+def threshold(value: object) -> float | None:
+    """A Threshold as a number, or None when the rule is off."""
+    return None if value is None or value is False else float(value)  # type: ignore[arg-type]

@@ -61,7 +61,7 @@ def indicator_ids(l1: str, l2: str, j: int) -> dict[str, str]:
 
 def indicator_rows(form: Form | None = None) -> list[tuple[str, str, int]]:
     form = form or _default_form()
-    return [(l1, l2, j) for l1, _, kids in form.tree for l2, _ in kids for j in range(1, form.indicator_rows + 1)]
+    return [(l1, l2, j) for l1, l2, _label, j in form.indicator_places()]
 
 
 def l1_weight_label(l1: str, cfg: ScoringConfig, form: Form | None = None) -> str:

@@ -16,14 +16,15 @@ from pathlib import Path
 
 from xltool.check.finding import CellRef, Finding
 from xltool.check.catalogue import rule
-from xltool.form.expr import evaluate_all
+from xltool.form.expr import evaluate_all, excel_round
 from xltool.form.model import Field, Form, Kind, Role
 from xltool.form.scoring import ScoringConfig, overlay
 from xltool.form.pack import PackError
 from xltool.form.registry import UnknownForm
 from xltool.form.selfeval import TEMPLATE_ID, VERSION, build_form, config_values, default_scoring
 from xltool.i18n import _
-from xltool.numbers import fmt_number, parse_number
+from xltool.form.measure import is_instruction
+from xltool.numbers import fmt_amount, fmt_number, no_figure, parse_number, too_precise
 from xltool.read.book import Book
 from xltool.read.formulas import norm_formula
 from xltool.read.integrity import check_integrity
@@ -59,6 +60,7 @@ class ReadResult:
     findings: list[Finding] = field(default_factory=list)
     source: str = "xml"
     sha256: str = ""  # of the file, as the safety gate read it
+    missing_sheets: list[str] = field(default_factory=list)  # keys of the form's sheets the workbook lacks
 
     @property
     def unfilled(self) -> bool:
@@ -314,6 +316,10 @@ class _Typer:
             text = str(raw).strip()
             if text in f.choices or unicodedata.normalize("NFKC", text) in f.choices:
                 return unicodedata.normalize("NFKC", text)
+            if f.kind is Kind.NUMBER and f.choices:
+                return self._indicator_value(f, raw, text)
+            if no_figure(text):  # “——”: the cell states no figure (blank, as the Word reader reads it)
+                return None
             parsed = parse_number(text)
             if parsed is None:
                 self._finding("XT102", f, raw)
@@ -332,7 +338,24 @@ class _Typer:
             self._finding("XT701", f, raw, value=fmt_number(value))
         if f.kind is Kind.INTEGER and value != int(value):
             self._finding("XT104", f, raw, detail=_("enter a whole number"))
+        if f.kind is Kind.AMOUNT and too_precise(value):
+            # Stated in 万元 to two decimals: said once here, compared as stated everywhere else.
+            self._finding("XT106", f, fmt_number(value), value=fmt_amount(excel_round(value, 2)))
         return value
+
+    def _indicator_value(self, f: Field, raw: object, text: str) -> object:
+        """An indicator's 年度指标值 / 实际完成值 written as text: a number (90%, 38000平方米), a
+        target with its comparator and unit (≥50个), or qualitative text (达成预期指标, 是, 合格) —
+        all as published forms write them. Instruction text left in the cell is not a value."""
+        if is_instruction(text):
+            self._finding("XT104", f, raw, detail=_(
+                "enter the value itself: a number, a target such as ≥50个, or a judgement such as 达成"))
+            return None
+        parsed = parse_number(text)
+        if parsed is not None and finite(parsed[0]) is not None:
+            value, percent = parsed
+            return value * 100 if percent else value  # 90% in a number cell means 90 (the unit is %)
+        return unicodedata.normalize("NFKC", text)
 
 
 def read_book(book: Book, path: str = "", cfg: ScoringConfig | None = None) -> ReadResult:
@@ -380,7 +403,8 @@ def read_book(book: Book, path: str = "", cfg: ScoringConfig | None = None) -> R
         _check_cached(form, computed, cached, findings)
     values.update(computed)
     return ReadResult(form=form, meta=meta, cfg=cfg, values=values, raw=raw, cached=cached,
-                      findings=findings, source=book.source)
+                      findings=findings, source=book.source,
+                      missing_sheets=[s.key for s in form.sheets if s.title not in book.sheets])
 
 
 def settings_for(meta: TemplateMeta, bureau: ScoringConfig | None, findings: list[Finding],

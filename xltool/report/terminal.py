@@ -57,7 +57,7 @@ def _print_narrow(report: WorkbookReport, console: Console, title: str) -> None:
         head = f"{n}. {f.code} {f.severity.label}  {cells_text(f)}"
         for line in wrap(head, width):
             console.print(Text(line, style=style), no_wrap=True, crop=False, soft_wrap=True)
-        body = [f.message, *(f"· {a}" for a in f.attribution)]
+        body = [f.message, *(f"· {a}" for a in f.attribution), *([f.confidence_text] if f.confidence_text else [])]
         if f.difference_text:
             body.append(_("Difference") + "：" + f.difference_text)
         if f.fix:
@@ -67,16 +67,55 @@ def _print_narrow(report: WorkbookReport, console: Console, title: str) -> None:
                 console.print(Text(line), no_wrap=True, crop=False, soft_wrap=True)
 
 
+def coverage_lines(report: WorkbookReport) -> list[str]:
+    """What ran, in a few lines: the families checked, those checked in part or not at all and
+    why, and what else was not judged. Empty when the report carries no coverage."""
+    cov = report.coverage
+    if cov is None:
+        return []
+    ran = [f.title for f in cov.families if f.status == "ran"]
+    lines = [_("Checked: {families}").format(families="、".join(ran))] if ran else []
+    for f in cov.families:
+        if f.status == "partial":
+            lines.append(_("Checked in part: {family} — {reasons}").format(family=f.title, reasons="；".join(f.reasons)))
+    for f in cov.families:
+        if f.status == "skipped":
+            lines.append(_("Not checked: {family} — {reasons}").format(family=f.title, reasons="；".join(f.reasons)))
+    off = [rule for f in cov.families for rule in f.off]
+    if off:
+        lines.append(_("Turned off in the settings: {rules}").format(rules="、".join(off)))
+    absent = [code for f in cov.families if f.status != "skipped" for code in f.not_in_form]
+    if absent:
+        lines.append(_("Not applicable to this form (it has no figures for them): {rules}").format(
+            rules="、".join(absent)))
+    lines += [f"· {note}" for note in cov.notes]
+    return lines
+
+
+def coverage_line(report: WorkbookReport) -> str:
+    """The coverage as one line (问题清单, mail)."""
+    return "；".join(coverage_lines(report))
+
+
+def print_coverage(report: WorkbookReport, console: Console) -> None:
+    width = max(20, console.width)
+    for line in coverage_lines(report):
+        for part in wrap(line, width):
+            console.print(Text(part, style="dim"), no_wrap=True, crop=False, soft_wrap=True)
+
+
 def print_report(report: WorkbookReport, console: Console) -> None:
     title = _("{unit} {year} — {file}").format(unit=plain(report.unit) or _("(unit not filled)"), year=report.year or "",
                                                  file=plain(report.path, 400))
     if not report.findings:
         console.print(f"[bold green]✓ {escape(title)}：{_('no findings, the workbook passes the review')}[/]")
+        print_coverage(report, console)
         return
     if console.width < NARROW:
         _print_narrow(report, console, title)
         console.print(_("Must fix: {errors}; needs explanation: {warnings}.").format(
             errors=report.errors, warnings=report.warnings))
+        print_coverage(report, console)
         return
     table = Table(title=Text(title), show_lines=True, expand=True)
     table.add_column(_("Rule"), no_wrap=True)
@@ -89,11 +128,14 @@ def print_report(report: WorkbookReport, console: Console) -> None:
     for f in report.findings:
         style = "red" if f.severity is Severity.ERROR else "yellow"
         problem = f.message + ("\n" + "\n".join(f"· {a}" for a in f.attribution) if f.attribution else "")
+        if f.confidence_text:
+            problem += "\n" + f.confidence_text
         table.add_row(f.code, f"[{style}]{f.severity.label}[/]", Wrapped(cells_text(f)), Wrapped(problem),
                       f.difference_text, Wrapped(f.fix))
     console.print(table)
     console.print(_("Must fix: {errors}; needs explanation: {warnings}.").format(
         errors=report.errors, warnings=report.warnings))
+    print_coverage(report, console)
 
 
 def print_unplaced(report, console) -> None:

@@ -13,7 +13,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from xltool.check.finding import Severity, WorkbookReport
 from xltool.i18n import _
-from xltool.report.terminal import cells_text
+from xltool.report.terminal import cells_text, coverage_line
 from xltool.template.styles import FAIL_RGB, WARN_RGB
 from xltool.template.writer import save_atomic
 
@@ -59,7 +59,8 @@ def finding_rows(report: WorkbookReport) -> list[list[object]]:
     ``number_format(finding.kind)``, never its text."""
     rows = []
     for n, f in enumerate(report.findings, start=1):
-        rows.append([n, f.code, f.severity.label, cells_text(f, limit=4), f.message, values_text(f),
+        message = f.message + (f"\n{f.confidence_text}" if f.confidence_text else "")
+        rows.append([n, f.code, f.severity.label, cells_text(f, limit=4), message, values_text(f),
                      f.difference, "\n".join(f.attribution), f.fix])
     return rows
 
@@ -205,6 +206,9 @@ def write_issue_list(report: WorkbookReport, out: Path) -> Path:
     write_cell(ws, 2, 1, _("Must fix: {errors}; needs explanation: {warnings}.").format(
         errors=report.errors, warnings=report.warnings))
     write_cell(ws, 3, 1, issue_list_file(report))
+    covered = coverage_line(report)
+    if covered:  # what ran, so that an empty list never reads as “nothing was checked”
+        write_cell(ws, 4, 1, covered)
     write_findings_sheet(ws, report, first_row=5)
     page_furniture(ws, issue_list_title(report), issue_list_file(report))
     return save_atomic(wb, out)

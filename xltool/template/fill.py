@@ -50,6 +50,8 @@ def coerce(field: Field, value: object) -> object:
     if kind in (Kind.AMOUNT, Kind.RATE, Kind.NUMBER, Kind.INTEGER):
         if isinstance(value, str) and value in field.choices:
             return value
+        if kind is Kind.NUMBER and field.choices and isinstance(value, str) and value.strip():
+            return value.strip()  # an indicator value as forms write it: ≥50个, 达成预期指标
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ValueError(_("a number is expected, got “{value}”").format(value=value))
         if kind is Kind.INTEGER and float(value) != int(value):

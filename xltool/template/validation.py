@@ -59,8 +59,9 @@ def _messages(field: Field, title_text: str) -> tuple[str, str, str]:
     elif field.kind is Kind.RATE:
         prompt, error = _("Enter a percentage, e.g. 97.58%."), _("Enter a percentage between 0% and 1000%.")
     elif field.kind is Kind.NUMBER and field.choices:
-        prompt = _("Enter a number; for a qualitative indicator enter one of: {choices}.").format(choices="、".join(field.choices))
-        error = _("Enter a number or one of: {choices}.").format(choices="、".join(field.choices))
+        prompt = _("Enter a number or a target with its comparator and unit (≥50个, ≤90万元); for a qualitative "
+                   "indicator one of {choices}, or the target's wording.").format(choices="、".join(field.choices))
+        error = _("Enter a number, a target such as ≥50个, or a short text (at most 200 characters).")
     elif field.kind is Kind.NUMBER:
         prompt, error = _("Enter a number of zero or more."), _("Only a number of zero or more is allowed.")
     elif field.kind is Kind.DATE:
@@ -88,8 +89,8 @@ def _rule(field: Field, first: str, list_range: Callable[[tuple[str, ...]], str]
     if kind is Kind.RATE:
         return DataValidation(type="decimal", operator="between", formula1="0", formula2="10")
     if kind is Kind.NUMBER and field.choices:
-        words = ",".join(f'{first}="{c}"' for c in field.choices)
-        return DataValidation(type="custom", formula1=f"OR(ISNUMBER({first}),{words})")
+        # An indicator value: a number, ≥50个, 达成 or the target's wording (published forms write all).
+        return DataValidation(type="custom", formula1=f"OR(ISNUMBER({first}),LEN({first})<=200)")
     if kind is Kind.NUMBER:
         return DataValidation(type="decimal", operator="greaterThanOrEqual", formula1="0")
     if kind is Kind.DATE:

@@ -10,16 +10,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from xltool.check.blanks import numeric_leaves
 from xltool.check.catalogue import rule
-from xltool.check.checker import run_checks, sort_findings
-from xltool.check.finding import CellRef, Finding, WorkbookReport
-from xltool.form.expr import evaluate_all
+from xltool.check.checker import judge, sort_findings
+from xltool.check.finding import CellRef, Coverage, Finding, WorkbookReport
+from xltool.form.expr import Ref, evaluate_all, excel_round
 from xltool.form.model import Form, Kind
 from xltool.form.scoring import ScoringConfig
 from xltool.form.layout import Pack
 from xltool.form.selfeval import build_form, config_values, default_scoring
 from xltool.i18n import _
-from xltool.numbers import fmt_amount, fmt_number, fmt_rate
+from xltool.numbers import fmt_amount, fmt_number, fmt_rate, too_precise
 from xltool.word.document import DocLimits, read_document
 from xltool.word.extract import Extraction, extract
 
@@ -36,20 +37,50 @@ def _year(ext: Extraction) -> int:
 
 
 def evaluate(form: Form, cfg: ScoringConfig, ext: Extraction) -> tuple[dict[str, object], list[Finding]]:
+    return evaluate_covered(form, cfg, ext)[:2]  # type: ignore[return-value]
+
+
+def evaluate_covered(form: Form, cfg: ScoringConfig, ext: Extraction) -> tuple[dict[str, object], list[Finding], Coverage]:
     values: dict[str, object] = {**ext.values, **config_values(cfg, form)}
     values.update(evaluate_all(form.formulas, values))
-    findings = [f for f in run_checks(form, cfg, values)
-                if not (f.code == "XT103" and f.instance in NOT_IN_REPORT)]
-    findings += _stated(form, ext, values)
-    return values, [_cite(form, f, ext) for f in findings]
+    # A figure found in the narrative is read by pattern, not from a table cell: less certain.
+    notes = {fid: ("medium", _("{label} read from the report's text ({where})").format(
+        label=form.field(fid).label, where=ext.where.get(fid, "")))
+        for fid in ext.from_text if fid in form.by_id and form.field(fid).numeric}
+    found, covered = judge(form, cfg, values, notes=notes, word=True, unplaced=len(ext.unplaced))
+    findings = [f for f in found if not (f.code == "XT103" and f.instance in NOT_IN_REPORT)]
+    findings += _precision(form, ext)
+    said = {c.field_id for f in findings if f.code == "XT108" for c in f.cells}
+    findings += _stated(form, ext, values, said)
+    return values, [_cite(form, f, ext) for f in findings], covered
+
+
+def _precision(form: Form, ext: Extraction) -> list[Finding]:
+    """XT106: an amount the report states with more than two decimals (compared as stated)."""
+    r = rule("XT106")
+    out = []
+    for fid, value in ext.values.items():
+        f = form.field(fid)
+        if f.kind is Kind.AMOUNT and too_precise(value):
+            params = {"where": ext.where.get(fid, ""), "label": f.label, "text": fmt_number(value),  # type: ignore[arg-type]
+                      "value": fmt_amount(excel_round(value, 2))}  # type: ignore[arg-type]
+            out.append(Finding(
+                code="XT106", severity=r.severity, message=r.message().format(**params), fix=r.fix().format(**params),
+                cells=[CellRef(field_id=fid, sheet=form.sheet_title(f.sheet), cell=f.cell, label=f.label, value=value,
+                               kind="amount")],  # type: ignore[arg-type]
+                instance=fid,
+            ))
+    return out
 
 
 def _fmt(kind: Kind, value: float) -> str:
     return fmt_rate(value) if kind is Kind.RATE else fmt_amount(value) if kind is Kind.AMOUNT else fmt_number(value)
 
 
-def _stated(form: Form, ext: Extraction, values: dict[str, object]) -> list[Finding]:
-    """A total or rate the report types must equal the one computed from its parts."""
+def _stated(form: Form, ext: Extraction, values: dict[str, object], said: set[str | None] = frozenset()) -> list[Finding]:
+    """A total or rate the report types must equal the one computed from its parts, compared at
+    the precision it is stated; a total whose parts the report leaves all empty is a missing
+    breakdown (XT108, said once), not a sum of 0.00."""
     r = rule("XT201")
     out = []
     for fid, stated in ext.stated.items():
@@ -57,11 +88,19 @@ def _stated(form: Form, ext: Extraction, values: dict[str, object]) -> list[Find
         computed = values.get(fid)
         if not f.numeric or not isinstance(stated, (int, float)) or not isinstance(computed, (int, float)):
             continue
-        tolerance = 0.00005 if f.kind is Kind.RATE else 0.005
-        if abs(stated - computed) <= tolerance + 1e-9:
+        parts = [i for i in numeric_leaves(Ref(fid), form.formulas) if form.field(i).is_input]
+        if parts and all(values.get(i) in (None, "") for i in parts):
+            if stated and fid not in said:  # said once, here or by the rule instances
+                out.append(_missing_breakdown(form, fid, stated, parts))
+            continue
+        digits = 4 if f.kind is Kind.RATE else 2
+        if f.kind is Kind.RATE and fid in ext.places:
+            digits = min(digits, ext.places[fid] + 2)  # “86%” states a whole percent: compared at that
+        shown, expected = excel_round(float(stated), digits), excel_round(float(computed), digits)
+        if shown == expected:
             continue
         params = {"lhs_label": f.label, "lhs": _fmt(f.kind, stated), "rhs_label": _("the figure computed from its parts"),
-                  "rhs": _fmt(f.kind, computed), "diff": _fmt(f.kind, abs(stated - computed))}
+                  "rhs": _fmt(f.kind, computed), "diff": _fmt(f.kind, abs(shown - expected))}
         out.append(Finding(
             code="XT201", severity=r.severity, message=r.message().format(**params), fix=r.fix(),
             cells=[CellRef(field_id=fid, sheet=form.sheet_title(f.sheet), cell=f.cell, label=f.label, value=stated)],
@@ -69,6 +108,21 @@ def _stated(form: Form, ext: Extraction, values: dict[str, object]) -> list[Find
             instance=f"stated:{fid}",
         ))
     return out
+
+
+def _missing_breakdown(form: Form, fid: str, stated: float, parts: list[str]) -> Finding:
+    r = rule("XT108")
+    f = form.field(fid)
+    names = list(dict.fromkeys(form.field(i).label.split(" / ")[0] for i in parts))
+    params = {"name": f"{form.sheet_title(f.sheet)} {f.label}",
+              "rows": "、".join(names[:4]) + ("等" if len(names) > 4 else ""),
+              "other_label": _("the report"), "other": fmt_amount(stated)}
+    return Finding(
+        code="XT108", severity=r.severity, message=r.message().format(**params), fix=r.fix().format(**params),
+        cells=[CellRef(field_id=fid, sheet=form.sheet_title(f.sheet), cell=f.cell, label=f.label, value=stated,
+                       kind=f.kind.value)],
+        instance=fid,
+    )
 
 
 def _cite(form: Form, finding: Finding, ext: Extraction) -> Finding:
@@ -98,12 +152,12 @@ def check_document(path: Path, *, cfg: ScoringConfig | None = None, limits: DocL
     if built is not probe:
         ext = extract(built, doc)
     ext.form = built
-    values, findings = evaluate(built, cfg, ext)
+    values, findings, covered = evaluate_covered(built, cfg, ext)
     report = WorkbookReport(
         path=str(path), sha256=doc.sha256, unit=_text(values.get("info_unit_name")), year=built.year,
         template_version="docx", contact_name=_text(values.get("info_preparer")),
         findings=sort_findings(findings),
-        unplaced=[f"{u.where}：{u.text}" for u in ext.unplaced],
+        unplaced=[f"{u.where}：{u.text}" for u in ext.unplaced], coverage=covered,
     )
     return ext, values, report
 

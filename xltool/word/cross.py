@@ -12,6 +12,7 @@ from collections.abc import Mapping
 
 from xltool.check.catalogue import rule
 from xltool.check.finding import CellRef, Finding
+from xltool.form.expr import excel_round
 from xltool.form.model import Form, Kind
 from xltool.i18n import _
 from xltool.numbers import fmt_amount, fmt_number, fmt_rate
@@ -35,12 +36,14 @@ def cross_findings(form: Form, ext: Extraction, workbook: Mapping[str, object], 
         other = workbook.get(fid)
         if f is None or not f.numeric or not isinstance(stated, (int, float)) or not isinstance(other, (int, float)):
             continue
-        tolerance = 0.00005 if f.kind is Kind.RATE else 0.005
-        if abs(stated - other) <= tolerance + 1e-9:
+        # Compared at the precision each states (金额 two decimals, rates two decimals of a percent).
+        digits = 4 if f.kind is Kind.RATE else 2 if f.kind is Kind.AMOUNT else 6
+        gap = excel_round(float(stated), digits) - excel_round(float(other), digits)
+        if abs(gap) <= 1e-9:
             continue
         params = {"lhs_label": _("the report's {label}").format(label=f.label), "lhs": _fmt(f.kind, stated),
                   "rhs_label": _("the workbook's {label}").format(label=f.label), "rhs": _fmt(f.kind, other),
-                  "diff": _fmt(f.kind, abs(stated - other))}
+                  "diff": _fmt(f.kind, abs(gap))}
         out.append(Finding(
             code="XT301", severity=r.severity, message=r.message().format(**params), fix=r.fix(),
             cells=[CellRef(field_id=fid, sheet=form.sheet_title(f.sheet), cell=f.cell, label=f.label, value=round(stated, 6),

@@ -16,6 +16,7 @@ from xltool.form.address import split_cell
 from xltool.form.model import Form, Kind
 from xltool.form.selfeval import indicator_ids
 from xltool.i18n import _
+from xltool.numbers import NO_FIGURE
 from xltool.word import patterns as P
 from xltool.word.document import Document, Para, Table
 
@@ -40,6 +41,8 @@ class Extraction:
     unplaced: list[Unplaced] = field(default_factory=list)
     placed: int = 0
     form: Form | None = None  # the form it was read against (set by check.check_document)
+    from_text: set[str] = field(default_factory=set)  # fields read from the narrative, not from a table
+    places: dict[str, int] = field(default_factory=dict)  # rates: decimals of the percent as stated
 
     def put(self, form: Form, fid: str, value: object, where: str) -> None:
         if value is None or value == "" or fid in self.where:
@@ -48,6 +51,9 @@ class Extraction:
             self.unplace(where, str(value))
             return
         target = self.stated if form.field(fid).derived else self.values
+        if isinstance(value, Percent):
+            self.places[fid] = value.places
+            value = float(value)
         target[fid] = value
         self.where[fid] = where
         self.placed += 1
@@ -69,17 +75,33 @@ def _label(text: str) -> str:
 
 def _cell_number(text: str) -> float | None:
     s = P.squash(text).replace("万元", "").replace("元", "")
-    if s in ("", "-", "--", "——", "—", "/", "无", "…", "……", "......"):
+    if not s or s in NO_FIGURE:
         return None
     m = re.fullmatch(r"-?\d+(?:,\d{3})*(?:\.\d+)?%?", s)
     if not m:
         return None
     value = P.number(s.rstrip("%"))
-    return value / 100 if s.endswith("%") else value
+    if not s.endswith("%"):
+        return value
+    places = len(s.rstrip("%").partition(".")[2])
+    return Percent(value / 100, places)
+
+
+class Percent(float):
+    """A rate as a cell states it (“86%”): *places* decimals of the percent, so that it is
+    compared at the precision it is stated (86% against 86.20% computed is not a difference)."""
+
+    places: int
+
+    def __new__(cls, value: float, places: int) -> "Percent":
+        obj = super().__new__(cls, value)
+        obj.places = places
+        return obj
 
 
 def _empty(text: str) -> bool:
-    return P.squash(text) in ("", "——", "—", "-", "--", "/", "…", "……", "......", "无")
+    s = P.squash(text)
+    return not s or s in NO_FIGURE
 
 
 # -- narrative ---------------------------------------------------------------------------
@@ -602,6 +624,11 @@ def _eval(form: Form, table: Table, name: str, out: Extraction) -> None:
             mode = "indicators"
             layout = _indicator_layout(texts, form)
             continue
+        if "eval_grade" in form.by_id and texts and _label(texts[0]) == _label(form.field("eval_grade").label):
+            if len(own) > 1:  # 自评等级 (a pack's grade row, below the indicators or 总分)
+                out.put(form, "eval_grade", own[-1].text.strip(), where(own[-1]))
+            mode = "done"
+            continue
         total = total_word(form)
         if texts and (texts[0].startswith("总分") or texts[0].startswith(total)) or (
                 len(texts) > 1 and ("总分" in texts[:2] or total in texts[:2])):
@@ -628,8 +655,9 @@ def _eval(form: Form, table: Table, name: str, out: Extraction) -> None:
             counter[(l1, l2)] = counter.get((l1, l2), 0) + 1
             j = counter[(l1, l2)]
             rest = row[k + 1:]
-            if j > form.indicator_rows or not rest or _empty(rest[0].text) and not any(_cell_number(c.text) is not None for c in rest):
-                if j > form.indicator_rows:
+            rows = form.rows_of(l1, l2)
+            if j > rows or not rest or _empty(rest[0].text) and not any(_cell_number(c.text) is not None for c in rest):
+                if j > rows:
                     _unplaced_numbers(rest, where, out)
                 continue
             _indicator(form, l1, l2, j, rest, layout, where, out)
@@ -779,7 +807,9 @@ def extract(form: Form, doc: Document) -> Extraction:
         tables[kind] += 1
         name = _("Annex {n}").format(n=kind) + ("" if tables[kind] == 1 else str(tables[kind]))
         (_base if kind == 2 else _eval)(form, block, name, out)
+    in_tables = set(out.where)
     _narrative(form, narrative, out)
+    out.from_text = set(out.where) - in_tables
     _type(form, out)
     return out
 

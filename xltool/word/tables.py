@@ -240,7 +240,7 @@ def annex3(doc, form: Form, values: Mapping[str, object], cfg: ScoringConfig) ->
         l1_first = len(body)
         for l2, l2_label in kids:
             l2_first = len(body)
-            filled = [j for j in range(1, form.indicator_rows + 1) if values.get(indicator_ids(l1, l2, j)["name"]) not in (None, "")]
+            filled = [j for j in range(1, form.rows_of(l1, l2) + 1) if values.get(indicator_ids(l1, l2, j)["name"]) not in (None, "")]
             for j in filled or [0]:
                 ids = indicator_ids(l1, l2, j) if j else None
                 row = [(1, 1, "", True), (2, 2, l1_weight_label(l1, cfg, form), False), (3, 3, l2_label, False)]
