@@ -13,6 +13,7 @@ another; the hidden sheet still cannot be edited.
 
 from __future__ import annotations
 
+import json
 import re
 import tomllib
 from collections import Counter
@@ -174,10 +175,27 @@ def test_settings_no_version_can_prove_are_judged_by_the_packs_own(tmp_path):
 
 
 def test_todays_sheet_cannot_pose_as_an_older_one(filled_path, tmp_path):  # noqa: F811
-    """Dropping the rows format 6 added leaves rows of format 5 with a hash no version wrote."""
-    posing = edit_rows(filled_path, tmp_path / "posing.xlsx", drop=("format", "form_digest"))
+    """Dropping the rows format 6 added leaves rows of format 5 with a hash no version wrote.
+
+    The scoring row is set to what format 5 stored for the pack (today's settings hold keys it
+    never had), so the table covers the sheet and only the hash can tell."""
+    from xltool.template.legacy import formats
+
+    format5_scoring = formats()[5]["packs"]["example"]["scoring"]
+    posing = edit_rows(filled_path, tmp_path / "posing.xlsx", drop=("format", "form_digest"),
+                       scoring=format5_scoring)
     found = codes(check_path(posing)[1])
     assert found["XT020"] == 1 and "XT006" not in found
+
+
+def test_todays_settings_under_format_5_rows_are_not_trusted(filled_path, tmp_path):  # noqa: F811
+    """With today's scoring row the table cannot vouch for the sheet: it is read as an older
+    template whose stored settings are not trusted, so the pack's own settings judge it."""
+    posing = edit_rows(filled_path, tmp_path / "posing.xlsx", drop=("format", "form_digest"))
+    report = check_path(posing)[1]
+    found = codes(report)
+    assert found["XT006"] == 1 and "XT020" not in found
+    assert found == codes(check_path(filled_path)[1]) + Counter({"XT006": 1})
 
 
 @pytest.mark.parametrize("change, word", [
@@ -211,7 +229,29 @@ def test_every_shipped_pack_version_lays_out_as_when_it_was_shipped():
 
     assert set(shipped_refs()) <= set(held), "a new shipped version: python3 tests/pack_layouts.py adds it"
     for ref in shipped_refs():
-        assert pack_layouts.pictures(ref) == held[ref], f"{ref} changed: a changed pack is a new version beside it"
+        assert pack_layouts.pictures(ref) == _settings_read_today(held[ref]), \
+            f"{ref} changed: a changed pack is a new version beside it"
+
+
+def _settings_read_today(pictures: list[dict]) -> list[dict]:
+    """The held pictures with their scoring settings read by today's model: a setting added since
+    (a policy threshold, say) takes its stated default for a version that never named it, and
+    every setting the version did name must keep its value."""
+    from xltool.form.scoring import ScoringConfig
+
+    out = []
+    for picture in pictures:
+        held = json.loads(picture["scoring_json"])
+        today = ScoringConfig.model_validate(held)
+        assert _named(held) <= _named(json.loads(today.model_dump_json())), "a setting a shipped version named changed"
+        out.append({**picture, "scoring_json": today.model_dump_json()})
+    return out
+
+
+def _named(settings, prefix="") -> set:
+    if isinstance(settings, dict):
+        return set().union(*(_named(v, f"{prefix}/{k}") for k, v in settings.items())) if settings else set()
+    return {(prefix, json.dumps(settings, sort_keys=True))}
 
 
 def test_every_shipped_pack_version_declares_what_its_templates_record():
