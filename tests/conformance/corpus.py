@@ -342,13 +342,22 @@ def known_fields(case: Case, form) -> frozenset[str]:
 # -- the workbook path -----------------------------------------------------------------------------
 
 @cache
-def template(pack: str, year: int, cfg_json: str, folder: str) -> Path:
+def template(pack: str, year: int, cfg_json: str) -> Path:
+    """One template per pack, year and settings for the whole process: cases sharing them share it
+    (filling copies it; the template itself is never changed)."""
     from xltool.form.scoring import ScoringConfig
     from xltool.template.writer import build_workbook, save_atomic
 
     cfg = ScoringConfig.model_validate_json(cfg_json)
     name = f"{pack}_{year}_{hashlib.sha256(cfg_json.encode()).hexdigest()[:12]}.xlsx"
-    return save_atomic(build_workbook(year, cfg=cfg, form_id=pack), Path(folder) / name)
+    return save_atomic(build_workbook(year, cfg=cfg, form_id=pack), _templates_folder() / name)
+
+
+@cache
+def _templates_folder() -> Path:
+    from helpers import scratch
+
+    return scratch("conformance_templates")
 
 
 def workbook(case: Case, folder: Path) -> Path:
@@ -357,7 +366,7 @@ def workbook(case: Case, folder: Path) -> Path:
 
     form = form_for(case)
     values, raw = case_values(case, form)
-    filled = fill_workbook(template(case.pack, case.year, form.scoring_json, str(folder)),
+    filled = fill_workbook(template(case.pack, case.year, form.scoring_json),
                            {k: v for k, v in values.items() if v is not None}, folder / f"{case.id}.xlsx")
     if raw:
         import openpyxl
