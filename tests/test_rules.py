@@ -253,3 +253,14 @@ def test_indicator_values_as_published_are_read_not_refused(example_book):
     assert result.values["eval_output_qty_1_target"] == "≥38000平方米"
     junk = _mutate(example_book, lambda b: setattr(b.sheets["附件3"].cells["F14"], "value", "请填写年度指标值"))
     assert any(f.code == "XT104" for f in read_book(junk).findings)
+
+
+@pytest.mark.parametrize("mark", ["无", "——", "/"])
+def test_an_indicator_cell_with_no_figure_is_blank_as_the_word_reader_reads_it(example_book, mark):
+    """“无” in a 实际完成值 cell (a published Hunan table: 政策性挂账利息补贴保障率 100% | 无, with its reason)
+    states no figure: blank on both paths, not XT102 (the Word reader reads the same cell as blank)."""
+    book = _mutate(example_book, lambda b: setattr(b.sheets["附件3"].cells["G14"], "value", mark))
+    result = read_book(book)
+    assert result.values["eval_output_qty_1_actual"] is None
+    assert not any(f.code in ("XT101", "XT102", "XT104") and "eval_output_qty_1_actual" in {c.field_id for c in f.cells}
+                   for f in result.findings)

@@ -351,6 +351,8 @@ class _Typer:
             self._finding("XT104", f, raw, detail=_(
                 "enter the value itself: a number, a target such as ≥50个, or a judgement such as 达成"))
             return None
+        if no_figure(text):  # “无”, “——”: no figure stated, blank as the Word reader reads it
+            return None
         parsed = parse_number(text)
         if parsed is not None and finite(parsed[0]) is not None:
             value, percent = parsed
