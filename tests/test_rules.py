@@ -244,6 +244,15 @@ def test_xt106_is_said_once_and_the_figure_compared_as_stated(example_book):
     assert [f.code for f in found if f.code in ("XT106", "XT301")] == ["XT106"]
 
 
+def test_xt106_quotes_the_figure_with_every_decimal_typed(example_book):
+    """A published 全年执行数 of 9265.353442 万元 (Yunnan, 2022): the message quotes what the cell holds,
+    not a figure cut to four decimals (9,265.3534) that the unit would not find in the cell."""
+    book = _mutate(example_book, lambda b: setattr(b.sheets["附件3"].cells["C5"], "value", 9265.353442))
+    found = [f for f in read_book(book).findings if f.code == "XT106"]
+    assert len(found) == 1
+    assert "9,265.353442" in found[0].message and "9,265.35" in found[0].message
+
+
 def test_indicator_values_as_published_are_read_not_refused(example_book):
     """“≥38000平方米” in the target cell is a target with its comparator and unit (no XT102); text
     left over from the instructions is not a value (XT104)."""
