@@ -244,6 +244,15 @@ def test_xt106_is_said_once_and_the_figure_compared_as_stated(example_book):
     assert [f.code for f in found if f.code in ("XT106", "XT301")] == ["XT106"]
 
 
+def test_xt106_quotes_the_figure_with_every_decimal_typed(example_book):
+    """A published 全年执行数 of 9265.353442 万元 (Yunnan, 2022): the message quotes what the cell holds,
+    not a figure cut to four decimals (9,265.3534) that the unit would not find in the cell."""
+    book = _mutate(example_book, lambda b: setattr(b.sheets["附件3"].cells["C5"], "value", 9265.353442))
+    found = [f for f in read_book(book).findings if f.code == "XT106"]
+    assert len(found) == 1
+    assert "9,265.353442" in found[0].message and "9,265.35" in found[0].message
+
+
 def test_indicator_values_as_published_are_read_not_refused(example_book):
     """“≥38000平方米” in the target cell is a target with its comparator and unit (no XT102); text
     left over from the instructions is not a value (XT104)."""
@@ -253,3 +262,14 @@ def test_indicator_values_as_published_are_read_not_refused(example_book):
     assert result.values["eval_output_qty_1_target"] == "≥38000平方米"
     junk = _mutate(example_book, lambda b: setattr(b.sheets["附件3"].cells["F14"], "value", "请填写年度指标值"))
     assert any(f.code == "XT104" for f in read_book(junk).findings)
+
+
+@pytest.mark.parametrize("mark", ["无", "——", "/"])
+def test_an_indicator_cell_with_no_figure_is_blank_as_the_word_reader_reads_it(example_book, mark):
+    """“无” in a 实际完成值 cell (a published Hunan table: 政策性挂账利息补贴保障率 100% | 无, with its reason)
+    states no figure: blank on both paths, not XT102 (the Word reader reads the same cell as blank)."""
+    book = _mutate(example_book, lambda b: setattr(b.sheets["附件3"].cells["G14"], "value", mark))
+    result = read_book(book)
+    assert result.values["eval_output_qty_1_actual"] is None
+    assert not any(f.code in ("XT101", "XT102", "XT104") and "eval_output_qty_1_actual" in {c.field_id for c in f.cells}
+                   for f in result.findings)

@@ -44,6 +44,11 @@ def fmt_number(value: float | None) -> str:
     return _fmt(value, lambda v: format_decimal(v, format="#,##0.####", locale=LOCALE))
 
 
+def fmt_stated(value: float | None) -> str:
+    """A figure with every decimal it was typed with (9,265.353442), for a message that quotes the cell."""
+    return _fmt(value, lambda v: format_decimal(v, format="#,##0.##########", locale=LOCALE))
+
+
 # What the forms themselves print in a cell with no figure (“——”), and what units type there:
 # read as an empty cell by every reader (workbook and Word alike), never as “not a number”.
 NO_FIGURE = frozenset(("-", "--", "——", "—", "－", "－－", "/", "／", "无", "…", "……", "......"))

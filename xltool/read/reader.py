@@ -24,7 +24,7 @@ from xltool.form.registry import UnknownForm
 from xltool.form.selfeval import TEMPLATE_ID, VERSION, build_form, config_values, default_scoring
 from xltool.i18n import _
 from xltool.form.measure import is_instruction
-from xltool.numbers import fmt_amount, fmt_number, no_figure, parse_number, too_precise
+from xltool.numbers import fmt_amount, fmt_number, fmt_stated, no_figure, parse_number, too_precise
 from xltool.read.book import Book
 from xltool.read.formulas import norm_formula
 from xltool.read.integrity import check_integrity
@@ -340,7 +340,7 @@ class _Typer:
             self._finding("XT104", f, raw, detail=_("enter a whole number"))
         if f.kind is Kind.AMOUNT and too_precise(value):
             # Stated in 万元 to two decimals: said once here, compared as stated everywhere else.
-            self._finding("XT106", f, fmt_number(value), value=fmt_amount(excel_round(value, 2)))
+            self._finding("XT106", f, fmt_stated(value), value=fmt_amount(excel_round(value, 2)))
         return value
 
     def _indicator_value(self, f: Field, raw: object, text: str) -> object:
@@ -350,6 +350,8 @@ class _Typer:
         if is_instruction(text):
             self._finding("XT104", f, raw, detail=_(
                 "enter the value itself: a number, a target such as ≥50个, or a judgement such as 达成"))
+            return None
+        if no_figure(text):  # “无”, “——”: no figure stated, blank as the Word reader reads it
             return None
         parsed = parse_number(text)
         if parsed is not None and finite(parsed[0]) is not None:

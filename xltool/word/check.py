@@ -20,7 +20,7 @@ from xltool.form.scoring import ScoringConfig
 from xltool.form.layout import Pack
 from xltool.form.selfeval import build_form, config_values, default_scoring
 from xltool.i18n import _
-from xltool.numbers import fmt_amount, fmt_number, fmt_rate, too_precise
+from xltool.numbers import fmt_amount, fmt_number, fmt_rate, fmt_stated, too_precise
 from xltool.word.document import DocLimits, read_document
 from xltool.word.extract import Extraction, extract
 
@@ -62,7 +62,7 @@ def _precision(form: Form, ext: Extraction) -> list[Finding]:
     for fid, value in ext.values.items():
         f = form.field(fid)
         if f.kind is Kind.AMOUNT and too_precise(value):
-            params = {"where": ext.where.get(fid, ""), "label": f.label, "text": fmt_number(value),  # type: ignore[arg-type]
+            params = {"where": ext.where.get(fid, ""), "label": f.label, "text": fmt_stated(value),  # type: ignore[arg-type]
                       "value": fmt_amount(excel_round(value, 2))}  # type: ignore[arg-type]
             out.append(Finding(
                 code="XT106", severity=r.severity, message=r.message().format(**params), fix=r.fix().format(**params),
