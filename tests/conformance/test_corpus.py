@@ -95,3 +95,18 @@ def test_the_commands_give_what_the_runner_gives():
     as_dicts = lambda fs: [f.model_dump(mode="json") for f in fs]  # noqa: E731
     assert keys(cli("check-workbook", str(folder / f"{case.id}.xlsx"))) == keys(as_dicts(book_findings))
     assert keys(cli("check-report", str(folder / f"{case.id}.docx"), "--form", case.pack)) == keys(as_dicts(word_findings))
+
+
+def test_a_rate_stated_as_a_whole_percent_quotes_the_difference_of_the_figures_it_shows():
+    """“100%” against 180 ÷ 194.9 = 92.36%: compared at the whole percent it is stated in, and the
+    sentence gives the difference of the two figures it prints (7.64%), not of their roundings."""
+    import re
+
+    from conformance.corpus import check_word, packs_registered
+
+    case = next(c for c in CASES if c.id == "hunan-hengshan-rate-stated-full")
+    with packs_registered(), chinese():
+        findings, _report = check_word(case, scratch("conformance_word"))
+    (said,) = [f.message for f in findings if f.code == "XT201"]
+    stated, computed, diff = (float(x) for x in re.findall(r"（?(\d+\.\d+)%", said)[:3])
+    assert (stated, computed) == (100.0, 92.36) and diff == round(stated - computed, 2), said

@@ -100,7 +100,9 @@ def _stated(form: Form, ext: Extraction, values: dict[str, object], said: set[st
         if shown == expected:
             continue
         params = {"lhs_label": f.label, "lhs": _fmt(f.kind, stated), "rhs_label": _("the figure computed from its parts"),
-                  "rhs": _fmt(f.kind, computed), "diff": _fmt(f.kind, abs(shown - expected))}
+                  "rhs": _fmt(f.kind, computed),
+                  # the difference of the two figures the sentence shows (compared above at the stated precision)
+                  "diff": _fmt(f.kind, abs(float(stated) - float(computed)))}
         out.append(Finding(
             code="XT201", severity=r.severity, message=r.message().format(**params), fix=r.fix(),
             cells=[CellRef(field_id=fid, sheet=form.sheet_title(f.sheet), cell=f.cell, label=f.label, value=stated)],
