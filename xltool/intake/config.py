@@ -6,7 +6,6 @@ folder of the TOML file, so a service started from any folder finds the same fil
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import ssl
 from enum import Enum
@@ -105,14 +104,9 @@ class IntakeSettings(BaseModel):
         return int(self.max_message_mb * 1024 * 1024)
 
     def host_is_local(self) -> bool:
-        if not self.host:
-            return False
-        if self.host.lower() == "localhost":
-            return True
-        try:
-            return ipaddress.ip_address(self.host).is_loopback
-        except ValueError:
-            return False
+        from xltool.netaddr import is_loopback
+
+        return bool(self.host) and is_loopback(self.host.lower())
 
     def ssl_context(self) -> ssl.SSLContext:
         if self.ca_file is not None:

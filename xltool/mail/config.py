@@ -8,7 +8,6 @@ disk or logs, and a TOML file that contains one is refused.
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import ssl
 from contextvars import ContextVar
@@ -145,14 +144,9 @@ class MailSettings(BaseSettings):
 
     @property
     def host_is_loopback(self) -> bool:
-        if not self.host:
-            return False
-        if self.host.lower() == "localhost":
-            return True
-        try:
-            return ipaddress.ip_address(self.host).is_loopback
-        except ValueError:
-            return False
+        from xltool.netaddr import is_loopback
+
+        return bool(self.host) and is_loopback(self.host.lower())
 
     def ssl_context(self) -> ssl.SSLContext:
         """A verifying client context; with ``ca_file``, only that CA is trusted. Made once per CA
