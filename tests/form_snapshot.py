@@ -26,7 +26,8 @@ CASES = (
 )
 
 
-def picture(form, checks) -> dict:
+def field_pictures(form, *, formula_ids: bool) -> dict[str, dict]:
+    """Each field as data, its formula as Excel writes it (and, if asked, in field ids)."""
     from xltool.form.cells import CellMap
 
     cells = CellMap(form)
@@ -34,9 +35,14 @@ def picture(form, checks) -> dict:
     for f in form.fields:
         data = f.model_dump(mode="json", exclude={"formula"})
         data["formula"] = cells.formula(f) if f.formula is not None else None
-        data["formula_ids"] = f.formula.to_excel(lambda i: i) if f.formula is not None else None
+        if formula_ids:
+            data["formula_ids"] = f.formula.to_excel(lambda i: i) if f.formula is not None else None
         data["name_ref"] = cells.name_ref(f.id)
         fields[f.id] = data
+    return fields
+
+
+def sheet_pictures(form) -> list[dict]:
     sheets = []
     for s in form.sheets:
         data = s.model_dump(mode="json")
@@ -45,6 +51,12 @@ def picture(form, checks) -> dict:
         data["merges"] = sorted(data["merges"])
         data["tall_rows"] = {str(k): v for k, v in sorted(data["tall_rows"].items())}
         sheets.append(data)
+    return sheets
+
+
+def picture(form, checks) -> dict:
+    fields = field_pictures(form, formula_ids=True)
+    sheets = sheet_pictures(form)
     concepts = {k: [f.id for f in v] for k, v in form.concepts().items()}
     rules = sorted(
         [c.key, c.op, c.lhs.to_excel(lambda i: i), c.rhs.to_excel(lambda i: i), c.tolerance,

@@ -25,22 +25,10 @@ YEARS = (2023, 2024)
 
 
 def picture(form) -> dict:
-    from xltool.form.cells import CellMap
+    from form_snapshot import field_pictures, sheet_pictures
 
-    cells = CellMap(form)
-    fields = {}
-    for f in form.fields:
-        data = f.model_dump(mode="json", exclude={"formula"})
-        data["formula"] = cells.formula(f) if f.formula is not None else None
-        data["name_ref"] = cells.name_ref(f.id)
-        fields[f.id] = data
-    sheets = []
-    for s in form.sheets:
-        data = s.model_dump(mode="json")
-        data["texts"] = sorted(data["texts"], key=lambda t: json.dumps(t, ensure_ascii=False, sort_keys=True))
-        data["merges"] = sorted(data["merges"])
-        data["tall_rows"] = {str(k): v for k, v in sorted(data["tall_rows"].items())}
-        sheets.append(data)
+    fields = field_pictures(form, formula_ids=False)
+    sheets = sheet_pictures(form)
     return {
         "template_id": form.template_id, "version": form.version, "year": form.year,
         "pack": [form.pack_id, form.pack_version], "scoring_json": form.scoring_json,
