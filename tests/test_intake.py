@@ -394,6 +394,24 @@ def test_wrong_password_and_bad_settings_are_one_chinese_sentence(tmp_path, imap
     assert secret.returncode == 2 and "密码不能写在" in secret.stderr and '"x"' not in secret.stderr
 
 
+
+def test_the_bureaus_rule_settings_decide_the_answer(tmp_path, imap, smtp, books):
+    """rules_config (or --rules-config), as for xltool audit: here a score below the rule is 必须修改, so unit
+    A's three XT616 move from 需要说明 to 必须修改, and XT021 says the template held other settings (as
+    check-workbook --rules-config and xltool audit say); a rules file that cannot be used stops before any mail is read."""
+    (tmp_path / "规则.toml").write_text('[policy]\nbelow_rule = "error"\n', encoding="utf-8")
+    config = write_config(tmp_path, imap.port, smtp.port, roster=books["roster"], rules_config="规则.toml")
+    imap.append(message(UNITS["a"][2], "甲单位自评表", [("甲.xlsx", books["a"].read_bytes())],
+                        message_id="<rules-a@unit-a.example.cn>"))
+    (tmp_path / "坏规则.toml").write_text("[policy]\nbelow_rule = 3\n", encoding="utf-8")
+    bad = run_cli("--once", "--config", str(config), "--rules-config", "坏规则.toml", cwd=tmp_path)
+    assert bad.returncode == 2 and "规则配置文件 坏规则.toml 无效" in bad.stderr, bad.stderr
+    assert "Traceback" not in bad.stderr and imap.folders()["INBOX"] == 1 and not smtp.messages
+    run_pass(config)
+    (reply,) = replies(smtp)
+    assert reply["Subject"] == "【绩效自评审核】株洲市甲单位2023年度：必须修改 9 项，需要说明 5 项"
+    assert "XT616" in body_text(reply) and "XT021" in body_text(reply)
+
 # -- killed at any stage, run again: the same outputs, no second reply ---------------------------------------------
 
 # After download, after audit, after the reply is ledgered in the outbox, after the server accepted it (before

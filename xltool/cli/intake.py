@@ -15,6 +15,7 @@ def intake(
     once: Annotated[bool, typer.Option("--once", help=_("One pass over the mailbox, then exit"))] = False,
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help=_("The audit's output folder and history (default: the out setting of the intake table, else ./邮件审核结果)"))] = None,
     roster: Annotated[Optional[Path], typer.Option("--roster", help=_("Roster of units (xlsx/csv): whose address may be answered"))] = None,
+    rules_config: Annotated[Optional[Path], typer.Option("--rules-config", help=_("Scoring configuration TOML overriding the workbooks'"))] = None,
     config: Annotated[Optional[Path], typer.Option("--config", help=_("Configuration TOML with the intake and mail tables (default ./xltool.toml)"))] = None,
     held: Annotated[bool, typer.Option("--held", help=_("List the messages held for a person, then exit"))] = False,
 ) -> None:
@@ -31,8 +32,9 @@ def intake(
 
     check_exists(config, "--config")
     check_exists(roster, "--roster")
+    check_exists(rules_config, "--rules-config")
     try:
-        settings = load_intake_settings(config, out=out, roster=roster)
+        settings = load_intake_settings(config, out=out, roster=roster, rules_config=rules_config)
     except IntakeConfigError as exc:
         fail(str(exc))
     if held:

@@ -27,7 +27,7 @@ PASSWORD_ENV = "XLTOOL_IMAP_PASSWORD"
 TOML_TABLE = "intake"
 DEFAULT_CONFIG_NAME = "xltool.toml"
 _SECRET_KEYS = {"password", "passwd", "pass", "pwd", "secret", "imap_password", "authcode", "auth_code"}
-_PATH_KEYS = ("out", "store", "roster", "desk", "ca_file")
+_PATH_KEYS = ("out", "store", "roster", "desk", "ca_file", "rules_config")
 
 
 class IntakeConfigError(Exception):
@@ -60,6 +60,7 @@ class IntakeSettings(BaseModel):
     out: Path = Field(default=Path("邮件审核结果"), description="the audit's output folder and history")
     store: Path = Field(default=Path("邮件收件"), description="the ledger and the attachments received")
     roster: Path | None = None
+    rules_config: Path | None = Field(default=None, description="the bureau's rule settings (as audit's --rules-config)")
     desk: Path | None = Field(default=None, description="xltool serve's data folder: mail files shown on the desk")
     ca_file: Path | None = None
     timeout: float = Field(default=60.0, gt=0)
@@ -107,6 +108,20 @@ class IntakeSettings(BaseModel):
         from xltool.netaddr import is_loopback
 
         return bool(self.host) and is_loopback(self.host.lower())
+
+    def scoring(self):
+        """The bureau's rule settings (``rules_config``), or None for each workbook's own form pack's;
+        one Chinese sentence when the file cannot be used."""
+        if self.rules_config is None:
+            return None
+        from xltool.form.scoring import load_scoring
+        from xltool.usererrors import describe
+
+        try:
+            return load_scoring(self.rules_config)
+        except (OSError, ValueError) as exc:  # pydantic's and tomllib's errors are ValueErrors
+            raise IntakeConfigError(_("The rules configuration {path} is invalid: {error}").format(
+                path=self.rules_config, error=describe(exc))) from None
 
     def ssl_context(self) -> ssl.SSLContext:
         if self.ca_file is not None:

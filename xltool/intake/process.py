@@ -108,6 +108,7 @@ class Intake:
             raise IntakeConfigError(_("The store folder {store} must not lie inside the output folder {out}.").format(
                 store=self.store, out=self.out))
         self.registry = Registry.load(settings.roster, settings.trust_workbook_email)  # a bad roster: nothing taken
+        self.cfg = settings.scoring()  # a bad rules file: nothing taken either
         self.store.mkdir(parents=True, exist_ok=True)
         self._lock = AuditLock(self.store)
         try:
@@ -123,7 +124,7 @@ class Intake:
             raise
         self.jobs = settings.jobs or os.cpu_count() or 1
         self._refile: list[Row] = []
-        self.screen = Screen(self.out, jobs=self.jobs)
+        self.screen = Screen(self.out, cfg=self.cfg, jobs=self.jobs)
 
     def close(self) -> None:
         self.ledger.close()
@@ -386,7 +387,7 @@ class Intake:
         run_id = self._covered(answers)
         if run_id is None:
             options = AuditOptions(inputs=[self.accepted_root], out=self.out, roster=self.settings.roster,
-                                   jobs=self.jobs, wait=LOCK_WAIT)
+                                   cfg=self.cfg, jobs=self.jobs, wait=LOCK_WAIT)
             outcome = run_audit(options)
             report.audit = outcome
             run_id = outcome.run_id
