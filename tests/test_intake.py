@@ -204,6 +204,23 @@ def test_a_stranger_is_held_and_listed(tmp_path, imap, smtp, books):
     assert sorted(h["sender"] for h in desk.held_mail(current.id)) == sorted([STRANGER, UNITS["b"][2]])
     run_pass(config)  # again: the desk holds each file and each held message once
     assert len(desk.files(current.id)) == 1 and len(desk.held_mail(current.id)) == 2
+    # The bureau adds unit B's address to unit A (it reports for A): the next pass answers B's held message;
+    # the stranger's stays held, and nothing is answered twice.
+    roster = tmp_path / "roster.csv"
+    roster.write_text(books["roster"].read_text(encoding="utf-8").replace(
+        UNITS["a"][2], f"{UNITS['a'][2]}；{UNITS['b'][2]}"), encoding="utf-8")
+    config.write_text(config.read_text(encoding="utf-8").replace(books["roster"].as_posix(), roster.as_posix()),
+                      encoding="utf-8")
+    report = run_pass(config)
+    assert [r.sender for r in report.answered] == [UNITS["b"][2]] and not report.held
+    assert [m.rcpt_tos for m in smtp.messages] == [[UNITS["a"][2]], [UNITS["b"][2]]]
+    assert replies(smtp)[1]["In-Reply-To"] == "<b-sends-a@unit-b.example.cn>"
+    assert [h["sender"] for h in desk.held_mail(current.id)] == [STRANGER]
+    assert sorted(f.name for f in desk.files(current.id)) == ["甲.xlsx", "甲单位.xlsx"]
+    held = run_cli("--held", "--config", str(config), cwd=tmp_path)
+    assert STRANGER in held.stdout and UNITS["b"][2] not in held.stdout and "（1 封）" in held.stdout
+    run_pass(config)
+    assert len(smtp.messages) == 2 and len(desk.held_mail(current.id)) == 1
 
 
 def test_the_desk_page_shows_mail_files_and_held_messages(tmp_path, imap, smtp, books):

@@ -7,9 +7,9 @@ import os
 from pathlib import Path
 
 import pytest
-
 from helpers import zh_locale  # noqa: F401
 from intake_mail import message
+
 from xltool.intake.config import IntakeConfigError, load_intake_settings
 from xltool.intake.imap import decode_folder, encode_folder
 from xltool.intake.parse import decode_text, parse_message, read_headers
@@ -146,3 +146,18 @@ def test_the_decision_table():
     assert run("a@x.cn", [], has_parts=False) == HELD  # no attachment: a person reads it
     assert run("a@x.cn", [], has_parts=False, oversize=True) == NOTICE
     assert run("a@x.cn", [book("001")], malformed="broken") == HELD
+
+    # Held because of whose address it is (a changed roster decides again), or for another reason (never).
+    def by_roster(sender, checked, used=0, **kw):
+        args = dict(sender=sender, senders=1, malformed="", oversize=False, has_parts=True, dropped=False,
+                    checked=checked, registry=registry, used=used, budget=3)
+        args.update(kw)
+        return decide(**args).by_roster
+
+    assert by_roster("b@x.cn", [book("001")]) and by_roster("a@x.cn", [book("009")]) and by_roster("z@y.cn", [])
+    assert by_roster("z@y.cn", [book("", status="unreadable")])
+    assert not by_roster("a@x.cn", [book("001")])  # answered
+    assert not by_roster("a@x.cn", [book("001")], used=3)
+    assert not by_roster("b@x.cn", [book("001")], senders=2)
+    assert not by_roster("b@x.cn", [book("001")], malformed="broken")
+    assert not by_roster("b@x.cn", [], has_parts=False)

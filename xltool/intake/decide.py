@@ -9,8 +9,11 @@ must be registered for some unit. Anything else is held for a person.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from xltool.audit.roster import Roster, RosterUnit, load_roster
 from xltool.i18n import _
@@ -19,6 +22,12 @@ from xltool.mail.addresses import parse_address_list
 from xltool.mail.errors import AddressError
 
 ANSWER, NOTICE, HELD, IGNORED = "answer", "notice", "held", "ignored"
+
+
+class Decision(NamedTuple):
+    outcome: str  # answer, notice or held
+    reason: str  # why held (Chinese); "" otherwise
+    by_roster: bool = False  # held because of whose address it is: a changed roster may answer it
 
 
 def _addresses(text: str | None) -> set[str]:
@@ -44,6 +53,13 @@ class Registry:
         if unit.key not in self._emails:
             self._emails[unit.key] = _addresses(unit.email)
         return self._emails[unit.key]
+
+    @property
+    def digest(self) -> str:
+        """What decides whose address is whose: the roster's units and addresses, and the trust setting."""
+        units = sorted((u.key, sorted(self.emails(u))) for u in self.roster.units) if self.roster is not None else None
+        text = json.dumps([units, self.trust_workbook_email], ensure_ascii=False)
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
     def registered(self, sender: str) -> bool:
         """The sender is some unit's address on the roster."""
@@ -76,26 +92,26 @@ class Registry:
 
 
 def decide(*, sender: str, senders: int, malformed: str, oversize: bool, has_parts: bool, dropped: bool,
-           checked: list[Checked], registry: Registry, used: int, budget: int) -> tuple[str, str]:
-    """(outcome, reason): answer (findings), notice (what to send instead) or held."""
+           checked: list[Checked], registry: Registry, used: int, budget: int) -> Decision:
+    """Answer (findings), notice (what to send instead) or held, and why."""
     if senders != 1 or not sender:
-        return HELD, _("the From header does not name exactly one sender")
+        return Decision(HELD, _("the From header does not name exactly one sender"))
     try:
         parse_address_list(sender, source="From")
     except AddressError:
-        return HELD, _("the sender's address {sender} is not valid").format(sender=sender[:80])
+        return Decision(HELD, _("the sender's address {sender} is not valid").format(sender=sender[:80]))
     if malformed:
-        return HELD, malformed
+        return Decision(HELD, malformed)
     if not has_parts and not oversize:
-        return HELD, (_("no attachment was looked at (too many attachments)") if dropped
-                      else _("the message has no attachment; a person should read it"))
-    if oversize or not checked:  # nothing to check: answered only to a registered sender
-        if not registry.registered(sender):
-            return HELD, _("{sender} is not a unit's address on the roster").format(sender=sender)
+        return Decision(HELD, (_("no attachment was looked at (too many attachments)") if dropped
+                               else _("the message has no attachment; a person should read it")))
+    if (oversize or not checked) and not registry.registered(sender):  # nothing to check: registered only
+        return Decision(HELD, _("{sender} is not a unit's address on the roster").format(sender=sender), True)
     for item in checked:
         why = registry.allows(sender, item)
         if why is not None:
-            return HELD, why
+            return Decision(HELD, why, True)
     if used >= budget:
-        return HELD, _("{sender} was already answered {n} times in the last hour").format(sender=sender, n=used)
-    return (ANSWER if checked else NOTICE), ""
+        return Decision(HELD, _("{sender} was already answered {n} times in the last hour").format(sender=sender,
+                                                                                                   n=used))
+    return Decision(ANSWER if checked else NOTICE, "")

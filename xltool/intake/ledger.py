@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 LEDGER_NAME = "intake.sqlite"
@@ -48,7 +48,8 @@ CREATE TABLE IF NOT EXISTS messages (
     reply_id TEXT,
     reply_status TEXT NOT NULL DEFAULT '',
     seen TEXT NOT NULL,
-    on_desk INTEGER NOT NULL DEFAULT 0
+    on_desk INTEGER NOT NULL DEFAULT 0,
+    by_roster INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS messages_stage ON messages(stage);
 CREATE INDEX IF NOT EXISTS messages_sender ON messages(sender, decided);
@@ -63,6 +64,10 @@ CREATE TABLE IF NOT EXISTS attachments (
     size INTEGER NOT NULL,
     PRIMARY KEY (key, n)
 );
+CREATE TABLE IF NOT EXISTS state (
+    name TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS uids (
     folder TEXT NOT NULL,
     uidvalidity INTEGER NOT NULL,
@@ -74,11 +79,11 @@ CREATE TABLE IF NOT EXISTS uids (
 
 
 # Columns added after the first version, with their declarations (ALTER TABLE on an older ledger).
-_ADDED_COLUMNS = (("on_desk", "INTEGER NOT NULL DEFAULT 0"),)
+_ADDED_COLUMNS = (("on_desk", "INTEGER NOT NULL DEFAULT 0"), ("by_roster", "INTEGER NOT NULL DEFAULT 0"))
 
 
 def utc_now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 @dataclass
@@ -105,6 +110,7 @@ class Row:
     reply_status: str
     seen: str
     on_desk: bool = False
+    by_roster: bool = False  # held because of whose address it is (the roster may change that)
 
 
 @dataclass
@@ -121,7 +127,7 @@ class Stored:
 
 
 _COLUMNS = ("key, message_id, sender, sender_name, subject, sent, size, folder, oversize, malformed, automatic, "
-            "dropped, senders, stage, outcome, reason, decided, run_id, reply_id, reply_status, seen, on_desk")
+            "dropped, senders, stage, outcome, reason, decided, run_id, reply_id, reply_status, seen, on_desk, by_roster")
 
 
 def _row(values: tuple) -> Row:
@@ -129,6 +135,7 @@ def _row(values: tuple) -> Row:
     data[8] = bool(data[8])
     data[11] = json.loads(data[11] or "[]")
     data[21] = bool(data[21])
+    data[22] = bool(data[22])
     return Row(*data)
 
 
@@ -197,11 +204,11 @@ class Ledger:
         """A new message with its attachments (and the UID it was read under), in one transaction."""
         with self.db:
             self.db.execute(
-                f"INSERT OR IGNORE INTO messages ({_COLUMNS}) VALUES ({','.join('?' * 22)})",
+                f"INSERT OR IGNORE INTO messages ({_COLUMNS}) VALUES ({','.join('?' * 23)})",
                 (row.key, row.message_id, row.sender, row.sender_name, row.subject, row.sent, row.size, row.folder,
                  int(row.oversize), row.malformed, row.automatic, json.dumps(row.dropped, ensure_ascii=False),
                  row.senders, row.stage, row.outcome, row.reason, row.decided, row.run_id, row.reply_id,
-                 row.reply_status, row.seen, int(row.on_desk)))
+                 row.reply_status, row.seen, int(row.on_desk), int(row.by_roster)))
             self.db.executemany(
                 "INSERT OR IGNORE INTO attachments (key, n, name, stored, suffix, kind, sha256, size) "
                 "VALUES (?,?,?,?,?,?,?,?)",
@@ -215,10 +222,28 @@ class Ledger:
             self.db.execute("INSERT OR REPLACE INTO uids (folder, uidvalidity, uid, key) VALUES (?,?,?,?)",
                             (folder, uidvalidity, uid, key))
 
-    def decide(self, key: str, outcome: str, reason: str, when: str | None = None) -> None:
+    def decide(self, key: str, outcome: str, reason: str, when: str | None = None, *, by_roster: bool = False,
+               reopened: bool = False) -> None:
+        """*reopened*: a held message decided again (its answered files enter the desk's round)."""
+        on_desk = ", on_desk = 0" if reopened else ""
         with self.db:
-            self.db.execute("UPDATE messages SET stage = 'decided', outcome = ?, reason = ?, decided = ? WHERE key = ?",
-                            (outcome, reason, when or utc_now(), key))
+            self.db.execute(f"UPDATE messages SET stage = 'decided', outcome = ?, reason = ?, decided = ?, "
+                            f"by_roster = ?{on_desk} WHERE key = ?",
+                            (outcome, reason, when or utc_now(), int(by_roster), key))
+
+    def held_by_roster(self) -> list[Row]:
+        """Held messages whose sender the roster did not know (stored attachments only)."""
+        rows = self.db.execute(f"SELECT {_COLUMNS} FROM messages WHERE outcome = 'held' AND by_roster = 1 AND "
+                               "stage IN ('decided', 'filed') AND folder != '' ORDER BY sent, key")
+        return [_row(r) for r in rows]
+
+    def state(self, name: str) -> str | None:
+        row = self.db.execute("SELECT value FROM state WHERE name = ?", (name,)).fetchone()
+        return row[0] if row else None
+
+    def set_state(self, name: str, value: str) -> None:
+        with self.db:
+            self.db.execute("INSERT OR REPLACE INTO state (name, value) VALUES (?, ?)", (name, value))
 
     def audited(self, keys: list[str], run_id: int | None) -> None:
         with self.db:

@@ -24,10 +24,10 @@ import sqlite3
 import tempfile
 import traceback
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Callable
 
 from xltool import faults
 from xltool.atomic import write_bytes_atomic
@@ -36,7 +36,15 @@ from xltool.audit.lock import AuditLock, AuditLocked
 from xltool.audit.model import AuditOutcome
 from xltool.i18n import _
 from xltool.intake.config import IntakeSettings
-from xltool.intake.decide import ANSWER, HELD, IGNORED, NOTICE, Registry, decide
+from xltool.intake.decide import (
+    ANSWER,
+    HELD,
+    IGNORED,
+    NOTICE,
+    Decision,
+    Registry,
+    decide,
+)
 from xltool.intake.imap import Envelope, Mailbox
 from xltool.intake.ledger import LEDGER_NAME, Ledger, Row, Stored, utc_now
 from xltool.intake.parse import Headers, Parsed, parse_message, read_headers
@@ -46,7 +54,7 @@ from xltool.mail.config import MailSettings
 from xltool.safenames import Names, component, inside
 
 NEW, ACCEPTED, HELD_DIR = "收件", "已受理", "待处理"
-STOP_NEVER: Callable[[], bool] = lambda: False  # noqa: E731
+STOP_NEVER: Callable[[], bool] = lambda: False
 
 
 class IntakeBusy(Exception):
@@ -71,7 +79,7 @@ def _when(moment: datetime | None) -> str:
     if moment is None:
         return ""
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
     return moment.astimezone().strftime("%Y-%m-%d %H:%M:%S")
 
 
@@ -154,6 +162,7 @@ class Intake:
                 raise  # the store itself cannot be written: the pass stops, the command says why
             except Exception as exc:  # noqa: BLE001 - one message never stops the others
                 self._broken(uidvalidity, envelope, exc, report)
+        self._reconsider(report)
         self._decide(report)
         self._publish(report)
         self._audit(report)
@@ -296,29 +305,54 @@ class Intake:
             for row in rows:
                 attachments = self.ledger.attachments(row.key)
                 items = checked.get(row.key, [])
-                now = datetime.now(timezone.utc)
                 if row.key in too_big:  # never unpacked, never checked: a person looks at it
-                    outcome, reason = HELD, too_big[row.key]
+                    decision = Decision(HELD, too_big[row.key])
                 elif any(a.kind == "check" for a in attachments) and not items:
-                    outcome, reason = HELD, _("the attachments of this message are missing from {store}").format(
-                        store=self.store)
+                    decision = Decision(HELD, _("the attachments of this message are missing from {store}").format(
+                        store=self.store))
                 else:
-                    outcome, reason = decide(
-                        sender=row.sender, senders=row.senders, malformed=row.malformed, oversize=row.oversize,
-                        has_parts=bool(attachments), dropped=bool(row.dropped), checked=items,
-                        registry=self.registry, used=self.ledger.budget_used(row.sender, now),
-                        budget=self.settings.replies_per_hour)
-                current = self._locate(row.folder)
-                if current is not None:
-                    target = self.store / (HELD_DIR if outcome == HELD else ACCEPTED) / row.folder
-                    if current != target:
-                        target.parent.mkdir(parents=True, exist_ok=True)
-                        os.replace(current, target)
-                self.ledger.decide(row.key, outcome, reason, now.isoformat(timespec="seconds"))
-                decided = self.ledger.get(row.key)
-                assert decided is not None
-                (report.held if outcome == HELD else report.answered).append(decided)
+                    decision = self._judge(row, items)
+                self._settle(row, decision, report)
         faults.point("intake_after_decide")
+
+    def _judge(self, row: Row, items: list) -> Decision:
+        return decide(sender=row.sender, senders=row.senders, malformed=row.malformed, oversize=row.oversize,
+                      has_parts=bool(self.ledger.attachments(row.key)), dropped=bool(row.dropped), checked=items,
+                      registry=self.registry, used=self.ledger.budget_used(row.sender, datetime.now(UTC)),
+                      budget=self.settings.replies_per_hour)
+
+    def _settle(self, row: Row, decision: Decision, report: PassReport, *, reopened: bool = False) -> None:
+        """Record *decision*; the stored attachments move to the folder of their outcome."""
+        current = self._locate(row.folder)
+        if current is not None:
+            target = self.store / (HELD_DIR if decision.outcome == HELD else ACCEPTED) / row.folder
+            if current != target:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(current, target)
+        self.ledger.decide(row.key, decision.outcome, decision.reason, utc_now(), by_roster=decision.by_roster,
+                           reopened=reopened)
+        decided = self.ledger.get(row.key)
+        assert decided is not None
+        (report.held if decision.outcome == HELD else report.answered).append(decided)
+
+    def _reconsider(self, report: PassReport) -> None:
+        """When the roster changed (its units or addresses, or trust_workbook_email), the messages held
+        because the roster did not know their sender are decided again: an address added since is answered
+        now. Held for any other reason, or still unknown, they stay as they were."""
+        digest = self.registry.digest
+        if self.ledger.state("registry") == digest:
+            return
+        rows = self.ledger.held_by_roster()
+        if rows:
+            with self.screen.check(self._folders(rows)) as checked:
+                for row in rows:
+                    items = checked.get(row.key, [])
+                    if not items:
+                        continue  # the attachments are gone from the store: it stays with the person
+                    decision = self._judge(row, items)
+                    if decision.outcome != HELD:
+                        self._settle(row, decision, report, reopened=True)
+        self.ledger.set_state("registry", digest)
 
     def _publish(self, report: PassReport) -> None:
         """With a desk folder set, the answered files enter its current round and the held messages its
@@ -339,6 +373,7 @@ class Intake:
                     names = "、".join(a.name for a in attachments)
                     desk.hold_mail(current.id, row.key, row.sender, row.subject, row.sent, row.reason, names)
                 else:
+                    desk.release_mail(row.key)
                     folder = self._locate(row.folder)
                     for a in attachments:
                         if a.kind == "check" and folder is not None:

@@ -362,6 +362,11 @@ class Store:
             db.execute("INSERT OR IGNORE INTO held_mail (message_key, round_id, sender, subject, sent, reason, files) "
                        "VALUES (?, ?, ?, ?, ?, ?, ?)", (message_key, round_id, sender, subject, sent, reason, files))
 
+    def release_mail(self, message_key: str) -> None:
+        """A held message answered after all (its sender was added to the roster): off the clerk's list."""
+        with self._db() as db:
+            db.execute("DELETE FROM held_mail WHERE message_key = ?", (message_key,))
+
     def mail_files(self, round_id: int) -> dict[int, dict]:
         """file id → sender, subject, time sent, for the round's files that came by mail."""
         with self._db() as db:
