@@ -567,8 +567,8 @@ def test_the_workbooks_own_email_counts_only_when_the_settings_allow_it(tmp_path
     trusting = write_config(tmp_path, imap.port, smtp.port, trust_workbook_email=True)
     imap.append(message(UNITS["a"][2], "填表人邮箱", [("甲.xlsx", books["a"].read_bytes())], message_id="<t2@a>"),
                 message(UNITS["b"][2], "冒名", [("甲.xlsx", books["a"].read_bytes())], message_id="<t3@b>"))
-    report = run_pass(trusting)
-    assert [r.sender for r in report.answered] == [UNITS["a"][2]]
+    report = run_pass(trusting)  # the setting changed: the first message, held for it, is answered too
+    assert [(r.sender, r.subject) for r in report.answered] == [(UNITS["a"][2], "无名册"), (UNITS["a"][2], "填表人邮箱")]
     assert [r.sender for r in report.held] == [UNITS["b"][2]]
     # A roster address always wins over the workbook's own.
     roster = tmp_path / "roster.csv"
@@ -577,7 +577,8 @@ def test_the_workbooks_own_email_counts_only_when_the_settings_allow_it(tmp_path
     ruled = write_config(tmp_path, imap.port, smtp.port, roster=roster, trust_workbook_email=True)
     imap.append(message(UNITS["a"][2], "名册为准", [("甲.xlsx", books["a"].read_bytes())], message_id="<t4@a>"))
     report = run_pass(ruled)
-    assert len(report.held) == 1 and "office" not in report.held[0].reason and len(smtp.messages) == 1
+    assert len(report.held) == 1 and "office" not in report.held[0].reason and len(smtp.messages) == 2
+    assert [r.key for r in report.answered] == []  # the impostor's message, decided again, stays held
 
 
 def test_hostile_attachment_names_never_leave_the_store(tmp_path, imap, smtp, books):
