@@ -48,3 +48,17 @@ def read_settings_table(path: Path, *, table: str, known: Iterable[str], secret_
             candidate = Path(data[key]).expanduser()
             data[key] = candidate if candidate.is_absolute() else path.parent / candidate
     return data
+
+
+class ServerAddress:
+    """The server of a settings table (``host``, ``port``, ``security`` with its default port):
+    the port in use and how a message names the server. Mail's SMTP and intake's IMAP share it
+    (their ``security`` enums know their default ports)."""
+
+    @property
+    def effective_port(self) -> int:
+        return self.port or self.security.default_port
+
+    @property
+    def server_label(self) -> str:
+        return f"{self.host}:{self.effective_port}" if self.host else ""

@@ -22,6 +22,7 @@ from pydantic import (
 )
 
 from xltool.i18n import _
+from xltool.settingsfile import ServerAddress
 
 PASSWORD_ENV = "XLTOOL_IMAP_PASSWORD"
 TOML_TABLE = "intake"
@@ -44,7 +45,7 @@ class Security(str, Enum):
         return 993 if self is Security.SSL else 143
 
 
-class IntakeSettings(BaseModel):
+class IntakeSettings(ServerAddress, BaseModel):
     """Where the mail comes from, where it goes, and the bounds of the robot."""
 
     model_config = ConfigDict(extra="forbid")
@@ -91,14 +92,6 @@ class IntakeSettings(BaseModel):
         if any(ord(ch) < 32 or ch in '"\\' for ch in value):
             raise ValueError("folder names hold no quotes, backslashes or control characters")
         return value
-
-    @property
-    def effective_port(self) -> int:
-        return self.port or self.security.default_port
-
-    @property
-    def server_label(self) -> str:
-        return f"{self.host}:{self.effective_port}"
 
     @property
     def max_message_bytes(self) -> int:

@@ -25,6 +25,7 @@ from pydantic_settings import (
 )
 
 from xltool.i18n import _
+from xltool.settingsfile import ServerAddress
 from xltool.mail.errors import MailConfigError
 
 ENV_PREFIX = "XLTOOL_MAIL_"
@@ -65,7 +66,7 @@ class _TomlLayerSource(PydanticBaseSettingsSource):
         return dict(self._data)
 
 
-class MailSettings(BaseSettings):
+class MailSettings(ServerAddress, BaseSettings):
     """Everything needed to send mail. Without ``host``, messages stay in the outbox."""
 
     model_config = SettingsConfigDict(
@@ -128,14 +129,6 @@ class MailSettings(BaseSettings):
         return value
 
     # -- derived values -------------------------------------------------------------
-
-    @property
-    def effective_port(self) -> int:
-        return self.port or self.security.default_port
-
-    @property
-    def server_label(self) -> str:
-        return f"{self.host}:{self.effective_port}" if self.host else ""
 
     @property
     def sends(self) -> bool:
