@@ -25,7 +25,10 @@ from typing import Any
 
 from xltool.i18n import _
 
-SOFFICE_CANDIDATES = ("/usr/bin/soffice", "/usr/lib/libreoffice/program/soffice")
+# The private profile (recalculate on load, no lock files), where soffice lives and how it starts: shared.
+from xltool.uno_driver import HEADLESS, SOFFICE_CANDIDATES
+from xltool.uno_driver import REGISTRY_XCU as RECALC_XCU
+
 UNO_PYTHON_CANDIDATES = ("/usr/bin/python3",)
 UNO_DRIVER = Path(__file__).with_name("uno_driver.py")
 
@@ -35,16 +38,6 @@ FILTERS = {
     "pdf": "pdf:calc_pdf_Export",
     "ods": "ods:calc8",
 }
-
-RECALC_XCU = """<?xml version="1.0" encoding="UTF-8"?>
-<oor:items xmlns:oor="http://openoffice.org/2001/registry"
- xmlns:xs="http://www.w3.org/2001/XMLSchema"
- xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
-<item oor:path="/org.openoffice.Office.Calc/Formula/Load"><prop oor:name="OOXMLRecalcMode" oor:op="fuse"><value>0</value></prop></item>
-<item oor:path="/org.openoffice.Office.Calc/Formula/Load"><prop oor:name="ODFRecalcMode" oor:op="fuse"><value>0</value></prop></item>
-<item oor:path="/org.openoffice.Office.Common/Misc"><prop oor:name="UseLocking" oor:op="fuse"><value>false</value></prop></item>
-</oor:items>
-"""
 
 
 class OfficeError(RuntimeError):
@@ -167,12 +160,7 @@ def convert(src: Path, dst_dir: Path, target: str = "pdf", timeout: float = 120)
         cmd = [
             soffice,
             "-env:UserInstallation=" + profile.as_uri(),
-            "--headless",
-            "--invisible",
-            "--nologo",
-            "--nodefault",
-            "--norestore",
-            "--nolockcheck",
+            *HEADLESS,
             "--convert-to",
             spec,
             "--outdir",

@@ -1,8 +1,9 @@
 #!/usr/bin/python3
 """Drive a private headless LibreOffice over UNO and print JSON results.
 
-Run by the system Python that has ``uno`` (Debian: /usr/bin/python3 + python3-uno),
-never imported by xltool itself: it must not import xltool. Usage::
+Run by the system Python that has ``uno`` (Debian: /usr/bin/python3 + python3-uno); it must
+not import xltool, and imports only the standard library at its top (xltool.office reads its
+LibreOffice profile settings, REGISTRY_XCU, from here). Usage::
 
     python3 uno_driver.py [--soffice PATH] [--timeout S] OP ARGS...
 
@@ -73,6 +74,10 @@ REGISTRY_XCU = """<?xml version="1.0" encoding="UTF-8"?>
 """
 
 
+# How both drivers start soffice: no window, no start centre, no recovery, no lock check.
+HEADLESS = ("--headless", "--invisible", "--nologo", "--nodefault", "--norestore", "--nolockcheck")
+
+
 class DriverError(Exception):
     """A failure reported as {"error": ...} instead of a traceback."""
 
@@ -117,12 +122,7 @@ class Office:
             cmd = [
                 self.soffice,
                 "-env:UserInstallation=" + self.profile.as_uri(),
-                "--headless",
-                "--invisible",
-                "--nologo",
-                "--nodefault",
-                "--norestore",
-                "--nolockcheck",
+                *HEADLESS,
                 f"--accept=pipe,name={self.pipe};urp;StarOffice.ComponentContext",
             ]
             self.proc = subprocess.Popen(
