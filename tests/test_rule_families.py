@@ -15,6 +15,7 @@ import pytest
 import yaml
 
 from helpers import zh_locale  # noqa: F401  (fixture)
+from test_rules import CASES
 from xltool.check.checker import judge
 from xltool.check.finding import Severity
 from xltool.form.expr import evaluate_all
@@ -318,15 +319,8 @@ def test_xt615_too_few_indicators(project_base):
         policy={"min_indicators": 0})))
 
 
-RATIO_CASES = {  # code → changes to the corrected example that break it (with every ratio on, ALL_ON)
-    "XT503": {"base_staff_quota": 18},
-    "XT504": {"base_reception_final": 20.0},
-    "XT505": {"base_public_final": 40.0},
-    "XT506": {"base_procurement_final": 10.0},
-    "XT507": {"eval_exec": 1800.0},
-    "XT508": {"eval_budget_initial": 3000.0},
-    "XT509": {"base_reception_final": 0.5},
-}
+# code → changes to the corrected example that break it (with every ratio on, ALL_ON): test_rules' own cases.
+RATIO_CASES = {code: CASES[code] for code in ("XT503", "XT504", "XT505", "XT506", "XT507", "XT508", "XT509")}
 ALL_ON = ScoringConfig(policy={"ratios": {"staff_control_max": 1.0, "sgjf_change_max": 0.3, "public_control_max": 1.0,
                                           "procurement_min": 0.05, "carryover_max": 0.2, "adjustment_max": 0.1,
                                           "sgjf_control_max": 1.0}})
