@@ -106,7 +106,9 @@ class Round:
 
 
 @dataclass
-class StoredFile:
+class Received:
+    """A file as a unit sent it: its name, size, digest and when it came."""
+
     id: int
     round_id: int
     name: str
@@ -114,6 +116,10 @@ class StoredFile:
     size: int
     sha256: str
     received: str
+
+
+@dataclass
+class StoredFile(Received):
     origin: str
     unit: str
     unit_code: str
@@ -124,16 +130,9 @@ class StoredFile:
 
 
 @dataclass
-class PendingFile:
+class PendingFile(Received):
     """A 报送 without a valid submission code: kept aside until the desk accepts or drops it."""
 
-    id: int
-    round_id: int
-    name: str
-    ext: str
-    size: int
-    sha256: str
-    received: str
     client: str
     unit: str
     unit_code: str
