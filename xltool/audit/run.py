@@ -299,7 +299,7 @@ def _load_body(text: str | None, unit: UnitResult) -> None:
             "The template was returned blank: nothing was filled in.")
         return
     body = json.loads(text) if text else {}
-    report = WorkbookReport.model_validate(body.get("report", {"path": unit.submission.source}))  # type: ignore[union-attr]
+    report = WorkbookReport.from_dict(body.get("report", {"path": unit.submission.source}))  # type: ignore[union-attr]
     report.path = unit.submission.source  # type: ignore[union-attr]  # what the bureau knows the file by
     unit.report = report
     unit.values = body.get("values", {})
@@ -429,7 +429,7 @@ def _cross_year(unit: UnitResult, previous, counts: list[int]) -> None:
 def _findings_of(unit: UnitResult) -> list[dict]:
     if unit.report is None:
         return []
-    return finding_keys([f.model_dump(mode="json") for f in unit.report.findings])
+    return finding_keys([f.to_dict() for f in unit.report.findings])
 
 
 def _compare_rounds(outcome: AuditOutcome, last_round: dict[str, dict]) -> None:
@@ -480,7 +480,7 @@ def _unit_outputs(outcome: AuditOutcome, history: History, out: Path, workers: W
             continue
         folder = inside(root, folders.take(unit.folder_name, max_length=64))
         paths = [inside(folder, name) for name in output_names(s.source)]
-        report_json = unit.report.model_dump_json()
+        report_json = unit.report.to_json()
         stamp = output_stamp(s.sha256, report_json)
         expected.update(paths)
         unit.outputs = paths
@@ -511,7 +511,7 @@ def _unit_outputs(outcome: AuditOutcome, history: History, out: Path, workers: W
             return
         history.set_output_stamp(str(paths[0]), stamp, commit=False)
 
-    rendered = ((path, unit.report.model_dump_json(), folder, source) for path, unit, folder, source in tasks)
+    rendered = ((path, unit.report.to_json(), folder, source) for path, unit, folder, source in tasks)
     map_unordered(write_outputs_unless_gone, rendered, workers.get(len(tasks)) if len(tasks) > 4 else None, on_result,
                   workers.in_flight)
     history.commit()

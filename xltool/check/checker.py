@@ -56,7 +56,7 @@ def _cells(form: Form, check: Check, values: Mapping[str, object]) -> list[CellR
                 if leaf not in seen and values.get(leaf) not in (None, ""):
                     seen.add(leaf)
                     ref = cell_ref(form, leaf, values.get(leaf))
-                    out.append(ref.model_copy(update={"label": f"{ref.label}（{form.field(fid).label}）"}))
+                    out.append(ref.replace(**{"label": f"{ref.label}（{form.field(fid).label}）"}))
     return out
 
 
