@@ -74,12 +74,12 @@ def picture(form, checks) -> dict:
 
 def current() -> list[dict]:
     from xltool.check.instances import build_checks
-    from xltool.form.scoring import ScoringConfig
+    from xltool.form.scoring import ScoringConfig, validate_scoring
     from xltool.form.selfeval import build_form
 
     out = []
     for year, cfg in CASES:
-        config = ScoringConfig.model_validate(cfg) if cfg else ScoringConfig()
+        config = validate_scoring(cfg) if cfg else ScoringConfig()
         out.append(picture(build_form(year, config), build_checks(year, config)))
     return out
 

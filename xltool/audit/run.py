@@ -91,7 +91,7 @@ def rules_key(cfg: ScoringConfig | None, limits: Limits | None = None) -> str:
         "code": code.hexdigest(),
         "locale": current_locale(),
         # What the bureau stated: the rest is each workbook's form pack's own rule set.
-        "scoring": cfg.model_dump_json(exclude_unset=True) if cfg is not None else "workbook",
+        "scoring": cfg.stated_json() if cfg is not None else "workbook",
         "limits": repr(limits or Limits()),  # what a file may hold before it is refused
     }
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:32]
@@ -141,7 +141,7 @@ def _run_audit(options: AuditOptions, progress: Progress | None = None) -> Audit
     previous = load_previous(options.previous) if options.previous else None
     jobs = max(1, options.jobs or os.cpu_count() or 1)
     key = rules_key(bureau, options.limits)
-    cfg_json = bureau.model_dump_json(exclude_unset=True)
+    cfg_json = bureau.stated_json()
     workdir = Path(tempfile.mkdtemp(prefix="xltool-audit-"))
     staging = out / STAGING
     history = History(out / DB_NAME)
@@ -416,7 +416,7 @@ def _cross_year(unit: UnitResult, previous, counts: list[int]) -> None:
         counts[1] += 1
         return
     scoring = unit.submission.header.get("scoring") if unit.submission else None
-    form = build_form(unit.report.year, ScoringConfig.model_validate_json(scoring) if scoring else None,
+    form = build_form(unit.report.year, ScoringConfig.from_json(scoring) if scoring else None,
                       unit.submission.header.get("form") or None if unit.submission else None)
     found = cross_year_findings(form, unit.values, last.values)
     counts[0] += 1

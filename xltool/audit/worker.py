@@ -109,7 +109,7 @@ def check_file(path: str, source: str, cfg_json: str | None, staging: str | None
     from xltool.read.safety import UnreadableWorkbook
 
     started = time.perf_counter()
-    cfg = ScoringConfig.model_validate_json(cfg_json) if cfg_json else None
+    cfg = ScoringConfig.from_json(cfg_json) if cfg_json else None
     try:
         if Path(path).suffix.lower() == ".docx":
             from xltool.word.check import audit_result
@@ -137,7 +137,7 @@ def check_file(path: str, source: str, cfg_json: str | None, staging: str | None
         "contact": report.contact_name, "date": _plain(result.values.get("info_date")),
         "errors": report.errors, "warnings": report.warnings, "findings": finding_keys(dumped["findings"]),
         "sha256": report.sha256,  # of the bytes checked: the round compares it with the file it hashed
-        "scoring": result.cfg.model_dump_json(),
+        "scoring": result.cfg.to_json(),
         "form": result.form.pack_ref,  # the form pack, by id@version
         "blank": bool(getattr(result, "unfilled", False)),  # a template returned with nothing typed in it
     }

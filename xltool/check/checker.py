@@ -211,7 +211,7 @@ def _rules_key(form: Form, cfg: ScoringConfig) -> str:
 
     from xltool.form.derived import form_key
 
-    return hashlib.sha256(f"{form_key(form)}\0{cfg.model_dump_json()}".encode("utf-8")).hexdigest()[:40]
+    return hashlib.sha256(f"{form_key(form)}\0{cfg.to_json()}".encode("utf-8")).hexdigest()[:40]
 
 
 def check_result(result: ReadResult) -> list[Finding]:

@@ -10,7 +10,7 @@ fields without cycles, cells that do not overlap, and indicator rows the rules c
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field as dfield
+from dataclasses import dataclass, field as dfield, fields as dfields
 from pathlib import Path
 
 from xltool.form.address import column_index, column_letters
@@ -22,7 +22,7 @@ from xltool.form.pack import (
     CellDecl, PackError, PackFile, Problem, RowDecl, bounds_problems, describe_loc, digest, locate, read_data,
     read_pack_text, validate_data,
 )
-from xltool.form.scoring import ScoringConfig, Weights
+from xltool.form.scoring import ScoringConfig, Weights, validate_scoring
 from xltool.i18n import _
 
 NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,254}")
@@ -112,7 +112,7 @@ def parse(text: str, path: str = "", *, check_layout: bool = True, base=None) ->
         bounds_problems(data, text, path, pack.line)
     file = validate_data(data, text, path, pack.line)
     try:
-        scoring = ScoringConfig.model_validate(file.scoring)
+        scoring = validate_scoring(file.scoring)
     except ValueError as exc:
         from pydantic import ValidationError
 
@@ -237,7 +237,7 @@ def layout(pack: Pack, year: int, cfg: ScoringConfig) -> Form:
     if (info.id, info.version) != ("example", "1.0"):
         stamp += f" · {info.id} v{info.version}"
     base_ctx = {"year": year, "prev_year": year - 1, "region": cfg.region, "template": stamp}
-    weights = set(Weights.model_fields)
+    weights = {f.name for f in dfields(Weights)}
     tree = []
     for n, ind in enumerate(file.indicator):
         line = ("indicator", n, "key")
@@ -321,7 +321,7 @@ def layout(pack: Pack, year: int, cfg: ScoringConfig) -> Form:
         raise PackError(pack.path, lay.problems)
     form = Form(
         template_id=info.template_id, version=info.form_version, year=year, sheets=sheets, fields=fields,
-        scoring_json=cfg.model_dump_json(), pack_id=info.id, pack_version=info.version, pack_name=info.name,
+        scoring_json=cfg.to_json(), pack_id=info.id, pack_version=info.version, pack_name=info.name,
         pack_digest=pack.digest, lists=lay.lists, tree=tuple(tree), indicator_rows=indicator_count,
         indicator_counts=counts,
     )

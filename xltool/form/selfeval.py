@@ -81,7 +81,7 @@ def _build(pack: Pack, year: int, cfg_json: str) -> Form:
     if form is None:
         if len(_FORMS) > 32:
             _FORMS.clear()
-        form = _FORMS[key] = layout(pack, year, ScoringConfig.model_validate_json(cfg_json))
+        form = _FORMS[key] = layout(pack, year, ScoringConfig.from_json(cfg_json))
     return form
 
 
@@ -90,7 +90,7 @@ def build_form(year: int, cfg: ScoringConfig | None = None, form: str | Pack | N
     *form* is a registered pack id or a loaded Pack (the default form when None)."""
     pack = form if isinstance(form, Pack) else get_pack(form)
     cfg = cfg or default_scoring(pack)
-    return _build(pack, year, cfg.model_dump_json())
+    return _build(pack, year, cfg.to_json())
 
 
 def default_scoring(form: str | Pack | None = None) -> ScoringConfig:
@@ -101,7 +101,7 @@ def default_scoring(form: str | Pack | None = None) -> ScoringConfig:
 
 def config_values(cfg: ScoringConfig, form: Form | None = None) -> dict[str, float]:
     """Values of the CONFIG fields the bureau sets in the template (those *form* has)."""
-    values = {f"guide_w_{k}": float(v) for k, v in cfg.weights.model_dump().items()}
+    values = {f"guide_w_{k}": float(v) for k, v in cfg.weights.to_dict().items()}
     if form is not None:
         values = {k: v for k, v in values.items() if k in form.by_id}
     return values

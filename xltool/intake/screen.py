@@ -64,7 +64,7 @@ class Screen:
         self.limits = limits or Limits()
         bureau = cfg if cfg is not None else ScoringConfig()
         self.rules_key = rules_key(bureau, self.limits)  # exactly the audit's, so its round reuses the results
-        self.cfg_json = bureau.model_dump_json(exclude_unset=True)
+        self.cfg_json = bureau.stated_json()
         self.jobs = max(1, jobs)
 
     @contextmanager

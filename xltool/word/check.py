@@ -229,7 +229,7 @@ def audit_across(unit, bodies: list[str | None]) -> None:
     header = unit.submission.header if unit.submission is not None else {}
     scoring = header.get("scoring")
     form = build_form(int(unit.report.year or DEFAULT_YEAR),
-                      ScoringConfig.model_validate_json(scoring) if scoring else None,
+                      ScoringConfig.from_json(scoring) if scoring else None,
                       _registered(header.get("form")))  # the workbook's pack
     extra: list[Finding] = []
     for sub, text in zip(unit.reports, bodies):
@@ -252,7 +252,7 @@ def _read_again(sub, form: Form, body: dict) -> dict:
     if sub.path is None or not Path(sub.path).is_file():
         return body
     try:
-        result, _report = audit_result(Path(sub.path), ScoringConfig.model_validate_json(form.scoring_json), form.pack_ref)
+        result, _report = audit_result(Path(sub.path), ScoringConfig.from_json(form.scoring_json), form.pack_ref)
     except Exception:  # noqa: BLE001 - the worker's reading stands; the audit goes on
         return body
     return {"values": result.values, "where": result.where}
