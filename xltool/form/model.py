@@ -239,3 +239,41 @@ def _plain(value: object) -> object:
     if isinstance(value, dict):
         return {k: _plain(v) for k, v in value.items()}
     return value
+
+
+# -- the built form as plain data (kept in the derived cache, see form/derived.py) ----------
+
+def form_to_plain(form: Form) -> dict:
+    """*form* as marshal-able data: str, numbers, tuples, lists, dicts (TypeError if it cannot be)."""
+    from xltool.form.expr import to_plain
+
+    def sheet(s: Sheet) -> tuple:
+        texts = tuple((t.cell, t.text, t.style.value, t.merge_to, t.indent) for t in s.texts)
+        return (s.key, s.title, texts, dict(s.col_widths), s.freeze, s.print_title_rows, s.landscape,
+                tuple(s.merges), dict(s.tall_rows))
+
+    def field_(f: Field) -> tuple:
+        return tuple(to_plain(v) if isinstance(v, Expr) else v.value if isinstance(v, Enum) else v
+                     for v in (getattr(f, n) for n in _FIELD_NAMES))
+
+    data = {n: getattr(form, n) for n in _FORM_NAMES}
+    data["sheets"] = tuple(sheet(s) for s in form.sheets)
+    data["fields"] = tuple(field_(f) for f in form.fields)
+    return data
+
+
+def form_from_plain(data: dict) -> Form:
+    from xltool.form.expr import from_plain
+
+    sheets = [Sheet(key=k, title=t, texts=[Text(cell=c, text=x, style=Style(st), merge_to=m, indent=i)
+                                           for c, x, st, m, i in texts],
+                    col_widths=w, freeze=fr, print_title_rows=pt, landscape=ls, merges=list(mg), tall_rows=tr)
+              for k, t, texts, w, fr, pt, ls, mg, tr in data["sheets"]]
+    formula_at = _FIELD_NAMES.index("formula")
+    fields_ = [Field(**{n: (from_plain(v) if k == formula_at and v is not None else v)
+                        for k, (n, v) in enumerate(zip(_FIELD_NAMES, row))}) for row in data["fields"]]
+    return Form(**{n: data[n] for n in _FORM_NAMES}, sheets=sheets, fields=fields_)
+
+
+_FIELD_NAMES = tuple(f.name for f in fields(Field))
+_FORM_NAMES = tuple(f.name for f in fields(Form) if f.name not in ("sheets", "fields"))

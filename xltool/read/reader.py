@@ -168,7 +168,7 @@ def _provenance(meta: TemplateMeta, rows: dict[str, str], pack) -> Provenance:
             ).format(ref=pack.ref))
     else:  # a format no version wrote
         status, fmt = legacy.EDITED, None
-    if meta.version != pack.file.pack.form_version:  # the pack version states the template version it makes
+    if meta.version != pack.info("form_version"):  # the pack version states the template version it makes
         status = legacy.EDITED
     return Provenance(status, fmt, pack.ref)
 
