@@ -70,3 +70,31 @@ def test_settings_equal_to_the_defaults_need_no_validator_and_others_are_validat
         with pytest.raises(ValidationError) as caught:
             validate_scoring(bad)
         assert caught.value.errors()[0]["type"] == kind, bad
+
+
+def test_figures_format_and_parse_as_babel_does_in_zh_cn():
+    """numbers.py formats and parses without babel's locale data: the same text as babel's."""
+    import random
+    from decimal import Decimal
+
+    from babel import Locale
+    from babel.numbers import format_decimal, format_percent, parse_decimal
+
+    from xltool.numbers import format_decimal as ours, parse_number
+
+    zh = Locale.parse("zh_CN")
+    rnd = random.Random(20)
+    values: list = [0.0, -0.0, 0.005, 0.015, 2.675, -2.675, 0.5, 2.5, -0.001, 99999.995, 123456789.125, 10**14]
+    values += [round(rnd.uniform(-1e6, 1e6), rnd.randint(0, 6)) for _ in range(800)]
+    values += [rnd.uniform(-1e9, 1e9) * 10 ** -rnd.randint(0, 12) for _ in range(800)]
+    values += [Decimal(rnd.randint(-10**6, 10**6)) / Decimal(10 ** rnd.randint(0, 6)) for _ in range(300)]
+    for v in values:
+        for pattern in ("#,##0.00", "#,##0.####", "#,##0.##########", "#,##0", "#,##0.00####"):
+            assert ours(v, pattern) == format_decimal(v, format=pattern, locale=zh), (v, pattern)
+        assert ours(v, "#,##0.00%") == format_percent(v, format="#,##0.00%", locale=zh), v
+    for text in ("2,450.02", "-1,234", "+12.5", ".5", "1,2,3", "(3.25)", "97.58%", "２４５０．０２万元", "-,5"):
+        parsed = parse_number(text)
+        assert parsed is not None, text
+        bare = text.replace("(", "-").replace(")", "").rstrip("%万元").replace("２４５０．０２", "2450.02").lstrip("+")
+        expected = float(parse_decimal(bare, locale=zh, strict=False))
+        assert parsed[0] == (expected / 100 if text.endswith("%") else expected), text

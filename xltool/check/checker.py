@@ -6,7 +6,6 @@ from collections.abc import Mapping
 from decimal import Decimal
 from pathlib import Path
 
-from babel.numbers import format_decimal
 
 from xltool.check.attribution import attribute
 from xltool.check.coverage import coverage
@@ -19,7 +18,7 @@ from xltool.form.expr import Ref, Round, leaf_refs
 from xltool.form.model import Form
 from xltool.form.scoring import ScoringConfig
 from xltool.i18n import _
-from xltool.numbers import LOCALE, fmt_amount, fmt_kind
+from xltool.numbers import fmt_amount, fmt_kind, format_decimal
 from xltool.read.reader import ReadResult, cell_ref
 from xltool.read.safety import Limits
 
@@ -30,7 +29,7 @@ def _fmt(kind: str, value: float) -> str:
 
 def _fmt_allowance(value: Decimal) -> str:
     """The allowance as it is: 3 × 0.005 is 0.015, not 0.02."""
-    return format_decimal(value, format="#,##0.00####", locale=LOCALE)
+    return format_decimal(value, "#,##0.00####")
 
 
 def _side(form: Form, expr: object, shown: str, values: Mapping[str, object]) -> str:
