@@ -33,7 +33,7 @@ def field_pictures(form, *, formula_ids: bool) -> dict[str, dict]:
     cells = CellMap(form)
     fields = {}
     for f in form.fields:
-        data = f.model_dump(mode="json", exclude={"formula"})
+        data = f.to_dict(exclude={"formula"})
         data["formula"] = cells.formula(f) if f.formula is not None else None
         if formula_ids:
             data["formula_ids"] = f.formula.to_excel(lambda i: i) if f.formula is not None else None
@@ -45,7 +45,7 @@ def field_pictures(form, *, formula_ids: bool) -> dict[str, dict]:
 def sheet_pictures(form) -> list[dict]:
     sheets = []
     for s in form.sheets:
-        data = s.model_dump(mode="json")
+        data = s.to_dict()
         # The order static texts are declared in means nothing; compare them as a set.
         data["texts"] = sorted(data["texts"], key=lambda t: json.dumps(t, ensure_ascii=False, sort_keys=True))
         data["merges"] = sorted(data["merges"])
@@ -74,12 +74,12 @@ def picture(form, checks) -> dict:
 
 def current() -> list[dict]:
     from xltool.check.instances import build_checks
-    from xltool.form.scoring import ScoringConfig
+    from xltool.form.scoring import ScoringConfig, validate_scoring
     from xltool.form.selfeval import build_form
 
     out = []
     for year, cfg in CASES:
-        config = ScoringConfig.model_validate(cfg) if cfg else ScoringConfig()
+        config = validate_scoring(cfg) if cfg else ScoringConfig()
         out.append(picture(build_form(year, config), build_checks(year, config)))
     return out
 

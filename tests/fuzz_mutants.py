@@ -460,7 +460,7 @@ def check_one(path: Path) -> tuple[int, set[str]]:
 
     sink = io.StringIO()
     output = check_files([path], console=Console(file=sink, width=160), err_console=Console(file=sink, width=160))
-    output.model_dump_json()  # the JSON output must serialise too
+    output.to_json()  # the JSON output must serialise too
     keys = {f.key for w in output.workbooks for f in w.findings}
     return output.exit_code, keys
 

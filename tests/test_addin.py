@@ -182,7 +182,7 @@ def test_file_path_and_addin_path_give_the_same_findings(books, client, tmp_path
             payload = payload_from_workbook(wb, path.name, computed=computed_values(path, result), notes={})
         outcome = check_payload(payload)
         assert outcome.status == "ok", (name, outcome.message)
-        assert [f.model_dump() for f in outcome.findings] == [f.model_dump() for f in report.findings], name
+        assert [f.to_dict() for f in outcome.findings] == [f.to_dict() for f in report.findings], name
         if changes is not None and not name.startswith("date"):
             assert name in {f.code for f in report.findings}, name
         summary = post(client, payload)["xltool"]
@@ -211,7 +211,7 @@ def test_recalculated_workbook_payload(books, soffice, tmp_path):
     recalculated = recalculate(books["example"], tmp_path / "recalculated.xlsx")
     payload = payload_from_xlsx(recalculated, cached=True, notes={})
     _result, report = check_path(books["example"])
-    assert [f.model_dump() for f in check_payload(payload).findings] == [f.model_dump() for f in report.findings]
+    assert [f.to_dict() for f in check_payload(payload).findings] == [f.to_dict() for f in report.findings]
 
 
 # -- without the meta sheet, other workbooks, other clients ---------------------------------

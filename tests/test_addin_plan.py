@@ -132,7 +132,7 @@ def test_result_list_is_capped_with_a_pointer():
 
 
 def test_text_is_never_a_formula_in_the_list():
-    finding = _finding(1).model_copy(update={"actual": "=HYPERLINK(\"x\")", "message": "+1"})
+    finding = _finding(1).replace(**{"actual": "=HYPERLINK(\"x\")", "message": "+1"})
     row = result_rows(FORM, [finding])[0]
     assert row[3].startswith("'") and row[4].startswith("'")
 

@@ -9,7 +9,7 @@ import pytest
 
 from form_snapshot import CASES, load, picture
 from xltool.check.instances import build_checks
-from xltool.form.scoring import ScoringConfig
+from xltool.form.scoring import ScoringConfig, validate_scoring
 from xltool.form.selfeval import build_form
 
 
@@ -31,7 +31,7 @@ def _normalise(pic: dict) -> dict:
 @pytest.mark.parametrize("case", range(len(CASES)), ids=[f"{y}-{'cfg' if c else 'default'}" for y, c in CASES])
 def test_default_pack_equals_the_python_declared_form(case):
     year, cfg = CASES[case]
-    config = ScoringConfig.model_validate(cfg) if cfg else ScoringConfig()
+    config = validate_scoring(cfg) if cfg else ScoringConfig()
     old = _normalise(load()[case])
     new = _normalise(json.loads(json.dumps(picture(build_form(year, config), build_checks(year, config)))))
     assert new["fields"].keys() == old["fields"].keys()

@@ -95,7 +95,7 @@ def test_subject_in_english_locale(report, monkeypatch):
 
 
 def test_clean_workbook_gets_a_short_passed_message(report, settings):
-    clean = report.model_copy(update={"findings": []})
+    clean = report.replace(**{"findings": []})
     message = parse(compose_report_message(clean, to=["zhangsan@unit.example.cn"], settings=settings))
     assert message["Subject"] == "【绩效自评审核】株洲市芦淞区机关事务服务中心 2023年度：审核通过"
     plain = message.get_body(("plain",)).get_content()
@@ -106,7 +106,7 @@ def test_clean_workbook_gets_a_short_passed_message(report, settings):
 
 
 def test_bodies_list_every_finding_errors_first(report, settings, files):
-    shuffled = report.model_copy(update={"findings": list(reversed(report.findings))})
+    shuffled = report.replace(**{"findings": list(reversed(report.findings))})
     message = parse(compose_report_message(
         shuffled, to=["zhangsan@unit.example.cn"], attachments=report_attachments(report, *files), settings=settings
     ))
@@ -119,7 +119,7 @@ def test_bodies_list_every_finding_errors_first(report, settings, files):
 
 
 def test_html_in_text_fields_is_escaped(report, settings):
-    hostile = report.model_copy(update={
+    hostile = report.replace(**{
         "unit": "<b>单位</b>",
         "contact_name": "<img src=x onerror=alert(1)>",
         "findings": [finding("XT1<", Severity.ERROR, "<script>alert('x')</script>", "<a href='http://evil'>点我</a>",
@@ -137,7 +137,7 @@ def test_html_in_text_fields_is_escaped(report, settings):
 
 
 def test_header_injection_is_neutralised(report, settings):
-    hostile = report.model_copy(update={"unit": "某单位\r\nBcc: evil@attacker.example.com\r\n\r\nbody",
+    hostile = report.replace(**{"unit": "某单位\r\nBcc: evil@attacker.example.com\r\n\r\nbody",
                                         "contact_name": "张三\r\nX-Evil: 1"})
     raw = compose_report_message(hostile, to=[parse_address("zhangsan@unit.example.cn", source="t",
                                                             display_name=hostile.contact_name)],
@@ -181,14 +181,14 @@ def test_addresses_as_typed_in_workbooks_are_normalised():
 
 def test_missing_or_bad_workbook_address_is_a_clear_error(report, settings, files):
     with pytest.raises(AddressError) as excinfo:
-        deliver_report(report.model_copy(update={"contact_email": None}), files, settings)
+        deliver_report(report.replace(**{"contact_email": None}), files, settings)
     assert "没有填写电子邮箱" in str(excinfo.value) and "--to" in str(excinfo.value)
     with pytest.raises(AddressError) as excinfo:
-        deliver_report(report.model_copy(update={"contact_email": "张三的邮箱"}), files, settings)
+        deliver_report(report.replace(**{"contact_email": "张三的邮箱"}), files, settings)
     assert "工作簿中填写的电子邮箱" in str(excinfo.value)
     assert not settings.outbox.exists()
     # --to overrides a bad workbook address
-    result = deliver_report(report.model_copy(update={"contact_email": "bad"}), files, settings, to="ok@unit.example.cn")
+    result = deliver_report(report.replace(**{"contact_email": "bad"}), files, settings, to="ok@unit.example.cn")
     assert result.to == ["ok@unit.example.cn"]
 
 
@@ -237,7 +237,7 @@ def test_duplicates_are_refused_in_outbox_mode_too(report, settings, files):
     assert "待发送" in again.message
     dry = deliver_report(report, files, settings, dry_run=True)
     assert dry.duplicate_of == first.message_id and "--resend" in dry.message
-    changed = report.model_copy(update={"findings": report.findings[:1]})
+    changed = report.replace(**{"findings": report.findings[:1]})
     assert deliver_report(changed, files, settings).status is DeliveryStatus.WRITTEN_TO_OUTBOX
     assert deliver_report(report, files, settings, resend=True).status is DeliveryStatus.WRITTEN_TO_OUTBOX
     assert len(Outbox(settings.outbox).list()) == 3

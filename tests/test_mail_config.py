@@ -180,7 +180,7 @@ def test_deliver_and_print_reports_mail_errors(tmp_path):
     from rich.console import Console
 
     console = Console(record=True, width=200)
-    report = _report(tmp_path).model_copy(update={"contact_email": "bad address"})
+    report = _report(tmp_path).replace(**{"contact_email": "bad address"})
     with pytest.raises(typer.Exit) as excinfo:
         deliver_and_print(report, [], console=console)
     assert excinfo.value.exit_code == 2

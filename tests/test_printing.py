@@ -53,7 +53,7 @@ def test_issue_list_prints_landscape_wrapped_with_repeated_headers(soffice, exam
     work = scratch("print-list")
     n = len(example_report.findings)
     # A long list: the example's findings four times over.
-    long = example_report.model_copy(update={"findings": example_report.findings * 4})
+    long = example_report.replace(**{"findings": example_report.findings * 4})
     for name, write in (("slow", write_issue_list), ("fast", write_issue_list_fast)):
         pdf, pages, sizes = _render(write(example_report, work / f"问题清单_{name}.xlsx"), soffice)
         assert all(w > h for w, h in sizes), "问题清单 prints landscape"

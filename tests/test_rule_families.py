@@ -413,20 +413,20 @@ def test_the_terminal_says_what_ran(example_report, zh_locale):  # noqa: F811
         print_report(example_report, console)
         text = console.export_text()
         assert "已审核：" in text and "设置中已关闭：XT503" in text and "本表单不适用" in text, text[-800:]
-    passing = example_report.model_copy(update={"findings": []})
+    passing = example_report.replace(**{"findings": []})
     console = Console(record=True, width=200)
     print_report(passing, console)
     assert "已审核：" in console.export_text()  # “no findings” still says what was checked
 
 
 def test_json_and_schema_carry_coverage_and_confidence(example_report):
-    from xltool.report.model import CheckOutput
+    from xltool.report.model import CheckOutput, json_schema
 
-    data = CheckOutput(workbooks=[example_report]).model_dump(mode="json")
+    data = CheckOutput(workbooks=[example_report]).to_dict()
     families = data["workbooks"][0]["coverage"]["families"]
     assert {f["family"] for f in families} >= {"pairs", "scoring", "policy"}
     assert all("confidence" in f for f in data["workbooks"][0]["findings"])
-    schema = CheckOutput.model_json_schema()
+    schema = json_schema()
     assert "Coverage" in schema["$defs"] and "confidence" in schema["$defs"]["Finding"]["properties"]
 
 

@@ -108,7 +108,7 @@ def test_a_pack_without_the_reports_sheets_is_refused_in_chinese():
     from xltool.word.writer import FormUnsupported, refuse_unsupported
 
     form = build_form(2023, None, "project")
-    bare = form.model_copy(update={"sheets": [s for s in form.sheets if s.key != "eval"]})
+    bare = form.replace(**{"sheets": [s for s in form.sheets if s.key != "eval"]})
     with chinese(), pytest.raises(FormUnsupported) as caught:
         refuse_unsupported(bare)
     assert "未生成报告" in caught.value.message and "附件3" in caught.value.message

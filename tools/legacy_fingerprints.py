@@ -20,6 +20,7 @@ It only reads the old code's results; nothing of the old code is copied.
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import json
 import sys
@@ -38,7 +39,7 @@ def measure(fmt: int, commit: str) -> dict:
     print(f"measuring format {fmt} with {Path(xltool.__file__).parent}", file=sys.stderr)
     params = list(inspect.signature(meta._fingerprint).parameters)
     with_pack = params[0] == "form_id"
-    keys = list(meta.TemplateMeta.model_fields)
+    keys = [f.name for f in dataclasses.fields(meta.TemplateMeta)]
     mixed = "unit_name" in inspect.signature(meta.fingerprint).parameters
     if with_pack:
         from xltool.form.registry import available
@@ -49,7 +50,7 @@ def measure(fmt: int, commit: str) -> dict:
     packs = {}
     for pack_id in pack_ids:
         cfg = selfeval.default_scoring(pack_id or None) if with_pack else ScoringConfig()
-        scoring = cfg.model_dump_json()
+        scoring = cfg.to_json()
         bases = {}
         for year in YEARS:
             form = selfeval.build_form(year, cfg, pack_id or None) if with_pack else selfeval.build_form(year, cfg)

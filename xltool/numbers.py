@@ -1,4 +1,4 @@
-"""Amounts and rates formatted and parsed with babel's zh_CN locale.
+"""Amounts and rates formatted and parsed as babel's zh_CN locale does.
 
 Staff type figures as text in many shapes: ``2,450.02``, ``2450.02万元``, full-width
 digits ``２４５０．０２``, ``97.58%``. ``parse_number`` reads them all and says whether
@@ -10,11 +10,8 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
+from decimal import Decimal, InvalidOperation
 
-from babel import Locale
-from babel.numbers import NumberFormatError, format_decimal, format_percent, parse_decimal
-
-LOCALE = Locale.parse("zh_CN")  # parsed once: babel would parse a string on every call
 _UNITS = ("万元", "个月", "元", "人", "个", "次", "平方米", "㎡", "分", "年", "月", "天", "%", "％")
 _SPACES = re.compile(r"[\s\u3000]+")
 
@@ -32,21 +29,45 @@ def _fmt(value: float | None, render) -> str:
     return render(value)
 
 
+def format_decimal(value: float | int | Decimal, format: str) -> str:  # noqa: A002 - babel's name
+    """*value* by a babel number pattern (``#,##0.00``, ``#,##0.####``, ``#,##0.00%``) in zh_CN:
+    what ``babel.numbers.format_decimal`` gives, without loading babel's locale data (a tenth of
+    the start-up of a check). zh_CN groups with ``,`` and marks decimals with ``.``; babel rounds
+    the decimal the float prints as, half to even. tests/test_light_check_path.py compares the two."""
+    percent = format.endswith("%")
+    frac = format.rstrip("%").partition(".")[2]
+    low, high = frac.count("0"), len(frac)
+    number = Decimal(str(value)) if isinstance(value, float) else Decimal(value)
+    if percent:
+        number = number.scaleb(2)
+    negative = number.is_signed()
+    rounded = abs(number).normalize().quantize(Decimal(1).scaleb(-high))
+    whole, _sep, part = f"{rounded:f}".partition(".")
+    part = (part or "0").ljust(low, "0")
+    if high == 0 or (low == 0 and int(part) == 0):
+        part = ""
+    else:
+        while len(part) > low and part[-1] == "0":
+            part = part[:-1]
+        part = "." + part
+    return f"{'-' if negative else ''}{int(whole):,}{part}{'%' if percent else ''}"
+
+
 def fmt_amount(value: float | None) -> str:
-    return _fmt(value, lambda v: format_decimal(v, format="#,##0.00", locale=LOCALE))
+    return _fmt(value, lambda v: format_decimal(v, "#,##0.00"))
 
 
 def fmt_rate(value: float | None) -> str:
-    return _fmt(value, lambda v: format_percent(v, format="#,##0.00%", locale=LOCALE))
+    return _fmt(value, lambda v: format_decimal(v, "#,##0.00%"))
 
 
 def fmt_number(value: float | None) -> str:
-    return _fmt(value, lambda v: format_decimal(v, format="#,##0.####", locale=LOCALE))
+    return _fmt(value, lambda v: format_decimal(v, "#,##0.####"))
 
 
 def fmt_stated(value: float | None) -> str:
     """A figure with every decimal it was typed with (9,265.353442), for a message that quotes the cell."""
-    return _fmt(value, lambda v: format_decimal(v, format="#,##0.##########", locale=LOCALE))
+    return _fmt(value, lambda v: format_decimal(v, "#,##0.##########"))
 
 
 # What the forms themselves print in a cell with no figure (“——”), and what units type there:
@@ -78,9 +99,9 @@ def parse_number(text: str) -> tuple[float, bool] | None:
         s = "-" + s[1:-1]
     if not re.fullmatch(r"[-+]?[\d,]*\.?\d+", s):
         return None
-    try:
-        value = float(parse_decimal(s.lstrip("+"), locale=LOCALE, strict=False))
-    except (NumberFormatError, ValueError):
+    try:  # as babel's parse_decimal in zh_CN, not strict: the group marks dropped
+        value = float(Decimal(s.lstrip("+").replace(",", "")))
+    except (InvalidOperation, ValueError):
         return None
     return (value / 100.0, True) if percent else (value, False)
 
@@ -104,7 +125,7 @@ def fmt_year(value: float | None) -> str:
 def fmt_integer(value: float | None) -> str:
     if value is not None and not _absurd(float(value)) and float(value) != int(value):
         return fmt_number(value)
-    return _fmt(value, lambda v: format_decimal(v, format="#,##0", locale=LOCALE))
+    return _fmt(value, lambda v: format_decimal(v, "#,##0"))
 
 
 def fmt_figure(value: float | None) -> str:

@@ -163,19 +163,19 @@ def packs_registered():
 
 def scoring_for(case: Case):
     """The pack's scoring rule set, with the bureau's weights for this project where given."""
-    from xltool.form.scoring import ScoringConfig
+    from xltool.form.scoring import ScoringConfig, validate_scoring
     from xltool.form.selfeval import default_scoring
 
     cfg = default_scoring(case.pack)
     if case.weights or case.policy:
-        data = cfg.model_dump()
+        data = cfg.to_dict()
         data["weights"].update(case.weights or {})
         for key, value in case.policy.items():
             if isinstance(value, dict):
                 data["policy"][key] = {**(data["policy"].get(key) or {}), **value}
             else:
                 data["policy"][key] = value
-        cfg = ScoringConfig.model_validate(data)
+        cfg = validate_scoring(data)
     return cfg
 
 
@@ -316,7 +316,7 @@ def _leaves(pack: str, year: int, cfg_json: str) -> dict[str, tuple[str, ...]]:
     from xltool.form.scoring import ScoringConfig
     from xltool.form.selfeval import build_form
 
-    form = build_form(year, ScoringConfig.model_validate_json(cfg_json), pack)
+    form = build_form(year, ScoringConfig.from_json(cfg_json), pack)
     return {fid: tuple(leaf_refs(expr, form.formulas)) for fid, expr in form.formulas.items()}
 
 
@@ -348,7 +348,7 @@ def template(pack: str, year: int, cfg_json: str) -> Path:
     from xltool.form.scoring import ScoringConfig
     from xltool.template.writer import build_workbook, save_atomic
 
-    cfg = ScoringConfig.model_validate_json(cfg_json)
+    cfg = ScoringConfig.from_json(cfg_json)
     name = f"{pack}_{year}_{hashlib.sha256(cfg_json.encode()).hexdigest()[:12]}.xlsx"
     return save_atomic(build_workbook(year, cfg=cfg, form_id=pack), _templates_folder() / name)
 

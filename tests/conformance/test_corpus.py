@@ -92,7 +92,7 @@ def test_the_commands_give_what_the_runner_gives():
     def keys(findings):
         return sorted((f["code"], tuple(sorted(c["field_id"] or "" for c in f["cells"]))) for f in findings)
 
-    as_dicts = lambda fs: [f.model_dump(mode="json") for f in fs]  # noqa: E731
+    as_dicts = lambda fs: [f.to_dict() for f in fs]  # noqa: E731
     assert keys(cli("check-workbook", str(folder / f"{case.id}.xlsx"))) == keys(as_dicts(book_findings))
     assert keys(cli("check-report", str(folder / f"{case.id}.docx"), "--form", case.pack)) == keys(as_dicts(word_findings))
 

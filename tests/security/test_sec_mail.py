@@ -34,7 +34,7 @@ def report():
 
 
 def test_five_hundred_addresses_in_the_workbook_become_three(tmp_path, report):
-    hostile = report.model_copy(update={"contact_email": MANY})
+    hostile = report.replace(**{"contact_email": MANY})
     result = deliver_report(hostile, [], MailSettings(outbox=tmp_path / "outbox"))
     assert _to(result) == ["person0@unit0.example.cn", "person1@unit1.example.cn", "person2@unit2.example.cn"]
     assert result.recipients == result.to and len(result.to) == 3
@@ -43,13 +43,13 @@ def test_five_hundred_addresses_in_the_workbook_become_three(tmp_path, report):
 
 
 def test_the_limit_is_a_setting(tmp_path, report):
-    hostile = report.model_copy(update={"contact_email": MANY})
+    hostile = report.replace(**{"contact_email": MANY})
     result = deliver_report(hostile, [], MailSettings(outbox=tmp_path / "outbox", max_workbook_recipients=1))
     assert len(_to(result)) == 1 and len(result.dropped) == 499
 
 
 def test_invalid_addresses_are_left_out_and_reported(tmp_path, report):
-    hostile = report.model_copy(update={"contact_email": "not-an-address、张三@163.com；ok@unit.example.cn，b@-x.cn"})
+    hostile = report.replace(**{"contact_email": "not-an-address、张三@163.com；ok@unit.example.cn，b@-x.cn"})
     result = deliver_report(hostile, [], MailSettings(outbox=tmp_path / "outbox"))
     assert _to(result) == ["ok@unit.example.cn"]
     assert set(result.dropped) == {"not-an-address", "张三@163.com", "b@-x.cn"}
@@ -57,7 +57,7 @@ def test_invalid_addresses_are_left_out_and_reported(tmp_path, report):
 
 
 def test_a_line_break_still_refuses_the_whole_cell(tmp_path, report):
-    hostile = report.model_copy(update={"contact_email": "a@b.cn\r\nBcc: evil@x.cn"})
+    hostile = report.replace(**{"contact_email": "a@b.cn\r\nBcc: evil@x.cn"})
     settings = MailSettings(outbox=tmp_path / "outbox")
     with pytest.raises(AddressError):
         deliver_report(hostile, [], settings)

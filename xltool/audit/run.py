@@ -91,7 +91,7 @@ def rules_key(cfg: ScoringConfig | None, limits: Limits | None = None) -> str:
         "code": code.hexdigest(),
         "locale": current_locale(),
         # What the bureau stated: the rest is each workbook's form pack's own rule set.
-        "scoring": cfg.model_dump_json(exclude_unset=True) if cfg is not None else "workbook",
+        "scoring": cfg.stated_json() if cfg is not None else "workbook",
         "limits": repr(limits or Limits()),  # what a file may hold before it is refused
     }
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:32]
@@ -141,7 +141,7 @@ def _run_audit(options: AuditOptions, progress: Progress | None = None) -> Audit
     previous = load_previous(options.previous) if options.previous else None
     jobs = max(1, options.jobs or os.cpu_count() or 1)
     key = rules_key(bureau, options.limits)
-    cfg_json = bureau.model_dump_json(exclude_unset=True)
+    cfg_json = bureau.stated_json()
     workdir = Path(tempfile.mkdtemp(prefix="xltool-audit-"))
     staging = out / STAGING
     history = History(out / DB_NAME)
@@ -299,7 +299,7 @@ def _load_body(text: str | None, unit: UnitResult) -> None:
             "The template was returned blank: nothing was filled in.")
         return
     body = json.loads(text) if text else {}
-    report = WorkbookReport.model_validate(body.get("report", {"path": unit.submission.source}))  # type: ignore[union-attr]
+    report = WorkbookReport.from_dict(body.get("report", {"path": unit.submission.source}))  # type: ignore[union-attr]
     report.path = unit.submission.source  # type: ignore[union-attr]  # what the bureau knows the file by
     unit.report = report
     unit.values = body.get("values", {})
@@ -416,7 +416,7 @@ def _cross_year(unit: UnitResult, previous, counts: list[int]) -> None:
         counts[1] += 1
         return
     scoring = unit.submission.header.get("scoring") if unit.submission else None
-    form = build_form(unit.report.year, ScoringConfig.model_validate_json(scoring) if scoring else None,
+    form = build_form(unit.report.year, ScoringConfig.from_json(scoring) if scoring else None,
                       unit.submission.header.get("form") or None if unit.submission else None)
     found = cross_year_findings(form, unit.values, last.values)
     counts[0] += 1
@@ -429,7 +429,7 @@ def _cross_year(unit: UnitResult, previous, counts: list[int]) -> None:
 def _findings_of(unit: UnitResult) -> list[dict]:
     if unit.report is None:
         return []
-    return finding_keys([f.model_dump(mode="json") for f in unit.report.findings])
+    return finding_keys([f.to_dict() for f in unit.report.findings])
 
 
 def _compare_rounds(outcome: AuditOutcome, last_round: dict[str, dict]) -> None:
@@ -480,7 +480,7 @@ def _unit_outputs(outcome: AuditOutcome, history: History, out: Path, workers: W
             continue
         folder = inside(root, folders.take(unit.folder_name, max_length=64))
         paths = [inside(folder, name) for name in output_names(s.source)]
-        report_json = unit.report.model_dump_json()
+        report_json = unit.report.to_json()
         stamp = output_stamp(s.sha256, report_json)
         expected.update(paths)
         unit.outputs = paths
@@ -511,7 +511,7 @@ def _unit_outputs(outcome: AuditOutcome, history: History, out: Path, workers: W
             return
         history.set_output_stamp(str(paths[0]), stamp, commit=False)
 
-    rendered = ((path, unit.report.model_dump_json(), folder, source) for path, unit, folder, source in tasks)
+    rendered = ((path, unit.report.to_json(), folder, source) for path, unit, folder, source in tasks)
     map_unordered(write_outputs_unless_gone, rendered, workers.get(len(tasks)) if len(tasks) > 4 else None, on_result,
                   workers.in_flight)
     history.commit()

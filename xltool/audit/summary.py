@@ -143,7 +143,7 @@ def dataset_form(outcome: AuditOutcome) -> Form | None:
         return build_form(outcome.year) if outcome.year else None
     (year, scoring, form_id), _n = keys.most_common(1)[0]
     try:
-        cfg = ScoringConfig.model_validate_json(scoring)
+        cfg = ScoringConfig.from_json(scoring)
     except ValueError:
         cfg = None
     try:

@@ -71,7 +71,7 @@ def write_outputs(original: str, report_json: str, folder: str, source: str) -> 
     from xltool.audit.marking import annotate_fast
     from xltool.check.finding import WorkbookReport
 
-    report = WorkbookReport.model_validate_json(report_json)
+    report = WorkbookReport.from_json(report_json)
     out = Path(folder)
     issues_name, annotated_name = output_names(source)
     issues = write_issue_list_fast(report, out / issues_name)
@@ -109,7 +109,7 @@ def check_file(path: str, source: str, cfg_json: str | None, staging: str | None
     from xltool.read.safety import UnreadableWorkbook
 
     started = time.perf_counter()
-    cfg = ScoringConfig.model_validate_json(cfg_json) if cfg_json else None
+    cfg = ScoringConfig.from_json(cfg_json) if cfg_json else None
     try:
         if Path(path).suffix.lower() == ".docx":
             from xltool.word.check import audit_result
@@ -129,7 +129,7 @@ def check_file(path: str, source: str, cfg_json: str | None, staging: str | None
                   "detail": repr(exc)[:500], "seconds": round(time.perf_counter() - started, 4)}
         return "unreadable", header, json.dumps(header, ensure_ascii=False)
     report.path = source  # what the bureau knows the file by (not a temporary extraction path)
-    dumped = report.model_dump(mode="json")
+    dumped = report.to_dict()
     values = {k: _plain(v) for k, v in result.values.items() if v is not None and v != ""}
     header = {
         "unit": report.unit, "unit_code": report.unit_code, "year": report.year,
@@ -137,12 +137,12 @@ def check_file(path: str, source: str, cfg_json: str | None, staging: str | None
         "contact": report.contact_name, "date": _plain(result.values.get("info_date")),
         "errors": report.errors, "warnings": report.warnings, "findings": finding_keys(dumped["findings"]),
         "sha256": report.sha256,  # of the bytes checked: the round compares it with the file it hashed
-        "scoring": result.cfg.model_dump_json(),
+        "scoring": result.cfg.to_json(),
         "form": result.form.pack_ref,  # the form pack, by id@version
         "blank": bool(getattr(result, "unfilled", False)),  # a template returned with nothing typed in it
     }
     if staging and report.findings and not header["blank"]:  # a blank template gets no lists
-        report_json = WorkbookReport.model_validate(dumped).model_dump_json()  # exactly as the round reloads it
+        report_json = WorkbookReport.from_dict(dumped).to_json()  # exactly as the round reloads it
         folder = Path(staging) / staging_key(source, report.sha256)
         try:
             write_outputs(path, report_json, str(folder), source)

@@ -6,7 +6,6 @@ from collections.abc import Mapping
 from decimal import Decimal
 from pathlib import Path
 
-from babel.numbers import format_decimal
 
 from xltool.check.attribution import attribute
 from xltool.check.coverage import coverage
@@ -19,7 +18,7 @@ from xltool.form.expr import Ref, Round, leaf_refs
 from xltool.form.model import Form
 from xltool.form.scoring import ScoringConfig
 from xltool.i18n import _
-from xltool.numbers import LOCALE, fmt_amount, fmt_kind
+from xltool.numbers import fmt_amount, fmt_kind, format_decimal
 from xltool.read.reader import ReadResult, cell_ref
 from xltool.read.safety import Limits
 
@@ -30,7 +29,7 @@ def _fmt(kind: str, value: float) -> str:
 
 def _fmt_allowance(value: Decimal) -> str:
     """The allowance as it is: 3 × 0.005 is 0.015, not 0.02."""
-    return format_decimal(value, format="#,##0.00####", locale=LOCALE)
+    return format_decimal(value, "#,##0.00####")
 
 
 def _side(form: Form, expr: object, shown: str, values: Mapping[str, object]) -> str:
@@ -56,7 +55,7 @@ def _cells(form: Form, check: Check, values: Mapping[str, object]) -> list[CellR
                 if leaf not in seen and values.get(leaf) not in (None, ""):
                     seen.add(leaf)
                     ref = cell_ref(form, leaf, values.get(leaf))
-                    out.append(ref.model_copy(update={"label": f"{ref.label}（{form.field(fid).label}）"}))
+                    out.append(ref.replace(**{"label": f"{ref.label}（{form.field(fid).label}）"}))
     return out
 
 
@@ -211,7 +210,7 @@ def _rules_key(form: Form, cfg: ScoringConfig) -> str:
 
     from xltool.form.derived import form_key
 
-    return hashlib.sha256(f"{form_key(form)}\0{cfg.model_dump_json()}".encode("utf-8")).hexdigest()[:40]
+    return hashlib.sha256(f"{form_key(form)}\0{cfg.to_json()}".encode("utf-8")).hexdigest()[:40]
 
 
 def check_result(result: ReadResult) -> list[Finding]:

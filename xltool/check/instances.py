@@ -378,7 +378,7 @@ def _plausibility(form: Form, cfg: ScoringConfig) -> list[Check]:
 
 @lru_cache(maxsize=16)
 def _checks(year: int, cfg_json: str, form_id: str) -> tuple[Check, ...]:
-    cfg = ScoringConfig.model_validate_json(cfg_json)
+    cfg = ScoringConfig.from_json(cfg_json)
     return _checks_for_form(build_form(year, cfg, form_id or None), cfg)
 
 
@@ -398,7 +398,7 @@ def build_checks(year: int, cfg: ScoringConfig | None = None, form_id: str = "")
     """The rule instances of the form pack *form_id* (the default form when empty) for *year*."""
     from xltool.form.selfeval import default_scoring
 
-    return _checks(year, (cfg or default_scoring(form_id or None)).model_dump_json(), form_id)
+    return _checks(year, (cfg or default_scoring(form_id or None)).to_json(), form_id)
 
 
 __all__ = ["build_checks", "Sub", "Sum"]

@@ -92,7 +92,7 @@ def check_files(files, *, cfg=None, fmt="table", xlsx=None, annotate_out=None, c
             _email(report, path, list_path, annotated_path, to=to, cc=cc, dry_run=dry_run, resend=resend,
                    mail_config=mail_config, console=err_console if fmt == "json" else console)
     if fmt == "json":
-        console.print_json(output.model_dump_json()) if console.is_terminal else print(output.model_dump_json(indent=2))
+        console.print_json(output.to_json()) if console.is_terminal else print(output.to_json(indent=2))
     return output
 
 

@@ -43,6 +43,6 @@ def rules(
 
 
 def schema() -> None:
-    from xltool.report.model import CheckOutput
+    from xltool.report.model import json_schema
 
-    sys.stdout.write(json.dumps(CheckOutput.model_json_schema(), ensure_ascii=False, indent=2) + "\n")
+    sys.stdout.write(json.dumps(json_schema(), ensure_ascii=False, indent=2) + "\n")

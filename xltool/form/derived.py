@@ -97,3 +97,38 @@ def _remember(key: tuple[str, str], value) -> None:
     if len(_MEMO) > 256:
         _MEMO.clear()
     _MEMO[key] = value
+
+
+# -- built forms -----------------------------------------------------------------------------
+
+def _form_name(pack_ref: str, pack_digest: str, year: int, cfg_json: str) -> str:
+    from xltool.i18n import current_locale
+
+    blob = json.dumps([code_stamp(), "form", current_locale(), pack_ref, pack_digest, year, cfg_json],
+                      ensure_ascii=False).encode("utf-8")
+    return f"forms/{hashlib.sha256(blob).hexdigest()[:40]}.form"
+
+
+def load_form(pack_ref: str, pack_digest: str, year: int, cfg_json: str) -> Form | None:
+    """The form laid out before from the pack with this digest, for *year* and these settings
+    (None: not kept). Laying a form out validates its pack and takes a tenth of a second."""
+    from xltool.form.model import form_from_plain
+
+    data = cache.read(_form_name(pack_ref, pack_digest, year, cfg_json))
+    if data is None:
+        return None
+    try:
+        return form_from_plain(marshal.loads(data))
+    except Exception:  # noqa: BLE001 - a damaged or older entry: laid out again
+        return None
+
+
+def store_form(form: Form, pack_ref: str, pack_digest: str, year: int, cfg_json: str) -> None:
+    """Keep *form*, laid out from that pack for *year* and these settings (see load_form)."""
+    from xltool.form.model import form_to_plain
+
+    try:
+        data = marshal.dumps(form_to_plain(form))
+    except (TypeError, ValueError):
+        return
+    cache.write(_form_name(pack_ref, pack_digest, year, cfg_json), data)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
 
@@ -678,3 +678,37 @@ __all__ = [
     "Cmp", "Count", "CountNamed", "IsText", "TextIs", "Filled", "If", "And", "Or", "Abs", "Copy",
     "total", "wrap", "excel_round", "evaluate_all", "leaf_refs", "compiled", "PyCompiler",
 ]
+
+
+def to_plain(expr: Expr) -> list:
+    """*expr* as marshal-able data (the derived cache keeps built forms): [class name, *fields],
+    an expression always a list, a tuple of values a tuple."""
+    out: list = [type(expr).__name__]
+    for f in fields(expr):  # type: ignore[arg-type]
+        out.append(_plain_value(getattr(expr, f.name)))
+    return out
+
+
+def _plain_value(value: object) -> object:
+    if isinstance(value, Expr):
+        return to_plain(value)
+    if isinstance(value, tuple):
+        return tuple(_plain_value(v) for v in value)
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    raise TypeError(type(value).__name__)  # not kept: the form is laid out instead
+
+
+def from_plain(data: list) -> Expr:
+    cls = globals().get(data[0])
+    if not (isinstance(cls, type) and issubclass(cls, Expr)):
+        raise ValueError(data[0])
+    return cls(*(_value_from(v) for v in data[1:]))
+
+
+def _value_from(value: object) -> object:
+    if isinstance(value, list):
+        return from_plain(value)
+    if isinstance(value, tuple):
+        return tuple(_value_from(v) for v in value)
+    return value

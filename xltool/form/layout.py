@@ -10,8 +10,9 @@ fields without cycles, cells that do not overlap, and indicator rows the rules c
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field as dfield
+from dataclasses import dataclass, field as dfield, fields as dfields
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from xltool.form.address import column_index, column_letters
 from xltool.form.concepts import CONCEPTS
@@ -19,11 +20,13 @@ from xltool.form.expr import _evaluation_order
 from xltool.form.formula import FormulaError, parse_formula
 from xltool.form.model import Field, Form, Kind, Role, Sheet, Style, Text
 from xltool.form.pack import (
-    CellDecl, PackError, PackFile, Problem, RowDecl, bounds_problems, describe_loc, digest, locate, read_data,
-    read_pack_text, validate_data,
+    PackError, Problem, bounds_problems, describe_loc, digest, locate, read_data, read_pack_text, validate_data,
 )
-from xltool.form.scoring import ScoringConfig, Weights
+from xltool.form.scoring import ScoringConfig, Weights, validate_scoring
 from xltool.i18n import _
+
+if TYPE_CHECKING:
+    from xltool.form.packfile import CellDecl, PackFile, RowDecl
 
 NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,254}")
 A1_LIKE = re.compile(r"[A-Za-z]{1,3}\d+")
@@ -33,9 +36,11 @@ INDICATOR_PARTS = ("name", "dir", "target", "actual", "unit", "weight", "score",
 
 @dataclass
 class Pack:
-    """A validated pack: its declaration (merged with its base when it extends one)."""
+    """A pack: its declaration (merged with its base when it extends one). ``file`` is the
+    declaration validated; a shipped pack (ours, checked by the tests) is validated when first
+    needed, so a process that finds its form in the derived cache never imports pydantic."""
 
-    file: PackFile
+    decl: PackFile | None  # the validated declaration, once validated (see ``file``)
     text: str  # the file as written (an extension: only its own part)
     path: str
     scoring: ScoringConfig
@@ -47,12 +52,23 @@ class Pack:
     bases: tuple[str, ...] = ()  # the refs it stands on, nearest first
 
     @property
+    def file(self) -> PackFile:
+        if self.decl is None:
+            self.decl = validate_data(self.data, self.text, self.path, self.line)
+        return self.decl
+
+    def info(self, key: str) -> str:
+        """A key of the ``[pack]`` table as declared, with PackInfo's default (no validation)."""
+        value = (self.data.get("pack") or {}).get(key)
+        return value if isinstance(value, str) else _INFO_DEFAULTS.get(key, "")
+
+    @property
     def id(self) -> str:
-        return self.file.pack.id
+        return self.info("id")
 
     @property
     def version(self) -> str:
-        return self.file.pack.version
+        return self.info("version")
 
     @property
     def ref(self) -> str:
@@ -60,7 +76,7 @@ class Pack:
 
     @property
     def name(self) -> str:
-        return self.file.pack.name
+        return self.info("name")
 
     def line(self, loc: tuple) -> int | None:
         """The line of this file a location of the merged pack points at (None: from the base)."""
@@ -73,6 +89,9 @@ class Pack:
         if loc and loc[0] == "sheet":
             return None  # a row of the base pack
         return locate(self.text, loc)
+
+
+_INFO_DEFAULTS = {"template_id": "xltool-jxzp", "form_version": "1.0"}  # as PackInfo states them
 
 
 def parse(text: str, path: str = "", *, check_layout: bool = True, base=None) -> Pack:
@@ -106,13 +125,14 @@ def parse(text: str, path: str = "", *, check_layout: bool = True, base=None) ->
     except ExtendError as exc:
         raise PackError(path, [Problem(describe_loc(loc), locate(text, loc), message)
                                for loc, message in exc.problems]) from None
-    pack = Pack(file=None, text=text, path=path, scoring=None, extends=ref, data=data, origin=origin,  # type: ignore[arg-type]
+    pack = Pack(decl=None, text=text, path=path, scoring=None, extends=ref, data=data, origin=origin,  # type: ignore[arg-type]
                 bases=bases)
     if ref is not None:
         bounds_problems(data, text, path, pack.line)
-    file = validate_data(data, text, path, pack.line)
+    # A pack from outside is validated here, where it enters; a shipped one when first needed.
+    file = validate_data(data, text, path, pack.line) if check_layout else None
     try:
-        scoring = ScoringConfig.model_validate(file.scoring)
+        scoring = validate_scoring(file.scoring if file is not None else data.get("scoring") or {})
     except ValueError as exc:
         from pydantic import ValidationError
 
@@ -123,7 +143,7 @@ def parse(text: str, path: str = "", *, check_layout: bool = True, base=None) ->
             Problem(describe_loc(("scoring", *e["loc"])), pack.line(("scoring", *e["loc"])), _pydantic_message(e))
             for e in errors
         ] or [Problem("scoring", None, str(exc))]) from None
-    pack.file, pack.scoring, pack.digest = file, scoring, digest(data)
+    pack.decl, pack.scoring, pack.digest = file, scoring, digest(data)
     if check_layout:
         pack.trial = layout(pack, 2023, scoring)  # raises PackError with every problem of the layout
     return pack
@@ -237,7 +257,7 @@ def layout(pack: Pack, year: int, cfg: ScoringConfig) -> Form:
     if (info.id, info.version) != ("example", "1.0"):
         stamp += f" · {info.id} v{info.version}"
     base_ctx = {"year": year, "prev_year": year - 1, "region": cfg.region, "template": stamp}
-    weights = set(Weights.model_fields)
+    weights = {f.name for f in dfields(Weights)}
     tree = []
     for n, ind in enumerate(file.indicator):
         line = ("indicator", n, "key")
@@ -321,7 +341,7 @@ def layout(pack: Pack, year: int, cfg: ScoringConfig) -> Form:
         raise PackError(pack.path, lay.problems)
     form = Form(
         template_id=info.template_id, version=info.form_version, year=year, sheets=sheets, fields=fields,
-        scoring_json=cfg.model_dump_json(), pack_id=info.id, pack_version=info.version, pack_name=info.name,
+        scoring_json=cfg.to_json(), pack_id=info.id, pack_version=info.version, pack_name=info.name,
         pack_digest=pack.digest, lists=lay.lists, tree=tuple(tree), indicator_rows=indicator_count,
         indicator_counts=counts,
     )
@@ -426,6 +446,8 @@ def _place_row(lay: _Layout, sheet: Sheet, row: RowDecl, r: int, ctx: dict, grou
                 continue
             c_ctx = {**ctx, "col": key}
             label = f"{lay.fmt(v.label, c_ctx, v_place, v_line)} / {lay.fmt(column.label, c_ctx, v_place, v_line)}"
+            from xltool.form.packfile import CellDecl
+
             decl = CellDecl(id=v.id, kind=Kind.AMOUNT, concept=v.concepts.get(key), formula=v.formula)
             kw = _field_kw(lay, decl, sheet.key, addr, lay.fmt(v.id, c_ctx, v_place, v_line), label, group, index,
                            v_place, v_line)

@@ -6,10 +6,10 @@ This is the single declaration the template writer, the reader, the checker, the
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field as dfield, fields, replace
 from enum import Enum
 from functools import cached_property
-
-from pydantic import BaseModel, ConfigDict, Field as PField
+from typing import Any
 
 from xltool.form.address import column_index, split_cell
 from xltool.form.expr import Expr
@@ -31,9 +31,8 @@ class Role(str, Enum):
     CONFIG = "config"  # set by the bureau in the template (weights, identity), locked
 
 
-class Field(BaseModel):
-    model_config = ConfigDict(arbitrary_types_allowed=True, frozen=True)
-
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Field:
     id: str
     label: str
     sheet: str
@@ -52,6 +51,22 @@ class Field(BaseModel):
     hint: str = ""
     # Statements of the unit's identity that the bureau may fill and lock per unit.
     bureau_fill: bool = False
+
+    def __post_init__(self) -> None:
+        # Strings from a pack or a cache become the enums (as the pydantic model coerced them).
+        if not isinstance(self.kind, Kind):
+            object.__setattr__(self, "kind", Kind(self.kind))
+        if not isinstance(self.role, Role):
+            object.__setattr__(self, "role", Role(self.role))
+        if not isinstance(self.choices, tuple):
+            object.__setattr__(self, "choices", tuple(self.choices))
+
+    def to_dict(self, exclude: set[str] | frozenset[str] = frozenset()) -> dict[str, Any]:
+        """The JSON shape (enums as their values; the formula as the object it is)."""
+        return {f.name: _plain(getattr(self, f.name)) for f in fields(self) if f.name not in exclude}
+
+    def replace(self, **changes: Any) -> Field:
+        return replace(self, **changes)
 
     @property
     def derived(self) -> bool:
@@ -82,7 +97,8 @@ class Style(str, Enum):
     SECTION = "section"
 
 
-class Text(BaseModel):
+@dataclass(slots=True, kw_only=True)
+class Text:
     """A static cell: a label, a header, a note. ``merge_to`` spans a merged range."""
 
     cell: str
@@ -91,22 +107,37 @@ class Text(BaseModel):
     merge_to: str | None = None
     indent: int = 0
 
+    def __post_init__(self) -> None:
+        if not isinstance(self.style, Style):
+            self.style = Style(self.style)
 
-class Sheet(BaseModel):
+    def to_dict(self) -> dict[str, Any]:
+        return {f.name: _plain(getattr(self, f.name)) for f in fields(self)}
+
+
+@dataclass(slots=True, kw_only=True)
+class Sheet:
     key: str
     title: str
-    texts: list[Text] = PField(default_factory=list)
-    col_widths: dict[str, float] = PField(default_factory=dict)
+    texts: list[Text] = dfield(default_factory=list)
+    col_widths: dict[str, float] = dfield(default_factory=dict)
     freeze: str | None = None
     print_title_rows: str | None = None  # e.g. "1:4"
     landscape: bool = False
-    merges: list[str] = PField(default_factory=list)
+    merges: list[str] = dfield(default_factory=list)
     # Rows whose height should grow for long text, e.g. for 年度总体目标.
-    tall_rows: dict[int, float] = PField(default_factory=dict)
+    tall_rows: dict[int, float] = dfield(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.texts = [t if isinstance(t, Text) else Text(**t) for t in self.texts]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {f.name: _plain(getattr(self, f.name)) for f in fields(self)}
 
 
-class Form(BaseModel):
-    model_config = ConfigDict(arbitrary_types_allowed=True)
+@dataclass(kw_only=True)
+class Form:
+    """Not slotted: its cached properties live in the instance's __dict__."""
 
     template_id: str
     version: str
@@ -119,12 +150,20 @@ class Form(BaseModel):
     pack_version: str = ""
     pack_name: str = ""
     pack_digest: str = ""  # of the pack's declaration (form/pack.py digest); the template records it
-    lists: dict[str, int] = PField(default_factory=dict)  # list (group) name → rows
+    lists: dict[str, int] = dfield(default_factory=dict)  # list (group) name → rows
     # 一级 → (weight key, label, [(二级 key, label)]), and 三级 rows under each 二级.
     tree: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = ()
     indicator_rows: int = 0  # 三级 rows under each 二级 (the indicator row's ``count``)
     # (一级 key, 二级 key) → its own number of 三级 rows where the pack gives one.
-    indicator_counts: dict[tuple[str, str], int] = PField(default_factory=dict)
+    indicator_counts: dict[tuple[str, str], int] = dfield(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.tree = tuple((l1, label, tuple(tuple(k) for k in kids)) for l1, label, kids in self.tree)
+        self.indicator_counts = {tuple(k): v for k, v in self.indicator_counts.items()}
+
+    def replace(self, **changes: Any) -> Form:
+        """A new form with *changes* (its cached properties computed afresh)."""
+        return replace(self, **changes)
 
     def rows_of(self, l1: str, l2: str) -> int:
         """How many 三级 rows the 二级 *l2* under the 一级 *l1* holds."""
@@ -188,3 +227,53 @@ class Form(BaseModel):
             if f.concept:
                 out.setdefault(f.concept, []).append(f)
         return {k: v for k, v in out.items() if len(v) > 1}
+
+
+def _plain(value: object) -> object:
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, (Text, Sheet)):
+        return value.to_dict()
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+# -- the built form as plain data (kept in the derived cache, see form/derived.py) ----------
+
+def form_to_plain(form: Form) -> dict:
+    """*form* as marshal-able data: str, numbers, tuples, lists, dicts (TypeError if it cannot be)."""
+    from xltool.form.expr import to_plain
+
+    def sheet(s: Sheet) -> tuple:
+        texts = tuple((t.cell, t.text, t.style.value, t.merge_to, t.indent) for t in s.texts)
+        return (s.key, s.title, texts, dict(s.col_widths), s.freeze, s.print_title_rows, s.landscape,
+                tuple(s.merges), dict(s.tall_rows))
+
+    def field_(f: Field) -> tuple:
+        return tuple(to_plain(v) if isinstance(v, Expr) else v.value if isinstance(v, Enum) else v
+                     for v in (getattr(f, n) for n in _FIELD_NAMES))
+
+    data = {n: getattr(form, n) for n in _FORM_NAMES}
+    data["sheets"] = tuple(sheet(s) for s in form.sheets)
+    data["fields"] = tuple(field_(f) for f in form.fields)
+    return data
+
+
+def form_from_plain(data: dict) -> Form:
+    from xltool.form.expr import from_plain
+
+    sheets = [Sheet(key=k, title=t, texts=[Text(cell=c, text=x, style=Style(st), merge_to=m, indent=i)
+                                           for c, x, st, m, i in texts],
+                    col_widths=w, freeze=fr, print_title_rows=pt, landscape=ls, merges=list(mg), tall_rows=tr)
+              for k, t, texts, w, fr, pt, ls, mg, tr in data["sheets"]]
+    formula_at = _FIELD_NAMES.index("formula")
+    fields_ = [Field(**{n: (from_plain(v) if k == formula_at and v is not None else v)
+                        for k, (n, v) in enumerate(zip(_FIELD_NAMES, row))}) for row in data["fields"]]
+    return Form(**{n: data[n] for n in _FORM_NAMES}, sheets=sheets, fields=fields_)
+
+
+_FIELD_NAMES = tuple(f.name for f in fields(Field))
+_FORM_NAMES = tuple(f.name for f in fields(Form) if f.name not in ("sheets", "fields"))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from xltool.form.layout import Pack, layout, pack_indicator_rows, pack_lists, pack_tree
+from xltool.form.layout import Pack, layout
 from xltool.form.model import Form
 from xltool.form.registry import DEFAULT_FORM, get_pack
 from xltool.form.scoring import ScoringConfig
@@ -20,8 +20,14 @@ def _default() -> Pack:
     return get_pack(DEFAULT_FORM)
 
 
+# The default pack's names are read from its data as declared: the pack is shipped (and checked
+# by the tests), so reading them needs no validation (pydantic) at start-up.
+_DATA = _default().data
+_ROWS = [row for sheet in _DATA["sheet"] for row in sheet.get("row", [])]
+
+
 def _list_rows(name: str) -> int:
-    return pack_lists(_default().file)[name]
+    return {row["list"]: row["count"] for row in _ROWS if row.get("list") and row.get("count")}[name]
 
 
 @lru_cache(maxsize=1)
@@ -29,21 +35,22 @@ def _default_form() -> Form:
     return build_form(2023)
 
 
-TEMPLATE_ID = _default().file.pack.template_id
-VERSION = _default().file.pack.form_version
+TEMPLATE_ID = _default().info("template_id")
+VERSION = _default().info("form_version")
 
 PROJECT_ROWS = _list_rows("proj")  # 收支情况 and 项目绩效 project lists
 SPECIAL_ROWS = _list_rows("base_zx")  # 附件2 专项资金 rows
 BUILDING_ROWS = _list_rows("base_bld")  # 附件2 楼堂馆所 rows
-INDICATOR_ROWS = pack_indicator_rows(_default().file)  # 附件3 三级 rows under each 二级
+INDICATOR_ROWS = next((row.get("count") or 0 for row in _ROWS if row.get("indicators")), 0)  # 附件3 三级 rows / 二级
 
-_CHOICES = _default().file.choices
+_CHOICES = _DATA.get("choices", {})
 DIRECTIONS = tuple(_CHOICES["directions"])
 QUALITATIVE = tuple(_CHOICES["judgements"])
 YES_NO = tuple(_CHOICES["yes_no"])
 
 # 一级 → (weight key, label, [(二级 key, label)])
-INDICATOR_TREE: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = pack_tree(_default().file)
+INDICATOR_TREE: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = tuple(
+    (ind["key"], ind["label"], tuple((c[0], c[1]) for c in ind["children"])) for ind in _DATA.get("indicator", []))
 
 # 附件2: rows that state only the final figure (the adjustment happens during the year).
 FINAL_ONLY = {"basic_adjust"}
@@ -81,7 +88,13 @@ def _build(pack: Pack, year: int, cfg_json: str) -> Form:
     if form is None:
         if len(_FORMS) > 32:
             _FORMS.clear()
-        form = _FORMS[key] = layout(pack, year, ScoringConfig.model_validate_json(cfg_json))
+        from xltool.form import derived
+
+        form = derived.load_form(pack.ref, pack.digest, year, cfg_json)
+        if form is None:
+            form = layout(pack, year, ScoringConfig.from_json(cfg_json))
+            derived.store_form(form, pack.ref, pack.digest, year, cfg_json)
+        _FORMS[key] = form
     return form
 
 
@@ -90,7 +103,7 @@ def build_form(year: int, cfg: ScoringConfig | None = None, form: str | Pack | N
     *form* is a registered pack id or a loaded Pack (the default form when None)."""
     pack = form if isinstance(form, Pack) else get_pack(form)
     cfg = cfg or default_scoring(pack)
-    return _build(pack, year, cfg.model_dump_json())
+    return _build(pack, year, cfg.to_json())
 
 
 def default_scoring(form: str | Pack | None = None) -> ScoringConfig:
@@ -101,7 +114,7 @@ def default_scoring(form: str | Pack | None = None) -> ScoringConfig:
 
 def config_values(cfg: ScoringConfig, form: Form | None = None) -> dict[str, float]:
     """Values of the CONFIG fields the bureau sets in the template (those *form* has)."""
-    values = {f"guide_w_{k}": float(v) for k, v in cfg.weights.model_dump().items()}
+    values = {f"guide_w_{k}": float(v) for k, v in cfg.weights.to_dict().items()}
     if form is not None:
         values = {k: v for k, v in values.items() if k in form.by_id}
     return values

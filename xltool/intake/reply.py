@@ -115,10 +115,10 @@ def _attachments(checked: list[Checked], outputs: Path) -> list[Attachment]:
         if report is None or not report.findings or item.path is None:
             continue
         base = item.name.split(" → ")[-1]
-        named = report.model_copy(update={"path": base})
+        named = report.replace(**{"path": base})
         folder = outputs / f"{i:03d}"
         folder.mkdir(parents=True, exist_ok=True)
-        written = write_outputs(str(item.path), named.model_dump_json(), str(folder), base)
+        written = write_outputs(str(item.path), named.to_json(), str(folder), base)
         issues = written[0]
         annotated = written[1] if len(written) > 1 else None
         for attachment in report_attachments(named, issues, annotated):

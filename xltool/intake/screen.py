@@ -64,7 +64,7 @@ class Screen:
         self.limits = limits or Limits()
         bureau = cfg if cfg is not None else ScoringConfig()
         self.rules_key = rules_key(bureau, self.limits)  # exactly the audit's, so its round reuses the results
-        self.cfg_json = bureau.model_dump_json(exclude_unset=True)
+        self.cfg_json = bureau.stated_json()
         self.jobs = max(1, jobs)
 
     @contextmanager
@@ -154,7 +154,7 @@ class Screen:
             return Checked(attachment=n, name=display, path=Path(path), sha256=sha, status="unreadable",
                            header=header, report=None, message=str(header.get("message") or ""))
         body = json.loads(stored.body) if stored.body else {}
-        report = WorkbookReport.model_validate(body.get("report", {"path": display}))
+        report = WorkbookReport.from_dict(body.get("report", {"path": display}))
         report.path = display  # what the sender calls the file
         return Checked(attachment=n, name=display, path=Path(path), sha256=sha, status="ok", header=stored.header,
                        report=report, message="")

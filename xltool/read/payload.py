@@ -167,6 +167,8 @@ def _pack_stamp(guide: SheetData | None) -> str | None:
 
 def _meta_from_layout(sheets: dict[str, SheetData]) -> SheetData:
     """A stand-in meta sheet, or NotOurWorkbook with the reason in plain words."""
+    from dataclasses import fields
+
     from xltool.form.scoring import ScoringConfig, Weights
     from xltool.form.selfeval import TEMPLATE_ID, VERSION, build_form
     from xltool.read.reader import NotOurWorkbook
@@ -213,24 +215,24 @@ def _meta_from_layout(sheets: dict[str, SheetData]) -> SheetData:
         ))
     # The bureau's weights are locked in the template: take them from there.
     weights = {}
-    for key in Weights.model_fields:
+    for key in (f.name for f in fields(Weights)):
         f = layout.by_id.get(f"guide_w_{key}")
         value = guide.get(f.cell).value if f else None
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             weights[key] = float(value)
-    default_region = ScoringConfig.model_validate_json(layout.scoring_json).region
+    default_region = ScoringConfig.from_json(layout.scoring_json).region
     region_text = next((t for t in layout.sheet("guide").texts if t.text == default_region), None)
     cfg = ScoringConfig(weights=Weights(**weights))
     if form_id:  # the pack's own rule set; weights its guide does not show (成本 merged into 产出) keep its value
         from xltool.form.selfeval import default_scoring
 
         pack_cfg = default_scoring(form_id)
-        cfg = pack_cfg.model_copy(update={"weights": Weights(**{**pack_cfg.weights.model_dump(), **weights})})
+        cfg = pack_cfg.replace(weights=Weights(**{**pack_cfg.weights.to_dict(), **weights}))
     region = guide.get(region_text.cell).value if region_text else None
     if isinstance(region, str) and region.strip():
-        cfg = cfg.model_copy(update={"region": region.strip()})
+        cfg = cfg.replace(region=region.strip())
     # The settings were read from the locked cells just now: the stand-in vouches for them.
-    rows = meta_rows(TemplateMeta(template_id=template_id, version=version, year=year, scoring=cfg.model_dump_json(),
+    rows = meta_rows(TemplateMeta(template_id=template_id, version=version, year=year, scoring=cfg.to_json(),
                                   form=pack.id, form_version=pack.version, form_digest=pack.digest))
     meta = SheetData(title=META_SHEET, state="veryHidden")
     for r, (key, value) in enumerate(rows.items(), start=1):

@@ -168,7 +168,7 @@ def _provenance(meta: TemplateMeta, rows: dict[str, str], pack) -> Provenance:
             ).format(ref=pack.ref))
     else:  # a format no version wrote
         status, fmt = legacy.EDITED, None
-    if meta.version != pack.file.pack.form_version:  # the pack version states the template version it makes
+    if meta.version != pack.info("form_version"):  # the pack version states the template version it makes
         status = legacy.EDITED
     return Provenance(status, fmt, pack.ref)
 
@@ -428,7 +428,7 @@ def settings_for(meta: TemplateMeta, bureau: ScoringConfig | None, findings: lis
     if bureau is not None:
         bureau = overlay(default, bureau)
     try:
-        embedded: ScoringConfig | None = (ScoringConfig.model_validate_json(meta.scoring) if meta.scoring
+        embedded: ScoringConfig | None = (ScoringConfig.from_json(meta.scoring) if meta.scoring
                                           else default)
     except ValueError:
         embedded = None
@@ -468,7 +468,7 @@ def settings_difference(found: ScoringConfig | None, expected: ScoringConfig, li
         return _("the stored settings cannot be read")
     if found == expected:
         return ""
-    ours, theirs = _flat(expected.model_dump(mode="json")), _flat(found.model_dump(mode="json"))
+    ours, theirs = _flat(expected.to_dict()), _flat(found.to_dict())
     keys = sorted(k for k in ours.keys() | theirs.keys() if ours.get(k) != theirs.get(k))
     parts = [_("{key}: workbook {found}, bureau {expected}").format(
         key=k, found=_short(theirs.get(k)), expected=_short(ours.get(k))) for k in keys[:limit]]

@@ -2,24 +2,31 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from dataclasses import dataclass, field
+from typing import Any
 
-from xltool.check.finding import WorkbookReport
+from xltool.check.finding import Record, WorkbookReport, doc
 
 
-class Unreadable(BaseModel):
+@dataclass(slots=True, kw_only=True)
+class Unreadable(Record):
     path: str
-    reason: str = Field(description="machine-readable reason, e.g. legacy_xls, encrypted, not_ours")
-    message: str = Field(description="Chinese sentence for the person who sent the file")
+    reason: str = doc("machine-readable reason, e.g. legacy_xls, encrypted, not_ours")
+    message: str = doc("Chinese sentence for the person who sent the file")
 
 
-class CheckOutput(BaseModel):
+@dataclass(slots=True, kw_only=True)
+class CheckOutput(Record):
     """What one run of check-workbook found, for every file it was given."""
 
     schema_version: str = "1"
     tool: str = "xltool"
-    workbooks: list[WorkbookReport] = Field(default_factory=list)
-    unreadable: list[Unreadable] = Field(default_factory=list)
+    workbooks: list[WorkbookReport] = field(default_factory=list)
+    unreadable: list[Unreadable] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.workbooks = [w if isinstance(w, WorkbookReport) else WorkbookReport.from_dict(w) for w in self.workbooks]
+        self.unreadable = [u if isinstance(u, Unreadable) else Unreadable.from_dict(u) for u in self.unreadable]
 
     @property
     def exit_code(self) -> int:
@@ -30,3 +37,28 @@ class CheckOutput(BaseModel):
         if self.unreadable:
             return ExitCode.SOME_UNREADABLE if self.workbooks else ExitCode.NOT_DONE
         return ExitCode.FINDINGS if any(w.errors for w in self.workbooks) else ExitCode.CLEAN
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON schema of :class:`CheckOutput` (pydantic reads the dataclasses; imported only here),
+    with each field's description from its ``doc``."""
+    import dataclasses
+
+    from pydantic import TypeAdapter
+
+    from xltool.check import finding
+
+    schema = TypeAdapter(CheckOutput).json_schema()
+    classes = {c.__name__: c for c in (CheckOutput, Unreadable, finding.WorkbookReport, finding.Finding,
+                                       finding.CellRef, finding.Coverage, finding.FamilyRun)}
+    for name, part in [("CheckOutput", schema), *schema.get("$defs", {}).items()]:
+        cls = classes.get(name)
+        if cls is None:
+            continue
+        part.pop("description", None)  # the dataclass's generated signature is no description
+        if cls.__doc__ and not cls.__doc__.startswith(f"{name}("):
+            part["description"] = cls.__doc__.strip()
+        for f in dataclasses.fields(cls):
+            if "description" in f.metadata and f.name in part.get("properties", {}):
+                part["properties"][f.name]["description"] = f.metadata["description"]
+    return schema

@@ -71,7 +71,7 @@ def expected_formulas(form: Form) -> list[tuple[str, str]]:
     from xltool.form.cells import CellMap
     from xltool.form.selfeval import build_form
 
-    cfg = ScoringConfig.model_validate_json(form.scoring_json)
+    cfg = ScoringConfig.from_json(form.scoring_json)
     built = build_form(form.year, cfg, form.pack_ref or None)
     return audit_formulas(built, CellMap(built), cfg)
 

@@ -110,7 +110,7 @@ def fill_workbook(template: Path, values: dict[str, object], out: Path) -> Path:
     from xltool.template.writer import save_atomic
 
     meta = identify(books.from_xml(Path(template)))
-    form = build_form(meta.year, ScoringConfig.model_validate_json(meta.scoring) if meta.scoring else None,
+    form = build_form(meta.year, ScoringConfig.from_json(meta.scoring) if meta.scoring else None,
                       meta.pack_ref)
     coerced = validate(form, values)
     data_year = coerced.get("info_year")

@@ -18,7 +18,7 @@ import json
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
-from pydantic import BaseModel
+from dataclasses import dataclass, fields
 
 from xltool import __version__
 
@@ -29,7 +29,8 @@ META_SHEET = "_xltool_meta"
 FORMAT = 6  # the template format this xltool writes; 1–5 are earlier versions' (legacy.py)
 
 
-class TemplateMeta(BaseModel):
+@dataclass(kw_only=True)
+class TemplateMeta:
     template_id: str
     version: str
     year: int
@@ -71,7 +72,7 @@ def seal(rows: dict[str, object]) -> str:
 
 def meta_rows(meta: TemplateMeta) -> dict[str, str]:
     """The rows write_meta stores for *meta*, sealed: key → text, in sheet order."""
-    data = {k: "" if v is None else str(v) for k, v in meta.model_dump().items()}
+    data = {f.name: "" if getattr(meta, f.name) is None else str(getattr(meta, f.name)) for f in fields(meta)}
     data["generated_at"] = data["generated_at"] or datetime.now(timezone.utc).isoformat(timespec="seconds")
     data["generator"] = data["generator"] or f"xltool {__version__}"
     if not data["submit_code"]:
@@ -89,5 +90,19 @@ def write_meta(wb: Workbook, meta: TemplateMeta) -> None:
         ws.cell(row=row, column=2, value=value).data_type = "s"
 
 
+_NAMES = frozenset(f.name for f in fields(TemplateMeta))
+_REQUIRED = ("template_id", "version", "year")
+
+
 def read_meta(rows: dict[str, object]) -> TemplateMeta:
-    return TemplateMeta.model_validate({k: ("" if v is None else v) for k, v in rows.items()})
+    """The meta sheet's rows as TemplateMeta (ValueError when they cannot be). Rows as xltool
+    writes them (text, a year of digits) are taken directly; anything else is validated by
+    pydantic, imported only then, as it always was: the sheet comes with the workbook."""
+    data = {k: ("" if v is None else v) for k, v in rows.items() if k in _NAMES}
+    year = data.get("year")
+    if (all(k in data for k in _REQUIRED) and all(type(v) is str for k, v in data.items() if k != "year")
+            and ((type(year) is str and year.isascii() and year.isdigit() and len(year) < 10) or type(year) is int)):
+        return TemplateMeta(**{**data, "year": int(year)})  # type: ignore[arg-type]
+    from pydantic import TypeAdapter
+
+    return TypeAdapter(TemplateMeta).validate_python(data)

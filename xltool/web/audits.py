@@ -199,8 +199,8 @@ def outcome_dict(outcome: AuditOutcome, files: list[StoredFile], files_dir: Path
             "errors": u.errors, "warnings": u.warnings, "file": source, "file_id": file_id, "note": u.note,
             "changes": u.changes.summary() if u.changes else "",
             "figures": {fid: _number(u.values.get(fid)) for fid, _label, _kind in KEY_FIGURES},
-            "findings": [f.model_dump(mode="json") for f in u.report.findings] if u.report else [],
-            "report": u.report.model_dump(mode="json", exclude={"findings"}) if u.report else None,
+            "findings": [f.to_dict() for f in u.report.findings] if u.report else [],
+            "report": u.report.to_dict(exclude={"findings"}) if u.report else None,
             "outputs": _outputs(u.outputs, out_dir) if u.report else [],
         })
     readable = [u for u in outcome.units if u.report is not None]

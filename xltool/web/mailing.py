@@ -167,7 +167,7 @@ def stored_report(unit: dict):
 
     meta = dict(unit.get("report") or {})
     meta["path"] = _file_stem(unit.get("file") or "") or meta.get("path", "")
-    return WorkbookReport.model_validate({**meta, "findings": unit.get("findings") or []})
+    return WorkbookReport.from_dict({**meta, "findings": unit.get("findings") or []})
 
 
 def _attachments(unit: dict, report, audit_dir: Path) -> list:

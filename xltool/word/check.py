@@ -137,8 +137,8 @@ def _cite(form: Form, finding: Finding, ext: Extraction) -> Finding:
         update: dict[str, object] = {"where": where}
         if not c.kind and c.field_id and c.field_id in form.by_id:  # read as the form states it (2,450.21, 97.58%)
             update["kind"] = "year" if c.field_id == "info_year" else form.field(c.field_id).kind.value
-        cells.append(c.model_copy(update=update))
-    return finding.model_copy(update={"cells": cells})
+        cells.append(c.replace(**update))
+    return finding.replace(**{"cells": cells})
 
 
 def check_document(path: Path, *, cfg: ScoringConfig | None = None, limits: DocLimits | None = None,
@@ -229,7 +229,7 @@ def audit_across(unit, bodies: list[str | None]) -> None:
     header = unit.submission.header if unit.submission is not None else {}
     scoring = header.get("scoring")
     form = build_form(int(unit.report.year or DEFAULT_YEAR),
-                      ScoringConfig.model_validate_json(scoring) if scoring else None,
+                      ScoringConfig.from_json(scoring) if scoring else None,
                       _registered(header.get("form")))  # the workbook's pack
     extra: list[Finding] = []
     for sub, text in zip(unit.reports, bodies):
@@ -238,7 +238,7 @@ def audit_across(unit, bodies: list[str | None]) -> None:
             body = _read_again(sub, form, body)
         where = {k: f"{sub.name} {v}" for k, v in (body.get("where") or {}).items()}
         ext = Extraction(values={k: v for k, v in (body.get("values") or {}).items() if k in where}, where=where)
-        extra += [f.model_copy(update={"instance": f"{f.instance}:{sub.name}"})
+        extra += [f.replace(**{"instance": f"{f.instance}:{sub.name}"})
                   for f in cross_findings(form, ext, unit.values, Path(unit.submission.source).name)]
     if extra:
         unit.report.findings = _sort(unit.report.findings + extra)
@@ -252,7 +252,7 @@ def _read_again(sub, form: Form, body: dict) -> dict:
     if sub.path is None or not Path(sub.path).is_file():
         return body
     try:
-        result, _report = audit_result(Path(sub.path), ScoringConfig.model_validate_json(form.scoring_json), form.pack_ref)
+        result, _report = audit_result(Path(sub.path), ScoringConfig.from_json(form.scoring_json), form.pack_ref)
     except Exception:  # noqa: BLE001 - the worker's reading stands; the audit goes on
         return body
     return {"values": result.values, "where": result.where}
