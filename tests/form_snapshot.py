@@ -6,9 +6,8 @@ Python-declared form of the branch that changed rule instances in parallel (issu
 while a side is empty, XT610 live), before the two were merged; test_forms.py compares the form
 built from the default pack against it. Issue 23 wrote it again from the default pack when the
 rule families changed the rule instances and added the policy settings (fields, sheets and
-concepts were checked unchanged against the earlier snapshot first), again when a blank 其中
-block became an XT108 instance, and again when XT706/XT707 came to need both figures stated (a
-blank 决算数 column is not a change to 0.00).
+concepts were checked unchanged against the earlier snapshot first), and again when a blank 其中
+block became an XT108 instance.
 """
 
 from __future__ import annotations
