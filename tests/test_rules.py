@@ -273,12 +273,3 @@ def test_an_indicator_cell_with_no_figure_is_blank_as_the_word_reader_reads_it(e
     assert result.values["eval_output_qty_1_actual"] is None
     assert not any(f.code in ("XT101", "XT102", "XT104") and "eval_output_qty_1_actual" in {c.field_id for c in f.cells}
                    for f in result.findings)
-
-
-def test_a_blank_final_column_is_not_a_change_from_last_year_or_the_budget(baseline):
-    """Blank is not zero: a row whose 决算数 is left empty (a budget-only 三公 table) is not reported as fallen to
-    0.00 from last year (XT706) or from its budget (XT707); the same row with a 决算数 far off still is."""
-    blank = findings_for({"base_ops_final": None})
-    assert not [f for f in blank if f.code in ("XT706", "XT707") and "base_ops_final" in {c.field_id for c in f.cells}]
-    far = findings_for({"base_ops_final": 1.0})
-    assert {"XT706", "XT707"} <= {f.code for f in far if "base_ops_final" in {c.field_id for c in f.cells}}

@@ -10,7 +10,6 @@ from __future__ import annotations
 from functools import lru_cache
 
 from xltool.check import pairs, policy
-from xltool.check.blanks import all_of, stated as _stated
 from xltool.check.catalogue import rule
 from xltool.check.compare import below_rule, compare as _compare, has as _has, label as _label
 from xltool.check.rule import Check
@@ -352,8 +351,6 @@ def _plausibility(form: Form, cfg: ScoringConfig) -> list[Check]:
     rows = [f.id[5:-6] for f in form.fields if f.sheet == "base" and f.id.endswith("_final")
             and f"{f.id[:-6]}_budget" in form.by_id]
     parent_of = {part: parent for parent, parts in OF_WHICH for part in parts}
-    # A change is between two stated figures: a blank 决算数 column is not a fall to 0.00 (blank is not zero).
-    both = lambda cond, a, b: all_of(cond, _stated(form, Ref(a)), _stated(form, Ref(b)))  # noqa: E731
     for key in rows:
         prev, budget, final = (f"base_{key}_{c}" for c, _ in BASE_COLUMNS)
         label = _label(form, final).rsplit(" / ", 1)[0]
@@ -367,10 +364,10 @@ def _plausibility(form: Form, cfg: ScoringConfig) -> list[Check]:
         if prev in form.by_id:
             out.append(_compare(form, "XT706", key, Abs(Ref(final) - Ref(prev)), "<=", threshold(prev),
                                 fields=(final, prev), rounding=False, params={"label": label},
-                                applies=both(own("final", "prev"), final, prev)))
+                                applies=own("final", "prev")))
         out.append(_compare(form, "XT707", key, Abs(Ref(final) - Ref(budget)), "<=", threshold(budget),
                             fields=(final, budget), rounding=False, params={"label": label},
-                            applies=both(own("final", "budget"), final, budget)))
+                            applies=own("final", "budget")))
     for key in ("car", "car_buy", "car_run", "abroad", "reception"):
         if not _has(form, f"base_{key}_final", f"base_{key}_budget"):
             continue
