@@ -430,6 +430,21 @@ def test_a_mistyped_total_in_the_text_is_checked_against_its_parts(tmp_path):
     assert found[0].expected == 2069.83 and "2,096.83" in found[0].message
 
 
+@pytest.mark.parametrize(("typed", "code", "severity"), [("2,069.84", "XT202", "warning"), ("2,069.93", "XT201", "error")])
+def test_a_total_in_the_text_a_cent_off_its_parts_is_a_rounding_difference(tmp_path, typed, code, severity):
+    """Seven rounded project amounts may miss their rounded total by up to 8 × 0.005 (XBRL Calculations 1.1,
+    as on the workbook path): one cent off is XT202 (需要说明), ten cents off stays XT201 (必须修改)."""
+    def edit(blocks):
+        return [b.replace("其中：项目支出2,069.83万元", f"其中：项目支出{typed}万元") if isinstance(b, str) else b
+                for b in blocks]
+
+    with chinese():
+        _ext, _values, report = check_document(_variant(tmp_path, edit))
+    found = [f for f in report.findings if f.instance == "stated:fin_proj"]
+    assert [(f.code, f.severity.value) for f in found] == [(code, severity)]
+    assert found[0].expected == 2069.83 and typed in found[0].message
+
+
 def test_a_hostile_template_is_refused(tmp_path):
     bomb = _zip(tmp_path / "模板.docx", {"word/document.xml": b"<a>" + b" " * (120 * 1024 * 1024) + b"</a>"})
     done = run_cli("make-report", str(corrected_file()), "-o", str(tmp_path / "r.docx"), "--template", str(bomb))
