@@ -39,7 +39,6 @@ CASES_DIR = HERE / "cases"
 PACKS_DIR = HERE / "packs"
 PATHS = ("workbook", "word")
 RESULTS_ENV = "XLTOOL_CONFORMANCE_RESULTS"  # where each run's outcome is written for the summary line
-TEMPLATES_ENV = "XLTOOL_CONFORMANCE_TEMPLATES"  # the templates the session's workers share
 
 
 # -- the case file ---------------------------------------------------------------------------
@@ -345,31 +344,16 @@ def known_fields(case: Case, form) -> frozenset[str]:
 @cache
 def template(pack: str, year: int, cfg_json: str) -> Path:
     """One template per pack, year and settings for the whole session: cases sharing them share
-    it, across xdist workers too (the first worker to need it builds it under a file lock, the
-    other reads it; filling copies it, the template itself is never changed)."""
-    import fcntl
+    it, across xdist workers too (tests/session_files.py: the first worker to need it builds it,
+    the other reads it; filling copies it, the template itself is never changed)."""
+    from session_files import shared_file
 
     from xltool.form.scoring import ScoringConfig
     from xltool.template.writer import build_workbook, save_atomic
 
     name = f"{pack}_{year}_{hashlib.sha256(cfg_json.encode()).hexdigest()[:12]}.xlsx"
-    out = _templates_folder() / name
-    with open(out.with_suffix(".lock"), "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not out.is_file():
-            save_atomic(build_workbook(year, cfg=ScoringConfig.model_validate_json(cfg_json), form_id=pack), out)
-    return out
-
-
-@cache
-def _templates_folder() -> Path:
-    """The session's template folder, made by the controller (open_results), or this process's own."""
-    shared = os.environ.get(TEMPLATES_ENV)
-    if shared and Path(shared).is_dir():
-        return Path(shared)
-    from helpers import scratch
-
-    return scratch("conformance_templates")
+    return shared_file(f"conformance_templates/{name}", lambda out: save_atomic(
+        build_workbook(year, cfg=ScoringConfig.model_validate_json(cfg_json), form_id=pack), out))
 
 
 @cache
@@ -711,18 +695,14 @@ def open_results(config) -> None:
     folder = Path(tempfile.mkdtemp(prefix="xltool-conformance-"))
     os.environ[RESULTS_ENV] = str(folder)
     config._conformance_results = folder
-    templates = Path(tempfile.mkdtemp(prefix="xltool-conformance-templates-"))
-    os.environ[TEMPLATES_ENV] = str(templates)
-    config._conformance_templates = templates
 
 
 def close_results(config) -> None:
     import shutil
 
-    for name in ("_conformance_results", "_conformance_templates"):
-        folder = getattr(config, name, None)
-        if folder is not None:
-            shutil.rmtree(folder, ignore_errors=True)
+    folder = getattr(config, "_conformance_results", None)
+    if folder is not None:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def print_summary(terminalreporter, config) -> None:
