@@ -35,16 +35,22 @@ def uno_python(soffice: str) -> str:
 
 # The conformance corpus's summary line (tests/conformance): each case's outcome is written to a
 # folder made here (xdist workers inherit its path) and added up when the session ends.
+# Files built once per session and shared by the workers (tests/session_files.py) live in one
+# more folder the controller makes and removes.
 def pytest_configure(config: pytest.Config) -> None:
     from conformance.corpus import open_results
+    from session_files import open_folder
 
     open_results(config)
+    open_folder(config)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     from conformance.corpus import close_results
+    from session_files import close_folder
 
     close_results(config)
+    close_folder(config)
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:

@@ -13,6 +13,7 @@ Messages are put in with IMAP APPEND, as a mail server's delivery would.
 
 from __future__ import annotations
 
+import atexit
 import grp
 import imaplib
 import os
@@ -21,6 +22,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -30,6 +32,15 @@ DOVECOT = os.environ.get("XLTOOL_DOVECOT", "/usr/sbin/dovecot")
 PACKAGE = "dovecot-imapd"
 USER = "czj"
 PASSWORD = "授权码-2024"  # non-ASCII on purpose: LOGIN cannot carry it, AUTHENTICATE PLAIN must
+
+
+_STOPPING: list[threading.Thread] = []  # servers told to stop, still shutting down
+
+
+@atexit.register
+def _wait_for_stops() -> None:
+    while _STOPPING:
+        _STOPPING.pop().join(timeout=30)
 
 
 def available() -> bool:
@@ -150,11 +161,22 @@ service stats {{
         self.stop()
         raise RuntimeError("dovecot did not start within 15 s: " + self.log())
 
-    def stop(self) -> None:
+    def stop(self, *, wait: bool = True) -> None:
+        """Stop the server. dovecot's master takes about a second to see its children out after
+        SIGTERM; with ``wait=False`` that happens in a thread (the next test starts its own server
+        on another port and folder meanwhile) and the process waits for every such stop at exit."""
         process, self.process = self.process, None
         if process is None:
             return
         process.terminate()
+        if wait:
+            self._reap(process)
+            return
+        thread = threading.Thread(target=self._reap, args=(process,), name="dovecot-stop")
+        thread.start()
+        _STOPPING.append(thread)
+
+    def _reap(self, process: subprocess.Popen) -> None:
         try:
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
@@ -175,7 +197,7 @@ service stats {{
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
-        self.stop()
+        self.stop(wait=False)
 
     # -- the test's side of the mailbox --------------------------------------------------------------------
     def client(self) -> imaplib.IMAP4:

@@ -136,34 +136,50 @@ def form_2023():
     return build_form(YEAR)
 
 
+# Built once per session and shared by the xdist workers (tests/session_files.py); never changed.
 @cache
 def template_file() -> Path:
+    from session_files import shared_file
+
     from xltool.template.writer import write_template
 
-    with chinese():  # prompts and labels in the default language
-        return write_template(scratch("template") / "template_2023.xlsx", YEAR)
+    def build(out: Path) -> None:
+        with chinese():  # prompts and labels in the default language
+            write_template(out, YEAR)
+
+    return shared_file("template/template_2023.xlsx", build)
 
 
 @cache
 def filled_file() -> Path:
+    from session_files import shared_file
+
     from xltool.template.fill import fill_workbook
 
-    return fill_workbook(template_file(), example_values(), scratch("filled") / "luosong_2023_filled.xlsx")
+    return shared_file("filled/luosong_2023_filled.xlsx",
+                       lambda out: fill_workbook(template_file(), example_values(), out))
 
 
 @cache
 def corrected_file() -> Path:
+    from session_files import shared_file
+
     from xltool.template.fill import fill_workbook
 
-    return fill_workbook(template_file(), corrected_values(), scratch("filled") / "luosong_2023_corrected.xlsx")
+    return shared_file("filled/luosong_2023_corrected.xlsx",
+                       lambda out: fill_workbook(template_file(), corrected_values(), out))
 
 
 @cache
 def lo_example_file() -> Path:
     """The filled example after xltool.office.recalculate (forced recalculation)."""
-    from xltool.office import recalculate
+    from session_files import shared_file
 
-    return recalculate(filled_file(), scratch("lo") / "luosong_2023_recalculated.xlsx")
+    from xltool.office import recalculate
+    from xltool.atomic import write_atomic
+
+    return shared_file("lo/luosong_2023_recalculated.xlsx",
+                       lambda out: write_atomic(out, lambda tmp: recalculate(filled_file(), tmp)))
 
 
 @cache

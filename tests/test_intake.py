@@ -67,7 +67,7 @@ def imap(tmp_path):
     server = dovecot.Dovecot()
     server.start()
     yield server
-    server.stop()
+    server.stop(wait=False)
 
 
 @pytest.fixture(autouse=True)
@@ -474,7 +474,7 @@ def uninterrupted(books, tmp_path_factory):
         assert done.returncode == 0, done.stderr
         return _outputs(folder), len(smtp.messages)
     finally:
-        server.stop()
+        server.stop(wait=False)
         smtp.stop()
 
 

@@ -343,41 +343,53 @@ def known_fields(case: Case, form) -> frozenset[str]:
 
 @cache
 def template(pack: str, year: int, cfg_json: str) -> Path:
-    """One template per pack, year and settings for the whole process: cases sharing them share it
-    (filling copies it; the template itself is never changed)."""
+    """One template per pack, year and settings for the whole session: cases sharing them share
+    it, across xdist workers too (tests/session_files.py: the first worker to need it builds it,
+    the other reads it; filling copies it, the template itself is never changed)."""
+    from session_files import shared_file
+
     from xltool.form.scoring import ScoringConfig
     from xltool.template.writer import build_workbook, save_atomic
 
-    cfg = ScoringConfig.from_json(cfg_json)
     name = f"{pack}_{year}_{hashlib.sha256(cfg_json.encode()).hexdigest()[:12]}.xlsx"
-    return save_atomic(build_workbook(year, cfg=cfg, form_id=pack), _templates_folder() / name)
+    return shared_file(f"conformance_templates/{name}", lambda out: save_atomic(
+        build_workbook(year, cfg=ScoringConfig.from_json(cfg_json), form_id=pack), out))
 
 
 @cache
-def _templates_folder() -> Path:
-    from helpers import scratch
+def _splicer(path: Path, form_json: str):
+    """The template's bytes, ready to take a value in any input cell (template/splice.py: the
+    cell written as openpyxl writes it, every other byte as the writer built it)."""
+    from xltool.template.splice import Splicer
 
-    return scratch("conformance_templates")
+    cells: dict[str, list[str]] = json.loads(form_json)
+    return Splicer(path.read_bytes(), cells)
 
 
 def workbook(case: Case, folder: Path) -> Path:
-    """The case filled into its pack's template; raw texts then typed into their cells."""
-    from xltool.template.fill import fill_workbook
+    """The case filled into its pack's template (values validated as ``xltool fill`` validates
+    them, then spliced into the template's input cells); raw texts typed into their cells as text."""
+    from xltool.form.model import Role
+    from xltool.template.fill import FillError, validate
 
     form = form_for(case)
     values, raw = case_values(case, form)
-    filled = fill_workbook(template(case.pack, case.year, form.scoring_json),
-                           {k: v for k, v in values.items() if v is not None}, folder / f"{case.id}.xlsx")
-    if raw:
-        import openpyxl
-
-        wb = openpyxl.load_workbook(filled)
-        titles = {s.key: s.title for s in form.sheets}
-        for fid, text in raw.items():
-            f = form.field(fid)
-            wb[titles[f.sheet]][f.cell].value = text
-        wb.save(filled)
-    return filled
+    coerced = validate(form, {k: v for k, v in values.items() if v is not None})
+    if "info_year" in coerced and int(coerced["info_year"]) != form.year:  # type: ignore[call-overload]
+        raise FillError([f"{case.id}: info_year {coerced['info_year']} is not the template's {form.year}"])
+    titles = {s.key: s.title for s in form.sheets}
+    inputs: dict[str, list[str]] = {}
+    for f in form.fields:
+        if f.role is Role.INPUT:
+            inputs.setdefault(titles[f.sheet], []).append(f.cell)
+    splicer = _splicer(template(case.pack, case.year, form.scoring_json), json.dumps(inputs, sort_keys=True))
+    cells: dict[str, dict[str, object]] = {}
+    for fid, value in [*coerced.items(), *raw.items()]:
+        f = form.field(fid)
+        if f.role is not Role.INPUT:
+            raise FillError([f"{case.id}: {fid} is not an input cell"])
+        cells.setdefault(titles[f.sheet], {})[f.cell] = value
+    return splicer.write(folder / f"{case.id}.xlsx", cells)
 
 
 def check_workbook(case: Case, folder: Path):

@@ -78,22 +78,21 @@ def _subsets(case_id: str):
     case = next(c for c in CORRECTED if c.id == case_id)
     form, cfg = form_for(case), scoring_for(case)
     checks = build_checks(form.year, cfg, form_id=form.pack_id)
+    reads_of = []  # each check with the inputs it reads, worked out once per check
+    for check in checks:
+        refs = set(check.fields)
+        for side in (check.lhs, check.rhs, check.applies, check.tolerance_expr):
+            if side is not None:
+                refs |= set(side.refs())
+        expanded = set()
+        for r in refs:
+            expanded |= set(leaf_refs(form.formulas[r], form.formulas)) if r in form.formulas else {r}
+        reads_of.append((check, expanded))
     out = {}
     for f in form.inputs:
         if f.kind is not Kind.AMOUNT:
             continue
-        reads = []
-        for check in checks:
-            refs = set(check.fields)
-            for side in (check.lhs, check.rhs, check.applies, check.tolerance_expr):
-                if side is not None:
-                    refs |= set(side.refs())
-            expanded = set()
-            for r in refs:
-                expanded |= set(leaf_refs(form.formulas[r], form.formulas)) if r in form.formulas else {r}
-            if f.id in expanded:
-                reads.append(check)
-        out[f.id] = tuple(reads)
+        out[f.id] = tuple(check for check, expanded in reads_of if f.id in expanded)
     return form, cfg, out
 
 
