@@ -144,9 +144,11 @@ def check_file(path: str, source: str, cfg_json: str | None, staging: str | None
     if staging and report.findings and not header["blank"]:  # a blank template gets no lists
         report_json = WorkbookReport.model_validate(dumped).model_dump_json()  # exactly as the round reloads it
         folder = Path(staging) / staging_key(source, report.sha256)
+        # What the round compares its outputs with, unless it adds findings (saves it reading the report back).
+        header["stamp"], header["stamp_source"] = output_stamp(report.sha256, report_json), source
         try:
             write_outputs(path, report_json, str(folder), source)
-            (folder / STAMP_FILE).write_text(output_stamp(report.sha256, report_json), encoding="utf-8")
+            (folder / STAMP_FILE).write_text(header["stamp"], encoding="utf-8")
         except Exception:  # noqa: BLE001 - the round writes them itself then
             pass
     header["seconds"] = round(time.perf_counter() - started, 4)
