@@ -449,6 +449,7 @@ def _findings_sheet(ws, outcome: AuditOutcome) -> Counter:
                         cells_text(f, limit=4), f.message, values_text(f), f.difference,
                         "\n".join(f.attribution), f.fix],
                        {5: {"fill": SEVERITY_FILL[f.severity]}, 9: {"number_format": number_format(f.kind)}})
+            report = None  # let go of it before the next is read
 
     widths = [11, 8, 11, 7, 8, 13, 25, 31, 10, 24, 18]  # one A4 landscape page wide, wrapped
     _table(ws, headers, rows(), widths)
