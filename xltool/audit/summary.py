@@ -32,6 +32,7 @@ import tempfile
 import zipfile
 from collections import Counter
 from collections.abc import Iterable, Iterator
+from functools import lru_cache
 from datetime import date
 from pathlib import Path
 from xml.sax.saxutils import escape
@@ -199,16 +200,20 @@ class Rows:
         return self._count
 
     def append(self, row: list[object]) -> None:
+        # Each row with its length before it: read back with one read (marshal.load on a file
+        # reads it piece by piece, 80 times slower).
+        data = marshal.dumps(row)
         self._file.seek(0, 2)
-        marshal.dump(row, self._file)
+        self._file.write(len(data).to_bytes(4, "little") + data)
         self._count += 1
 
     def __iter__(self) -> Iterator[list[object]]:
         position = 0
         for _n in range(self._count):  # each reader keeps its own place
             self._file.seek(position)
-            row = marshal.load(self._file)
-            position = self._file.tell()
+            size = int.from_bytes(self._file.read(4), "little")
+            row = marshal.loads(self._file.read(size))
+            position += 4 + size
             yield row
 
 
@@ -604,7 +609,8 @@ def write_csv(outcome: AuditOutcome, out: Path) -> Path:
         with open(tmp, "w", encoding="utf-8-sig", newline="") as fh:  # row by row: no copy of the whole table
             writer = csv.writer(fh, lineterminator="\r\n")
             writer.writerow([csv_safe(v) for v in labels])  # one header row: what a person reads (全部数据 has the ids)
-            writer.writerows([csv_safe(v) if type(v) is str else "" if v is None else v for v in row] for row in rows)
+            # (the csv module writes None as an empty field)
+            writer.writerows([csv_safe(v) if type(v) is str else v for v in row] for row in rows)
 
     return write_atomic(out, write)
 
@@ -633,6 +639,12 @@ def _cell_xml(ref: str, value: object, style: str = "") -> str:
     return f'<c r="{ref}" t="inlineStr"><is><t{space}>{escape(text)}</t></is></c>'
 
 
+@lru_cache(maxsize=16384)
+def _text_xml(value: str) -> str:
+    """What follows the reference of a text cell of 全部数据 (many texts recur from unit to unit)."""
+    return _cell_xml("", value)[len('<c r=""'):]
+
+
 ROWS_PER_CHUNK = 200  # rows rendered at a time when streamed into the package
 
 
@@ -645,12 +657,24 @@ def _rows_xml(rows: Iterable[list[object]], *, first_row: int, formats: list[str
     styles = [f' s="{DATA_STYLES[code]}"' if code else "" for code in (formats or [])]
     styles += [""] * (width - len(styles))
     parts: list[str] = []
+    append = parts.append
     for r, row in enumerate(rows, start=first_row):
-        parts.append(f'<row r="{r}">')
+        append(f'<row r="{r}">')
         for c, value in enumerate(row):
-            if value is not None and value != "":
-                parts.append(_cell_xml(f"{letters[c]}{r}", value, styles[c]))
-        parts.append("</row>")
+            if value is None:
+                continue
+            kind = type(value)
+            # The common cells written here directly (as _cell_xml writes them), the rest by it.
+            if kind is float and value - value == 0:  # finite
+                append(f'<c r="{letters[c]}{r}"{styles[c]}><v>{value!r}</v></c>')
+            elif kind is int:
+                append(f'<c r="{letters[c]}{r}"{styles[c]}><v>{value}</v></c>')
+            elif kind is str:
+                if value:
+                    append(f'<c r="{letters[c]}{r}"{_text_xml(value)}')
+            else:
+                append(_cell_xml(f"{letters[c]}{r}", value, styles[c]))
+        append("</row>")
         if (r - first_row) % ROWS_PER_CHUNK == ROWS_PER_CHUNK - 1:
             yield "".join(parts).encode("utf-8")
             parts = []
