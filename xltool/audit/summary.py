@@ -639,7 +639,7 @@ def _cell_xml(ref: str, value: object, style: str = "") -> str:
     return f'<c r="{ref}" t="inlineStr"><is><t{space}>{escape(text)}</t></is></c>'
 
 
-@lru_cache(maxsize=16384)
+@lru_cache(maxsize=2048)  # bounded: the memory of a round must not grow with its units
 def _text_xml(value: str) -> str:
     """What follows the reference of a text cell of 全部数据 (many texts recur from unit to unit)."""
     return _cell_xml("", value)[len('<c r=""'):]
