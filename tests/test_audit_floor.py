@@ -101,3 +101,15 @@ def test_the_round_keeps_no_report_and_the_summary_reads_them_back_one_at_a_time
     assert sorted(c.value for c in wb["问题明细"]["D"][1:]) == sorted(k["key"].split(":")[0] for u in checked for k in u.finding_keys)
     assert len(loads) == len(with_findings)  # a unit without findings is not read back at all
     assert max(loads) == 1  # each report let go before the next is read
+
+
+def test_every_dataset_row_reaches_the_sheet_in_small_chunks():
+    """全部数据 is rendered a few rows at a time (a row is a thousand cells), every row kept."""
+    from xltool.audit.summary import ROWS_PER_CHUNK, _rows_xml
+
+    rows = [[f"单位{n}", n, 0.5 + n, None, "=x", ""] for n in range(3 * ROWS_PER_CHUNK + 1)]
+    chunks = list(_rows_xml(rows, first_row=3, formats=None, width=6))
+    xml = b"".join(chunks).decode()
+    assert len(chunks) == 4 and xml.count("<row ") == len(rows) and f'<row r="{len(rows) + 2}">' in xml
+    assert all(f">单位{n}<" in xml and f'<v>{0.5 + n!r}</v>' in xml for n in range(len(rows)))
+    assert "'=x" in xml and xml.count("<c ") == 4 * len(rows)  # blank and None write no cell
