@@ -330,6 +330,13 @@ def _for_summary(outcome: AuditOutcome) -> AuditOutcome:
     for u in outcome.units:
         light = copy.copy(u)  # not dataclasses.replace: that would read the report back
         light.values = summary_values(u.values)
+        light.outputs, light.reports = [], []
+        if light.finding_keys:
+            light.finding_keys = None  # some: listed from the report, read back then
+        s = u.submission
+        if s is not None:
+            light.submission = replace(s, header={k: s.header[k] for k in ("template_version", "blank") if k in s.header},
+                                       path=None)
         units.append(light)
     return replace(outcome, units=units, dataset=None)
 
