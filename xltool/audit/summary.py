@@ -108,6 +108,9 @@ def _append(ws, cells: list, height: float | None = None) -> None:
     """Append a row to a streamed sheet, *height* points high (the row's size is written with it)."""
     row = ws.__dict__.get("_xltool_rows", 0) + 1  # a write-only sheet does not count its rows
     ws.__dict__["_xltool_rows"] = row
+    if cells:  # the extent of the cells, as openpyxl states it for a sheet it holds
+        ws.__dict__["_xltool_columns"] = max(ws.__dict__.get("_xltool_columns", 1), len(cells))
+        ws.__dict__["_xltool_last"] = row
     if height is not None:
         ws.row_dimensions[row].height = height
     ws.append(cells)
@@ -406,9 +409,26 @@ def summary_package(outcome: AuditOutcome, ids: list[str], labels: list[str], ro
     charts.page_setup.scale = 100
     _charts_sheet(charts, outcome, by_rule)
     wb.properties.title = title
+    dims = [f"A1:{get_column_letter(ws.__dict__.get('_xltool_columns', 1))}{ws.__dict__.get('_xltool_last', 1)}"
+            for ws in wb.worksheets]
     buffer = io.BytesIO()
     wb.save(buffer)
-    return buffer.getvalue(), wb.sheetnames.index(data_title)
+    return _with_dimensions(buffer.getvalue(), dims), wb.sheetnames.index(data_title)
+
+
+def _with_dimensions(package: bytes, dims: list[str]) -> bytes:
+    """*package* with each sheet's <dimension> (which openpyxl's write-only mode leaves out, as it
+    writes the rows after it): readers that go by it, e.g. openpyxl's read-only mode, see every
+    row as wide as the table."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(package)) as zin, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            data = zin.read(info.filename)
+            m = re.fullmatch(r"xl/worksheets/sheet(\d+)\.xml", info.filename)
+            if m and int(m.group(1)) <= len(dims) and b"<dimension " not in data:
+                data = data.replace(b"</sheetPr>", b'</sheetPr><dimension ref="%s"/>' % dims[int(m.group(1)) - 1].encode(), 1)
+            zout.writestr(info, data)
+    return out.getvalue()
 
 
 def _version(u: UnitResult) -> str:
