@@ -58,3 +58,58 @@ def test_dataset_rows_come_back_exactly_from_their_file_however_often_read():
     rows.append(["late", "", "", "", 1.5, 1, None, False, "", ""])
     assert next(outer) == written[1] and len(rows) == 3
     assert [type(v) for v in list(rows)[0]] == [type(v) for v in written[0]]
+
+
+def test_the_round_keeps_no_report_and_the_summary_reads_them_back_one_at_a_time(tmp_path):
+    """Memory flat as the batch grows: after the round no unit's report is held in memory (each is
+    read back from the history database when asked for), and 审核汇总.xlsx holds at most one
+    report at a time while it lists every finding."""
+    import sys
+    import weakref
+    from pathlib import Path
+
+    import openpyxl
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    import generate
+
+    from xltool.audit.run import AuditOptions, run_audit
+    from xltool.audit.summary import write_summary
+
+    folder = tmp_path / "batch"
+    manifest = generate.generate(6, folder, seed=5, fault_share=0.7, duplicates=0)
+    outcome = run_audit(AuditOptions(inputs=[folder], out=tmp_path / "out", roster=folder / manifest["roster"], jobs=1))
+    checked = [u for u in outcome.units if u.has_report]
+    assert len(checked) >= 6 and all(u.__dict__.get("_report") is None for u in outcome.units)
+    with_findings = [u for u in checked if u.finding_keys]
+    assert with_findings and len(with_findings) < len(checked)  # some units have nothing to list
+
+    store, refs, loads = outcome.store, [], []
+
+    class Counting:  # the round's store, counting the reports alive whenever one is read back
+        def load(self, unit):
+            report = store.load(unit)
+            refs.append(weakref.ref(report))
+            loads.append(sum(r() is not None for r in refs))
+            return report
+
+    for unit in checked:
+        unit.stash(Counting())
+    wb = openpyxl.load_workbook(write_summary(outcome, tmp_path / "summary.xlsx"))
+    total = sum(len(u.finding_keys) for u in checked)
+    assert wb["问题明细"].max_row == 1 + total
+    assert sorted(c.value for c in wb["问题明细"]["D"][1:]) == sorted(k["key"].split(":")[0] for u in checked for k in u.finding_keys)
+    assert len(loads) == len(with_findings)  # a unit without findings is not read back at all
+    assert max(loads) == 1  # each report let go before the next is read
+
+
+def test_every_dataset_row_reaches_the_sheet_in_small_chunks():
+    """全部数据 is rendered a few rows at a time (a row is a thousand cells), every row kept."""
+    from xltool.audit.summary import ROWS_PER_CHUNK, _rows_xml
+
+    rows = [[f"单位{n}", n, 0.5 + n, None, "=x", ""] for n in range(3 * ROWS_PER_CHUNK + 1)]
+    chunks = list(_rows_xml(rows, first_row=3, formats=None, width=6))
+    xml = b"".join(chunks).decode()
+    assert len(chunks) == 4 and xml.count("<row ") == len(rows) and f'<row r="{len(rows) + 2}">' in xml
+    assert all(f">单位{n}<" in xml and f'<v>{0.5 + n!r}</v>' in xml for n in range(len(rows)))
+    assert "'=x" in xml and xml.count("<c ") == 4 * len(rows)  # blank and None write no cell

@@ -11,6 +11,9 @@ Tables
   rounds       per finished round and unit: the workbook kept and its findings (keys and
                severities); the next round compares against it (fixed / new / still open).
   outputs      a stamp per per-unit output file, so a rerun does not rewrite what is current.
+  reports      per round and unit, a report the round changed after the check (findings across
+               a Word report or against last year); the outputs read it back from here
+               (xltool.audit.reportstore). Only the latest round's are kept.
 
 Results are committed in small groups (``COMMIT_GROUP`` results, or ``COMMIT_EVERY`` seconds,
 whichever comes first; WAL journal): killing the audit loses at most that last group, which the
@@ -80,6 +83,12 @@ CREATE TABLE IF NOT EXISTS rounds (
     PRIMARY KEY (run_id, unit_key)
 );
 CREATE TABLE IF NOT EXISTS outputs (path TEXT PRIMARY KEY, stamp TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS reports (
+    run_id INTEGER NOT NULL,
+    unit_key TEXT NOT NULL,
+    report TEXT NOT NULL,
+    PRIMARY KEY (run_id, unit_key)
+);
 """
 
 
@@ -270,6 +279,17 @@ class History:
             out[row[0]] = {"unit": row[1], "unit_code": row[2], "source": row[3], "sha256": row[4],
                            "rules_key": row[5], "status": row[6], "findings": json.loads(row[7])}
         return out
+
+    def clear_reports(self, run_id: int) -> None:
+        """Forget the reports the round saved before (it is about to save them again) and those of
+        earlier rounds."""
+        self.db.execute("DELETE FROM reports")
+        self.commit()
+
+    def save_report(self, run_id: int, unit_key: str, text: str) -> None:
+        self.db.execute("INSERT OR REPLACE INTO reports(run_id, unit_key, report) VALUES (?, ?, ?)",
+                        (run_id, unit_key, text))
+        self._pending += 1
 
     # -- per-unit output stamps -----------------------------------------------------------------
 

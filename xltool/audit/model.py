@@ -127,6 +127,18 @@ class UnitResult:
     outputs: list[Path] = field(default_factory=list)
     note: str = ""  # e.g. why the unit is 无法读取
     reports: list[Submission] = field(default_factory=list)  # Word reports sent beside the kept workbook
+    finding_keys: list[dict] | None = None  # {"key", "severity", "message"} of the report's findings
+
+    @property
+    def has_report(self) -> bool:
+        """The unit's readable workbook was checked (its report is in memory or in the store)."""
+        return self.__dict__.get("_report") is not None or self.__dict__.get("_stored") is not None
+
+    def stash(self, store) -> None:
+        """The unit's report is in *store* (an object with ``load(unit)``, e.g. the round's history
+        database): let go of any copy in memory; from now on ``report`` reads it back from there
+        each time it is asked for, so a round of thousands of units never holds their reports."""
+        self.__dict__["_report"], self.__dict__["_stored"] = None, store
 
     @property
     def folder_name(self) -> str:
@@ -138,6 +150,22 @@ class UnitResult:
         # name ending in .xlsx (the clean-up of stale outputs globs for *.xlsx).
         text = self.code or self.unit or (Path(self.submission.name).stem if self.submission else self.key)
         return component(text, fallback="unit", max_length=60)
+
+
+def _get_report(self: UnitResult) -> WorkbookReport | None:
+    report = self.__dict__.get("_report")
+    if report is not None:
+        return report
+    store = self.__dict__.get("_stored")
+    return store.load(self) if store is not None else None  # a fresh copy: changes to it are not kept
+
+
+def _set_report(self: UnitResult, report: WorkbookReport | None) -> None:
+    self.__dict__["_report"], self.__dict__["_stored"] = report, None
+
+
+# ``report`` stays a dataclass field (UnitResult(report=...) as before), read through the store once stashed.
+UnitResult.report = property(_get_report, _set_report)  # type: ignore[assignment]
 
 
 @dataclass
@@ -172,6 +200,7 @@ class AuditOutcome:
     dataset: tuple | None = field(default=None, repr=False)  # (ids, labels, rows), built once for xlsx and CSV
     clutter: int = 0  # lock files, Thumbs.db, macOS forks in the inputs: counted, not listed
     cross_counts: list[int] = field(default_factory=lambda: [0, 0])  # last year: [compared, without figures]
+    store: object | None = field(default=None, repr=False, compare=False)  # where the units' reports are read back from
 
     def count(self, status: Status) -> int:
         return sum(u.status is status for u in self.units)

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from itertools import islice
 
-from xltool.audit.worker import init_worker
+from xltool.audit.worker import init_worker, warm_up
 
 
 def batches(tasks: Iterable[tuple], size: int) -> Iterator[tuple[list[tuple]]]:
@@ -75,10 +75,18 @@ class Workers:
             return
         # Loaded once here rather than in every worker: the per-unit output writers (openpyxl
         # among them) and the summary, which this process needs at the end anyway.
+        import multiprocessing
+
         import xltool.audit.issuelist  # noqa: F401
         import xltool.audit.marking  # noqa: F401
         import xltool.audit.summary  # noqa: F401
 
+        if warm is not None and multiprocessing.get_start_method() == "fork":
+            # Forked workers inherit what this process holds: warm up once here (the checks
+            # loaded, the form built, its rules compiled, the issue list's prototype made)
+            # instead of once in every worker.
+            warm_up(*warm)
+            warm = None
         # The platform's default start method (fork on Linux: workers inherit the loaded
         # modules). A first task starts every worker now, before any progress-bar thread.
         self.pool = ProcessPoolExecutor(max_workers=self.jobs, initializer=init_worker, initargs=(os.getpid(), warm))

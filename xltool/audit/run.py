@@ -113,6 +113,12 @@ def file_digest(item: InputFile, limits: Limits) -> str:
     return digest.hexdigest()
 
 
+# What the round reads of a stored result's identity header (see worker.check_file).
+_HEADER_KEPT = frozenset({"unit", "unit_code", "year", "template_version", "email", "date", "scoring", "form", "blank",
+                          "kind", "reason", "message", "stamp", "stamp_source"})
+_SHARED = frozenset({"scoring", "form", "template_version", "year"})
+
+
 # -- the round ------------------------------------------------------------------------------------------
 
 def run_audit(options: AuditOptions, progress: Progress | None = None) -> AuditOutcome:
@@ -214,6 +220,8 @@ def _run_audit(options: AuditOptions, progress: Progress | None = None) -> Audit
         return outcome
     finally:
         workers.stop(interrupted=interrupted)
+        if not interrupted and outcome.store is not None:
+            outcome.store.detach()  # the reports are read through a connection of its own from now on
         try:
             history.close()
         except Exception:  # noqa: BLE001 - a failing close must not hide why the round stopped
@@ -241,30 +249,56 @@ def finalise(history: History, run_id: int, key: str, files: list[tuple[InputFil
     so the round's memory does not grow with every unit's values."""
     from xltool.audit.summary import Dataset, summary_values
 
+    from xltool.audit.reportcodec import finding_dicts, report_from_dict, report_json
+    from xltool.audit.reportstore import ReportStore
+
     progress.phase(_("Writing the outputs"))
     current = {(item.source, sha): item for item, sha in files}
     submissions: list[Submission] = []
+    shared: dict[str, str] = {}  # one copy of each scoring text the headers repeat
     for source, sha, size, mtime, status in history.submissions(run_id):
         item = current.get((source, sha))
         header = history.header(sha, key) if item is not None else None
         if header is None:
             continue
-        header.pop("findings", None)  # the report has them; the round never reads this copy
-        submissions.append(Submission(source=source, sha256=sha, size=size, mtime=mtime, status=header.pop("_status"),
+        status = header.pop("_status")
+        # Only what the round reads of it (the findings come with the unit's body), texts that
+        # recur from unit to unit kept once: a round of 10,000 files holds 10,000 of these.
+        header = {k: shared.setdefault(v, v) if type(v) is str and k in _SHARED else v
+                  for k, v in header.items() if k in _HEADER_KEPT}
+        submissions.append(Submission(source=source, sha256=sha, size=size, mtime=mtime, status=status,
                                       header=header, body=None, path=item.path))
     outcome = resolve(submissions, roster, rejected, run_id)
     dataset = Dataset(outcome)
+    # Each unit's report stays in the database (results, or reports when the round changes it):
+    # the outputs read it back one unit at a time (UnitResult.stash).
+    store = ReportStore(history.path, key, run_id, db=history.db)
+    outcome.store = store
+    history.clear_reports(run_id)
     for unit in outcome.units:
         if unit.submission is not None and unit.submission.readable:
-            _load_body(history.body(unit.submission.sha256, key), unit)
-            if unit.reports and unit.report is not None:
-                from xltool.word.check import audit_across
+            data = _load_body(history.body(unit.submission.sha256, key), unit)
+            if data is not None and (unit.reports or previous is not None):
+                report = report_from_dict(data)
+                report.path = unit.submission.source
+                unit.report = report
+                before = len(report.findings)
+                if unit.reports:
+                    from xltool.word.check import audit_across
 
-                audit_across(unit, [history.body(r.sha256, key) for r in unit.reports])
-            if previous is not None:
-                _cross_year(unit, previous, outcome.cross_counts)
+                    audit_across(unit, [history.body(r.sha256, key) for r in unit.reports])
+                if previous is not None:
+                    _cross_year(unit, previous, outcome.cross_counts)
+                report = unit.report
+                if len(report.findings) != before:  # findings added: this report is the round's own
+                    history.save_report(run_id, unit.key, report_json(report))
+                    unit.finding_keys = finding_keys(finding_dicts(report))
+                    unit.submission.header.pop("stamp", None)  # the worker's stamp was of the report as checked
+            if data is not None:
+                unit.stash(store)
             dataset.add(unit)
             unit.values = summary_values(unit.values)
+    history.commit()
     dataset.keep(outcome)
     outcome.files = len(files) + len(rejected)
     outcome.clutter = clutter
@@ -289,22 +323,24 @@ def finalise(history: History, run_id: int, key: str, files: list[tuple[InputFil
     return outcome
 
 
-def _load_body(text: str | None, unit: UnitResult) -> None:
-    from xltool.check.finding import WorkbookReport
-
+def _load_body(text: str | None, unit: UnitResult) -> dict | None:
+    """Set the unit's values, counts, status and finding keys from its stored body; its report as
+    a dict (None for a blank template, which gets no report)."""
     if unit.submission is not None and unit.submission.blank:
         # Nothing typed: one status, not the template's every required entry as 必须修改.
         unit.status = Status.BLANK
         unit.note = (unit.note + "；" if unit.note else "") + _(
             "The template was returned blank: nothing was filled in.")
-        return
+        return None
     body = json.loads(text) if text else {}
-    report = WorkbookReport.from_dict(body.get("report", {"path": unit.submission.source}))  # type: ignore[union-attr]
-    report.path = unit.submission.source  # type: ignore[union-attr]  # what the bureau knows the file by
-    unit.report = report
+    data = body.get("report") or {"path": unit.submission.source}  # type: ignore[union-attr]
+    findings = data.get("findings") or []
+    unit.finding_keys = finding_keys(findings)
     unit.values = body.get("values", {})
-    unit.errors, unit.warnings = report.errors, report.warnings
-    unit.status = Status.FIX if report.errors else Status.EXPLAIN if report.warnings else Status.PASSED
+    unit.errors = sum(f.get("severity") == "error" for f in findings)
+    unit.warnings = sum(f.get("severity") == "warning" for f in findings)
+    unit.status = Status.FIX if unit.errors else Status.EXPLAIN if unit.warnings else Status.PASSED
+    return data
 
 
 # -- who submitted what -------------------------------------------------------------------------------------
@@ -427,16 +463,20 @@ def _cross_year(unit: UnitResult, previous, counts: list[int]) -> None:
 
 
 def _findings_of(unit: UnitResult) -> list[dict]:
-    if unit.report is None:
+    if not unit.has_report:
         return []
-    return finding_keys([f.to_dict() for f in unit.report.findings])
+    if unit.finding_keys is None:  # a unit built elsewhere with its report in memory
+        from xltool.audit.reportcodec import finding_dicts
+
+        return finding_keys(finding_dicts(unit.report))
+    return unit.finding_keys
 
 
 def _compare_rounds(outcome: AuditOutcome, last_round: dict[str, dict]) -> None:
     if outcome.previous_run is None:
         return
     for unit in outcome.units:
-        if unit.report is None:
+        if not unit.has_report:
             continue
         before = last_round.get(unit.key)
         if before is None:
@@ -468,6 +508,8 @@ def _unit_outputs(outcome: AuditOutcome, history: History, out: Path, workers: W
     place when their stamp matches; the rest are written now. Files under units/ that no
     longer belong to any unit are removed, and so is .staging.
     """
+    from xltool.audit.reportcodec import report_json
+
     root = out / "units"
     staging = out / STAGING
     expected: set[Path] = set()
@@ -476,12 +518,14 @@ def _unit_outputs(outcome: AuditOutcome, history: History, out: Path, workers: W
     folders = Names()  # two units whose names fold to the same folder get _2, _3, ...
     for unit in outcome.units:
         s = unit.submission
-        if unit.report is None or not unit.report.findings or s is None or s.path is None:
+        if not unit.has_report or not _findings_of(unit) or s is None or s.path is None:
             continue
         folder = inside(root, folders.take(unit.folder_name, max_length=64))
         paths = [inside(folder, name) for name in output_names(s.source)]
-        report_json = unit.report.to_json()
-        stamp = output_stamp(s.sha256, report_json)
+        # The worker stamped the report as it checked it (for this source); else it is read back.
+        stamp = s.header.get("stamp") if s.header.get("stamp_source") == s.source else None
+        if stamp is None:
+            stamp = output_stamp(s.sha256, report_json(unit.report))
         expected.update(paths)
         unit.outputs = paths
         if all(p.is_file() for p in paths) and history.output_stamp(str(paths[0])) == stamp:
@@ -511,7 +555,7 @@ def _unit_outputs(outcome: AuditOutcome, history: History, out: Path, workers: W
             return
         history.set_output_stamp(str(paths[0]), stamp, commit=False)
 
-    rendered = ((path, unit.report.to_json(), folder, source) for path, unit, folder, source in tasks)
+    rendered = ((path, report_json(unit.report), folder, source) for path, unit, folder, source in tasks)
     map_unordered(write_outputs_unless_gone, rendered, workers.get(len(tasks)) if len(tasks) > 4 else None, on_result,
                   workers.in_flight)
     history.commit()
@@ -556,18 +600,19 @@ def _email(outcome: AuditOutcome, options: AuditOptions) -> dict[str, int]:
             status = _("not mailed: the template was returned blank")
             tally[status] = tally.get(status, 0) + 1
             continue
-        if unit.report is None:
+        if not unit.has_report:
             continue
         if options.roster is not None and not unit.on_roster:
             # A workbook from a unit the bureau did not list: its address comes from the workbook itself.
             status = _("not mailed: unit not on the roster")
             tally[status] = tally.get(status, 0) + 1
             continue
-        attachments = report_attachments(unit.report, unit.outputs[0], unit.outputs[1]) if unit.outputs else []
+        report = unit.report  # read back once for this unit
+        attachments = report_attachments(report, unit.outputs[0], unit.outputs[1]) if unit.outputs else []
         try:
             # The roster's address as given; a workbook's own 电子邮箱 goes through the capped path.
-            from_roster = unit.on_roster and unit.email and unit.email != (unit.report.contact_email or "")
-            result = deliver_report(unit.report, attachments, settings, to=unit.email if from_roster else None,
+            from_roster = unit.on_roster and unit.email and unit.email != (report.contact_email or "")
+            result = deliver_report(report, attachments, settings, to=unit.email if from_roster else None,
                                     dry_run=options.dry_run, resend=options.resend)
             status = result.status.label
             if result.dropped:

@@ -32,11 +32,13 @@ import tempfile
 import zipfile
 from collections import Counter
 from collections.abc import Iterable, Iterator
+from functools import lru_cache
 from datetime import date
 from pathlib import Path
 from xml.sax.saxutils import escape
 
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
 from openpyxl.chart import BarChart, Reference
 from openpyxl.chart.label import DataLabelList
 from openpyxl.worksheet.pagebreak import Break
@@ -50,7 +52,7 @@ from xltool.i18n import _
 from xltool.report.terminal import cells_text
 from xltool.template.styles import FAIL_RGB, WARN_RGB
 from xltool.report.xlsx_list import (COUNT_FORMAT, HEADER_FILL, NUMBER_FORMATS, SEVERITY_FILL, number_format,
-                                     page_furniture, print_setup, row_height, safe_text, values_text, write_cell)
+                                     page_furniture, print_setup, row_height, safe_text, values_text)
 
 STATUS_FILL = {
     Status.PASSED: PatternFill("solid", fgColor="C6EFCE"),
@@ -78,34 +80,70 @@ def csv_name() -> str:
 
 # -- helpers -------------------------------------------------------------------------------------
 
-def _header(ws, row: int, headers: list[str], widths: list[float] | None = None) -> None:
-    for col, head in enumerate(headers, start=1):
-        cell = ws.cell(row=row, column=col, value=head)
+def _text_cell(ws, value: object) -> WriteOnlyCell:
+    """A cell of a streamed sheet as xlsx_list.write_cell writes one: text never a formula."""
+    cell = WriteOnlyCell(ws, value=safe_text(value) if isinstance(value, str) else value)
+    if isinstance(value, str):
+        cell.data_type = "s"  # never a formula, whatever the text says
+    return cell
+
+
+def _header(ws, headers: list[str], widths: list[float] | None = None, height: float | None = None) -> None:
+    """Append the bold header row; with *widths*, size the columns (before the first row) and the row."""
+    if widths:
+        for col in range(1, len(headers) + 1):
+            ws.column_dimensions[get_column_letter(col)].width = widths[col - 1] if col - 1 < len(widths) else 14
+        height = row_height(headers, tuple(widths))
+    cells = []
+    for head in headers:
+        cell = WriteOnlyCell(ws, value=head)
         cell.font = Font(bold=True)
         cell.fill = HEADER_FILL
         cell.alignment = Alignment(wrap_text=True, vertical="center")
-        if widths:
-            ws.column_dimensions[get_column_letter(col)].width = widths[col - 1] if col - 1 < len(widths) else 14
-    if widths:
-        ws.row_dimensions[row].height = row_height(headers, tuple(widths))
+        cells.append(cell)
+    _append(ws, cells, height)
 
 
-def _table(ws, headers: list[str], rows: list[list[object]], widths: list[float],
-           formats: dict[int, str] | None = None) -> None:
-    """A filterable table: bold header, frozen, every text a string cell, wrapped at the top of
-    a row tall enough for it; *formats*: the number format of each numeric column (1-based)."""
-    _header(ws, 1, headers, widths)
+def _append(ws, cells: list, height: float | None = None) -> None:
+    """Append a row to a streamed sheet, *height* points high (the row's size is written with it)."""
+    row = ws.__dict__.get("_xltool_rows", 0) + 1  # a write-only sheet does not count its rows
+    ws.__dict__["_xltool_rows"] = row
+    if cells:  # the extent of the cells, as openpyxl states it for a sheet it holds
+        ws.__dict__["_xltool_columns"] = max(ws.__dict__.get("_xltool_columns", 1), len(cells))
+        ws.__dict__["_xltool_last"] = row
+    if height is not None:
+        ws.row_dimensions[row].height = height
+    ws.append(cells)
+    if height is not None:
+        del ws.row_dimensions[row]  # written: not kept for every row of a long table
+
+
+def _table(ws, headers: list[str], rows: Iterable[list[object] | tuple[list[object], dict]], widths: list[float],
+           formats: dict[int, str] | None = None) -> int:
+    """A filterable table, streamed: bold header, frozen, every text a string cell, wrapped at the
+    top of a row tall enough for it; *formats*: the number format of each numeric column (1-based).
+    A row may come as (values, {column: {attribute: value}}) to style single cells (a fill, a
+    number format). Returns the number of rows."""
+    ws.freeze_panes = "A2"
+    _header(ws, headers, widths)
     wrap = Alignment(wrap_text=True, vertical="top")
-    for r, row in enumerate(rows, start=2):
-        for c, value in enumerate(row, start=1):
-            write_cell(ws, r, c, value)
-            cell = ws.cell(row=r, column=c)
+    widths_key = tuple(widths)
+    n = 0
+    for n, row in enumerate(rows, start=1):
+        values, extra = row if isinstance(row, tuple) else (row, None)
+        cells = []
+        for c, value in enumerate(values, start=1):
+            cell = _text_cell(ws, value)
             cell.alignment = wrap
             if formats and c in formats:
                 cell.number_format = formats[c]
-        ws.row_dimensions[r].height = row_height(row, tuple(widths))
-    ws.freeze_panes = "A2"
-    ws.auto_filter.ref = f"A1:{get_column_letter(len(headers))}{max(1, len(rows) + 1)}"
+            if extra and c in extra:
+                for name, setting in extra[c].items():
+                    setattr(cell, name, setting)
+            cells.append(cell)
+        _append(ws, cells, row_height(values, widths_key))
+    ws.auto_filter.ref = f"A1:{get_column_letter(len(headers))}{max(1, n + 1)}"
+    return n
 
 
 def _num(value: object) -> float | None:
@@ -165,16 +203,20 @@ class Rows:
         return self._count
 
     def append(self, row: list[object]) -> None:
+        # Each row with its length before it: read back with one read (marshal.load on a file
+        # reads it piece by piece, 80 times slower).
+        data = marshal.dumps(row)
         self._file.seek(0, 2)
-        marshal.dump(row, self._file)
+        self._file.write(len(data).to_bytes(4, "little") + data)
         self._count += 1
 
     def __iter__(self) -> Iterator[list[object]]:
         position = 0
         for _n in range(self._count):  # each reader keeps its own place
             self._file.seek(position)
-            row = marshal.load(self._file)
-            position = self._file.tell()
+            size = int.from_bytes(self._file.read(4), "little")
+            row = marshal.loads(self._file.read(size))
+            position += 4 + size
             yield row
 
 
@@ -198,7 +240,7 @@ class Dataset:
 
     def add(self, u: UnitResult) -> None:
         """The unit's row (its status final, its values loaded), when it has a readable workbook."""
-        if u.report is None:
+        if not u.has_report:
             return
         row = [u.unit, u.code, u.submission.name if u.submission else "", u.status.label]
         row += [round(v, 6) if type(v) is float else v for v in map(u.values.get, self.field_ids)]
@@ -282,10 +324,23 @@ _SUMMARY_VALUES = frozenset({fid for fid, _label, _kind in KEY_FIGURES} | {"eval
 
 
 def _for_summary(outcome: AuditOutcome) -> AuditOutcome:
-    """A copy holding only what the summary sheets read, so that it pickles quickly."""
+    """A copy holding only what the summary sheets read, so that it pickles quickly: no report
+    (the worker reads each unit's back from the round's store when its findings are written)."""
+    import copy
     from dataclasses import replace
 
-    units = [replace(u, values=summary_values(u.values)) for u in outcome.units]
+    units = []
+    for u in outcome.units:
+        light = copy.copy(u)  # not dataclasses.replace: that would read the report back
+        light.values = summary_values(u.values)
+        light.outputs, light.reports = [], []
+        if light.finding_keys:
+            light.finding_keys = None  # some: listed from the report, read back then
+        s = u.submission
+        if s is not None:
+            light.submission = replace(s, header={k: s.header[k] for k in ("template_version", "blank") if k in s.header},
+                                       path=None)
+        units.append(light)
     return replace(outcome, units=units, dataset=None)
 
 
@@ -297,54 +352,89 @@ def summary_title(outcome: AuditOutcome) -> str:
 
 def summary_package(outcome: AuditOutcome, ids: list[str], labels: list[str], rows: int,
                     today: date | None = None) -> tuple[bytes, int]:
-    """The workbook with every sheet but the 全部数据 data rows, and that sheet's index."""
-    wb = Workbook()
-    ws = wb.active
-    carrier = wb.create_sheet()  # registers the 全部数据 number styles where the rendered rows expect them
-    for col, code in enumerate(DATA_FORMATS, start=1):
-        cell = carrier.cell(row=1, column=col)
+    """The workbook with every sheet but the 全部数据 data rows, and that sheet's index.
+
+    Written by openpyxl in write-only mode: each sheet's rows go to a temporary file as they are
+    made, and each unit's report is read back (from the round's store) only while its findings
+    are written, so memory does not grow with the number of units."""
+    wb = Workbook(write_only=True)
+    audited = _("Audited on {date}").format(date=(today or date.today()).isoformat())
+    title = summary_title(outcome)
+
+    def sheet(name: str, title_rows: str | None = "1:1"):
+        ws = wb.create_sheet(name)
+        # Set before the first row: openpyxl writes the sheet's head (page fit, columns) with it.
+        print_setup(ws, title_rows, landscape=True)
+        page_furniture(ws, f"{title} · {name}", audited)
+        return ws
+
+    ws = sheet(_("Summary"))
+    # Register the 全部数据 number styles first, where the rendered rows expect them.
+    for code in DATA_FORMATS:
+        cell = WriteOnlyCell(ws)
         cell.number_format = code
         if cell.style_id != DATA_STYLES[code]:
             raise RuntimeError("the dataset's number styles are not where the rows expect them")
-    wb.remove(carrier)  # the styles stay registered
-    ws.title = _("Summary")
     _summary_sheet(ws, outcome)
-    _findings_sheet(wb.create_sheet(_("Findings")), outcome)
-    _missing_sheet(wb.create_sheet(_("Not submitted")), outcome)
-    _anomalies_sheet(wb.create_sheet(_("Problem files")), outcome)
-    _changes_sheet(wb.create_sheet(_("Changes")), outcome)
+    by_rule = _findings_sheet(sheet(_("Findings")), outcome)
+    _missing_sheet(sheet(_("Not submitted")), outcome)
+    _anomalies_sheet(sheet(_("Problem files")), outcome)
+    _changes_sheet(sheet(_("Changes")), outcome)
     data_title = _("All data")
-    data_ws = wb.create_sheet(data_title)
-    for col, (fid, label) in enumerate(zip(ids, labels), start=1):
-        data_ws.cell(row=1, column=col, value=fid).font = Font(bold=True)
-        data_ws.cell(row=2, column=col, value=label).fill = HEADER_FILL
-        data_ws.column_dimensions[get_column_letter(col)].width = 16
-    data_ws.freeze_panes = "E3"
-    if rows:
-        data_ws.auto_filter.ref = f"A2:{get_column_letter(len(ids))}{rows + 2}"
-    _charts_sheet(wb.create_sheet(_("Charts")), outcome)
-    _print_setup(wb, data_ws, outcome, today or date.today(), len(ids))
-    wb.properties.title = summary_title(outcome)
-    buffer = io.BytesIO()
-    wb.save(buffer)
-    return buffer.getvalue(), wb.sheetnames.index(data_title)
-
-
-def _print_setup(wb: Workbook, data_ws, outcome: AuditOutcome, today: date, columns: int) -> None:
-    """Each sheet one A4 page wide with its header repeated, the title, year and date above and
-    the page numbers below; charts one per page; 全部数据 (a thousand columns) not printed."""
-    charts = wb.worksheets[-1]
-    audited = _("Audited on {date}").format(date=today.isoformat())
-    for ws in wb.worksheets:
-        print_setup(ws, None if ws in (data_ws, charts) else "1:1", landscape=True)
-        page_furniture(ws, f"{summary_title(outcome)} · {ws.title}", audited)
+    data_ws = sheet(data_title, None)
     # Its print area is an empty cell beyond the data: nothing to print, no page (Excel and
     # LibreOffice leave out an empty page); the CSV is the same data for other uses.
-    data_ws.print_area = f"{get_column_letter(columns + 2)}1"
+    data_ws.print_area = f"{get_column_letter(len(ids) + 2)}1"
+    for col in range(1, len(ids) + 1):
+        data_ws.column_dimensions[get_column_letter(col)].width = 16
+    data_ws.freeze_panes = "E3"
+    head = []
+    for fid in ids:
+        cell = WriteOnlyCell(data_ws, value=fid)
+        cell.font = Font(bold=True)
+        head.append(cell)
+    _append(data_ws, head)
+    second = []
+    for label in labels:
+        cell = WriteOnlyCell(data_ws, value=label)
+        cell.fill = HEADER_FILL
+        second.append(cell)
+    _append(data_ws, second)
+    if rows:
+        data_ws.auto_filter.ref = f"A2:{get_column_letter(len(ids))}{rows + 2}"
+    charts = sheet(_("Charts"), None)
     # A table and its chart side by side fit the width at 100 %; a manual break after each (fit-to-page
     # would ignore the breaks).
     charts.sheet_properties.pageSetUpPr.fitToPage = False
     charts.page_setup.scale = 100
+    _charts_sheet(charts, outcome, by_rule)
+    wb.properties.title = title
+    dims = [f"A1:{get_column_letter(ws.__dict__.get('_xltool_columns', 1))}{ws.__dict__.get('_xltool_last', 1)}"
+            for ws in wb.worksheets]
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    return _with_dimensions(buffer.getvalue(), dims), wb.sheetnames.index(data_title)
+
+
+def _with_dimensions(package: bytes, dims: list[str]) -> bytes:
+    """*package* with each sheet's <dimension> (which openpyxl's write-only mode leaves out, as it
+    writes the rows after it): readers that go by it, e.g. openpyxl's read-only mode, see every
+    row as wide as the table."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(package)) as zin, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            data = zin.read(info.filename)
+            m = re.fullmatch(r"xl/worksheets/sheet(\d+)\.xml", info.filename)
+            if m and int(m.group(1)) <= len(dims) and b"<dimension " not in data:
+                data = data.replace(b"</sheetPr>", b'</sheetPr><dimension ref="%s"/>' % dims[int(m.group(1)) - 1].encode(), 1)
+            zout.writestr(info, data)
+    return out.getvalue()
+
+
+def _version(u: UnitResult) -> str:
+    if u.__dict__.get("_report") is not None:  # a report in memory (a unit built outside a round)
+        return u.report.template_version or ""  # type: ignore[union-attr]
+    return (u.submission.header.get("template_version") if u.submission and u.submission.readable else "") or ""
 
 
 def _summary_sheet(ws, outcome: AuditOutcome) -> None:
@@ -352,58 +442,61 @@ def _summary_sheet(ws, outcome: AuditOutcome) -> None:
                _("Review result"), Severity.ERROR.label, Severity.WARNING.label]
     headers += [_(label) for _fid, label, _kind in KEY_FIGURES]
     headers += [_("Compared with the last round"), _("Note")]
-    rows = []
-    for n, u in enumerate(outcome.units, start=1):
-        version = (u.report.template_version if u.report else
-                   u.submission.header.get("template_version") if u.submission and u.submission.readable else "")
-        row: list[object] = [n, u.unit, u.code, u.department, u.submission.name if u.submission else "",
-                             version or "", u.status.label,
-                             u.errors if u.report else None, u.warnings if u.report else None]
-        row += [_tidy(_num(u.values.get(fid))) for fid, _label, _kind in KEY_FIGURES]
-        row += [u.changes.summary() if u.changes else "", u.note]
-        rows.append(row)
+
+    def rows() -> Iterator[tuple[list[object], dict]]:
+        for n, u in enumerate(outcome.units, start=1):
+            row: list[object] = [n, u.unit, u.code, u.department, u.submission.name if u.submission else "",
+                                 _version(u), u.status.label,
+                                 u.errors if u.has_report else None, u.warnings if u.has_report else None]
+            row += [_tidy(_num(u.values.get(fid))) for fid, _label, _kind in KEY_FIGURES]
+            row += [u.changes.summary() if u.changes else "", u.note]
+            yield row, {7: {"fill": STATUS_FILL[u.status]}}
+
     # Narrow enough to print one A4 landscape page wide at a readable size; long texts wrap.
     widths = [5, 20, 9, 8, 16, 6, 8, 6, 6, 11, 11, 8, 9, 7, 14, 22]
     first_figure = 10
     formats = {1: COUNT_FORMAT, 8: COUNT_FORMAT, 9: COUNT_FORMAT}
     formats.update({first_figure + k: number_format(kind) for k, (_fid, _label, kind) in enumerate(KEY_FIGURES)})
-    _table(ws, headers, rows, widths, formats)
-    for r, u in enumerate(outcome.units, start=2):
-        ws.cell(row=r, column=7).fill = STATUS_FILL[u.status]
-    n = len(outcome.units) + 3
-    write_cell(ws, n, 2, summary_line(outcome))
-    ws.cell(row=n, column=2).font = Font(bold=True)
+    _table(ws, headers, rows(), widths, formats)
+    _append(ws, [])
+    line = _text_cell(ws, summary_line(outcome))
+    line.font = Font(bold=True)
+    _append(ws, [None, line])
 
 
-def _findings_sheet(ws, outcome: AuditOutcome) -> None:
+def _findings_sheet(ws, outcome: AuditOutcome) -> Counter:
+    """Every finding of every unit, each unit's report read back in turn; the findings by rule."""
     headers = [_("Unit name"), _("Unit code"), _("File"), _("Rule"), _("Severity"), _("Cells"), _("Problem"),
                _("Values involved"), _("Difference"), _("Where the difference comes from"), _("What to do")]
-    rows = []
-    findings = []
-    for u in outcome.units:
-        if u.report is None:
-            continue
-        for f in u.report.findings:
-            rows.append([u.unit, u.code, u.submission.name if u.submission else "", f.code, f.severity.label,
-                         cells_text(f, limit=4), f.message, values_text(f), f.difference,
-                         "\n".join(f.attribution), f.fix])
-            findings.append(f)
+    by_rule: Counter = Counter()
+
+    def rows() -> Iterator[tuple[list[object], dict]]:
+        for u in outcome.units:
+            if not u.has_report or u.finding_keys == []:  # none to list: not read back
+                continue
+            report = u.report
+            for f in report.findings:  # type: ignore[union-attr]
+                by_rule[f.code] += 1
+                yield ([u.unit, u.code, u.submission.name if u.submission else "", f.code, f.severity.label,
+                        cells_text(f, limit=4), f.message, values_text(f), f.difference,
+                        "\n".join(f.attribution), f.fix],
+                       {5: {"fill": SEVERITY_FILL[f.severity]}, 9: {"number_format": number_format(f.kind)}})
+            report = None  # let go of it before the next is read
+
     widths = [11, 8, 11, 7, 8, 13, 25, 31, 10, 24, 18]  # one A4 landscape page wide, wrapped
-    _table(ws, headers, rows, widths)
-    for r, f in enumerate(findings, start=2):
-        ws.cell(row=r, column=5).fill = SEVERITY_FILL[f.severity]
-        ws.cell(row=r, column=9).number_format = number_format(f.kind)
+    _table(ws, headers, rows(), widths)
+    return by_rule
 
 
 def _missing_sheet(ws, outcome: AuditOutcome) -> None:
     headers = [_("Unit name"), _("Unit code"), _("E-mail address"), _("Department")]
-    rows = [[u.name, u.code, u.email, u.department] for u in outcome.not_submitted]
+    rows = ([u.name, u.code, u.email, u.department] for u in outcome.not_submitted)
     _table(ws, headers, rows, [36, 12, 32, 16])
 
 
 def _anomalies_sheet(ws, outcome: AuditOutcome) -> None:
     headers = [_("File"), _("Problem type"), _("Reason and what to do"), _("Unit name"), _("Unit code"), _("File kept")]
-    rows = [[a.source, a.kind.label, a.message, a.unit, a.code, a.kept] for a in outcome.anomalies]
+    rows = ([a.source, a.kind.label, a.message, a.unit, a.code, a.kept] for a in outcome.anomalies)
     _table(ws, headers, rows, [30, 10, 58, 18, 9, 26])
 
 
@@ -421,10 +514,10 @@ def change_rows(outcome: AuditOutcome) -> list[list[object]]:
 
 def _changes_sheet(ws, outcome: AuditOutcome) -> None:
     headers = [_("Unit name"), _("Unit code"), _("Change"), _("Rule"), _("Finding key"), _("Severity"), _("Problem")]
-    rows = change_rows(outcome)
-    _table(ws, headers, rows, [20, 9, 7, 7, 24, 8, 64])
+    _table(ws, headers, change_rows(outcome), [20, 9, 7, 7, 24, 8, 64])
     if outcome.previous_run is None:
-        ws.cell(row=len(rows) + 3, column=1, value=_("This is the first audit round: there is no earlier round to compare with."))
+        _append(ws, [])
+        _append(ws, [_("This is the first audit round: there is no earlier round to compare with.")])
 
 
 CHART_SECTION_ROWS = 34  # rows of 15 pt (set explicitly): 510 pt of an A4 landscape page's 523 pt at 100 %
@@ -438,12 +531,12 @@ def _rule_label(code: str) -> str:
     return f"{code} {rule.title()}" if rule is not None else code
 
 
-def _charts_sheet(ws, outcome: AuditOutcome) -> None:
-    """Three small tables and a bar chart beside each, one per printed page."""
-    readable = [u for u in outcome.units if u.report is not None]
+def _charts_sheet(ws, outcome: AuditOutcome, by_rule: Counter) -> None:
+    """Three small tables and a bar chart beside each, one per printed page; *by_rule*: the
+    number of findings of each rule (counted while the findings were written)."""
+    readable = [u for u in outcome.units if u.has_report]
     rates = Counter(_bin(_num(u.values.get("eval_exec_rate")), RATE_BINS) for u in readable)
     scores = Counter(_bin(_num(u.values.get("eval_total_score")), SCORE_BINS) for u in readable)
-    by_rule = Counter(f.code for u in readable for f in u.report.findings)  # type: ignore[union-attr]
     ws.column_dimensions["A"].width = 42  # the longest rule title (XT403, 42 units) on one line
     ws.column_dimensions["B"].width = 8
     ws.column_dimensions["C"].width = 1
@@ -457,10 +550,18 @@ def _charts_sheet(ws, outcome: AuditOutcome) -> None:
     )
     row = 1
     for head, count_head, items, title, direction in tables:
-        _header(ws, row, [head, count_head])
-        for k, (label, count) in enumerate(items, start=1):
-            ws.cell(row=row + k, column=1, value=label).data_type = "s"
-            ws.cell(row=row + k, column=2, value=count).number_format = COUNT_FORMAT
+        # Each chart on its own page: a page-high section of 15 pt rows ending in a break (LibreOffice
+        # draws a chart on every page whose area it overlaps, so the next one must start beyond the page).
+        end = row + max(len(items) + 2, CHART_SECTION_ROWS)
+        _header(ws, [head, count_head], height=15)
+        for label, count in items:
+            label_cell = WriteOnlyCell(ws, value=label)
+            label_cell.data_type = "s"
+            count_cell = WriteOnlyCell(ws, value=count)
+            count_cell.number_format = COUNT_FORMAT
+            _append(ws, [label_cell, count_cell], 15)
+        for _r in range(row + len(items) + 1, end):
+            _append(ws, [], 15)
         chart = BarChart()
         chart.type = direction  # rules as horizontal bars: their titles are long
         chart.title = title
@@ -484,11 +585,6 @@ def _charts_sheet(ws, outcome: AuditOutcome) -> None:
             chart.add_data(data, titles_from_data=True)
             chart.set_categories(cats)
         ws.add_chart(chart, f"D{row + 1}")
-        # Each chart on its own page: a page-high section ending in a break (LibreOffice draws a chart
-        # on every page whose area it overlaps, so the next one must start beyond the page).
-        end = row + max(len(items) + 2, CHART_SECTION_ROWS)
-        for r in range(row, end):
-            ws.row_dimensions[r].height = 15
         row = end
         ws.row_breaks.append(Break(id=row - 1))
 
@@ -540,7 +636,8 @@ def write_csv(outcome: AuditOutcome, out: Path) -> Path:
         with open(tmp, "w", encoding="utf-8-sig", newline="") as fh:  # row by row: no copy of the whole table
             writer = csv.writer(fh, lineterminator="\r\n")
             writer.writerow([csv_safe(v) for v in labels])  # one header row: what a person reads (全部数据 has the ids)
-            writer.writerows([csv_safe(v) if type(v) is str else "" if v is None else v for v in row] for row in rows)
+            # (the csv module writes None as an empty field)
+            writer.writerows([csv_safe(v) if type(v) is str else v for v in row] for row in rows)
 
     return write_atomic(out, write)
 
@@ -569,7 +666,13 @@ def _cell_xml(ref: str, value: object, style: str = "") -> str:
     return f'<c r="{ref}" t="inlineStr"><is><t{space}>{escape(text)}</t></is></c>'
 
 
-ROWS_PER_CHUNK = 200  # rows rendered at a time when streamed into the package
+@lru_cache(maxsize=2048)  # bounded: the memory of a round must not grow with its units
+def _text_xml(value: str) -> str:
+    """What follows the reference of a text cell of 全部数据 (many texts recur from unit to unit)."""
+    return _cell_xml("", value)[len('<c r=""'):]
+
+
+ROWS_PER_CHUNK = 16  # rows rendered at a time when streamed into the package (a row of 全部数据 is a thousand cells: 200 rows at a time held 80 MB)
 
 
 def _rows_xml(rows: Iterable[list[object]], *, first_row: int, formats: list[str | None] | None,
@@ -581,15 +684,27 @@ def _rows_xml(rows: Iterable[list[object]], *, first_row: int, formats: list[str
     styles = [f' s="{DATA_STYLES[code]}"' if code else "" for code in (formats or [])]
     styles += [""] * (width - len(styles))
     parts: list[str] = []
+    append = parts.append
     for r, row in enumerate(rows, start=first_row):
-        parts.append(f'<row r="{r}">')
+        append(f'<row r="{r}">')
         for c, value in enumerate(row):
-            if value is not None and value != "":
-                parts.append(_cell_xml(f"{letters[c]}{r}", value, styles[c]))
-        parts.append("</row>")
+            if value is None:
+                continue
+            kind = type(value)
+            # The common cells written here directly (as _cell_xml writes them), the rest by it.
+            if kind is float and value - value == 0:  # finite
+                append(f'<c r="{letters[c]}{r}"{styles[c]}><v>{value!r}</v></c>')
+            elif kind is int:
+                append(f'<c r="{letters[c]}{r}"{styles[c]}><v>{value}</v></c>')
+            elif kind is str:
+                if value:
+                    append(f'<c r="{letters[c]}{r}"{_text_xml(value)}')
+            else:
+                append(_cell_xml(f"{letters[c]}{r}", value, styles[c]))
+        append("</row>")
         if (r - first_row) % ROWS_PER_CHUNK == ROWS_PER_CHUNK - 1:
             yield "".join(parts).encode("utf-8")
-            parts = []
+            parts.clear()  # in place: ``append`` is bound to this list
     if parts:
         yield "".join(parts).encode("utf-8")
 

@@ -144,9 +144,11 @@ def check_file(path: str, source: str, cfg_json: str | None, staging: str | None
     if staging and report.findings and not header["blank"]:  # a blank template gets no lists
         report_json = WorkbookReport.from_dict(dumped).to_json()  # exactly as the round reloads it
         folder = Path(staging) / staging_key(source, report.sha256)
+        # What the round compares its outputs with, unless it adds findings (saves it reading the report back).
+        header["stamp"], header["stamp_source"] = output_stamp(report.sha256, report_json), source
         try:
             write_outputs(path, report_json, str(folder), source)
-            (folder / STAMP_FILE).write_text(output_stamp(report.sha256, report_json), encoding="utf-8")
+            (folder / STAMP_FILE).write_text(header["stamp"], encoding="utf-8")
         except Exception:  # noqa: BLE001 - the round writes them itself then
             pass
     header["seconds"] = round(time.perf_counter() - started, 4)
@@ -164,9 +166,9 @@ def check_files(tasks: list[tuple]) -> list[tuple[str, dict, str]]:
 def init_worker(parent_pid: int, warm: tuple[str, str | None] | None = None) -> None:
     """Pool initializer: leave Ctrl-C to the parent, exit if the parent dies, resolve packs once.
 
-    With *warm* (a workbook's path and the scoring settings), check that workbook twice and
-    forget the results: the form is built and the rules are compiled (which the second use of
-    a rule does) while the parent is still hashing the inputs.
+    With *warm* (a workbook's path and the scoring settings), warm up on it (``warm_up``) while
+    the parent is still hashing the inputs (when the workers are not forked from a parent that
+    warmed up itself).
     """
     from xltool.form.registry import pin
 
@@ -181,8 +183,17 @@ def init_worker(parent_pid: int, warm: tuple[str, str | None] | None = None) -> 
 
     threading.Thread(target=watch, name="xltool-audit-parent-watch", daemon=True).start()
     if warm is not None:
-        try:
-            for _ in range(2):
-                check_file(warm[0], warm[0], warm[1])
-        except BaseException:  # noqa: BLE001 - a failed warm-up only means a cold start, never a broken pool
-            pass
+        warm_up(*warm)
+
+
+def warm_up(path: str, cfg_json: str | None) -> None:
+    """Check the workbook *path* once and forget the result: the checks are loaded, the form is
+    built and its rules compiled (the first check compiles them all); and make the issue list's
+    prototype. A failed warm-up only means a cold start, never a broken pool."""
+    try:
+        check_file(path, path, cfg_json)
+        from xltool.audit.issuelist import _prototype
+
+        _prototype()
+    except Exception:  # noqa: BLE001
+        pass

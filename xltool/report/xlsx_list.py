@@ -72,7 +72,7 @@ DIFFERENCE_COLUMN = FINDING_HEADERS.index("差额") + 1
 
 def print_setup(ws: Worksheet, title_rows: str | None, *, landscape: bool = True, fit_height: bool = False) -> None:
     """A4 as a person expects: one page wide, header rows repeated on every page."""
-    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.paperSize = Worksheet.PAPERSIZE_A4  # (a write-only sheet lacks the constant)
     ws.page_setup.orientation = "landscape" if landscape else "portrait"
     ws.page_setup.fitToWidth = 1
     ws.page_setup.fitToHeight = 1 if fit_height else 0

@@ -191,20 +191,23 @@ def outcome_dict(outcome: AuditOutcome, files: list[StoredFile], files_dir: Path
     report details and output files)."""
     by_stored = {f.stored_name: f for f in files}
     units = []
+    by_rule: Counter = Counter()
     for u in outcome.units:
         source, file_id = display_source(u.submission.source, by_stored) if u.submission else ("", None)
+        report = u.report  # read back from the round's database once per unit
+        if report is not None:
+            by_rule.update(f.code for f in report.findings)
         units.append({
             "key": u.key, "unit": u.unit, "code": u.code, "email": u.email, "department": u.department,
             "on_roster": u.on_roster, "status": u.status.value, "status_label": u.status.label,
             "errors": u.errors, "warnings": u.warnings, "file": source, "file_id": file_id, "note": u.note,
             "changes": u.changes.summary() if u.changes else "",
             "figures": {fid: _number(u.values.get(fid)) for fid, _label, _kind in KEY_FIGURES},
-            "findings": [f.to_dict() for f in u.report.findings] if u.report else [],
-            "report": u.report.to_dict(exclude={"findings"}) if u.report else None,
-            "outputs": _outputs(u.outputs, out_dir) if u.report else [],
+            "findings": [f.to_dict() for f in report.findings] if report else [],
+            "report": report.to_dict(exclude={"findings"}) if report else None,
+            "outputs": _outputs(u.outputs, out_dir) if report else [],
         })
-    readable = [u for u in outcome.units if u.report is not None]
-    by_rule = Counter(f.code for u in readable for f in u.report.findings)  # type: ignore[union-attr]
+    readable = [u for u in outcome.units if u.has_report]
     return {
         "run_id": outcome.run_id, "year": outcome.year, "files": outcome.files, "checked": outcome.checked,
         "reused": outcome.reused, "seconds": round(outcome.seconds, 2), "summary_line": summary_line(outcome),

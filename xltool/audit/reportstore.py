@@ -1,0 +1,63 @@
+"""Where a round's per-unit reports are read back from: the history database.
+
+The round keeps no unit's report in memory (``UnitResult.stash``): a report the checks left
+as they were is the stored result's body (``results``), one the round changed (findings
+across a Word report, or against last year) is saved in ``reports`` under the round. Every
+reader (the outputs, the summary worker, the mail, the web desk after the round) loads one
+report at a time, through its own read-only connection when the round's is closed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from pathlib import Path
+
+from xltool.audit.reportcodec import report_from_dict, report_from_json
+
+
+class ReportStore:
+    def __init__(self, db_path: Path, rules_key: str, run_id: int, db: sqlite3.Connection | None = None) -> None:
+        self.path = Path(db_path)
+        self.rules_key = rules_key
+        self.run_id = run_id
+        self.db = db  # the round's own connection while it is open (it sees what the round wrote)
+        self._own: tuple[int, sqlite3.Connection] | None = None
+
+    def __getstate__(self) -> dict:
+        # Sent to a worker: it opens its own connection.
+        return {"path": self.path, "rules_key": self.rules_key, "run_id": self.run_id, "db": None, "_own": None}
+
+    def detach(self) -> None:
+        """The round's connection is closing: read through a connection of the store's own."""
+        self.db = None
+
+    def _connection(self) -> sqlite3.Connection:
+        if self.db is not None:
+            return self.db
+        if self._own is None or self._own[0] != os.getpid():
+            uri = f"{self.path.resolve().as_uri()}?mode=ro"
+            self._own = (os.getpid(), sqlite3.connect(uri, uri=True, check_same_thread=False))
+        return self._own[1]
+
+    def close(self) -> None:
+        if self._own is not None and self._own[0] == os.getpid():
+            self._own[1].close()
+        self._own = None
+
+    def load(self, unit):
+        """The report of *unit* (a UnitResult whose report was stashed here), a fresh copy."""
+        db = self._connection()
+        row = db.execute("SELECT report FROM reports WHERE run_id = ? AND unit_key = ?",
+                         (self.run_id, unit.key)).fetchone()
+        if row is not None:
+            report = report_from_json(row[0])
+        else:
+            row = db.execute("SELECT body FROM results WHERE sha256 = ? AND rules_key = ?",
+                             (unit.submission.sha256, self.rules_key)).fetchone()
+            if row is None:
+                raise LookupError(f"no stored report for {unit.key}")
+            report = report_from_dict(json.loads(row[0]).get("report", {}))
+        report.path = unit.submission.source  # what the bureau knows the file by
+        return report
