@@ -212,7 +212,7 @@ class Coverage(Record):
 _PLAIN = ("unit", "unit_code", "contact_name")
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True, weakref_slot=True)  # the audit tests follow reports by weak reference
 class WorkbookReport(Record):
     """The result of checking one workbook: identity facts plus findings."""
 
