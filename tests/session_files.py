@@ -20,19 +20,28 @@ from pathlib import Path
 ENV = "XLTOOL_TEST_SESSION_FILES"
 
 
-def open_folder(config) -> None:
-    """Called by the controller (or a run without workers) when the session starts."""
+def open_shared(config, env: str, prefix: str, attr: str) -> None:
+    """The controller (or a run without workers) makes a folder when the session starts; the
+    workers it starts inherit its path through the environment variable *env*."""
     if hasattr(config, "workerinput"):
         return
-    folder = Path(tempfile.mkdtemp(prefix="xltool-session-files-"))
-    os.environ[ENV] = str(folder)
-    config._session_files = folder
+    made = Path(tempfile.mkdtemp(prefix=prefix))
+    os.environ[env] = str(made)
+    setattr(config, attr, made)
+
+
+def close_shared(config, attr: str) -> None:
+    made = getattr(config, attr, None)
+    if made is not None:
+        shutil.rmtree(made, ignore_errors=True)
+
+
+def open_folder(config) -> None:
+    open_shared(config, ENV, "xltool-session-files-", "_session_files")
 
 
 def close_folder(config) -> None:
-    folder = getattr(config, "_session_files", None)
-    if folder is not None:
-        shutil.rmtree(folder, ignore_errors=True)
+    close_shared(config, "_session_files")
 
 
 def folder() -> Path:

@@ -688,21 +688,15 @@ def summary_line(rows: list[dict]) -> str:
 
 def open_results(config) -> None:
     """The controller makes the folder each run writes its outcome to; workers inherit the path."""
-    import tempfile
+    from session_files import open_shared
 
-    if hasattr(config, "workerinput"):
-        return
-    folder = Path(tempfile.mkdtemp(prefix="xltool-conformance-"))
-    os.environ[RESULTS_ENV] = str(folder)
-    config._conformance_results = folder
+    open_shared(config, RESULTS_ENV, "xltool-conformance-", "_conformance_results")
 
 
 def close_results(config) -> None:
-    import shutil
+    from session_files import close_shared
 
-    folder = getattr(config, "_conformance_results", None)
-    if folder is not None:
-        shutil.rmtree(folder, ignore_errors=True)
+    close_shared(config, "_conformance_results")
 
 
 def print_summary(terminalreporter, config) -> None:
