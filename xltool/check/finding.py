@@ -8,10 +8,11 @@ shape (the same as ``check-workbook --format json``, the history database and wo
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass, field, fields
 from enum import Enum
 from typing import Any, Literal
+
+from xltool.plaindata import plain
 
 Confidence = Literal["high", "medium", "low"]
 
@@ -41,27 +42,13 @@ def _figure(value: object) -> float | str | None:
     return value  # type: ignore[return-value]
 
 
-def _json_value(value: object) -> object:
-    if isinstance(value, Enum):
-        return value.value
-    if isinstance(value, float) and not math.isfinite(value):
-        return None  # JSON has no inf/nan
-    if isinstance(value, Record):
-        return value.to_dict()
-    if isinstance(value, (list, tuple)):
-        return [_json_value(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _json_value(v) for k, v in value.items()}
-    return value
-
-
 class Record:
     """Serialisation shared by the findings' dataclasses: to and from the JSON shape."""
 
     __slots__ = ()
 
     def to_dict(self, exclude: set[str] | frozenset[str] = frozenset()) -> dict[str, Any]:
-        return {f.name: _json_value(getattr(self, f.name)) for f in fields(self)  # type: ignore[arg-type]
+        return {f.name: plain(getattr(self, f.name)) for f in fields(self)  # type: ignore[arg-type]
                 if f.name not in exclude}
 
     def to_json(self, indent: int | None = None) -> str:

@@ -13,6 +13,7 @@ from typing import Any
 
 from xltool.form.address import column_index, split_cell
 from xltool.form.expr import Expr
+from xltool.plaindata import plain
 
 
 class Kind(str, Enum):
@@ -63,7 +64,7 @@ class Field:
 
     def to_dict(self, exclude: set[str] | frozenset[str] = frozenset()) -> dict[str, Any]:
         """The JSON shape (enums as their values; the formula as the object it is)."""
-        return {f.name: _plain(getattr(self, f.name)) for f in fields(self) if f.name not in exclude}
+        return {f.name: plain(getattr(self, f.name), finite=False) for f in fields(self) if f.name not in exclude}
 
     def replace(self, **changes: Any) -> Field:
         return replace(self, **changes)
@@ -112,7 +113,7 @@ class Text:
             self.style = Style(self.style)
 
     def to_dict(self) -> dict[str, Any]:
-        return {f.name: _plain(getattr(self, f.name)) for f in fields(self)}
+        return {f.name: plain(getattr(self, f.name), finite=False) for f in fields(self)}
 
 
 @dataclass(slots=True, kw_only=True)
@@ -132,7 +133,7 @@ class Sheet:
         self.texts = [t if isinstance(t, Text) else Text(**t) for t in self.texts]
 
     def to_dict(self) -> dict[str, Any]:
-        return {f.name: _plain(getattr(self, f.name)) for f in fields(self)}
+        return {f.name: plain(getattr(self, f.name), finite=False) for f in fields(self)}
 
 
 @dataclass(kw_only=True)
@@ -227,18 +228,6 @@ class Form:
             if f.concept:
                 out.setdefault(f.concept, []).append(f)
         return {k: v for k, v in out.items() if len(v) > 1}
-
-
-def _plain(value: object) -> object:
-    if isinstance(value, Enum):
-        return value.value
-    if isinstance(value, (Text, Sheet)):
-        return value.to_dict()
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    return value
 
 
 # -- the built form as plain data (kept in the derived cache, see form/derived.py) ----------

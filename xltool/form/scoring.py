@@ -12,11 +12,12 @@ by pydantic (``validate_scoring``), which reads these same dataclasses and is im
 from __future__ import annotations
 
 import json
-import math
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Union
+
+from xltool.plaindata import plain
 
 DEFAULT_FILE = Path(__file__).with_name("scoring_default.toml")
 
@@ -70,7 +71,7 @@ class _Settings:
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON shape (tuples as lists), every key."""
-        return {f.name: _plain(getattr(self, f.name)) for f in fields(self)}  # type: ignore[arg-type]
+        return {f.name: plain(getattr(self, f.name)) for f in fields(self)}  # type: ignore[arg-type]
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), ensure_ascii=False, separators=(",", ":"))
@@ -88,7 +89,7 @@ class _Settings:
                         continue
             elif f.name not in given:
                 continue
-            out[f.name] = value.stated() if isinstance(value, _Settings) else _plain(value)
+            out[f.name] = value.stated() if isinstance(value, _Settings) else plain(value)
         return out
 
     def stated_json(self) -> str:
@@ -105,18 +106,6 @@ class _Settings:
 
 
 from dataclasses import MISSING as _MISSING  # noqa: E402
-
-
-def _plain(value: object) -> object:
-    if isinstance(value, _Settings):
-        return value.to_dict()
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
 
 
 @dataclass(kw_only=True)
@@ -240,7 +229,7 @@ def _states_defaults(data: object, table: _Settings) -> bool:
         if isinstance(current, _Settings):
             if not _states_defaults(value, current):
                 return False
-        elif not _same(value, _plain(current)):  # a dict-valued setting is replaced whole, not merged
+        elif not _same(value, plain(current)):  # a dict-valued setting is replaced whole, not merged
             return False
     return True
 
