@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 LEDGER_NAME = "intake.sqlite"
@@ -83,7 +83,7 @@ _ADDED_COLUMNS = (("on_desk", "INTEGER NOT NULL DEFAULT 0"), ("by_roster", "INTE
 
 
 def utc_now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
 @dataclass

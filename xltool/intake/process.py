@@ -24,10 +24,10 @@ import sqlite3
 import tempfile
 import traceback
 import zipfile
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 from pathlib import Path
+from typing import Callable
 
 from xltool import faults
 from xltool.atomic import write_bytes_atomic
@@ -36,15 +36,7 @@ from xltool.audit.lock import AuditLock, AuditLocked
 from xltool.audit.model import AuditOutcome
 from xltool.i18n import _
 from xltool.intake.config import IntakeSettings
-from xltool.intake.decide import (
-    ANSWER,
-    HELD,
-    IGNORED,
-    NOTICE,
-    Decision,
-    Registry,
-    decide,
-)
+from xltool.intake.decide import ANSWER, HELD, IGNORED, NOTICE, Decision, Registry, decide
 from xltool.intake.imap import Envelope, Mailbox
 from xltool.intake.ledger import LEDGER_NAME, Ledger, Row, Stored, utc_now
 from xltool.intake.parse import Headers, Parsed, parse_message, read_headers
@@ -54,7 +46,7 @@ from xltool.mail.config import MailSettings
 from xltool.safenames import Names, component, inside
 
 NEW, ACCEPTED, HELD_DIR = "收件", "已受理", "待处理"
-STOP_NEVER: Callable[[], bool] = lambda: False
+STOP_NEVER: Callable[[], bool] = lambda: False  # noqa: E731
 
 
 class IntakeBusy(Exception):
@@ -79,7 +71,7 @@ def _when(moment: datetime | None) -> str:
     if moment is None:
         return ""
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
+        moment = moment.replace(tzinfo=timezone.utc)
     return moment.astimezone().strftime("%Y-%m-%d %H:%M:%S")
 
 
@@ -311,14 +303,14 @@ class Intake:
                     decision = Decision(HELD, _("the attachments of this message are missing from {store}").format(
                         store=self.store))
                 else:
-                    decision = self._judge(row, items)
+                    decision = self._judge(row, items, attachments)
                 self._settle(row, decision, report)
         faults.point("intake_after_decide")
 
-    def _judge(self, row: Row, items: list) -> Decision:
+    def _judge(self, row: Row, items: list, attachments: list[Stored]) -> Decision:
         return decide(sender=row.sender, senders=row.senders, malformed=row.malformed, oversize=row.oversize,
-                      has_parts=bool(self.ledger.attachments(row.key)), dropped=bool(row.dropped), checked=items,
-                      registry=self.registry, used=self.ledger.budget_used(row.sender, datetime.now(UTC)),
+                      has_parts=bool(attachments), dropped=bool(row.dropped), checked=items,
+                      registry=self.registry, used=self.ledger.budget_used(row.sender, datetime.now(timezone.utc)),
                       budget=self.settings.replies_per_hour)
 
     def _settle(self, row: Row, decision: Decision, report: PassReport, *, reopened: bool = False) -> None:
@@ -349,7 +341,7 @@ class Intake:
                     items = checked.get(row.key, [])
                     if not items:
                         continue  # the attachments are gone from the store: it stays with the person
-                    decision = self._judge(row, items)
+                    decision = self._judge(row, items, self.ledger.attachments(row.key))
                     if decision.outcome != HELD:
                         self._settle(row, decision, report, reopened=True)
         self.ledger.set_state("registry", digest)
