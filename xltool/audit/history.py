@@ -14,6 +14,9 @@ Tables
   reports      per round and unit, a report the round changed after the check (findings across
                a Word report or against last year); the outputs read it back from here
                (xltool.audit.reportstore). Only the latest round's are kept.
+  units        per round, each unit's outcome in the round's order (xltool.audit.unitstore):
+               the outputs, the mail and the desk read the units back from here, a few at a
+               time, instead of the round holding them. Only the latest round's are kept.
 
 Results are committed in small groups (``COMMIT_GROUP`` results, or ``COMMIT_EVERY`` seconds,
 whichever comes first; WAL journal): killing the audit loses at most that last group, which the
@@ -88,6 +91,14 @@ CREATE TABLE IF NOT EXISTS reports (
     unit_key TEXT NOT NULL,
     report TEXT NOT NULL,
     PRIMARY KEY (run_id, unit_key)
+);
+CREATE TABLE IF NOT EXISTS units (
+    run_id INTEGER NOT NULL,
+    position INTEGER NOT NULL,
+    unit_key TEXT NOT NULL,
+    record BLOB NOT NULL,
+    PRIMARY KEY (run_id, position),
+    UNIQUE (run_id, unit_key)
 );
 """
 
@@ -261,13 +272,31 @@ class History:
     # -- rounds' per-unit outcome ----------------------------------------------------------
 
     def save_round(self, run_id: int, rows: Iterable[dict]) -> None:
-        self.db.execute("DELETE FROM rounds WHERE run_id = ?", (run_id,))
-        self.db.executemany(
-            "INSERT INTO rounds(run_id, unit_key, unit, unit_code, source, sha256, rules_key, status, findings) "
-            "VALUES (:run_id, :unit_key, :unit, :unit_code, :source, :sha256, :rules_key, :status, :findings)",
-            [{**row, "run_id": run_id} for row in rows],
-        )
+        self.clear_round(run_id)
+        for row in rows:
+            self.add_round_row(run_id, row)
         self.db.commit()
+
+    def clear_round(self, run_id: int) -> None:
+        self.db.execute("DELETE FROM rounds WHERE run_id = ?", (run_id,))
+
+    def add_round_row(self, run_id: int, row: dict) -> None:
+        """One unit's row of the round (committed with the round's next commit)."""
+        self.db.execute(
+            "INSERT OR REPLACE INTO rounds(run_id, unit_key, unit, unit_code, source, sha256, rules_key, status, "
+            "findings) VALUES (:run_id, :unit_key, :unit, :unit_code, :source, :sha256, :rules_key, :status, :findings)",
+            {**row, "run_id": run_id},
+        )
+
+    def round_unit(self, run_id: int, unit_key: str) -> dict | None:
+        """{unit, unit_code, source, sha256, rules_key, status, findings (list)} of one unit of a
+        round (None: not in that round)."""
+        row = self.db.execute("SELECT unit, unit_code, source, sha256, rules_key, status, findings FROM rounds "
+                              "WHERE run_id = ? AND unit_key = ?", (run_id, unit_key)).fetchone()
+        if row is None:
+            return None
+        return {"unit": row[0], "unit_code": row[1], "source": row[2], "sha256": row[3], "rules_key": row[4],
+                "status": row[5], "findings": json.loads(row[6])}
 
     def round(self, run_id: int) -> dict[str, dict]:
         """unit_key → {unit, unit_code, source, sha256, rules_key, status, findings (list)} of a round."""

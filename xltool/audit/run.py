@@ -167,6 +167,7 @@ def _run_audit(options: AuditOptions, progress: Progress | None = None) -> Audit
                 sample = next((f for f in collected.files if f.size <= WARM_MAX_BYTES), None)
                 workers.start(warm=(str(sample.path), cfg_json) if sample is not None else None)
         files: list[tuple[InputFile, str]] = []
+        checked = [0]  # files sent to the workers
         by_task: dict[str, tuple[InputFile, str]] = {}
         progress.phase(_("Reading the inputs"))
 
@@ -186,6 +187,7 @@ def _run_audit(options: AuditOptions, progress: Progress | None = None) -> Audit
                     known()
                     continue
                 by_task[str(item.path)] = (item, sha)
+                checked[0] += 1
                 yield (str(item.path), item.source, cfg_json, str(staging), options.limits)
 
         if workers.pool is not None:  # a new batch: the files are hashed as the workers ask for more
@@ -199,7 +201,7 @@ def _run_audit(options: AuditOptions, progress: Progress | None = None) -> Audit
 
         def on_result(batch: tuple, results: list[tuple[str, dict, str]]) -> None:
             for task, (status, header, body) in zip(batch[0], results):
-                item, sha = by_task[task[0]]
+                item, sha = by_task.pop(task[0])
                 if header.get("sha256", sha) != sha:  # rewritten between hashing and checking
                     status, header, body = _changed(item)
                 history.record(run_id, key, source=item.source, sha256=sha, size=item.size, mtime=item.mtime,
@@ -213,7 +215,7 @@ def _run_audit(options: AuditOptions, progress: Progress | None = None) -> Audit
         progress.stop()
         outcome = finalise(history, run_id, key, files, collected.rejected, roster, previous, options, workers, progress,
                            clutter=collected.clutter)
-        outcome.checked, outcome.reused = len(by_task), len(files) - len(by_task)
+        outcome.checked, outcome.reused = checked[0], len(files) - checked[0]
         outcome.seconds = time.perf_counter() - started
         history.finish_run(run_id)
         interrupted = False
@@ -222,6 +224,8 @@ def _run_audit(options: AuditOptions, progress: Progress | None = None) -> Audit
         workers.stop(interrupted=interrupted)
         if not interrupted and outcome.store is not None:
             outcome.store.detach()  # the reports are read through a connection of its own from now on
+        if not interrupted and hasattr(outcome.units, "detach"):
+            outcome.units.detach()  # and so are the units
         try:
             history.close()
         except Exception:  # noqa: BLE001 - a failing close must not hide why the round stopped
@@ -251,6 +255,7 @@ def finalise(history: History, run_id: int, key: str, files: list[tuple[InputFil
 
     from xltool.audit.reportcodec import finding_dicts, report_from_dict, report_json
     from xltool.audit.reportstore import ReportStore
+    from xltool.audit.unitstore import StoredUnits, clear_units, save_unit
 
     progress.phase(_("Writing the outputs"))
     current = {(item.source, sha): item for item, sha in files}
@@ -269,13 +274,20 @@ def finalise(history: History, run_id: int, key: str, files: list[tuple[InputFil
         submissions.append(Submission(source=source, sha256=sha, size=size, mtime=mtime, status=status,
                                       header=header, body=None, path=item.path))
     outcome = resolve(submissions, roster, rejected, run_id)
+    del submissions, current  # from here on each unit is let go once it is stored
     dataset = Dataset(outcome)
     # Each unit's report stays in the database (results, or reports when the round changes it):
     # the outputs read it back one unit at a time (UnitResult.stash).
     store = ReportStore(history.path, key, run_id, db=history.db)
     outcome.store = store
     history.clear_reports(run_id)
-    for unit in outcome.units:
+    outcome.previous_run = history.previous_run(run_id)
+    # Each unit, once its outcome is known, is stored in its place and let go (unitstore).
+    clear_units(history.db)
+    history.clear_round(run_id)
+    units, count = outcome.units, len(outcome.units)
+    for position in range(count):
+        unit, units[position] = units[position], None
         if unit.submission is not None and unit.submission.readable:
             data = _load_body(history.body(unit.submission.sha256, key), unit)
             if data is not None and (unit.reports or previous is not None):
@@ -298,16 +310,18 @@ def finalise(history: History, run_id: int, key: str, files: list[tuple[InputFil
                 unit.stash(store)
             dataset.add(unit)
             unit.values = summary_values(unit.values)
+        if outcome.previous_run is not None:
+            _compare(unit, history.round_unit(outcome.previous_run, unit.key))
+        history.add_round_row(run_id, _round_row(unit, key))
+        save_unit(history.db, run_id, position, unit)
     history.commit()
+    outcome.units = StoredUnits(history.path, run_id, count, store, db=history.db)
     dataset.keep(outcome)
     outcome.files = len(files) + len(rejected)
     outcome.clutter = clutter
     if previous is not None:
         outcome.cross_year = _("compared with last year: {compared} units, {missing} without last year's figures").format(
             compared=outcome.cross_counts[0], missing=outcome.cross_counts[1])
-    outcome.previous_run = history.previous_run(run_id)
-    _compare_rounds(outcome, history.round(outcome.previous_run) if outcome.previous_run else {})
-    history.save_round(run_id, [_round_row(u, key) for u in outcome.units])
     from xltool.audit.summary import SummaryWriter, csv_name, summary_name, write_csv
 
     # The summary workbook is built in a worker while the per-unit outputs and the CSV are written here.
@@ -472,23 +486,20 @@ def _findings_of(unit: UnitResult) -> list[dict]:
     return unit.finding_keys
 
 
-def _compare_rounds(outcome: AuditOutcome, last_round: dict[str, dict]) -> None:
-    if outcome.previous_run is None:
+def _compare(unit: UnitResult, before: dict | None) -> None:
+    """The unit's findings against the last round's (*before*: its row of that round)."""
+    if not unit.has_report:
         return
-    for unit in outcome.units:
-        if not unit.has_report:
-            continue
-        before = last_round.get(unit.key)
-        if before is None:
-            unit.changes = Changes(first=True)
-            continue
-        old = {f["key"]: f for f in before["findings"]}
-        new = {f["key"]: f for f in _findings_of(unit)}
-        unit.changes = Changes(
-            fixed=[old[k] for k in old if k not in new],
-            new=[new[k] for k in new if k not in old],
-            still=[new[k] for k in new if k in old],
-        )
+    if before is None:
+        unit.changes = Changes(first=True)
+        return
+    old = {f["key"]: f for f in before["findings"]}
+    new = {f["key"]: f for f in _findings_of(unit)}
+    unit.changes = Changes(
+        fixed=[old[k] for k in old if k not in new],
+        new=[new[k] for k in new if k not in old],
+        still=[new[k] for k in new if k in old],
+    )
 
 
 def _round_row(unit: UnitResult, key: str) -> dict:
@@ -512,10 +523,19 @@ def _unit_outputs(outcome: AuditOutcome, history: History, out: Path, workers: W
 
     root = out / "units"
     staging = out / STAGING
-    expected: set[Path] = set()
+    expected: set[str] = set()  # every output's path, as text (a Path is ten times its size)
     tasks = []
-    stamps: dict[str, tuple[str, list[Path]]] = {}
+    stamps: dict[str, tuple[str, list[Path], UnitResult]] = {}
     folders = Names()  # two units whose names fold to the same folder get _2, _3, ...
+    changed: list[UnitResult] = []  # units whose outputs are now known, written back in small groups
+
+    def write_back(unit: UnitResult | None = None) -> None:
+        if unit is not None:
+            changed.append(unit)
+        if changed and (unit is None or len(changed) >= 64):
+            _update_units(outcome, changed)
+            changed.clear()
+
     for unit in outcome.units:
         s = unit.submission
         if not unit.has_report or not _findings_of(unit) or s is None or s.path is None:
@@ -526,8 +546,9 @@ def _unit_outputs(outcome: AuditOutcome, history: History, out: Path, workers: W
         stamp = s.header.get("stamp") if s.header.get("stamp_source") == s.source else None
         if stamp is None:
             stamp = output_stamp(s.sha256, report_json(unit.report))
-        expected.update(paths)
+        expected.update(map(str, paths))
         unit.outputs = paths
+        write_back(unit)
         if all(p.is_file() for p in paths) and history.output_stamp(str(paths[0])) == stamp:
             continue
         staged = staging / staging_key(s.source, s.sha256)
@@ -537,30 +558,29 @@ def _unit_outputs(outcome: AuditOutcome, history: History, out: Path, workers: W
                 os.replace(staged / path.name, path)
             history.set_output_stamp(str(paths[0]), stamp, commit=False)
             continue
-        stamps[str(s.path)] = (stamp, paths)
-        tasks.append((str(s.path), unit, str(folder), s.source))  # its report rendered when its turn comes
-
-    units = {str(u.submission.path): u for u in outcome.units if u.submission is not None and u.submission.path}
+        stamps[str(s.path)] = (stamp, paths, unit)
+        tasks.append((str(s.path), str(folder), s.source))  # its report rendered when its turn comes
+    write_back()
 
     def on_result(task: tuple, written: object) -> None:
-        stamp, paths = stamps[task[0]]
+        stamp, paths, unit = stamps.pop(task[0])
         if isinstance(written, str):  # the input vanished after it was checked: a problem file
-            unit = units.get(task[0])
             outcome.anomalies.append(Anomaly(source=task[3], kind=AnomalyKind.REJECTED, message=written,
-                                             unit=unit.unit if unit else "", code=unit.code if unit else ""))
-            if unit is not None:
-                unit.note = (unit.note + "；" if unit.note else "") + written
-                unit.outputs = [p for p in paths if p.is_file()]
-                expected.difference_update(paths[1:])
+                                             unit=unit.unit, code=unit.code))
+            unit.note = (unit.note + "；" if unit.note else "") + written
+            unit.outputs = [p for p in paths if p.is_file()]
+            expected.difference_update(map(str, paths[1:]))
+            write_back(unit)
             return
         history.set_output_stamp(str(paths[0]), stamp, commit=False)
 
-    rendered = ((path, report_json(unit.report), folder, source) for path, unit, folder, source in tasks)
+    rendered = ((path, report_json(stamps[path][2].report), folder, source) for path, folder, source in tasks)
     map_unordered(write_outputs_unless_gone, rendered, workers.get(len(tasks)) if len(tasks) > 4 else None, on_result,
                   workers.in_flight)
+    write_back()
     history.commit()
     if root.is_dir():
-        stale = [p for p in root.rglob("*.xlsx") if p not in expected and not p.is_dir()]
+        stale = [p for p in root.rglob("*.xlsx") if str(p) not in expected and not p.is_dir()]
         for path in stale:
             path.unlink(missing_ok=True)
         history.forget_outputs(str(p) for p in stale)
@@ -571,6 +591,13 @@ def _unit_outputs(outcome: AuditOutcome, history: History, out: Path, workers: W
     # Temporary files of an atomic write that was killed halfway (".<name>.<pid>.tmp").
     for leftover in [*out.glob(".*.tmp"), *(root.rglob(".*.tmp") if root.is_dir() else [])]:
         leftover.unlink(missing_ok=True)
+
+
+def _update_units(outcome: AuditOutcome, units: list[UnitResult]) -> None:
+    """Write changed units back where the outcome keeps them (a list built elsewhere holds them already)."""
+    update = getattr(outcome.units, "update", None)
+    if update is not None:
+        update(units)
 
 
 def _read(path: Path) -> str | None:
@@ -595,6 +622,7 @@ def _email(outcome: AuditOutcome, options: AuditOptions) -> dict[str, int]:
     except MailError as exc:
         outcome.mail_error = exc.message
         return tally
+    noted: list[UnitResult] = []  # units whose note the mail changed, written back in small groups
     for unit in outcome.units:
         if unit.status is Status.BLANK:
             status = _("not mailed: the template was returned blank")
@@ -608,6 +636,7 @@ def _email(outcome: AuditOutcome, options: AuditOptions) -> dict[str, int]:
             tally[status] = tally.get(status, 0) + 1
             continue
         report = unit.report  # read back once for this unit
+        before = unit.note
         attachments = report_attachments(report, unit.outputs[0], unit.outputs[1]) if unit.outputs else []
         try:
             # The roster's address as given; a workbook's own 电子邮箱 goes through the capped path.
@@ -622,6 +651,12 @@ def _email(outcome: AuditOutcome, options: AuditOptions) -> dict[str, int]:
             status = _("not sent")
             unit.note = (unit.note + "；" if unit.note else "") + exc.message
         tally[status] = tally.get(status, 0) + 1
+        if unit.note != before:
+            noted.append(unit)
+        if len(noted) >= 64:
+            _update_units(outcome, noted)
+            noted.clear()
+    _update_units(outcome, noted)
     skipped = (_("not mailed: unit not on the roster"), _("not mailed: the template was returned blank"))
     if settings.host is None and not options.dry_run and any(k not in skipped for k in tally):
         # No server configured: say where the messages wait instead of implying they were sent.

@@ -325,10 +325,13 @@ _SUMMARY_VALUES = frozenset({fid for fid, _label, _kind in KEY_FIGURES} | {"eval
 
 def _for_summary(outcome: AuditOutcome) -> AuditOutcome:
     """A copy holding only what the summary sheets read, so that it pickles quickly: no report
-    (the worker reads each unit's back from the round's store when its findings are written)."""
+    (the worker reads each unit's back from the round's store when its findings are written);
+    units stored in the round's database (unitstore) are sent as the database's name."""
     import copy
     from dataclasses import replace
 
+    if hasattr(outcome.units, "detach"):  # StoredUnits: the worker reads them from the database
+        return replace(outcome, dataset=None)
     units = []
     for u in outcome.units:
         light = copy.copy(u)  # not dataclasses.replace: that would read the report back
