@@ -17,6 +17,16 @@ from pathlib import Path
 from xltool.audit.reportcodec import report_from_dict, report_from_json
 
 
+READ_CACHE_KIB = 512  # page cache of a reading connection: it reads each row once
+
+
+def reader(path: Path) -> sqlite3.Connection:
+    """A read-only connection to the round's database with a small page cache."""
+    db = sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False)
+    db.execute(f"PRAGMA cache_size = -{READ_CACHE_KIB}")
+    return db
+
+
 class ReportStore:
     def __init__(self, db_path: Path, rules_key: str, run_id: int, db: sqlite3.Connection | None = None) -> None:
         self.path = Path(db_path)
@@ -37,8 +47,7 @@ class ReportStore:
         if self.db is not None:
             return self.db
         if self._own is None or self._own[0] != os.getpid():
-            uri = f"{self.path.resolve().as_uri()}?mode=ro"
-            self._own = (os.getpid(), sqlite3.connect(uri, uri=True, check_same_thread=False))
+            self._own = (os.getpid(), reader(self.path))
         return self._own[1]
 
     def close(self) -> None:

@@ -214,7 +214,7 @@ def _run_audit(options: AuditOptions, progress: Progress | None = None) -> Audit
         history.commit()
         progress.stop()
         outcome = finalise(history, run_id, key, files, collected.rejected, roster, previous, options, workers, progress,
-                           clutter=collected.clutter)
+                           clutter=collected.clutter, workdir=workdir)
         outcome.checked, outcome.reused = checked[0], len(files) - checked[0]
         outcome.seconds = time.perf_counter() - started
         history.finish_run(run_id)
@@ -245,7 +245,7 @@ def _changed(item: InputFile) -> tuple[str, dict, str]:
 
 def finalise(history: History, run_id: int, key: str, files: list[tuple[InputFile, str]], rejected: list,
              roster: Roster | None, previous, options: AuditOptions, workers: Workers,
-             progress: Progress, *, clutter: int = 0) -> AuditOutcome:
+             progress: Progress, *, clutter: int = 0, workdir: Path | None = None) -> AuditOutcome:
     """Build the outcome from the database and write every output.
 
     Each unit's stored result is read from the database when its turn comes and reduced at once
@@ -325,7 +325,8 @@ def finalise(history: History, run_id: int, key: str, files: list[tuple[InputFil
     from xltool.audit.summary import SummaryWriter, csv_name, summary_name, write_csv
 
     # The summary workbook is built in a worker while the per-unit outputs and the CSV are written here.
-    summary = SummaryWriter(outcome, workers.get(len(outcome.units)) if len(outcome.units) >= 100 else None)
+    summary = SummaryWriter(outcome, workers.get(len(outcome.units)) if len(outcome.units) >= 100 else None,
+                            folder=workdir)
     problems = len(outcome.anomalies)
     _unit_outputs(outcome, history, Path(options.out), workers)
     if len(outcome.anomalies) != problems:  # inputs vanished while their outputs were written

@@ -294,30 +294,38 @@ class SummaryWriter:
     writer is created, while this process goes on (per-unit outputs, the CSV) and then renders
     the data rows and splices them in (``write``)."""
 
-    def __init__(self, outcome: AuditOutcome, pool=None) -> None:
+    def __init__(self, outcome: AuditOutcome, pool=None, folder: Path | None = None) -> None:
         self.outcome = outcome
         self.ids, self.labels, self.rows = dataset_rows(outcome)
         self.future = None
+        # The package goes to a file (in *folder*, e.g. the round's work folder), never through memory.
+        self.folder = Path(tempfile.mkdtemp(prefix="xltool-summary-", dir=folder))
         if pool is not None and outcome.units:
             try:
                 self.future = pool.submit(summary_package, _for_summary(outcome), self.ids, self.labels,
-                                          len(self.rows))
+                                          len(self.rows), None, str(self.folder / "worker.xlsx"))
             except Exception:  # noqa: BLE001 - a broken pool: ``write`` builds it here
                 self.future = None
 
     def write(self, out: Path) -> Path:
-        package = None
-        if self.future is not None:
-            try:
-                package, index = self.future.result()
-            except Exception:  # noqa: BLE001 - a lost worker must not lose the summary: build it here
-                package = None
-        if package is None:
-            package, index = summary_package(self.outcome, self.ids, self.labels, len(self.rows))
-        formats = dataset_formats(self.outcome)
-        return write_atomic(out, lambda tmp: _splice_rows(
-            package, index, _rows_xml(self.rows, first_row=3, formats=formats, width=len(self.ids)), tmp,
-            rows=len(self.rows), first_row=3, columns=len(self.ids)))
+        import shutil
+
+        try:
+            package = None
+            if self.future is not None:
+                try:
+                    package, index = self.future.result()
+                except Exception:  # noqa: BLE001 - a lost worker must not lose the summary: build it here
+                    package = None
+            if package is None:
+                package, index = summary_package(self.outcome, self.ids, self.labels, len(self.rows),
+                                                 target=str(self.folder / "here.xlsx"))
+            formats = dataset_formats(self.outcome)
+            return write_atomic(out, lambda tmp: _splice_rows(
+                package, index, _rows_xml(self.rows, first_row=3, formats=formats, width=len(self.ids)), tmp,
+                rows=len(self.rows), first_row=3, columns=len(self.ids)))
+        finally:
+            shutil.rmtree(self.folder, ignore_errors=True)
 
 
 _SUMMARY_VALUES = frozenset({fid for fid, _label, _kind in KEY_FIGURES} | {"eval_exec_rate", "eval_total_score"})
@@ -354,8 +362,9 @@ def summary_title(outcome: AuditOutcome) -> str:
 
 
 def summary_package(outcome: AuditOutcome, ids: list[str], labels: list[str], rows: int,
-                    today: date | None = None) -> tuple[bytes, int]:
-    """The workbook with every sheet but the 全部数据 data rows, and that sheet's index.
+                    today: date | None = None, target: str | None = None) -> tuple[bytes | str, int]:
+    """The workbook with every sheet but the 全部数据 data rows, and that sheet's index; with
+    *target*, written to that file (its name returned), parts copied a piece at a time.
 
     Written by openpyxl in write-only mode: each sheet's rows go to a temporary file as they are
     made, and each unit's report is read back (from the round's store) only while its findings
@@ -414,24 +423,53 @@ def summary_package(outcome: AuditOutcome, ids: list[str], labels: list[str], ro
     wb.properties.title = title
     dims = [f"A1:{get_column_letter(ws.__dict__.get('_xltool_columns', 1))}{ws.__dict__.get('_xltool_last', 1)}"
             for ws in wb.worksheets]
-    buffer = io.BytesIO()
-    wb.save(buffer)
-    return _with_dimensions(buffer.getvalue(), dims), wb.sheetnames.index(data_title)
+    index = wb.sheetnames.index(data_title)
+    if target is None:
+        buffer = io.BytesIO()
+        wb.save(buffer)
+        out = io.BytesIO()
+        _with_dimensions(io.BytesIO(buffer.getvalue()), out, dims)
+        return out.getvalue(), index
+    raw = target + ".raw"
+    try:
+        wb.save(raw)
+        _with_dimensions(raw, target, dims)
+    finally:
+        Path(raw).unlink(missing_ok=True)
+    return target, index
 
 
-def _with_dimensions(package: bytes, dims: list[str]) -> bytes:
-    """*package* with each sheet's <dimension> (which openpyxl's write-only mode leaves out, as it
-    writes the rows after it): readers that go by it, e.g. openpyxl's read-only mode, see every
-    row as wide as the table."""
-    out = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(package)) as zin, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zout:
+PART_CHUNK = 1 << 16  # bytes of a part copied at a time
+
+
+def _copy_part(zin: zipfile.ZipFile, info: zipfile.ZipInfo, zout: zipfile.ZipFile, edit=None) -> None:
+    """Copy one part a piece at a time; *edit* may change its first piece."""
+    import copy
+
+    with zin.open(info) as src, zout.open(copy.copy(info), "w") as dst:
+        head = src.read(PART_CHUNK)
+        dst.write(edit(head) if edit is not None else head)
+        while chunk := src.read(PART_CHUNK):
+            dst.write(chunk)
+
+
+def _with_dimensions(package, out, dims: list[str]) -> None:
+    """Copy *package* to *out* (files or file objects) with each sheet's <dimension> (which
+    openpyxl's write-only mode leaves out, as it writes the rows after it): readers that go by
+    it, e.g. openpyxl's read-only mode, see every row as wide as the table. The element follows
+    </sheetPr>, at the head of the part."""
+    with zipfile.ZipFile(package) as zin, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zout:
         for info in zin.infolist():
-            data = zin.read(info.filename)
             m = re.fullmatch(r"xl/worksheets/sheet(\d+)\.xml", info.filename)
-            if m and int(m.group(1)) <= len(dims) and b"<dimension " not in data:
-                data = data.replace(b"</sheetPr>", b'</sheetPr><dimension ref="%s"/>' % dims[int(m.group(1)) - 1].encode(), 1)
-            zout.writestr(info, data)
-    return out.getvalue()
+            edit = None
+            if m and int(m.group(1)) <= len(dims):
+                ref = dims[int(m.group(1)) - 1].encode()
+
+                def edit(head: bytes, ref: bytes = ref) -> bytes:
+                    if b"<dimension " in head:
+                        return head
+                    return head.replace(b"</sheetPr>", b'</sheetPr><dimension ref="%s"/>' % ref, 1)
+            _copy_part(zin, info, zout, edit)
 
 
 def _version(u: UnitResult) -> str:
@@ -712,18 +750,25 @@ def _rows_xml(rows: Iterable[list[object]], *, first_row: int, formats: list[str
         yield "".join(parts).encode("utf-8")
 
 
-def _splice_rows(package: bytes, sheet_index: int, data: Iterable[bytes], out: Path, *, rows: int, first_row: int,
+def _splice_rows(package: bytes | str, sheet_index: int, data: Iterable[bytes], out: Path, *, rows: int, first_row: int,
                  columns: int) -> None:
-    """Write *package* (openpyxl's) to *out* with the rendered rows *data* (chunks of XML, read
+    """Write *package* (openpyxl's, its bytes or its file's name) to *out* with the rendered rows *data* (chunks of XML, read
     once, as they come) inserted into the sheet at *sheet_index* (0-based)."""
     part = f"xl/worksheets/sheet{sheet_index + 1}.xml"  # openpyxl names sheets in order
+    if isinstance(package, bytes):
+        package = io.BytesIO(package)
     if not rows:
-        Path(out).write_bytes(package)
+        import shutil
+
+        if isinstance(package, io.BytesIO):
+            Path(out).write_bytes(package.getvalue())
+        else:
+            shutil.copyfile(package, out)
         return
-    with zipfile.ZipFile(io.BytesIO(package)) as zin, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zout:
+    with zipfile.ZipFile(package) as zin, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zout:
         for info in zin.infolist():
             if info.filename != part:
-                zout.writestr(info, zin.read(info.filename))
+                _copy_part(zin, info, zout)
                 continue
             xml = zin.read(part)
             end = xml.rfind(b"</sheetData>")

@@ -93,11 +93,12 @@ class StoredUnits(Sequence):
         self.db = None
 
     def _connection(self) -> sqlite3.Connection:
+        from xltool.audit.reportstore import reader
+
         if self.db is not None:
             return self.db
         if self._own is None or self._own[0] != os.getpid():
-            uri = f"{self.path.resolve().as_uri()}?mode=ro"
-            self._own = (os.getpid(), sqlite3.connect(uri, uri=True, check_same_thread=False))
+            self._own = (os.getpid(), reader(self.path))
         return self._own[1]
 
     def close(self) -> None:
