@@ -575,9 +575,12 @@ def _rule_label(code: str) -> str:
 def _charts_sheet(ws, outcome: AuditOutcome, by_rule: Counter) -> None:
     """Three small tables and a bar chart beside each, one per printed page; *by_rule*: the
     number of findings of each rule (counted while the findings were written)."""
-    readable = [u for u in outcome.units if u.has_report]
-    rates = Counter(_bin(_num(u.values.get("eval_exec_rate")), RATE_BINS) for u in readable)
-    scores = Counter(_bin(_num(u.values.get("eval_total_score")), SCORE_BINS) for u in readable)
+    rates: Counter = Counter()
+    scores: Counter = Counter()
+    for u in outcome.units:  # one pass, one unit at a time
+        if u.has_report:
+            rates[_bin(_num(u.values.get("eval_exec_rate")), RATE_BINS)] += 1
+            scores[_bin(_num(u.values.get("eval_total_score")), SCORE_BINS)] += 1
     ws.column_dimensions["A"].width = 42  # the longest rule title (XT403, 42 units) on one line
     ws.column_dimensions["B"].width = 8
     ws.column_dimensions["C"].width = 1
