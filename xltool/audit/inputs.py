@@ -274,5 +274,59 @@ def collect(paths: list[Path], workdir: Path, *, exclude: list[Path] | None = No
     return collector.result
 
 
+WORKDIR_PREFIX = "xltool-audit-"
+_OWNED = re.compile(re.escape(WORKDIR_PREFIX) + r"(\d+)-[a-z0-9_]+")
+_UNOWNED = re.compile(re.escape(WORKDIR_PREFIX) + r"[a-z0-9_]+")  # named by older versions: no owner
+UNOWNED_AGE = 24 * 3600  # seconds: an empty folder of an older version's round is removed after a day
+
+
+def make_workdir(root: Path | None = None) -> Path:
+    """A private work folder for one round (archive members, the summary's package), named for
+    the process that owns it; the folders of rounds whose process is gone (killed, the machine
+    restarted) are removed first, so they never pile up."""
+    import tempfile
+
+    root = Path(root) if root is not None else Path(tempfile.gettempdir())
+    sweep_workdirs(root)
+    return Path(tempfile.mkdtemp(prefix=f"{WORKDIR_PREFIX}{os.getpid()}-", dir=root))
+
+
+def sweep_workdirs(root: Path) -> int:
+    """Remove the work folders in *root* whose owner process is no longer running (only this
+    user's folders, never through a link); returns how many were removed."""
+    import time
+
+    from xltool.audit.lock import _alive
+
+    removed = 0
+    try:
+        entries = list(os.scandir(root))
+    except OSError:
+        return 0
+    for entry in entries:
+        if not entry.name.startswith(WORKDIR_PREFIX):
+            continue
+        try:
+            info = entry.stat(follow_symlinks=False)
+        except OSError:
+            continue
+        if not stat.S_ISDIR(info.st_mode) or (hasattr(os, "getuid") and info.st_uid != os.getuid()):
+            continue
+        owned = _OWNED.fullmatch(entry.name)
+        if owned is not None:
+            pid = int(owned.group(1))
+            if pid == os.getpid() or _alive(pid):
+                continue
+            shutil.rmtree(entry.path, ignore_errors=True)
+            removed += not os.path.lexists(entry.path)
+        elif _UNOWNED.fullmatch(entry.name) and time.time() - info.st_mtime > UNOWNED_AGE:
+            try:
+                os.rmdir(entry.path)  # empty only: whatever is in it may still be in use
+                removed += 1
+            except OSError:
+                pass
+    return removed
+
+
 def remove_workdir(workdir: Path) -> None:
     shutil.rmtree(workdir, ignore_errors=True)

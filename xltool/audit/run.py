@@ -17,14 +17,13 @@ import hashlib
 import json
 import os
 import shutil
-import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from xltool.audit.history import DB_NAME, History, Stored
-from xltool.audit.inputs import NOT_AUDITED, InputFile, collect, remove_workdir
+from xltool.audit.inputs import NOT_AUDITED, InputFile, collect, make_workdir, remove_workdir
 from xltool.audit.model import (
     Anomaly, AnomalyKind, AuditOutcome, Changes, Status, Submission, UnitResult,
 )
@@ -148,7 +147,7 @@ def _run_audit(options: AuditOptions, progress: Progress | None = None) -> Audit
     jobs = max(1, options.jobs or os.cpu_count() or 1)
     key = rules_key(bureau, options.limits)
     cfg_json = bureau.stated_json()
-    workdir = Path(tempfile.mkdtemp(prefix="xltool-audit-"))
+    workdir = make_workdir()  # the folders killed rounds left behind are removed first
     staging = out / STAGING
     history = History(out / DB_NAME)
     workers = Workers(jobs)
