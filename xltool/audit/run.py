@@ -24,6 +24,7 @@ from pathlib import Path
 
 from xltool.audit.history import DB_NAME, History, Stored
 from xltool.audit.inputs import NOT_AUDITED, InputFile, collect, make_workdir, remove_workdir
+from xltool.audit.memory import Every, release
 from xltool.audit.model import (
     Anomaly, AnomalyKind, AuditOutcome, Changes, Status, Submission, UnitResult,
 )
@@ -198,7 +199,10 @@ def _run_audit(options: AuditOptions, progress: Progress | None = None) -> Audit
             pool = workers.get(len(tasks))
             progress.start(len(files), len(files) - len(tasks))
 
+        trim = Every()
+
         def on_result(batch: tuple, results: list[tuple[str, dict, str]]) -> None:
+            trim.tick(len(results))
             for task, (status, header, body) in zip(batch[0], results):
                 item, sha = by_task.pop(task[0])
                 if header.get("sha256", sha) != sha:  # rewritten between hashing and checking
@@ -211,6 +215,7 @@ def _run_audit(options: AuditOptions, progress: Progress | None = None) -> Audit
         size = max(1, min(BATCH, len(collected.files) // (8 * jobs))) if pool is not None else 1
         map_unordered(check_files, batches(tasks, size), pool, on_result, workers.in_flight)
         history.commit()
+        release()
         progress.stop()
         outcome = finalise(history, run_id, key, files, collected.rejected, roster, previous, options, workers, progress,
                            clutter=collected.clutter, workdir=workdir)
@@ -285,6 +290,7 @@ def finalise(history: History, run_id: int, key: str, files: list[tuple[InputFil
     clear_units(history.db)
     history.clear_round(run_id)
     units, count = outcome.units, len(outcome.units)
+    trim = Every()  # each unit's stored body is read and let go: give the memory back now and then
     for position in range(count):
         unit, units[position] = units[position], None
         if unit.submission is not None and unit.submission.readable:
@@ -313,7 +319,9 @@ def finalise(history: History, run_id: int, key: str, files: list[tuple[InputFil
             _compare(unit, history.round_unit(outcome.previous_run, unit.key))
         history.add_round_row(run_id, _round_row(unit, key))
         save_unit(history.db, run_id, position, unit)
+        trim.tick()
     history.commit()
+    release()
     outcome.units = StoredUnits(history.path, run_id, count, store, db=history.db)
     dataset.keep(outcome)
     outcome.files = len(files) + len(rejected)
