@@ -115,8 +115,8 @@ class StoredUnits(Sequence):
             rows = self._connection().execute(
                 "SELECT record FROM units WHERE run_id = ? AND position >= ? ORDER BY position LIMIT ?",
                 (self.run_id, position, CHUNK)).fetchall()
-            if not rows:
-                return
+            if not rows:  # a later round in the same folder stored its own units
+                raise LookupError(f"the units of round {self.run_id} are no longer stored")
             position += len(rows)
             for (record,) in rows:
                 yield decode(record, self.reports)
