@@ -202,7 +202,14 @@ class AuditOutcome:
     cross_counts: list[int] = field(default_factory=lambda: [0, 0])  # last year: [compared, without figures]
     store: object | None = field(default=None, repr=False, compare=False)  # where the units' reports are read back from
 
+    def _stats(self) -> dict | None:
+        stats = getattr(self.units, "stats", None)  # units kept in the database: counted in one walk
+        return stats() if stats is not None else None
+
     def count(self, status: Status) -> int:
+        stats = self._stats()
+        if stats is not None:
+            return stats["status"].get(status, 0)
         return sum(u.status is status for u in self.units)
 
     @property
@@ -213,10 +220,16 @@ class AuditOutcome:
     @property
     def checked_files(self) -> int:
         """Files whose content reached the checks: every unit's kept file, blank ones included."""
+        stats = self._stats()
+        if stats is not None:
+            return stats["checked"]
         return sum(u.submission is not None and u.submission.readable for u in self.units)
 
     @property
     def changes_total(self) -> tuple[int, int, int]:
+        stats = self._stats()
+        if stats is not None:
+            return stats["changes"]
         fixed = sum(len(u.changes.fixed) for u in self.units if u.changes)
         new = sum(len(u.changes.new) for u in self.units if u.changes)
         still = sum(len(u.changes.still) for u in self.units if u.changes)

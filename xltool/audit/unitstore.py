@@ -83,6 +83,7 @@ class StoredUnits(Sequence):
         self.reports = reports
         self.db = db  # the round's own connection while it is open
         self._own: tuple[int, sqlite3.Connection] | None = None
+        self._stats: dict | None = None
 
     def __getstate__(self) -> dict:
         # Sent to a worker: it opens its own connection.
@@ -108,6 +109,20 @@ class StoredUnits(Sequence):
 
     def __len__(self) -> int:
         return self.count
+
+    def stats(self) -> dict:
+        """What the summary line counts over every unit (units by status, checked files, changes
+        since the last round), in one walk, kept until a unit is written back."""
+        if self._stats is None:
+            by_status: dict = {}
+            checked = fixed = new = still = 0
+            for u in self:
+                by_status[u.status] = by_status.get(u.status, 0) + 1
+                checked += u.submission is not None and u.submission.readable
+                if u.changes:
+                    fixed, new, still = fixed + len(u.changes.fixed), new + len(u.changes.new), still + len(u.changes.still)
+            self._stats = {"status": by_status, "checked": checked, "changes": (fixed, new, still)}
+        return self._stats
 
     def __iter__(self) -> Iterator[UnitResult]:
         position = 0
@@ -148,6 +163,7 @@ class StoredUnits(Sequence):
         """Write changed units back in their places (through the round's connection)."""
         if self.db is None:
             raise RuntimeError("the round that stored these units is over")
+        self._stats = None
         for unit in [units] if isinstance(units, UnitResult) else units:
             row = self.db.execute("SELECT position FROM units WHERE run_id = ? AND unit_key = ?",
                                   (self.run_id, unit.key)).fetchone()
