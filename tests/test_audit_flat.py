@@ -77,10 +77,18 @@ def test_a_stored_unit_comes_back_exactly_and_afresh_each_time(tmp_path):
         assert units[3].key == "code:3" and units[-1].key == "code:4" and [u.key for u in units[1:3]] == ["code:1", "code:2"]
         with pytest.raises(IndexError):
             units[5]
+        from xltool.audit.model import AuditOutcome, Status
+
+        outcome = AuditOutcome(run_id=7, year=2025, units=units, not_submitted=[], anomalies=[])
+        listed = AuditOutcome(run_id=7, year=2025, units=list(units), not_submitted=[], anomalies=[])
+        for status in Status:  # counted in one walk, as over a list
+            assert outcome.count(status) == listed.count(status)
+        assert (outcome.checked_files, outcome.changes_total) == (listed.checked_files, listed.changes_total) == (5, (5, 0, 0))
         changed = units[2]
-        changed.note = "邮件未发送"
+        changed.note, changed.status = "邮件未发送", Status.EXPLAIN
         units.update([changed])  # whoever changes a unit writes it back
         assert units[2].note == "邮件未发送" and units[1].note == "＝说明"
+        assert outcome.count(Status.EXPLAIN) == 1  # the counts follow
     finally:
         history.close()
 
