@@ -503,11 +503,12 @@ RULES: dict[str, Rule] = {
         ),
         _rule(
             "XT608", E, "Indicator row incomplete",
-            "{name}: direction, target, actual value, weight and score must all be filled ({lhs} of {rhs} are).",
+            "{name}: direction, target, actual value, weight and score must all be filled ({lhs} of {rhs} are; missing: {missing}).",
             "Complete the indicator row, or clear it.",
             "An indicator with a name needs all of its figures. A target or actual value may be a number, a number with "
             "its comparator and unit (≥50个) or a qualitative text (达成, 是, 合格); a target written with its comparator "
-            "or as qualitative text states the direction too.",
+            "or as qualitative text states the direction too. The finding names the parts that are missing and cites "
+            "their cells first.",
             "An incomplete indicator cannot be scored.",
             "绿化养护 with a target but no actual value.",
             source=N_("附件3 表样: every 三级指标 states its 指标值, 实际完成值, 分值 and 得分 (and its direction)."),

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from xltool.form.address import split_cell
+from xltool.form.measure import parse_measure
 from xltool.form.model import Form, Kind
 from xltool.form.selfeval import indicator_ids
 from xltool.i18n import _
@@ -550,20 +551,19 @@ def cost_like(l1: str, l2: str) -> bool:
 
 
 def _indicator_value(text: str, qualitative: tuple[str, ...]) -> tuple[str | None, object, str]:
-    """(direction, value, unit) of a 年度指标值 / 实际完成值 cell such as “≥38000平方米”."""
+    """(direction, value, unit) of a 年度指标值 / 实际完成值 cell such as “≥38000平方米”, read as
+    the workbook path reads the same text (xltool.form.measure): a text that is not one figure
+    (a date or deadline such as 2021年12月完成, 12月底前, 2023年6月; two figures) stays text, never
+    a number, and states no direction."""
     s = P.squash(text)
     if _empty(s):
         return None, None, ""
-    direction = None
-    if s[:1] in "≥≤=><":
-        direction = {">": "≥", "<": "≤"}.get(s[0], s[0])
-        s = s[1:]
-    if s in qualitative:
-        return "定性", s, ""
-    m = re.fullmatch(r"(-?\d+(?:,\d{3})*(?:\.\d+)?)(.*)", s)
-    if not m:
-        return direction, s, ""
-    return direction, P.number(m.group(1)), m.group(2)
+    if s in qualitative or s[1:] in qualitative and s[:1] in "≥≤=><":
+        return "定性", s.lstrip("≥≤=><"), ""
+    m = parse_measure(s)
+    if m is None or m.number is None:
+        return None, s, ""
+    return m.direction, m.number, m.unit
 
 
 def _eval(form: Form, table: Table, name: str, out: Extraction) -> None:
@@ -760,10 +760,16 @@ def _indicator(form: Form, l1: str, l2: str, j: int, cells, layout: tuple[str, .
     for cell in cells:
         if id(cell) not in placed and _cell_number(cell.text) is not None:
             out.unplace(where(cell), cell.text)
+    figure = any(isinstance(out.values.get(ids[k]), float) for k in ("target", "actual"))
     if ids["target"] in out.values or ids["actual"] in out.values:
         # The published 附件3 has no 指标方向 column: a sign before the target states it, else
-        # costs are “lower is better” and every other indicator “higher is better”.
+        # costs are “lower is better” and every other indicator “higher is better” — when the row
+        # states a figure; a row of dates or words states no direction (as on the workbook path).
         first = by_key.get("target", name)
+        if direction not in directions and not figure:
+            if unit:
+                out.put(form, ids["unit"], unit, where(by_key.get("unit", first)))
+            return
         direction = direction if direction in directions else ("≤" if cost_like(l1, l2) else "≥")
         out.put(form, ids["dir"], direction, where(by_key.get("dir", first)))
         if unit:
