@@ -181,3 +181,122 @@ def test_a_missing_direction_is_named_on_the_workbook_path():
 def test_a_complete_row_is_quiet():
     assert not [f for f in word()[2].findings if f.code == "XT608"]
     assert not [f for f in workbook_findings()[0] if f.code == "XT608"]
+
+
+# -- 2. the figures real reports state in section 一 -------------------------------------------
+
+def _read(paragraphs: list[str]):
+    import docx as python_docx
+
+    doc = python_docx.Document()
+    for text in paragraphs:
+        doc.add_paragraph(text)
+    path = scratch("word_gaps") / f"prose_{abs(hash(tuple(paragraphs)))}.docx"
+    doc.save(str(path))
+    with chinese():
+        return check_document(path)
+
+
+NANXIAN_2021 = [  # Hunan 南县 政协, 2021 (the corpus case hunan-nanxian-zhengxie-2021)
+    "部门整体支出绩效评价报告",
+    "一、基本情况",
+    "（一）部门整体支出概况。",
+    "2021年部门决算收支完成情况。",
+    "1、收入：792.22万元。同比上年度增加189.25万元，增加31.39%。其中：财政拨款收入792.22万元，同比上年度增加209.28万元，增加35.9%。",
+    "2、支出：799.12万元。其中：人员经费支出434.89万元，公用经费支出77.4万元，项目支出286.83万元。",
+    "（三）部门整体支出或项目实施情况分析。",
+    "本项目由基本支出和项目支出两个部分构成。基本支出主要包括人员经费及日常公用经费支出等。项目支出包括委员活动经费36.3万元，"
+    "扫黑除恶工作经费1万元，信息网络运行经费5万元，老干部活动经费10.5万元，派出纪检监察组专项经费5万元，调研协商",
+]
+
+
+def test_section_one_figures_of_a_real_report_are_read():
+    ext, values, report = _read(NANXIAN_2021)
+    assert ext.values["info_year"] == 2021.0 and ext.where["info_year"] == "第一部分第2段"
+    assert ext.values["fin_income"] == 792.22 and ext.where["fin_income"] == "第一部分第3段"
+    assert (ext.values["fin_staff_cost"], ext.values["fin_public_cost"]) == (434.89, 77.4)
+    assert ext.stated == {"fin_exp": 799.12, "fin_proj": 286.83}
+    assert {ext.where[f] for f in ("fin_staff_cost", "fin_public_cost", "fin_exp", "fin_proj")} == {"第一部分第4段"}
+    # The projects the description names are not the 项目支出 rows; their figures are listed, not placed.
+    assert not any(k.startswith("fin_proj_") for k in ext.values)
+    assert any(u.startswith("第一部分第6段：") and u.endswith("委员活动经费36.3万元") for u in report.unplaced), report.unplaced
+    # 项目支出 stated without its rows stands for them in 支出: no XT201, the missing rows said once (XT108).
+    assert round(values["fin_exp"], 2) == 799.12
+    assert not [f for f in report.findings if f.code in ("XT201", "XT202", "XT709")]
+    assert [f.code for f in report.findings if f.code == "XT108"] == ["XT108"]
+    cited = {c.where for f in report.findings for c in f.cells}
+    assert "第一部分第4段" in cited  # the finding cites the paragraph that states the figure
+
+
+def test_a_mistyped_total_in_section_one_is_found():
+    paras = [p.replace("2、支出：799.12万元", "2、支出：798.12万元") for p in NANXIAN_2021]
+    _ext, _values, report = _read(paras)
+    found = [f for f in report.findings if f.code == "XT201"]
+    assert len(found) == 1 and found[0].severity.value == "error"
+    assert "798.12" in found[0].message and "799.12" in found[0].message
+    assert found[0].cells[0].where == "第一部分第4段"
+
+
+@pytest.mark.parametrize("budget", [
+    "2021年年初预算安排人员经费420万元，公用经费70万元，项目支出250万元。",
+    "年初预算人员经费420万元；",
+    "2021年批复预算数：基本支出490万元。",
+])
+def test_a_budget_clause_before_the_accounts_is_not_read_as_them(budget):
+    paras = NANXIAN_2021[:3] + [budget] + NANXIAN_2021[3:]
+    ext, _values, report = _read(paras)
+    assert (ext.values["fin_staff_cost"], ext.values["fin_public_cost"]) == (434.89, 77.4)
+    assert ext.stated["fin_proj"] == 286.83 and "fin_basic" not in ext.stated
+    assert not [f for f in report.findings if f.code in ("XT201", "XT709")]
+    assert any(u.startswith("第一部分第2段：") for u in report.unplaced)  # listed, not dropped
+
+
+def test_a_bare_spending_figure_is_read_only_as_a_total_that_breaks_down():
+    """“支出 N万元” is 支出 only as a list item followed by its 其中 parts; elsewhere it is no field."""
+    ext, _values, _report = _read(["一、基本情况", "全年支出：799.12万元，主要用于机关运转。", "2、支出：799.12万元。"])
+    assert "fin_exp" not in ext.stated
+
+
+def test_a_section_three_is_read_by_its_heading_not_its_number():
+    """The example's 三、政府性基金预算支出情况 states 政府性基金; another report's 三、 (综合评价情况) does not."""
+    ext, _values, report = _read(["一、基本情况", "二、绩效评价工作情况", "三、综合评价情况及评价结论",
+                                  "全年共开展调研协商12次，投入经费31万元。"])
+    assert "fin_gov_fund" not in ext.values
+    assert any(u.startswith("第三部分第1段：") and u.endswith("投入经费31万元") for u in report.unplaced), report.unplaced
+    ext, _values, _report = _read(["一、基本情况", "二、一般公共预算支出情况", "三、政府性基金预算支出情况", "12.00万元。"])
+    assert ext.values["fin_gov_fund"] == 12.0
+
+
+@cache
+def _prose_cases():
+    from conformance.corpus import load_cases
+
+    return [c for c in load_cases() if c.prose]
+
+
+def test_every_prose_case_is_read_as_published():
+    """Each corpus case written as prose: every published figure is read from the text, at its value."""
+    from conformance.corpus import as_number, docx, packs_registered
+
+    assert len(_prose_cases()) >= 3
+    for case in _prose_cases():
+        with packs_registered(), chinese():
+            ext, _values, _report = check_document(docx(case, scratch("word_gaps")), form=case.pack)
+        for fid, text in {**case.fields, **case.stated}.items():
+            got = ext.values.get(fid, ext.stated.get(fid))
+            assert got == as_number(text), (case.id, fid, got, text)
+            assert fid in ext.from_text, (case.id, fid)
+        assert ext.values["info_year"] == case.year
+
+
+def test_the_forms_note_under_annex_2_is_not_a_building():
+    """A report that copies 附件2 with the form's 说明 line under the 楼堂馆所 block: the note is no
+    building row (it made XT105 fire, a false 必须修改)."""
+    note = "说明：“项目支出”需要填报基本支出以外的所有项目支出情况，“公用经费”填报基本支出中的一般商品和服务支出。"
+    edited = [b + [[note]] if isinstance(b, list) and any("楼堂馆所" in c for row in b for c in row) else b
+              for b in blocks()]
+    assert edited != blocks()
+    with chinese():
+        ext, _values, report = check_document(write_docx(edited, scratch("word_gaps") / "note.docx"))
+    assert not any(isinstance(v, str) and v.startswith("说明") for v in ext.values.values())
+    assert {(f.code, f.instance) for f in report.findings} == {(f.code, f.instance) for f in word()[2].findings}

@@ -110,6 +110,7 @@ def _empty(text: str) -> bool:
 def _narrative(form: Form, paras: list[tuple[str, str]], out: Extraction) -> None:
     """*paras*: (where, text) of the report's paragraphs outside 附件2 and 附件3."""
     section = 0
+    heading = ""
     counts: dict[int, int] = {}
     not_initial = False
     project = 0
@@ -122,6 +123,7 @@ def _narrative(form: Form, paras: list[tuple[str, str]], out: Extraction) -> Non
         m = P.SECTION.match(text)
         if m and m.group(1) in CN and CN.index(m.group(1)) > section:
             section = CN.index(m.group(1))
+            heading = text.split(":", 1)[0]
             # “三、政府性基金预算支出情况：无。” states its content on the heading's own line.
             rest = text.split(":", 1)[1].strip() if ":" in text else ""
             if not rest:
@@ -152,8 +154,8 @@ def _narrative(form: Form, paras: list[tuple[str, str]], out: Extraction) -> Non
                     out.put(form, f"fin_proj_{items}_name", _original(raw, text, item.span("name")), where)
                     out.put(form, f"fin_proj_{items}_amount", P.number(item.group("n")), where)
                     covered.append(item.span("n"))
-        if section in P.OTHER_SPENDING:
-            fid = P.OTHER_SPENDING[section]
+        fid = P.other_spending(heading) if 3 <= section <= 5 else None
+        if fid is not None:
             amount = re.search(P.NUM + P.WAN, text)
             if amount:
                 out.put(form, fid, P.number(amount.group("n")), where)
@@ -168,10 +170,10 @@ def _narrative(form: Form, paras: list[tuple[str, str]], out: Extraction) -> Non
                 project += 1
                 _project(form, project, raw, text, proj.span("name"), where, not_initial, out, covered)
         for pat in P.PATTERNS:
-            if pat.section != section:
+            if section not in pat.sections:
                 continue
             for hit in pat.regex.finditer(text):
-                if any(a <= hit.start("n") < b for a, b in covered):
+                if any(a <= hit.start("n") < b for a, b in covered) or pat.budget_clause(text, hit.start("n")):
                     continue
                 value = P.number(hit.group("n")) * pat.scale
                 if pat.field_id in out.where:
@@ -179,7 +181,7 @@ def _narrative(form: Form, paras: list[tuple[str, str]], out: Extraction) -> Non
                 out.put(form, pat.field_id, value, where)
                 covered.append(hit.span("n"))
                 break
-        if 2 <= section <= 6:
+        if 1 <= section <= 6:
             for fig in P.FIGURE.finditer(text):
                 if not any(a <= fig.start() < b for a, b in covered):
                     out.unplace(where, text[max(0, fig.start() - 12): fig.end()])
@@ -290,6 +292,9 @@ def _base(form: Form, table: Table, name: str, out: Extraction) -> None:
             continue
         if "楼堂馆所" in first:
             mode = "building"
+            continue
+        if re.match(r"(?:说明|注|备注)\d*[:：]", first):  # the form's own note under the table (说明：“项目支出”需要…)
+            _unplaced_numbers(cells[1:], where, out)
             continue
         if "厉行节约" in first:
             rest = [c for c in cells[1:] if not _empty(c.text)]
