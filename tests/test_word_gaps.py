@@ -257,6 +257,13 @@ def test_a_bare_spending_figure_is_read_only_as_a_total_that_breaks_down():
     assert "fin_exp" not in ext.stated
 
 
+def test_a_change_on_last_year_is_not_the_figure():
+    """“人员经费支出较上年增加20.5万元”, “同比增加189.25万元”: a change, not the year's figure."""
+    ext, _values, report = _read(["一、基本情况", "人员经费支出较上年增加20.5万元，公用经费支出同比减少3万元。"])
+    assert "fin_staff_cost" not in ext.values and "fin_public_cost" not in ext.values
+    assert len(report.unplaced) == 2
+
+
 def test_a_section_three_is_read_by_its_heading_not_its_number():
     """The example's 三、政府性基金预算支出情况 states 政府性基金; another report's 三、 (综合评价情况) does not."""
     ext, _values, report = _read(["一、基本情况", "二、绩效评价工作情况", "三、综合评价情况及评价结论",
