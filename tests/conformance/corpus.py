@@ -116,6 +116,9 @@ class Case(_Strict):
     must_not: list[MustNot] = []
     word: bool = True
     word_reason: str = ""  # why a case has no Word path
+    # The report's narrative (附件1) as published, one paragraph a line: the Word path writes it
+    # before the tables and reads its figures from the text, as check-report reads a unit's report.
+    prose: list[str] = []
 
     @model_validator(mode="after")
     def _consistent(self) -> "Case":
@@ -546,15 +549,19 @@ def docx(case: Case, folder: Path) -> Path:
         doc.add_paragraph(f"（{case.year}年度）")
         rows = _eval_rows(case, form)
     else:
-        doc.add_paragraph(f"{case.year}年度部门（单位）整体支出绩效评价基础数据表")
-        doc.add_paragraph("附件2")
-        rows = _base_rows(case, form)
-    width = max(len(r) for r in rows)
-    table = doc.add_table(rows=len(rows), cols=width)
-    table.style = "Table Grid"
-    for r, row in enumerate(rows):
-        for c, text in enumerate(row):
-            table.cell(r, c).text = text
+        for text in case.prose:
+            doc.add_paragraph(text)
+        rows = []
+        if not case.prose or any(form.by_id[f].sheet == "base" for f in {**case.fields, **case.stated}):
+            doc.add_paragraph(f"{case.year}年度部门（单位）整体支出绩效评价基础数据表")
+            doc.add_paragraph("附件2")
+            rows = _base_rows(case, form)
+    if rows:  # a case whose figures are all in its prose has no table
+        table = doc.add_table(rows=len(rows), cols=max(len(r) for r in rows))
+        table.style = "Table Grid"
+        for r, row in enumerate(rows):
+            for c, text in enumerate(row):
+                table.cell(r, c).text = text
     out = folder / f"{case.id}.docx"
     doc.save(str(out))
     return out

@@ -474,7 +474,7 @@ RULES: dict[str, Rule] = {
             "XT605", E, "Indicator score above the rule",
             "{name}: the score is {lhs}, higher than the {rhs} the scoring rule gives.",
             "Set the score to {rhs}, or correct the target, actual value or direction.",
-            "Recomputes each indicator's score: ≥ full weight when actual ≥ target, else round(actual/target × weight, 2); ≤ full weight when actual ≤ target, else round((1 − (actual − target)/target) × weight, 2), 0 from twice the target; = full weight when equal, else reduced by the relative deviation. Targets and actual values written with their comparator and unit (≥50个, ≤90万元, =100%) are read as numbers. A score above the rule is reported here, a score below it as XT616.",
+            "Recomputes each indicator's score: ≥ full weight when actual ≥ target, else round(actual/target × weight, 2); ≤ full weight when actual ≤ target, else round((1 − (actual − target)/target) × weight, 2), 0 from twice the target; = full weight when equal, else reduced by the relative deviation. Targets and actual values written with their comparator and unit (≥50个, ≤90万元, =100%) are read as numbers; a date or deadline (2021年12月完成, 12月底前, 6月) is not a number, and its row is listed as not scored by rule. A score above the rule is reported here, a score below it as XT616.",
             "A score above what the published rule gives is 自评得分虚高, the main fault the policy names.",
             "满意度: target 90, actual 85, weight 10 → 9.44, but 10 is stated.",
             source=N_("财预〔2020〕10号 第十六条 (定量指标: target met → full marks, otherwise 完成值 ÷ 指标值 × 分值); the 预算管理一体化 rule for 反向 indicators."),
@@ -503,11 +503,12 @@ RULES: dict[str, Rule] = {
         ),
         _rule(
             "XT608", E, "Indicator row incomplete",
-            "{name}: direction, target, actual value, weight and score must all be filled ({lhs} of {rhs} are).",
+            "{name}: direction, target, actual value, weight and score must all be filled ({lhs} of {rhs} are; missing: {missing}).",
             "Complete the indicator row, or clear it.",
             "An indicator with a name needs all of its figures. A target or actual value may be a number, a number with "
             "its comparator and unit (≥50个) or a qualitative text (达成, 是, 合格); a target written with its comparator "
-            "or as qualitative text states the direction too.",
+            "or as qualitative text states the direction too. The finding names the parts that are missing and cites "
+            "their cells first.",
             "An incomplete indicator cannot be scored.",
             "绿化养护 with a target but no actual value.",
             source=N_("附件3 表样: every 三级指标 states its 指标值, 实际完成值, 分值 and 得分 (and its direction)."),

@@ -12,7 +12,7 @@ from xltool.check.coverage import coverage
 from xltool.check.finding import CellRef, Coverage, Finding, WorkbookReport
 from xltool.check.indicators import read_indicators
 from xltool.check.instances import build_checks
-from xltool.check.messages import flavour_params
+from xltool.check.messages import flavour_params, missing_first
 from xltool.check.rule import Check, Outcome, allowance, evaluate_many
 from xltool.form.expr import Ref, Round, leaf_refs
 from xltool.form.model import Form
@@ -91,7 +91,7 @@ def to_finding(outcome: Outcome, form: Form, values: Mapping[str, object], *,
     confidence, basis = _confidence(form, check, notes or {})
     return Finding(
         code=r.code, severity=r.severity, message=r.message().format_map(_Safe(params)),
-        fix=r.fix().format_map(_Safe(params)), cells=_cells(form, check, shown),
+        fix=r.fix().format_map(_Safe(params)), cells=missing_first(check, values, _cells(form, check, shown)),
         expected=None if flag else round(expected, 6), actual=None if flag else round(actual, 6),
         difference=None if flag else round(outcome.diff if difference is None else difference, 6),
         kind="amount" if difference is not None or flag else check.kind,

@@ -136,7 +136,42 @@ def _band(check, outcome, form, values, shown, cfg, params) -> None:  # XT606, X
             b=fmt_figure(round(hi * weight, 2)))
 
 
+def _incomplete(check, outcome, form, values, shown, cfg, params) -> None:  # XT608
+    params["missing"] = "、".join(form.field(fid).label.split(" ")[-1] for fid in missing_parts(check, values)) or "—"
+
+
+def missing_parts(check: Check, values: Mapping[str, object]) -> list[str]:
+    """The parts of an indicator row XT608 finds empty, in the row's order (a direction is stated
+    by its column or by a target written as text, as the rule counts it)."""
+    row = _row(check)
+    if not row:
+        return []
+    blank = lambda fid: values.get(fid) is None or (isinstance(values.get(fid), str) and not values[fid].strip())  # noqa: E731
+    out = []
+    for part in ("dir", "target", "actual", "weight", "score"):
+        fid = row[part]
+        if part == "dir":
+            target = values.get(row["target"])
+            if blank(fid) and not (isinstance(target, str) and target.strip()):
+                out.append(fid)
+        elif part in ("weight", "score"):
+            if not isinstance(values.get(fid), (int, float)) or isinstance(values.get(fid), bool):
+                out.append(fid)
+        elif blank(fid):
+            out.append(fid)
+    return out
+
+
+def missing_first(check: Check, values: Mapping[str, object], cells: list) -> list:
+    """XT608 cites the row's name, then the cells it finds empty, then the filled ones: a
+    reviewer sees first what to fill (a list showing a few cells shows those)."""
+    if check.rule.code != "XT608":
+        return cells
+    empty = set(missing_parts(check, values))
+    return cells[:1] + [c for c in cells[1:] if c.field_id in empty] + [c for c in cells[1:] if c.field_id not in empty]
+
+
 _FILLERS = {
     "XT607": _reason, "XT612": _deviation, "XT108": _breakdown, "XT502": _undefined_rate,
-    "XT613": _inflation, "XT614": _grade, "XT615": _count, "XT606": _band, "XT616": _band,
+    "XT613": _inflation, "XT614": _grade, "XT615": _count, "XT606": _band, "XT616": _band, "XT608": _incomplete,
 }

@@ -464,12 +464,16 @@ def _quantum(digits: int) -> Decimal:
     return Decimal(1).scaleb(-digits)
 
 
-def evaluate_all(formulas: Mapping[str, Expr], inputs: Values) -> dict[str, float | None]:
-    """Evaluate derived fields that may depend on each other (the form is acyclic)."""
+def evaluate_all(formulas: Mapping[str, Expr], inputs: Values,
+                 fixed: Mapping[str, float] | None = None) -> dict[str, float | None]:
+    """Evaluate derived fields that may depend on each other (the form is acyclic). *fixed*:
+    derived fields whose value is given instead (a sub-total a Word report states without its rows)."""
     values: dict[str, object] = dict(inputs)
     done: dict[str, float | None] = {}
+    fixed = fixed or {}
     for field_id in _evaluation_order(formulas):
-        done[field_id] = values[field_id] = compiled(formulas[field_id])(values)
+        value = fixed[field_id] if field_id in fixed else compiled(formulas[field_id])(values)
+        done[field_id] = values[field_id] = value
     return done
 
 

@@ -2,8 +2,8 @@
 ``不低于95%``, ``12个月以内``, or a qualitative text (达成, 是, 合格, 效果明显, 有效改善).
 
 ``parse_measure`` reads one 年度指标值 / 实际完成值 into its comparator, number and unit, or marks
-it qualitative. A text it cannot read as one figure (two numbers, a date such as ``12月31日前``)
-is qualitative too: it is never turned into a number.
+it qualitative. A text it cannot read as one figure (two numbers, a date or deadline such as ``12月31日前``,
+``2021年12月完成``, ``6月``, ``2023年``) is qualitative too: it is never turned into a number.
 """
 
 from __future__ import annotations
@@ -23,6 +23,8 @@ _PREFIX = (
 _SUFFIX = (("以上", "≥"), ("及以上", "≥"), ("以内", "≤"), ("以下", "≤"), ("及以下", "≤"))
 _NUMBER = re.compile(r"[-+]?\d+(?:,\d{3})*(?:\.\d+)?|[-+]?\.\d+")
 _SPACES = re.compile(r"[\s\u3000]+")
+# A month or day (6月, 15号), or a year (2023年, 2023年度): a date. 6个月, 15天, 3年 are durations.
+_DATE = re.compile(r"^(?:\d{1,2}(?:月|日|号)|(?:19|20)\d\d年度?)$")
 # Instruction text left in a cell: not a value at all.
 _INSTRUCTION = re.compile(r"^(请|例[:：如]|如[:：]|注[:：])|填写|填报|下拉选择")
 
@@ -79,6 +81,8 @@ def parse_measure(value: object) -> Measure | None:
     before, after = body[: m.start()], body[m.end():]
     # The figure must be the value itself: nothing but a unit after it (个, 万元, %, 平方米).
     if before or len(after) > 6 or re.search(r"[\d日前后底至到]", after):
+        return Measure(text=s, qualitative=False, op=None)
+    if _DATE.match(m.group() + after):  # 6月, 15日, 2023年: a date, not a quantity (6个月, 3年 are)
         return Measure(text=s, qualitative=False, op=None)
     try:
         number = float(m.group().replace(",", ""))

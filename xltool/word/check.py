@@ -43,7 +43,7 @@ def evaluate(form: Form, cfg: ScoringConfig, ext: Extraction) -> tuple[dict[str,
 
 def evaluate_covered(form: Form, cfg: ScoringConfig, ext: Extraction) -> tuple[dict[str, object], list[Finding], Coverage]:
     values: dict[str, object] = {**ext.values, **config_values(cfg, form)}
-    values.update(evaluate_all(form.formulas, values))
+    values.update(evaluate_all(form.formulas, values, _without_parts(form, ext)))
     # A figure found in the narrative is read by pattern, not from a table cell: less certain.
     notes = {fid: ("medium", _("{label} read from the report's text ({where})").format(
         label=form.field(fid).label, where=ext.where.get(fid, "")))
@@ -54,6 +54,21 @@ def evaluate_covered(form: Form, cfg: ScoringConfig, ext: Extraction) -> tuple[d
     said = {c.field_id for f in findings if f.code == "XT108" for c in f.cells}
     findings += _stated(form, ext, values, said)
     return values, [_cite(form, f, ext) for f in findings], covered
+
+
+def _without_parts(form: Form, ext: Extraction) -> dict[str, float]:
+    """Sub-totals the report states while leaving every row under them empty (项目支出 286.83 with
+    no project list): each stands for its rows in the totals above it (支出 = 基本支出 + 项目支出),
+    so a total is not compared with a sum that counts the missing rows as 0.00 (the missing rows
+    are said once, XT108)."""
+    out = {}
+    for fid, stated in ext.stated.items():
+        if fid not in form.formulas or not isinstance(stated, (int, float)) or isinstance(stated, bool):
+            continue
+        parts = [i for i in numeric_leaves(Ref(fid), form.formulas) if form.field(i).is_input]
+        if parts and all(ext.values.get(i) in (None, "") for i in parts):
+            out[fid] = float(stated)
+    return out
 
 
 def _precision(form: Form, ext: Extraction) -> list[Finding]:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from xltool.form.address import split_cell
+from xltool.form.measure import parse_measure
 from xltool.form.model import Form, Kind
 from xltool.form.selfeval import indicator_ids
 from xltool.i18n import _
@@ -109,6 +110,7 @@ def _empty(text: str) -> bool:
 def _narrative(form: Form, paras: list[tuple[str, str]], out: Extraction) -> None:
     """*paras*: (where, text) of the report's paragraphs outside 附件2 and 附件3."""
     section = 0
+    heading = ""
     counts: dict[int, int] = {}
     not_initial = False
     project = 0
@@ -121,6 +123,7 @@ def _narrative(form: Form, paras: list[tuple[str, str]], out: Extraction) -> Non
         m = P.SECTION.match(text)
         if m and m.group(1) in CN and CN.index(m.group(1)) > section:
             section = CN.index(m.group(1))
+            heading = text.split(":", 1)[0]
             # “三、政府性基金预算支出情况：无。” states its content on the heading's own line.
             rest = text.split(":", 1)[1].strip() if ":" in text else ""
             if not rest:
@@ -151,8 +154,8 @@ def _narrative(form: Form, paras: list[tuple[str, str]], out: Extraction) -> Non
                     out.put(form, f"fin_proj_{items}_name", _original(raw, text, item.span("name")), where)
                     out.put(form, f"fin_proj_{items}_amount", P.number(item.group("n")), where)
                     covered.append(item.span("n"))
-        if section in P.OTHER_SPENDING:
-            fid = P.OTHER_SPENDING[section]
+        fid = P.other_spending(heading) if 3 <= section <= 5 else None
+        if fid is not None:
             amount = re.search(P.NUM + P.WAN, text)
             if amount:
                 out.put(form, fid, P.number(amount.group("n")), where)
@@ -167,10 +170,10 @@ def _narrative(form: Form, paras: list[tuple[str, str]], out: Extraction) -> Non
                 project += 1
                 _project(form, project, raw, text, proj.span("name"), where, not_initial, out, covered)
         for pat in P.PATTERNS:
-            if pat.section != section:
+            if section not in pat.sections:
                 continue
             for hit in pat.regex.finditer(text):
-                if any(a <= hit.start("n") < b for a, b in covered):
+                if any(a <= hit.start("n") < b for a, b in covered) or pat.budget_clause(text, hit.start("n")):
                     continue
                 value = P.number(hit.group("n")) * pat.scale
                 if pat.field_id in out.where:
@@ -178,7 +181,7 @@ def _narrative(form: Form, paras: list[tuple[str, str]], out: Extraction) -> Non
                 out.put(form, pat.field_id, value, where)
                 covered.append(hit.span("n"))
                 break
-        if 2 <= section <= 6:
+        if 1 <= section <= 6:
             for fig in P.FIGURE.finditer(text):
                 if not any(a <= fig.start() < b for a, b in covered):
                     out.unplace(where, text[max(0, fig.start() - 12): fig.end()])
@@ -289,6 +292,9 @@ def _base(form: Form, table: Table, name: str, out: Extraction) -> None:
             continue
         if "楼堂馆所" in first:
             mode = "building"
+            continue
+        if re.match(r"(?:说明|注|备注)\d*[:：]", first):  # the form's own note under the table (说明：“项目支出”需要…)
+            _unplaced_numbers(cells[1:], where, out)
             continue
         if "厉行节约" in first:
             rest = [c for c in cells[1:] if not _empty(c.text)]
@@ -550,20 +556,19 @@ def cost_like(l1: str, l2: str) -> bool:
 
 
 def _indicator_value(text: str, qualitative: tuple[str, ...]) -> tuple[str | None, object, str]:
-    """(direction, value, unit) of a 年度指标值 / 实际完成值 cell such as “≥38000平方米”."""
+    """(direction, value, unit) of a 年度指标值 / 实际完成值 cell such as “≥38000平方米”, read as
+    the workbook path reads the same text (xltool.form.measure): a text that is not one figure
+    (a date or deadline such as 2021年12月完成, 12月底前, 2023年6月; two figures) stays text, never
+    a number, and states no direction."""
     s = P.squash(text)
     if _empty(s):
         return None, None, ""
-    direction = None
-    if s[:1] in "≥≤=><":
-        direction = {">": "≥", "<": "≤"}.get(s[0], s[0])
-        s = s[1:]
-    if s in qualitative:
-        return "定性", s, ""
-    m = re.fullmatch(r"(-?\d+(?:,\d{3})*(?:\.\d+)?)(.*)", s)
-    if not m:
-        return direction, s, ""
-    return direction, P.number(m.group(1)), m.group(2)
+    if s in qualitative or s[1:] in qualitative and s[:1] in "≥≤=><":
+        return "定性", s.lstrip("≥≤=><"), ""
+    m = parse_measure(s)
+    if m is None or m.number is None:
+        return None, s, ""
+    return m.direction, m.number, m.unit
 
 
 def _eval(form: Form, table: Table, name: str, out: Extraction) -> None:
@@ -760,10 +765,16 @@ def _indicator(form: Form, l1: str, l2: str, j: int, cells, layout: tuple[str, .
     for cell in cells:
         if id(cell) not in placed and _cell_number(cell.text) is not None:
             out.unplace(where(cell), cell.text)
+    figure = any(isinstance(out.values.get(ids[k]), float) for k in ("target", "actual"))
     if ids["target"] in out.values or ids["actual"] in out.values:
         # The published 附件3 has no 指标方向 column: a sign before the target states it, else
-        # costs are “lower is better” and every other indicator “higher is better”.
+        # costs are “lower is better” and every other indicator “higher is better” — when the row
+        # states a figure; a row of dates or words states no direction (as on the workbook path).
         first = by_key.get("target", name)
+        if direction not in directions and not figure:
+            if unit:
+                out.put(form, ids["unit"], unit, where(by_key.get("unit", first)))
+            return
         direction = direction if direction in directions else ("≤" if cost_like(l1, l2) else "≥")
         out.put(form, ids["dir"], direction, where(by_key.get("dir", first)))
         if unit:

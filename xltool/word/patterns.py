@@ -39,15 +39,34 @@ def number(text: str) -> float:
 
 @dataclass(frozen=True)
 class Pattern:
-    section: int  # 1 for 一、… 9 for 九、
+    sections: tuple[int, ...]  # 1 for 一、… 9 for 九、
     field_id: str
     regex: re.Pattern[str]
     scale: float = 1.0  # 0.01 for a percentage stated as a rate
+    spent: bool = False  # a figure of the year's accounts (决算): not one a budget clause states
+
+    def budget_clause(self, text: str, at: int) -> bool:
+        """Whether the clause the figure at *at* stands in states a budget (年初预算安排人员经费
+        520万元，公用经费85万元): its words up to the figure, from the last 。 or ;."""
+        start = max(text.rfind(stop, 0, at) for stop in "。;!?") + 1
+        return self.spent and bool(BUDGET_CLAUSE.search(text, start, at))
 
 
-def _p(section: int, field_id: str, regex: str, scale: float = 1.0) -> Pattern:
-    return Pattern(section, field_id, re.compile(regex), scale)
+def _p(sections: int | tuple[int, ...], field_id: str, regex: str, scale: float = 1.0, spent: bool = False) -> Pattern:
+    return Pattern(sections if isinstance(sections, tuple) else (sections,), field_id, re.compile(regex), scale, spent)
 
+
+# Words of a budget (年初预算项目支出, 预算安排人员经费): a clause with them does not state the year's
+# 决算 figure (一般公共预算财政拨款支出 does: 一般公共预算 names the fund).
+BUDGET_CLAUSE = re.compile(r"年初预算|预算安排|安排预算|预算数|批复预算|调整预算|预算批复")
+
+
+# The sections that state the unit's 收支: 二 in the bureau's example (一般公共预算支出情况), 一 in the
+# reports that open with 基本情况 —（一）部门整体支出概况 (Hunan 南县: “2、支出:799.12万元。其中:人员经费支出
+# 434.89万元,公用经费支出77.4万元,项目支出286.83万元。”).
+MONEY = (1, 2)
+# 为 / 是 / a colon between a label and its figure (收入:816.23万元).
+IS = r"(?:为|是)?\s*:?\s*"
 
 # Figures of single statements, by section. Derived figures (fin_exp, fin_basic, fin_proj)
 # are read too: a Word report types them, so they are checked against their parts.
@@ -56,20 +75,31 @@ PATTERNS: tuple[Pattern, ...] = (
     _p(1, "info_staff_total", r"共有(?:人员)?\s*" + INT + r"\s*人"),
     _p(1, "info_staff_active", r"在职(?:人员)?\s*" + INT + r"\s*人"),
     _p(1, "info_staff_retired", r"退休(?:人员)?\s*" + INT + r"\s*人"),
-    _p(2, "fin_budget", r"(?<!年初)预算资金(?:总计|总额|合计)?(?:为|是)?\s*" + NUM + WAN),
-    _p(2, "fin_income", r"财政拨款收入(?:为|是)?\s*" + NUM + WAN),
-    _p(2, "fin_exp", r"财政拨款支出(?:为|是)?\s*" + NUM + WAN),
-    _p(2, "fin_proj", r"项目支出(?:为|是)?\s*" + NUM + WAN),
-    _p(2, "fin_basic", r"基本支出(?:为|是)?\s*" + NUM + WAN),
-    _p(2, "fin_staff_cost", r"人员经费(?:为|是)?\s*" + NUM + WAN),
-    _p(2, "fin_public_cost", r"公用经费(?:为|是)?\s*" + NUM + WAN),
+    # A report without a year in its title states it with its accounts (“2021年部门决算收支完成情况”).
+    _p(MONEY, "info_year", r"(?<![\d,.])(?P<n>20\d\d)\s*年度?\s*(?:部门|单位)?(?:整体)?决算"),
+    _p(MONEY, "fin_budget", r"(?<!年初)预算资金(?:总计|总额|合计)?" + IS + NUM + WAN),
+    _p(MONEY, "fin_income", r"财政拨款收入" + IS + NUM + WAN, spent=True),
+    _p(MONEY, "fin_exp", r"财政拨款支出" + IS + NUM + WAN, spent=True),
+    # “2、支出:799.12万元。其中:人员经费支出…”: the 支出 a list item states, then breaks down.
+    _p(MONEY, "fin_exp", r"^\s*(?:\d+\s*[、.]\s*)?支出(?:总计|合计|总额)?" + IS + NUM + WAN + r"(?=\s*[。,;]?\s*其中)", spent=True),
+    _p(MONEY, "fin_proj", r"项目支出" + IS + NUM + WAN, spent=True),
+    _p(MONEY, "fin_basic", r"基本支出" + IS + NUM + WAN, spent=True),
+    _p(MONEY, "fin_staff_cost", r"人员经费(?:支出)?" + IS + NUM + WAN, spent=True),
+    _p(MONEY, "fin_public_cost", r"(?:日常)?公用经费(?:支出)?" + IS + NUM + WAN, spent=True),
     _p(6, "proj_budget_initial", r"年初预算(?:资金)?(?:总计|总额|合计)(?:为|是)?\s*" + NUM + WAN),
     _p(6, "proj_spending", r"(?:年度)?总支出(?:为|是)?\s*" + NUM + WAN),
     _p(6, "proj_exec_rate", r"预算执行率(?:为|是|达到|达)?\s*" + NUM + r"\s*%", 0.01),
 )
 
-# Sections 三 to 五 state one figure each, or 无.
-OTHER_SPENDING = {3: "fin_gov_fund", 4: "fin_state_capital", 5: "fin_social_ins"}
+# Sections 三 to 五 of the example state one figure each, or 无; a section is one of them by its
+# heading's words (another report's 三、 may be 综合评价情况, whose figures are not these).
+OTHER_SPENDING = {"政府性基金": "fin_gov_fund", "国有资本": "fin_state_capital", "社会保险": "fin_social_ins"}
+
+
+def other_spending(heading: str) -> str | None:
+    """The field a section 三 to 五 states, by the words of its heading."""
+    return next((fid for word, fid in OTHER_SPENDING.items() if word in heading), None)
+
 
 # The figures of one project sentence of section 六 (二).
 PROJECT_FIGURES: tuple[tuple[str, re.Pattern[str]], ...] = (
