@@ -74,7 +74,7 @@ def _label(text: str) -> str:
 
 
 def _cell_number(text: str) -> float | None:
-    s = P.squash(text).replace("万元", "").replace("元", "")
+    s = P.squash(text).replace("万元", "").replace("元", "").removesuffix("万")  # “150万” = 150 万元, as the workbook reads it
     if not s or s in NO_FIGURE:
         return None
     m = re.fullmatch(r"-?\d+(?:,\d{3})*(?:\.\d+)?%?", s)
