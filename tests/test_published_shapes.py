@@ -107,3 +107,30 @@ def test_a_sangong_total_counts_the_other_rows_of_a_blank_car_line(run, fires):
         assert found[0].expected == 395.0 and found[0].actual == 431.0
     else:
         assert found == []
+
+
+# -- the form's note row under 附件2's 楼堂馆所 block ------------------------------------------------
+
+@pytest.mark.parametrize(("building", "fires"), [(None, False), ("办公楼", True)])
+def test_the_note_under_the_buildings_block_is_not_a_building(building, fires):
+    """附件2 as a table that ends with its note (“说明：‘项目支出’需要填报…”) right under the 楼堂馆所 header:
+    the note is no building (no XT105); a building row with a name and no 批复规模 still is XT105."""
+    from conformance.corpus import Case, docx, packs_registered
+
+    from xltool.word.check import check_document
+
+    fields = {"base_reception_final": "31000.00"}
+    if building:
+        fields["base_bld_1_name"] = building
+    case = Case.model_validate({
+        "id": f"note-{bool(building)}", "real": False, "derived_from": "yunnan-xundian-zhengxie-sangong-2022",
+        "unit": "寻甸县政协", "year": 2022, "kind": "unit", "table": "三公经费", "pack": "example",
+        "amount_unit": "元", "layout": "DERIVED: one 三公 figure, the buildings block printed with its header and the note.",
+        "fields": fields,
+    })
+    with packs_registered(), chinese():
+        _ext, _values, report = check_document(docx(case, scratch("published_shapes")), form=case.pack)
+    xt105 = [f for f in report.findings if f.code == "XT105"]
+    assert [(f.code, f.severity.value) for f in xt105] == ([("XT105", "error")] if fires else [])
+    if fires:
+        assert {c.field_id for c in xt105[0].cells} == {"base_bld_1_name", "base_bld_1_area_approved"}
