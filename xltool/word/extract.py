@@ -323,7 +323,7 @@ def _base(form: Form, table: Table, name: str, out: Extraction) -> None:
                 elif _cell_number(cell.text) is not None:
                     out.unplace(where(cell), cell.text)
             continue
-        if mode == "building" and P.squash(texts[0].text).startswith(("说明", "注")):
+        if mode == "building" and P.squash(texts[0].text).startswith(("说明:", "说明：", "注:", "注：")):
             mode = ""  # the form's note under the table (“说明：‘项目支出’需要填报…”), not a building
             continue
         if mode == "building" and not _empty(texts[0].text) and _cell_number(texts[0].text) is None:
