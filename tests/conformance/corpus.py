@@ -95,9 +95,9 @@ class Case(_Strict):
     kind: Literal["project", "unit"]
     table: str
     pack: str
-    amount_unit: Literal["万元", "元"] = "万元"
-    # A source in 元 is entered in the 万元 form divided by 10,000, as a unit copying it would; a
-    # derived variant keeps the 元 figures as typed (the slip of 元 in a 万元 form).
+    amount_unit: Literal["万元", "元", "亿元"] = "万元"
+    # A source in 元 is entered in the 万元 form divided by 10,000 (one in 亿元 times 10,000), as a
+    # unit copying it would; a derived variant keeps the 元 figures as typed (元 in a 万元 form).
     keep_yuan: bool = False
     layout: str = Field(min_length=10)
     missing: dict[str, str] = {}  # part of the table → why it is not judged (cut off, not shown)
@@ -307,7 +307,7 @@ def case_values(case: Case, form) -> tuple[dict[str, object], dict[str, str]]:
     if _converts(case):
         for fid, v in values.items():
             if isinstance(v, float) and form.by_id[fid].kind is Kind.AMOUNT:
-                values[fid] = round(v / 10000, 6)
+                values[fid] = round(v * _factor(case), 6)
     for fid in raw:
         values.pop(fid, None)
     return values, raw
@@ -405,17 +405,22 @@ def check_workbook(case: Case, folder: Path):
 # -- the Word path ------------------------------------------------------------------------------
 
 def _converts(case: Case) -> bool:
-    return case.amount_unit == "元" and not case.keep_yuan
+    return case.amount_unit != "万元" and not case.keep_yuan
+
+
+def _factor(case: Case) -> float:
+    """What a figure in the source's unit is multiplied by to be stated in 万元."""
+    return {"元": 1 / 10000, "亿元": 10000.0}.get(case.amount_unit, 1.0)
 
 
 def _as_wan(case: Case, form, fid: str, text: str) -> str:
-    """A 元 figure of the source as the 万元 report states it (250000 → 25)."""
+    """A 元 (亿元) figure of the source as the 万元 report states it (250000 → 25; 79.69 → 796900)."""
     from xltool.form.model import Kind
 
     n = as_number(text)
     if not _converts(case) or n is None or form.by_id[fid].kind is not Kind.AMOUNT:
         return text
-    return f"{n / 10000:.6f}".rstrip("0").rstrip(".")
+    return f"{n * _factor(case):.6f}".rstrip("0").rstrip(".")
 
 
 def _text_of(case: Case, form, fid: str) -> str:
@@ -517,8 +522,17 @@ def _shown(case: Case, form, sheet: str, row: int) -> bool:
     texts = [t for t in form.sheet(sheet).texts if int(re.sub(r"\D", "", t.cell)) == row and t.text.strip()]
     if not fields:
         return bool(texts)
-    printed = lambda f: bool(_text_of(case, form, f.id).strip()) or f.id in case.fields  # noqa: E731
+    printed = lambda f: bool(_text_of(case, form, f.id).strip()) or _source_of(form, f.id) in case.fields  # noqa: E731
     return any(printed(f) for f in fields)
+
+
+def _source_of(form, fid: str) -> str:
+    """The field a copied field prints (the table's 主管部门 cell prints 基本情况's): a row whose cells
+    the source prints blank is still shown."""
+    formula = form.by_id[fid].formula
+    if formula is not None and type(formula).__name__ == "Copy":
+        return _source_of(form, formula.refs()[0])
+    return fid
 
 
 def _base_rows(case: Case, form) -> list[list[str]]:

@@ -109,6 +109,8 @@ def _stated(form: Form, ext: Extraction, values: dict[str, object], said: set[st
             if stated and fid not in said:  # said once, here or by the rule instances
                 out.append(_missing_breakdown(form, fid, stated, parts))
             continue
+        if f.kind is Kind.AMOUNT:
+            computed = float(computed) + _of_which_of_blank_parents(parts, values)
         digits = 4 if f.kind is Kind.RATE else 2
         if f.kind is Kind.RATE and fid in ext.places:
             digits = min(digits, ext.places[fid] + 2)  # “86%” states a whole percent: compared at that
@@ -135,6 +137,21 @@ def _stated(form: Form, ext: Extraction, values: dict[str, object], said: set[st
             instance=f"stated:{fid}",
         ))
     return out
+
+
+def _of_which_of_blank_parents(parts: list[str], values: dict[str, object]) -> float:
+    """Σ 其中 rows of each part left blank while its 其中 rows are stated: a 三公 statement that gives
+    公车购置 and 公车运行维护 but no 公务用车 line of its own (published Jilin and Guangxi ones) adds up
+    with them, not with a blank read as 0 (blank is not zero)."""
+    from xltool.check.instances import OF_WHICH
+    from xltool.form.selfeval import BASE_COLUMNS
+
+    extra = 0.0
+    for parent, kids in OF_WHICH:
+        for col, _label in BASE_COLUMNS:
+            if f"base_{parent}_{col}" in parts and values.get(f"base_{parent}_{col}") in (None, ""):
+                extra += sum(v for k in kids if isinstance(v := values.get(f"base_{k}_{col}"), (int, float)))
+    return extra
 
 
 def _missing_breakdown(form: Form, fid: str, stated: float, parts: list[str]) -> Finding:

@@ -75,7 +75,7 @@ def _label(text: str) -> str:
 
 
 def _cell_number(text: str) -> float | None:
-    s = P.squash(text).replace("万元", "").replace("元", "")
+    s = P.squash(text).replace("万元", "").replace("元", "").removesuffix("万")  # “150万” = 150 万元, as the workbook reads it
     if not s or s in NO_FIGURE:
         return None
     m = re.fullmatch(r"-?\d+(?:,\d{3})*(?:\.\d+)?%?", s)
@@ -328,6 +328,9 @@ def _base(form: Form, table: Table, name: str, out: Extraction) -> None:
                     out.put(form, fids[key], _cell_number(cell.text), where(cell))
                 elif _cell_number(cell.text) is not None:
                     out.unplace(where(cell), cell.text)
+            continue
+        if mode == "building" and P.squash(texts[0].text).startswith(("说明:", "说明：", "注:", "注：")):
+            mode = ""  # the form's note under the table (“说明：‘项目支出’需要填报…”), not a building
             continue
         if mode == "building" and not _empty(texts[0].text) and _cell_number(texts[0].text) is None:
             buildings += 1

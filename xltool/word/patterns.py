@@ -121,4 +121,5 @@ FOOTER = {
 }
 COVER_UNIT = re.compile(r"(?:部门|单位)(?:\((?:单位|部门)\))?名称\s*:\s*(?P<v>.+?)\s*(?:\(盖章\))?\s*$")
 TITLE_YEAR = re.compile(r"(?P<y>20\d\d)\s*年度")
-TITLE_UNIT = re.compile(r"20\d\d\s*年度\s*(?P<v>.+?)\s*(?:部门)?(?:整体支出)?(?:绩效自评报告)?$")
+# The closing bracket of a title line “（2021年度）” is not a unit name.
+TITLE_UNIT = re.compile(r"20\d\d\s*年度\s*(?P<v>[^）)\s].*?)\s*(?:部门)?(?:整体支出)?(?:绩效自评报告)?$")
