@@ -294,6 +294,8 @@ def _base(form: Form, table: Table, name: str, out: Extraction) -> None:
             mode = "building"
             continue
         if re.match(r"(?:说明|注|备注)\d*[:：]", first):  # the form's own note under the table (说明：“项目支出”需要…)
+            if mode == "building":
+                mode = ""  # the note ends the buildings: the rows after it are no buildings
             _unplaced_numbers(cells[1:], where, out)
             continue
         if "厉行节约" in first:
@@ -328,9 +330,6 @@ def _base(form: Form, table: Table, name: str, out: Extraction) -> None:
                     out.put(form, fids[key], _cell_number(cell.text), where(cell))
                 elif _cell_number(cell.text) is not None:
                     out.unplace(where(cell), cell.text)
-            continue
-        if mode == "building" and P.squash(texts[0].text).startswith(("说明:", "说明：", "注:", "注：")):
-            mode = ""  # the form's note under the table (“说明：‘项目支出’需要填报…”), not a building
             continue
         if mode == "building" and not _empty(texts[0].text) and _cell_number(texts[0].text) is None:
             buildings += 1
