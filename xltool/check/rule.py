@@ -130,6 +130,17 @@ def evaluate_many(checks: tuple[Check, ...], values: Mapping[str, object], key: 
     return out
 
 
+def evaluate_stored(stored, values: Mapping[str, object]) -> list[Outcome]:
+    """``evaluate_many`` over a stored rule set (``xltool.check.stored``): judged by the heads,
+    and only the instances that fire are rebuilt whole for their outcome."""
+    out = []
+    for n, (head, sides_of) in enumerate(zip(stored.heads, batch_functions(stored, stored.key))):
+        sides = sides_of(values)
+        if sides is not None and (outcome := _judge(head, *sides)) is not None:
+            out.append(Outcome(stored.check(n), outcome.lhs, outcome.rhs, outcome.diff, outcome.rule))
+    return out
+
+
 def batch_functions(checks: tuple[Check, ...], key: str | None = None) -> list[Callable[[Mapping[str, object]], tuple | None]]:
     """One side function per check, sharing code between checks that differ only in constants.
 
@@ -146,7 +157,7 @@ def batch_functions(checks: tuple[Check, ...], key: str | None = None) -> list[C
         return hit[1]
     functions = _stored_batch(key, len(checks)) if key else None
     if functions is None:
-        functions = _compiled_batch(checks, key)
+        functions = _compiled_batch(checks if type(checks) is tuple else checks.all(), key)
     if len(_BATCHES) > 64:
         _BATCHES.clear()
     _BATCHES[id(checks)] = (checks, functions)
