@@ -135,7 +135,7 @@ def test_a_shipped_packs_data_is_read_from_the_cache_as_parsed(fresh, monkeypatc
     text = path.read_text(encoding="utf-8")
     parsed = pack.read_data(text, str(path))
     assert list((cache / "packs").glob("*.data"))
-    monkeypatch.setattr(pack.tomllib, "loads", lambda *a: pytest.fail("parsed again"))
+    monkeypatch.setattr("tomllib.loads", lambda *a: pytest.fail("parsed again"))
     assert pack.read_data(text, str(path)) == parsed
     # Not a shipped file (a bureau's folder, an upload): parsed every time, never stored.
     monkeypatch.undo()

@@ -88,7 +88,15 @@ def _check_from(p: tuple, rules: Callable[[str, str], Rule]) -> Check:
 
 
 def _heads(rows, rules) -> tuple[Head, ...]:
-    return tuple(Head(op, tolerance, rules(code, severity), None if rounding is None else rules(*rounding))
+    known: dict = {}  # (code, severity) → rule: a few dozen rules among a thousand instances
+
+    def rule_of(code: str, severity: str) -> Rule:
+        hit = known.get((code, severity))
+        if hit is None:
+            hit = known[(code, severity)] = rules(code, severity)
+        return hit
+
+    return tuple(Head(op, tolerance, rule_of(code, severity), None if rounding is None else rule_of(*rounding))
                  for op, tolerance, code, severity, rounding in rows)
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import re
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -205,6 +204,8 @@ def _data_name(text: str) -> str:
 
 
 def _read_data(text: str, path: str) -> dict:
+    import tomllib
+
     from xltool.form.bounds import LIMITS, nesting_depth
 
     deep = nesting_depth(text, LIMITS.nesting)
