@@ -153,3 +153,40 @@ def test_the_check_is_the_same_from_an_empty_cache_without_bytecode(tmp_path):
             for e in (env, env, dict(env, PYTHONDONTWRITEBYTECODE="1"))]
     assert b'"code": "XT' in outs[0]
     assert outs[0] == outs[1] == outs[2]
+
+
+def test_a_compiled_catalogue_looked_up_lazily_answers_as_gettext(tmp_path):
+    """Every message, plural form and context of a catalogue, as gettext reads the same .mo."""
+    import gettext
+    import io
+
+    from xltool import catalogs, i18n
+
+    head = ('msgid ""\nmsgstr ""\n"Content-Type: text/plain; charset=UTF-8\\n"\n'
+            '"Plural-Forms: nplurals=2; plural=(n != 1);\\n"\n\n'
+            'msgid "Must fix"\nmsgstr "必须修改"\n\n'
+            'msgid "{n} file"\nmsgid_plural "{n} files"\nmsgstr[0] "{n} 个文件"\nmsgstr[1] "{n} 个文件们"\n\n'
+            'msgid "Open"\nmsgstr "开启"\n\nmsgid "Zebra"\nmsgstr "斑马"\n\n')
+    for extra, lazy_index in (("", True), ('msgctxt "menu"\nmsgid "Open"\nmsgstr "打开"\n', False)):
+        po = tmp_path / "t.po"
+        po.write_text(head + extra, encoding="utf-8")
+        data = catalogs.compile_catalog([po], "zh_CN", "x")
+        ref, lazy = gettext.GNUTranslations(io.BytesIO(data)), i18n._Catalog(io.BytesIO(data))
+        # Messages with a context are not in the order the lookup needs: read the usual way.
+        assert (type(lazy._catalog) is i18n._MoIndex) is lazy_index
+        assert ref._catalog and lazy.info() == ref.info()
+        for key in list(ref._catalog) + ["Absent", ("Absent", 0), ("{n} file", 5), "{n} file"]:
+            assert lazy._catalog.get(key, "—") == ref._catalog.get(key, "—"), key
+        for n in (0, 1, 2):
+            assert lazy.ngettext("{n} file", "{n} files", n) == ref.ngettext("{n} file", "{n} files", n)
+        assert lazy.pgettext("menu", "Open") == ref.pgettext("menu", "Open") == ("打开" if extra else "Open")
+        assert lazy.gettext("Open") == "开启" and lazy.gettext("Zebra") == "斑马" and lazy.gettext("Absent") == "Absent"
+    po.write_text(head, encoding="utf-8")
+    data = catalogs.compile_catalog([po], "zh_CN", "x")
+    # Not sorted as the lookup needs (entries swapped): read the usual way, same answers.
+    swapped = bytearray(data)
+    _magic, _version, count, masters, _trans = __import__("struct").unpack("<5I", data[:20])
+    a, b = masters + 8, masters + 16
+    swapped[a:a + 8], swapped[b:b + 8] = data[b:b + 8], data[a:a + 8]
+    odd = i18n._Catalog(io.BytesIO(bytes(swapped)))
+    assert type(odd._catalog) is dict and count > 2
