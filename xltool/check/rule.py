@@ -146,7 +146,7 @@ def batch_functions(checks: tuple[Check, ...], key: str | None = None) -> list[C
 
     Each check is written as a function of ``v`` whose constants (field ids, numbers) are
     parameters with defaults; checks written alike (most of a list's rows, every indicator row)
-    share one code object, so the rule set's code is a few hundred small functions rather than
+    share one code object, so the rule set's code is a few dozen small functions rather than
     one per check. The code is kept in the on-disk cache (``xltool.cache``) under a digest of its
     source and of the interpreter's bytecode version. With *key* (what the tuple was built from:
     pack, year, settings, code), each check's shape and constants are stored beside the code and
