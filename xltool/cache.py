@@ -28,15 +28,38 @@ def cache_dir() -> Path | None:
         return None
 
 
+_MAGIC = b"xltc1"  # every entry: this, the first 16 bytes of the SHA-256 of the data, the data
+
+
 def read(name: str) -> bytes | None:
-    """The entry *name* (a relative path of our own making), or None."""
+    """The entry *name* (a relative path of our own making), or None (absent, or not as written:
+    a damaged, truncated or foreign file is never returned)."""
     folder = cache_dir()
     if folder is None:
         return None
     try:
-        return (folder / name).read_bytes()
+        blob = (folder / name).read_bytes()
     except (OSError, ValueError):
         return None
+    head = len(_MAGIC) + 16
+    if not blob.startswith(_MAGIC) or len(blob) < head:
+        return None
+    from hashlib import sha256
+
+    data = blob[head:]
+    return data if sha256(data).digest()[:16] == blob[len(_MAGIC):head] else None
+
+
+def writable() -> bool:
+    """Whether entries can be stored at all (values costly to write out are not, otherwise)."""
+    folder = cache_dir()
+    if folder is None:
+        return False
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except (OSError, ValueError):
+        return False
+    return os.access(folder, os.W_OK)
 
 
 def write(name: str, data: bytes) -> None:
@@ -48,7 +71,9 @@ def write(name: str, data: bytes) -> None:
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_bytes(data)
+        from hashlib import sha256
+
+        tmp.write_bytes(_MAGIC + sha256(data).digest()[:16] + data)
         os.replace(tmp, target)
     except (OSError, ValueError):
         try:

@@ -8,12 +8,12 @@ from pathlib import Path
 
 
 from xltool.check.attribution import attribute
-from xltool.check.coverage import coverage
+from xltool.check.coverage import coverage, plan as coverage_plan
 from xltool.check.finding import CellRef, Coverage, Finding, WorkbookReport
 from xltool.check.indicators import read_indicators
 from xltool.check.instances import build_checks
 from xltool.check.messages import flavour_params, missing_first
-from xltool.check.rule import Check, Outcome, allowance, evaluate_many
+from xltool.check.rule import Check, Outcome, allowance, evaluate_many, evaluate_stored
 from xltool.form.expr import Ref, Round, leaf_refs
 from xltool.form.model import Form
 from xltool.form.scoring import ScoringConfig
@@ -176,9 +176,9 @@ def judge(form: Form, cfg: ScoringConfig, values: Mapping[str, object], *,
     certainty by the caller (a Word report's narrative), by field id."""
     reading = read_indicators(form, cfg, values)
     notes = {**(notes or {}), **reading.notes}
-    checks = build_checks(form.year, cfg, form_id=form.pack_ref)
+    checks, outcomes = _judged(form, cfg, reading.values)
     findings = [to_finding(outcome, form, reading.values, shown=values, cfg=cfg, notes=notes)
-                for outcome in evaluate_many(checks, reading.values, _rules_key(form, cfg)) if not _prints_as_zero(outcome)]
+                for outcome in outcomes if not _prints_as_zero(outcome)]
     findings += [_not_a_figure(form, fid, values.get(fid)) for fid in reading.not_figures]
     extra = []
     if reading.unjudged:
@@ -187,6 +187,21 @@ def judge(form: Form, cfg: ScoringConfig, values: Mapping[str, object], *,
                        "judgement ({rows})").format(n=len(reading.unjudged), rows=rows))
     return findings, coverage(form, cfg, checks, values, missing_sheets=missing_sheets, word=word,
                               unplaced=unplaced, notes=extra)
+
+
+def _judged(form: Form, cfg: ScoringConfig, values: Mapping[str, object]):
+    """(the rule set, the outcomes over *values*): the set stored for this form and settings when
+    there is one (xltool.check.stored), else built and stored for the next process."""
+    from xltool.check import stored
+
+    key = _rules_key(form, cfg)
+    found = stored.load(key)
+    if found is not None:
+        return found, evaluate_stored(found, values)
+    checks = build_checks(form.year, cfg, form_id=form.pack_ref)
+    outcomes = evaluate_many(checks, values, key)
+    stored.store(key, checks, coverage_plan(form, checks))
+    return checks, outcomes
 
 
 def _not_a_figure(form: Form, fid: str, raw: object) -> Finding:

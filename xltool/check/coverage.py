@@ -77,6 +77,9 @@ _PLANS: dict[int, tuple[tuple[Check, ...], dict[str, tuple[frozenset[str], list[
 def _plan(form: Form, checks: tuple[Check, ...]) -> dict[str, tuple[frozenset[str], list[tuple[str, ...]]]]:
     """Per family, the codes of its instances and the input fields each instance's figures rest
     on (remembered per checks tuple: the same tuple judges every workbook of a form)."""
+    stored = getattr(checks, "coverage_plan", None)  # a stored rule set (xltool.check.stored) brings its own
+    if stored is not None:
+        return stored
     hit = _PLANS.get(id(checks))
     if hit is not None and hit[0] is checks:
         return hit[1]
@@ -96,6 +99,11 @@ def _plan(form: Form, checks: tuple[Check, ...]) -> dict[str, tuple[frozenset[st
         _PLANS.clear()
     _PLANS[id(checks)] = (checks, plan)
     return plan
+
+
+def plan(form: Form, checks: tuple[Check, ...]) -> dict[str, tuple[frozenset[str], list[tuple[str, ...]]]]:
+    """Per family, the codes built and the input fields of each instance (what ``coverage`` counts)."""
+    return _plan(form, checks)
 
 
 def _filled(value: object) -> bool:

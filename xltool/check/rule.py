@@ -130,26 +130,42 @@ def evaluate_many(checks: tuple[Check, ...], values: Mapping[str, object], key: 
     return out
 
 
-def batch_functions(checks: tuple[Check, ...], key: str | None = None) -> list[Callable[[Mapping[str, object]], tuple | None]]:
-    """One side function per check, from one generated module for the whole tuple.
+def evaluate_stored(stored, values: Mapping[str, object]) -> list[Outcome]:
+    """``evaluate_many`` over a stored rule set (``xltool.check.stored``): judged by the heads,
+    and only the instances that fire are rebuilt whole for their outcome."""
+    out = []
+    for n, (head, sides_of) in enumerate(zip(stored.heads, batch_functions(stored, stored.key))):
+        sides = sides_of(values)
+        if sides is not None and (outcome := _judge(head, *sides)) is not None:
+            out.append(Outcome(stored.check(n), outcome.lhs, outcome.rhs, outcome.diff, outcome.rule))
+    return out
 
-    The module's code object is kept in the on-disk cache (``xltool.cache``) under a digest of
-    its source and of the interpreter's bytecode version, so a process whose rule set was
-    compiled before (by any earlier process) only loads it; the constants the source names
-    (field ids, numbers) are rebuilt by the same walk that writes the source. With *key* (what
-    the tuple was built from: pack, year, settings, code), code and constants are stored
-    together and the walk is skipped too.
+
+def batch_functions(checks: tuple[Check, ...], key: str | None = None) -> list[Callable[[Mapping[str, object]], tuple | None]]:
+    """One side function per check, sharing code between checks that differ only in constants.
+
+    Each check is written as a function of ``v`` whose constants (field ids, numbers) are
+    parameters with defaults; checks written alike (most of a list's rows, every indicator row)
+    share one code object, so the rule set's code is a few dozen small functions rather than
+    one per check. The code is kept in the on-disk cache (``xltool.cache``) under a digest of its
+    source and of the interpreter's bytecode version. With *key* (what the tuple was built from:
+    pack, year, settings, code), each check's shape and constants are stored beside the code and
+    the walk that writes the source is skipped too.
     """
     hit = _BATCHES.get(id(checks))
     if hit is not None and hit[0] is checks:
         return hit[1]
     functions = _stored_batch(key, len(checks)) if key else None
     if functions is None:
-        functions = _compiled_batch(checks, key)
+        functions = _compiled_batch(checks if type(checks) is tuple else checks.all(), key)
     if len(_BATCHES) > 64:
         _BATCHES.clear()
     _BATCHES[id(checks)] = (checks, functions)
     return functions
+
+
+_PLAIN = frozenset((str, int, float, bool))  # the constants a stored batch may hold
+_BATCH_FORMAT = 2  # the layout of a stored batch: (format, key, shapes' code, (shape, constants) per check)
 
 
 def _stored_batch(key: str, n: int):
@@ -161,42 +177,83 @@ def _stored_batch(key: str, n: int):
     if data is None:
         return None
     try:
-        count, constants, code = marshal.loads(data)
-        if count != n or not isinstance(constants, dict) or not hasattr(code, "co_code"):
+        form, stored_key, codes, plan = marshal.loads(data)
+        # A foreign or damaged entry (another key, another count, anything but code and plain
+        # constants) is compiled afresh, never used.
+        if (form != _BATCH_FORMAT or stored_key != key or type(codes) is not tuple or type(plan) is not tuple
+                or len(plan) != n or not all(hasattr(code, "co_code") for code in codes)
+                or not all(type(v) in _PLAIN for _shape, constants in plan for v in constants)):
             return None
-        namespace = PyCompiler().namespace
-        namespace.update(constants)
-        exec(code, namespace)  # noqa: S102 - compiled by _compiled_batch from our own source
-        functions = list(namespace["_FNS"])
+        return _bind(codes, plan)
     except Exception:  # noqa: BLE001 - a damaged entry: compile afresh
         return None
-    return functions if len(functions) == n and all(callable(f) for f in functions) else None
+
+
+def _bind(codes: tuple, plan, fallback: dict | None = None) -> list[Callable]:
+    """A function per check: its shape's code with its own constants as the parameters' defaults
+    (*fallback*: the checks interpreted instead, by index)."""
+    from types import FunctionType
+
+    namespace = PyCompiler().namespace
+    out = []
+    for n, (shape, constants) in enumerate(plan):
+        if fallback and n in fallback:
+            out.append(fallback[n])
+            continue
+        if (type(shape) is not int or not 0 <= shape < len(codes) or type(constants) is not tuple
+                or codes[shape].co_argcount != len(constants) + 1 or codes[shape].co_freevars):
+            raise ValueError("a check's constants do not fit its code")
+        out.append(FunctionType(codes[shape], namespace, f"_s{n}", constants))
+    return out
+
+
+class _Params(PyCompiler):
+    """Writes one check's function with its constants as parameters ``_c0, _c1, ...`` (values
+    kept in ``values``) and its temporaries as locals ``_t0, ...``: checks alike read alike."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.values: list[object] = []
+        self.temps = 0
+
+    def constant(self, value: object) -> str:
+        self.values.append(value)
+        return f"_c{len(self.values) - 1}"
+
+    def temp(self) -> str:
+        self.temps += 1
+        return f"_t{self.temps - 1}"
 
 
 def _compiled_batch(checks: tuple[Check, ...], key: str | None):
-    c = PyCompiler()
-    parts, names, fallback = [], [], {}
+    shapes: dict[str, int] = {}  # a check's source (its parameters named, not valued) → shape index
+    plan, fallback = [], {}
     for n, check in enumerate(checks):
+        c = _Params()
         try:
-            parts.append(_sides_source(c, check, f"_s{n}"))
-            names.append(f"_s{n}")
+            body = _sides_source(c, check, "_f")
         except (RecursionError, MemoryError, ValueError):  # absurdly deep trees: interpreted
             fallback[n] = lambda values, check=check: _sides_slow(check, values)
-            names.append("None")
-    source = "".join(parts) + "_FNS = (" + "".join(f"{name}, " for name in names) + ")\n"
+            plan.append((-1, ()))
+            continue
+        params = "".join(f", _c{i}" for i in range(len(c.values)))
+        source = body.replace("def _f(v):", f"def _f(v{params}):", 1)
+        plan.append((shapes.setdefault(source, len(shapes)), tuple(c.values)))
+    source = "".join(text.replace("def _f(", f"def _p{i}(", 1) for text, i in shapes.items())
+    source += "_SHAPES = (" + "".join(f"_p{i}.__code__, " for i in range(len(shapes))) + ")\n"
     try:
-        code = _code(source)
-        exec(code, c.namespace)  # noqa: S102 - our own source, from our own expressions
-        functions = [fallback.get(n) or fn for n, fn in enumerate(c.namespace["_FNS"])]
+        namespace = PyCompiler().namespace
+        exec(_code(source), namespace)  # noqa: S102 - our own source, from our own expressions
+        codes = namespace["_SHAPES"]
+        functions = _bind(codes, plan, fallback)
     except (SyntaxError, RecursionError, MemoryError, ValueError):
         return [_sides(check) for check in checks]
-    constants = {k: v for k, v in c.namespace.items() if k.startswith("_k")}
-    if key and not fallback and all(type(v) in (str, int, float, bool) for v in constants.values()):
+    if key and not fallback and all(type(v) in _PLAIN for _shape, k in plan for v in k):
         import marshal
 
         from xltool import cache
 
-        cache.write(f"rules/{key}.batch", marshal.dumps((len(checks), constants, code)))
+        cache.write(f"rules/{key}.batch", marshal.dumps((_BATCH_FORMAT, key, codes, tuple(plan))))
     return functions
 
 

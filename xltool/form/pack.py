@@ -10,8 +10,8 @@ a valid pack into the Form every other part of xltool consumes. See docs/forms.m
 
 from __future__ import annotations
 
+import os
 import re
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -163,8 +163,49 @@ def locate(text: str, loc: tuple) -> int | None:
     return start if path else None
 
 
+_SHIPPED = str(Path(__file__).with_name("packs")) + os.sep
+
+
 def read_data(text: str, path: str = "") -> dict:
-    """The TOML data of pack *text*, within the bounds of bounds.py (PackError otherwise)."""
+    """The TOML data of pack *text*, within the bounds of bounds.py (PackError otherwise). A
+    shipped pack's data is kept in the on-disk cache under a digest of its text and of xltool's
+    code (``xltool.form.derived.code_stamp``): a process that reads it again skips the parse."""
+    shipped = path.startswith(_SHIPPED)
+    if shipped:
+        import marshal
+
+        from xltool import cache
+
+        name = _data_name(text)
+        stored = cache.read(name)
+        if stored is not None:
+            try:
+                data = marshal.loads(stored)
+            except (EOFError, ValueError, TypeError):
+                data = None
+            if type(data) is dict:
+                return data
+    data = _read_data(text, path)
+    if shipped:
+        try:
+            cache.write(name, marshal.dumps(data))
+        except ValueError:  # a TOML date or time: not marshal data, parsed each time
+            pass
+    return data
+
+
+def _data_name(text: str) -> str:
+    import hashlib
+
+    from xltool.form.derived import code_stamp
+
+    digest = hashlib.sha256(f"{code_stamp()}\0".encode() + text.encode("utf-8", "surrogatepass")).hexdigest()
+    return f"packs/{digest[:40]}.data"
+
+
+def _read_data(text: str, path: str) -> dict:
+    import tomllib
+
     from xltool.form.bounds import LIMITS, nesting_depth
 
     deep = nesting_depth(text, LIMITS.nesting)

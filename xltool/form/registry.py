@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from xltool.form.layout import Pack, parse
+from xltool.form.declared import Pack, parse
 from xltool.form.pack import PackError, Problem, read_data, read_pack_text
 from xltool.i18n import _
 from xltool.plaintext import plain

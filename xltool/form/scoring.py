@@ -12,7 +12,6 @@ by pydantic (``validate_scoring``), which reads these same dataclasses and is im
 from __future__ import annotations
 
 import json
-import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Union
@@ -305,6 +304,8 @@ def load_scoring(path: Path | None = None, base: ScoringConfig | None = None) ->
     if path is None:
         return base
     with Path(path).open("rb") as fh:
+        import tomllib
+
         data = tomllib.load(fh)
     if base == ScoringConfig():
         return validate_scoring(data)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from xltool.form.layout import Pack, layout
+from xltool.form.declared import Pack
 from xltool.form.model import Form
 from xltool.form.registry import DEFAULT_FORM, get_pack
 from xltool.form.scoring import ScoringConfig
@@ -92,6 +92,8 @@ def _build(pack: Pack, year: int, cfg_json: str) -> Form:
 
         form = derived.load_form(pack.ref, pack.digest, year, cfg_json)
         if form is None:
+            from xltool.form.layout import layout
+
             form = layout(pack, year, ScoringConfig.from_json(cfg_json))
             derived.store_form(form, pack.ref, pack.digest, year, cfg_json)
         _FORMS[key] = form

@@ -160,15 +160,30 @@ def _validation_plan(form: Form, key: str) -> tuple[tuple[object, int, int, str]
     hit = _PLANS.get((id(form), key))
     if hit is not None and hit[0] is form:
         return hit[1]
-    out = []
-    for f in form.fields:
-        if f.sheet == key and f.is_input:
-            m = _REF.match(f.cell)
-            out.append((f, col_index(m[1]), int(m[2]), expected_validation(f)))
+    out = [(form.field(fid), col, row, want) for fid, col, row, want in _validation_rows(form).get(key, ())]
     if len(_PLANS) > 256:
         _PLANS.clear()
     _PLANS[(id(form), key)] = (form, tuple(out))
     return tuple(out)
+
+
+def _validation_rows(form: Form) -> dict[str, tuple[tuple[str, int, int, str], ...]]:
+    """Sheet key → (field id, column, row, expected type) of its input fields, in the form's order
+    (kept in the derived cache, ``xltool.form.derived``)."""
+    from xltool.form import derived
+
+    stored = derived.load(form, "validation-plan")
+    if isinstance(stored, dict) and all(isinstance(v, tuple) and all(r[0] in form.by_id for r in v)
+                                        for v in stored.values()):
+        return stored
+    out: dict[str, list] = {}
+    for f in form.fields:
+        if f.is_input:
+            m = _REF.match(f.cell)
+            out.setdefault(f.sheet, []).append((f.id, col_index(m[1]), int(m[2]), expected_validation(f)))
+    rows = {k: tuple(v) for k, v in out.items()}
+    derived.store(form, "validation-plan", rows)
+    return rows
 
 
 @lru_cache(maxsize=4096)

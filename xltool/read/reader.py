@@ -214,6 +214,34 @@ def _plan(form: Form) -> _FormPlan:
     hit = _PLANS.get(id(form))
     if hit is not None and hit[0] is form:
         return hit[1]
+    formulas, names, texts, name_texts = _plan_texts(form)
+    titles = {s.key: s.title for s in form.sheets}
+    plan = _FormPlan(
+        formulas=formulas,
+        names=tuple(zip(form.fields, names)),
+        texts=tuple((sheet.key, sheet.title, text, norm)
+                    for (sheet, text), norm in zip(((s, t) for s in form.sheets for t in s.texts), texts)),
+        cells=tuple((f, titles[f.sheet], f.cell, f.role is Role.DERIVED) for f in form.fields),
+        name_texts=name_texts,
+    )
+    if len(_PLANS) > 32:
+        _PLANS.clear()
+    _PLANS[id(form)] = (form, plan)  # the reference keeps id(form) from being reused
+    return plan
+
+
+def _plan_texts(form: Form) -> tuple[dict, tuple, tuple, dict]:
+    """The texts of the plan, rendered and normalised from the form (kept in the derived cache,
+    ``xltool.form.derived``): derived formulas, defined-name targets in field order, fixed texts
+    in sheet order, and each name's target as written."""
+    from xltool.form import derived
+
+    count, text_count = len(form.fields), sum(len(s.texts) for s in form.sheets)
+    stored = derived.load(form, "read-plan")
+    if (isinstance(stored, tuple) and len(stored) == 4 and isinstance(stored[0], dict)
+            and isinstance(stored[1], tuple) and len(stored[1]) == count and isinstance(stored[2], tuple)
+            and len(stored[2]) == text_count and isinstance(stored[3], dict) and len(stored[3]) == count):
+        return stored
     from xltool.form.cells import CellMap
 
     cells = CellMap(form)
@@ -222,18 +250,11 @@ def _plan(form: Form) -> _FormPlan:
         if f.role is Role.DERIVED:
             expected = cells.formula(f)
             formulas[f.id] = (expected, norm_formula(expected))
-    titles = {s.key: s.title for s in form.sheets}
-    plan = _FormPlan(
-        formulas=formulas,
-        names=tuple((f, norm_formula(cells.name_ref(f.id))) for f in form.fields),
-        texts=tuple((sheet.key, sheet.title, text, _norm_text(text.text)) for sheet in form.sheets for text in sheet.texts),
-        cells=tuple((f, titles[f.sheet], f.cell, f.role is Role.DERIVED) for f in form.fields),
-        name_texts={f.id: cells.name_ref(f.id) for f in form.fields},
-    )
-    if len(_PLANS) > 32:
-        _PLANS.clear()
-    _PLANS[id(form)] = (form, plan)  # the reference keeps id(form) from being reused
-    return plan
+    names = tuple(norm_formula(cells.name_ref(f.id)) for f in form.fields)
+    texts = tuple(_norm_text(text.text) for sheet in form.sheets for text in sheet.texts)
+    name_texts = {f.id: cells.name_ref(f.id) for f in form.fields}
+    derived.store(form, "read-plan", (formulas, names, texts, name_texts))
+    return formulas, names, texts, name_texts
 
 
 def _to_date(value: object) -> object:

@@ -1,0 +1,192 @@
+"""What a check keeps in the on-disk cache (rule code shared between instances, the rule
+instances, a shipped pack's data) gives the same findings as deriving it afresh, and a damaged,
+foreign or unwritable cache only means deriving it again."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE = ROOT / "examples" / "luosong_2023_filled.xlsx"
+VALUES = {"fin_exp": 10.0, "fin_exp_basic": 4.0, "fin_exp_project": 5.0, "eval_exec_score": 30.0,
+          "eval_exec_weight": 20.0}
+
+
+@pytest.fixture()
+def fresh(tmp_path, monkeypatch):
+    """An empty cache folder and nothing remembered in this process."""
+    from xltool.check import rule, stored
+    from xltool.form import derived
+
+    def forget():
+        derived._MEMO.clear()
+        stored._SETS.clear()
+        rule._BATCHES.clear()
+        rule._CODES.clear()
+
+    monkeypatch.setenv("XLTOOL_CACHE_DIR", str(tmp_path / "cache"))
+    forget()
+    yield tmp_path / "cache", forget
+    forget()
+
+
+def _judged(values=VALUES):
+    from xltool.check.checker import judge
+    from xltool.form.scoring import ScoringConfig
+    from xltool.form.selfeval import build_form
+
+    findings, covered = judge(build_form(2023), ScoringConfig(), values)
+    return [f.to_dict() for f in findings], covered.to_dict()
+
+
+def test_checks_alike_share_their_code_and_judge_as_each_alone(fresh):
+    from xltool.check import rule
+    from xltool.check.instances import build_checks
+    from xltool.form.scoring import ScoringConfig
+
+    checks = build_checks(2023, ScoringConfig())
+    functions = rule.batch_functions(checks)
+    codes = {f.__code__ for f in functions}
+    assert len(checks) > 500 and len(codes) < len(checks) // 5  # a few dozen shapes, not one per check
+    one_by_one = [(o.check.key, o.rule.code, o.lhs, o.rhs) for c in checks if (o := rule.evaluate(c, VALUES))]
+    assert one_by_one
+    assert [(o.check.key, o.rule.code, o.lhs, o.rhs) for o in rule.evaluate_many(checks, VALUES)] == one_by_one
+
+
+def test_the_stored_rule_set_judges_as_the_built_one(fresh, monkeypatch):
+    from xltool.check import instances, stored
+
+    cache, forget = fresh
+    built = _judged()
+    assert built[0] and list((cache / "rules").glob("*.checks")) and list((cache / "rules").glob("*.batch"))
+    forget()
+    # Another process: the instances come from the cache; none is built.
+    monkeypatch.setattr(instances, "_checks_for_form", lambda *a: pytest.fail("the instances were built again"))
+    monkeypatch.setattr("xltool.check.checker.build_checks", lambda *a, **k: pytest.fail("built again"))
+    assert _judged() == built
+    found = next(iter(stored._SETS.values()))
+    # Only the instances that fired were rebuilt, each equal to the one build_checks makes.
+    monkeypatch.undo()
+    checks = instances.build_checks(2023)
+    assert 0 < len(found._built) < len(checks) // 10
+    assert all(found.check(n) == checks[n] for n in range(len(checks)))
+
+
+def test_a_damaged_or_foreign_entry_is_built_afresh(fresh):
+    from xltool import cache as disk
+
+    cache, forget = fresh
+    built = _judged()
+    entry = next((cache / "rules").glob("*.checks"))
+    blob = bytearray(entry.read_bytes())
+    blob[len(blob) // 2] ^= 0x55  # one flipped byte
+    entry.write_bytes(bytes(blob))
+    assert disk.read(f"rules/{entry.name}") is None
+    forget()
+    assert _judged() == built
+    # An entry written for another rule set (another key), put under this one's name: not used.
+    other = _judged_other(cache, forget)
+    forget()
+    shutil.copy(other, entry)
+    shutil.copy(other.with_suffix(".batch"), entry.with_suffix(".batch"))
+    from xltool.check import stored
+
+    assert stored.load(entry.stem) is None
+    assert _judged() == built
+
+
+def _judged_other(cache: Path, forget) -> Path:
+    from xltool.check.checker import judge
+    from xltool.form.scoring import ScoringConfig
+    from xltool.form.selfeval import build_form
+
+    before = set((cache / "rules").glob("*.checks"))
+    forget()
+    judge(build_form(2024), ScoringConfig(), VALUES)
+    (found,) = set((cache / "rules").glob("*.checks")) - before
+    return found
+
+
+def test_a_read_only_cache_checks_the_same(fresh, monkeypatch):
+    from xltool import cache as disk
+
+    cache, forget = fresh
+    built = _judged()
+    forget()
+    shutil.rmtree(cache)
+    monkeypatch.setattr(disk, "writable", lambda: False)
+    monkeypatch.setattr(disk, "write", lambda *a: None)
+    assert _judged() == built
+    assert not cache.exists()
+
+
+def test_a_shipped_packs_data_is_read_from_the_cache_as_parsed(fresh, monkeypatch):
+    from xltool.form import pack
+    from xltool.form.registry import shipped_path
+
+    cache, _forget = fresh
+    path = shipped_path("example")
+    text = path.read_text(encoding="utf-8")
+    parsed = pack.read_data(text, str(path))
+    assert list((cache / "packs").glob("*.data"))
+    monkeypatch.setattr("tomllib.loads", lambda *a: pytest.fail("parsed again"))
+    assert pack.read_data(text, str(path)) == parsed
+    # Not a shipped file (a bureau's folder, an upload): parsed every time, never stored.
+    monkeypatch.undo()
+    before = sorted((cache / "packs").glob("*"))
+    assert pack.read_data(text.replace("1.0", "1.0", 1), str(cache.parent / "packs-bureau" / "1.0.toml")) == parsed
+    assert sorted((cache / "packs").glob("*")) == before
+
+
+def test_the_check_is_the_same_from_an_empty_cache_without_bytecode(tmp_path):
+    """The whole command: first run (empty cache), second run (from the cache), and with
+    PYTHONDONTWRITEBYTECODE, give byte-identical JSON."""
+    env = dict(os.environ, XLTOOL_CACHE_DIR=str(tmp_path / "cache"), XLTOOL_LANG="zh_CN", PYTHONPATH=str(ROOT))
+    cmd = [sys.executable, "-m", "xltool", "check-workbook", str(EXAMPLE), "--format", "json"]
+    outs = [subprocess.run(cmd, capture_output=True, env=e, check=False).stdout
+            for e in (env, env, dict(env, PYTHONDONTWRITEBYTECODE="1"))]
+    assert b'"code": "XT' in outs[0]
+    assert outs[0] == outs[1] == outs[2]
+
+
+def test_a_compiled_catalogue_looked_up_lazily_answers_as_gettext(tmp_path):
+    """Every message, plural form and context of a catalogue, as gettext reads the same .mo."""
+    import gettext
+    import io
+
+    from xltool import catalogs, i18n
+
+    head = ('msgid ""\nmsgstr ""\n"Content-Type: text/plain; charset=UTF-8\\n"\n'
+            '"Plural-Forms: nplurals=2; plural=(n != 1);\\n"\n\n'
+            'msgid "Must fix"\nmsgstr "必须修改"\n\n'
+            'msgid "{n} file"\nmsgid_plural "{n} files"\nmsgstr[0] "{n} 个文件"\nmsgstr[1] "{n} 个文件们"\n\n'
+            'msgid "Open"\nmsgstr "开启"\n\nmsgid "Zebra"\nmsgstr "斑马"\n\n')
+    for extra, lazy_index in (("", True), ('msgctxt "menu"\nmsgid "Open"\nmsgstr "打开"\n', False)):
+        po = tmp_path / "t.po"
+        po.write_text(head + extra, encoding="utf-8")
+        data = catalogs.compile_catalog([po], "zh_CN", "x")
+        ref, lazy = gettext.GNUTranslations(io.BytesIO(data)), i18n._Catalog(io.BytesIO(data))
+        # Messages with a context are not in the order the lookup needs: read the usual way.
+        assert (type(lazy._catalog) is i18n._MoIndex) is lazy_index
+        assert ref._catalog and lazy.info() == ref.info()
+        for key in list(ref._catalog) + ["Absent", ("Absent", 0), ("{n} file", 5), "{n} file"]:
+            assert lazy._catalog.get(key, "—") == ref._catalog.get(key, "—"), key
+        for n in (0, 1, 2):
+            assert lazy.ngettext("{n} file", "{n} files", n) == ref.ngettext("{n} file", "{n} files", n)
+        assert lazy.pgettext("menu", "Open") == ref.pgettext("menu", "Open") == ("打开" if extra else "Open")
+        assert lazy.gettext("Open") == "开启" and lazy.gettext("Zebra") == "斑马" and lazy.gettext("Absent") == "Absent"
+    po.write_text(head, encoding="utf-8")
+    data = catalogs.compile_catalog([po], "zh_CN", "x")
+    # Not sorted as the lookup needs (entries swapped): read the usual way, same answers.
+    swapped = bytearray(data)
+    _magic, _version, count, masters, _trans = __import__("struct").unpack("<5I", data[:20])
+    a, b = masters + 8, masters + 16
+    swapped[a:a + 8], swapped[b:b + 8] = data[b:b + 8], data[a:a + 8]
+    odd = i18n._Catalog(io.BytesIO(bytes(swapped)))
+    assert type(odd._catalog) is dict and count > 2
