@@ -7,6 +7,8 @@ Tables
   attachments  the attachments of a message as sent: name, file stored, kind, digest.
   uids         (folder, UIDVALIDITY, UID) → message key: a message already seen is never
                downloaded again, and a message seen again under a new UID is known by its key.
+  placed       message key → (folder, UIDVALIDITY, UID) where the intake moved a held message,
+               when the server said so (COPYUID): where to look for it when it is answered later.
 
 Stages, in order: ``downloaded`` (attachments on disk), ``decided`` (answer, notice, held or
 ignored), ``audited`` (its files are in a finished audit round), ``replied`` (the reply is in the
@@ -49,7 +51,8 @@ CREATE TABLE IF NOT EXISTS messages (
     reply_status TEXT NOT NULL DEFAULT '',
     seen TEXT NOT NULL,
     on_desk INTEGER NOT NULL DEFAULT 0,
-    by_roster INTEGER NOT NULL DEFAULT 0
+    by_roster INTEGER NOT NULL DEFAULT 0,
+    held_in TEXT
 );
 CREATE INDEX IF NOT EXISTS messages_stage ON messages(stage);
 CREATE INDEX IF NOT EXISTS messages_sender ON messages(sender, decided);
@@ -68,6 +71,12 @@ CREATE TABLE IF NOT EXISTS state (
     name TEXT PRIMARY KEY,
     value TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS placed (
+    key TEXT PRIMARY KEY,
+    folder TEXT NOT NULL,
+    uidvalidity INTEGER NOT NULL,
+    uid INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS uids (
     folder TEXT NOT NULL,
     uidvalidity INTEGER NOT NULL,
@@ -79,7 +88,8 @@ CREATE TABLE IF NOT EXISTS uids (
 
 
 # Columns added after the first version, with their declarations (ALTER TABLE on an older ledger).
-_ADDED_COLUMNS = (("on_desk", "INTEGER NOT NULL DEFAULT 0"), ("by_roster", "INTEGER NOT NULL DEFAULT 0"))
+_ADDED_COLUMNS = (("on_desk", "INTEGER NOT NULL DEFAULT 0"), ("by_roster", "INTEGER NOT NULL DEFAULT 0"),
+                  ("held_in", "TEXT"))
 
 
 def utc_now() -> str:
@@ -111,6 +121,9 @@ class Row:
     seen: str
     on_desk: bool = False
     by_roster: bool = False  # held because of whose address it is (the roster may change that)
+    # The server folder a held message was filed in ("" when it stayed, flagged, in the intake folder);
+    # None when it was never filed as held. Kept when it is answered later, until it is filed again.
+    held_in: str | None = None
 
 
 @dataclass
@@ -127,7 +140,8 @@ class Stored:
 
 
 _COLUMNS = ("key, message_id, sender, sender_name, subject, sent, size, folder, oversize, malformed, automatic, "
-            "dropped, senders, stage, outcome, reason, decided, run_id, reply_id, reply_status, seen, on_desk, by_roster")
+            "dropped, senders, stage, outcome, reason, decided, run_id, reply_id, reply_status, seen, on_desk, by_roster, "
+            "held_in")
 
 
 def _row(values: tuple) -> Row:
@@ -204,11 +218,11 @@ class Ledger:
         """A new message with its attachments (and the UID it was read under), in one transaction."""
         with self.db:
             self.db.execute(
-                f"INSERT OR IGNORE INTO messages ({_COLUMNS}) VALUES ({','.join('?' * 23)})",
+                f"INSERT OR IGNORE INTO messages ({_COLUMNS}) VALUES ({','.join('?' * 24)})",
                 (row.key, row.message_id, row.sender, row.sender_name, row.subject, row.sent, row.size, row.folder,
                  int(row.oversize), row.malformed, row.automatic, json.dumps(row.dropped, ensure_ascii=False),
                  row.senders, row.stage, row.outcome, row.reason, row.decided, row.run_id, row.reply_id,
-                 row.reply_status, row.seen, int(row.on_desk), int(row.by_roster)))
+                 row.reply_status, row.seen, int(row.on_desk), int(row.by_roster), row.held_in))
             self.db.executemany(
                 "INSERT OR IGNORE INTO attachments (key, n, name, stored, suffix, kind, sha256, size) "
                 "VALUES (?,?,?,?,?,?,?,?)",
@@ -223,13 +237,14 @@ class Ledger:
                             (folder, uidvalidity, uid, key))
 
     def decide(self, key: str, outcome: str, reason: str, when: str | None = None, *, by_roster: bool = False,
-               reopened: bool = False) -> None:
-        """*reopened*: a held message decided again (its answered files enter the desk's round)."""
+               reopened: bool = False, held_in: str | None = None) -> None:
+        """*reopened*: a held message decided again (its answered files enter the desk's round); *held_in*:
+        where it was filed as held, for a ledger written before that was recorded."""
         on_desk = ", on_desk = 0" if reopened else ""
         with self.db:
             self.db.execute(f"UPDATE messages SET stage = 'decided', outcome = ?, reason = ?, decided = ?, "
-                            f"by_roster = ?{on_desk} WHERE key = ?",
-                            (outcome, reason, when or utc_now(), int(by_roster), key))
+                            f"by_roster = ?, held_in = COALESCE(held_in, ?){on_desk} WHERE key = ?",
+                            (outcome, reason, when or utc_now(), int(by_roster), held_in, key))
 
     def held_by_roster(self) -> list[Row]:
         """Held messages whose sender the roster did not know (stored attachments only)."""
@@ -269,9 +284,23 @@ class Ledger:
         with self.db:
             self.db.execute("UPDATE messages SET on_desk = 1 WHERE key = ?", (key,))
 
-    def filed(self, keys: list[str]) -> None:
+    def filed(self, keys: list[str], held_in: str | None = None) -> None:
+        """Filed on the server: held messages in *held_in* ("" flagged where they are), the others where
+        answered mail goes (their held_in, and where they were placed, forgotten)."""
         with self.db:
-            self.db.executemany("UPDATE messages SET stage = 'filed' WHERE key = ?", [(k,) for k in keys])
+            self.db.executemany("UPDATE messages SET stage = 'filed', held_in = ? WHERE key = ?",
+                                [(held_in, k) for k in keys])
+            if held_in is None:
+                self.db.executemany("DELETE FROM placed WHERE key = ?", [(k,) for k in keys])
+
+    def place(self, key: str, folder: str, uidvalidity: int, uid: int) -> None:
+        with self.db:
+            self.db.execute("INSERT OR REPLACE INTO placed (key, folder, uidvalidity, uid) VALUES (?,?,?,?)",
+                            (key, folder, uidvalidity, uid))
+
+    def placed(self, key: str) -> tuple[str, int, int] | None:
+        row = self.db.execute("SELECT folder, uidvalidity, uid FROM placed WHERE key = ?", (key,)).fetchone()
+        return (row[0], int(row[1]), int(row[2])) if row else None
 
     def uids_of(self, folder: str, uidvalidity: int, keys: set[str]) -> dict[int, str]:
         return {uid: key for uid, key in self.known_uids(folder, uidvalidity).items() if key in keys}
