@@ -4,7 +4,9 @@ Tables
   messages     one row per message, keyed by its Message-ID (or a digest of it when it has none)
                and the digests of its attachments; how far it got (``stage``) and what became of
                it (``outcome``: answer, notice, held, ignored) with the reason.
-  attachments  the attachments of a message as sent: name, file stored, kind, digest.
+  attachments  the attachments of a message as sent: name, file stored, kind, digest, and the earlier
+               answered message that brought the same bytes (``dup_of``): a duplicate is answered
+               but never put into an audit round again.
   uids         (folder, UIDVALIDITY, UID) → message key: a message already seen is never
                downloaded again, and a message seen again under a new UID is known by its key.
   placed       message key → (folder, UIDVALIDITY, UID) where the intake moved a held message,
@@ -65,6 +67,7 @@ CREATE TABLE IF NOT EXISTS attachments (
     kind TEXT NOT NULL,
     sha256 TEXT NOT NULL,
     size INTEGER NOT NULL,
+    dup_of TEXT,
     PRIMARY KEY (key, n)
 );
 CREATE TABLE IF NOT EXISTS state (
@@ -137,6 +140,7 @@ class Stored:
     kind: str
     sha256: str
     size: int
+    dup_of: str | None = None  # the key of the earlier answered message that brought the same file
 
 
 _COLUMNS = ("key, message_id, sender, sender_name, subject, sent, size, folder, oversize, malformed, automatic, "
@@ -167,6 +171,8 @@ class Ledger:
         for name, declaration in _ADDED_COLUMNS:  # a ledger written by an earlier version
             if name not in columns:
                 self.db.execute(f"ALTER TABLE messages ADD COLUMN {name} {declaration}")
+        if "dup_of" not in {row[1] for row in self.db.execute("PRAGMA table_info(attachments)")}:
+            self.db.execute("ALTER TABLE attachments ADD COLUMN dup_of TEXT")
         self.db.commit()
 
     def close(self) -> None:
@@ -196,8 +202,8 @@ class Ledger:
         return [_row(r) for r in rows]
 
     def attachments(self, key: str) -> list[Stored]:
-        rows = self.db.execute("SELECT n, name, stored, suffix, kind, sha256, size FROM attachments WHERE key = ? "
-                               "ORDER BY n", (key,))
+        rows = self.db.execute("SELECT n, name, stored, suffix, kind, sha256, size, dup_of FROM attachments "
+                               "WHERE key = ? ORDER BY n", (key,))
         return [Stored(*r) for r in rows]
 
     def known_uids(self, folder: str, uidvalidity: int) -> dict[int, str]:
@@ -251,6 +257,31 @@ class Ledger:
         rows = self.db.execute(f"SELECT {_COLUMNS} FROM messages WHERE outcome = 'held' AND by_roster = 1 AND "
                                "stage IN ('decided', 'filed') AND folder != '' ORDER BY sent, key")
         return [_row(r) for r in rows]
+
+    def mark_duplicates(self, key: str) -> None:
+        """Point each workbook of *key* at the earliest other answered message that brought the same bytes
+        (an original, itself no duplicate), or at nothing; the same answer however often it is asked."""
+        with self.db:
+            self.db.execute(
+                "UPDATE attachments SET dup_of = (SELECT a.key FROM attachments a JOIN messages m ON m.key = a.key "
+                "WHERE a.sha256 = attachments.sha256 AND a.kind = 'check' AND a.key != attachments.key "
+                "AND a.dup_of IS NULL AND m.outcome = 'answer' AND m.folder != '' ORDER BY m.decided, m.sent, m.key "
+                "LIMIT 1) WHERE key = ? AND kind = 'check'", (key,))
+
+    def original(self, key: str, sha256: str) -> tuple[str, str] | None:
+        """(when it was sent, its name) of the attachment with *sha256* in message *key*."""
+        row = self.db.execute("SELECT m.sent, a.name FROM attachments a JOIN messages m ON m.key = a.key "
+                              "WHERE a.key = ? AND a.sha256 = ? ORDER BY a.n LIMIT 1", (key, sha256)).fetchone()
+        return (row[0], row[1]) if row else None
+
+    def duplicates(self) -> dict[str, set[str]]:
+        """Message folder → the stored names of its duplicate workbooks, for answered messages."""
+        found: dict[str, set[str]] = {}
+        for folder, stored in self.db.execute(
+                "SELECT m.folder, a.stored FROM attachments a JOIN messages m ON m.key = a.key "
+                "WHERE a.dup_of IS NOT NULL AND m.outcome = 'answer'"):
+            found.setdefault(folder, set()).add(stored)
+        return found
 
     def state(self, name: str) -> str | None:
         row = self.db.execute("SELECT value FROM state WHERE name = ?", (name,)).fetchone()

@@ -323,6 +323,8 @@ class Intake:
             if current != target:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 os.replace(current, target)
+        if decision.outcome == ANSWER:
+            self.ledger.mark_duplicates(row.key)
         self.ledger.decide(row.key, decision.outcome, decision.reason, utc_now(), by_roster=decision.by_roster,
                            reopened=reopened, held_in=held_in)
         decided = self.ledger.get(row.key)
@@ -371,7 +373,7 @@ class Intake:
                     desk.release_mail(row.key)
                     folder = self._locate(row.folder)
                     for a in attachments:
-                        if a.kind == "check" and folder is not None:
+                        if a.kind == "check" and folder is not None:  # the desk keeps a file once (digest, name)
                             desk.add_mail_file(current.id, row.key, a.name, (folder / a.stored).read_bytes(),
                                                a.sha256, row.sender, row.subject, row.sent)
                 self.ledger.put_on_desk(row.key)
@@ -404,19 +406,40 @@ class Intake:
                 return None
         return run_id
 
+    def _only_duplicates(self, row: Row) -> bool:
+        """Every workbook of *row* came before in an answered message: nothing new for a round."""
+        checked = [a for a in self.ledger.attachments(row.key) if a.kind == "check"]
+        return bool(checked) and all(a.dup_of is not None for a in checked)
+
+    def _inputs(self) -> list[Path]:
+        """What a round audits: 已受理/, less the workbooks that came before (a unit sent the same file
+        twice: the round keeps the first, and sets nothing aside for the second)."""
+        duplicates = self.ledger.duplicates()
+        root = self.accepted_root
+        if not any((root / folder).is_dir() for folder in duplicates):
+            return [root]
+        inputs: list[Path] = []
+        for entry in sorted(root.iterdir()):
+            if entry.name in duplicates and entry.is_dir():
+                inputs += [p for p in sorted(entry.iterdir()) if p.name not in duplicates[entry.name]]
+            else:
+                inputs.append(entry)
+        return inputs
+
     def _audit(self, report: PassReport) -> None:
         from xltool.audit.run import AuditOptions, run_audit
 
         rows = [r for r in self.ledger.at("decided") if r.outcome in (ANSWER, NOTICE)]
-        notices = [r.key for r in rows if r.outcome == NOTICE or not r.folder]
-        answers = [r for r in rows if r.outcome == ANSWER and r.folder]
+        repeated = {r.key for r in rows if r.outcome == ANSWER and r.folder and self._only_duplicates(r)}
+        notices = [r.key for r in rows if r.outcome == NOTICE or not r.folder or r.key in repeated]
+        answers = [r for r in rows if r.outcome == ANSWER and r.folder and r.key not in repeated]
         if notices:
             self.ledger.audited(notices, None)
         if not answers:
             return
         run_id = self._covered(answers)
         if run_id is None:
-            options = AuditOptions(inputs=[self.accepted_root], out=self.out, roster=self.settings.roster,
+            options = AuditOptions(inputs=self._inputs(), out=self.out, roster=self.settings.roster,
                                    cfg=self.cfg, jobs=self.jobs, wait=LOCK_WAIT)
             outcome = run_audit(options)
             report.audit = outcome
@@ -443,7 +466,8 @@ class Intake:
                     subject=row.subject, sent=row.sent[:16], size=row.size,
                     oversize_limit=self.settings.max_message_bytes if row.oversize else 0,
                     advice=[(a.name, a.suffix) for a in attachments if a.kind != "check"],
-                    dropped=row.dropped, max_attachments=self.settings.max_attachments)
+                    dropped=row.dropped, max_attachments=self.settings.max_attachments,
+                    duplicates=self._originals(attachments))
                 try:
                     message = compose_reply(incoming, checked.get(row.key, []), self.mail,
                                             Path(tmp) / row.key[:16])
@@ -466,6 +490,14 @@ class Intake:
                 self.ledger.replied(row.key, reply_id, status)
                 report.replies[status] = report.replies.get(status, 0) + 1
                 faults.point("intake_after_reply")
+
+    def _originals(self, attachments: list[Stored]) -> dict[int, tuple[str, str]]:
+        """Attachment n → (when, name) of the earlier message that brought the same workbook."""
+        found = {}
+        for a in attachments:
+            if a.dup_of is not None and (original := self.ledger.original(a.dup_of, a.sha256)) is not None:
+                found[a.n] = (original[0][:16], original[1])
+        return found
 
     # -- 5. file ------------------------------------------------------------------------------------------
     def _file(self, box: Mailbox, uidvalidity: int, present: set[int], report: PassReport) -> None:
