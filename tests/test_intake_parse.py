@@ -201,3 +201,13 @@ def test_forwarded_messages_give_up_their_workbooks_to_a_depth():
     from xltool.intake.parse import advice
 
     assert "winmail.dat" in advice(".tnef") and "没有文件名" in advice("") and ".msg" in advice(".msg")
+
+
+def test_a_name_lost_to_question_marks_in_one_header_is_taken_from_the_other():
+    import urllib.parse
+
+    value = urllib.parse.quote(NAME.encode("gbk"))
+    raw = (b"From: a@unit.example.cn\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=B\r\n\r\n--B\r\n"
+           + f"Content-Type: application/octet-stream; name*=GBK''{value}\r\n".encode()
+           + b'Content-Disposition: attachment; filename="????????.xlsx"\r\n\r\nPK\r\n--B--\r\n')
+    assert [p.name for p in parse_message(raw, 20).parts] == [NAME]

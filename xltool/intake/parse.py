@@ -166,8 +166,11 @@ def _param(raw: str | None, header: str, name: str) -> str | None:
 
 def filename_of(part: Message) -> str | None:
     """The attachment's name as its sender saw it (last path component), or None."""
-    name = (_param(_raw_header(part, "Content-Disposition"), "Content-Disposition", "filename")
-            or _param(_raw_header(part, "Content-Type"), "Content-Type", "name"))
+    given = _param(_raw_header(part, "Content-Disposition"), "Content-Disposition", "filename")
+    typed = _param(_raw_header(part, "Content-Type"), "Content-Type", "name")
+    name = given or typed
+    if given and typed and "?" in given and "?" not in typed:
+        name = typed  # "????.xlsx": a client that lost the Chinese name in one header kept it in the other
     if not name:
         return None
     name = name.replace("\\", "/").rsplit("/", 1)[-1]
