@@ -145,8 +145,8 @@ def test_what_a_bureaus_mailbox_really_receives(tmp_path, imap, smtp, books):
 
 
 def test_the_same_workbook_sent_twice_is_answered_as_a_duplicate(tmp_path, imap, smtp, books):
-    """The second copy is answered (the unit may have lost the first reply), says it is the same file as
-    before and is not put into the audit round again: the round keeps one copy, no 'set aside' entry."""
+    """The second copy from the same sender is answered (the unit may have lost the first reply), says it is
+    the same file as before and is not put into the audit round again: the round keeps one copy."""
     config = write_config(tmp_path, imap.port, smtp.port, roster=books["roster"])
     data = books["b"].read_bytes()
     imap.append(message(SENDER, "报送", [("乙单位.xlsx", data)], message_id="<first@b>"))
@@ -171,3 +171,14 @@ def test_the_same_workbook_sent_twice_is_answered_as_a_duplicate(tmp_path, imap,
     rows = {r["message_id"]: r for r in ledger(tmp_path)}
     assert rows["<second@b>"]["stage"] == "filed" and rows["<second@b>"]["run_id"] is None
     assert (tmp_path / "store" / "已受理").is_dir()
+    # The same file from another registered address of the unit is no duplicate of this sender's: answered
+    # plainly (nothing told of the other's mail), and the round sets the second copy aside as xltool audit does.
+    roster = tmp_path / "roster.csv"
+    roster.write_text(books["roster"].read_text(encoding="utf-8").replace(SENDER, f"{SENDER}；office@unit-b.example.cn"),
+                      encoding="utf-8")
+    config.write_text(config.read_text(encoding="utf-8").replace(books["roster"].as_posix(), roster.as_posix()),
+                      encoding="utf-8")
+    imap.append(message("office@unit-b.example.cn", "办公室代发", [("乙.xlsx", data)], message_id="<office@b>"))
+    run_pass(config)
+    office = body_text({r["In-Reply-To"]: r for r in replies(smtp)}["<office@b>"])
+    assert "乙.xlsx：通过" in office and "内容完全相同" not in office

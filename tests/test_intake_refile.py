@@ -11,7 +11,7 @@ import sqlite3
 import dovecot
 from helpers import form, zh_locale  # noqa: F401
 from intake_mail import message, write_config
-from test_intake import STRANGER, UNITS, _environment, books, imap, ledger, replies, run_cli, run_pass, smtp  # noqa: F401
+from test_intake import STRANGER, UNITS, _environment, books, imap, ledger, run_cli, run_pass, smtp  # noqa: F401
 
 PROCESSED, HELD = "&XfJZBHQG-", "&X4VZBHQG-"  # 已处理, 待处理 as IMAP names them
 

@@ -259,14 +259,17 @@ class Ledger:
         return [_row(r) for r in rows]
 
     def mark_duplicates(self, key: str) -> None:
-        """Point each workbook of *key* at the earliest other answered message that brought the same bytes
-        (an original, itself no duplicate), or at nothing; the same answer however often it is asked."""
+        """Point each workbook of *key* at the earliest other answered message of the same sender that
+        brought the same bytes (an original, itself no duplicate), or at nothing; the same answer however
+        often it is asked. Another sender's copy is no duplicate here (its reply would tell of the first
+        sender's mail); the audit round sets it aside as it does any second copy."""
         with self.db:
             self.db.execute(
                 "UPDATE attachments SET dup_of = (SELECT a.key FROM attachments a JOIN messages m ON m.key = a.key "
                 "WHERE a.sha256 = attachments.sha256 AND a.kind = 'check' AND a.key != attachments.key "
-                "AND a.dup_of IS NULL AND m.outcome = 'answer' AND m.folder != '' ORDER BY m.decided, m.sent, m.key "
-                "LIMIT 1) WHERE key = ? AND kind = 'check'", (key,))
+                "AND a.dup_of IS NULL AND m.outcome = 'answer' AND m.folder != '' "
+                "AND lower(m.sender) = (SELECT lower(sender) FROM messages WHERE key = attachments.key) "
+                "ORDER BY m.decided, m.sent, m.key LIMIT 1) WHERE key = ? AND kind = 'check'", (key,))
 
     def original(self, key: str, sha256: str) -> tuple[str, str] | None:
         """(when it was sent, its name) of the attachment with *sha256* in message *key*."""
