@@ -47,6 +47,9 @@ def test_a_held_message_answered_later_moves_to_the_processed_folder(tmp_path, i
     report = run_pass(config)
     assert len(report.held) == 2 and not smtp.messages
     assert imap.folders()[HELD] == 2
+    db = sqlite3.connect(tmp_path / "store" / "intake.sqlite")
+    assert [(f, u) for f, u in db.execute("SELECT folder, uid FROM placed ORDER BY uid")] == [("待处理", 1), ("待处理", 2)]
+    db.close()
     _register_b_for_a(tmp_path, config, books)
     report = run_pass(config)
     assert [r.sender for r in report.answered] == [UNITS["b"][2]]
@@ -118,3 +121,19 @@ def test_uid_sets_of_copyuid_are_read_in_order():
     from xltool.intake.imap import _uids_of
 
     assert _uids_of("3:5,9") == [3, 4, 5, 9] and _uids_of("7") == [7] and _uids_of("5:3") == [5, 4, 3]
+
+
+def test_held_then_answered_without_a_processed_folder_returns_to_the_inbox_read(tmp_path, imap, smtp, books):
+    """processed_folder = "": answered mail stays in INBOX, read; a held message answered later comes back
+    there from 待处理, read, and the next pass knows it without downloading it again."""
+    config = write_config(tmp_path, imap.port, smtp.port, roster=books["roster"], processed_folder="")
+    imap.append(message(UNITS["b"][2], "甲单位的表", [("甲.xlsx", books["a"].read_bytes())], message_id="<p@b>"))
+    run_pass(config)
+    assert imap.folders() == {"INBOX": 0, HELD: 1}
+    _register_b_for_a(tmp_path, config, books)
+    run_pass(config)
+    assert imap.folders() == {"INBOX": 1, HELD: 0}
+    flags = imap.flags()
+    assert len(flags) == 1 and "\\Seen" in flags[0] and "\\Flagged" not in flags[0], flags
+    report = run_pass(config)
+    assert report.seen == 0 and len(smtp.messages) == 1

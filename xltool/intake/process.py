@@ -555,7 +555,10 @@ class Intake:
                             box.open_folder(target)
                             copied = bool(self._find(box, target, row, placed=False))
                             box.open_folder(folder)
-                        box.move(uids, target, copied=copied)
+                        placed = box.move(uids, target, copied=copied)
+                        if target == self.settings.folder:  # back in the intake folder: known, not read again
+                            for validity, there in placed.values():
+                                self.ledger.map_uid(target, validity, there, row.key)
                     self.ledger.filed([row.key])
         finally:
             box.select()  # back to the intake folder: IDLE and the next pass watch it
