@@ -51,8 +51,13 @@ def test_a_held_message_answered_later_moves_to_the_processed_folder(tmp_path, i
     assert [(f, u) for f, u in db.execute("SELECT folder, uid FROM placed ORDER BY uid")] == [("待处理", 1), ("待处理", 2)]
     db.close()
     _register_b_for_a(tmp_path, config, books)
+    # Killed right after the MOVE, before the ledger knew: the next pass finds it gone and only records it.
+    killed = run_cli("--once", "--config", str(config), cwd=tmp_path, kill="intake_after_take_back")
+    assert killed.returncode == -9, killed.stderr
+    assert [m.rcpt_tos for m in smtp.messages] == [[UNITS["b"][2]]]
+    assert {r["message_id"]: r["stage"] for r in ledger(tmp_path)}["<b-for-a@b>"] == "replied"
     report = run_pass(config)
-    assert [r.sender for r in report.answered] == [UNITS["b"][2]]
+    assert not report.answered and not report.held and report.filed == 1
     assert [m.rcpt_tos for m in smtp.messages] == [[UNITS["b"][2]]]
     folders = imap.folders()
     assert folders[HELD] == 1 and folders[PROCESSED] == 1 and folders["INBOX"] == 0, folders

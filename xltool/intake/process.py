@@ -559,6 +559,7 @@ class Intake:
                         if target == self.settings.folder:  # back in the intake folder: known, not read again
                             for validity, there in placed.values():
                                 self.ledger.map_uid(target, validity, there, row.key)
+                        faults.point("intake_after_take_back")
                     self.ledger.filed([row.key])
         finally:
             box.select()  # back to the intake folder: IDLE and the next pass watch it
