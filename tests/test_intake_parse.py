@@ -161,3 +161,53 @@ def test_the_decision_table():
     assert not by_roster("b@x.cn", [book("001")], senders=2)
     assert not by_roster("b@x.cn", [book("001")], malformed="broken")
     assert not by_roster("b@x.cn", [], has_parts=False)
+
+
+def _forward(inner: bytes, encoded: bool) -> bytes:
+    part = (b"Content-Type: message/rfc822\r\nContent-Transfer-Encoding: base64\r\n\r\n" + base64.encodebytes(inner)
+            if encoded else b"Content-Type: message/rfc822\r\n\r\n" + inner)
+    return (b"From: a@unit.example.cn\r\nSubject: fw\r\nMIME-Version: 1.0\r\n"
+            b"Content-Type: multipart/mixed; boundary=F\r\n\r\n--F\r\nContent-Type: text/plain\r\n\r\nfw\r\n--F\r\n"
+            + part + b"\r\n--F--\r\n")
+
+
+def test_forwarded_messages_give_up_their_workbooks_to_a_depth():
+    import io
+    import zipfile
+
+    inner = message("b@unit.example.cn", "原", [(NAME, DATA)])
+    for encoded in (False, True):
+        parsed = parse_message(_forward(inner, encoded), 20)
+        assert [(p.name, p.kind) for p in parsed.parts] == [(NAME, "check")] and parsed.malformed is None
+    deep = inner
+    for _level in range(5):
+        deep = _forward(deep, True)
+    parsed = parse_message(deep, 20)
+    assert [(p.name, p.suffix, p.kind) for p in parsed.parts] == [("转发的邮件1.eml", ".eml", "advice")]
+    # No name: a workbook is known by its bytes; anything else is listed, never dropped.
+    book = io.BytesIO()
+    with zipfile.ZipFile(book, "w") as zf:
+        zf.writestr("[Content_Types].xml", "<Types/>")
+        zf.writestr("xl/workbook.xml", "<workbook/>")
+    nameless = (b"From: a@unit.example.cn\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=N\r\n\r\n"
+                b"--N\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+                + base64.encodebytes(book.getvalue()) + b"--N\r\nContent-Type: application/octet-stream\r\n\r\n?\r\n"
+                b'--N\r\nContent-Type: application/ms-tnef; name="ATT00001.dat"\r\n\r\nx\r\n'
+                b'--N\r\nContent-Type: application/vnd.ms-outlook; name="a.msg"\r\n\r\nx\r\n--N--\r\n')
+    parsed = parse_message(nameless, 20)
+    assert [(p.name, p.suffix, p.kind) for p in parsed.parts] == [
+        ("附件1.xlsx", ".xlsx", "check"), ("附件2", "", "advice"), ("ATT00001.dat", ".tnef", "advice"),
+        ("a.msg", ".msg", "advice")]
+    from xltool.intake.parse import advice
+
+    assert "winmail.dat" in advice(".tnef") and "没有文件名" in advice("") and ".msg" in advice(".msg")
+
+
+def test_a_name_lost_to_question_marks_in_one_header_is_taken_from_the_other():
+    import urllib.parse
+
+    value = urllib.parse.quote(NAME.encode("gbk"))
+    raw = (b"From: a@unit.example.cn\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=B\r\n\r\n--B\r\n"
+           + f"Content-Type: application/octet-stream; name*=GBK''{value}\r\n".encode()
+           + b'Content-Disposition: attachment; filename="????????.xlsx"\r\n\r\nPK\r\n--B--\r\n')
+    assert [p.name for p in parse_message(raw, 20).parts] == [NAME]

@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
+from xltool import faults
 from xltool.i18n import _
 from xltool.intake.config import IntakeSettings, Security
 
@@ -207,6 +208,7 @@ class Mailbox:
         self.imap: imaplib.IMAP4 | None = None
         self.capabilities: set[str] = set()
         self.uidvalidity = 0
+        self.selected_validity = 0  # of the folder selected now (the intake folder, or another for a while)
         self._made: set[str] = set()
 
     # -- connection -----------------------------------------------------------------------------------
@@ -308,14 +310,12 @@ class Mailbox:
             self.uidvalidity = int(value[-1]) if value and value[-1] else 0
         except ValueError:
             self.uidvalidity = 0
+        self.selected_validity = self.uidvalidity
         return self.uidvalidity
 
     def uids(self) -> list[int]:
         """Every message of the folder not marked deleted, oldest first."""
-        typ, data = self._call(self._imap.uid, "SEARCH", "UNDELETED")
-        if typ != "OK":
-            raise ImapError(_("The server refused to list the folder: {reason}").format(reason=_text(data)))
-        return sorted(int(u) for u in b" ".join(d for d in data if d).split())
+        return self.search()
 
     def envelopes(self, uids: list[int]) -> list[Envelope]:
         """UID, size, arrival time and header of each message (never its body)."""
@@ -350,31 +350,77 @@ class Mailbox:
         return None
 
     # -- filing -----------------------------------------------------------------------------------------
-    def file_away(self, uids: list[int], folder: str, flag: str) -> None:
-        """Move *uids* to *folder* (made when missing); with no folder, set *flag* on them."""
+    def file_away(self, uids: list[int], folder: str, flag: str) -> dict[int, tuple[int, int]]:
+        """Move *uids* to *folder* (made when missing); with no folder, set *flag* on them.
+        Where each went ({uid: (UIDVALIDITY, uid there)}) when the server says so (UIDPLUS's COPYUID)."""
         if not uids:
+            return {}
+        if not folder:
+            self.flags(uids, "+", flag)
+            return {}
+        self.make_folder(folder)
+        return self.move(uids, folder)
+
+    def make_folder(self, folder: str) -> None:
+        if folder in self._made:
             return
         imap = self._imap
-        uid_set = _uid_set(uids)
-        if not folder:
-            self._ok(self._call(imap.uid, "STORE", uid_set, "+FLAGS.SILENT", f"({flag})"))
-            return
         target = quoted(encode_folder(folder))
-        if folder not in self._made:
-            typ, data = self._call(imap.create, target)
-            if typ != "OK" and b"ALREADYEXISTS" not in b" ".join(d for d in data if isinstance(d, bytes)).upper():
-                status, _detail = self._call(imap.status, target, "(MESSAGES)")
-                if status != "OK":
-                    raise ImapError(_("The folder {folder} cannot be made on the server: {reason}").format(
-                        folder=folder, reason=_text(data)), permanent=True)
-            self._made.add(folder)
+        typ, data = self._call(imap.create, target)
+        if typ != "OK" and b"ALREADYEXISTS" not in b" ".join(d for d in data if isinstance(d, bytes)).upper():
+            status, _detail = self._call(imap.status, target, "(MESSAGES)")
+            if status != "OK":
+                raise ImapError(_("The folder {folder} cannot be made on the server: {reason}").format(
+                    folder=folder, reason=_text(data)), permanent=True)
+        self._made.add(folder)
+
+    def flags(self, uids: list[int], sign: str, *flags: str) -> None:
+        """Add (*sign* "+") or remove ("-") *flags* on *uids* of the selected folder."""
+        if uids and flags:
+            self._ok(self._call(self._imap.uid, "STORE", _uid_set(uids), f"{sign}FLAGS.SILENT", f"({' '.join(flags)})"))
+
+    def move(self, uids: list[int], folder: str, *, copied: bool = False) -> dict[int, tuple[int, int]]:
+        """Move *uids* of the selected folder to *folder*: MOVE where the server has it, else COPY (unless
+        *copied*: a copy is there already), \\Deleted and, with UIDPLUS, UID EXPUNGE of exactly these UIDs.
+        Without UIDPLUS they stay marked deleted: a plain EXPUNGE would also remove what others deleted."""
+        imap = self._imap
+        uid_set = _uid_set(uids)
+        target = quoted(encode_folder(folder))
+        imap.untagged_responses.pop("COPYUID", None)
+        placed: dict[int, tuple[int, int]] = {}
         if "MOVE" in self.capabilities:
-            self._ok(self._call(imap.uid, "MOVE", uid_set, target))
-            return
-        self._ok(self._call(imap.uid, "COPY", uid_set, target))
-        self._ok(self._call(imap.uid, "STORE", uid_set, "+FLAGS.SILENT", r"(\Deleted)"))
-        if "UIDPLUS" in self.capabilities:  # without it an EXPUNGE would also remove what others deleted
+            typ, data = self._call(imap.uid, "MOVE", uid_set, target)
+            self._ok((typ, data))
+            return _copyuid(imap)
+        if not copied:
+            typ, data = self._call(imap.uid, "COPY", uid_set, target)
+            self._ok((typ, data))
+            placed = _copyuid(imap)
+            faults.point("intake_after_copy")
+        self.flags(uids, "+", r"\Deleted")
+        if "UIDPLUS" in self.capabilities:
             self._ok(self._call(imap.uid, "EXPUNGE", uid_set))
+        return placed
+
+    def open_folder(self, folder: str) -> int | None:
+        """Select another folder (read-write); its UIDVALIDITY, or None when it does not exist.
+        :meth:`select` goes back to the intake folder."""
+        typ, _data = self._call(self._imap.select, quoted(encode_folder(folder)))
+        if typ != "OK":
+            return None
+        _typ, value = self._imap.response("UIDVALIDITY")
+        try:
+            self.selected_validity = int(value[-1]) if value and value[-1] else 0
+        except ValueError:
+            self.selected_validity = 0
+        return self.selected_validity
+
+    def search(self, *criteria: str) -> list[int]:
+        """UIDs of the selected folder's messages not marked deleted that match *criteria* (ASCII)."""
+        typ, data = self._call(self._imap.uid, "SEARCH", "UNDELETED", *criteria)
+        if typ != "OK":
+            raise ImapError(_("The server refused to list the folder: {reason}").format(reason=_text(data)))
+        return sorted(int(u) for u in b" ".join(d for d in data if d).split())
 
     @staticmethod
     def _ok(result) -> None:
@@ -428,6 +474,32 @@ class Mailbox:
 
     def noop(self) -> None:
         self._call(self._imap.noop)
+
+
+def _uids_of(text: str) -> list[int]:
+    """``3:5,9`` → [3, 4, 5, 9] (a UID set as COPYUID gives it, in order)."""
+    found: list[int] = []
+    for piece in text.split(","):
+        first, _sep, last = piece.partition(":")
+        low, high = int(first), int(last or first)
+        step = 1 if high >= low else -1
+        found.extend(range(low, high + step, step))
+    return found
+
+
+def _copyuid(imap: imaplib.IMAP4) -> dict[int, tuple[int, int]]:
+    """{source UID: (UIDVALIDITY, destination UID)} from the COPYUID response code (RFC 4315) of the
+    last COPY or MOVE (imaplib keeps a tagged one's code among the untagged responses too); {} when
+    the server gave none or something unreadable."""
+    _typ, found = imap.response("COPYUID")
+    for text in found or []:
+        match = re.match(rb"\s*(\d+) ([\d:,]+) ([\d:,]+)", text) if isinstance(text, bytes) else None
+        if match is None:
+            continue
+        sources, targets = _uids_of(match.group(2).decode()), _uids_of(match.group(3).decode())
+        if len(sources) == len(targets):
+            return {s: (int(match.group(1)), t) for s, t in zip(sources, targets)}
+    return {}
 
 
 def _is_arrival(line: bytes) -> bool:

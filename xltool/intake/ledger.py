@@ -4,9 +4,13 @@ Tables
   messages     one row per message, keyed by its Message-ID (or a digest of it when it has none)
                and the digests of its attachments; how far it got (``stage``) and what became of
                it (``outcome``: answer, notice, held, ignored) with the reason.
-  attachments  the attachments of a message as sent: name, file stored, kind, digest.
+  attachments  the attachments of a message as sent: name, file stored, kind, digest, and the earlier
+               answered message that brought the same bytes (``dup_of``): a duplicate is answered
+               but never put into an audit round again.
   uids         (folder, UIDVALIDITY, UID) → message key: a message already seen is never
                downloaded again, and a message seen again under a new UID is known by its key.
+  placed       message key → (folder, UIDVALIDITY, UID) where the intake moved a held message,
+               when the server said so (COPYUID): where to look for it when it is answered later.
 
 Stages, in order: ``downloaded`` (attachments on disk), ``decided`` (answer, notice, held or
 ignored), ``audited`` (its files are in a finished audit round), ``replied`` (the reply is in the
@@ -49,7 +53,8 @@ CREATE TABLE IF NOT EXISTS messages (
     reply_status TEXT NOT NULL DEFAULT '',
     seen TEXT NOT NULL,
     on_desk INTEGER NOT NULL DEFAULT 0,
-    by_roster INTEGER NOT NULL DEFAULT 0
+    by_roster INTEGER NOT NULL DEFAULT 0,
+    held_in TEXT
 );
 CREATE INDEX IF NOT EXISTS messages_stage ON messages(stage);
 CREATE INDEX IF NOT EXISTS messages_sender ON messages(sender, decided);
@@ -62,11 +67,18 @@ CREATE TABLE IF NOT EXISTS attachments (
     kind TEXT NOT NULL,
     sha256 TEXT NOT NULL,
     size INTEGER NOT NULL,
+    dup_of TEXT,
     PRIMARY KEY (key, n)
 );
 CREATE TABLE IF NOT EXISTS state (
     name TEXT PRIMARY KEY,
     value TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS placed (
+    key TEXT PRIMARY KEY,
+    folder TEXT NOT NULL,
+    uidvalidity INTEGER NOT NULL,
+    uid INTEGER NOT NULL
 );
 CREATE TABLE IF NOT EXISTS uids (
     folder TEXT NOT NULL,
@@ -79,7 +91,8 @@ CREATE TABLE IF NOT EXISTS uids (
 
 
 # Columns added after the first version, with their declarations (ALTER TABLE on an older ledger).
-_ADDED_COLUMNS = (("on_desk", "INTEGER NOT NULL DEFAULT 0"), ("by_roster", "INTEGER NOT NULL DEFAULT 0"))
+_ADDED_COLUMNS = (("on_desk", "INTEGER NOT NULL DEFAULT 0"), ("by_roster", "INTEGER NOT NULL DEFAULT 0"),
+                  ("held_in", "TEXT"))
 
 
 def utc_now() -> str:
@@ -111,6 +124,9 @@ class Row:
     seen: str
     on_desk: bool = False
     by_roster: bool = False  # held because of whose address it is (the roster may change that)
+    # The server folder a held message was filed in ("" when it stayed, flagged, in the intake folder);
+    # None when it was never filed as held. Kept when it is answered later, until it is filed again.
+    held_in: str | None = None
 
 
 @dataclass
@@ -124,10 +140,12 @@ class Stored:
     kind: str
     sha256: str
     size: int
+    dup_of: str | None = None  # the key of the earlier answered message that brought the same file
 
 
 _COLUMNS = ("key, message_id, sender, sender_name, subject, sent, size, folder, oversize, malformed, automatic, "
-            "dropped, senders, stage, outcome, reason, decided, run_id, reply_id, reply_status, seen, on_desk, by_roster")
+            "dropped, senders, stage, outcome, reason, decided, run_id, reply_id, reply_status, seen, on_desk, by_roster, "
+            "held_in")
 
 
 def _row(values: tuple) -> Row:
@@ -153,6 +171,8 @@ class Ledger:
         for name, declaration in _ADDED_COLUMNS:  # a ledger written by an earlier version
             if name not in columns:
                 self.db.execute(f"ALTER TABLE messages ADD COLUMN {name} {declaration}")
+        if "dup_of" not in {row[1] for row in self.db.execute("PRAGMA table_info(attachments)")}:
+            self.db.execute("ALTER TABLE attachments ADD COLUMN dup_of TEXT")
         self.db.commit()
 
     def close(self) -> None:
@@ -182,8 +202,8 @@ class Ledger:
         return [_row(r) for r in rows]
 
     def attachments(self, key: str) -> list[Stored]:
-        rows = self.db.execute("SELECT n, name, stored, suffix, kind, sha256, size FROM attachments WHERE key = ? "
-                               "ORDER BY n", (key,))
+        rows = self.db.execute("SELECT n, name, stored, suffix, kind, sha256, size, dup_of FROM attachments "
+                               "WHERE key = ? ORDER BY n", (key,))
         return [Stored(*r) for r in rows]
 
     def known_uids(self, folder: str, uidvalidity: int) -> dict[int, str]:
@@ -204,11 +224,11 @@ class Ledger:
         """A new message with its attachments (and the UID it was read under), in one transaction."""
         with self.db:
             self.db.execute(
-                f"INSERT OR IGNORE INTO messages ({_COLUMNS}) VALUES ({','.join('?' * 23)})",
+                f"INSERT OR IGNORE INTO messages ({_COLUMNS}) VALUES ({','.join('?' * 24)})",
                 (row.key, row.message_id, row.sender, row.sender_name, row.subject, row.sent, row.size, row.folder,
                  int(row.oversize), row.malformed, row.automatic, json.dumps(row.dropped, ensure_ascii=False),
                  row.senders, row.stage, row.outcome, row.reason, row.decided, row.run_id, row.reply_id,
-                 row.reply_status, row.seen, int(row.on_desk), int(row.by_roster)))
+                 row.reply_status, row.seen, int(row.on_desk), int(row.by_roster), row.held_in))
             self.db.executemany(
                 "INSERT OR IGNORE INTO attachments (key, n, name, stored, suffix, kind, sha256, size) "
                 "VALUES (?,?,?,?,?,?,?,?)",
@@ -223,19 +243,48 @@ class Ledger:
                             (folder, uidvalidity, uid, key))
 
     def decide(self, key: str, outcome: str, reason: str, when: str | None = None, *, by_roster: bool = False,
-               reopened: bool = False) -> None:
-        """*reopened*: a held message decided again (its answered files enter the desk's round)."""
+               reopened: bool = False, held_in: str | None = None) -> None:
+        """*reopened*: a held message decided again (its answered files enter the desk's round); *held_in*:
+        where it was filed as held, for a ledger written before that was recorded."""
         on_desk = ", on_desk = 0" if reopened else ""
         with self.db:
             self.db.execute(f"UPDATE messages SET stage = 'decided', outcome = ?, reason = ?, decided = ?, "
-                            f"by_roster = ?{on_desk} WHERE key = ?",
-                            (outcome, reason, when or utc_now(), int(by_roster), key))
+                            f"by_roster = ?, held_in = COALESCE(held_in, ?){on_desk} WHERE key = ?",
+                            (outcome, reason, when or utc_now(), int(by_roster), held_in, key))
 
     def held_by_roster(self) -> list[Row]:
         """Held messages whose sender the roster did not know (stored attachments only)."""
         rows = self.db.execute(f"SELECT {_COLUMNS} FROM messages WHERE outcome = 'held' AND by_roster = 1 AND "
                                "stage IN ('decided', 'filed') AND folder != '' ORDER BY sent, key")
         return [_row(r) for r in rows]
+
+    def mark_duplicates(self, key: str) -> None:
+        """Point each workbook of *key* at the earliest other answered message of the same sender that
+        brought the same bytes (an original, itself no duplicate), or at nothing; the same answer however
+        often it is asked. Another sender's copy is no duplicate here (its reply would tell of the first
+        sender's mail); the audit round sets it aside as it does any second copy."""
+        with self.db:
+            self.db.execute(
+                "UPDATE attachments SET dup_of = (SELECT a.key FROM attachments a JOIN messages m ON m.key = a.key "
+                "WHERE a.sha256 = attachments.sha256 AND a.kind = 'check' AND a.key != attachments.key "
+                "AND a.dup_of IS NULL AND m.outcome = 'answer' AND m.folder != '' "
+                "AND lower(m.sender) = (SELECT lower(sender) FROM messages WHERE key = attachments.key) "
+                "ORDER BY m.decided, m.sent, m.key LIMIT 1) WHERE key = ? AND kind = 'check'", (key,))
+
+    def original(self, key: str, sha256: str) -> tuple[str, str] | None:
+        """(when it was sent, its name) of the attachment with *sha256* in message *key*."""
+        row = self.db.execute("SELECT m.sent, a.name FROM attachments a JOIN messages m ON m.key = a.key "
+                              "WHERE a.key = ? AND a.sha256 = ? ORDER BY a.n LIMIT 1", (key, sha256)).fetchone()
+        return (row[0], row[1]) if row else None
+
+    def duplicates(self) -> dict[str, set[str]]:
+        """Message folder → the stored names of its duplicate workbooks, for answered messages."""
+        found: dict[str, set[str]] = {}
+        for folder, stored in self.db.execute(
+                "SELECT m.folder, a.stored FROM attachments a JOIN messages m ON m.key = a.key "
+                "WHERE a.dup_of IS NOT NULL AND m.outcome = 'answer'"):
+            found.setdefault(folder, set()).add(stored)
+        return found
 
     def state(self, name: str) -> str | None:
         row = self.db.execute("SELECT value FROM state WHERE name = ?", (name,)).fetchone()
@@ -269,9 +318,23 @@ class Ledger:
         with self.db:
             self.db.execute("UPDATE messages SET on_desk = 1 WHERE key = ?", (key,))
 
-    def filed(self, keys: list[str]) -> None:
+    def filed(self, keys: list[str], held_in: str | None = None) -> None:
+        """Filed on the server: held messages in *held_in* ("" flagged where they are), the others where
+        answered mail goes (their held_in, and where they were placed, forgotten)."""
         with self.db:
-            self.db.executemany("UPDATE messages SET stage = 'filed' WHERE key = ?", [(k,) for k in keys])
+            self.db.executemany("UPDATE messages SET stage = 'filed', held_in = ? WHERE key = ?",
+                                [(held_in, k) for k in keys])
+            if held_in is None:
+                self.db.executemany("DELETE FROM placed WHERE key = ?", [(k,) for k in keys])
+
+    def place(self, key: str, folder: str, uidvalidity: int, uid: int) -> None:
+        with self.db:
+            self.db.execute("INSERT OR REPLACE INTO placed (key, folder, uidvalidity, uid) VALUES (?,?,?,?)",
+                            (key, folder, uidvalidity, uid))
+
+    def placed(self, key: str) -> tuple[str, int, int] | None:
+        row = self.db.execute("SELECT folder, uidvalidity, uid FROM placed WHERE key = ?", (key,)).fetchone()
+        return (row[0], int(row[1]), int(row[2])) if row else None
 
     def uids_of(self, folder: str, uidvalidity: int, keys: set[str]) -> dict[int, str]:
         return {uid: key for uid, key in self.known_uids(folder, uidvalidity).items() if key in keys}

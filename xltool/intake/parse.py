@@ -13,9 +13,14 @@ attachment) is *malformed*: it is held for a person with the reason, never guess
 
 from __future__ import annotations
 
+import base64
 import email
 import hashlib
+import io
+import quopri
 import re
+import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from email import errors as email_errors
@@ -38,6 +43,8 @@ _SPREADSHEET_TYPES = {
     "application/msword": ".doc",
     "application/pdf": ".pdf",
 }
+TNEF = ".tnef"  # Outlook's winmail.dat (application/ms-tnef), whatever its name
+_TNEF = {"application/ms-tnef", "application/vnd.ms-tnef"}
 _IMAGES = {".jpg", ".jpeg", ".png", ".gif", ".bmp", ".tif", ".tiff", ".heic", ".webp"}
 _SIGNATURES = {"application/pkcs7-signature", "application/x-pkcs7-signature", "application/pgp-signature",
                "application/pgp-keys", "text/calendar"}
@@ -63,6 +70,20 @@ def advice(suffix: str) -> str:
     if suffix in (".pdf", ".ofd") or suffix in _IMAGES:
         return _("A scan, photo or PDF shows the figures but they cannot be checked: send the filled workbook (.xlsx) "
                  "itself.")
+    if suffix == TNEF:
+        return _("Outlook packed this message's attachments into winmail.dat (it sends that when a message is written "
+                 "in Rich Text (RTF) format), which cannot be opened here. In Outlook choose File → Options → Mail → "
+                 "“Compose messages in this format: HTML”, or “Format Text → HTML” in this message, and send the "
+                 "workbook (.xlsx) again; or send it from webmail.")
+    if suffix == ".msg":
+        return _("This is an Outlook message file (.msg), which cannot be opened here: attach the workbook (.xlsx) "
+                 "itself to your message.")
+    if suffix == ".eml":
+        return _("This forwarded message holds no workbook that could be opened: attach the workbook (.xlsx) itself "
+                 "to your message.")
+    if not suffix:
+        return _("This attachment has no file name or extension and its contents are not a workbook: attach the "
+                 "workbook (.xlsx) again under its own name.")
     if suffix in (".rar", ".7z", ".tar", ".gz", ".tgz", ".bz2", ".xz"):
         return _("This kind of archive cannot be opened here: put the workbooks in a zip archive, or attach them "
                  "directly.")
@@ -145,8 +166,11 @@ def _param(raw: str | None, header: str, name: str) -> str | None:
 
 def filename_of(part: Message) -> str | None:
     """The attachment's name as its sender saw it (last path component), or None."""
-    name = (_param(_raw_header(part, "Content-Disposition"), "Content-Disposition", "filename")
-            or _param(_raw_header(part, "Content-Type"), "Content-Type", "name"))
+    given = _param(_raw_header(part, "Content-Disposition"), "Content-Disposition", "filename")
+    typed = _param(_raw_header(part, "Content-Type"), "Content-Type", "name")
+    name = given or typed
+    if given and typed and "?" in given and "?" not in typed:
+        name = typed  # "????.xlsx": a client that lost the Chinese name in one header kept it in the other
     if not name:
         return None
     name = name.replace("\\", "/").rsplit("/", 1)[-1]
@@ -263,49 +287,139 @@ def _suffix(name: str, content_type: str) -> str:
     return suffix
 
 
+def _sniff(data: bytes) -> str:
+    """The kind of a file that has no name (or no extension), from its bytes: ".xlsx", ".docx", ".zip"
+    or "" (unknown)."""
+    if not data.startswith(b"PK\x03\x04"):
+        return ""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            names = {n.lower() for n in zf.namelist()[:5000]}
+    except (zipfile.BadZipFile, ValueError, OSError):
+        return ""
+    if "[content_types].xml" in names:
+        if any(n.startswith("xl/") for n in names):
+            return ".xlsx"
+        if any(n.startswith("word/") for n in names):
+            return ".docx"
+    return ".zip"
+
+
 def _is_body_text(part: Message, name: str | None) -> bool:
     return name is None and part.get_content_maintype() in ("text", "multipart")
 
 
+def _encoded_message(part: Message) -> bytes | None:
+    """The bytes of a forwarded message (message/rfc822) that its sender base64- or QP-encoded, which
+    RFC 2046 forbids and some clients do: the parser reads such a part as one garbled header. None when
+    the part is an ordinary (7bit/8bit) forwarded message, which the parser has taken apart itself."""
+    cte = str(part.get("Content-Transfer-Encoding", "")).strip().lower()
+    if cte not in ("base64", "quoted-printable"):
+        return None
+    inner = part.get_payload()
+    text = inner[0].as_bytes() if isinstance(inner, list) and inner else str(inner or "").encode("ascii", "replace")
+    if cte == "base64":
+        return base64.b64decode(b"".join(text.split()) + b"==", validate=False)
+    return quopri.decodestring(text)
+
+
+def _parts(part: Message) -> Iterator[Message]:
+    """*part* and everything inside it, as Message.walk() but not into an encoded forwarded message
+    (the parser took its encoded text for a header)."""
+    yield part
+    if part.get_content_type() == "message/rfc822" and _encoded_message(part) is not None:
+        return
+    if part.is_multipart():
+        for sub in part.get_payload():
+            if isinstance(sub, Message):
+                yield from _parts(sub)
+
+
 def parse_message(raw: bytes, max_attachments: int, headers: Headers | None = None) -> Parsed:
     """The headers (read here unless given), the attachments (at most *max_attachments*) and
-    whether it is malformed."""
+    whether it is malformed. The attachments of forwarded messages (message/rfc822, as it is or
+    encoded, and .eml files) are the message's own, as the sender sees them."""
     headers = headers or read_headers(raw)
     parsed = Parsed(headers=headers, raw_digest=hashlib.sha256(raw).hexdigest())
     try:
         msg: EmailMessage = email.message_from_bytes(raw, policy=default_policy)  # type: ignore[assignment]
-        n = 0
-        for part in msg.walk():
-            for defect in part.defects:
-                if isinstance(defect, _STRUCTURE_DEFECTS):
-                    parsed.malformed = _("the MIME structure is broken ({defect})").format(defect=type(defect).__name__)
-                    return parsed
-            if part.is_multipart() or part.get_content_type() == "message/rfc822":
-                continue
-            name = filename_of(part)
-            content_type = part.get_content_type()
-            disposition = (part.get_content_disposition() or "").lower()
-            if _is_body_text(part, name) or content_type in _SIGNATURES:
-                continue
-            if name is None and content_type.startswith("image/") and disposition != "attachment":
-                continue  # a picture in the text or the signature
-            suffix = _suffix(name or "", content_type)
-            if name is None and suffix not in CHECKED and content_type == "application/octet-stream":
-                continue  # nothing tells what it is
-            n += 1
-            display = name or _("attachment {n}{suffix}").format(n=n, suffix=suffix)
-            if len(parsed.parts) >= max_attachments:
-                parsed.dropped.append(display)
-                continue
-            data = part.get_payload(decode=True)
-            if not isinstance(data, bytes):
-                data = b""
-            if any(isinstance(d, _PAYLOAD_DEFECTS) for d in part.defects):
-                parsed.malformed = _("the attachment {name} is damaged (its encoding is broken)").format(name=display)
-                return parsed
-            parsed.parts.append(Part(n=n, name=display, suffix=suffix, data=data,
-                                     kind="check" if suffix in CHECKED else "advice"))
+        _Walk(parsed, max_attachments).message(msg, 0)
+    except _Malformed as exc:
+        parsed.malformed = str(exc)
+        parsed.parts = []
     except Exception as exc:  # noqa: BLE001 - whatever a message holds, it is held with the reason, never a traceback
         parsed.malformed = _("the message cannot be taken apart ({error})").format(error=type(exc).__name__)
         parsed.parts = []
     return parsed
+
+
+class _Malformed(Exception):
+    """Why the structure cannot be trusted (translated)."""
+
+
+MAX_FORWARDS = 3  # a forwarded message inside a forwarded message inside ...: deeper ones are listed, not opened
+
+
+class _Walk:
+    """Every attachment of a message and of the messages forwarded in it, numbered in order."""
+
+    def __init__(self, parsed: Parsed, max_attachments: int) -> None:
+        self.parsed = parsed
+        self.max_attachments = max_attachments
+        self.n = 0
+
+    def message(self, msg: Message, depth: int) -> None:
+        for part in _parts(msg):
+            for defect in part.defects:
+                if isinstance(defect, _STRUCTURE_DEFECTS):
+                    raise _Malformed(_("the MIME structure is broken ({defect})").format(defect=type(defect).__name__))
+            if part.get_content_type() == "message/rfc822":
+                inner = _encoded_message(part)
+                if inner is not None and not self.forwarded(inner, filename_of(part), depth) and filename_of(part):
+                    self.add(filename_of(part), ".eml", inner)  # a named .eml with nothing in it: listed
+                continue
+            if not part.is_multipart():
+                self.leaf(part, depth)
+
+    def forwarded(self, data: bytes, name: str | None, depth: int) -> bool:
+        """Take the attachments of a forwarded message; False when it holds none (or is too deep)."""
+        if depth >= MAX_FORWARDS:
+            self.add(name or _("forwarded message {n}.eml").format(n=self.n + 1), ".eml", data)
+            return True
+        before = self.n
+        inner = email.message_from_bytes(data, policy=default_policy)
+        self.message(inner, depth + 1)
+        return self.n > before
+
+    def leaf(self, part: Message, depth: int) -> None:
+        name = filename_of(part)
+        content_type = part.get_content_type()
+        disposition = (part.get_content_disposition() or "").lower()
+        if _is_body_text(part, name) or content_type in _SIGNATURES:
+            return
+        if name is None and content_type.startswith("image/") and disposition != "attachment":
+            return  # a picture in the text or the signature
+        suffix = _suffix(name or "", content_type)
+        if content_type in _TNEF or (name or "").lower() == "winmail.dat":
+            suffix = TNEF
+        data = part.get_payload(decode=True)
+        if not isinstance(data, bytes):
+            data = b""
+        display = name
+        if not suffix and (sniffed := _sniff(data)):
+            suffix = sniffed  # no name, or no extension: what its bytes are
+        if any(isinstance(d, _PAYLOAD_DEFECTS) for d in part.defects):
+            raise _Malformed(_("the attachment {name} is damaged (its encoding is broken)").format(
+                name=display or _("attachment {n}{suffix}").format(n=self.n + 1, suffix=suffix)))
+        if suffix == ".eml" and len(self.parsed.parts) < self.max_attachments and self.forwarded(data, name, depth):
+            return  # a message attached as a file: its attachments are taken instead
+        self.add(display, suffix, data)
+
+    def add(self, name: str | None, suffix: str, data: bytes) -> None:
+        self.n += 1
+        display = name or _("attachment {n}{suffix}").format(n=self.n, suffix=suffix)
+        if len(self.parsed.parts) >= self.max_attachments:
+            self.parsed.dropped.append(display)
+            return
+        self.parsed.parts.append(Part(n=self.n, name=display, suffix=suffix, data=data,
+                                      kind="check" if suffix in CHECKED else "advice"))

@@ -37,7 +37,7 @@ from xltool.audit.model import AuditOutcome
 from xltool.i18n import _
 from xltool.intake.config import IntakeSettings
 from xltool.intake.decide import ANSWER, HELD, IGNORED, NOTICE, Decision, Registry, decide
-from xltool.intake.imap import Envelope, Mailbox
+from xltool.intake.imap import Envelope, Mailbox, quoted
 from xltool.intake.ledger import LEDGER_NAME, Ledger, Row, Stored, utc_now
 from xltool.intake.parse import Headers, Parsed, parse_message, read_headers
 from xltool.intake.reply import Incoming, compose_reply, reply_key
@@ -46,6 +46,7 @@ from xltool.mail.config import MailSettings
 from xltool.safenames import Names, component, inside
 
 NEW, ACCEPTED, HELD_DIR = "收件", "已受理", "待处理"
+MAX_CANDIDATES = 50  # messages looked at when a held message is searched for in its folder
 STOP_NEVER: Callable[[], bool] = lambda: False  # noqa: E731
 
 
@@ -313,7 +314,8 @@ class Intake:
                       registry=self.registry, used=self.ledger.budget_used(row.sender, datetime.now(timezone.utc)),
                       budget=self.settings.replies_per_hour)
 
-    def _settle(self, row: Row, decision: Decision, report: PassReport, *, reopened: bool = False) -> None:
+    def _settle(self, row: Row, decision: Decision, report: PassReport, *, reopened: bool = False,
+                held_in: str | None = None) -> None:
         """Record *decision*; the stored attachments move to the folder of their outcome."""
         current = self._locate(row.folder)
         if current is not None:
@@ -321,8 +323,10 @@ class Intake:
             if current != target:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 os.replace(current, target)
+        if decision.outcome == ANSWER:
+            self.ledger.mark_duplicates(row.key)
         self.ledger.decide(row.key, decision.outcome, decision.reason, utc_now(), by_roster=decision.by_roster,
-                           reopened=reopened)
+                           reopened=reopened, held_in=held_in)
         decided = self.ledger.get(row.key)
         assert decided is not None
         (report.held if decision.outcome == HELD else report.answered).append(decided)
@@ -342,8 +346,9 @@ class Intake:
                     if not items:
                         continue  # the attachments are gone from the store: it stays with the person
                     decision = self._judge(row, items, self.ledger.attachments(row.key))
-                    if decision.outcome != HELD:
-                        self._settle(row, decision, report, reopened=True)
+                    if decision.outcome != HELD:  # filed as held by an older ledger: in today's held folder
+                        legacy = self.settings.held_folder if row.stage == "filed" else None
+                        self._settle(row, decision, report, reopened=True, held_in=legacy)
         self.ledger.set_state("registry", digest)
 
     def _publish(self, report: PassReport) -> None:
@@ -368,7 +373,7 @@ class Intake:
                     desk.release_mail(row.key)
                     folder = self._locate(row.folder)
                     for a in attachments:
-                        if a.kind == "check" and folder is not None:
+                        if a.kind == "check" and folder is not None:  # the desk keeps a file once (digest, name)
                             desk.add_mail_file(current.id, row.key, a.name, (folder / a.stored).read_bytes(),
                                                a.sha256, row.sender, row.subject, row.sent)
                 self.ledger.put_on_desk(row.key)
@@ -401,19 +406,40 @@ class Intake:
                 return None
         return run_id
 
+    def _only_duplicates(self, row: Row) -> bool:
+        """Every workbook of *row* came before in an answered message: nothing new for a round."""
+        checked = [a for a in self.ledger.attachments(row.key) if a.kind == "check"]
+        return bool(checked) and all(a.dup_of is not None for a in checked)
+
+    def _inputs(self) -> list[Path]:
+        """What a round audits: 已受理/, less the workbooks that came before (a unit sent the same file
+        twice: the round keeps the first, and sets nothing aside for the second)."""
+        duplicates = self.ledger.duplicates()
+        root = self.accepted_root
+        if not any((root / folder).is_dir() for folder in duplicates):
+            return [root]
+        inputs: list[Path] = []
+        for entry in sorted(root.iterdir()):
+            if entry.name in duplicates and entry.is_dir():
+                inputs += [p for p in sorted(entry.iterdir()) if p.name not in duplicates[entry.name]]
+            else:
+                inputs.append(entry)
+        return inputs
+
     def _audit(self, report: PassReport) -> None:
         from xltool.audit.run import AuditOptions, run_audit
 
         rows = [r for r in self.ledger.at("decided") if r.outcome in (ANSWER, NOTICE)]
-        notices = [r.key for r in rows if r.outcome == NOTICE or not r.folder]
-        answers = [r for r in rows if r.outcome == ANSWER and r.folder]
+        repeated = {r.key for r in rows if r.outcome == ANSWER and r.folder and self._only_duplicates(r)}
+        notices = [r.key for r in rows if r.outcome == NOTICE or not r.folder or r.key in repeated]
+        answers = [r for r in rows if r.outcome == ANSWER and r.folder and r.key not in repeated]
         if notices:
             self.ledger.audited(notices, None)
         if not answers:
             return
         run_id = self._covered(answers)
         if run_id is None:
-            options = AuditOptions(inputs=[self.accepted_root], out=self.out, roster=self.settings.roster,
+            options = AuditOptions(inputs=self._inputs(), out=self.out, roster=self.settings.roster,
                                    cfg=self.cfg, jobs=self.jobs, wait=LOCK_WAIT)
             outcome = run_audit(options)
             report.audit = outcome
@@ -440,7 +466,8 @@ class Intake:
                     subject=row.subject, sent=row.sent[:16], size=row.size,
                     oversize_limit=self.settings.max_message_bytes if row.oversize else 0,
                     advice=[(a.name, a.suffix) for a in attachments if a.kind != "check"],
-                    dropped=row.dropped, max_attachments=self.settings.max_attachments)
+                    dropped=row.dropped, max_attachments=self.settings.max_attachments,
+                    duplicates=self._originals(attachments))
                 try:
                     message = compose_reply(incoming, checked.get(row.key, []), self.mail,
                                             Path(tmp) / row.key[:16])
@@ -464,6 +491,14 @@ class Intake:
                 report.replies[status] = report.replies.get(status, 0) + 1
                 faults.point("intake_after_reply")
 
+    def _originals(self, attachments: list[Stored]) -> dict[int, tuple[str, str]]:
+        """Attachment n → (when, name) of the earlier message that brought the same workbook."""
+        found = {}
+        for a in attachments:
+            if a.dup_of is not None and (original := self.ledger.original(a.dup_of, a.sha256)) is not None:
+                found[a.n] = (original[0][:16], original[1])
+        return found
+
     # -- 5. file ------------------------------------------------------------------------------------------
     def _file(self, box: Mailbox, uidvalidity: int, present: set[int], report: PassReport) -> None:
         rows = self.ledger.at("replied") + [r for r in self.ledger.at("decided") if r.outcome in (HELD, IGNORED)]
@@ -471,12 +506,92 @@ class Intake:
         if not rows:
             return
         held = {r.key for r in rows if r.outcome == HELD}
-        uids = self.ledger.uids_of(self.settings.folder, uidvalidity, {r.key for r in rows})
+        uids = {u: k for u, k in self.ledger.uids_of(self.settings.folder, uidvalidity, {r.key for r in rows}).items()
+                if u in present}
+        here = set(uids.values())
+        # Held once and flagged where it stood, answered since: the flag that asked a person to look goes.
+        box.flags([u for u, k in uids.items() if k not in held and k in {r.key for r in rows if r.held_in == ""}],
+                  "-", r"\Flagged")
         faults.point("intake_before_file")
-        box.file_away([u for u, k in uids.items() if u in present and k in held], self.settings.held_folder,
-                      r"\Flagged")
-        box.file_away([u for u, k in uids.items() if u in present and k not in held],
-                      self.settings.processed_folder, r"\Seen")
-        self.ledger.filed([r.key for r in rows])
+        held_folder = self.settings.held_folder
+        placed = box.file_away([u for u, k in uids.items() if k in held], held_folder, r"\Flagged")
+        for uid, (validity, there) in placed.items():
+            self.ledger.place(uids[uid], held_folder, validity, there)
+        box.file_away([u for u, k in uids.items() if k not in held], self.settings.processed_folder, r"\Seen")
+        self.ledger.filed(sorted(held), held_folder)
+        # Answered since it was filed as held (the roster changed): fetched back from the held folder.
+        away = [r for r in rows if r.key not in held and r.key not in here and r.held_in]
+        self.ledger.filed([r.key for r in rows if r.key not in held and r.key not in {a.key for a in away}])
+        if away:
+            self._take_back(box, away)
         report.filed += len(rows)
         self._refile = []
+
+    def _take_back(self, box: Mailbox, rows: list[Row]) -> None:
+        """Move answered messages that wait in the held folder to where answered mail goes: the processed
+        folder, or (with none) the intake folder, read. Each is found by its key (the ledger decides, never
+        a guess by subject); a message no longer there was moved already, by this pass killed half way or
+        by a person, and is left where it is. Without MOVE, a copy already in the target (a pass killed
+        after its COPY) is not made twice."""
+        target = self.settings.processed_folder or self.settings.folder
+        by_folder: dict[str, list[Row]] = {}
+        for row in rows:
+            by_folder.setdefault(row.held_in or "", []).append(row)
+        try:
+            for folder, group in by_folder.items():
+                if folder == target or box.open_folder(folder) is None:
+                    self.ledger.filed([r.key for r in group])  # nowhere to fetch it from: it is where it ends
+                    continue
+                for row in group:
+                    uids = self._find(box, folder, row)
+                    if uids:
+                        box.flags(uids, "-", r"\Flagged")
+                        if not self.settings.processed_folder:
+                            box.flags(uids, "+", r"\Seen")  # as answered mail stays in the intake folder
+                        if target != self.settings.folder:
+                            box.make_folder(target)
+                        copied = False
+                        if "MOVE" not in box.capabilities:  # a pass killed after its COPY: not copied twice
+                            box.open_folder(target)
+                            copied = bool(self._find(box, target, row, placed=False))
+                            box.open_folder(folder)
+                        placed = box.move(uids, target, copied=copied)
+                        if target == self.settings.folder:  # back in the intake folder: known, not read again
+                            for validity, there in placed.values():
+                                self.ledger.map_uid(target, validity, there, row.key)
+                        faults.point("intake_after_take_back")
+                    self.ledger.filed([row.key])
+        finally:
+            box.select()  # back to the intake folder: IDLE and the next pass watch it
+
+    def _find(self, box: Mailbox, folder: str, row: Row, *, placed: bool = True) -> list[int]:
+        """The UIDs in the selected *folder* of the message ledgered as *row*: where the intake placed it
+        (when the server said), else those with its Message-ID (else from its sender), each checked by
+        downloading it and computing its key."""
+        candidates: list[int] = []
+        where = self.ledger.placed(row.key) if placed else None
+        if where is not None and where[0] == folder and where[1] == box.selected_validity:
+            candidates = [where[2]]
+        found = self._matching(box, candidates, row)
+        if found:
+            return found
+        if row.message_id and row.message_id.isascii():
+            candidates = box.search("HEADER", "Message-ID", quoted(row.message_id))
+        elif row.sender and row.sender.isascii():
+            candidates = box.search("FROM", quoted(row.sender))
+        else:
+            candidates = box.search()
+        return self._matching(box, candidates[-MAX_CANDIDATES:], row)
+
+    def _matching(self, box: Mailbox, uids: list[int], row: Row) -> list[int]:
+        limit = self.settings.max_message_bytes
+        found = []
+        for envelope in box.envelopes(uids):
+            if envelope.size != row.size or envelope.size > limit:
+                continue
+            raw = box.body(envelope.uid, limit)
+            if raw is None:
+                continue
+            if message_key(parse_message(raw, self.settings.max_attachments, read_headers(envelope.header))) == row.key:
+                found.append(envelope.uid)
+        return found

@@ -41,6 +41,7 @@ class FileSection:
     who: str = ""
     message: str = ""
     rows: list = field(default_factory=list)
+    note: str = ""  # the same file came before
 
 
 @dataclass
@@ -58,6 +59,7 @@ class Incoming:
     advice: list[tuple[str, str]] = field(default_factory=list)  # (name, suffix)
     dropped: list[str] = field(default_factory=list)
     max_attachments: int = 0
+    duplicates: dict[int, tuple[str, str]] = field(default_factory=dict)  # attachment n → (when, name) before
 
 
 def _verdict(checked: Checked) -> tuple[str, bool]:
@@ -140,9 +142,14 @@ def compose_reply(incoming: Incoming, checked: list[Checked], settings: MailSett
         verdict, is_error = _verdict(item)
         rows = ([finding_row(n, f) for n, f in enumerate(ordered_findings(item.report), start=1)]
                 if item.report is not None else [])
+        note = ""
+        if item.attachment in incoming.duplicates:
+            when, name = incoming.duplicates[item.attachment]
+            note = _("The same file as {name}, received {when}: the result is the same as then, and it is not "
+                     "counted in the review a second time.").format(name=name, when=when)
         sections.append(FileSection(name=item.name, verdict=verdict, is_error=is_error,
                                     who=_who(item.report) if item.report is not None else "",
-                                    message=item.message, rows=rows))
+                                    message=item.message, rows=rows, note=note))
     attachments = _attachments(checked, outputs)
     context = {
         "greeting_name": clean_header_text(incoming.sender_name, max_length=40),
@@ -167,5 +174,8 @@ def compose_reply(incoming: Incoming, checked: list[Checked], settings: MailSett
     headers = [("Auto-Submitted", "auto-replied"), (OWN_HEADER, incoming.key[:32])]
     if incoming.message_id:
         headers += [("In-Reply-To", incoming.message_id), ("References", incoming.message_id)]
-    return compose_message(settings, to=to, subject=subject_for(incoming, checked), text=text, html=html,
+    subject = subject_for(incoming, checked)
+    if checked and all(c.attachment in incoming.duplicates for c in checked):
+        subject = clean_header_text(_("{subject} (sent again)").format(subject=subject), max_length=250)
+    return compose_message(settings, to=to, subject=subject, text=text, html=html,
                            attachments=attachments, headers=headers)
