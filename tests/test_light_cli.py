@@ -74,6 +74,10 @@ LINES = [
     (["check-workbook", "{filled}", "--unknown"], {}),
     (["check-workbook"], {}),
     (["check-workbook", "--help"], {"COLUMNS": "100"}),
+    (["make-report", "{filled}", "-o", "报告.docx", "--force"], {}),
+    (["make-report", "{filled}", "--out=报告.txt"], {}),
+    (["make-report", "{filled}"], {}),
+    (["check-report", "没有.docx", "-f", "json"], {}),
 ]
 
 
