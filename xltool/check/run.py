@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -107,6 +106,8 @@ def check_files(files, *, cfg=None, fmt="table", xlsx=None, annotate_out=None, c
 
 
 def _email(report, path: Path, list_path, annotated_path, *, to, cc, dry_run, resend, mail_config, console) -> None:
+    import tempfile
+
     from xltool.mail.show import deliver_and_print
     from xltool.mail.compose import report_attachments
     from xltool.report.annotate import annotate
