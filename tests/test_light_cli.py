@@ -192,3 +192,44 @@ def test_the_plain_table_is_rich_s_table_to_the_byte(monkeypatch):
         assert out.getvalue() == expected.getvalue(), (width, case.findings[:2])
         plain += console._rich is None
     assert plain >= len(cases) * 0.4, plain  # most reports never needed rich
+
+
+RAISING = (
+    "import sys\n"
+    "from pathlib import Path\n"
+    "from typing import Annotated\n"
+    "mode, kind = sys.argv[1], sys.argv[2]\n"
+    "import xltool.cli.check as check\n"
+    "from xltool.cli.spec import Arg\n"
+    "def command(files: Annotated[list[Path], Arg('files')]):\n"
+    "    if kind == 'eof':\n"
+    "        raise EOFError\n"
+    "    if kind == 'interrupt':\n"
+    "        raise KeyboardInterrupt\n"
+    "    import typer\n"
+    "    if kind == 'exit':\n"
+    "        raise typer.Exit(3)\n"
+    "    if kind == 'abort':\n"
+    "        raise typer.Abort()\n"
+    "    raise typer.BadParameter('坏了')\n"
+    "check.check_workbook = command\n"
+    "sys.argv = ['xltool', 'check-workbook', 'a.xlsx']\n"
+    "if mode == 'light':\n"
+    "    from xltool.cli import main\n"
+    "    main()\n"
+    "else:\n"
+    "    from xltool.cli.registry import run\n"
+    "    run()\n"
+)
+
+
+@pytest.mark.parametrize("kind", ["eof", "interrupt", "exit", "abort", "usage"])
+def test_what_typer_handles_itself_ends_the_same_on_the_light_path(kind, tmp_path):
+    """Ctrl-C, end of input, Typer's Exit/Abort raised by code that uses Typer, click's errors."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "100"}
+    env.pop("XLTOOL_LANG", None)
+    runs = [subprocess.run([sys.executable, "-c", RAISING, mode, kind], capture_output=True, cwd=tmp_path, env=env)
+            for mode in ("light", "typer")]
+    assert [(r.returncode, r.stdout, r.stderr) for r in runs][0] == (runs[1].returncode, runs[1].stdout, runs[1].stderr)
+    assert runs[0].returncode == {"eof": 1, "interrupt": 130, "exit": 3, "abort": 1, "usage": 2}[kind]
+    assert b"Traceback" not in runs[0].stderr

@@ -10,6 +10,7 @@ goes to the Typer application exactly as before.
 from __future__ import annotations
 
 import importlib
+import sys
 
 
 def run(argv: list[str]) -> bool:
@@ -33,5 +34,48 @@ def run(argv: list[str]) -> bool:
 
     tolerant_streams()  # as under Typer: a GBK or ASCII console never tracebacks
     resume()
-    user_errors(target)(**kwargs)
+    try:
+        user_errors(target)(**kwargs)
+    except (KeyboardInterrupt, EOFError, Exception) as exc:  # noqa: BLE001 - re-raised unless Typer's own
+        _as_typer(exc, argv)
+        raise
     return True
+
+
+def _context(argv: list[str]):
+    """The click context Typer would have run *argv* in (for a usage error's usage line)."""
+    import typer.main
+
+    from xltool.cli.commands import _BY_NAME
+    from xltool.cli.registry import app, load
+
+    root = typer.main.get_command(app)
+    parent = root.make_context("xltool", list(argv))
+    command = load(_BY_NAME[argv[0]], getattr(root, "rich_markup_mode", None))
+    return command.make_context(argv[0], list(argv[1:]), parent=parent)
+
+
+def _as_typer(exc: BaseException, argv: list[str]) -> None:
+    """End as Typer's command runner ends on what it handles itself (Ctrl-C, end of input, its
+    Exit and Abort raised by code that uses Typer, click's errors); return for anything else."""
+    if isinstance(exc, KeyboardInterrupt):
+        sys.exit(130)
+    typer = sys.modules.get("typer")
+    if typer is not None and isinstance(exc, typer.Exit):
+        sys.exit(exc.exit_code)
+    click_error = getattr(sys.modules.get("typer._click.exceptions"), "ClickException", None)
+    if not (isinstance(exc, EOFError) or (typer is not None and isinstance(exc, typer.Abort))
+            or (click_error is not None and isinstance(exc, click_error))):
+        return
+    import xltool.cli.registry  # noqa: F401 - Typer's texts in Chinese, as on its own path
+    from typer import rich_utils
+
+    if isinstance(exc, EOFError):
+        sys.stderr.write("\n")
+    if click_error is not None and isinstance(exc, click_error):
+        if getattr(exc, "ctx", False) is None:
+            exc.ctx = _context(argv)
+        rich_utils.rich_format_error(exc)
+        sys.exit(exc.exit_code)
+    rich_utils.rich_abort_error()
+    sys.exit(1)
