@@ -2,8 +2,9 @@
 
 Imported by the command modules (never by ``xltool.cli.registry``, so ``xltool --help`` does not
 pay for rich's console). It imports neither Typer nor rich: the exits are ``SystemExit`` (what
-``typer.Exit`` becomes in the end), and ``console``/``err_console`` are made, with rich, when a
-command first uses one (so ``check-workbook --format json`` into a pipe never loads rich).
+``typer.Exit`` becomes in the end), and ``console``/``err_console`` are made when a command first
+uses one: on plain output (a pipe, a file) an ``xltool.console.PlainConsole``, which loads rich
+only for what it cannot write identically itself.
 """
 
 from __future__ import annotations
