@@ -9,6 +9,8 @@ Floors, measured first and again last (the figures of a shared machine drift):
 Figures (each as a ratio to its floor, the absolute median and CPU time beside it):
   * ``xltool --help``, ``xltool check-workbook examples/luosong_2023_filled.xlsx``,
     ``xltool make-report`` and ``xltool check-report`` as whole processes;
+  * ``check-workbook`` once more through the Typer application alone (what the light entry,
+    ``xltool.cli.light``, saves is the difference) and with ``--format json``;
   * ``check-workbook`` once more with an empty cache folder (the first run on a machine);
   * in one process: the first, second and tenth check of the example (read and rules).
 Targets (issue 20): check-workbook ≤ 6 × python, --help ≤ 4 ×, second check ≤ 1.5 × the tenth.
@@ -46,6 +48,9 @@ for _ in range(10):
     times.append(time.perf_counter() - t)
 print(json.dumps({"imported": imported, "times": times}))
 """
+
+# The command line read by the Typer application, as before the light entry (xltool.cli.light).
+TYPER_ONLY = "from xltool.cli.collector import pause; pause(); from xltool.cli.registry import run; run()"
 
 CALAMINE = r"""
 import json, sys, time
@@ -128,6 +133,10 @@ def main(argv: list[str] | None = None) -> int:
         rows = [
             ("xltool --help", _run([*xltool, "--help"], args.runs, env), 4.0),
             ("xltool check-workbook (example)", _run([*xltool, "check-workbook", str(EXAMPLE)], args.runs, env), 6.0),
+            ("  the same through Typer alone", _run([sys.executable, "-c", TYPER_ONLY, "check-workbook", str(EXAMPLE)],
+                                                   args.runs, env), None),
+            ("  the same, --format json", _run([*xltool, "check-workbook", "--format", "json", str(EXAMPLE)],
+                                              args.runs, env), None),
         ]
         empty = tmp / "cache-empty"
         cold_env = dict(env, XLTOOL_CACHE_DIR=str(empty))

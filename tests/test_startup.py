@@ -53,7 +53,8 @@ def test_help_lists_every_command_in_chinese_without_importing_any(tmp_path):
         assert command.name in out
         text = zh.gettext(command.help)
         assert text != command.help and re.sub(r"\s+", "", text)[:12] in flat, command.name
-    machinery = ("xltool.cli.registry", "xltool.cli.i18n", "xltool.cli.params", "xltool.cli.collector")
+    machinery = ("xltool.cli.registry", "xltool.cli.commands", "xltool.cli.i18n", "xltool.cli.params",
+                 "xltool.cli.collector")
     commands = {m for m in modules if m.startswith("xltool.cli.") and m not in machinery}
     assert commands == set()
     assert not {m for m in modules if m.startswith(("xltool.check", "xltool.read", "xltool.form", "pydantic"))}
@@ -330,29 +331,38 @@ def test_typers_formatter_loads_without_markdown_and_still_renders_it():
 
 
 def test_the_collector_is_paused_for_the_imports_and_back_on_for_the_command(tmp_path):
+    """Both entries: the light one (a command line read from the declaration) and Typer's."""
     code = (
         "import gc, sys\n"
         "from xltool.cli import main\n"
         "import xltool.cli.registry as registry\n"
+        "import xltool.cli.spec as spec\n"
         "seen = []\n"
-        "load = registry.load\n"
+        "load, parse = registry.load, spec.parse\n"
         "def watched(*a, **k):\n"
-        "    seen.append(gc.isenabled())\n"
+        "    seen.append(('load', gc.isenabled()))\n"
         "    return load(*a, **k)\n"
-        "registry.load = watched\n"
+        "def parsing(*a, **k):\n"
+        "    seen.append(('parse', gc.isenabled()))\n"
+        "    return parse(*a, **k)\n"
+        "registry.load, spec.parse = watched, parsing\n"
         "import xltool.cli.rules as rules\n"
         "schema = rules.schema\n"
         "def command():\n"
-        "    seen.append(gc.isenabled())\n"
+        "    seen.append(('command', gc.isenabled()))\n"
         "    schema()\n"
         "rules.schema = command\n"
-        "sys.argv = ['xltool', 'schema']\n"
-        "try:\n"
-        "    main()\n"
-        "except SystemExit as exc:\n"
-        "    sys.stderr.write(f'SEEN {seen} {exc.code} {gc.isenabled()}')\n"
+        "for argv in (['xltool', 'schema'], ['xltool', 'fields', '--format', 'json', '--inputs']):\n"
+        "    sys.argv = argv\n"
+        "    try:\n"
+        "        main()\n"
+        "    except SystemExit as exc:\n"
+        "        seen.append(('exit', exc.code, gc.isenabled()))\n"
+        "sys.stderr.write(f'SEEN {seen}')\n"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path,
                           env={**os.environ, "PYTHONPATH": str(ROOT)})
-    assert done.stderr.rpartition("SEEN ")[2] == "[False, True] 0 True", done.stderr[-2000:]
-    assert json.loads(done.stdout)["title"]
+    seen = done.stderr.rpartition("SEEN ")[2]
+    assert seen.startswith("[('parse', False), ('command', True), ('exit', 0, True), ('parse', False), "
+                           "('load', False), ('exit', 0, True)]"), done.stderr[-2000:]
+    assert '"title"' in done.stdout and '"id"' in done.stdout  # the schema, then the fields

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
-
-from rich.console import Console
-from rich.markup import escape
+from typing import TYPE_CHECKING
 
 from xltool.check.checker import check_path
 from xltool.i18n import _
 from xltool.read.safety import UnreadableWorkbook
 from xltool.report.model import CheckOutput, Unreadable
 from xltool.safenames import Names, inside
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+
+def escape(text: str) -> str:
+    from rich.markup import escape as rich_escape  # rich only when something is printed
+
+    return rich_escape(text)
 
 
 def _target(base: Path | None, source: Path, many: bool, suffix: str, names: Names) -> Path | None:
@@ -45,8 +51,11 @@ def check_files(files, *, cfg=None, fmt="table", xlsx=None, annotate_out=None, c
     """*form*: the form pack a Word report is read against (a workbook names its own)."""
     from xltool.report.terminal import print_report, print_unplaced
 
-    console = console or Console()
-    err_console = err_console or Console(stderr=True)
+    if console is None or err_console is None:
+        from rich.console import Console
+
+        console = console or Console()
+        err_console = err_console or Console(stderr=True)
     output = CheckOutput()
     many = len(files) > 1
     checked = []
@@ -97,6 +106,8 @@ def check_files(files, *, cfg=None, fmt="table", xlsx=None, annotate_out=None, c
 
 
 def _email(report, path: Path, list_path, annotated_path, *, to, cc, dry_run, resend, mail_config, console) -> None:
+    import tempfile
+
     from xltool.mail.show import deliver_and_print
     from xltool.mail.compose import report_attachments
     from xltool.report.annotate import annotate

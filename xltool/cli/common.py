@@ -1,7 +1,10 @@
 """What every command shares: the consoles, the one-sentence error exit, option checks.
 
 Imported by the command modules (never by ``xltool.cli.registry``, so ``xltool --help`` does not
-pay for rich's console).
+pay for rich's console). It imports neither Typer nor rich: the exits are ``SystemExit`` (what
+``typer.Exit`` becomes in the end), and ``console``/``err_console`` are made when a command first
+uses one: on plain output (a pipe, a file) an ``xltool.console.PlainConsole``, which loads rich
+only for what it cannot write identically itself.
 """
 
 from __future__ import annotations
@@ -12,25 +15,43 @@ import sys
 from pathlib import Path
 from typing import NoReturn, Optional
 
-import typer
-from rich.console import Console
-from rich.markup import escape
-
 from xltool.i18n import _
 from xltool.usererrors import describe, os_error_message, validation_message
 
-# Findings tables are wide; a pipe or CI log gets 160 columns instead of rich's 80, unless
-# COLUMNS says how wide the reader's window is.
-console = Console(width=None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 160)
-err_console = Console(stderr=True, width=None if sys.stderr.isatty() or os.environ.get("COLUMNS") else 160)
+
+def _console(stderr: bool):
+    from xltool.console import make_console
+
+    # Findings tables are wide; a pipe or CI log gets 160 columns instead of rich's 80, unless
+    # COLUMNS says how wide the reader's window is. Plain output is written without rich when
+    # it comes out the same (xltool.console.PlainConsole).
+    stream = sys.stderr if stderr else sys.stdout
+    return make_console(stderr, None if stream.isatty() or os.environ.get("COLUMNS") else 160)
+
+
+def __getattr__(name: str):
+    if name in ("console", "err_console"):
+        made = globals()[name] = _console(stderr=name == "err_console")
+        return made
+    raise AttributeError(name)
+
+
+def _err():
+    return globals().get("err_console") or __getattr__("err_console")
+
+
+def escape(text: str) -> str:
+    from rich.markup import escape as rich_escape
+
+    return rich_escape(text)
 
 YEARS = range(2015, 2101)  # self-evaluations exist from 2015 on; anything else is a typing error
 
 
 def fail(message: str) -> NoReturn:
     """One Chinese sentence on stderr and exit code 2: the user's input cannot be used."""
-    err_console.print(f"[red]{escape(message)}[/]")
-    raise typer.Exit(2)
+    _err().print(f"[red]{escape(message)}[/]")
+    raise SystemExit(2)
 
 
 def check_year(year: int) -> int:
@@ -67,7 +88,7 @@ def user_errors(fn):
     def run(*args, **kwargs):
         try:
             return fn(*args, **kwargs)
-        except (typer.Exit, typer.Abort, KeyboardInterrupt):
+        except KeyboardInterrupt:  # Typer's Exit and Abort are re-raised below, as any other kind
             raise
         except OSError as exc:
             fail(os_error_message(exc))
@@ -115,15 +136,15 @@ def refuse_overwriting(files: list[Path], *outputs: Optional[Path]) -> None:
 
 
 def print_fill_error(exc) -> None:
-    err_console.print(f"[red]{escape(_('Nothing was written. Problems in the data:'))}[/]")
+    _err().print(f"[red]{escape(_('Nothing was written. Problems in the data:'))}[/]")
     for problem in exc.problems:
-        err_console.print(f"  · {escape(problem)}")
+        _err().print(f"  · {escape(problem)}")
 
 
 def print_pack_problems(path, exc) -> None:
-    err_console.print(f"[red]{escape(_('The form pack {path} has {n} problems:').format(path=path, n=len(exc.problems)))}[/]")
+    _err().print(f"[red]{escape(_('The form pack {path} has {n} problems:').format(path=path, n=len(exc.problems)))}[/]")
     for problem in exc.problems:
-        err_console.print(f"  · {escape(str(problem))}")
+        _err().print(f"  · {escape(str(problem))}")
 
 
 def resolve_form(value: str | None) -> str | None:
@@ -141,7 +162,7 @@ def resolve_form(value: str | None) -> str | None:
             pack, _form = validate_file(Path(value))
             use_file(Path(value))
             if not is_registered(pack.ref):
-                err_console.print(escape(_(
+                _err().print(escape(_(
                     "Note: the pack “{id}” is not registered; to check the returned workbooks put {path} in the "
                     "folder named by XLTOOL_FORMS_DIR."
                 ).format(id=pack.ref, path=value)))
@@ -150,5 +171,5 @@ def resolve_form(value: str | None) -> str | None:
     except PackError as exc:
         print_pack_problems(value, exc)
     except (UnknownForm, FormClash) as exc:
-        err_console.print(f"[red]{escape(str(exc))}[/]")
-    raise typer.Exit(2)
+        _err().print(f"[red]{escape(str(exc))}[/]")
+    raise SystemExit(2)
