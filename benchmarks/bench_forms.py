@@ -30,7 +30,8 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=7)
     runs = parser.parse_args().runs
 
-    from xltool.form.layout import layout, parse
+    from xltool.form.declared import parse
+    from xltool.form.layout import layout
     from xltool.form.registry import get_pack, shipped_path, shipped_refs
 
     def base(ref):

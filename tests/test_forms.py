@@ -52,7 +52,7 @@ from typer.testing import CliRunner  # noqa: E402
 
 from helpers import scratch, zh_locale  # noqa: E402,F401
 from xltool.cli import app  # noqa: E402
-from xltool.form.layout import parse  # noqa: E402
+from xltool.form.declared import parse  # noqa: E402
 from xltool.form.pack import PackError  # noqa: E402
 from xltool.form.registry import shipped_path, shipped_refs  # noqa: E402
 

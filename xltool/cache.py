@@ -10,9 +10,13 @@ the value is derived again: reading and writing never fail.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import sys
+from functools import lru_cache
 from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parent  # xltool's own sources: the code stamp walks them
 
 
 def cache_dir() -> Path | None:
@@ -80,3 +84,21 @@ def write(name: str, data: bytes) -> None:
             tmp.unlink()
         except OSError:
             pass
+
+
+@lru_cache(maxsize=1)
+def code_stamp() -> str:
+    """Size and mtime of every source of xltool (code, packs, catalogues): changes with the code."""
+    from xltool import __version__
+
+    h = hashlib.sha256(__version__.encode())
+    for dirpath, dirnames, filenames in os.walk(PACKAGE):
+        dirnames[:] = sorted(d for d in dirnames if d not in ("__pycache__", "static", "templates"))
+        for name in sorted(filenames):
+            if name.endswith((".py", ".toml", ".po")):
+                try:
+                    st = os.stat(os.path.join(dirpath, name))
+                except OSError:
+                    continue
+                h.update(f"{dirpath}/{name}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+    return h.hexdigest()

@@ -14,32 +14,11 @@ from __future__ import annotations
 import hashlib
 import json
 import marshal
-import os
 from functools import lru_cache
-from pathlib import Path
 
 from xltool import cache
+from xltool.cache import code_stamp
 from xltool.form.model import Form
-
-PACKAGE = Path(__file__).resolve().parents[1]
-
-
-@lru_cache(maxsize=1)
-def code_stamp() -> str:
-    """Size and mtime of every source of xltool (code, packs, catalogues): changes with the code."""
-    from xltool import __version__
-
-    h = hashlib.sha256(__version__.encode())
-    for dirpath, dirnames, filenames in os.walk(PACKAGE):
-        dirnames[:] = sorted(d for d in dirnames if d not in ("__pycache__", "static", "templates"))
-        for name in sorted(filenames):
-            if name.endswith((".py", ".toml", ".po")):
-                try:
-                    st = os.stat(os.path.join(dirpath, name))
-                except OSError:
-                    continue
-                h.update(f"{dirpath}/{name}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
-    return h.hexdigest()
 
 
 def _pack_digest(pack_ref: str) -> str:

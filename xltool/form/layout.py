@@ -18,12 +18,12 @@ from xltool.form.concepts import CONCEPTS
 from xltool.form.expr import _evaluation_order
 from xltool.form.formula import FormulaError, parse_formula
 from xltool.form.model import Field, Form, Kind, Role, Sheet, Style, Text
-from xltool.form.declared import Pack, load, pack_lists, parse  # noqa: F401 - re-exported
 from xltool.form.pack import PackError, Problem, describe_loc
 from xltool.form.scoring import ScoringConfig, Weights
 from xltool.i18n import _
 
 if TYPE_CHECKING:
+    from xltool.form.declared import Pack
     from xltool.form.packfile import CellDecl, PackFile, RowDecl
 
 NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,254}")

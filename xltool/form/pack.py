@@ -21,8 +21,6 @@ from xltool.i18n import _
 if TYPE_CHECKING:
     from xltool.form.packfile import PackFile
 
-COLUMN = re.compile(r"^[A-Z]{1,3}$")
-PACK_ID = re.compile(r"^[a-z][a-z0-9-]{1,40}$")
 
 
 _MODELS = ("CellDecl", "ValuesDecl", "RowDecl", "ColumnDecl", "SheetDecl", "IndicatorDecl", "PackInfo", "PackFile")
@@ -169,7 +167,7 @@ _SHIPPED = str(Path(__file__).with_name("packs")) + os.sep
 def read_data(text: str, path: str = "") -> dict:
     """The TOML data of pack *text*, within the bounds of bounds.py (PackError otherwise). A
     shipped pack's data is kept in the on-disk cache under a digest of its text and of xltool's
-    code (``xltool.form.derived.code_stamp``): a process that reads it again skips the parse."""
+    code (``xltool.cache.code_stamp``): a process that reads it again skips the parse."""
     shipped = path.startswith(_SHIPPED)
     if shipped:
         import marshal
@@ -197,7 +195,7 @@ def read_data(text: str, path: str = "") -> dict:
 def _data_name(text: str) -> str:
     import hashlib
 
-    from xltool.form.derived import code_stamp
+    from xltool.cache import code_stamp
 
     digest = hashlib.sha256(f"{code_stamp()}\0".encode() + text.encode("utf-8", "surrogatepass")).hexdigest()
     return f"packs/{digest[:40]}.data"

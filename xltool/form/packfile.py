@@ -3,12 +3,15 @@ pack against. Imported only when a pack is validated."""
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field as PField, field_validator, model_validator
 
 from xltool.form.model import Kind, Style
-from xltool.form.pack import COLUMN, PACK_ID
+
+COLUMN = re.compile(r"^[A-Z]{1,3}$")
+PACK_ID = re.compile(r"^[a-z][a-z0-9-]{1,40}$")
 
 
 class _Strict(BaseModel):

@@ -15,10 +15,10 @@ from xltool.check.catalogue import rule
 from xltool.check.compare import HALF_CENT
 from xltool.check.checker import judge, sort_findings
 from xltool.check.finding import CellRef, Coverage, Finding, WorkbookReport
+from xltool.form.declared import Pack
 from xltool.form.expr import Ref, evaluate_all, excel_round
 from xltool.form.model import Form, Kind
 from xltool.form.scoring import ScoringConfig
-from xltool.form.layout import Pack
 from xltool.form.selfeval import build_form, config_values, default_scoring
 from xltool.i18n import _
 from xltool.numbers import fmt_amount, fmt_number, fmt_rate, fmt_stated, too_precise
