@@ -27,20 +27,21 @@ def reader(path: Path) -> sqlite3.Connection:
     return db
 
 
-class ReportStore:
-    def __init__(self, db_path: Path, rules_key: str, run_id: int, db: sqlite3.Connection | None = None) -> None:
+class RoundReader:
+    """Reads the round's database: through the round's own connection while it is open (it sees
+    what the round wrote), else through a read-only connection of this process's own."""
+
+    def __init__(self, db_path: Path, db: sqlite3.Connection | None = None) -> None:
         self.path = Path(db_path)
-        self.rules_key = rules_key
-        self.run_id = run_id
-        self.db = db  # the round's own connection while it is open (it sees what the round wrote)
+        self.db = db
         self._own: tuple[int, sqlite3.Connection] | None = None
 
     def __getstate__(self) -> dict:
         # Sent to a worker: it opens its own connection.
-        return {"path": self.path, "rules_key": self.rules_key, "run_id": self.run_id, "db": None, "_own": None}
+        return {**self.__dict__, "db": None, "_own": None}
 
     def detach(self) -> None:
-        """The round's connection is closing: read through a connection of the store's own."""
+        """The round's connection is closing: read through a connection of this reader's own."""
         self.db = None
 
     def _connection(self) -> sqlite3.Connection:
@@ -54,6 +55,13 @@ class ReportStore:
         if self._own is not None and self._own[0] == os.getpid():
             self._own[1].close()
         self._own = None
+
+
+class ReportStore(RoundReader):
+    def __init__(self, db_path: Path, rules_key: str, run_id: int, db: sqlite3.Connection | None = None) -> None:
+        super().__init__(db_path, db)
+        self.rules_key = rules_key
+        self.run_id = run_id
 
     def load(self, unit):
         """The report of *unit* (a UnitResult whose report was stashed here), a fresh copy."""

@@ -12,12 +12,12 @@ outputs, the mail) writes it back with ``StoredUnits.update``.
 from __future__ import annotations
 
 import marshal
-import os
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 from xltool.audit.model import Changes, Status, Submission, UnitResult
+from xltool.audit.reportstore import RoundReader
 
 CHUNK = 64  # units read back per query: no cursor stays open while a reader writes units back
 
@@ -72,40 +72,16 @@ def clear_units(db: sqlite3.Connection) -> None:
     db.execute("DELETE FROM units")
 
 
-class StoredUnits(Sequence):
+class StoredUnits(RoundReader, Sequence):
     """The units of round *run_id*, in order, read back from the database at *db_path*; *reports*:
     where their reports are read back from (``UnitResult.stash``)."""
 
     def __init__(self, db_path: Path, run_id: int, count: int, reports, db: sqlite3.Connection | None = None) -> None:
-        self.path = Path(db_path)
+        super().__init__(db_path, db)
         self.run_id = run_id
         self.count = count
         self.reports = reports
-        self.db = db  # the round's own connection while it is open
-        self._own: tuple[int, sqlite3.Connection] | None = None
         self._stats: dict | None = None
-
-    def __getstate__(self) -> dict:
-        # Sent to a worker: it opens its own connection.
-        return {**self.__dict__, "db": None, "_own": None}
-
-    def detach(self) -> None:
-        """The round's connection is closing: read through a connection of its own from now on."""
-        self.db = None
-
-    def _connection(self) -> sqlite3.Connection:
-        from xltool.audit.reportstore import reader
-
-        if self.db is not None:
-            return self.db
-        if self._own is None or self._own[0] != os.getpid():
-            self._own = (os.getpid(), reader(self.path))
-        return self._own[1]
-
-    def close(self) -> None:
-        if self._own is not None and self._own[0] == os.getpid():
-            self._own[1].close()
-        self._own = None
 
     def __len__(self) -> int:
         return self.count
