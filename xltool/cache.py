@@ -54,6 +54,31 @@ def read(name: str) -> bytes | None:
     return data if sha256(data).digest()[:16] == blob[len(_MAGIC):head] else None
 
 
+def load(name: str):
+    """The value ``store`` kept as *name*, or None (absent, damaged, or not marshal data)."""
+    data = read(name)
+    if data is None:
+        return None
+    import marshal
+
+    try:
+        return marshal.loads(data)
+    except (EOFError, ValueError, TypeError):
+        return None
+
+
+def store(name: str, value) -> None:
+    """Keep *value* (marshal data: str, bytes, numbers, tuples, lists, dicts, code) as *name*;
+    nothing when it is not such data (it is derived each time then)."""
+    import marshal
+
+    try:
+        data = marshal.dumps(value)
+    except ValueError:
+        return
+    write(name, data)
+
+
 def writable() -> bool:
     """Whether entries can be stored at all (values costly to write out are not, otherwise)."""
     folder = cache_dir()

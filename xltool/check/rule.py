@@ -169,15 +169,13 @@ _BATCH_FORMAT = 2  # the layout of a stored batch: (format, key, shapes' code, (
 
 
 def _stored_batch(key: str, n: int):
-    import marshal
-
     from xltool import cache
 
-    data = cache.read(f"rules/{key}.batch")
+    data = cache.load(f"rules/{key}.batch")
     if data is None:
         return None
     try:
-        form, stored_key, codes, plan = marshal.loads(data)
+        form, stored_key, codes, plan = data
         # A foreign or damaged entry (another key, another count, anything but code and plain
         # constants) is compiled afresh, never used.
         if (form != _BATCH_FORMAT or stored_key != key or type(codes) is not tuple or type(plan) is not tuple
@@ -249,11 +247,9 @@ def _compiled_batch(checks: tuple[Check, ...], key: str | None):
     except (SyntaxError, RecursionError, MemoryError, ValueError):
         return [_sides(check) for check in checks]
     if key and not fallback and all(type(v) in _PLAIN for _shape, k in plan for v in k):
-        import marshal
-
         from xltool import cache
 
-        cache.write(f"rules/{key}.batch", marshal.dumps((_BATCH_FORMAT, key, codes, tuple(plan))))
+        cache.store(f"rules/{key}.batch", (_BATCH_FORMAT, key, codes, tuple(plan)))
     return functions
 
 
@@ -275,7 +271,6 @@ _CODES: dict[str, object] = {}  # source digest → code object, in this process
 def _code(source: str):
     """The compiled *source*: from this process, the on-disk cache, or compiled (and stored)."""
     import hashlib
-    import marshal
     from importlib.util import MAGIC_NUMBER
 
     from xltool import cache
@@ -285,15 +280,10 @@ def _code(source: str):
     if code is not None:
         return code
     name = f"rules/{digest}.code"
-    data = cache.read(name)
-    if data is not None:
-        try:
-            code = marshal.loads(data)
-        except (EOFError, ValueError, TypeError):
-            code = None
-    if code is None or not hasattr(code, "co_code"):
+    code = cache.load(name)
+    if not hasattr(code, "co_code"):
         code = compile(source, "<xltool rules>", "exec")
-        cache.write(name, marshal.dumps(code))
+        cache.store(name, code)
     if len(_CODES) > 16:
         _CODES.clear()
     _CODES[digest] = code

@@ -107,11 +107,11 @@ def load(key: str) -> StoredChecks | None:
         return hit
     from xltool import cache
 
-    data = cache.read(f"rules/{key}.checks")
+    data = cache.load(f"rules/{key}.checks")
     if data is None:
         return None
     try:
-        form, stored_key, rows, plan, plain = marshal.loads(data)
+        form, stored_key, rows, plan, plain = data
         if (form != FORMAT or stored_key != key or type(rows) is not tuple or type(plain) is not tuple
                 or len(rows) != len(plain) or type(plan) is not dict
                 or not all(type(b) is bytes for b in plain)):

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import marshal
 from functools import lru_cache
 
 from xltool import cache
@@ -54,12 +53,8 @@ def load(form: Form, kind: str):
     key = (form_key(form), kind)
     if key in _MEMO:
         return _MEMO[key]
-    data = cache.read(f"forms/{key[0]}.{kind}")
-    if data is None:
-        return None
-    try:
-        value = marshal.loads(data)
-    except (EOFError, ValueError, TypeError):
+    value = cache.load(f"forms/{key[0]}.{kind}")
+    if value is None:
         return None
     _remember(key, value)
     return value
@@ -69,7 +64,7 @@ def store(form: Form, kind: str, value) -> None:
     """Keep *value* (plain data: str, bytes, tuples) as the *kind* of *form*."""
     key = (form_key(form), kind)
     _remember(key, value)
-    cache.write(f"forms/{key[0]}.{kind}", marshal.dumps(value))
+    cache.store(f"forms/{key[0]}.{kind}", value)
 
 
 def _remember(key: tuple[str, str], value) -> None:
@@ -93,11 +88,11 @@ def load_form(pack_ref: str, pack_digest: str, year: int, cfg_json: str) -> Form
     (None: not kept). Laying a form out validates its pack and takes a tenth of a second."""
     from xltool.form.model import form_from_plain
 
-    data = cache.read(_form_name(pack_ref, pack_digest, year, cfg_json))
-    if data is None:
+    plain = cache.load(_form_name(pack_ref, pack_digest, year, cfg_json))
+    if plain is None:
         return None
     try:
-        return form_from_plain(marshal.loads(data))
+        return form_from_plain(plain)
     except Exception:  # noqa: BLE001 - a damaged or older entry: laid out again
         return None
 
@@ -107,7 +102,7 @@ def store_form(form: Form, pack_ref: str, pack_digest: str, year: int, cfg_json:
     from xltool.form.model import form_to_plain
 
     try:
-        data = marshal.dumps(form_to_plain(form))
+        plain = form_to_plain(form)
     except (TypeError, ValueError):
         return
-    cache.write(_form_name(pack_ref, pack_digest, year, cfg_json), data)
+    cache.store(_form_name(pack_ref, pack_digest, year, cfg_json), plain)

@@ -170,25 +170,15 @@ def read_data(text: str, path: str = "") -> dict:
     code (``xltool.cache.code_stamp``): a process that reads it again skips the parse."""
     shipped = path.startswith(_SHIPPED)
     if shipped:
-        import marshal
-
         from xltool import cache
 
         name = _data_name(text)
-        stored = cache.read(name)
-        if stored is not None:
-            try:
-                data = marshal.loads(stored)
-            except (EOFError, ValueError, TypeError):
-                data = None
-            if type(data) is dict:
-                return data
+        data = cache.load(name)
+        if type(data) is dict:
+            return data
     data = _read_data(text, path)
     if shipped:
-        try:
-            cache.write(name, marshal.dumps(data))
-        except ValueError:  # a TOML date or time: not marshal data, parsed each time
-            pass
+        cache.store(name, data)  # a TOML date or time is not marshal data: then parsed each time
     return data
 
 
