@@ -123,12 +123,10 @@ def _render(title, columns, rows, width) -> list[str]:
         widths = [fixed[i] + next(parts) if flexible[i] else widths[i] for i in range(len(columns))]
     if sum(widths) != limit:
         raise _Unsure  # rich would shrink or pad the columns: its own layout
-    table_width = width
-    lines = []
-    title = title.strip() if title == title.strip() else None
-    if title is None or "\n" in title or not title:
+    if not title or title != title.strip() or "\n" in title:
         raise _Unsure
-    spare = table_width - _width(title)
+    lines = []
+    spare = width - _width(title)
     if spare < 0:
         raise _Unsure  # a title that wraps
     lines.append(" " * (spare // 2) + title + " " * (spare - spare // 2))
