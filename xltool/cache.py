@@ -116,14 +116,21 @@ def code_stamp() -> str:
     """Size and mtime of every source of xltool (code, packs, catalogues): changes with the code."""
     from xltool import __version__
 
-    h = hashlib.sha256(__version__.encode())
+    sources = []
     for dirpath, dirnames, filenames in os.walk(PACKAGE):
         dirnames[:] = sorted(d for d in dirnames if d not in ("__pycache__", "static", "templates"))
-        for name in sorted(filenames):
-            if name.endswith((".py", ".toml", ".po")):
-                try:
-                    st = os.stat(os.path.join(dirpath, name))
-                except OSError:
-                    continue
-                h.update(f"{dirpath}/{name}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+        sources += (os.path.join(dirpath, name) for name in sorted(filenames) if name.endswith((".py", ".toml", ".po")))
+    return files_stamp(sources, __version__.encode())
+
+
+def files_stamp(paths, seed: bytes = b"") -> str:
+    """A digest of *paths*' names, sizes and modification times (a file gone is left out): it
+    changes when any of them is edited, without reading them."""
+    h = hashlib.sha256(seed)
+    for path in paths:
+        try:
+            st = os.stat(path)
+        except OSError:
+            continue
+        h.update(f"{path}\0{st.st_size}\0{st.st_mtime_ns}\n".encode("utf-8", "surrogatepass"))
     return h.hexdigest()

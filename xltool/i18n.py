@@ -36,7 +36,7 @@ def translations(locale: str) -> gettext.NullTranslations:
         return gettext.NullTranslations()
     # A catalogue found current for these very files (names, sizes, modification times) before:
     # loaded without reading the .po files again.
-    quick = f"locale/{locale}-{_files_stamp(files)}.mo"
+    quick = f"locale/{locale}-{cache.files_stamp(files)[:32]}.mo"
     data = cache.read(quick)
     if data:
         try:
@@ -57,19 +57,6 @@ def translations(locale: str) -> gettext.NullTranslations:
     cache.write(f"locale/{locale}-{digest}.mo", data)
     cache.write(quick, data)
     return _Catalog(io.BytesIO(data))
-
-
-def _files_stamp(files: list[Path]) -> str:
-    import hashlib
-
-    h = hashlib.sha256()
-    for path in files:
-        try:
-            st = path.stat()
-        except OSError:
-            continue
-        h.update(f"{path}\0{st.st_size}\0{st.st_mtime_ns}\n".encode("utf-8", "surrogatepass"))
-    return h.hexdigest()[:32]
 
 
 class _Catalog(gettext.GNUTranslations):
