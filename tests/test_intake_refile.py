@@ -125,7 +125,16 @@ def test_held_flagged_in_place_is_answered_where_it_stands(tmp_path, imap, smtp,
 def test_uid_sets_of_copyuid_are_read_in_order():
     from xltool.intake.imap import _uids_of
 
-    assert _uids_of("3:5,9") == [3, 4, 5, 9] and _uids_of("7") == [7] and _uids_of("5:3") == [5, 4, 3]
+    assert _uids_of("3:5,9", 4) == [3, 4, 5, 9] and _uids_of("7", 1) == [7] and _uids_of("5:3", 3) == [5, 4, 3]
+
+
+def test_a_copyuid_set_the_server_garbled_or_inflated_is_not_read():
+    """The server's text never sizes a list nor raises: a range beyond the UIDs moved, or a set
+    that is no UID set, reads as none (the message is then found by its key, as without COPYUID)."""
+    from xltool.intake.imap import _uids_of
+
+    assert _uids_of("1:4294967295", 2) is None and _uids_of("3:5,9", 3) is None
+    assert _uids_of("3::5", 5) is None and _uids_of("3,,4", 5) is None and _uids_of("", 5) is None
 
 
 def test_held_then_answered_without_a_processed_folder_returns_to_the_inbox_read(tmp_path, imap, smtp, books):

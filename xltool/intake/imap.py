@@ -305,12 +305,7 @@ class Mailbox:
         if typ != "OK":
             raise ImapError(_("The mailbox has no folder {folder}: {reason}").format(
                 folder=folder, reason=_text(data)), permanent=True)
-        _typ, value = self._imap.response("UIDVALIDITY")
-        try:
-            self.uidvalidity = int(value[-1]) if value and value[-1] else 0
-        except ValueError:
-            self.uidvalidity = 0
-        self.selected_validity = self.uidvalidity
+        self.uidvalidity = self.selected_validity = self._validity()
         return self.uidvalidity
 
     def uids(self) -> list[int]:
@@ -391,11 +386,11 @@ class Mailbox:
         if "MOVE" in self.capabilities:
             typ, data = self._call(imap.uid, "MOVE", uid_set, target)
             self._ok((typ, data))
-            return _copyuid(imap)
+            return _copyuid(imap, len(uids))
         if not copied:
             typ, data = self._call(imap.uid, "COPY", uid_set, target)
             self._ok((typ, data))
-            placed = _copyuid(imap)
+            placed = _copyuid(imap, len(uids))
             faults.point("intake_after_copy")
         self.flags(uids, "+", r"\Deleted")
         if "UIDPLUS" in self.capabilities:
@@ -408,12 +403,16 @@ class Mailbox:
         typ, _data = self._call(self._imap.select, quoted(encode_folder(folder)))
         if typ != "OK":
             return None
+        self.selected_validity = self._validity()
+        return self.selected_validity
+
+    def _validity(self) -> int:
+        """The UIDVALIDITY the last SELECT answered (0 when none or unreadable)."""
         _typ, value = self._imap.response("UIDVALIDITY")
         try:
-            self.selected_validity = int(value[-1]) if value and value[-1] else 0
+            return int(value[-1]) if value and value[-1] else 0
         except ValueError:
-            self.selected_validity = 0
-        return self.selected_validity
+            return 0
 
     def search(self, *criteria: str) -> list[int]:
         """UIDs of the selected folder's messages not marked deleted that match *criteria* (ASCII)."""
@@ -476,28 +475,34 @@ class Mailbox:
         self._call(self._imap.noop)
 
 
-def _uids_of(text: str) -> list[int]:
-    """``3:5,9`` → [3, 4, 5, 9] (a UID set as COPYUID gives it, in order)."""
+def _uids_of(text: str, most: int) -> list[int] | None:
+    """``3:5,9`` → [3, 4, 5, 9] (a UID set as COPYUID gives it, in order); None when it is not
+    a UID set or names more than *most* UIDs (the server's text: never trusted to size a list)."""
     found: list[int] = []
     for piece in text.split(","):
         first, _sep, last = piece.partition(":")
-        low, high = int(first), int(last or first)
+        try:
+            low, high = int(first), int(last or first)
+        except ValueError:
+            return None
+        if len(found) + abs(high - low) + 1 > most:
+            return None
         step = 1 if high >= low else -1
         found.extend(range(low, high + step, step))
     return found
 
 
-def _copyuid(imap: imaplib.IMAP4) -> dict[int, tuple[int, int]]:
+def _copyuid(imap: imaplib.IMAP4, moved: int) -> dict[int, tuple[int, int]]:
     """{source UID: (UIDVALIDITY, destination UID)} from the COPYUID response code (RFC 4315) of the
     last COPY or MOVE (imaplib keeps a tagged one's code among the untagged responses too); {} when
-    the server gave none or something unreadable."""
+    the server gave none or something unreadable (*moved*: how many UIDs were copied or moved)."""
     _typ, found = imap.response("COPYUID")
     for text in found or []:
         match = re.match(rb"\s*(\d+) ([\d:,]+) ([\d:,]+)", text) if isinstance(text, bytes) else None
         if match is None:
             continue
-        sources, targets = _uids_of(match.group(2).decode()), _uids_of(match.group(3).decode())
-        if len(sources) == len(targets):
+        sources, targets = _uids_of(match.group(2).decode(), moved), _uids_of(match.group(3).decode(), moved)
+        if sources is not None and targets is not None and len(sources) == len(targets):
             return {s: (int(match.group(1)), t) for s, t in zip(sources, targets)}
     return {}
 
