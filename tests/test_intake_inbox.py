@@ -182,3 +182,35 @@ def test_the_same_workbook_sent_twice_is_answered_as_a_duplicate(tmp_path, imap,
     run_pass(config)
     office = body_text({r["In-Reply-To"]: r for r in replies(smtp)}["<office@b>"])
     assert "乙.xlsx：通过" in office and "内容完全相同" not in office
+
+
+def test_our_own_copy_sent_back_unchanged_is_told_so_and_not_audited_again(tmp_path, imap, smtp, books):
+    """A unit that answers our reply with its attachments (the 审核标注 copy, the 问题清单) as they came is
+    told which of our files it sent back, and the round does not count them as a new return; the same copy
+    after the unit edited it is a new return like any other."""
+    config = write_config(tmp_path, imap.port, smtp.port, roster=books["roster"])
+    imap.append(message(SENDER, "报送", [("乙单位.xlsx", books["b"].read_bytes())], message_id="<first@b>"))
+    run_pass(config)
+    (reply,) = replies(smtp)
+    ours = {part.get_filename(): part.get_payload(decode=True) for part in reply.iter_attachments()}
+    copy = next(name for name in ours if "标注" in name)
+    assert any(name != copy and name.endswith(".xlsx") for name in ours), sorted(ours)
+    imap.append(message(SENDER, "回复：审核结果", [(copy, ours[copy])], message_id="<back@b>"),
+                message(SENDER, "修改后", [("乙单位-已修改.xlsx", variant(ours[copy], 1))], message_id="<edited@b>"))
+    second = run_pass(config)
+    assert not second.held and not second.problems, second.problems
+    got = {r["In-Reply-To"]: r for r in replies(smtp)}
+    back = body_text(got["<back@b>"])
+    when = {r["message_id"]: r["sent"][:16] for r in ledger(tmp_path)}["<first@b>"]
+    assert f"这是我们回复您 {when} 来信时附上的 {copy}，寄回时未作任何修改" in back, back
+    assert "重复" in got["<back@b>"]["Subject"]
+    assert copy in {part.get_filename() for part in got["<back@b>"].iter_attachments()}  # not 审核标注_审核标注_
+    edited = body_text(got["<edited@b>"])
+    assert "乙单位-已修改.xlsx：通过；需要说明 3 项" in edited and "未作任何修改" not in edited, edited
+    history = sqlite3.connect(tmp_path / "out" / "history.sqlite")
+    sources = [s for (s,) in history.execute("SELECT source FROM submissions ORDER BY source")]
+    assert any("已修改" in s for s in sources) and not any("标注" in s for s in sources), sources
+    # What went out is what the ledger remembers: the outbox's stored message, attachment by attachment.
+    db = sqlite3.connect(tmp_path / "store" / "intake.sqlite")
+    remembered = {name for (name,) in db.execute("SELECT name FROM sent")}
+    assert set(ours) <= remembered, (sorted(ours), sorted(remembered))

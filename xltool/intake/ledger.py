@@ -5,8 +5,10 @@ Tables
                and the digests of its attachments; how far it got (``stage``) and what became of
                it (``outcome``: answer, notice, held, ignored) with the reason.
   attachments  the attachments of a message as sent: name, file stored, kind, digest, and the earlier
-               answered message that brought the same bytes (``dup_of``): a duplicate is answered
-               but never put into an audit round again.
+               answered message that brought the same bytes (``dup_of``), or whose reply carried
+               them: a duplicate, or our own 问题清单 or 审核标注 copy sent back unchanged, is
+               answered but never put into an audit round again.
+  sent         the files the reply to a message carried (digest, name), as the outbox stored it.
   uids         (folder, UIDVALIDITY, UID) → message key: a message already seen is never
                downloaded again, and a message seen again under a new UID is known by its key.
   placed       message key → (folder, UIDVALIDITY, UID) where the intake moved a held message,
@@ -70,6 +72,13 @@ CREATE TABLE IF NOT EXISTS attachments (
     dup_of TEXT,
     PRIMARY KEY (key, n)
 );
+CREATE TABLE IF NOT EXISTS sent (
+    key TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    name TEXT NOT NULL,
+    PRIMARY KEY (key, sha256)
+);
+CREATE INDEX IF NOT EXISTS sent_sha256 ON sent(sha256);
 CREATE TABLE IF NOT EXISTS state (
     name TEXT PRIMARY KEY,
     value TEXT NOT NULL
@@ -140,7 +149,7 @@ class Stored:
     kind: str
     sha256: str
     size: int
-    dup_of: str | None = None  # the key of the earlier answered message that brought the same file
+    dup_of: str | None = None  # the key of the earlier answered message that brought the same file (or got it)
 
 
 _COLUMNS = ("key, message_id, sender, sender_name, subject, sent, size, folder, oversize, malformed, automatic, "
@@ -270,11 +279,25 @@ class Ledger:
                 "AND a.dup_of IS NULL AND m.outcome = 'answer' AND m.folder != '' "
                 "AND lower(m.sender) = (SELECT lower(sender) FROM messages WHERE key = attachments.key) "
                 "ORDER BY m.decided, m.sent, m.key LIMIT 1) WHERE key = ? AND kind = 'check'", (key,))
+            # A file our reply to this sender carried, sent back as it was: nothing new to audit.
+            self.db.execute(
+                "UPDATE attachments SET dup_of = (SELECT s.key FROM sent s JOIN messages m ON m.key = s.key "
+                "WHERE s.sha256 = attachments.sha256 AND s.key != attachments.key "
+                "AND lower(m.sender) = (SELECT lower(sender) FROM messages WHERE key = attachments.key) "
+                "ORDER BY m.decided, m.sent, m.key LIMIT 1) WHERE key = ? AND kind = 'check' AND dup_of IS NULL",
+                (key,))
 
     def original(self, key: str, sha256: str) -> tuple[str, str] | None:
         """(when it was sent, its name) of the attachment with *sha256* in message *key*."""
         row = self.db.execute("SELECT m.sent, a.name FROM attachments a JOIN messages m ON m.key = a.key "
                               "WHERE a.key = ? AND a.sha256 = ? ORDER BY a.n LIMIT 1", (key, sha256)).fetchone()
+        return (row[0], row[1]) if row else None
+
+    def returned(self, key: str, sha256: str) -> tuple[str, str] | None:
+        """(when the message was sent, the file's name) of the file with *sha256* that our reply to
+        message *key* carried."""
+        row = self.db.execute("SELECT m.sent, s.name FROM sent s JOIN messages m ON m.key = s.key "
+                              "WHERE s.key = ? AND s.sha256 = ?", (key, sha256)).fetchone()
         return (row[0], row[1]) if row else None
 
     def duplicates(self) -> dict[str, set[str]]:
@@ -303,6 +326,12 @@ class Ledger:
         with self.db:
             self.db.execute("UPDATE messages SET stage = 'replied', reply_id = ?, reply_status = ? WHERE key = ?",
                             (reply_id, status, key))
+
+    def sent_files(self, key: str, files: list[tuple[str, str]]) -> None:
+        """The (digest, name) of each file the reply to message *key* carried."""
+        with self.db:
+            self.db.executemany("INSERT OR IGNORE INTO sent (key, sha256, name) VALUES (?,?,?)",
+                                [(key, sha256, name) for sha256, name in files])
 
     def reply_status(self, key: str, status: str) -> None:
         with self.db:

@@ -467,7 +467,7 @@ class Intake:
                     oversize_limit=self.settings.max_message_bytes if row.oversize else 0,
                     advice=[(a.name, a.suffix) for a in attachments if a.kind != "check"],
                     dropped=row.dropped, max_attachments=self.settings.max_attachments,
-                    duplicates=self._originals(attachments))
+                    duplicates=self._originals(attachments), returned=self._returned(attachments))
                 try:
                     message = compose_reply(incoming, checked.get(row.key, []), self.mail,
                                             Path(tmp) / row.key[:16])
@@ -487,6 +487,8 @@ class Intake:
                             "The reply to {sender} (outbox message {id}) was interrupted while it was being sent and "
                             "may have been delivered; it is not sent again. Ask the unit, then send it with "
                             "“xltool mail flush --all” if it did not arrive.").format(sender=row.sender, id=reply_id))
+                if reply_id:
+                    self._remember_sent(row.key, Outbox(self.mail.outbox), reply_id)
                 self.ledger.replied(row.key, reply_id, status)
                 report.replies[status] = report.replies.get(status, 0) + 1
                 faults.point("intake_after_reply")
@@ -498,6 +500,33 @@ class Intake:
             if a.dup_of is not None and (original := self.ledger.original(a.dup_of, a.sha256)) is not None:
                 found[a.n] = (original[0][:16], original[1])
         return found
+
+    def _returned(self, attachments: list[Stored]) -> dict[int, tuple[str, str]]:
+        """Attachment n → (when the message was sent, name) of the file our reply to it carried, sent back
+        unchanged."""
+        found = {}
+        for a in attachments:
+            if a.dup_of is not None and (sent := self.ledger.returned(a.dup_of, a.sha256)) is not None:
+                found[a.n] = (sent[0][:16], sent[1])
+        return found
+
+    def _remember_sent(self, key: str, outbox, reply_id: str) -> None:
+        """The digests of the files the reply carried, read from the message the outbox keeps (the bytes
+        that went out, also when a killed pass had stored it): a unit that sends one back unchanged is
+        told so, and its copy is not audited as a new return."""
+        import email
+        import email.policy
+
+        try:
+            raw = outbox.read_message(reply_id)
+        except OSError:
+            return  # the outbox was tidied: nothing to compare later, each file is then audited
+        files = []
+        for part in email.message_from_bytes(raw, policy=email.policy.default).iter_attachments():
+            data = part.get_payload(decode=True)
+            if data:
+                files.append((hashlib.sha256(data).hexdigest(), str(part.get_filename() or "")))
+        self.ledger.sent_files(key, files)
 
     # -- 5. file ------------------------------------------------------------------------------------------
     def _file(self, box: Mailbox, uidvalidity: int, present: set[int], report: PassReport) -> None:

@@ -60,6 +60,8 @@ class Incoming:
     dropped: list[str] = field(default_factory=list)
     max_attachments: int = 0
     duplicates: dict[int, tuple[str, str]] = field(default_factory=dict)  # attachment n → (when, name) before
+    # attachment n → (when the message was sent, name) of the file our reply to it carried, sent back
+    returned: dict[int, tuple[str, str]] = field(default_factory=dict)
 
 
 def _verdict(checked: Checked) -> tuple[str, bool]:
@@ -147,6 +149,11 @@ def compose_reply(incoming: Incoming, checked: list[Checked], settings: MailSett
             when, name = incoming.duplicates[item.attachment]
             note = _("The same file as {name}, received {when}: the result is the same as then, and it is not "
                      "counted in the review a second time.").format(name=name, when=when)
+        elif item.attachment in incoming.returned:
+            when, name = incoming.returned[item.attachment]
+            note = _("This is {name}, which our reply to your message of {when} carried, sent back unchanged: it is "
+                     "not counted in the review as a new return. Please make the changes in your workbook (or in "
+                     "this copy) and send it again.").format(name=name, when=when)
         sections.append(FileSection(name=item.name, verdict=verdict, is_error=is_error,
                                     who=_who(item.report) if item.report is not None else "",
                                     message=item.message, rows=rows, note=note))
@@ -175,7 +182,7 @@ def compose_reply(incoming: Incoming, checked: list[Checked], settings: MailSett
     if incoming.message_id:
         headers += [("In-Reply-To", incoming.message_id), ("References", incoming.message_id)]
     subject = subject_for(incoming, checked)
-    if checked and all(c.attachment in incoming.duplicates for c in checked):
+    if checked and all(c.attachment in incoming.duplicates or c.attachment in incoming.returned for c in checked):
         subject = clean_header_text(_("{subject} (sent again)").format(subject=subject), max_length=250)
     return compose_message(settings, to=to, subject=subject, text=text, html=html,
                            attachments=attachments, headers=headers)

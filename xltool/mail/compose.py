@@ -99,9 +99,10 @@ def report_attachments(
     if annotated_path is not None:
         annotated = Path(annotated_path)
         original = Path(report.path).stem or unit
-        result.append(
-            Attachment(annotated, safe_filename(_("Marked_{name}").format(name=original) + (annotated.suffix or ".xlsx")))
-        )
+        head, _sep, tail = _("Marked_{name}").partition("{name}")
+        marked = (original if original.startswith(head) and original.endswith(tail)  # our copy sent back: once
+                  and len(original) > len(head) + len(tail) else head + original + tail)
+        result.append(Attachment(annotated, safe_filename(marked + (annotated.suffix or ".xlsx"))))
     return result
 
 
