@@ -51,6 +51,7 @@ def key(argv: list[str]) -> str | None:
     """Everything the help for *argv* depends on, as text; None when it cannot be keyed for
     certain here."""
     import builtins
+    import io
 
     environ = os.environ
     if os.name == "nt" or hasattr(builtins, "get_ipython") or not memoable(argv):
@@ -61,7 +62,7 @@ def key(argv: list[str]) -> str | None:
     streams = []
     for stream in (sys.stdout, sys.stderr):
         buffer = getattr(stream, "buffer", None)
-        if stream is None or buffer is None or type(stream).__name__ != "TextIOWrapper":
+        if type(stream) is not io.TextIOWrapper or buffer is None:
             return None
         try:
             streams.append(f"{stream.encoding}:{stream.errors}:{stream.isatty()}")
@@ -215,10 +216,6 @@ class _Tee:
     @property
     def closed(self) -> bool:
         return self._target.closed
-
-    @property
-    def raw(self):
-        return getattr(self._target, "raw", self._target)
 
 
 def _record(argv: list[str], text: str, name: str) -> None:
