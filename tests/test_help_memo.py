@@ -48,6 +48,43 @@ def _typer(args: list[str], env: dict) -> tuple[int, bytes, bytes]:
     return done.returncode, done.stdout, done.stderr
 
 
+# Many command lines through the Typer application in one process (the reference for each line;
+# Typer keeps nothing from one line to the next that its help shows): each line's output follows
+# a marker on both streams, the exit codes are written to a file at the end.
+TYPER_MANY = """
+import json, sys
+sys.argv[0] = 'xltool'
+from xltool.cli.registry import app
+runs, codes = json.loads(sys.argv[1]), []
+for i, args in enumerate(runs):
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()
+        stream.buffer.write(b"\\n@@run %d@@\\n" % i)
+        stream.buffer.flush()
+    try:
+        app(args, prog_name="xltool")
+        codes.append(0)
+    except SystemExit as exc:
+        codes.append(exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1))
+    sys.stdout.flush()
+    sys.stderr.flush()
+with open(sys.argv[2], "w") as fh:
+    json.dump(codes, fh)
+"""
+
+
+def _typer_many(lines: list[list[str]], env: dict) -> list[tuple[int, bytes, bytes]]:
+    import json
+    import re
+
+    codes = scratch("help-memo-probes") / "codes.json"
+    done = subprocess.run([sys.executable, "-c", TYPER_MANY, json.dumps(lines), str(codes)], capture_output=True,
+                          stdin=subprocess.DEVNULL, cwd=scratch("help-memo-cwd"), env=env, timeout=300, check=True)
+    outs = re.split(rb"\n@@run \d+@@\n", done.stdout)[1:]
+    errs = re.split(rb"\n@@run \d+@@\n", done.stderr)[1:]
+    return list(zip(json.loads(codes.read_text()), outs, errs, strict=True))
+
+
 def _xltool(args: list[str], env: dict) -> tuple[tuple[int, bytes, bytes], bool]:
     """(exit code, stdout, stderr) of ``xltool ARGS`` and whether it imported Typer."""
     probe = scratch("help-memo-probes") / "probe"
@@ -98,8 +135,9 @@ def test_every_help_page_from_the_memo_is_typers(lang):
     assert len(paths) > 15 and ["mail", "test"] in paths and ["check-workbook"] in paths
     cache = scratch(f"help-memo-pages-{lang}") / "cache"
     env = _env(cache, {"XLTOOL_LANG": lang, "COLUMNS": "100"})
-    for path in paths:
-        code, out, _err = _cold_then_warm([*path, "--help"], env)
+    lines = [[*path, "--help"] for path in paths]
+    for line, reference in zip(lines, _typer_many(lines, env), strict=True):
+        code, out, _err = _cold_then_warm(line, env, reference)
         assert code == 0 and b"--help" in out
     code, out, err = _cold_then_warm([], env)
     assert code == 2 and b"--help" in out
@@ -131,8 +169,9 @@ def test_each_environment_has_its_own_memo():
     cache = scratch("help-memo-cases") / "cache"
     seen = set()
     for i, case in enumerate(CASES):
-        for args in (["--help"], ["check-workbook", "--help"] if i % 2 else ["mail", "test", "--help"]):
-            got = _cold_then_warm(args, _env(cache, case))
+        lines = [["--help"], ["check-workbook", "--help"] if i % 2 else ["mail", "test", "--help"]]
+        for args, reference in zip(lines, _typer_many(lines, _env(cache, case)), strict=True):
+            got = _cold_then_warm(args, _env(cache, case), reference)
             assert got[0] == 0
             seen.add((tuple(args), got[1]))
     # The cases do draw different bytes (else they would not test the key).
