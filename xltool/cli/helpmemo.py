@@ -14,6 +14,9 @@ importing Typer or rich. Whatever cannot be keyed for certain (Windows' console,
 completion, a stream that is not an ordinary one, a command line other than command names and a
 final ``--help``) runs Typer only; so does a cache that cannot be written or an entry that is
 damaged (it is drawn and stored again).
+
+So a command's help must stay a function of its declaration: a help or default drawn from
+anything else (today's date, a file, a setting) would need that in the key too.
 """
 
 from __future__ import annotations
