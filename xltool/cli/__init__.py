@@ -2,7 +2,8 @@
 
 The commands are listed in ``xltool.cli.commands`` and each lives in its own module here,
 imported only when it runs. An ordinary command line of a command declared with
-``xltool.cli.spec`` runs without Typer (``xltool.cli.light``); everything else goes to Typer.
+``xltool.cli.spec`` runs without Typer (``xltool.cli.light``), and a help is written from the
+memo of Typer's own output (``xltool.cli.helpmemo``); everything else goes to Typer.
 This package imports nothing until used, so that ``main`` can pause the garbage collector
 (``xltool.cli.collector``) before the interpreter imports the command or Typer.
 """

@@ -4,7 +4,8 @@
 with ``xltool.cli.spec``; that declaration reads the line (``spec.parse``) and the command's
 function runs directly, guarded by ``user_errors`` as under Typer. Anything else (no command,
 root options, ``--help``, a usage error, a command group, a command not declared that way)
-goes to the Typer application exactly as before.
+goes to the Typer application exactly as before. A help (``--help`` after command names, or no
+argument at all) is written from the memo of Typer's own output (``xltool.cli.helpmemo``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,10 @@ import sys
 def run(argv: list[str]) -> bool:
     """Run *argv* (without the program name) here if it is an ordinary line; False to leave it
     to Typer (nothing has been printed or run then)."""
+    if not argv or argv[-1] == "--help":
+        from xltool.cli.helpmemo import run as help_from_memo
+
+        help_from_memo(argv)  # exits, unless the line cannot be keyed exactly
     from xltool.cli.commands import _BY_NAME
 
     entry = _BY_NAME.get(argv[0]) if argv else None
