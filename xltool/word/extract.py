@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from xltool.form.address import split_cell
-from xltool.form.measure import parse_measure
+from xltool.form.measure import normal_text, parse_measure
 from xltool.form.model import Form, Kind
 from xltool.form.selfeval import indicator_ids
 from xltool.i18n import _
@@ -761,8 +761,8 @@ def _indicator(form: Form, l1: str, l2: str, j: int, cells, layout: tuple[str, .
     out.put(form, ids["name"], name.text.strip(), where(name))
     direction: str | None = None
     unit = ""
-    if "dir" in by_key and P.squash(by_key["dir"].text) in directions:
-        direction = P.squash(by_key["dir"].text)
+    if "dir" in by_key and normal_text(by_key["dir"].text) in directions:  # “≧” for ≥ (xltool.form.measure)
+        direction = normal_text(by_key["dir"].text)
     if "unit" in by_key and not _empty(by_key["unit"].text):
         unit = by_key["unit"].text.strip()
     for key in ("target", "actual"):
