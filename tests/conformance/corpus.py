@@ -254,7 +254,11 @@ def indicator_fields(case: Case, form) -> tuple[dict[str, object], dict[str, str
                 direction, target = "定性", words[0]
         if direction is None and isinstance(target, float) and case.infer_direction:
             direction = "≤" if "cost" in ind.l2 else "≥"
-        values[ids["dir"]] = direction
+        choices = form.by_id[ids["dir"]].choices if ids["dir"] in form.by_id else ()
+        if direction is not None and choices and direction not in choices:
+            raw[ids["dir"]] = direction  # a mark the form's list lacks (“≧”, “═”), pasted in as it is
+        else:
+            values[ids["dir"]] = direction
         values[ids["target"]] = target
         values[ids["unit"]] = unit
         if not blank(ind.actual):

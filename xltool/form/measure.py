@@ -43,8 +43,13 @@ class Measure:
         return {">": "≥", "<": "≤"}.get(self.op or "", self.op)
 
 
+# Comparator marks other systems print for ≥ ≤ = and NFKC leaves as they are: 云南's 一体化 export
+# writes 指标性质 as “≧” (U+2267) and “═” (U+2550, a box-drawing line); “≦”, “⩾”, “⩽” likewise.
+_MARKS = str.maketrans({"≧": "≥", "⩾": "≥", "≦": "≤", "⩽": "≤", "═": "="})
+
+
 def normal_text(text: str) -> str:
-    return _SPACES.sub("", unicodedata.normalize("NFKC", str(text)))
+    return _SPACES.sub("", unicodedata.normalize("NFKC", str(text))).translate(_MARKS)
 
 
 def is_instruction(text: str) -> bool:

@@ -23,7 +23,7 @@ from xltool.form.pack import PackError
 from xltool.form.registry import UnknownForm
 from xltool.form.selfeval import TEMPLATE_ID, VERSION, build_form, config_values, default_scoring
 from xltool.i18n import _
-from xltool.form.measure import is_instruction
+from xltool.form.measure import is_instruction, normal_text
 from xltool.numbers import fmt_amount, fmt_number, fmt_stated, no_figure, parse_number, too_precise
 from xltool.read.book import Book
 from xltool.read.formulas import norm_formula
@@ -317,6 +317,8 @@ class _Typer:
             return str(raw).strip() if isinstance(raw, str) else fmt_number(raw) if isinstance(raw, float) else str(raw)
         if f.kind is Kind.CHOICE:
             text = str(raw).strip()
+            if text not in f.choices and normal_text(text) in f.choices:  # “≧” for ≥ (xltool.form.measure)
+                return normal_text(text)
             if text not in f.choices:
                 self._finding("XT104", f, raw, detail=_("choose one of {choices}").format(choices="、".join(f.choices)))
             return text

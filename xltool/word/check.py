@@ -24,6 +24,7 @@ from xltool.i18n import _
 from xltool.numbers import fmt_amount, fmt_number, fmt_rate, fmt_stated, too_precise
 from xltool.word.document import DocLimits, read_document
 from xltool.word.extract import Extraction, extract
+from xltool.word.whole import at_whole_precision, whole_allowance
 
 NOT_IN_REPORT = frozenset({"info_email", "info_unit_code"})
 DEFAULT_YEAR = 2023
@@ -50,6 +51,7 @@ def evaluate_covered(form: Form, cfg: ScoringConfig, ext: Extraction) -> tuple[d
         for fid in ext.from_text if fid in form.by_id and form.field(fid).numeric}
     found, covered = judge(form, cfg, values, notes=notes, word=True, unplaced=len(ext.unplaced))
     findings = [f for f in found if not (f.code == "XT103" and f.instance in NOT_IN_REPORT)]
+    findings = at_whole_precision(form, ext.places, values, findings)
     findings += _precision(form, ext)
     said = {c.field_id for f in findings if f.code == "XT108" for c in f.cells}
     findings += _stated(form, ext, values, said)
@@ -125,8 +127,10 @@ def _stated(form: Form, ext: Extraction, values: dict[str, object], said: set[st
         if f.kind is Kind.AMOUNT:
             # A sum of n rounded parts may miss its rounded total by (n + 1) × 0.005 (XBRL Calculations 1.1),
             # as the workbook path allows: that is a rounding difference (XT202), not a wrong total.
-            n = sum(isinstance(values.get(i), (int, float)) for i in parts)
-            allowance = (n + 1) * HALF_CENT
+            stated_parts = [i for i in parts if isinstance(values.get(i), (int, float))]
+            allowance = (len(stated_parts) + 1) * HALF_CENT
+            # Figures all stated in whole 万元 stand for ±0.5 each (xltool.word.whole).
+            allowance = whole_allowance(form, ext.places, [fid, *stated_parts]) or allowance
             if round(abs(shown - expected), 9) <= allowance:
                 used = rule("XT202")
                 params["tol"] = fmt_amount(allowance)

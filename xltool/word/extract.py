@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from xltool.form.address import split_cell
-from xltool.form.measure import parse_measure
+from xltool.form.measure import normal_text, parse_measure
 from xltool.form.model import Form, Kind
 from xltool.form.selfeval import indicator_ids
 from xltool.i18n import _
@@ -43,7 +43,9 @@ class Extraction:
     placed: int = 0
     form: Form | None = None  # the form it was read against (set by check.check_document)
     from_text: set[str] = field(default_factory=set)  # fields read from the narrative, not from a table
-    places: dict[str, int] = field(default_factory=dict)  # rates: decimals of the percent as stated
+    # Decimals as stated: of the percent for a rate (“86%” → 0), of the figure for an amount a table
+    # cell states (“995” → 0, “89.97” → 2); a figure read from the narrative has none recorded.
+    places: dict[str, int] = field(default_factory=dict)
 
     def put(self, form: Form, fid: str, value: object, where: str) -> None:
         if value is None or value == "" or fid in self.where:
@@ -52,7 +54,7 @@ class Extraction:
             self.unplace(where, str(value))
             return
         target = self.stated if form.field(fid).derived else self.values
-        if isinstance(value, Percent):
+        if isinstance(value, (Percent, Stated)):
             self.places[fid] = value.places
             value = float(value)
         target[fid] = value
@@ -82,10 +84,22 @@ def _cell_number(text: str) -> float | None:
     if not m:
         return None
     value = P.number(s.rstrip("%"))
-    if not s.endswith("%"):
-        return value
     places = len(s.rstrip("%").partition(".")[2])
+    if not s.endswith("%"):
+        return Stated(value, places)
     return Percent(value / 100, places)
+
+
+class Stated(float):
+    """A figure as a table cell states it (“995”): *places* decimals, the precision it is stated
+    to (a 三公 statement in whole 万元 stands for ±0.5 万元 a figure)."""
+
+    places: int
+
+    def __new__(cls, value: float, places: int) -> "Stated":
+        obj = super().__new__(cls, value)
+        obj.places = places
+        return obj
 
 
 class Percent(float):
@@ -747,8 +761,8 @@ def _indicator(form: Form, l1: str, l2: str, j: int, cells, layout: tuple[str, .
     out.put(form, ids["name"], name.text.strip(), where(name))
     direction: str | None = None
     unit = ""
-    if "dir" in by_key and P.squash(by_key["dir"].text) in directions:
-        direction = P.squash(by_key["dir"].text)
+    if "dir" in by_key and normal_text(by_key["dir"].text) in directions:  # “≧” for ≥ (xltool.form.measure)
+        direction = normal_text(by_key["dir"].text)
     if "unit" in by_key and not _empty(by_key["unit"].text):
         unit = by_key["unit"].text.strip()
     for key in ("target", "actual"):
