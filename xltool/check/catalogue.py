@@ -600,6 +600,23 @@ RULES: dict[str, Rule] = {
             "满意度: target 90, actual 85, weight 10 → 9.44, but 7 is stated.",
             source=N_("财预〔2020〕10号 第十六条 and the 预算管理一体化 scoring rule set."),
         ),
+        _rule(
+            "XT617", E, "Self-evaluation table not found",
+            "The report has no {sheet} (自评表) that could be read: {detail}. Its figures and scores were not checked.",
+            "Attach {sheet} to the report as a Word table in the form's layout (its header words such as 年度资金总额 "
+            "and 绩效指标 kept), not as a picture or a scan; if it is attached, check that its heading reads “{sheet}”.",
+            "Looks for the self-evaluation table (附件3, or the project pack's 自评表) among the tables of a Word report, "
+            "by its heading and its header words. When none is found this is said once, and the rules that would add up "
+            "or score an absent table (weights that do not add up to 100, empty required entries of the table, an "
+            "undefined execution rate, too few 三级指标) stay quiet; the report's other figures are checked as usual. "
+            "A table that is there but empty or partly filled is judged by those rules as usual.",
+            "Without the table the report states no 年度资金总额, weights or scores: reporting its weights as adding up "
+            "to 0 (XT602, XT603) would point at figures the unit never wrote instead of at the missing table.",
+            "A report whose text ends after section 九 and 附件2, with no 附件3.",
+            live=False,
+            source=N_("附件3 表样 and the bureau's notice: the self-evaluation report is submitted with 附件2 基础数据表 and "
+                      "附件3 自评表; 财预〔2020〕10号 第十三、十六条 (the table holds the weights and scores)."),
+        ),
         # -- plausibility ------------------------------------------------------------
         _rule(
             "XT701", E, "Negative amount",

@@ -44,6 +44,8 @@ class Extraction:
     form: Form | None = None  # the form it was read against (set by check.check_document)
     from_text: set[str] = field(default_factory=set)  # fields read from the narrative, not from a table
     places: dict[str, int] = field(default_factory=dict)  # rates: decimals of the percent as stated
+    tables: dict[int, int] = field(default_factory=dict)  # annex (2, 3) → how many of its tables were read
+    headings: set[int] = field(default_factory=set)  # annexes whose heading (附件2, 附件三) the report has
 
     def put(self, form: Form, fid: str, value: object, where: str) -> None:
         if value is None or value == "" or fid in self.where:
@@ -801,6 +803,7 @@ def extract(form: Form, doc: Document) -> Extraction:
             m = ANNEX.match(s)
             if m:
                 annex = "1一2二3三".index(m.group(1)) // 2 + 1
+                out.headings.add(annex)
                 continue
             if annex == 1:
                 cover += 1
@@ -820,6 +823,7 @@ def extract(form: Form, doc: Document) -> Extraction:
         tables[kind] += 1
         name = _("Annex {n}").format(n=kind) + ("" if tables[kind] == 1 else str(tables[kind]))
         (_base if kind == 2 else _eval)(form, block, name, out)
+    out.tables = tables
     in_tables = set(out.where)
     _narrative(form, narrative, out)
     out.from_text = set(out.where) - in_tables
