@@ -250,6 +250,23 @@ RULES: dict[str, Rule] = {
                       "precision it is stated)."),
         ),
         _rule(
+            "XT107", W, "Amount apparently typed in 元",
+            "{label} ({where}) is {value}, in a form whose amounts are in 万元; divided by 10,000 it is {scaled}, "
+            "which agrees with {other_label} ({other}): the figure seems to have been typed in 元.",
+            "Enter the amount in 万元 ({scaled}), as the form's unit says; if {value} 万元 is right, correct "
+            "{other_label} instead.",
+            "Finds an amount that makes a relation of the form fail (one figure stated twice, a total and its parts, a "
+            "project's budget flow) and makes it hold, at the precision the figures are stated, once it is divided by "
+            "10,000 — the figure was typed in 元 where the form asks for 万元. Only equalities count as evidence, and the "
+            "other side must state a figure; a large figure with nothing to compare it with is not reported. The "
+            "relation's own finding (XT301, XT201 …) stays; this one says where the difference comes from.",
+            "Units copy figures from accounts kept in 元; one such figure in a 万元 form is ten thousand times too large "
+            "and throws out every total, rate and comparison it enters. A size threshold cannot tell it from a large "
+            "budget; a second statement of the same quantity can.",
+            "附件3 全年执行数 24,502,100.00, while the report's section 六 states 实际单位年度总支出 2,450.21 万元.",
+            live=False,
+        ),
+        _rule(
             "XT108", W, "Breakdown missing",
             "{name}: the breakdown rows ({rows}) are all empty, while {other_label} states {other}.",
             "Fill in the breakdown rows ({rows}), or explain why the figure has none.",

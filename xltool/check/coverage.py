@@ -27,7 +27,7 @@ def N_(message: str) -> str:
 # (key, title msgid, codes by prefix or in full), in the order the report lists them.
 FAMILIES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("integrity", N_("Template integrity"), ("XT0",)),
-    ("entries", N_("Entries"), ("XT101", "XT102", "XT103", "XT104", "XT105", "XT106", "XT120")),
+    ("entries", N_("Entries"), ("XT101", "XT102", "XT103", "XT104", "XT105", "XT106", "XT107", "XT120")),
     ("totals", N_("Totals and breakdowns"), ("XT2", "XT108")),
     ("pairs", N_("One figure in several places"), ("XT3",)),
     ("flows", N_("Budget flow"), ("XT4",)),
