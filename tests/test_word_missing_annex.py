@@ -118,3 +118,22 @@ def test_a_partly_filled_table_gets_the_existing_rules():
     row = [f for f in rep.findings if f.code == "XT608"]
     assert len(row) == 1 and "未填：实际完成值、得分" in row[0].message
     assert not {"XT502", "XT603"} & set(_codes("partly_filled"))  # its funds and weights are there
+
+
+def test_beside_the_units_workbook_the_table_is_not_missing():
+    """附件1 sent as Word with 附件2 and 附件3 in the workbook (check-workbook 报告.docx 工作簿.xlsx):
+    the workbook holds the 自评表, so the report is not told it lacks one."""
+    from helpers import filled_file
+
+    from xltool.check.checker import check_path
+    from xltool.word.check import across
+
+    path = write_docx(VARIANTS["no_annex3"](), scratch("word_missing_annex") / "beside.docx")
+    with chinese():
+        ext, _values, alone = check_document(path)
+        assert "XT617" in [f.code for f in alone.findings]
+        result, book = check_path(filled_file())
+        checked = [(path, ext, alone), (filled_file(), result, book)]
+        across(checked)
+    assert "XT617" not in [f.code for f in alone.findings]
+    assert "XT401" in [f.code for f in alone.findings]  # the report's own findings stay

@@ -279,7 +279,10 @@ def across(checked: list[tuple[Path, object, WorkbookReport]]) -> None:
                     ext, _values, again = check_document(path, cfg=result.cfg, form=form.pack_ref)  # type: ignore[attr-defined]
                     report.findings, report.unplaced = again.findings, again.unplaced
                 extra = cross_findings(form, ext, result.values, Path(book_path).name)  # type: ignore[attr-defined]
-                report.findings = _sort(report.findings + extra)
+                own = report.findings
+                if SELF_EVALUATION in {s.key for s in form.sheets}:  # the workbook holds the 自评表 (附件3)
+                    own = [f for f in own if f.code != "XT617"]
+                report.findings = _sort(own + extra)
                 break  # one workbook per report: the first given for the unit
 
 
