@@ -37,7 +37,7 @@ def yuan_findings(form: Form, outcomes: list[Outcome], values: Mapping[str, obje
         check = outcome.check
         if check.op != "=" or check.kind != "amount" or outcome.rule is not check.rule:
             continue  # an inequality, a rate or count, or a rounding note: no evidence of a unit
-        for fid in _candidates(form, check, values):
+        for fid in _candidates(form, check, values, outcome.diff):
             if fid in found:
                 continue
             trial = _scaled(form, values, fid)
@@ -47,15 +47,36 @@ def yuan_findings(form: Form, outcomes: list[Outcome], values: Mapping[str, obje
     return list(found.values())
 
 
-def _candidates(form: Form, check: Check, values: Mapping[str, object]) -> list[str]:
-    """Input amounts of the relation large enough to be a figure in 元."""
+_LEAVES: dict[int, tuple[Mapping, dict[str, frozenset[str]]]] = {}
+
+
+def _leaves(form: Form) -> dict[str, frozenset[str]]:
+    """Each derived field's input leaves, once per form (the same form judges every workbook)."""
+    formulas = form.formulas
+    hit = _LEAVES.get(id(formulas))
+    if hit is not None and hit[0] is formulas:
+        return hit[1]
+    leaves = {d: frozenset(leaf_refs(expr, formulas)) for d, expr in formulas.items()}
+    if len(_LEAVES) > 32:
+        _LEAVES.clear()
+    _LEAVES[id(formulas)] = (formulas, leaves)
+    return leaves
+
+
+def _candidates(form: Form, check: Check, values: Mapping[str, object], diff: float) -> list[str]:
+    """Input amounts of the relation large enough to be a figure in 元 and whose scaling could close
+    the gap: a figure enters an equality of amounts once, so dividing it by 10,000 moves the
+    difference by 0.9999 of it (a cheap sieve before the relation is evaluated again)."""
+    leaves = _leaves(form)
     out: dict[str, None] = {}
-    for side in (check.lhs, check.rhs):
-        for fid in leaf_refs(side, form.formulas):
+    for ref in check.lhs.refs() + check.rhs.refs():
+        for fid in leaves.get(ref, (ref,)):
             f = form.by_id.get(fid)
             value = values.get(fid)
-            if (f is not None and f.is_input and f.kind is Kind.AMOUNT and isinstance(value, (int, float))
-                    and not isinstance(value, bool) and abs(value) >= SMALLEST):
+            if (f is None or not f.is_input or f.kind is not Kind.AMOUNT or not isinstance(value, (int, float))
+                    or isinstance(value, bool) or abs(value) < SMALLEST):
+                continue
+            if abs(abs(diff) - abs(value) * (1 - 1 / YUAN_PER_WAN)) <= max(1.0, abs(value) * 1e-6):
                 out.setdefault(fid, None)
     return list(out)
 
@@ -65,8 +86,9 @@ def _scaled(form: Form, values: Mapping[str, object], fid: str) -> dict[str, obj
     (the others kept as they are, e.g. a sub-total a Word report states without its rows)."""
     trial = dict(values)
     trial[fid] = float(values[fid]) / YUAN_PER_WAN  # type: ignore[arg-type]
-    kept = {d: values.get(d) for d, expr in form.formulas.items() if fid not in leaf_refs(expr, form.formulas)}
-    trial.update(evaluate_all(form.formulas, trial, {d: v for d, v in kept.items() if isinstance(v, (int, float))}))
+    kept = {d: v for d, leaves in _leaves(form).items() if fid not in leaves
+            and isinstance(v := values.get(d), (int, float))}
+    trial.update(evaluate_all(form.formulas, trial, kept))
     return trial
 
 
