@@ -7,7 +7,8 @@ while a side is empty, XT610 live), before the two were merged; test_forms.py co
 built from the default pack against it. Issue 23 wrote it again from the default pack when the
 rule families changed the rule instances and added the policy settings (fields, sheets and
 concepts were checked unchanged against the earlier snapshot first), and again when a blank 其中
-block became an XT108 instance.
+block became an XT108 instance, and once more when XT608 and XT615 became counts (their kind
+``number`` → ``count``; every other part checked unchanged against the earlier snapshot first).
 """
 
 from __future__ import annotations

@@ -250,6 +250,23 @@ RULES: dict[str, Rule] = {
                       "precision it is stated)."),
         ),
         _rule(
+            "XT107", W, "Amount apparently typed in 元",
+            "{label} ({where}) is {value}, in a form whose amounts are in 万元; divided by 10,000 it is {scaled}, "
+            "which agrees with {other_label} ({other}): the figure seems to have been typed in 元.",
+            "Enter the amount in 万元 ({scaled}), as the form's unit says; if {value} 万元 is right, correct "
+            "{other_label} instead.",
+            "Finds an amount that makes a relation of the form fail (one figure stated twice, a total and its parts, a "
+            "project's budget flow) and makes it hold, at the precision the figures are stated, once it is divided by "
+            "10,000 — the figure was typed in 元 where the form asks for 万元. Only equalities count as evidence, and the "
+            "other side must state a figure; a large figure with nothing to compare it with is not reported. The "
+            "relation's own finding (XT301, XT201 …) stays; this one says where the difference comes from.",
+            "Units copy figures from accounts kept in 元; one such figure in a 万元 form is ten thousand times too large "
+            "and throws out every total, rate and comparison it enters. A size threshold cannot tell it from a large "
+            "budget; a second statement of the same quantity can.",
+            "附件3 全年执行数 24,502,100.00, while the report's section 六 states 实际单位年度总支出 2,450.21 万元.",
+            live=False,
+        ),
+        _rule(
             "XT108", W, "Breakdown missing",
             "{name}: the breakdown rows ({rows}) are all empty, while {other_label} states {other}.",
             "Fill in the breakdown rows ({rows}), or explain why the figure has none.",
@@ -599,6 +616,23 @@ RULES: dict[str, Rule] = {
             "A score below the rule is not 自评得分虚高, but it departs from the published rule and needs a reason.",
             "满意度: target 90, actual 85, weight 10 → 9.44, but 7 is stated.",
             source=N_("财预〔2020〕10号 第十六条 and the 预算管理一体化 scoring rule set."),
+        ),
+        _rule(
+            "XT617", E, "Self-evaluation table not found",
+            "The report has no {sheet} (自评表) that could be read: {detail}. Its figures and scores were not checked.",
+            "Attach {sheet} to the report as a Word table in the form's layout (its header words such as 年度资金总额 "
+            "and 绩效指标 kept), not as a picture or a scan; if it is attached, check that its heading reads “{sheet}”.",
+            "Looks for the self-evaluation table (附件3, or the project pack's 自评表) among the tables of a Word report, "
+            "by its heading and its header words. When none is found this is said once, and the rules that would add up "
+            "or score an absent table (weights that do not add up to 100, empty required entries of the table, an "
+            "undefined execution rate, too few 三级指标) stay quiet; the report's other figures are checked as usual. "
+            "A table that is there but empty or partly filled is judged by those rules as usual.",
+            "Without the table the report states no 年度资金总额, weights or scores: reporting its weights as adding up "
+            "to 0 (XT602, XT603) would point at figures the unit never wrote instead of at the missing table.",
+            "A report whose text ends after section 九 and 附件2, with no 附件3.",
+            live=False,
+            source=N_("附件3 表样 and the bureau's notice: the self-evaluation report is submitted with 附件2 基础数据表 and "
+                      "附件3 自评表; 财预〔2020〕10号 第十三、十六条 (the table holds the weights and scores)."),
         ),
         # -- plausibility ------------------------------------------------------------
         _rule(

@@ -180,6 +180,10 @@ def judge(form: Form, cfg: ScoringConfig, values: Mapping[str, object], *,
     findings = [to_finding(outcome, form, reading.values, shown=values, cfg=cfg, notes=notes)
                 for outcome in outcomes if not _prints_as_zero(outcome)]
     findings += [_not_a_figure(form, fid, values.get(fid)) for fid in reading.not_figures]
+    if outcomes:  # a failed relation that one figure in 元 explains (XT107)
+        from xltool.check.yuan import yuan_findings
+
+        findings += yuan_findings(form, outcomes, reading.values, values)
     extra = []
     if reading.unjudged:
         rows = "、".join(reading.unjudged[:5]) + ("等" if len(reading.unjudged) > 5 else "")

@@ -27,14 +27,14 @@ def N_(message: str) -> str:
 # (key, title msgid, codes by prefix or in full), in the order the report lists them.
 FAMILIES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("integrity", N_("Template integrity"), ("XT0",)),
-    ("entries", N_("Entries"), ("XT101", "XT102", "XT103", "XT104", "XT105", "XT106", "XT120")),
+    ("entries", N_("Entries"), ("XT101", "XT102", "XT103", "XT104", "XT105", "XT106", "XT107", "XT120")),
     ("totals", N_("Totals and breakdowns"), ("XT2", "XT108")),
     ("pairs", N_("One figure in several places"), ("XT3",)),
     ("flows", N_("Budget flow"), ("XT4",)),
     ("execution", N_("Execution rate"), ("XT501", "XT502")),
     ("ratios", N_("Department ratios (财预〔2013〕53号)"), ("XT503", "XT504", "XT505", "XT506", "XT507", "XT508", "XT509")),
     ("scoring", N_("Scoring"), ("XT601", "XT602", "XT603", "XT604", "XT605", "XT606", "XT607", "XT608", "XT609",
-                                 "XT610", "XT611", "XT616")),
+                                 "XT610", "XT611", "XT616", "XT617")),
     ("policy", N_("Policy checks (偏离, 得分虚高, 等级, 指标数)"), ("XT612", "XT613", "XT614", "XT615")),
     ("plausibility", N_("Plausibility"), ("XT7",)),
 )
@@ -148,15 +148,20 @@ def coverage(form: Form, cfg: ScoringConfig, checks: tuple[Check, ...], values: 
                 run.reasons.append(_("only the figures the report states are checked"))
             run.checks = run.judged = len(members)
             if missing and key == "entries":
-                run.reasons.append(_("missing sheets: {sheets}").format(
-                    sheets="、".join(form.sheet_title(s) for s in sorted(missing))))
+                sheets = "、".join(form.sheet_title(s) for s in sorted(missing))
+                run.reasons.append(_("tables the report lacks: {sheets}").format(sheets=sheets) if word
+                                   else _("missing sheets: {sheets}").format(sheets=sheets))
             out.families.append(run if run.status == "skipped" or not run.reasons else _status(run))
             continue
         run.off = [f"{c}（{switches[c][0]}）" for c in off]
         run.not_in_form = [c for c in absent if c not in off]
         if blank_sheet:
-            run.reasons.append(_("{n} rule instances read only sheets missing from the workbook ({sheets})").format(
-                n=blank_sheet, sheets="、".join(form.sheet_title(s) for s in sorted(missing))))
+            sheets = "、".join(form.sheet_title(s) for s in sorted(missing))
+            run.reasons.append(
+                _("{n} rule instances read only tables the report lacks ({sheets})").format(n=blank_sheet, sheets=sheets)
+                if word else
+                _("{n} rule instances read only sheets missing from the workbook ({sheets})").format(
+                    n=blank_sheet, sheets=sheets))
         # Instances with nothing filled (an unused list row) are counted, not reasons: only a
         # family that judged nothing at all says so.
         if members and run.judged == 0:

@@ -109,7 +109,8 @@ class Finding(Record):
     expected: float | str | None = None
     actual: float | str | None = None
     difference: float | None = None
-    kind: str = doc("how expected, actual and difference read: amount, rate, number, year", default="amount")
+    kind: str = doc("how expected, actual and difference read: amount, rate, number, year, count (whole "
+                    "entries, e.g. XT608 3 of 5)", default="amount")
     attribution: list[str] = doc("rows that account for a difference", default_factory=list)
     instance: str = doc("stable key of the rule instance within the workbook", default="")
     confidence: Confidence = doc(

@@ -271,9 +271,10 @@ def _indicator_checks(form: Form, cfg: ScoringConfig, ids: dict[str, str], where
     # score, and a direction — in its column, or stated by a target written as text.
     filled = (Count((ids["weight"], ids["score"])) + Filled(ids["target"]) + Filled(ids["actual"])
               + Or((Filled(ids["dir"]), IsText(ids["target"]))))
+    # A count of entries (5 of 5), not money: its figures and 差额 read as whole numbers.
     checks.append(_compare(form, "XT608", ids["name"], filled, "=", Const(5), applies=named,
                            fields=(ids["name"], ids["dir"], ids["target"], ids["actual"], ids["weight"], ids["score"]),
-                           **kw))
+                           **{**kw, "kind": "count"}))
     # 定性: the score must lie in the band of the judgement given as the actual value: above it is
     # 自评得分虚高 (XT606), below it the unit was stricter than the rule (XT616).
     w, s = Ref(ids["weight"]), Ref(ids["score"])

@@ -181,5 +181,5 @@ def indicator_count(form: Form, cfg: ScoringConfig) -> list[Check]:
         range(cells[0].row, cells[0].row + len(cells)))
     return [compare(
         form, "XT615", "table", CountNamed(names, "无", span), ">=", Const(minimum), rounding=False,
-        kind="number", stated=False, fields=names[:1], lhs_label="", params={"minimum": str(minimum)},
+        kind="count", stated=False, fields=names[:1], lhs_label="", params={"minimum": str(minimum)},
     )]

@@ -44,7 +44,8 @@ def values_text(finding, limit: int = 4) -> str:
 
 # How a figure of each kind (Finding.kind, CellRef.kind) shows in a cell: the same figures as
 # xltool.numbers.fmt_kind writes in text, but kept as numbers (sortable, summable).
-NUMBER_FORMATS = {"amount": "#,##0.00", "rate": "0.00%", "integer": "#,##0", "year": "0", "number": "#,##0.00##"}
+NUMBER_FORMATS = {"amount": "#,##0.00", "rate": "0.00%", "integer": "#,##0", "year": "0", "number": "#,##0.00##",
+                  "count": "0"}
 
 
 COUNT_FORMAT = "0"  # a row number or a count

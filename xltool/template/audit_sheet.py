@@ -37,6 +37,9 @@ STARTED_CELL = "J2"
 # Helper column of the 审核 sheet counting typed inputs (hidden); each cell counts a chunk
 # of input cells (COUNTA takes at most 255 arguments).
 COUNT_COLUMN, COUNT_CHUNK = "R", 200
+# How a check's two sides and 差额 (E:G) show, by the check's kind: money with two decimals
+# (the default), rates as percents, counts and filled/empty flags as whole numbers (5, not 5.00).
+AUDIT_FORMATS = {"rate": "0.00%", "count": "0", "flag": "0", "integer": "#,##0"}
 
 
 def add_audit_sheet(wb: Workbook, form: Form, cells, cfg: ScoringConfig | None = None,
@@ -91,7 +94,7 @@ def add_audit_sheet(wb: Workbook, form: Form, cells, cfg: ScoringConfig | None =
             cell.font = styles.text_font(styles.Style.LABEL)
         ws[f"D{row}"].alignment = styles.text_alignment(styles.Style.LABEL)
         for col in "EFG":
-            ws[f"{col}{row}"].number_format = "#,##0.00##" if check.kind != "rate" else "0.00%"
+            ws[f"{col}{row}"].number_format = AUDIT_FORMATS.get(check.kind, "#,##0.00##")
         for fid in check.fields:
             field = form.field(fid)
             if field.is_input:

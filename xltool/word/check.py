@@ -16,7 +16,7 @@ from xltool.check.compare import HALF_CENT
 from xltool.check.checker import judge, sort_findings
 from xltool.check.finding import CellRef, Coverage, Finding, WorkbookReport
 from xltool.form.declared import Pack
-from xltool.form.expr import Ref, evaluate_all, excel_round
+from xltool.form.expr import Ref, evaluate_all, excel_round, leaf_refs
 from xltool.form.model import Form, Kind
 from xltool.form.scoring import ScoringConfig
 from xltool.form.selfeval import build_form, config_values, default_scoring
@@ -49,13 +49,61 @@ def evaluate_covered(form: Form, cfg: ScoringConfig, ext: Extraction) -> tuple[d
     notes = {fid: ("medium", _("{label} read from the report's text ({where})").format(
         label=form.field(fid).label, where=ext.where.get(fid, "")))
         for fid in ext.from_text if fid in form.by_id and form.field(fid).numeric}
-    found, covered = judge(form, cfg, values, notes=notes, word=True, unplaced=len(ext.unplaced))
+    missing = missing_tables(form, ext)
+    found, covered = judge(form, cfg, values, notes=notes, word=True, unplaced=len(ext.unplaced),
+                           missing_sheets=missing)
     findings = [f for f in found if not (f.code == "XT103" and f.instance in NOT_IN_REPORT)]
     findings = at_whole_precision(form, ext.places, values, findings)
     findings += _precision(form, ext)
     said = {c.field_id for f in findings if f.code == "XT108" for c in f.cells}
     findings += _stated(form, ext, values, said)
+    if missing:
+        # The table is not there: said once (XT617), not as its weights adding up to 0 or its cells empty.
+        findings = [f for f in findings if not _only_missing(form, f, set(missing), ext)]
+        findings.append(_no_table(form, missing[0], ext))
     return values, [_cite(form, f, ext) for f in findings], covered
+
+
+SELF_EVALUATION = "eval"  # the form's sheet that holds the 自评表 (附件3, or a project pack's table)
+
+
+def missing_tables(form: Form, ext: Extraction) -> tuple[str, ...]:
+    """The form's sheets a Word report has no table for: the 自评表 when no table of it was read."""
+    if SELF_EVALUATION in {s.key for s in form.sheets} and not ext.tables.get(3):
+        return (SELF_EVALUATION,)
+    return ()
+
+
+def _only_missing(form: Form, finding: Finding, missing: set[str], ext: Extraction) -> bool:
+    """Whether *finding* rests only on a missing table: every figure it cites is on that sheet,
+    or a bureau setting, or computed from such figures, and the report states none of them."""
+    cited = [c.field_id for c in finding.cells if c.field_id and c.field_id in form.by_id]
+    if not cited or any(fid in ext.where for fid in cited):
+        return False
+    leaves = {leaf for fid in cited for leaf in ([fid] if fid not in form.formulas else
+                                                 leaf_refs(form.formulas[fid], form.formulas) + [fid])}
+    on_sheet = [form.field(i).sheet in missing for i in leaves if i in form.by_id]
+    return any(on_sheet) and all(form.field(i).sheet in missing or not (form.field(i).is_input or i in form.formulas)
+                                 for i in leaves if i in form.by_id)
+
+
+def _no_table(form: Form, sheet: str, ext: Extraction) -> Finding:
+    r = rule("XT617")
+    title = form.sheet_title(sheet)
+    if 3 in ext.headings:
+        detail = _("the heading {sheet} is there, but no table with the form's header words follows it (a picture "
+                   "or a scan cannot be read)").format(sheet=title)
+    else:
+        detail = _("there is no heading {sheet} and no table with the form's header words (年度资金总额, 绩效指标)"
+                   ).format(sheet=title)
+    params = {"sheet": title, "detail": detail}
+    first = next(f for f in form.inputs if f.sheet == sheet)  # where the table's figures would start
+    return Finding(
+        code="XT617", severity=r.severity, message=r.message().format(**params), fix=r.fix().format(**params),
+        cells=[CellRef(field_id=first.id, sheet=title, cell=first.cell, label=first.label,
+                       where=_("(not in the report: {sheet})").format(sheet=title), kind=first.kind.value)],
+        instance=sheet,
+    )
 
 
 def _without_parts(form: Form, ext: Extraction) -> dict[str, float]:
@@ -176,7 +224,7 @@ def _missing_breakdown(form: Form, fid: str, stated: float, parts: list[str]) ->
 def _cite(form: Form, finding: Finding, ext: Extraction) -> Finding:
     cells = []
     for c in finding.cells:
-        where = ext.where.get(c.field_id or "")
+        where = ext.where.get(c.field_id or "") or c.where  # (XT617 names the missing table itself)
         if where is None and c.field_id:
             where = _("(computed: {label})").format(label=c.label) if form.field(c.field_id).derived \
                 else _("(not stated in the report: {label})").format(label=c.label)
@@ -235,7 +283,10 @@ def across(checked: list[tuple[Path, object, WorkbookReport]]) -> None:
                     ext, _values, again = check_document(path, cfg=result.cfg, form=form.pack_ref)  # type: ignore[attr-defined]
                     report.findings, report.unplaced = again.findings, again.unplaced
                 extra = cross_findings(form, ext, result.values, Path(book_path).name)  # type: ignore[attr-defined]
-                report.findings = _sort(report.findings + extra)
+                own = report.findings
+                if SELF_EVALUATION in {s.key for s in form.sheets}:  # the workbook holds the 自评表 (附件3)
+                    own = [f for f in own if f.code != "XT617"]
+                report.findings = _sort(own + extra)
                 break  # one workbook per report: the first given for the unit
 
 

@@ -46,6 +46,8 @@ class Extraction:
     # Decimals as stated: of the percent for a rate (“86%” → 0), of the figure for an amount a table
     # cell states (“995” → 0, “89.97” → 2); a figure read from the narrative has none recorded.
     places: dict[str, int] = field(default_factory=dict)
+    tables: dict[int, int] = field(default_factory=dict)  # annex (2, 3) → how many of its tables were read
+    headings: set[int] = field(default_factory=set)  # annexes whose heading (附件2, 附件三) the report has
 
     def put(self, form: Form, fid: str, value: object, where: str) -> None:
         if value is None or value == "" or fid in self.where:
@@ -815,6 +817,7 @@ def extract(form: Form, doc: Document) -> Extraction:
             m = ANNEX.match(s)
             if m:
                 annex = "1一2二3三".index(m.group(1)) // 2 + 1
+                out.headings.add(annex)
                 continue
             if annex == 1:
                 cover += 1
@@ -834,6 +837,7 @@ def extract(form: Form, doc: Document) -> Extraction:
         tables[kind] += 1
         name = _("Annex {n}").format(n=kind) + ("" if tables[kind] == 1 else str(tables[kind]))
         (_base if kind == 2 else _eval)(form, block, name, out)
+    out.tables = tables
     in_tables = set(out.where)
     _narrative(form, narrative, out)
     out.from_text = set(out.where) - in_tables
