@@ -42,6 +42,11 @@ class CellData:
     value: object = None  # the literal, or the cached result of a formula
     formula: str | None = None  # without the leading "="
 
+    def __init__(self, value: object = None, formula: str | None = None) -> None:
+        # Written out (the record keeps it): one per cell read, the hottest record of a check.
+        self.value = value
+        self.formula = formula
+
 
 @record(frozen=False)
 class SheetData:
