@@ -226,17 +226,15 @@ def _make_init(cls: type, flds: tuple[Field, ...], positional: list[Field], froz
     factories = tuple((f.name, f.default_factory) for f in flds if f.default_factory is not MISSING)
     post_init = hasattr(cls, "__post_init__")
     qualname = f"{cls.__qualname__}.__init__"
-    # A frozen record's slots are set past its own __setattr__, as dataclasses does; the builtin
+    names = tuple(f.name for f in flds)
+    # A frozen record's fields are set past its own __setattr__, as dataclasses does; the builtin
     # setattr is the quicker where the class allows it.
     store = object.__setattr__ if frozen else setattr
 
     def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
         if len(args) == every and not kwargs:  # every field, in order: stored as given
-            if slots:
-                for _ in map(store, repeat(self), pos, args):
-                    pass
-            else:
-                self.__dict__.update(zip(pos, args))
+            for _ in map(store, repeat(self), pos, args):
+                pass
             if post_init:
                 self.__post_init__()
             return
@@ -256,11 +254,11 @@ def _make_init(cls: type, flds: tuple[Field, ...], positional: list[Field], froz
                     values[name] = factory()
             if len(values) != n:
                 raise _call_error(qualname, flds, positional, args, kwargs)
-        if slots:
-            for _ in map(store, repeat(self), values, values.values()):
-                pass
-        else:
-            self.__dict__.update(values)
+        # Attribute by attribute, in the fields' order, never through the instance's __dict__:
+        # Python 3.11 keeps an instance's attributes inline (quick to read) until its __dict__ is
+        # asked for.
+        for _ in map(store, repeat(self), names, map(values.__getitem__, names)):
+            pass
         if post_init:
             self.__post_init__()
 
