@@ -3,7 +3,6 @@ rich and prints, byte for byte, what the Typer path prints; anything unusual sti
 
 from __future__ import annotations
 
-import dataclasses
 import io
 import json
 import os
@@ -15,6 +14,8 @@ from pathlib import Path
 
 import pytest
 from helpers import COMMITTED_FILLED, ROOT, scratch
+
+from xltool import record
 
 LIBRARIES = ("typer", "click", "rich")  # the check path's own imports: tests/test_light_check_path.py
 
@@ -159,10 +160,10 @@ def _mutated(report, rnd: random.Random):
 
     findings = []
     for f in report.findings[: rnd.randint(1, len(report.findings))]:
-        findings.append(dataclasses.replace(
+        findings.append(record.replace(
             f, message=text(6) or "m", fix=text(4), attribution=[text(3) for _ in range(rnd.randint(0, 2))],
             code=rnd.choice(["XT301", "XT0101", "X", "XT301" * rnd.randint(1, 6)])))
-    return dataclasses.replace(report, findings=findings, unit=rnd.choice(["株洲市芦淞区机关事务服务中心", "单位 [x]", ""]))
+    return record.replace(report, findings=findings, unit=rnd.choice(["株洲市芦淞区机关事务服务中心", "单位 [x]", ""]))
 
 
 def test_the_plain_table_is_rich_s_table_to_the_byte(monkeypatch):

@@ -39,7 +39,9 @@ def measure(fmt: int, commit: str) -> dict:
     print(f"measuring format {fmt} with {Path(xltool.__file__).parent}", file=sys.stderr)
     params = list(inspect.signature(meta._fingerprint).parameters)
     with_pack = params[0] == "form_id"
-    keys = [f.name for f in dataclasses.fields(meta.TemplateMeta)]
+    # A record (xltool.record) in this code, a dataclass in earlier versions'.
+    declared = getattr(meta.TemplateMeta, "__record_fields__", None) or dataclasses.fields(meta.TemplateMeta)
+    keys = [f.name for f in declared]
     mixed = "unit_name" in inspect.signature(meta.fingerprint).parameters
     if with_pack:
         from xltool.form.registry import available

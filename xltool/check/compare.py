@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 
 from xltool.check.blanks import all_of, at_precision, numeric_leaves, stated as stated_expr
 from xltool.check.catalogue import rule
@@ -11,6 +10,7 @@ from xltool.check.rule import Check, Rule
 from xltool.form.expr import Count, Expr, Ref
 from xltool.form.model import Form
 from xltool.form.scoring import ScoringConfig
+from xltool.record import replace
 
 HALF_CENT = 0.005
 

@@ -1,6 +1,6 @@
 """Findings: what a rule reports. Plain data that renders as a table, JSON or xlsx.
 
-Stdlib dataclasses, not pydantic models: every check builds them and the check path should not
+Records (xltool.record), not pydantic models: every check builds them and the check path should not
 pay pydantic's import and class building (issue 20). ``to_dict``/``from_dict`` are the JSON
 shape (the same as ``check-workbook --format json``, the history database and worker messages).
 """
@@ -8,11 +8,11 @@ shape (the same as ``check-workbook --format json``, the history database and wo
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field, fields
 from enum import Enum
 from typing import Any, Literal
 
 from xltool.plaindata import plain
+from xltool.record import field, fields, record
 
 Confidence = Literal["high", "medium", "low"]
 
@@ -43,7 +43,7 @@ def _figure(value: object) -> float | str | None:
 
 
 class Record:
-    """Serialisation shared by the findings' dataclasses: to and from the JSON shape."""
+    """Serialisation shared by the findings' records: to and from the JSON shape."""
 
     __slots__ = ()
 
@@ -76,7 +76,7 @@ def dumps(data: object, indent: int | None = None) -> str:
     return json.dumps(data, ensure_ascii=False, indent=indent, separators=None if indent else (",", ":"))
 
 
-@dataclass(slots=True, kw_only=True)
+@record(frozen=False, slots=True, kw_only=True)
 class CellRef(Record):
     """One figure involved in a finding: where it is and what it holds."""
 
@@ -99,7 +99,7 @@ class CellRef(Record):
         return fmt_kind(self.kind, self.value)
 
 
-@dataclass(slots=True, kw_only=True)
+@record(frozen=False, slots=True, kw_only=True)
 class Finding(Record):
     code: str = doc("stable rule code, e.g. XT101")
     severity: Severity
@@ -162,7 +162,7 @@ class Finding(Record):
         return fmt_kind(self.kind, self.actual)
 
 
-@dataclass(slots=True, kw_only=True)
+@record(frozen=False, slots=True, kw_only=True)
 class FamilyRun(Record):
     family: str = doc("family key: integrity, entries, totals, pairs, flows, execution, ratios, "
                       "scoring, policy, plausibility")
@@ -184,7 +184,7 @@ class FamilyRun(Record):
             raise ValueError(f"status: {self.status!r}")
 
 
-@dataclass(slots=True, kw_only=True)
+@record(frozen=False, slots=True, kw_only=True)
 class Coverage(Record):
     families: list[FamilyRun] = field(default_factory=list)
     notes: list[str] = doc("what else was not judged, and why (Chinese)", default_factory=list)
@@ -200,7 +200,7 @@ class Coverage(Record):
 _PLAIN = ("unit", "unit_code", "contact_name")
 
 
-@dataclass(slots=True, kw_only=True, weakref_slot=True)  # the audit tests follow reports by weak reference
+@record(frozen=False, slots=True, kw_only=True, weakref_slot=True)  # the audit tests follow reports by weak reference
 class WorkbookReport(Record):
     """The result of checking one workbook: identity facts plus findings."""
 

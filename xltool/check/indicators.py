@@ -11,7 +11,6 @@ the findings that rest on it can say how sure they are. Nothing unreadable becom
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 
 from xltool.form.measure import Measure, judgement_of, normal_text, parse_measure
 from xltool.form.model import Form
@@ -19,12 +18,13 @@ from xltool.form.scoring import ScoringConfig
 from xltool.form.selfeval import indicator_ids
 from xltool.i18n import _
 from xltool.numbers import fmt_number
+from xltool.record import field, record
 
 DIRECTIONS = ("≥", "≤", "=", "定性")
 QUALITATIVE = "定性"
 
 
-@dataclass
+@record(frozen=False)
 class Reading:
     values: Mapping[str, object]  # the values the rules judge (the input itself when nothing changed)
     notes: dict[str, tuple[str, str]] = field(default_factory=dict)  # field id → (confidence, how it was read)

@@ -14,7 +14,6 @@ report's coverage says so (xltool.check.coverage).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 
 from xltool.check.blanks import all_of, first_stated, numeric_leaves, stated, statements
 from xltool.check.catalogue import rule
@@ -26,11 +25,12 @@ from xltool.form.expr import (
 from xltool.form.model import Form
 from xltool.form.scoring import ScoringConfig, threshold
 from xltool.form.selfeval import indicator_ids
+from xltool.record import record
 
 GRADE_FIELD = "eval_grade"
 
 
-@dataclass(frozen=True)
+@record
 class Execution:
     """全年预算数, 全年执行数 and 执行率 as the figures that are there give them."""
 

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
 from xltool.check.finding import Severity
 from xltool.form.expr import Expr, PyCompiler
+from xltool.record import field, record
 
 EPS = 1e-6  # the slack of the Excel rendering (Excel compares binary floats)
 # Python compares in decimal: each side is a sum of figures stated to at most a few decimals,
@@ -22,7 +22,7 @@ EPS = 1e-6  # the slack of the Excel rendering (Excel compares binary floats)
 _PLACES = Decimal("1e-9")
 
 
-@dataclass(frozen=True)
+@record
 class Rule:
     code: str
     severity: Severity
@@ -36,7 +36,7 @@ class Rule:
     source: Callable[[], str] = lambda: ""  # the clause or published text the rule comes from
 
 
-@dataclass(frozen=True)  # compiled and cached by identity (see _sides, evaluate_many): never changed
+@record  # compiled and cached by identity (see _sides, evaluate_many): never changed
 class Check:
     rule: Rule
     instance: str
@@ -59,7 +59,7 @@ class Check:
         return f"{self.rule.code}:{self.instance}"
 
 
-@dataclass(frozen=True)
+@record
 class Outcome:
     check: Check
     lhs: float

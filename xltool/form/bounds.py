@@ -18,12 +18,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 from xltool.i18n import _
+from xltool.record import record
 
 
-@dataclass(frozen=True)
+@record
 class PackLimits:
     file_bytes: int = 1_000_000  # a pack file (the shipped example is 30 KB)
     bureau_files: int = 200  # pack files read from the bureau's folder

@@ -5,7 +5,6 @@ turns a pack and a year into the Form) is imported only when a form is laid out.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field as dfield
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -14,13 +13,14 @@ from xltool.form.pack import (
 )
 from xltool.form.scoring import ScoringConfig, validate_scoring
 from xltool.i18n import _
+from xltool.record import field as dfield, record
 
 if TYPE_CHECKING:
     from xltool.form.model import Form
     from xltool.form.packfile import PackFile
 
 
-@dataclass
+@record(frozen=False)
 class Pack:
     """A pack: its declaration (merged with its base when it extends one). ``file`` is the
     declaration validated; a shipped pack (ours, checked by the tests) is validated when first

@@ -16,9 +16,10 @@ from __future__ import annotations
 import math
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, fields
 from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
+
+from xltool.record import fields, record
 
 Values = Mapping[str, object]
 CellOf = Callable[[str], str]
@@ -40,7 +41,7 @@ def _fmt_const(value: float) -> str:
 
 
 class Expr:
-    """Base class; subclasses are frozen dataclasses."""
+    """Base class; subclasses are frozen records."""
 
     def evaluate(self, values: Values) -> float | None:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -84,7 +85,7 @@ def wrap(value: Expr | float) -> Expr:
     return value if isinstance(value, Expr) else Const(float(value))
 
 
-@dataclass(frozen=True)
+@record
 class Ref(Expr):
     id: str
 
@@ -104,7 +105,7 @@ class Ref(Expr):
         return 1
 
 
-@dataclass(frozen=True)
+@record
 class Const(Expr):
     value: float
 
@@ -118,7 +119,7 @@ class Const(Expr):
         return 0
 
 
-@dataclass(frozen=True)
+@record
 class Sum(Expr):
     items: tuple[Expr, ...]
 
@@ -139,7 +140,7 @@ def total(ids: Iterable[str]) -> Sum:
     return Sum(tuple(Ref(i) for i in ids))
 
 
-@dataclass(frozen=True)
+@record
 class Sub(Expr):
     left: Expr
     right: Expr
@@ -154,7 +155,7 @@ class Sub(Expr):
         return f"({self.left.to_excel(cell_of)}-{self.right.to_excel(cell_of)})"
 
 
-@dataclass(frozen=True)
+@record
 class Mul(Expr):
     left: Expr
     right: Expr
@@ -172,7 +173,7 @@ class Mul(Expr):
         return f"({self.left.to_excel(cell_of)}*{self.right.to_excel(cell_of)})"
 
 
-@dataclass(frozen=True)
+@record
 class Div(Expr):
     """a / b; undefined (None, or "" in Excel) when b is blank or zero."""
 
@@ -193,7 +194,7 @@ class Div(Expr):
         return f'IF(N({den})=0,"",{num}/{den})'
 
 
-@dataclass(frozen=True)
+@record
 class Round(Expr):
     inner: Expr
     digits: int = 2
@@ -209,7 +210,7 @@ class Round(Expr):
         return f"ROUND({self.inner.to_excel(cell_of)},{self.digits})"
 
 
-@dataclass(frozen=True)
+@record
 class Min(Expr):
     items: tuple[Expr, ...]
 
@@ -224,7 +225,7 @@ class Min(Expr):
         return "MIN(" + ",".join(i.to_excel(cell_of) for i in self.items) + ")"
 
 
-@dataclass(frozen=True)
+@record
 class Max(Expr):
     items: tuple[Expr, ...]
 
@@ -248,7 +249,7 @@ _OPS = {
 }
 
 
-@dataclass(frozen=True)
+@record
 class Cmp(Expr):
     """A comparison yielding 1.0 or 0.0 (TRUE/FALSE inside Excel's IF)."""
 
@@ -267,7 +268,7 @@ class Cmp(Expr):
         return f"({self.left.to_excel(cell_of)}{self.op}{self.right.to_excel(cell_of)})"
 
 
-@dataclass(frozen=True)
+@record
 class TextIs(Expr):
     """1.0 when a text field holds exactly ``text`` (after trimming)."""
 
@@ -286,7 +287,7 @@ class TextIs(Expr):
         return [self.id]
 
 
-@dataclass(frozen=True)
+@record
 class Filled(Expr):
     """1.0 when a field holds anything (a number or non-blank text)."""
 
@@ -303,7 +304,7 @@ class Filled(Expr):
         return [self.id]
 
 
-@dataclass(frozen=True)
+@record
 class IsText(Expr):
     """1.0 when a field holds text rather than a number (Excel's ISTEXT)."""
 
@@ -320,7 +321,7 @@ class IsText(Expr):
         return [self.id]
 
 
-@dataclass(frozen=True)
+@record
 class CountNamed(Expr):
     """How many of the fields hold a name other than ``skip`` (e.g. 三级指标 not written 无).
 
@@ -352,7 +353,7 @@ class CountNamed(Expr):
         return list(dict.fromkeys(self.ids))
 
 
-@dataclass(frozen=True)
+@record
 class Count(Expr):
     """How many of the fields hold a number (Excel's COUNT)."""
 
@@ -368,7 +369,7 @@ class Count(Expr):
         return list(dict.fromkeys(self.ids))
 
 
-@dataclass(frozen=True)
+@record
 class If(Expr):
     cond: Expr
     then: Expr
@@ -388,7 +389,7 @@ class If(Expr):
         return max(self.then.terms(), self.other.terms())
 
 
-@dataclass(frozen=True)
+@record
 class And(Expr):
     items: tuple[Expr, ...]
 
@@ -402,7 +403,7 @@ class And(Expr):
         return "AND(" + ",".join(i.to_excel(cell_of) for i in self.items) + ")"
 
 
-@dataclass(frozen=True)
+@record
 class Or(Expr):
     items: tuple[Expr, ...]
 
@@ -416,7 +417,7 @@ class Or(Expr):
         return "OR(" + ",".join(i.to_excel(cell_of) for i in self.items) + ")"
 
 
-@dataclass(frozen=True)
+@record
 class Abs(Expr):
     inner: Expr
 
@@ -431,7 +432,7 @@ class Abs(Expr):
         return f"ABS({self.inner.to_excel(cell_of)})"
 
 
-@dataclass(frozen=True)
+@record
 class Copy(Expr):
     """The raw content of another field, text included (footer fields, unit name)."""
 

@@ -21,10 +21,10 @@ from __future__ import annotations
 import fnmatch
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
 from xltool.form.bounds import LIMITS
 from xltool.form.expr import Abs, Const, Copy, Expr, Max, Min, Ref, Round, Sum
+from xltool.record import record
 
 MAX_NESTING = LIMITS.formula_depth  # brackets, function calls and leading minus signs, one inside another
 MAX_TREE = 2 * LIMITS.formula_depth  # nodes on the longest path of the built expression
@@ -42,7 +42,7 @@ class FormulaError(ValueError):
         self.position = position
 
 
-@dataclass
+@record(frozen=False)
 class _Tok:
     kind: str  # num / name / op / end
     text: str

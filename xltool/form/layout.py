@@ -10,7 +10,6 @@ fields without cycles, cells that do not overlap, and indicator rows the rules c
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field as dfield, fields as dfields
 from typing import TYPE_CHECKING
 
 from xltool.form.address import column_index, column_letters
@@ -21,6 +20,7 @@ from xltool.form.model import Field, Form, Kind, Role, Sheet, Style, Text
 from xltool.form.pack import PackError, Problem, describe_loc
 from xltool.form.scoring import ScoringConfig, Weights
 from xltool.i18n import _
+from xltool.record import field as dfield, fields as dfields, record
 
 if TYPE_CHECKING:
     from xltool.form.declared import Pack
@@ -71,7 +71,7 @@ class _Fmt(dict):
         raise KeyError(key)
 
 
-@dataclass
+@record(frozen=False)
 class _Pending:
     kw: dict
     formula: str | None
@@ -79,7 +79,7 @@ class _Pending:
     place: str
 
 
-@dataclass
+@record(frozen=False)
 class _Layout:
     pack: Pack
     year: int

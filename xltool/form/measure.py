@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+
+from xltool.record import record
 
 # Comparator words before the figure, longest first, and the direction each states.
 _PREFIX = (
@@ -29,7 +30,7 @@ _DATE = re.compile(r"^(?:\d{1,2}(?:月|日|号)|(?:19|20)\d\d年度?)$")
 _INSTRUCTION = re.compile(r"^(请|例[:：如]|如[:：]|注[:：])|填写|填报|下拉选择")
 
 
-@dataclass(frozen=True)
+@record
 class Measure:
     text: str  # as written (NFKC, trimmed)
     op: str | None = None  # ≥ ≤ = > < when the text states one

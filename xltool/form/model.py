@@ -6,7 +6,6 @@ This is the single declaration the template writer, the reader, the checker, the
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field as dfield, fields, replace
 from enum import Enum
 from functools import cached_property
 from typing import Any
@@ -14,6 +13,7 @@ from typing import Any
 from xltool.form.address import column_index, split_cell
 from xltool.form.expr import Expr
 from xltool.plaindata import plain
+from xltool.record import field as dfield, fields, record, replace
 
 
 class Kind(str, Enum):
@@ -32,7 +32,7 @@ class Role(str, Enum):
     CONFIG = "config"  # set by the bureau in the template (weights, identity), locked
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(slots=True, kw_only=True)
 class Field:
     id: str
     label: str
@@ -98,7 +98,7 @@ class Style(str, Enum):
     SECTION = "section"
 
 
-@dataclass(slots=True, kw_only=True)
+@record(frozen=False, slots=True, kw_only=True)
 class Text:
     """A static cell: a label, a header, a note. ``merge_to`` spans a merged range."""
 
@@ -116,7 +116,7 @@ class Text:
         return {f.name: plain(getattr(self, f.name), finite=False) for f in fields(self)}
 
 
-@dataclass(slots=True, kw_only=True)
+@record(frozen=False, slots=True, kw_only=True)
 class Sheet:
     key: str
     title: str
@@ -136,7 +136,7 @@ class Sheet:
         return {f.name: plain(getattr(self, f.name), finite=False) for f in fields(self)}
 
 
-@dataclass(kw_only=True)
+@record(frozen=False, kw_only=True)
 class Form:
     """Not slotted: its cached properties live in the instance's __dict__."""
 

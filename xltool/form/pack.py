@@ -12,15 +12,14 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from xltool.i18n import _
+from xltool.record import record
 
 if TYPE_CHECKING:
     from xltool.form.packfile import PackFile
-
 
 
 _MODELS = ("CellDecl", "ValuesDecl", "RowDecl", "ColumnDecl", "SheetDecl", "IndicatorDecl", "PackInfo", "PackFile")
@@ -38,7 +37,7 @@ def __getattr__(name: str):
 
 # -- errors --------------------------------------------------------------------------------
 
-@dataclass(frozen=True)
+@record
 class Problem:
     place: str  # where, in words
     line: int | None

@@ -19,7 +19,6 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -27,6 +26,7 @@ from xltool.form.declared import Pack, parse
 from xltool.form.pack import PackError, Problem, read_data, read_pack_text
 from xltool.i18n import _
 from xltool.plaintext import plain
+from xltool.record import record
 
 SHIPPED_DIR = Path(__file__).with_name("packs")
 DEFAULT_FORM = "example"
@@ -58,7 +58,7 @@ class UnknownVersion(UnknownForm):
         ).format(id=form_id, version=version, known=known))
 
 
-@dataclass(frozen=True)
+@record
 class Entry:
     id: str
     version: str
@@ -70,7 +70,7 @@ class Entry:
         return f"{self.id}@{self.version}"
 
 
-@dataclass(frozen=True)
+@record
 class Broken:
     """A file in the bureau's folder that is not a usable pack, and why."""
 

@@ -4,19 +4,19 @@ Defaults follow the example report (10/40/20/10/20) and the widely deployed 一�
 performance module described in domain.md. A region overrides them with a TOML file
 (``--rules-config``); see ``scoring_default.toml`` for every key.
 
-The settings are stdlib dataclasses: every check holds them, and settings equal to the defaults
+The settings are records (xltool.record): every check holds them, and settings equal to the defaults
 (the common case) need no validation. Whatever a file, a pack or a workbook states is validated
-by pydantic (``validate_scoring``), which reads these same dataclasses and is imported only then.
+by pydantic (``validate_scoring``), which reads these same records and is imported only then.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Union
 
 from xltool.plaindata import plain
+from xltool.record import field, fields, record
 
 DEFAULT_FILE = Path(__file__).with_name("scoring_default.toml")
 
@@ -56,7 +56,7 @@ _COERCE = {
 class _Settings:
     """Coercion, comparison-safe serialisation and the stated keys shared by the settings' tables."""
 
-    __pydantic_config__ = {"extra": "forbid"}  # read by pydantic when it validates the dataclass
+    __pydantic_config__ = {"extra": "forbid"}  # read by pydantic when it validates the settings
 
     def __post_init__(self) -> None:
         for f in fields(self):  # type: ignore[arg-type]
@@ -104,10 +104,10 @@ class _Settings:
         return new
 
 
-from dataclasses import MISSING as _MISSING  # noqa: E402
+from xltool.record import MISSING as _MISSING  # noqa: E402
 
 
-@dataclass(kw_only=True)
+@record(frozen=False, kw_only=True)
 class Weights(_Settings):
     execution: float = 10.0
     output: float = 40.0
@@ -116,7 +116,7 @@ class Weights(_Settings):
     cost: float = 20.0
 
 
-@dataclass(kw_only=True)
+@record(frozen=False, kw_only=True)
 class ExecutionScoring(_Settings):
     """得分 for 预算执行率: ``linear`` = 分值 × 执行率 capped at 分值, or ``thresholds``."""
 
@@ -126,7 +126,7 @@ class ExecutionScoring(_Settings):
         default_factory=lambda: [(1.0, 1.0), (0.9, 0.9), (0.8, 0.8), (0.6, 0.6), (0.0, 0.0)])
 
 
-@dataclass(kw_only=True)
+@record(frozen=False, kw_only=True)
 class IndicatorScoring(_Settings):
     # 定性 bands: share of the weight allowed for each judgement.
     qualitative: dict[str, tuple[float, float]] = field(default_factory=lambda: {
@@ -147,7 +147,7 @@ class IndicatorScoring(_Settings):
     })
 
 
-@dataclass(kw_only=True)
+@record(frozen=False, kw_only=True)
 class Caps(_Settings):
     """Optional cap of the 总分 by 执行率: (minimum rate, maximum total), highest first."""
 
@@ -156,7 +156,7 @@ class Caps(_Settings):
         default_factory=lambda: [(0.8, 100.0), (0.7, 89.0), (0.6, 79.0), (0.5, 69.0), (0.0, 59.0)])
 
 
-@dataclass(kw_only=True)
+@record(frozen=False, kw_only=True)
 class Plausibility(_Settings):
     """Thresholds of the 需要说明 checks on year-over-year and budget-vs-final changes."""
 
@@ -165,7 +165,7 @@ class Plausibility(_Settings):
     income_gap_ratio: float = 0.2
 
 
-@dataclass(kw_only=True)
+@record(frozen=False, kw_only=True)
 class Ratios(_Settings):
     """Thresholds of the 财预〔2013〕53号 附件2 department ratios (XT503–XT509), each recomputed
     from the figures the form holds; a threshold of false (None by default) turns its rule off."""
@@ -179,7 +179,7 @@ class Ratios(_Settings):
     sgjf_control_max: Threshold = None  # XT509 三公经费控制率 (off: XT708 reports each item)
 
 
-@dataclass(kw_only=True)
+@record(frozen=False, kw_only=True)
 class Policy(_Settings):
     """Reviewers' checks from the policy texts (XT612–XT616); see scoring_default.toml."""
 
@@ -195,7 +195,7 @@ class Policy(_Settings):
     ratios: Ratios = field(default_factory=Ratios)
 
 
-@dataclass(kw_only=True)
+@record(frozen=False, kw_only=True)
 class ScoringConfig(_Settings):
     region: str = "默认（示例报告口径）"
     weights: Weights = field(default_factory=Weights)
@@ -222,7 +222,7 @@ def _states_defaults(data: object, table: _Settings) -> bool:
     if not isinstance(data, dict):
         return False
     for key, value in data.items():
-        if not isinstance(key, str) or key not in table.__dataclass_fields__:  # type: ignore[attr-defined]
+        if not isinstance(key, str) or key not in table.__record_names__:
             return False
         current = getattr(table, key)
         if isinstance(current, _Settings):
@@ -253,17 +253,19 @@ def _adapter(cls: type):
     if cls not in _ADAPTERS:
         from typing import Annotated
 
-        from pydantic import AfterValidator, Field, StrictBool, TypeAdapter
+        from pydantic import AfterValidator, Field, StrictBool
+
+        from xltool.record import type_adapter
 
         g = globals()
         g["Threshold"] = Annotated[Union[float, StrictBool, None], AfterValidator(_off_only)]
         g["Method"] = Annotated[str, Field(pattern="^(linear|thresholds)$")]
         g["BelowRule"] = Annotated[str, Field(pattern="^(warning|error)$")]
-        _ADAPTERS[cls] = TypeAdapter(cls)
+        _ADAPTERS[cls] = type_adapter(cls)
     return _ADAPTERS[cls]
 
 
-# pydantic names the same faults of a dataclass otherwise than of a model; the messages
+# pydantic names the same faults of a dataclass (as it reads records) otherwise than of a model; the messages
 # (xltool.form.pack, xltool.web.errors) know the models' names.
 _AS_MODEL = {"unexpected_keyword_argument": "extra_forbidden", "dataclass_type": "model_type",
              "dataclass_exact_type": "model_type"}

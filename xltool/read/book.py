@@ -17,7 +17,6 @@ import hashlib
 import posixpath
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -28,6 +27,7 @@ from defusedxml import EntitiesForbidden, ExternalReferenceForbidden
 from defusedxml.ElementTree import fromstring
 
 from xltool.form.address import column_index, column_letters
+from xltool.record import field, record
 
 if TYPE_CHECKING:  # pragma: no cover
     from xltool.read.safety import FileFacts, Limits, Package
@@ -37,13 +37,18 @@ NS_REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
 NS_PKG_REL = "{http://schemas.openxmlformats.org/package/2006/relationships}"
 
 
-@dataclass
+@record(frozen=False)
 class CellData:
     value: object = None  # the literal, or the cached result of a formula
     formula: str | None = None  # without the leading "="
 
+    def __init__(self, value: object = None, formula: str | None = None) -> None:
+        # Written out (the record keeps it): one per cell read, the hottest record of a check.
+        self.value = value
+        self.formula = formula
 
-@dataclass
+
+@record(frozen=False)
 class SheetData:
     title: str
     state: str = "visible"
@@ -61,7 +66,7 @@ class SheetData:
         return self.cells.get(ref) or CellData()
 
 
-@dataclass
+@record(frozen=False)
 class Book:
     sheets: dict[str, SheetData]
     names: dict[str, str] | None = None  # defined name → reference text; None: unknown

@@ -167,7 +167,7 @@ def _pack_stamp(guide: SheetData | None) -> str | None:
 
 def _meta_from_layout(sheets: dict[str, SheetData]) -> SheetData:
     """A stand-in meta sheet, or NotOurWorkbook with the reason in plain words."""
-    from dataclasses import fields
+    from xltool.record import fields
 
     from xltool.form.scoring import ScoringConfig, Weights
     from xltool.form.selfeval import TEMPLATE_ID, VERSION, build_form

@@ -9,7 +9,6 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
-from dataclasses import dataclass, field
 from functools import lru_cache
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -30,6 +29,7 @@ from xltool.read.formulas import norm_formula
 from xltool.read.integrity import check_integrity
 from xltool.read.safety import Limits, UnreadableWorkbook
 from xltool.plaintext import plain
+from xltool.record import field, record
 from xltool.template.meta import FORMAT, META_SHEET, TemplateMeta, read_meta, seal
 
 HELPER_SHEETS = {META_SHEET, "_xltool_lists"}
@@ -49,7 +49,7 @@ class NotOurWorkbook(UnreadableWorkbook):
         return (type(self), (self.message, self.reason, self.detail, self.path))
 
 
-@dataclass
+@record(frozen=False)
 class ReadResult:
     form: Form
     meta: TemplateMeta
@@ -93,7 +93,7 @@ def _ref_value(value: object) -> object:
     return value if isinstance(value, (float, str)) or value is None else str(value)
 
 
-@dataclass(frozen=True)
+@record
 class Provenance:
     """What the hidden sheet proves about the template: see template/legacy.py for formats 1–5."""
 
@@ -195,7 +195,7 @@ def _norm_text_cached(text: object) -> str:
     return re.sub(r"\s+", "", unicodedata.normalize("NFKC", str(text or "")))
 
 
-@dataclass(frozen=True)
+@record
 class _FormPlan:
     """What read_book compares every workbook against, computed once per form."""
 

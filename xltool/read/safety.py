@@ -28,7 +28,6 @@ import warnings
 import zipfile
 import zlib
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path, PurePosixPath
@@ -36,6 +35,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from xltool.form.address import column_index, column_letters
 from xltool.i18n import _
+from xltool.record import field, record
 
 if TYPE_CHECKING:  # pragma: no cover
     from openpyxl.workbook.workbook import Workbook
@@ -110,7 +110,7 @@ class UnreadableWorkbook(Exception):
         return (type(self), (self.reason, self.message, self.detail, self.path))
 
 
-@dataclass(frozen=True)
+@record
 class Limits:
     """Bounds applied before any parser runs (``inspect``), or by the streaming reader as it
     parses (``open_package``: cells it reads, elements of workbook.xml and the shared strings).
@@ -136,7 +136,7 @@ class Limits:
     allow_macros: bool = True  # xlsm is read (macros never run) and noted
 
 
-@dataclass(frozen=True)
+@record
 class SheetFacts:
     part: str  # zip entry name, e.g. "xl/worksheets/sheet1.xml"
     title: str | None  # the tab name, when workbook.xml names it
@@ -147,7 +147,7 @@ class SheetFacts:
     expanded_cells: int = 0  # cells covered by merged ranges and hyperlink ranges
 
 
-@dataclass(frozen=True)
+@record
 class FileFacts:
     path: str
     size: int
@@ -1093,7 +1093,7 @@ class _PartScan:
                           max(self.max_row, self.rows), self.max_col, self.expanded)
 
 
-@dataclass
+@record(frozen=False)
 class _Package:
     """What the container checks learned about a zip that claims to be a workbook."""
 

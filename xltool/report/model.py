@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 from xltool.check.finding import Record, WorkbookReport, doc
+from xltool.record import field, fields, record
 
 
-@dataclass(slots=True, kw_only=True)
+@record(frozen=False, slots=True, kw_only=True)
 class Unreadable(Record):
     path: str
     reason: str = doc("machine-readable reason, e.g. legacy_xls, encrypted, not_ours")
     message: str = doc("Chinese sentence for the person who sent the file")
 
 
-@dataclass(slots=True, kw_only=True)
+@record(frozen=False, slots=True, kw_only=True)
 class CheckOutput(Record):
     """What one run of check-workbook found, for every file it was given."""
 
@@ -40,10 +40,8 @@ class CheckOutput(Record):
 
 
 def json_schema() -> dict[str, Any]:
-    """The JSON schema of :class:`CheckOutput` (pydantic reads the dataclasses; imported only here),
+    """The JSON schema of :class:`CheckOutput` (pydantic reads the records; imported only here),
     with each field's description from its ``doc``."""
-    import dataclasses
-
     from pydantic import TypeAdapter
 
     from xltool.check import finding
@@ -58,7 +56,7 @@ def json_schema() -> dict[str, Any]:
         part.pop("description", None)  # the dataclass's generated signature is no description
         if cls.__doc__ and not cls.__doc__.startswith(f"{name}("):
             part["description"] = cls.__doc__.strip()
-        for f in dataclasses.fields(cls):
+        for f in fields(cls):
             if "description" in f.metadata and f.name in part.get("properties", {}):
                 part["properties"][f.name]["description"] = f.metadata["description"]
     return schema

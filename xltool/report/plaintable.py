@@ -12,16 +12,16 @@ the table then. tests/test_light_cli.py compares the two on generated reports an
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from math import ceil
 
 from xltool.console import cell_width, plain_markup
 from xltool.linebreak import break_lines
+from xltool.record import record
 
 _TOKEN = re.compile(r"[-+−]?[0-9A-Za-z_.,:%!/]+|\S")  # terminal.Wrapped's measure
 
 
-@dataclass(frozen=True)
+@record
 class Column:
     header: str
     no_wrap: bool = False

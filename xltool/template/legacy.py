@@ -21,9 +21,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+
+from xltool.record import record
 
 TABLE = Path(__file__).with_name("legacy_formats.json")
 GENUINE, EDITED, UNPROVABLE = "genuine", "edited", "unprovable"
@@ -32,7 +33,7 @@ GENUINE, EDITED, UNPROVABLE = "genuine", "edited", "unprovable"
 UNHASHED_TAIL = ("submit_code",)
 
 
-@dataclass(frozen=True)
+@record
 class Verdict:
     status: str  # GENUINE / EDITED / UNPROVABLE
     format: int | None  # the format recognised (GENUINE), else the newest whose rows fit (or None)

@@ -18,9 +18,8 @@ import json
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
-from dataclasses import dataclass, fields
-
 from xltool import __version__
+from xltool.record import fields, record
 
 if TYPE_CHECKING:
     from openpyxl.workbook.workbook import Workbook
@@ -29,7 +28,7 @@ META_SHEET = "_xltool_meta"
 FORMAT = 6  # the template format this xltool writes; 1–5 are earlier versions' (legacy.py)
 
 
-@dataclass(kw_only=True)
+@record(frozen=False, kw_only=True)
 class TemplateMeta:
     template_id: str
     version: str
@@ -103,6 +102,6 @@ def read_meta(rows: dict[str, object]) -> TemplateMeta:
     if (all(k in data for k in _REQUIRED) and all(type(v) is str for k, v in data.items() if k != "year")
             and ((type(year) is str and year.isascii() and year.isdigit() and len(year) < 10) or type(year) is int)):
         return TemplateMeta(**{**data, "year": int(year)})  # type: ignore[arg-type]
-    from pydantic import TypeAdapter
+    from xltool.record import type_adapter
 
-    return TypeAdapter(TemplateMeta).validate_python(data)
+    return type_adapter(TemplateMeta).validate_python(data)
