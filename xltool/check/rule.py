@@ -270,12 +270,12 @@ _CODES: dict[str, object] = {}  # source digest → code object, in this process
 
 def _code(source: str):
     """The compiled *source*: from this process, the on-disk cache, or compiled (and stored)."""
-    import hashlib
     from importlib.util import MAGIC_NUMBER
 
     from xltool import cache
+    from xltool.digests import sha256
 
-    digest = hashlib.sha256(MAGIC_NUMBER + source.encode("utf-8")).hexdigest()[:40]
+    digest = sha256(MAGIC_NUMBER + source.encode("utf-8")).hexdigest()[:40]
     code = _CODES.get(digest)
     if code is not None:
         return code

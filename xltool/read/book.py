@@ -13,7 +13,6 @@ and the shared strings), which is why it needs no cell-counting scan in front of
 
 from __future__ import annotations
 
-import hashlib
 import posixpath
 import re
 from collections.abc import Callable
@@ -27,6 +26,7 @@ from xml.etree.ElementTree import ParseError
 from defusedxml import EntitiesForbidden, ExternalReferenceForbidden
 from defusedxml.ElementTree import fromstring
 
+from xltool.digests import blake2b
 from xltool.form.address import column_index, column_letters
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -369,7 +369,7 @@ class _SheetHandler:
         close = data.find(b">")  # data starts with sheetData's end tag (it had cells)
         tail = memoryview(data)[close + 1:] if close >= 0 else b""
         prefix = self.first[: self.first_child]
-        digest = hashlib.sha256(len(prefix).to_bytes(8, "little"))
+        digest = blake2b(len(prefix).to_bytes(8, "little"))
         digest.update(prefix)
         digest.update(tail)
         key = digest.digest()
@@ -730,7 +730,7 @@ def _memoised(package: Package, path: str, handler, counter: _Counted, cache: di
         _feed_part(package, path, handler, b"".join(got), False)
         raise
     data = b"".join(got)
-    key = hashlib.sha256(data).digest()
+    key = blake2b(data).digest()
     hit = cache.get(key)
     if hit is not None:
         counter.elements += hit[0]

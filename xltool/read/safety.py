@@ -18,7 +18,6 @@ anything else for a bad file, and all work is bounded by ``Limits``.
 from __future__ import annotations
 
 import codecs
-import hashlib
 import io
 import os
 import re
@@ -34,6 +33,7 @@ from functools import lru_cache
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from xltool.digests import sha256
 from xltool.form.address import column_index, column_letters
 from xltool.i18n import _
 
@@ -1277,7 +1277,7 @@ def _facts(path: str, data: bytes, pkg: _Package, sheets: tuple[SheetFacts, ...]
     return FileFacts(
         path=path,
         size=len(data),
-        sha256=hashlib.sha256(data).hexdigest(),
+        sha256=sha256(data).hexdigest(),
         kind=pkg.kind,
         entries=tuple(i.filename for i in pkg.infos),
         uncompressed_size=pkg.total,

@@ -13,7 +13,6 @@ legacy.py recognises them with the hashes those versions wrote.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
@@ -21,6 +20,7 @@ from typing import TYPE_CHECKING
 from dataclasses import dataclass, fields
 
 from xltool import __version__
+from xltool.digests import sha256
 
 if TYPE_CHECKING:
     from openpyxl.workbook.workbook import Workbook
@@ -67,7 +67,7 @@ def seal(rows: dict[str, object]) -> str:
     """The fingerprint of a format-6 meta sheet: every row but the fingerprint's, as stored."""
     items = [[str(k), "" if v is None else str(v)] for k, v in rows.items() if k != "fingerprint"]
     blob = json.dumps(["xltool-meta", FORMAT, items], ensure_ascii=False).encode("utf-8")
-    return hashlib.sha256(blob).hexdigest()
+    return sha256(blob).hexdigest()
 
 
 def meta_rows(meta: TemplateMeta) -> dict[str, str]:
