@@ -84,6 +84,32 @@ def store(name: str, value) -> None:
     write(name, data)
 
 
+_CODES: dict[str, object] = {}  # source digest → code object, in this process
+
+
+def code(source: str, filename: str, folder: str = "code"):
+    """*source* compiled (SyntaxError as ``compile`` raises it): from this process, the entry kept
+    under a digest of the source and of the interpreter's bytecode version in *folder*, or
+    compiled (and kept). Only source xltool wrote from its own declarations is compiled here."""
+    from importlib.util import MAGIC_NUMBER
+
+    from xltool.digests import sha256
+
+    digest = sha256(MAGIC_NUMBER + filename.encode("utf-8") + b"\0" + source.encode("utf-8")).hexdigest()[:40]
+    found = _CODES.get(digest)
+    if found is not None:
+        return found
+    name = f"{folder}/{digest}.code"
+    found = load(name)
+    if not (hasattr(found, "co_code") and found.co_filename == filename):  # absent, damaged or foreign
+        found = compile(source, filename, "exec")
+        store(name, found)
+    if len(_CODES) > 16:
+        _CODES.clear()
+    _CODES[digest] = found
+    return found
+
+
 def writable() -> bool:
     """Whether entries can be stored at all (values costly to write out are not, otherwise)."""
     folder = cache_dir()
