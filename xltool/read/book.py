@@ -423,8 +423,10 @@ class _SheetHandler:
             self._memo_tail(data)
             return
         for m in _DVS_RE.finditer(data):
-            block = data[m.start():]
-            end = _DVS_END_RE.search(block)
+            # The block's end: the element closed where it starts, else its end tag (searched
+            # from there in *data* itself, not in a copy of the rest of it).
+            start = m.start()
+            end = _DVS_EMPTY_RE.match(data, start) or _DVS_END_RE.search(data, start)
             if end is None:
                 break
             handler = _BlockHandler()
@@ -436,7 +438,7 @@ class _SheetHandler:
             parser.CharacterDataHandler = handler.chars
             parser.buffer_text = True
             try:
-                parser.Parse(block[: end.end()], True)
+                parser.Parse(data[start:end.end()], True)
             except ExpatError as exc:
                 raise ParseError(exc) from None
             self.sheet.validations.extend(handler.found)
@@ -518,7 +520,8 @@ class _SheetHandler:
 _T_CF = f"{_M}conditionalFormatting"
 _TAILS: dict[bytes, tuple[tuple[str, ...], tuple[tuple[str, str], ...], bool | None]] = {}  # see _memo_tail
 _DVS_RE = re.compile(rb"<(?:[A-Za-z_][\w.\-]{0,64}:)?dataValidations[\s>/]")
-_DVS_END_RE = re.compile(rb"</(?:[A-Za-z_][\w.\-]{0,64}:)?dataValidations\s*>|\A<[^<>]*/>")
+_DVS_END_RE = re.compile(rb"</(?:[A-Za-z_][\w.\-]{0,64}:)?dataValidations\s*>")
+_DVS_EMPTY_RE = re.compile(rb"<[^<>]*/>")  # a block that is one empty element, where it starts
 
 
 class _BlockHandler:
