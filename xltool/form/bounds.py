@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from xltool.i18n import _
+from xltool.lazyre import lazy_compile
 
 
 @dataclass(frozen=True)
@@ -51,7 +52,7 @@ LIMITS = PackLimits()
 
 
 # What the nesting count skips (strings and comments, where brackets mean nothing) or counts.
-_TOKENS = re.compile(r'"""(?:\\.|[^\\])*?"""|\'\'\'.*?\'\'\'|"(?:\\.|[^"\\\n])*"|\'[^\'\n]*\'|#[^\n]*|[\[\]{}]',
+_TOKENS = lazy_compile(r'"""(?:\\.|[^\\])*?"""|\'\'\'.*?\'\'\'|"(?:\\.|[^"\\\n])*"|\'[^\'\n]*\'|#[^\n]*|[\[\]{}]',
                      re.S)
 
 

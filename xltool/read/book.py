@@ -28,6 +28,7 @@ from defusedxml.ElementTree import fromstring
 
 from xltool.digests import blake2b
 from xltool.form.address import column_index, column_letters
+from xltool.lazyre import lazy_compile
 
 if TYPE_CHECKING:  # pragma: no cover
     from xltool.read.safety import FileFacts, Limits, Package
@@ -78,7 +79,7 @@ class Book:
 
 # -- direct XML ---------------------------------------------------------------------
 
-_CELL_RE = re.compile(r"^([A-Z]+)(\d+)$")
+_CELL_RE = lazy_compile(r"^([A-Z]+)(\d+)$")
 
 
 def _rels(package: Package, part: str) -> dict[str, str]:
