@@ -21,14 +21,16 @@ VALUES = {"fin_exp": 10.0, "fin_exp_basic": 4.0, "fin_exp_project": 5.0, "eval_e
 @pytest.fixture()
 def fresh(tmp_path, monkeypatch):
     """An empty cache folder and nothing remembered in this process."""
+    from xltool import cache
     from xltool.check import rule, stored
-    from xltool.form import derived
+    from xltool.form import derived, expr
 
     def forget():
         derived._MEMO.clear()
         stored._SETS.clear()
         rule._BATCHES.clear()
-        rule._CODES.clear()
+        cache._CODES.clear()
+        expr._COMPILED.clear()
 
     monkeypatch.setenv("XLTOOL_CACHE_DIR", str(tmp_path / "cache"))
     forget()
@@ -190,3 +192,64 @@ def test_a_compiled_catalogue_looked_up_lazily_answers_as_gettext(tmp_path):
     swapped[a:a + 8], swapped[b:b + 8] = data[b:b + 8], data[a:a + 8]
     odd = i18n._Catalog(io.BytesIO(bytes(swapped)))
     assert type(odd._catalog) is dict and count > 2
+
+
+def test_a_forms_derived_figures_compile_once_and_load_from_the_cache(fresh, monkeypatch):
+    """The derived figures of a form are compiled as one module kept in the cache: another
+    process loads the code; a damaged, truncated or foreign entry is compiled afresh; every
+    way gives the values the expressions themselves compute."""
+    from xltool import cache as disk
+    from xltool.form import expr
+    from xltool.form.selfeval import build_form
+
+    cache, forget = fresh
+    formulas = build_form(2023).formulas
+    by_tree = {}
+    for fid in expr._evaluation_order(formulas):  # the trees walked, one by one
+        by_tree[fid] = formulas[fid].evaluate({**VALUES, **by_tree})
+    assert expr.evaluate_all(formulas, VALUES) == by_tree
+    (entry,) = (cache / "code").glob("*.code")
+    forget()
+    monkeypatch.setattr(disk, "compile", lambda *a, **k: pytest.fail("compiled again"), raising=False)
+    assert expr.evaluate_all(formulas, VALUES) == by_tree
+    monkeypatch.undo()
+    good = entry.read_bytes()
+    foreign = compile("def _f0(v):\n    return 1.0\n", "<elsewhere>", "exec")
+    for bad in (good[: len(good) // 2], good[:-1] + bytes([good[-1] ^ 1]), b"", b"xltc2" + b"\0" * 40):
+        entry.write_bytes(bad)
+        forget()
+        assert expr.evaluate_all(formulas, VALUES) == by_tree
+    # A code object that is not this source's (another file name), under this source's name.
+    forget()
+    disk.store(f"code/{entry.stem}", foreign)
+    assert expr.evaluate_all(formulas, VALUES) == by_tree
+
+
+def test_digests_are_sha256_without_openssl():
+    import hashlib
+
+    from xltool import digests
+
+    for data in (b"", b"abc", bytes(range(256)) * 5000):
+        assert digests.sha256(data).hexdigest() == hashlib.sha256(data).hexdigest()
+    h = digests.sha256(b"a")
+    h.update(b"bc")
+    assert h.digest() == hashlib.sha256(b"abc").digest()
+    assert digests.blake2b(b"abc", digest_size=16).digest() == hashlib.blake2b(b"abc", digest_size=16).digest()
+
+
+def test_the_check_imports_no_openssl(tmp_path):
+    """hashlib loads OpenSSL, milliseconds of every start: a check from the cache needs none of it."""
+    env = dict(os.environ, XLTOOL_CACHE_DIR=str(tmp_path / "cache"), XLTOOL_LANG="zh_CN", PYTHONPATH=str(ROOT))
+    code = ("import sys, io, contextlib\n"
+            "sys.argv = ['xltool', 'check-workbook', sys.argv[1]]\n"
+            "from xltool.cli import main\n"
+            "try:\n"
+            "    with contextlib.redirect_stdout(io.StringIO()):\n"
+            "        main()\n"
+            "except SystemExit:\n"
+            "    pass\n"
+            "print(sorted({'hashlib', '_hashlib'} & set(sys.modules)))\n")
+    for _ in range(2):  # the first fills the cache (laying the form out may load it)
+        done = subprocess.run([sys.executable, "-c", code, str(EXAMPLE)], capture_output=True, text=True, env=env)
+    assert done.stdout.strip().splitlines()[-1] == "[]", done.stderr

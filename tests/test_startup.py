@@ -260,6 +260,7 @@ def test_writing_a_template_stores_its_digest(own_cache, tmp_path):
 # -- rules compiled once ------------------------------------------------------------------------
 
 def test_a_rule_set_compiles_once_and_loads_from_the_cache(own_cache, monkeypatch):
+    from xltool import cache
     from xltool.check import rule
     from xltool.check.instances import build_checks
     from xltool.form.scoring import ScoringConfig
@@ -267,7 +268,7 @@ def test_a_rule_set_compiles_once_and_loads_from_the_cache(own_cache, monkeypatc
     checks = build_checks(2023, ScoringConfig())
     values = {"fin_exp": 10.0, "fin_exp_basic": 4.0, "fin_exp_project": 5.0}
     rule._BATCHES.clear()
-    rule._CODES.clear()
+    cache._CODES.clear()
     expected = [(o.check.key, o.rule.code, o.lhs, o.rhs) for c in checks if (o := rule.evaluate(c, values))]
     assert expected
     first = rule.evaluate_many(checks, values)
@@ -278,8 +279,8 @@ def test_a_rule_set_compiles_once_and_loads_from_the_cache(own_cache, monkeypatc
     assert list((own_cache / "rules").glob("*.code"))
     # Another process (empty memory): the code object comes from the cache, nothing is compiled.
     rule._BATCHES.clear()
-    rule._CODES.clear()
-    monkeypatch.setattr(rule, "compile", lambda *a, **k: pytest.fail("compiled again"), raising=False)
+    cache._CODES.clear()
+    monkeypatch.setattr(cache, "compile", lambda *a, **k: pytest.fail("compiled again"), raising=False)
     again = rule.evaluate_many(checks, values)
     assert [(o.check.key, o.rule.code, o.lhs, o.rhs) for o in again] == expected
 
@@ -288,6 +289,7 @@ def test_a_rule_set_named_by_its_key_loads_without_being_written_again(own_cache
     """The checker names the rule set (pack, year, settings, code): code and constants are stored
     together, so a later process neither writes the source nor compiles it; a damaged entry is
     compiled afresh."""
+    from xltool import cache
     from xltool.check import rule
     from xltool.check.checker import run_checks
     from xltool.form.scoring import ScoringConfig
@@ -301,7 +303,7 @@ def test_a_rule_set_named_by_its_key_loads_without_being_written_again(own_cache
     stored = list((own_cache / "rules").glob("*.batch"))
     assert len(stored) == 1
     rule._BATCHES.clear()
-    rule._CODES.clear()
+    cache._CODES.clear()
     monkeypatch.setattr(rule, "_sides_source", lambda *a: pytest.fail("the source was written again"))
     assert [(f.code, f.instance, f.message) for f in run_checks(form, cfg, values)] == first
     monkeypatch.undo()

@@ -10,7 +10,6 @@ the value is derived again: reading and writing never fail.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import sys
 from functools import lru_cache
@@ -32,7 +31,9 @@ def cache_dir() -> Path | None:
         return None
 
 
-_MAGIC = b"xltc1"  # every entry: this, the first 16 bytes of the SHA-256 of the data, the data
+# Every entry: this, a 16-byte BLAKE2b of the data, the data. BLAKE2b because its module is
+# built in (hashlib's OpenSSL costs a check's process milliseconds to import: xltool.digests).
+_MAGIC = b"xltc2"
 
 
 def read(name: str) -> bytes | None:
@@ -48,10 +49,14 @@ def read(name: str) -> bytes | None:
     head = len(_MAGIC) + 16
     if not blob.startswith(_MAGIC) or len(blob) < head:
         return None
-    from hashlib import sha256
-
     data = blob[head:]
-    return data if sha256(data).digest()[:16] == blob[len(_MAGIC):head] else None
+    return data if _check(data) == blob[len(_MAGIC):head] else None
+
+
+def _check(data: bytes) -> bytes:
+    from xltool.digests import blake2b
+
+    return blake2b(data, digest_size=16).digest()
 
 
 def load(name: str):
@@ -79,6 +84,32 @@ def store(name: str, value) -> None:
     write(name, data)
 
 
+_CODES: dict[str, object] = {}  # source digest → code object, in this process
+
+
+def code(source: str, filename: str, folder: str = "code"):
+    """*source* compiled (SyntaxError as ``compile`` raises it): from this process, the entry kept
+    under a digest of the source and of the interpreter's bytecode version in *folder*, or
+    compiled (and kept). Only source xltool wrote from its own declarations is compiled here."""
+    from importlib.util import MAGIC_NUMBER
+
+    from xltool.digests import sha256
+
+    digest = sha256(MAGIC_NUMBER + filename.encode("utf-8") + b"\0" + source.encode("utf-8")).hexdigest()[:40]
+    found = _CODES.get(digest)
+    if found is not None:
+        return found
+    name = f"{folder}/{digest}.code"
+    found = load(name)
+    if not (hasattr(found, "co_code") and found.co_filename == filename):  # absent, damaged or foreign
+        found = compile(source, filename, "exec")
+        store(name, found)
+    if len(_CODES) > 16:
+        _CODES.clear()
+    _CODES[digest] = found
+    return found
+
+
 def writable() -> bool:
     """Whether entries can be stored at all (values costly to write out are not, otherwise)."""
     folder = cache_dir()
@@ -100,9 +131,7 @@ def write(name: str, data: bytes) -> None:
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        from hashlib import sha256
-
-        tmp.write_bytes(_MAGIC + sha256(data).digest()[:16] + data)
+        tmp.write_bytes(_MAGIC + _check(data) + data)
         os.replace(tmp, target)
     except (OSError, ValueError):
         try:
@@ -126,7 +155,9 @@ def code_stamp() -> str:
 def files_stamp(paths, seed: bytes = b"") -> str:
     """A digest of *paths*' names, sizes and modification times (a file gone is left out): it
     changes when any of them is edited, without reading them."""
-    h = hashlib.sha256(seed)
+    from xltool.digests import blake2b
+
+    h = blake2b(seed, digest_size=32)
     for path in paths:
         try:
             st = os.stat(path)

@@ -11,7 +11,6 @@ files present, and otherwise the catalogue is compiled once into the user cache
 
 from __future__ import annotations
 
-import hashlib
 import io
 from pathlib import Path
 
@@ -24,7 +23,9 @@ def po_files(folder: Path) -> list[Path]:
 
 def sources_digest(files: list[Path]) -> str:
     """A digest of the .po files' names and contents: what a compiled catalogue must match."""
-    h = hashlib.sha256()
+    from xltool.digests import sha256
+
+    h = sha256()
     for path in files:
         data = path.read_bytes()
         h.update(path.name.encode("utf-8") + b"\0" + str(len(data)).encode() + b"\0" + data)

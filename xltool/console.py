@@ -92,8 +92,11 @@ def cell_width(text: str) -> int | None:
     if text.isascii():
         return len(text) if text.isprintable() else None
     total = 0
+    known = _WIDTHS.get  # a character seen before: one lookup, not a call per character
     for ch in text:
-        width = _char_width(ch)
+        width = known(ch, 0)
+        if width == 0:
+            width = _char_width(ch)
         if width is None:
             return None
         total += width

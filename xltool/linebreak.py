@@ -19,20 +19,28 @@ _TOKEN = re.compile(
 
 def cells(text: str) -> int:
     """Width in terminal cells / spreadsheet character units: CJK and full-width count two."""
+    if text.isascii():
+        return len(text)
     return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)
 
 
 def break_lines(text: str, width: float, measure: Callable[[str], float] = cells, indent: str = "") -> list[str]:
     """*text* as lines no wider than *width* (a single token wider than that keeps its own line)."""
     lines: list[str] = []
+    # ``cells`` adds up character by character: the line's width is kept as it grows rather
+    # than measured again for every token (another measure is asked for the whole line).
+    additive = measure is cells
+    start = measure(indent)
     for paragraph in text.split("\n"):
-        line = indent
+        line, used = indent, start
         for token in _TOKEN.findall(paragraph):
-            if measure(line) + measure(token) > width and line.strip():
+            size = measure(token)
+            if (used if additive else measure(line)) + size > width and line.strip():
                 lines.append(line.rstrip())
-                line = indent
+                line, used = indent, start
                 if token.isspace():
                     continue
             line += token
+            used += size
         lines.append(line.rstrip())
     return lines

@@ -12,9 +12,11 @@ import re
 import unicodedata
 from decimal import Decimal, InvalidOperation
 
+from xltool.lazyre import lazy_compile
+
 # “150万” in a 万元 column is 150 万元 (a published Hubei table prints its amounts so): 万 is read as 万元.
 _UNITS = ("万元", "万", "个月", "元", "人", "个", "次", "平方米", "㎡", "分", "年", "月", "天", "%", "％")
-_SPACES = re.compile(r"[\s\u3000]+")
+_SPACES = lazy_compile(r"[\s\u3000]+")
 
 
 def _absurd(value: float) -> bool:

@@ -16,12 +16,14 @@ import re
 import unicodedata
 from pathlib import Path
 
+from xltool.lazyre import lazy_compile
+
 # Bidirectional controls (embeddings, overrides, isolates, marks): they reorder what a
 # person sees, so a name or subject could read differently from what it is.
 BIDI_CONTROLS = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c"
 _BIDI = re.compile(f"[{BIDI_CONTROLS}]")
 # C0/C1 controls, line/paragraph separators, and what Windows forbids in a name.
-_UNSAFE = re.compile(r'[\x00-\x1f\x7f-\x9f\u2028\u2029/\\:*?"<>|]')
+_UNSAFE = lazy_compile(r'[\x00-\x1f\x7f-\x9f\u2028\u2029/\\:*?"<>|]')
 _RESERVED = {"CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$",
              *(f"COM{i}" for i in "123456789¹²³"), *(f"LPT{i}" for i in "123456789¹²³")}
 MAX_COMPONENT = 80  # characters: leaves room for a folder and a suffix under Windows' 260

@@ -225,11 +225,10 @@ def run_checks(form: Form, cfg: ScoringConfig, values: Mapping[str, object],
 
 def _rules_key(form: Form, cfg: ScoringConfig) -> str:
     """What ``build_checks`` built the rule set from: the form's key (pack, year, code) and the settings."""
-    import hashlib
-
+    from xltool.digests import sha256
     from xltool.form.derived import form_key
 
-    return hashlib.sha256(f"{form_key(form)}\0{cfg.to_json()}".encode("utf-8")).hexdigest()[:40]
+    return sha256(f"{form_key(form)}\0{cfg.to_json()}".encode("utf-8")).hexdigest()[:40]
 
 
 def check_result(result: ReadResult) -> list[Finding]:

@@ -265,29 +265,11 @@ def _sides_source(c: PyCompiler, check: Check, name: str) -> str:
     return f"def {name}(v):\n" + "".join(f"    {line}\n" for line in lines)
 
 
-_CODES: dict[str, object] = {}  # source digest → code object, in this process
-
-
 def _code(source: str):
     """The compiled *source*: from this process, the on-disk cache, or compiled (and stored)."""
-    import hashlib
-    from importlib.util import MAGIC_NUMBER
-
     from xltool import cache
 
-    digest = hashlib.sha256(MAGIC_NUMBER + source.encode("utf-8")).hexdigest()[:40]
-    code = _CODES.get(digest)
-    if code is not None:
-        return code
-    name = f"rules/{digest}.code"
-    code = cache.load(name)
-    if not hasattr(code, "co_code"):
-        code = compile(source, "<xltool rules>", "exec")
-        cache.store(name, code)
-    if len(_CODES) > 16:
-        _CODES.clear()
-    _CODES[digest] = code
-    return code
+    return cache.code(source, "<xltool rules>", "rules")
 
 
 # Each check compiles once into one Python function (see xltool.form.expr.compiled) that

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import re
+from xltool.lazyre import lazy_compile
 
-_CELL = re.compile(r"^([A-Z]{1,3})(\d+)$")
+_CELL = lazy_compile(r"^([A-Z]{1,3})(\d+)$")
 
 
 def split_cell(cell: str) -> tuple[str, int]:

@@ -20,6 +20,7 @@ import re
 from collections.abc import Iterator
 
 from xltool.i18n import _
+from xltool.lazyre import lazy_compile
 from xltool.record import record
 
 
@@ -51,7 +52,7 @@ LIMITS = PackLimits()
 
 
 # What the nesting count skips (strings and comments, where brackets mean nothing) or counts.
-_TOKENS = re.compile(r'"""(?:\\.|[^\\])*?"""|\'\'\'.*?\'\'\'|"(?:\\.|[^"\\\n])*"|\'[^\'\n]*\'|#[^\n]*|[\[\]{}]',
+_TOKENS = lazy_compile(r'"""(?:\\.|[^\\])*?"""|\'\'\'.*?\'\'\'|"(?:\\.|[^"\\\n])*"|\'[^\'\n]*\'|#[^\n]*|[\[\]{}]',
                      re.S)
 
 

@@ -11,12 +11,12 @@ are stored; nothing a workbook says.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from functools import lru_cache
 
 from xltool import cache
 from xltool.cache import code_stamp
+from xltool.digests import sha256
 from xltool.form.model import Form
 
 
@@ -42,7 +42,7 @@ def form_key(form: Form) -> str:
 def _key(*ident) -> str:
     pack = _pack_digest(ident[1])
     blob = json.dumps([code_stamp(), *ident, pack], ensure_ascii=False).encode("utf-8")
-    return hashlib.sha256(blob).hexdigest()[:40]
+    return sha256(blob).hexdigest()[:40]
 
 
 _MEMO: dict[tuple[str, str], object] = {}  # this process's loads and stores
@@ -80,7 +80,7 @@ def _form_name(pack_ref: str, pack_digest: str, year: int, cfg_json: str) -> str
 
     blob = json.dumps([code_stamp(), "form", current_locale(), pack_ref, pack_digest, year, cfg_json],
                       ensure_ascii=False).encode("utf-8")
-    return f"forms/{hashlib.sha256(blob).hexdigest()[:40]}.form"
+    return f"forms/{sha256(blob).hexdigest()[:40]}.form"
 
 
 def load_form(pack_ref: str, pack_digest: str, year: int, cfg_json: str) -> Form | None:

@@ -472,6 +472,7 @@ def evaluate_all(formulas: Mapping[str, Expr], inputs: Values,
     values: dict[str, object] = dict(inputs)
     done: dict[str, float | None] = {}
     fixed = fixed or {}
+    compile_all(formulas.values())
     for field_id in _evaluation_order(formulas):
         value = fixed[field_id] if field_id in fixed else compiled(formulas[field_id])(values)
         done[field_id] = values[field_id] = value
@@ -542,10 +543,41 @@ def compiled(expr: Expr) -> Callable[[Values], object]:
         fn = compiler.function(compiler.expr(expr))
     except (SyntaxError, RecursionError, MemoryError, ValueError):  # absurdly deep trees
         fn = expr.evaluate
+    _remember(expr, fn)
+    return fn
+
+
+def _remember(expr: Expr, fn: Callable[[Values], object]) -> None:
     if len(_COMPILED) > 100_000:
         _COMPILED.clear()
     _COMPILED[id(expr)] = (expr, fn)  # holding expr keeps its id from being reused
-    return fn
+
+
+def compile_all(exprs: Iterable[Expr]) -> None:
+    """``compiled`` for every expression of *exprs* at once: one module whose code object is kept
+    in the on-disk cache (``xltool.cache.code``), so a process does not compile a form's derived
+    figures again (writing the source is a small part of compiling it). An expression that
+    cannot be written is left to ``compiled``."""
+    compiler, bodies = PyCompiler(), []
+    for e in exprs:
+        hit = _COMPILED.get(id(e))
+        if hit is not None and hit[0] is e:
+            continue
+        try:
+            bodies.append((e, compiler.expr(e)))
+        except (RecursionError, MemoryError, ValueError):  # absurdly deep trees: ``compiled`` decides
+            continue
+    if len(bodies) < 2:
+        return
+    from xltool import cache
+
+    source = "".join(f"def _f{n}(v):\n    return {body}\n" for n, (_e, body) in enumerate(bodies))
+    try:
+        exec(cache.code(source, "<xltool formulas>"), compiler.namespace)  # noqa: S102 - our own source
+    except (SyntaxError, RecursionError, MemoryError, ValueError):  # one too deep: each compiled alone
+        return
+    for n, (e, _body) in enumerate(bodies):
+        _remember(e, compiler.namespace[f"_f{n}"])
 
 
 def _mul(a: float | None, b: float | None) -> float | None:
@@ -681,7 +713,7 @@ def leaf_refs(expr: Expr, formulas: Mapping[str, Expr]) -> list[str]:
 __all__ = [
     "Expr", "Ref", "Const", "Sum", "Sub", "Mul", "Div", "Round", "Min", "Max",
     "Cmp", "Count", "CountNamed", "IsText", "TextIs", "Filled", "If", "And", "Or", "Abs", "Copy",
-    "total", "wrap", "excel_round", "evaluate_all", "leaf_refs", "compiled", "PyCompiler",
+    "total", "wrap", "excel_round", "evaluate_all", "leaf_refs", "compiled", "compile_all", "PyCompiler",
 ]
 
 

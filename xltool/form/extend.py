@@ -33,11 +33,11 @@ the place of the extension that put it there, so problems name the extension's l
 from __future__ import annotations
 
 import copy
-import re
 
 from xltool.i18n import _
+from xltool.lazyre import lazy_compile
 
-REF = re.compile(r"^([a-z][a-z0-9-]{1,40})@(\d+(?:\.\d+)*)$")
+REF = lazy_compile(r"^([a-z][a-z0-9-]{1,40})@(\d+(?:\.\d+)*)$")
 _SHEET_KEYS = ("title", "widths", "landscape", "columns")
 _ANCHORS = ("at", "replace", "before", "after")
 

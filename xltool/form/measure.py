@@ -13,6 +13,8 @@ import unicodedata
 
 from xltool.record import record
 
+from xltool.lazyre import lazy_compile
+
 # Comparator words before the figure, longest first, and the direction each states.
 _PREFIX = (
     ("大于等于", "≥"), ("不低于", "≥"), ("不少于", "≥"), ("不小于", "≥"), ("至少", "≥"), ("≥", "≥"), (">=", "≥"),
@@ -22,12 +24,12 @@ _PREFIX = (
 )
 # … and after it: 50个以上, 90万元以内.
 _SUFFIX = (("以上", "≥"), ("及以上", "≥"), ("以内", "≤"), ("以下", "≤"), ("及以下", "≤"))
-_NUMBER = re.compile(r"[-+]?\d+(?:,\d{3})*(?:\.\d+)?|[-+]?\.\d+")
+_NUMBER = lazy_compile(r"[-+]?\d+(?:,\d{3})*(?:\.\d+)?|[-+]?\.\d+")
 _SPACES = re.compile(r"[\s\u3000]+")
 # A month or day (6月, 15号), or a year (2023年, 2023年度): a date. 6个月, 15天, 3年 are durations.
-_DATE = re.compile(r"^(?:\d{1,2}(?:月|日|号)|(?:19|20)\d\d年度?)$")
+_DATE = lazy_compile(r"^(?:\d{1,2}(?:月|日|号)|(?:19|20)\d\d年度?)$")
 # Instruction text left in a cell: not a value at all.
-_INSTRUCTION = re.compile(r"^(请|例[:：如]|如[:：]|注[:：])|填写|填报|下拉选择")
+_INSTRUCTION = lazy_compile(r"^(请|例[:：如]|如[:：]|注[:：])|填写|填报|下拉选择")
 
 
 @record

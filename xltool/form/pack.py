@@ -182,11 +182,10 @@ def read_data(text: str, path: str = "") -> dict:
 
 
 def _data_name(text: str) -> str:
-    import hashlib
-
     from xltool.cache import code_stamp
+    from xltool.digests import sha256
 
-    digest = hashlib.sha256(f"{code_stamp()}\0".encode() + text.encode("utf-8", "surrogatepass")).hexdigest()
+    digest = sha256(f"{code_stamp()}\0".encode() + text.encode("utf-8", "surrogatepass")).hexdigest()
     return f"packs/{digest[:40]}.data"
 
 
@@ -249,12 +248,13 @@ def digest(data: dict) -> str:
     """A digest of the pack as declared (after an extension is merged with its base): every
     key and value, whatever the layout of the file; the name and description do not count.
     A template records it, so a pack version edited in place is noticed, never used silently."""
-    import hashlib
     import json
+
+    from xltool.digests import sha256
 
     info = {k: v for k, v in (data.get("pack") or {}).items() if k not in ("name", "description", "extends")}
     blob = json.dumps({**data, "pack": info}, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+    return sha256(blob.encode("utf-8")).hexdigest()
 
 
 def read_pack_text(path: Path) -> str:

@@ -25,14 +25,15 @@ from pathlib import Path
 from xltool.form.declared import Pack, parse
 from xltool.form.pack import PackError, Problem, read_data, read_pack_text
 from xltool.i18n import _
+from xltool.lazyre import lazy_compile
 from xltool.plaintext import plain
 from xltool.record import record
 
 SHIPPED_DIR = Path(__file__).with_name("packs")
 DEFAULT_FORM = "example"
 ENV_DIR = "XLTOOL_FORMS_DIR"
-_ID = re.compile(r"^[a-z][a-z0-9-]{1,40}$")
-_VERSION = re.compile(r"^\d+(?:\.\d+)*$")
+_ID = lazy_compile(r"^[a-z][a-z0-9-]{1,40}$")
+_VERSION = lazy_compile(r"^\d+(?:\.\d+)*$")
 
 
 class UnknownForm(ValueError):

@@ -13,7 +13,6 @@ and the shared strings), which is why it needs no cell-counting scan in front of
 
 from __future__ import annotations
 
-import hashlib
 import posixpath
 import re
 from collections.abc import Callable
@@ -26,7 +25,9 @@ from xml.etree.ElementTree import ParseError
 from defusedxml import EntitiesForbidden, ExternalReferenceForbidden
 from defusedxml.ElementTree import fromstring
 
+from xltool.digests import blake2b
 from xltool.form.address import column_index, column_letters
+from xltool.lazyre import lazy_compile
 from xltool.record import field, record
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -83,7 +84,7 @@ class Book:
 
 # -- direct XML ---------------------------------------------------------------------
 
-_CELL_RE = re.compile(r"^([A-Z]+)(\d+)$")
+_CELL_RE = lazy_compile(r"^([A-Z]+)(\d+)$")
 
 
 def _rels(package: Package, part: str) -> dict[str, str]:
@@ -374,7 +375,7 @@ class _SheetHandler:
         close = data.find(b">")  # data starts with sheetData's end tag (it had cells)
         tail = memoryview(data)[close + 1:] if close >= 0 else b""
         prefix = self.first[: self.first_child]
-        digest = hashlib.sha256(len(prefix).to_bytes(8, "little"))
+        digest = blake2b(len(prefix).to_bytes(8, "little"))
         digest.update(prefix)
         digest.update(tail)
         key = digest.digest()
@@ -428,8 +429,10 @@ class _SheetHandler:
             self._memo_tail(data)
             return
         for m in _DVS_RE.finditer(data):
-            block = data[m.start():]
-            end = _DVS_END_RE.search(block)
+            # The block's end: the element closed where it starts, else its end tag (searched
+            # from there in *data* itself, not in a copy of the rest of it).
+            start = m.start()
+            end = _DVS_EMPTY_RE.match(data, start) or _DVS_END_RE.search(data, start)
             if end is None:
                 break
             handler = _BlockHandler()
@@ -441,7 +444,7 @@ class _SheetHandler:
             parser.CharacterDataHandler = handler.chars
             parser.buffer_text = True
             try:
-                parser.Parse(block[: end.end()], True)
+                parser.Parse(data[start:end.end()], True)
             except ExpatError as exc:
                 raise ParseError(exc) from None
             self.sheet.validations.extend(handler.found)
@@ -523,7 +526,8 @@ class _SheetHandler:
 _T_CF = f"{_M}conditionalFormatting"
 _TAILS: dict[bytes, tuple[tuple[str, ...], tuple[tuple[str, str], ...], bool | None]] = {}  # see _memo_tail
 _DVS_RE = re.compile(rb"<(?:[A-Za-z_][\w.\-]{0,64}:)?dataValidations[\s>/]")
-_DVS_END_RE = re.compile(rb"</(?:[A-Za-z_][\w.\-]{0,64}:)?dataValidations\s*>|\A<[^<>]*/>")
+_DVS_END_RE = re.compile(rb"</(?:[A-Za-z_][\w.\-]{0,64}:)?dataValidations\s*>")
+_DVS_EMPTY_RE = re.compile(rb"<[^<>]*/>")  # a block that is one empty element, where it starts
 
 
 class _BlockHandler:
@@ -735,7 +739,7 @@ def _memoised(package: Package, path: str, handler, counter: _Counted, cache: di
         _feed_part(package, path, handler, b"".join(got), False)
         raise
     data = b"".join(got)
-    key = hashlib.sha256(data).digest()
+    key = blake2b(data).digest()
     hit = cache.get(key)
     if hit is not None:
         counter.elements += hit[0]

@@ -19,6 +19,7 @@ from xltool.check.finding import CellRef, Finding
 from xltool.form.model import Form, Role
 from xltool.i18n import _, translations
 from xltool.form.address import column_index as col_index
+from xltool.lazyre import lazy_compile
 from xltool.read.book import Book, SheetData, parse_raw
 from xltool.read.formulas import norm_formula
 from xltool.template.audit_formulas import audit_expectation, expected_formulas, formulas_digest
@@ -297,8 +298,8 @@ def _protection(form: Form, key: str, titles: dict[str, str], data: SheetData, l
 
 _CELL_F_RE = re.compile(rb'<c r="([A-Z]{1,3}\d+)"[^<>]*><f>([^<]*)</f>')
 _PROT_RE = re.compile(rb"<(?:[A-Za-z_][\w.\-]{0,64}:)?sheetProtection\b[^<>]{0,4096}?\ssheet\s*=\s*[\"'](1|true)[\"']")
-_LITERAL = re.compile(r'"([^"]*)"')
-_NUMBER = re.compile(r"(?<![A-Z_$\d.])\d+(?:\.\d*)?(?:E[+-]?\d+)?")
+_LITERAL = lazy_compile(r'"([^"]*)"')
+_NUMBER = lazy_compile(r"(?<![A-Z_$\d.])\d+(?:\.\d*)?(?:E[+-]?\d+)?")
 
 
 _ACCEPTED: set[tuple[bytes, tuple]] = set()  # (digest of its formulas, expected) seen to match

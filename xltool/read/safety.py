@@ -18,7 +18,6 @@ anything else for a bad file, and all work is bounded by ``Limits``.
 from __future__ import annotations
 
 import codecs
-import hashlib
 import io
 import os
 import re
@@ -33,8 +32,10 @@ from functools import lru_cache
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from xltool.digests import sha256
 from xltool.form.address import column_index, column_letters
 from xltool.i18n import _
+from xltool.lazyre import lazy_compile
 from xltool.record import field, record
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -772,8 +773,8 @@ def _sheet_titles(zf: zipfile.ZipFile, by_norm: dict[str, zipfile.ZipInfo], wb_p
         return {}
 
 
-_SHEETS_END = re.compile(rb"</(?:[A-Za-z_][\w.\-]{0,64}:)?sheets\s*>")
-_WORKBOOK_ROOT = re.compile(rb"<((?:[A-Za-z_][\w.\-]{0,64}:)?workbook)[\s>]")
+_SHEETS_END = lazy_compile(rb"</(?:[A-Za-z_][\w.\-]{0,64}:)?sheets\s*>")
+_WORKBOOK_ROOT = lazy_compile(rb"<((?:[A-Za-z_][\w.\-]{0,64}:)?workbook)[\s>]")
 
 
 def _sheets_fragment(blob: bytes) -> bytes:
@@ -786,8 +787,8 @@ def _sheets_fragment(blob: bytes) -> bytes:
 
 
 # Attribute spans are bounded ({0,1024}) so that a tag without a closing ">" costs linear time.
-_DIM_RE = re.compile(rb"<(?:[A-Za-z_][\w.\-]{0,64}:)?dimension\b[^<>]{0,1024}?\sref\s*=\s*[\"']([^\"']{0,64})[\"']")
-_ROOT_RE = re.compile(rb"<(?:([A-Za-z_][\w.\-]{0,64}):)?worksheet[\s/>]")
+_DIM_RE = lazy_compile(rb"<(?:[A-Za-z_][\w.\-]{0,64}:)?dimension\b[^<>]{0,1024}?\sref\s*=\s*[\"']([^\"']{0,64})[\"']")
+_ROOT_RE = lazy_compile(rb"<(?:([A-Za-z_][\w.\-]{0,64}):)?worksheet[\s/>]")
 
 
 @lru_cache(maxsize=16)
@@ -809,7 +810,7 @@ def _scan_patterns(prefix: bytes | None) -> tuple[re.Pattern[bytes], ...]:
     )
 
 
-_A1_RE = re.compile(r"^\$?([A-Za-z]{1,4})?\$?([0-9]{1,9})?$")
+_A1_RE = lazy_compile(r"^\$?([A-Za-z]{1,4})?\$?([0-9]{1,9})?$")
 
 
 def _col_index(letters: str | bytes) -> int:
@@ -887,7 +888,7 @@ def _xml_head_is_unsafe(head: bytes) -> bool:
 # UTF-16 and UTF-32 (either byte order) write it: "<!" and a letter. Comments (<!--) and CDATA
 # (<![CDATA[) do not match. Office never writes any of them; a DTD is how XXE and entity
 # expansion start, so one anywhere in a part refuses the file.
-_DECL = re.compile(
+_DECL = lazy_compile(
     rb"<![A-Za-z]"
     rb"|<\x00!\x00[A-Za-z]\x00"
     rb"|\x00<\x00!\x00[A-Za-z]"
@@ -900,7 +901,7 @@ _DECL = re.compile(
 # a cell's text refuses nothing.
 _DECL_HINT = b"DOCTYPE"
 _DECL_WIDE_HINTS = tuple("DOCTYPE".encode(enc) for enc in ("utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be"))
-_DECL_TEXT = re.compile(r"<![A-Za-z]")
+_DECL_TEXT = lazy_compile(r"<![A-Za-z]")
 _ENC_DECL = re.compile(r"""^\s*<\?xml[^>]*?\bencoding\s*=\s*["']([A-Za-z0-9._:-]{1,40})["']""")
 _BOMS = ((b"\x00\x00\xfe\xff", "utf-32-be"), (b"\xff\xfe\x00\x00", "utf-32-le"), (b"\xef\xbb\xbf", "utf-8"),
          (b"\xfe\xff", "utf-16-be"), (b"\xff\xfe", "utf-16-le"))
@@ -1277,7 +1278,7 @@ def _facts(path: str, data: bytes, pkg: _Package, sheets: tuple[SheetFacts, ...]
     return FileFacts(
         path=path,
         size=len(data),
-        sha256=hashlib.sha256(data).hexdigest(),
+        sha256=sha256(data).hexdigest(),
         kind=pkg.kind,
         entries=tuple(i.filename for i in pkg.infos),
         uncompressed_size=pkg.total,

@@ -19,11 +19,11 @@ code by tools/legacy_fingerprints.py; see docs/forms.md). With it a meta sheet i
 
 from __future__ import annotations
 
-import hashlib
 import json
 from functools import lru_cache
 from pathlib import Path
 
+from xltool.digests import sha256
 from xltool.record import record
 
 TABLE = Path(__file__).with_name("legacy_formats.json")
@@ -64,7 +64,7 @@ def _expected(number: int, pack: dict, base: str, rows: dict[str, str]) -> str:
     if pack["settings"] == fmt["default_settings"] and not any(identity):
         return base
     blob = json.dumps([base, pack["settings"], *identity], ensure_ascii=False).encode("utf-8")
-    return hashlib.sha256(blob).hexdigest()
+    return sha256(blob).hexdigest()
 
 
 def judge(rows: dict[str, str]) -> Verdict:

@@ -13,12 +13,12 @@ legacy.py recognises them with the hashes those versions wrote.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
 from xltool import __version__
+from xltool.digests import sha256
 from xltool.record import fields, record
 
 if TYPE_CHECKING:
@@ -66,7 +66,7 @@ def seal(rows: dict[str, object]) -> str:
     """The fingerprint of a format-6 meta sheet: every row but the fingerprint's, as stored."""
     items = [[str(k), "" if v is None else str(v)] for k, v in rows.items() if k != "fingerprint"]
     blob = json.dumps(["xltool-meta", FORMAT, items], ensure_ascii=False).encode("utf-8")
-    return hashlib.sha256(blob).hexdigest()
+    return sha256(blob).hexdigest()
 
 
 def meta_rows(meta: TemplateMeta) -> dict[str, str]:
