@@ -86,6 +86,8 @@ def test_the_wheel_carries_everything_the_package_needs():
 # Imports that no pip package provides: LibreOffice's own Python module (python3-uno), used only by
 # the driver that LibreOffice's Python runs.
 NOT_FROM_PIP = {"uno", "com"}
+# The standard library of other Python versions, imported where this one's name fails (digests.py).
+OTHER_STDLIB = {"_sha2"}  # CPython 3.12+: _sha256 renamed
 
 
 def _name(requirement: str) -> str:
@@ -124,7 +126,7 @@ def _imports(files) -> set[str]:
                 top |= {a.name.split(".")[0] for a in node.names}
             elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
                 top.add(node.module.split(".")[0])
-    return {m for m in top if m not in sys.stdlib_module_names and m != "xltool" and m not in NOT_FROM_PIP}
+    return {m for m in top if m not in sys.stdlib_module_names | OTHER_STDLIB and m != "xltool" and m not in NOT_FROM_PIP}
 
 
 OPTIONAL = {"web": ("web",), "addin": ("addin",)}  # package folder → the extras it needs
