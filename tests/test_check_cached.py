@@ -219,10 +219,17 @@ def test_a_forms_derived_figures_compile_once_and_load_from_the_cache(fresh, mon
         entry.write_bytes(bad)
         forget()
         assert expr.evaluate_all(formulas, VALUES) == by_tree
-    # A code object that is not this source's (another file name), under this source's name.
-    forget()
-    disk.store(f"code/{entry.stem}", foreign)
-    assert expr.evaluate_all(formulas, VALUES) == by_tree
+    # A code object that is not this source's, under this source's name: another file name, or
+    # the same file name compiled from other source (an entry copied between cache folders), bare
+    # or with another source's digest beside it. Each is compiled again, never run.
+    name = f"code/{entry.name}"
+    source_digest = disk.load(name)[0]
+    other = compile("def _f0(v):\n    return 1.0\n", next(iter(disk._CODES.values())).co_filename, "exec")
+    for planted in (foreign, other, (source_digest, foreign), ("0" * len(source_digest), other)):
+        forget()
+        disk.store(name, planted)
+        assert expr.evaluate_all(formulas, VALUES) == by_tree, planted
+        assert disk.load(name)[0] == source_digest  # stored afresh
 
 
 def test_digests_are_sha256_without_openssl():

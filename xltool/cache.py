@@ -100,10 +100,15 @@ def code(source: str, filename: str, folder: str = "code"):
     if found is not None:
         return found
     name = f"{folder}/{digest}.code"
-    found = load(name)
-    if not (hasattr(found, "co_code") and found.co_filename == filename):  # absent, damaged or foreign
+    entry = load(name)
+    # The entry names the source it was compiled from: one stored under this name for another
+    # source (copied between cache folders, or planted) is compiled again, never run.
+    if (type(entry) is tuple and len(entry) == 2 and entry[0] == digest and hasattr(entry[1], "co_code")
+            and entry[1].co_filename == filename):
+        found = entry[1]
+    else:  # absent, damaged, foreign, or of an earlier layout
         found = compile(source, filename, "exec")
-        store(name, found)
+        store(name, (digest, found))
     if len(_CODES) > 16:
         _CODES.clear()
     _CODES[digest] = found
