@@ -115,6 +115,36 @@ def _judged_other(cache: Path, forget) -> Path:
     return found
 
 
+def test_an_entry_others_could_write_is_not_trusted(fresh):
+    """A cache folder others can write to (XLTOOL_CACHE_DIR on a shared folder): an entry writable
+    by the group or the world, or owned by another user, is derived again, never read (the help
+    printed and the code run come from the cache); entries are written for this user alone,
+    whatever the umask."""
+    from xltool import cache as disk
+
+    cache, forget = fresh
+    old = os.umask(0)
+    try:
+        disk.write("probe/entry", b"ours")
+    finally:
+        os.umask(old)
+    entry = cache / "probe" / "entry"
+    assert entry.stat().st_mode & 0o777 == 0o600 and disk.read("probe/entry") == b"ours"
+    for mode in (0o620, 0o602, 0o666):
+        entry.chmod(mode)
+        assert disk.read("probe/entry") is None, oct(mode)
+    entry.chmod(0o600)
+    if os.getuid() == 0:  # only root can give a file away
+        os.chown(entry, 12345, -1)
+        assert disk.read("probe/entry") is None
+    # With every rule entry refused so, the rules are built again and judge the same.
+    built = _judged()
+    for found in (cache / "rules").glob("*"):
+        found.chmod(0o666)
+    forget()
+    assert _judged() == built
+
+
 def test_a_read_only_cache_checks_the_same(fresh, monkeypatch):
     from xltool import cache as disk
 

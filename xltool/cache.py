@@ -43,7 +43,10 @@ def read(name: str) -> bytes | None:
     if folder is None:
         return None
     try:
-        blob = (folder / name).read_bytes()
+        with open(folder / name, "rb") as fh:
+            if not _own(os.fstat(fh.fileno())):
+                return None
+            blob = fh.read()
     except (OSError, ValueError):
         return None
     head = len(_MAGIC) + 16
@@ -51,6 +54,15 @@ def read(name: str) -> bytes | None:
         return None
     data = blob[head:]
     return data if _check(data) == blob[len(_MAGIC):head] else None
+
+
+def _own(st: os.stat_result) -> bool:
+    """Whether an entry is this user's alone: owned by them and writable by no one else. A cache
+    folder others can write to (``XLTOOL_CACHE_DIR`` on a shared folder) must not let them choose
+    the help printed or the code run here; the checksum has no secret, so it cannot tell."""
+    if not hasattr(os, "getuid"):  # Windows: the folder under %LOCALAPPDATA% is the user's own
+        return True
+    return st.st_uid == os.getuid() and not st.st_mode & 0o022
 
 
 def _check(data: bytes) -> bytes:
@@ -136,7 +148,10 @@ def write(name: str, data: bytes) -> None:
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_bytes(_MAGIC + _check(data) + data)
+        # Readable and writable by this user only, whatever the umask: ``read`` trusts no other.
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0), 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(_MAGIC + _check(data) + data)
         os.replace(tmp, target)
     except (OSError, ValueError):
         try:
