@@ -122,7 +122,7 @@ def _terminal_size():
 
 
 def _name(text: str) -> str:
-    from hashlib import sha256
+    from xltool.digests import sha256  # not hashlib: OpenSSL's import would cost the memo milliseconds
 
     return f"help/{sha256(text.encode('utf-8', 'surrogatepass')).hexdigest()[:40]}"
 
