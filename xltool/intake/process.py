@@ -467,7 +467,8 @@ class Intake:
                     oversize_limit=self.settings.max_message_bytes if row.oversize else 0,
                     advice=[(a.name, a.suffix) for a in attachments if a.kind != "check"],
                     dropped=row.dropped, max_attachments=self.settings.max_attachments,
-                    duplicates=self._originals(attachments), returned=self._returned(attachments))
+                    duplicates=self._earlier(attachments, self.ledger.original),
+                    returned=self._earlier(attachments, self.ledger.returned))
                 try:
                     message = compose_reply(incoming, checked.get(row.key, []), self.mail,
                                             Path(tmp) / row.key[:16])
@@ -493,21 +494,16 @@ class Intake:
                 report.replies[status] = report.replies.get(status, 0) + 1
                 faults.point("intake_after_reply")
 
-    def _originals(self, attachments: list[Stored]) -> dict[int, tuple[str, str]]:
-        """Attachment n → (when, name) of the earlier message that brought the same workbook."""
+    @staticmethod
+    def _earlier(attachments: list[Stored], lookup: Callable[[str, str], tuple[str, str] | None]
+                 ) -> dict[int, tuple[str, str]]:
+        """Attachment n → (when, name) that *lookup* finds for each duplicate: ``ledger.original``, the
+        earlier message that brought the same workbook; ``ledger.returned``, the file our reply to it
+        carried, sent back unchanged."""
         found = {}
         for a in attachments:
-            if a.dup_of is not None and (original := self.ledger.original(a.dup_of, a.sha256)) is not None:
-                found[a.n] = (original[0][:16], original[1])
-        return found
-
-    def _returned(self, attachments: list[Stored]) -> dict[int, tuple[str, str]]:
-        """Attachment n → (when the message was sent, name) of the file our reply to it carried, sent back
-        unchanged."""
-        found = {}
-        for a in attachments:
-            if a.dup_of is not None and (sent := self.ledger.returned(a.dup_of, a.sha256)) is not None:
-                found[a.n] = (sent[0][:16], sent[1])
+            if a.dup_of is not None and (earlier := lookup(a.dup_of, a.sha256)) is not None:
+                found[a.n] = (earlier[0][:16], earlier[1])
         return found
 
     def _remember_sent(self, key: str, outbox, reply_id: str) -> None:
