@@ -11,9 +11,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from xltool.record import record
-
 from xltool.lazyre import lazy_compile
+from xltool.record import record
 
 # Comparator words before the figure, longest first, and the direction each states.
 _PREFIX = (

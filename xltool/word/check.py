@@ -67,9 +67,13 @@ def evaluate_covered(form: Form, cfg: ScoringConfig, ext: Extraction) -> tuple[d
 SELF_EVALUATION = "eval"  # the form's sheet that holds the 自评表 (附件3, or a project pack's table)
 
 
+def _has_self_evaluation(form: Form) -> bool:
+    return any(s.key == SELF_EVALUATION for s in form.sheets)
+
+
 def missing_tables(form: Form, ext: Extraction) -> tuple[str, ...]:
     """The form's sheets a Word report has no table for: the 自评表 when no table of it was read."""
-    if SELF_EVALUATION in {s.key for s in form.sheets} and not ext.tables.get(3):
+    if _has_self_evaluation(form) and not ext.tables.get(3):
         return (SELF_EVALUATION,)
     return ()
 
@@ -284,7 +288,7 @@ def across(checked: list[tuple[Path, object, WorkbookReport]]) -> None:
                     report.findings, report.unplaced = again.findings, again.unplaced
                 extra = cross_findings(form, ext, result.values, Path(book_path).name)  # type: ignore[attr-defined]
                 own = report.findings
-                if SELF_EVALUATION in {s.key for s in form.sheets}:  # the workbook holds the 自评表 (附件3)
+                if _has_self_evaluation(form):  # the workbook holds the 自评表 (附件3)
                     own = [f for f in own if f.code != "XT617"]
                 report.findings = _sort(own + extra)
                 break  # one workbook per report: the first given for the unit
